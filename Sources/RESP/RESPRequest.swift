@@ -1,0 +1,112 @@
+import NIOCore
+
+/// One client request, kept as the raw multibulk frame it arrived in.
+///
+/// The frame is a slice of the connection's read buffer, so a request that is only routed is forwarded
+/// without being copied or re-encoded. The first two arguments (command name and, for most commands,
+/// the key) are located during parsing; the rest are found on demand by walking the frame.
+public struct RESPRequest: Sendable {
+    /// The whole request as a RESP multibulk (`*N\r\n$len\r\n...`); inline requests are re-encoded.
+    public let frame: ByteBuffer
+    /// Number of arguments, the command name included.
+    public let argumentCount: Int
+    @usableFromInline let first: ArgumentSpan
+    @usableFromInline let second: ArgumentSpan
+
+    init(frame: ByteBuffer, argumentCount: Int, first: ArgumentSpan, second: ArgumentSpan) {
+        self.frame = frame
+        self.argumentCount = argumentCount
+        self.first = first
+        self.second = second
+    }
+
+    /// Where one argument's bytes sit inside `frame` (offsets from its reader index).
+    public struct ArgumentSpan: Sendable, Equatable {
+        public var offset: Int32
+        public var length: Int32
+        public init(offset: Int32, length: Int32) {
+            self.offset = offset
+            self.length = length
+        }
+        public static let none = ArgumentSpan(offset: 0, length: 0)
+        public var range: Range<Int> { Int(offset)..<Int(offset + length) }
+    }
+
+    /// The span of argument `index` (0 is the command name). O(1) for the first two, else a walk.
+    public func span(_ index: Int) -> ArgumentSpan {
+        precondition(index < argumentCount, "argument index out of range")
+        switch index {
+        case 0: return first
+        case 1: return second
+        default: return allSpans()[index]
+        }
+    }
+
+    /// Calls `body` with the bytes of argument `index`.
+    @inlinable
+    public func withArgument<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let span = index == 0 ? first : (index == 1 ? second : self.span(index))
+        return try frame.withUnsafeReadableBytes { bytes in
+            try body(UnsafeRawBufferPointer(rebasing: bytes[span.range]))
+        }
+    }
+
+    /// The bytes of argument `index` as a slice of the frame (no copy).
+    public func argumentBuffer(_ index: Int) -> ByteBuffer {
+        let span = self.span(index)
+        return frame.getSlice(at: frame.readerIndex + Int(span.offset), length: Int(span.length))!
+    }
+
+    /// Every argument's span, in order. Allocates: for multi-key commands, not for the hot path.
+    public func allSpans() -> [ArgumentSpan] {
+        var spans: [ArgumentSpan] = []
+        spans.reserveCapacity(argumentCount)
+        frame.withUnsafeReadableBytes { bytes in
+            var position = 0
+            // Skip the `*N\r\n` header.
+            while bytes[position] != UInt8(ascii: "\n") { position += 1 }
+            position += 1
+            for _ in 0..<argumentCount {
+                // `$len\r\n`
+                position += 1
+                var length = 0
+                while bytes[position] != UInt8(ascii: "\r") {
+                    length = length * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
+                    position += 1
+                }
+                position += 2
+                spans.append(ArgumentSpan(offset: Int32(position), length: Int32(length)))
+                position += length + 2
+            }
+        }
+        return spans
+    }
+
+    /// Argument `index` decoded as a String (for control commands; never on the data path).
+    public func string(_ index: Int) -> String {
+        withArgument(index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Builds a request from arguments, encoding it as a multibulk frame.
+    public init(arguments: [[UInt8]], allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        var size = 16
+        for argument in arguments { size += argument.count + 16 }
+        var buffer = allocator.buffer(capacity: size)
+        buffer.writeRESPArrayHeader(arguments.count)
+        var spans: [ArgumentSpan] = []
+        for argument in arguments {
+            buffer.writeInteger(UInt8(ascii: "$"))
+            buffer.writeDecimal(argument.count)
+            buffer.writeCRLF()
+            spans.append(ArgumentSpan(offset: Int32(buffer.writerIndex), length: Int32(argument.count)))
+            buffer.writeBytes(argument)
+            buffer.writeCRLF()
+        }
+        self.init(
+            frame: buffer,
+            argumentCount: arguments.count,
+            first: spans.first ?? .none,
+            second: spans.count > 1 ? spans[1] : .none
+        )
+    }
+}

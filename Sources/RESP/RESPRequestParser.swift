@@ -1,0 +1,147 @@
+import NIOCore
+
+/// Cuts client bytes into requests, resuming where it stopped when a frame is incomplete.
+///
+/// State survives between calls, so a large request that arrives in many reads is scanned once, and
+/// nothing is ever allocated from a count the client sent. Offsets are relative to the buffer's reader
+/// index, which stays at the start of the unfinished frame until the frame is complete: the caller may
+/// append to (and compact) the buffer between calls. Limits and error texts are Redis 7's.
+public struct RESPRequestParser: Sendable {
+    public var limits: RESPLimits
+    /// Before a client has authenticated, Redis caps argument counts and sizes much lower.
+    public var authenticated: Bool
+
+    private var scanned = 0
+    private var remainingArguments = 0
+    private var argumentCount = 0
+    private var bulkLength = -1
+    private var first = RESPRequest.ArgumentSpan.none
+    private var second = RESPRequest.ArgumentSpan.none
+
+    public init(limits: RESPLimits = RESPLimits(), authenticated: Bool = true) {
+        self.limits = limits
+        self.authenticated = authenticated
+    }
+
+    private enum Step {
+        case request(frameLength: Int)
+        case skip(Int)
+        case inline(lineLength: Int, consumed: Int)
+        case needMoreData
+        case failure(RESPProtocolError)
+    }
+
+    /// The next complete request in `buffer`, consuming its bytes; `nil` when more bytes are needed.
+    /// Empty lines, `*0` and `*-1` are consumed and ignored, as Redis does.
+    public mutating func next(from buffer: inout ByteBuffer) throws(RESPProtocolError) -> RESPRequest? {
+        while true {
+            let step = buffer.withUnsafeReadableBytes { bytes in self.scan(bytes) }
+            switch step {
+            case .needMoreData:
+                return nil
+            case .failure(let error):
+                throw error
+            case .skip(let count):
+                buffer.moveReaderIndex(forwardBy: count)
+            case .request(let frameLength):
+                let frame = buffer.readSlice(length: frameLength)!
+                let request = RESPRequest(
+                    frame: frame, argumentCount: argumentCount, first: first, second: second)
+                resetFrameState()
+                return request
+            case .inline(let lineLength, let consumed):
+                let arguments = buffer.withUnsafeReadableBytes { bytes in
+                    InlineRequestSplitter.split(UnsafeRawBufferPointer(rebasing: bytes[0..<lineLength]))
+                }
+                buffer.moveReaderIndex(forwardBy: consumed)
+                guard let arguments else { throw .unbalancedQuotes }
+                if arguments.isEmpty { continue }
+                return RESPRequest(arguments: arguments)
+            }
+        }
+    }
+
+    private mutating func resetFrameState() {
+        scanned = 0
+        remainingArguments = 0
+        argumentCount = 0
+        bulkLength = -1
+        first = .none
+        second = .none
+    }
+
+    /// Index of the first `byte` at or after `start`, or nil.
+    @inline(__always)
+    private func find(_ byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var index = start
+        let end = bytes.count
+        while index < end {
+            if bytes[index] == byte { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Step {
+        if scanned == 0 && remainingArguments == 0 {
+            guard !bytes.isEmpty else { return .needMoreData }
+            if bytes[0] != UInt8(ascii: "*") { return scanInline(bytes) }
+            // `*N\r\n`
+            guard let cr = find(UInt8(ascii: "\r"), in: bytes, from: 1) else {
+                return bytes.count > limits.maxInlineLength ? .failure(.tooBigMultibulkCount) : .needMoreData
+            }
+            guard cr + 1 < bytes.count else { return .needMoreData }
+            guard let count = DecimalBytes.parse(bytes, from: 1, to: cr), count <= Int(Int32.max) else {
+                return .failure(.invalidMultibulkLength)
+            }
+            if count > limits.unauthenticatedMaxArguments && !authenticated {
+                return .failure(.unauthenticatedMultibulkLength)
+            }
+            if count <= 0 { return .skip(cr + 2) }
+            scanned = cr + 2
+            remainingArguments = count
+            argumentCount = count
+        }
+        while remainingArguments > 0 {
+            if bulkLength < 0 {
+                guard let cr = find(UInt8(ascii: "\r"), in: bytes, from: scanned) else {
+                    return bytes.count - scanned > limits.maxInlineLength
+                        ? .failure(.tooBigBulkCount) : .needMoreData
+                }
+                guard cr + 1 < bytes.count else { return .needMoreData }
+                guard bytes[scanned] == UInt8(ascii: "$") else {
+                    return .failure(.expectedDollar(got: bytes[scanned]))
+                }
+                guard let length = DecimalBytes.parse(bytes, from: scanned + 1, to: cr),
+                    length >= 0, length <= limits.maxBulkLength
+                else { return .failure(.invalidBulkLength) }
+                if length > limits.unauthenticatedMaxBulkLength && !authenticated {
+                    return .failure(.unauthenticatedBulkLength)
+                }
+                scanned = cr + 2
+                bulkLength = length
+            }
+            // Redis skips the two bytes after the payload without checking them; so does this.
+            guard bytes.count - scanned >= bulkLength + 2 else { return .needMoreData }
+            let index = argumentCount - remainingArguments
+            if index < 2 {
+                let span = RESPRequest.ArgumentSpan(offset: Int32(scanned), length: Int32(bulkLength))
+                if index == 0 { first = span } else { second = span }
+            }
+            scanned += bulkLength + 2
+            bulkLength = -1
+            remainingArguments -= 1
+        }
+        return .request(frameLength: scanned)
+    }
+
+    private func scanInline(_ bytes: UnsafeRawBufferPointer) -> Step {
+        guard let newline = find(UInt8(ascii: "\n"), in: bytes, from: 0) else {
+            return bytes.count > limits.maxInlineLength ? .failure(.tooBigInlineRequest) : .needMoreData
+        }
+        var lineEnd = newline
+        if lineEnd > 0 && bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+        if lineEnd == 0 { return .skip(newline + 1) }
+        return .inline(lineLength: lineEnd, consumed: newline + 1)
+    }
+}
