@@ -1,0 +1,261 @@
+import Routing
+
+/// A TCP address written `host:port` (or `[v6-address]:port`) in the configuration.
+///
+/// The host is kept as written (a name or a literal address); it is resolved when connecting or
+/// binding, never by the loader.
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    /// Host name or literal IP address, without brackets.
+    public var host: String
+    /// TCP port, 1...65535.
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port`, `[ipv6]:port`, or (like twemproxy, which splits at the last colon)
+    /// an unbracketed `ipv6:port`. Returns `nil` for anything else, including ports outside 1...65535.
+    public init?(parsing text: String) {
+        guard case .success(let endpoint) = Endpoint.parse(text) else { return nil }
+        self = endpoint
+    }
+
+    /// `host:port`, with the host bracketed when it contains a colon (IPv6).
+    public var description: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Why a string is not an endpoint, as a message fragment for a ``ConfigIssue``.
+    enum Problem: Error {
+        case malformed
+        case badPort(String)
+    }
+
+    static func parse(_ text: String) -> Result<Endpoint, Problem> {
+        guard !text.isEmpty, !text.contains(where: { $0.isWhitespace }) else { return .failure(.malformed) }
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return .failure(.malformed) }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return .failure(.malformed) }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return .failure(.malformed) }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, !portText.isEmpty else { return .failure(.malformed) }
+        guard let port = parsePort(portText) else { return .failure(.badPort(String(portText))) }
+        return .success(Endpoint(host: String(host), port: port))
+    }
+
+    /// ASCII digits only, 1...65535 (twemproxy's `nc_valid_port`).
+    static func parsePort(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let port = Int(text), (1...65535).contains(port)
+        else { return nil }
+        return port
+    }
+}
+
+/// Which member of a group serves read-only commands.
+public enum ReadPolicy: String, Sendable, CaseIterable {
+    /// Every command goes to the master.
+    case master
+    /// Reads go to a replica when one is up, otherwise to the master.
+    case preferReplica = "prefer-replica"
+    /// Reads go to replicas only (an error when none is up).
+    case replica
+    /// Reads go to any member, master included.
+    case any
+}
+
+/// Credentials the proxy sends (`AUTH [username] password`) on every new backend connection.
+public struct BackendAuth: Sendable, Hashable {
+    /// ACL user name (Redis 6+); `nil` sends the single-argument `AUTH password`.
+    public var username: String?
+    public var password: String
+
+    public init(username: String? = nil, password: String) {
+        self.username = username
+        self.password = password
+    }
+}
+
+/// One shard group: a master and its read replicas, serving one share of the key space.
+public struct GroupConfig: Sendable, Hashable {
+    /// Display name, unique within the pool. For a twemproxy `servers:` line this is the
+    /// line's name if it has one, otherwise `host:port` as written.
+    public var name: String
+    /// The bytes consistent hashing (ketama) hashes for this group. For native groups this is
+    /// `name`; for twemproxy server lines it follows twemproxy exactly: the name if given, otherwise
+    /// `host:port` as written, except that the port is dropped when it is 11211 (just `host`).
+    public var hashName: String
+    public var master: Endpoint
+    /// Read replicas of `master`; empty for twemproxy pools.
+    public var replicas: [Endpoint]
+    /// Relative share for ketama/modula/random, > 0.
+    public var weight: Int
+    /// The slots this group owns (only with `distribution: slots`, otherwise empty).
+    public var slots: [SlotRange]
+    /// The keys this group owns (only with `distribution: range`, otherwise `nil`).
+    /// An open start is always `from == nil` (the loader turns `from: ""` into `nil`).
+    public var range: KeyRange?
+
+    public init(
+        name: String, hashName: String? = nil, master: Endpoint, replicas: [Endpoint] = [], weight: Int = 1,
+        slots: [SlotRange] = [], range: KeyRange? = nil
+    ) {
+        self.name = name
+        self.hashName = hashName ?? name
+        self.master = master
+        self.replicas = replicas
+        self.weight = weight
+        self.slots = slots
+        self.range = range
+    }
+
+    /// This group as consistent hashing sees it.
+    public var hashedNode: HashedNode {
+        HashedNode(name: Array(hashName.utf8), weight: weight)
+    }
+}
+
+/// One listening proxy and the shard groups behind it.
+public struct PoolConfig: Sendable, Hashable {
+    /// Native default for `timeout` (ms).
+    public static let defaultTimeoutMilliseconds = 1000
+    /// `timeoutMilliseconds` value meaning "wait for the backend forever". Only twemproxy pools
+    /// produce it: twemproxy's default when `timeout` is absent, and its meaning of `timeout: 0`.
+    public static let noTimeout = 0
+    public static let defaultServerFailureLimit = 2
+    public static let defaultServerRetryTimeoutMilliseconds = 30_000
+    /// twemproxy's default listen backlog.
+    public static let defaultBacklog = 512
+
+    /// The pool's name (its top-level key).
+    public var name: String
+    public var listen: Endpoint
+    /// Key hash for ketama/modula (ignored by random, slots and range).
+    public var hash: HashFunction
+    public var hashTag: HashTag?
+    public var distribution: Distribution
+    public var readPolicy: ReadPolicy
+    /// Per-request backend timeout in ms; ``noTimeout`` (0) means none (twemproxy pools only).
+    public var timeoutMilliseconds: Int
+    /// Connections per backend per proxy thread, >= 1.
+    public var serverConnections: Int
+    /// Clients must `AUTH` with this password (twemproxy: `redis_auth`).
+    public var password: String?
+    /// Sent as `AUTH` on every backend connection (twemproxy: `redis_auth`).
+    public var auth: BackendAuth?
+    /// `SELECT`ed on every backend connection when non-zero (twemproxy: `redis_db`).
+    public var database: Int
+    /// twemproxy-style temporary ejection of failing groups; only with ketama/modula/random.
+    public var autoEjectHosts: Bool
+    public var serverFailureLimit: Int
+    public var serverRetryTimeoutMilliseconds: Int
+    public var preconnect: Bool
+    /// Maximum client connections; 0 means unlimited.
+    public var clientConnections: Int
+    /// Listen backlog (twemproxy `backlog`, default 512).
+    public var backlog: Int
+    /// `SO_KEEPALIVE` on backend connections (twemproxy `tcpkeepalive`).
+    public var tcpKeepalive: Bool
+    /// `SO_REUSEPORT` on the listening socket (twemproxy `reuseport`).
+    public var reusePort: Bool
+    /// At least one group, in file order.
+    public var groups: [GroupConfig]
+    /// The pool was written in nutcracker.yml form (`servers:`).
+    public var isTwemproxyPool: Bool
+
+    public init(
+        name: String, listen: Endpoint, hash: HashFunction = .fnv1a_64, hashTag: HashTag? = nil,
+        distribution: Distribution = .ketama, readPolicy: ReadPolicy = .master,
+        timeoutMilliseconds: Int = PoolConfig.defaultTimeoutMilliseconds, serverConnections: Int = 1,
+        password: String? = nil, auth: BackendAuth? = nil, database: Int = 0, autoEjectHosts: Bool = false,
+        serverFailureLimit: Int = PoolConfig.defaultServerFailureLimit,
+        serverRetryTimeoutMilliseconds: Int = PoolConfig.defaultServerRetryTimeoutMilliseconds,
+        preconnect: Bool = false, clientConnections: Int = 0, backlog: Int = PoolConfig.defaultBacklog,
+        tcpKeepalive: Bool = false, reusePort: Bool = false, groups: [GroupConfig], isTwemproxyPool: Bool = false
+    ) {
+        self.name = name
+        self.listen = listen
+        self.hash = hash
+        self.hashTag = hashTag
+        self.distribution = distribution
+        self.readPolicy = readPolicy
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.serverConnections = serverConnections
+        self.password = password
+        self.auth = auth
+        self.database = database
+        self.autoEjectHosts = autoEjectHosts
+        self.serverFailureLimit = serverFailureLimit
+        self.serverRetryTimeoutMilliseconds = serverRetryTimeoutMilliseconds
+        self.preconnect = preconnect
+        self.clientConnections = clientConnections
+        self.backlog = backlog
+        self.tcpKeepalive = tcpKeepalive
+        self.reusePort = reusePort
+        self.groups = groups
+        self.isTwemproxyPool = isTwemproxyPool
+    }
+
+    /// The groups as consistent hashing sees them, in order.
+    public var hashedNodes: [HashedNode] { groups.map(\.hashedNode) }
+}
+
+/// A whole configuration file: its pools, in file order.
+public struct ProxyConfig: Sendable, Hashable {
+    public var pools: [PoolConfig]
+
+    public init(pools: [PoolConfig]) {
+        self.pools = pools
+    }
+}
+
+/// One problem found in a configuration file.
+public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
+    /// The file name as given to the loader.
+    public var file: String
+    /// 1-based line, when known.
+    public var line: Int?
+    /// Where in the document, e.g. `main.groups[1].master`; empty for whole-file problems.
+    public var keyPath: String
+    public var message: String
+
+    public init(file: String, line: Int?, keyPath: String, message: String) {
+        self.file = file
+        self.line = line
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    /// `file:line: key.path: message`.
+    public var description: String {
+        var text = file
+        if let line { text += ":\(line)" }
+        text += ": "
+        if !keyPath.isEmpty { text += "\(keyPath): " }
+        return text + message
+    }
+}
+
+/// Every problem found in a configuration file (never empty).
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var issues: [ConfigIssue]
+
+    public init(issues: [ConfigIssue]) {
+        self.issues = issues
+    }
+
+    /// One issue per line.
+    public var description: String {
+        issues.map(\.description).joined(separator: "\n")
+    }
+}
