@@ -1,0 +1,318 @@
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import RESP
+
+/// One pipelined connection from one event loop to one backend server, shared by every client on that
+/// loop. Requests are written in order and replies matched to waiters first-in first-out.
+///
+/// It connects on first use (or at start with `preconnect`), authenticates and selects the pool's
+/// database, and, when the server is unreachable, fails requests at once with an error naming the group
+/// and address while it reconnects in the background with exponential backoff. A request without a reply
+/// after `timeout` closes the connection and fails everything in flight on it: in a pipeline one lost
+/// reply would shift every later one onto the wrong request.
+final class BackendConnection {
+    enum State {
+        case idle
+        case connecting
+        case connected(any Channel)
+        case down(reason: String)
+    }
+
+    struct Waiter {
+        var target: ReplyTarget
+        var deadline: NIODeadline
+    }
+
+    let endpoint: Endpoint
+    /// e.g. `group 'shard-a' master 127.0.0.1:7001`, used in every error about this connection.
+    let label: String
+    unowned let loop: PoolLoop
+    private(set) var state: State = .idle
+    private var waiters = CircularBuffer<Waiter>(initialCapacity: 16)
+    private var outbound: ByteBuffer
+    private var isDirty = false
+    private var timeoutTimer: Scheduled<Void>?
+    private var reconnectTimer: Scheduled<Void>?
+    private var backoff: TimeAmount = BackendConnection.initialBackoff
+    /// Bumped on every new channel so late events from an old channel are ignored.
+    private var generation = 0
+    private(set) var stats = BackendStats()
+
+    static let initialBackoff = TimeAmount.milliseconds(50)
+    static let maximumBackoff = TimeAmount.seconds(2)
+    /// Requests larger than this are written as their own buffer instead of being copied.
+    static let copyLimit = 16 * 1024
+
+    init(endpoint: Endpoint, label: String, loop: PoolLoop) {
+        self.endpoint = endpoint
+        self.label = label
+        self.loop = loop
+        self.outbound = loop.allocator.buffer(capacity: 0)
+    }
+
+    /// True unless the last attempt to reach the server failed and no reconnect has succeeded since.
+    var isAvailable: Bool {
+        if case .down = state { return false }
+        return true
+    }
+
+    var inFlight: Int { waiters.count }
+
+    /// Queues `frame` for the server; `target` gets the reply, or an error.
+    func send(_ frame: ByteBuffer, to target: ReplyTarget) {
+        switch state {
+        case .down(let reason):
+            stats.errors += 1
+            target.fail("ERR shardgate: \(label): \(reason)")
+            return
+        case .idle:
+            connect()
+        case .connecting, .connected:
+            break
+        }
+        stats.requests += 1
+        waiters.append(Waiter(target: target, deadline: loop.deadline()))
+        if frame.readableBytes >= Self.copyLimit, case .connected(let channel) = state {
+            if outbound.readableBytes > 0 { writeOutbound(to: channel) }
+            channel.write(frame, promise: nil)
+        } else {
+            outbound.writeImmutableBuffer(frame)
+        }
+        markDirty()
+        armTimeout()
+    }
+
+    /// Writes everything queued since the last flush in one syscall-sized batch.
+    func flush() {
+        isDirty = false
+        guard case .connected(let channel) = state else { return }
+        if outbound.readableBytes > 0 { writeOutbound(to: channel) }
+        channel.flush()
+    }
+
+    private func writeOutbound(to channel: any Channel) {
+        channel.write(outbound, promise: nil)
+        // Once the write completes the storage is ours again and `clear` reuses it without allocating.
+        outbound.clear()
+    }
+
+    private func markDirty() {
+        guard !isDirty else { return }
+        isDirty = true
+        loop.markDirty(self)
+    }
+
+    // MARK: - Connection lifecycle
+
+    func connect() {
+        guard case .idle = state else {
+            if case .down = state {} else { return }
+            state = .idle
+            return connect()
+        }
+        state = .connecting
+        generation += 1
+        let generation = self.generation
+        writeHandshake()
+        let timeout = loop.runtime.timeout ?? .seconds(5)
+        let loopBound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        ClientBootstrap(group: loop.eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        BackendHandler(connection: loopBound.value, generation: generation))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .whenComplete { result in
+                let connection = loopBound.value
+                guard connection.generation == generation else {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
+                switch result {
+                case .success(let channel):
+                    connection.state = .connected(channel)
+                    connection.backoff = Self.initialBackoff
+                    connection.flush()
+                case .failure(let error):
+                    connection.lost(generation, reason: "cannot connect (\(Self.describe(error)))")
+                }
+                connection.loop.flushDirty()
+            }
+    }
+
+    /// AUTH and SELECT go first on every new connection; their replies are checked, not forwarded.
+    private func writeHandshake() {
+        let runtime = loop.runtime
+        if let auth = runtime.config.auth {
+            var arguments = [Array("AUTH".utf8)]
+            if let user = auth.username { arguments.append(Array(user.utf8)) }
+            arguments.append(Array(auth.password.utf8))
+            queueHandshake(RESPRequest(arguments: arguments).frame)
+        }
+        if runtime.config.database != 0 {
+            queueHandshake(RESPRequest(arguments: [Array("SELECT".utf8), Array(String(runtime.config.database).utf8)]).frame)
+        }
+    }
+
+    private func queueHandshake(_ frame: ByteBuffer) {
+        waiters.append(Waiter(target: .handshake, deadline: loop.deadline()))
+        outbound.writeImmutableBuffer(frame)
+    }
+
+    /// A complete reply arrived on channel `generation`.
+    func received(_ reply: ByteBuffer, generation: Int) {
+        guard generation == self.generation else { return }
+        guard let waiter = waiters.popFirst() else {
+            lost(generation, reason: "sent a reply nobody asked for")
+            return
+        }
+        if case .handshake = waiter.target, RESPReplyReader.isError(reply) {
+            let text = String(buffer: reply).dropFirst().dropLast(2)
+            lost(generation, reason: "handshake refused (\(text))")
+            return
+        }
+        if RESPReplyReader.isError(reply) { stats.errorReplies += 1 }
+        waiter.target.deliver(reply)
+    }
+
+    /// The channel of `generation` failed or closed: fail everything in flight, reconnect later.
+    func lost(_ generation: Int, reason: String) {
+        guard generation == self.generation else { return }
+        self.generation += 1
+        let previous = state
+        state = .down(reason: reason)
+        if case .connected(let channel) = previous { channel.close(promise: nil) }
+        outbound.clear()
+        timeoutTimer?.cancel()
+        timeoutTimer = nil
+        let failed = waiters
+        waiters.removeAll(keepingCapacity: true)
+        stats.errors += failed.count
+        loop.logger.warning(
+            "backend unavailable", metadata: ["backend": "\(label)", "reason": "\(reason)", "failed": "\(failed.count)"])
+        for waiter in failed { waiter.target.fail("ERR shardgate: \(label): \(reason)") }
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        reconnectTimer?.cancel()
+        let delay = backoff
+        backoff = min(backoff * 2, Self.maximumBackoff)
+        let loopBound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        reconnectTimer = loop.eventLoop.scheduleTask(in: delay) {
+            let connection = loopBound.value
+            connection.reconnectTimer = nil
+            guard case .down = connection.state, !connection.loop.isStopping else { return }
+            connection.state = .idle
+            connection.connect()
+            connection.flush()
+        }
+    }
+
+    /// Closes for good (proxy shutdown).
+    func close() {
+        reconnectTimer?.cancel()
+        timeoutTimer?.cancel()
+        generation += 1
+        let previous = state
+        state = .down(reason: "proxy is shutting down")
+        if case .connected(let channel) = previous { channel.close(promise: nil) }
+    }
+
+    // MARK: - Timeouts
+
+    private func armTimeout() {
+        guard timeoutTimer == nil, loop.runtime.timeout != nil, let first = waiters.first else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        timeoutTimer = loop.eventLoop.scheduleTask(deadline: first.deadline) {
+            loopBound.value.timeoutFired()
+        }
+    }
+
+    private func timeoutFired() {
+        timeoutTimer = nil
+        guard let first = waiters.first else { return }
+        if first.deadline <= .now() {
+            let milliseconds = loop.runtime.config.timeoutMilliseconds
+            stats.timeouts += 1
+            lost(generation, reason: "timed out after \(milliseconds) ms")
+            loop.flushDirty()
+        } else {
+            armTimeout()
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError { return error.description }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "connect timed out" }
+        return "\(error)"
+    }
+}
+
+/// Counters of one backend connection, summed across loops for INFO.
+struct BackendStats: Sendable {
+    var requests = 0
+    var errors = 0
+    var errorReplies = 0
+    var timeouts = 0
+
+    mutating func add(_ other: BackendStats) {
+        requests += other.requests
+        errors += other.errors
+        errorReplies += other.errorReplies
+        timeouts += other.timeouts
+    }
+}
+
+/// Frames replies on a backend channel and hands each to its connection.
+final class BackendHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let connection: BackendConnection
+    private let generation: Int
+    private var framer = RESPReplyFramer()
+    private var pending: ByteBuffer?
+
+    init(connection: BackendConnection, generation: Int) {
+        self.connection = connection
+        self.generation = generation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if pending == nil {
+            pending = incoming
+        } else {
+            pending!.writeBuffer(&incoming)
+        }
+        do {
+            while let frame = try framer.nextFrame(from: &pending!) {
+                connection.received(frame, generation: generation)
+            }
+        } catch {
+            connection.lost(generation, reason: "sent invalid RESP (\(error.message))")
+        }
+        if pending?.readableBytes == 0 { pending = nil }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        connection.loop.flushDirty()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.lost(generation, reason: "connection closed by the server")
+        connection.loop.flushDirty()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.lost(generation, reason: "connection failed (\(BackendConnection.describe(error)))")
+        connection.loop.flushDirty()
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,388 @@
+import Commands
+import NIOCore
+import RESP
+
+/// One client connection: parses its requests, routes each one, and writes the replies back strictly
+/// in request order, whichever groups they came from.
+///
+/// Every request takes the next slot in `slots`; a reply fills its slot, and replies are written from
+/// the head as soon as the head is filled. Local replies to an idle client skip the queue.
+final class ClientSession: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Slot {
+        case waiting
+        case ready(ByteBuffer)
+        /// Write this (if any), then close: QUIT, protocol errors, cross-protocol probes.
+        case close(ByteBuffer?)
+    }
+
+    let loop: PoolLoop
+    let runtime: PoolRuntime
+    let id: Int
+    let createdAt = NIODeadline.now()
+    private var context: ChannelHandlerContext!
+    private var parser: RESPRequestParser
+    private var input: ByteBuffer?
+    private var outbound: ByteBuffer
+    private var slots = CircularBuffer<Slot>(initialCapacity: 4)
+    /// Sequence number of `slots.first`.
+    private var headSequence: UInt64 = 0
+    private var isDirty = false
+    private(set) var isOpen = true
+    /// No further requests are read (QUIT, protocol error, shutdown).
+    private var isClosing = false
+    private var readingPaused = false
+    var isAuthenticated: Bool {
+        didSet { parser.authenticated = isAuthenticated }
+    }
+    var name: String?
+    var libraryName: String?
+    var libraryVersion: String?
+
+    /// Stop reading from a client with this many replies outstanding until it catches up.
+    static let maximumPendingReplies = 16 * 1024
+
+    let remoteAddressText: String
+
+    init(loop: PoolLoop, id: Int, remoteAddress: SocketAddress?) {
+        self.loop = loop
+        self.remoteAddressText = remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+        self.runtime = loop.runtime
+        self.id = id
+        let authenticated = loop.runtime.password == nil
+        self.isAuthenticated = authenticated
+        self.parser = RESPRequestParser(authenticated: authenticated)
+        self.outbound = loop.allocator.buffer(capacity: 0)
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        loop.sessionOpened(self)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        slots.removeAll()
+        loop.sessionClosed(self)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isClosing else { return }
+        var incoming = unwrapInboundIn(data)
+        if input == nil {
+            input = incoming
+        } else {
+            input!.writeBuffer(&incoming)
+        }
+        do {
+            while !isClosing, let request = try parser.next(from: &input!) {
+                dispatch(request)
+            }
+        } catch {
+            loop.stats.protocolErrors += 1
+            var reply = ByteBuffer()
+            reply.writeRESPError("ERR \(error.message)")
+            finish(with: reply)
+        }
+        if input?.readableBytes == 0 { input = nil }
+        updateReadInterest()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        loop.flushDirty()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReadInterest()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// Reads are paused while the client has too many replies outstanding or its socket is full.
+    private func updateReadInterest() {
+        let shouldPause = isClosing || slots.count >= Self.maximumPendingReplies || !context.channel.isWritable
+        guard shouldPause != readingPaused, isOpen else { return }
+        readingPaused = shouldPause
+        context.channel.setOption(ChannelOptions.autoRead, value: !shouldPause).whenFailure { _ in }
+    }
+
+    // MARK: - Replies in order
+
+    /// Reserves the next reply slot; the reply arrives later through `complete`.
+    @inline(__always)
+    func reserveSlot() -> UInt64 {
+        let sequence = headSequence &+ UInt64(slots.count)
+        slots.append(.waiting)
+        return sequence
+    }
+
+    /// The reply for slot `sequence` is here.
+    func complete(_ sequence: UInt64, with reply: ByteBuffer) {
+        guard isOpen else { return }
+        let offset = Int(truncatingIfNeeded: sequence &- headSequence)
+        guard offset >= 0 && offset < slots.count else { return }
+        if offset == 0 {
+            slots.removeFirst()
+            headSequence &+= 1
+            emit(reply)
+            writeReadySlots()
+        } else {
+            slots[slots.index(slots.startIndex, offsetBy: offset)] = .ready(reply)
+        }
+    }
+
+    /// Answers the current request locally: written at once when nothing is pending before it.
+    func respond(_ build: (inout ByteBuffer) -> Void) {
+        if slots.isEmpty {
+            build(&outbound)
+            markDirty()
+        } else {
+            var reply = ByteBuffer()
+            build(&reply)
+            slots.append(.ready(reply))
+        }
+    }
+
+    func respondError(_ message: String) {
+        respond { $0.writeRESPError(message) }
+    }
+
+    /// Ends the session after every earlier reply and then `reply` (if any) are written.
+    func finish(with reply: ByteBuffer?) {
+        isClosing = true
+        slots.append(.close(reply))
+        writeReadySlots()
+    }
+
+    /// Shutdown: stop reading, close once in-flight replies are written.
+    func drain() {
+        guard !isClosing else { return }
+        finish(with: nil)
+        updateReadInterest()
+    }
+
+    private func writeReadySlots() {
+        while let head = slots.first {
+            switch head {
+            case .waiting:
+                return
+            case .ready(let reply):
+                slots.removeFirst()
+                headSequence &+= 1
+                emit(reply)
+            case .close(let reply):
+                slots.removeFirst()
+                if let reply { emit(reply) }
+                flush()
+                isOpen = false
+                context.close(promise: nil)
+                return
+            }
+        }
+        if readingPaused { updateReadInterest() }
+    }
+
+    @inline(__always)
+    private func emit(_ reply: ByteBuffer) {
+        if reply.readableBytes >= BackendConnection.copyLimit {
+            if outbound.readableBytes > 0 {
+                context.write(wrapOutboundOut(outbound), promise: nil)
+                outbound.clear()
+            }
+            context.write(wrapOutboundOut(reply), promise: nil)
+        } else {
+            outbound.writeImmutableBuffer(reply)
+        }
+        markDirty()
+    }
+
+    @inline(__always)
+    private func markDirty() {
+        guard !isDirty else { return }
+        isDirty = true
+        loop.markDirty(self)
+    }
+
+    func flush() {
+        isDirty = false
+        guard context.channel.isActive else { return }
+        if outbound.readableBytes > 0 {
+            context.write(wrapOutboundOut(outbound), promise: nil)
+        }
+        context.flush()
+        // The write has completed (or holds its own reference): reuse the storage.
+        outbound.clear()
+        if outbound.capacity > 256 * 1024 { outbound = loop.allocator.buffer(capacity: 0) }
+    }
+
+    // MARK: - Dispatch
+
+    private func dispatch(_ request: RESPRequest) {
+        loop.stats.commandsProcessed += 1
+        let table = runtime.commands
+        guard var spec = request.withArgument(0, { table.lookup($0) }) else {
+            return unknownCommand(request)
+        }
+        var policy = runtime.policies[spec.id]
+        if case .closeSilently = policy {
+            return finish(with: nil)
+        }
+        if spec.hasSubcommands, case .local = policy {
+            // Local containers (CLIENT, COMMAND) check their own subcommands.
+        } else if spec.hasSubcommands && request.argumentCount >= 2 {
+            guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
+                return respondError(ProxyErrors.unknownSubcommand(request.string(1), of: spec.name))
+            }
+            spec = sub
+            policy = runtime.policies[sub.id]
+        }
+        guard spec.acceptsArgumentCount(request.argumentCount) else {
+            return respondError(ProxyErrors.wrongArity(spec.name))
+        }
+        if !isAuthenticated && !spec.flags.contains(.noAuth) {
+            return respondError(ProxyErrors.noAuth)
+        }
+        switch policy {
+        case .forward(let write):
+            forward(request, spec: spec, write: write)
+        case .split(let kind, let write):
+            split(request, spec: spec, kind: kind, write: write)
+        case .local(let command):
+            answerLocally(command, request)
+        case .refused(let reason):
+            respondError(ProxyErrors.unsupported(spec.name, because: reason))
+        case .closeSilently:
+            finish(with: nil)
+        }
+    }
+
+    private func unknownCommand(_ request: RESPRequest) {
+        let name = request.string(0)
+        let lowered = name.lowercased()
+        if lowered == "post" || lowered == "host:" { return finish(with: nil) }
+        let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
+        respondError(ProxyErrors.unknownCommand(name, arguments: arguments))
+    }
+
+    /// Sends a request whose keys all live in one group.
+    private func forward(_ request: RESPRequest, spec: CommandSpec, write: Bool) {
+        let group: Int
+        if let keyIndex = spec.singleKeyIndex {
+            guard let owner = request.withArgument(keyIndex, { runtime.group(forKey: $0) }) else {
+                return respondError(ProxyErrors.noGroup(spec.name))
+            }
+            group = owner
+        } else {
+            let keys = keyGroups(request, spec: spec)
+            switch keys {
+            case .failed(let message):
+                return respondError(message)
+            case .groups(let groups):
+                guard let first = groups.first else {
+                    return respondError(ProxyErrors.unsupported(spec.name, because: "this call names no key to route by"))
+                }
+                guard groups.allSatisfy({ $0 == first }) else {
+                    loop.stats.crossSlotErrors += 1
+                    return respondError(ProxyErrors.crossSlot)
+                }
+                group = first
+            }
+        }
+        send(request.frame, toGroup: group, write: write, target: .client(self, sequence: reserveSlot()))
+    }
+
+    enum KeyGroups {
+        case groups([Int])
+        case failed(String)
+    }
+
+    /// The owning group of every key of `request`, in key order.
+    private func keyGroups(_ request: RESPRequest, spec: CommandSpec) -> KeyGroups {
+        let spans = request.allSpans()
+        return request.frame.withUnsafeReadableBytes { bytes -> KeyGroups in
+            func argument(_ index: Int) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: bytes[spans[index].range])
+            }
+            let indices: [Int]
+            do throws(KeyExtractionError) {
+                indices = try spec.keyIndices(argumentCount: request.argumentCount, argument: argument)
+            } catch {
+                switch error {
+                case .invalidArguments:
+                    return .failed(ProxyErrors.badKeyArguments(spec.name))
+                case .incompleteKeySpecs:
+                    return .failed(ProxyErrors.unsupported(spec.name, because: "its keys cannot be located"))
+                }
+            }
+            var groups: [Int] = []
+            groups.reserveCapacity(indices.count)
+            for index in indices {
+                guard let group = runtime.group(forKey: argument(index)) else {
+                    return .failed(ProxyErrors.noGroup(spec.name))
+                }
+                groups.append(group)
+            }
+            return .groups(groups)
+        }
+    }
+
+    /// Chooses the backend of `group` for a read or write and sends `frame` to it.
+    func send(_ frame: ByteBuffer, toGroup group: Int, write: Bool, target: ReplyTarget) {
+        let backends = loop.groups[group]
+        let set: BackendSet
+        if write {
+            set = backends.master
+        } else {
+            guard let chosen = backends.readTarget(runtime.config.readPolicy) else {
+                return target.fail(ProxyErrors.noReplica(backends.name))
+            }
+            set = chosen
+        }
+        set.pick().send(frame, to: target)
+    }
+
+    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: one request per group, merged in key order.
+    private func split(_ request: RESPRequest, spec: CommandSpec, kind: SplitKind, write: Bool) {
+        let width = kind == .pairs ? 2 : 1
+        guard (request.argumentCount - 1) % width == 0 else {
+            return respondError(ProxyErrors.wrongArity(spec.name))
+        }
+        let spans = request.allSpans()
+        var groups: [Int] = []
+        groups.reserveCapacity(request.argumentCount / width)
+        let failed: Bool = request.frame.withUnsafeReadableBytes { bytes in
+            var index = 1
+            while index < request.argumentCount {
+                guard let group = runtime.group(forKey: UnsafeRawBufferPointer(rebasing: bytes[spans[index].range]))
+                else { return true }
+                groups.append(group)
+                index += width
+            }
+            return false
+        }
+        if failed { return respondError(ProxyErrors.noGroup(spec.name)) }
+        if groups.allSatisfy({ $0 == groups[0] }) {
+            return send(request.frame, toGroup: groups[0], write: write, target: .client(self, sequence: reserveSlot()))
+        }
+        loop.stats.splitCommands += 1
+        let fanOut = FanOut(
+            kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups,
+            groupNames: loop.groups.map(\.name))
+        for part in fanOut.parts.indices {
+            let frame = fanOut.partRequest(part, of: request, spans: spans, width: width)
+            send(frame, toGroup: fanOut.parts[part].group, write: write, target: .part(fanOut, index: part))
+        }
+    }
+}

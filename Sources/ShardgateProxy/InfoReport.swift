@@ -1,0 +1,136 @@
+import Config
+import NIOCore
+
+/// The running version, and the Redis version whose command table the proxy speaks.
+public enum ShardgateVersion {
+    public static let current = "0.1.0"
+    public static let redisCompatible = "7.0.15"
+}
+
+/// Renders the proxy's INFO: Redis's `server`, `clients` and `stats` fields where they mean the same
+/// thing for a proxy, plus a `shards` section with one line per group and per backend.
+struct InfoReport {
+    let pool: ProxyPool
+    let snapshots: [LoopSnapshot]
+    let session: ClientSession
+
+    static let defaultSections = ["server", "clients", "stats", "shards"]
+
+    func render(_ requested: Set<String>) -> String {
+        let wanted: [String]
+        if requested.isEmpty || requested.contains("default") || requested.contains("all")
+            || requested.contains("everything")
+        {
+            wanted = Self.defaultSections
+        } else {
+            wanted = Self.defaultSections.filter { requested.contains($0) }
+        }
+        var text = ""
+        for section in wanted {
+            if !text.isEmpty { text += "\r\n" }
+            switch section {
+            case "server": text += server()
+            case "clients": text += clients()
+            case "stats": text += stats()
+            default: text += shards()
+            }
+        }
+        return text
+    }
+
+    private func lines(_ title: String, _ fields: [(String, String)]) -> String {
+        var text = "# \(title)\r\n"
+        for (key, value) in fields { text += "\(key):\(value)\r\n" }
+        return text
+    }
+
+    private var totals: LoopStats {
+        var total = LoopStats()
+        for snapshot in snapshots { total.add(snapshot.stats) }
+        return total
+    }
+
+    private func server() -> String {
+        let uptime = (NIODeadline.now() - pool.startedAt).nanoseconds / 1_000_000_000
+        let config = pool.runtime.config
+        let port = pool.listenAddress.withLockedValue { $0?.port } ?? config.listen.port
+        return lines("Server", [
+            ("redis_version", ShardgateVersion.redisCompatible),
+            ("shardgate_version", ShardgateVersion.current),
+            ("redis_mode", "standalone"),
+            ("shardgate_pool", config.name),
+            ("arch_bits", "\(Int.bitWidth)"),
+            ("multiplexing_api", "epoll"),
+            ("process_id", "\(ProcessID.current)"),
+            ("tcp_port", "\(port)"),
+            ("uptime_in_seconds", "\(uptime)"),
+            ("uptime_in_days", "\(uptime / 86400)"),
+            ("config_file", pool.configPath ?? ""),
+        ])
+    }
+
+    private func clients() -> String {
+        lines("Clients", [
+            ("connected_clients", "\(snapshots.reduce(0) { $0 + $1.connectedClients })"),
+            ("blocked_clients", "0"),
+            ("maxclients", "\(pool.runtime.config.clientConnections)"),
+        ])
+    }
+
+    private func stats() -> String {
+        let total = totals
+        return lines("Stats", [
+            ("total_connections_received", "\(total.connectionsReceived)"),
+            ("total_commands_processed", "\(total.commandsProcessed)"),
+            ("rejected_connections", "\(total.rejectedConnections)"),
+            ("protocol_errors", "\(total.protocolErrors)"),
+            ("crossslot_errors", "\(total.crossSlotErrors)"),
+            ("split_commands", "\(total.splitCommands)"),
+        ])
+    }
+
+    private func shards() -> String {
+        let config = pool.runtime.config
+        var fields: [(String, String)] = [
+            ("distribution", config.distribution.rawValue),
+            ("hash", config.hash.rawValue),
+            ("read_policy", config.readPolicy.rawValue),
+            ("groups", "\(config.groups.count)"),
+        ]
+        guard let first = snapshots.first else { return lines("Shards", fields) }
+        var backendNumber = 0
+        for (groupIndex, group) in config.groups.enumerated() {
+            fields.append(("group\(groupIndex)",
+                "name=\(group.name),master=\(group.master),replicas=\(group.replicas.count)"))
+            for backendIndex in first.backends[groupIndex].indices {
+                var total = BackendStats()
+                var available = false
+                var inFlight = 0
+                for snapshot in snapshots {
+                    let backend = snapshot.backends[groupIndex][backendIndex]
+                    total.add(backend.stats)
+                    available = available || backend.available
+                    inFlight += backend.inFlight
+                }
+                let backend = first.backends[groupIndex][backendIndex]
+                fields.append(("backend\(backendNumber)",
+                    "group=\(group.name),role=\(backend.role),addr=\(backend.endpoint),status=\(available ? "up" : "down"),"
+                        + "requests=\(total.requests),errors=\(total.errors),error_replies=\(total.errorReplies),"
+                        + "timeouts=\(total.timeouts),inflight=\(inFlight)"))
+                backendNumber += 1
+            }
+        }
+        return lines("Shards", fields)
+    }
+}
+
+/// The process id without Foundation.
+enum ProcessID {
+    static var current: Int32 { getpid() }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

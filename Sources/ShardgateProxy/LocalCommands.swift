@@ -1,0 +1,275 @@
+import Commands
+import NIOCore
+import RESP
+
+/// The commands the proxy answers itself, with Redis 7's replies and error texts.
+extension ClientSession {
+    func answerLocally(_ command: LocalCommand, _ request: RESPRequest) {
+        switch command {
+        case .ping:
+            if request.argumentCount > 2 {
+                respondError(ProxyErrors.wrongArity("ping"))
+            } else if request.argumentCount == 1 {
+                respond { $0.writeStaticString("+PONG\r\n") }
+            } else {
+                let message = request.argumentBuffer(1)
+                respond { $0.writeRESPBulkString(buffer: message) }
+            }
+        case .echo:
+            let message = request.argumentBuffer(1)
+            respond { $0.writeRESPBulkString(buffer: message) }
+        case .quit:
+            var reply = ByteBuffer()
+            reply.writeStaticString("+OK\r\n")
+            finish(with: reply)
+        case .auth:
+            authCommand(request)
+        case .hello:
+            helloCommand(request)
+        case .select:
+            guard let index = Int(request.string(1)) else { return respondError(ProxyErrors.notInteger) }
+            if index == 0 {
+                respond { $0.writeStaticString("+OK\r\n") }
+            } else {
+                respondError(
+                    ProxyErrors.unsupported(
+                        "select", because: "the pool serves one database (database \(runtime.config.database) on the backends), reached as SELECT 0"))
+            }
+        case .client:
+            clientCommand(request)
+        case .command:
+            commandCommand(request)
+        case .info:
+            infoCommand(request)
+        }
+    }
+
+    // MARK: AUTH and HELLO
+
+    /// Checks a user/password pair; only the `default` user exists on the proxy.
+    private func credentialsAccepted(user: String?, password: [UInt8]) -> Bool {
+        if let user, user != "default" { return false }
+        guard let expected = runtime.password else { return true }
+        return constantTimeEquals(password, expected)
+    }
+
+    private func authCommand(_ request: RESPRequest) {
+        guard request.argumentCount <= 3 else { return respondError(ProxyErrors.syntax) }
+        let user = request.argumentCount == 3 ? request.string(1) : nil
+        let password = request.withArgument(request.argumentCount - 1) { Array($0) }
+        if runtime.password == nil && user == nil {
+            return respondError(ProxyErrors.authWithoutPassword)
+        }
+        if credentialsAccepted(user: user, password: password) {
+            isAuthenticated = true
+            respond { $0.writeStaticString("+OK\r\n") }
+        } else {
+            respondError(ProxyErrors.wrongPass)
+        }
+    }
+
+    private func helloCommand(_ request: RESPRequest) {
+        var index = 1
+        if request.argumentCount >= 2 {
+            guard let version = Int(request.string(1)) else {
+                return respondError("ERR Protocol version is not an integer or out of range")
+            }
+            guard version == 2 else { return respondError(ProxyErrors.noProto) }
+            index = 2
+        }
+        var newName: String?
+        while index < request.argumentCount {
+            let option = request.string(index).lowercased()
+            let remaining = request.argumentCount - index - 1
+            if option == "auth" && remaining >= 2 {
+                let user = request.string(index + 1)
+                let password = request.withArgument(index + 2) { Array($0) }
+                guard credentialsAccepted(user: user, password: password) else {
+                    return respondError(ProxyErrors.wrongPass)
+                }
+                isAuthenticated = true
+                index += 3
+            } else if option == "setname" && remaining >= 1 {
+                newName = request.string(index + 1)
+                index += 2
+            } else {
+                return respondError("ERR Syntax error in HELLO option '\(request.string(index))'")
+            }
+        }
+        guard isAuthenticated else {
+            return respondError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        }
+        if let newName {
+            guard Self.isValidClientName(newName) else { return respondError(ProxyErrors.badClientName) }
+            name = newName.isEmpty ? nil : newName
+        }
+        let id = self.id
+        respond { reply in
+            reply.writeRESPArrayHeader(14)
+            for (key, value) in [("server", "redis"), ("version", ShardgateVersion.redisCompatible)] {
+                reply.writeRESPBulkString(key)
+                reply.writeRESPBulkString(value)
+            }
+            reply.writeRESPBulkString("proto")
+            reply.writeRESPInteger(2)
+            reply.writeRESPBulkString("id")
+            reply.writeRESPInteger(id)
+            for (key, value) in [("mode", "standalone"), ("role", "master")] {
+                reply.writeRESPBulkString(key)
+                reply.writeRESPBulkString(value)
+            }
+            reply.writeRESPBulkString("modules")
+            reply.writeRESPArrayHeader(0)
+        }
+    }
+
+    // MARK: CLIENT
+
+    static func isValidClientName(_ name: String) -> Bool {
+        name.utf8.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
+    }
+
+    private func clientCommand(_ request: RESPRequest) {
+        guard request.argumentCount >= 2 else { return respondError(ProxyErrors.wrongArity("client")) }
+        let sub = request.string(1).lowercased()
+        func arity(_ expected: Int) -> Bool {
+            if request.argumentCount == expected { return true }
+            respondError(ProxyErrors.wrongArity("client|\(sub)"))
+            return false
+        }
+        switch sub {
+        case "setname":
+            guard arity(3) else { return }
+            let newName = request.string(2)
+            guard Self.isValidClientName(newName) else { return respondError(ProxyErrors.badClientName) }
+            name = newName.isEmpty ? nil : newName
+            respond { $0.writeStaticString("+OK\r\n") }
+        case "getname":
+            guard arity(2) else { return }
+            if let name { respond { $0.writeRESPBulkString(name) } } else { respond { $0.writeRESPNullBulk() } }
+        case "id":
+            guard arity(2) else { return }
+            let id = self.id
+            respond { $0.writeRESPInteger(id) }
+        case "setinfo":
+            guard arity(4) else { return }
+            let attribute = request.string(2).lowercased()
+            let value = request.string(3)
+            guard attribute == "lib-name" || attribute == "lib-ver" else {
+                return respondError("ERR Unrecognized option '\(request.string(2))'")
+            }
+            guard value.utf8.allSatisfy({ $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }) else {
+                return respondError("ERR \(attribute) cannot contain spaces, newlines or special characters.")
+            }
+            if attribute == "lib-name" { libraryName = value } else { libraryVersion = value }
+            respond { $0.writeStaticString("+OK\r\n") }
+        case "info":
+            guard arity(2) else { return }
+            let line = clientInfoLine() + "\n"
+            respond { $0.writeRESPBulkString(line) }
+        default:
+            if runtime.commands.lookup(fullName: "client|\(sub)") == nil {
+                return respondError(ProxyErrors.unknownSubcommand(request.string(1), of: "client"))
+            }
+            respondError(ProxyErrors.unsupported("client|\(sub)", because: "clients are connected to the proxy, not to one server"))
+        }
+    }
+
+    func clientInfoLine() -> String {
+        let age = (NIODeadline.now() - createdAt).nanoseconds / 1_000_000_000
+        return "id=\(id) addr=\(remoteAddressText) name=\(name ?? "") age=\(age) db=0 lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
+    }
+
+    // MARK: COMMAND
+
+    private func commandCommand(_ request: RESPRequest) {
+        let table = runtime.commands
+        guard request.argumentCount >= 2 else {
+            let reply = table.commandReply()
+            return respond { $0.writeBytes(reply) }
+        }
+        let sub = request.string(1).lowercased()
+        let names = (2..<request.argumentCount).map { request.string($0) }
+        let reply: [UInt8]
+        switch sub {
+        case "count":
+            guard request.argumentCount == 2 else { return respondError(ProxyErrors.wrongArity("command|count")) }
+            reply = table.commandCountReply()
+        case "list":
+            let all = table.commands
+            return respond { reply in
+                reply.writeRESPArrayHeader(all.count)
+                for spec in all { reply.writeRESPBulkString(spec.name) }
+            }
+        case "info":
+            reply = names.isEmpty ? table.commandReply() : table.commandInfoReply(names.map { table.lookup(fullName: $0) })
+        case "docs":
+            reply = table.commandDocsReply(names.isEmpty ? nil : names.compactMap { table.lookup(fullName: $0) })
+        case "getkeys":
+            return commandGetKeys(request)
+        default:
+            return respondError(ProxyErrors.unknownSubcommand(request.string(1), of: "command"))
+        }
+        respond { $0.writeBytes(reply) }
+    }
+
+    private func commandGetKeys(_ request: RESPRequest) {
+        guard request.argumentCount >= 3 else { return respondError(ProxyErrors.wrongArity("command|getkeys")) }
+        let table = runtime.commands
+        let spans = request.allSpans()
+        request.frame.withUnsafeReadableBytes { bytes in
+            func argument(_ index: Int) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: bytes[spans[index + 2].range])
+            }
+            let count = request.argumentCount - 2
+            guard var spec = table.lookup(argument(0)) else {
+                return respondError("ERR Invalid command specified")
+            }
+            if spec.hasSubcommands && count >= 2, let sub = table.subcommand(of: spec, named: argument(1)) { spec = sub }
+            guard spec.acceptsArgumentCount(count) else {
+                return respondError("ERR Invalid number of arguments specified for command")
+            }
+            guard let keys = try? spec.keyIndices(argumentCount: count, argument: argument), !keys.isEmpty else {
+                return respondError("ERR The command has no key arguments")
+            }
+            let values = keys.map { Array(argument($0)) }
+            respond { reply in
+                reply.writeRESPArrayHeader(values.count)
+                for value in values { reply.writeRESPBulkString(value) }
+            }
+        }
+    }
+
+    // MARK: INFO
+
+    private func infoCommand(_ request: RESPRequest) {
+        let sections = Set((1..<request.argumentCount).map { request.string($0).lowercased() })
+        let sequence = reserveSlot()
+        let session = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        let pool = loop.pool
+        pool.snapshots(on: loop.eventLoop).whenComplete { result in
+            let session = session.value
+            var reply = ByteBuffer()
+            switch result {
+            case .success(let snapshots):
+                reply.writeRESPBulkString(InfoReport(pool: pool, snapshots: snapshots, session: session).render(sections))
+            case .failure(let error):
+                reply.writeRESPError("ERR shardgate: INFO failed: \(error)")
+            }
+            session.complete(sequence, with: reply)
+            session.loop.flushDirty()
+        }
+    }
+}
+
+/// Compares secrets in time that depends only on their lengths.
+func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    let length = max(a.count, b.count)
+    for index in 0..<length {
+        let x = index < a.count ? a[index] : 0
+        let y = index < b.count ? b[index] : 0
+        difference |= x ^ y
+    }
+    return difference == 0
+}

@@ -1,0 +1,229 @@
+import Config
+import Logging
+import NIOCore
+
+/// One pool's state on one event loop: its backend connections and client sessions.
+///
+/// A client and the backend connections it uses always live on the same loop, so nothing here is
+/// locked or hopped. Writes made while handling a read burst are collected in two dirty lists and
+/// flushed once when the burst ends (`flushDirty`), so many pipelined requests share one syscall.
+final class PoolLoop {
+    let pool: ProxyPool
+    let runtime: PoolRuntime
+    let eventLoop: any EventLoop
+    let logger: Logger
+    let allocator = ByteBufferAllocator()
+    private(set) var groups: [GroupBackends] = []
+    private var dirtyBackends: [BackendConnection] = []
+    private var dirtySessions: [ClientSession] = []
+    private(set) var sessions: [ObjectIdentifier: ClientSession] = [:]
+    var stats = LoopStats()
+    private(set) var isStopping = false
+    private var drained: EventLoopPromise<Void>?
+
+    init(pool: ProxyPool, eventLoop: any EventLoop, logger: Logger) {
+        self.pool = pool
+        let runtime = pool.runtime
+        self.runtime = runtime
+        self.eventLoop = eventLoop
+        self.logger = logger
+        dirtyBackends.reserveCapacity(16)
+        dirtySessions.reserveCapacity(64)
+        let connections = runtime.config.serverConnections
+        groups = runtime.config.groups.enumerated().map { index, group in
+            func backendSet(_ endpoint: Endpoint, role: String) -> BackendSet {
+                let label = "group '\(group.name)' \(role) \(endpoint)"
+                return BackendSet(
+                    endpoint: endpoint, role: role,
+                    connections: (0..<connections).map { _ in
+                        BackendConnection(endpoint: endpoint, label: label, loop: self)
+                    })
+            }
+            return GroupBackends(
+                index: index, name: group.name,
+                master: backendSet(group.master, role: "master"),
+                replicas: group.replicas.map { backendSet($0, role: "replica") })
+        }
+        if runtime.config.preconnect {
+            for group in groups {
+                for set in [group.master] + group.replicas { for connection in set.connections { connection.connect() } }
+            }
+        }
+    }
+
+    /// When a request sent now times out.
+    @inline(__always)
+    func deadline() -> NIODeadline {
+        guard let timeout = runtime.timeout else { return .distantFuture }
+        return .now() + timeout
+    }
+
+    func markDirty(_ backend: BackendConnection) { dirtyBackends.append(backend) }
+    func markDirty(_ session: ClientSession) { dirtySessions.append(session) }
+
+    /// Flushes every connection written to since the last flush. Called at the end of each read burst.
+    func flushDirty() {
+        var index = 0
+        while index < dirtyBackends.count {
+            dirtyBackends[index].flush()
+            index += 1
+        }
+        dirtyBackends.removeAll(keepingCapacity: true)
+        index = 0
+        while index < dirtySessions.count {
+            dirtySessions[index].flush()
+            index += 1
+        }
+        dirtySessions.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Sessions
+
+    func sessionOpened(_ session: ClientSession) {
+        sessions[ObjectIdentifier(session)] = session
+        stats.connectionsReceived += 1
+    }
+
+    func sessionClosed(_ session: ClientSession) {
+        sessions.removeValue(forKey: ObjectIdentifier(session))
+        if isStopping && sessions.isEmpty { drained?.succeed() }
+    }
+
+    /// Stops every session once its in-flight replies are written; succeeds when all are closed.
+    func drain() -> EventLoopFuture<Void> {
+        isStopping = true
+        let promise = eventLoop.makePromise(of: Void.self)
+        drained = promise
+        for session in sessions.values { session.drain() }
+        flushDirty()
+        if sessions.isEmpty { promise.succeed() }
+        return promise.futureResult
+    }
+
+    /// Closes every backend connection (after the sessions have drained).
+    func closeBackends() {
+        for group in groups {
+            for set in [group.master] + group.replicas { for connection in set.connections { connection.close() } }
+        }
+    }
+
+    func snapshot() -> LoopSnapshot {
+        LoopSnapshot(
+            stats: stats, connectedClients: sessions.count,
+            backends: groups.map { group in
+                ([group.master] + group.replicas).map { set in
+                    var total = BackendStats()
+                    for connection in set.connections { total.add(connection.stats) }
+                    return BackendSnapshot(
+                        group: group.name, role: set.role, endpoint: set.endpoint,
+                        available: set.isAvailable, inFlight: set.connections.reduce(0) { $0 + $1.inFlight },
+                        stats: total)
+                }
+            })
+    }
+}
+
+/// The backends of one shard group on one loop, and how reads pick among them.
+final class GroupBackends {
+    let index: Int
+    let name: String
+    let master: BackendSet
+    let replicas: [BackendSet]
+    private var nextReplica = 0
+    private var nextAny = 0
+
+    init(index: Int, name: String, master: BackendSet, replicas: [BackendSet]) {
+        self.index = index
+        self.name = name
+        self.master = master
+        self.replicas = replicas
+    }
+
+    /// Where a read goes under `policy`; nil when the policy demands a replica and none is available.
+    func readTarget(_ policy: ReadPolicy) -> BackendSet? {
+        switch policy {
+        case .master:
+            return master
+        case .preferReplica:
+            return nextAvailableReplica() ?? master
+        case .replica:
+            return nextAvailableReplica()
+        case .any:
+            let count = replicas.count + 1
+            for _ in 0..<count {
+                nextAny = (nextAny + 1) % count
+                let candidate = nextAny == 0 ? master : replicas[nextAny - 1]
+                if candidate.isAvailable { return candidate }
+            }
+            return master
+        }
+    }
+
+    private func nextAvailableReplica() -> BackendSet? {
+        let count = replicas.count
+        guard count > 0 else { return nil }
+        for _ in 0..<count {
+            nextReplica = nextReplica + 1 == count ? 0 : nextReplica + 1
+            let candidate = replicas[nextReplica]
+            if candidate.isAvailable { return candidate }
+        }
+        return nil
+    }
+}
+
+/// `server_connections` connections to one backend server, used round-robin.
+final class BackendSet {
+    let endpoint: Endpoint
+    let role: String
+    let connections: [BackendConnection]
+    private var next = 0
+
+    init(endpoint: Endpoint, role: String, connections: [BackendConnection]) {
+        self.endpoint = endpoint
+        self.role = role
+        self.connections = connections
+    }
+
+    var isAvailable: Bool { connections.contains { $0.isAvailable } }
+
+    @inline(__always)
+    func pick() -> BackendConnection {
+        if connections.count == 1 { return connections[0] }
+        next = next + 1 == connections.count ? 0 : next + 1
+        return connections[next]
+    }
+}
+
+struct LoopStats: Sendable {
+    var connectionsReceived = 0
+    var commandsProcessed = 0
+    var rejectedConnections = 0
+    var protocolErrors = 0
+    var crossSlotErrors = 0
+    var splitCommands = 0
+
+    mutating func add(_ other: LoopStats) {
+        connectionsReceived += other.connectionsReceived
+        commandsProcessed += other.commandsProcessed
+        rejectedConnections += other.rejectedConnections
+        protocolErrors += other.protocolErrors
+        crossSlotErrors += other.crossSlotErrors
+        splitCommands += other.splitCommands
+    }
+}
+
+struct BackendSnapshot: Sendable {
+    var group: String
+    var role: String
+    var endpoint: Endpoint
+    var available: Bool
+    var inFlight: Int
+    var stats: BackendStats
+}
+
+struct LoopSnapshot: Sendable {
+    var stats: LoopStats
+    var connectedClients: Int
+    /// `backends[group][0]` is the master, then the replicas.
+    var backends: [[BackendSnapshot]]
+}

@@ -1,0 +1,47 @@
+import Commands
+import Config
+import NIOCore
+import Routing
+
+/// Everything about one pool that stays fixed while it runs, shared read-only by all event loops:
+/// the configuration, the shard map and the per-command policy.
+final class PoolRuntime: Sendable {
+    let config: PoolConfig
+    let shardMap: ShardMap
+    let commands: CommandTable
+    /// `policies[command id]`: what to do with each command of the table.
+    let policies: [CommandPolicy]
+    /// nil when `timeout` is 0 (wait forever, as twemproxy without a timeout).
+    let timeout: TimeAmount?
+    let password: [UInt8]?
+
+    init(config: PoolConfig, commands: CommandTable = .redis) {
+        self.config = config
+        self.commands = commands
+        self.policies = (0..<commands.count).map { CommandPolicy.make(for: commands[$0]) }
+        self.timeout = config.timeoutMilliseconds > 0 ? .milliseconds(Int64(config.timeoutMilliseconds)) : nil
+        self.password = config.password.map { Array($0.utf8) }
+        self.shardMap = Self.makeShardMap(config)
+    }
+
+    static func makeShardMap(_ config: PoolConfig) -> ShardMap {
+        switch config.distribution {
+        case .ketama:
+            return .ketama(nodes: config.hashedNodes, hash: config.hash, hashTag: config.hashTag)
+        case .modula:
+            return .modula(nodes: config.hashedNodes, hash: config.hash, hashTag: config.hashTag)
+        case .random:
+            return .random(groupCount: config.groups.count)
+        case .slots:
+            return .slots(assignments: config.groups.map(\.slots), hashTag: config.hashTag ?? .braces)
+        case .range:
+            return .range(ranges: config.groups.map { $0.range ?? KeyRange(from: nil, to: nil) }, hashTag: config.hashTag)
+        }
+    }
+
+    /// The group owning `key`, or nil if none does.
+    @inline(__always)
+    func group(forKey key: UnsafeRawBufferPointer) -> Int? {
+        shardMap.group(forKey: key)
+    }
+}

@@ -1,0 +1,40 @@
+/// The error replies the proxy writes itself. Redis's own texts where Redis has one; otherwise a
+/// `shardgate:` prefix and a sentence that names the command, group or backend, so a user can act on it.
+enum ProxyErrors {
+    static func unknownCommand(_ name: String, arguments: [String]) -> String {
+        var text = "ERR unknown command '\(name.prefix(128))', with args beginning with: "
+        for argument in arguments { text += "'\(argument.prefix(128))' " }
+        return text
+    }
+    static func unknownSubcommand(_ sub: String, of container: String) -> String {
+        "ERR unknown subcommand '\(sub.prefix(128))'. Try \(container.uppercased()) HELP."
+    }
+    static func wrongArity(_ name: String) -> String {
+        "ERR wrong number of arguments for '\(name)' command"
+    }
+    static let noAuth = "NOAUTH Authentication required."
+    static let wrongPass = "WRONGPASS invalid username-password pair or user is disabled."
+    static let authWithoutPassword =
+        "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+    static let crossSlot = "CROSSSLOT Keys in request don't hash to the same slot"
+    static let noProto = "NOPROTO unsupported protocol version"
+    static let notInteger = "ERR value is not an integer or out of range"
+    static let syntax = "ERR syntax error"
+    static let badClientName = "ERR Client names cannot contain spaces, newlines or special characters."
+
+    static func unsupported(_ name: String, because reason: String) -> String {
+        "ERR shardgate: '\(name)' is not supported through the proxy: \(reason)"
+    }
+    static func badKeyArguments(_ name: String) -> String {
+        "ERR shardgate: the key arguments of '\(name)' are invalid (a key count that is not a number, negative, or larger than the arguments)"
+    }
+    static func noGroup(_ name: String) -> String {
+        "ERR shardgate: no group owns the key of '\(name)'"
+    }
+    static func noReplica(_ group: String) -> String {
+        "ERR shardgate: group '\(group)' has no replica available for reads (read_policy: replica)"
+    }
+    static func badSubReply(_ group: String) -> String {
+        "ERR shardgate: unexpected reply from group '\(group)' while merging"
+    }
+}

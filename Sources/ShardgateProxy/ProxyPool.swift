@@ -1,0 +1,79 @@
+import Atomics
+import Config
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One configured pool across all event loops: the per-loop states and the few counters that must be
+/// global (connected clients for `client_connections`, client ids). Only control-plane code (accepting
+/// connections, INFO) crosses loops; requests never do.
+final class ProxyPool: Sendable {
+    let runtime: PoolRuntime
+    let logger: Logger
+    let startedAt = NIODeadline.now()
+    let connectedClients = ManagedAtomic<Int>(0)
+    private let clientIDs = ManagedAtomic<Int>(0)
+    private let loops = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<PoolLoop>]>([:])
+    let listenAddress = NIOLockedValueBox<SocketAddress?>(nil)
+    let configPath: String?
+
+    init(runtime: PoolRuntime, logger: Logger, configPath: String?) {
+        self.runtime = runtime
+        self.logger = logger
+        self.configPath = configPath
+    }
+
+    /// Creates this pool's state on every loop of `group`.
+    func attach(to group: any EventLoopGroup) async throws {
+        for eventLoop in group.makeIterator() {
+            let bound = try await eventLoop.submit {
+                NIOLoopBound(PoolLoop(pool: self, eventLoop: eventLoop, logger: self.logger), eventLoop: eventLoop)
+            }.get()
+            loops.withLockedValue { $0[ObjectIdentifier(eventLoop)] = bound }
+        }
+    }
+
+    /// The state for `eventLoop`; call on that loop.
+    func loop(for eventLoop: any EventLoop) -> PoolLoop {
+        loops.withLockedValue { $0[ObjectIdentifier(eventLoop)]! }.value
+    }
+
+    func nextClientID() -> Int {
+        clientIDs.wrappingIncrementThenLoad(ordering: .relaxed)
+    }
+
+    /// Every loop's counters, gathered on their own loops and delivered on `eventLoop`.
+    func snapshots(on eventLoop: any EventLoop) -> EventLoopFuture<[LoopSnapshot]> {
+        let all = loops.withLockedValue { Array($0.values) }
+        let futures = all.map { bound in bound.eventLoop.submit { bound.value.snapshot() } }
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop)
+    }
+
+    /// Drains every loop's sessions, waiting at most `limit`, then closes backend connections.
+    func drain(within limit: TimeAmount) async {
+        let all = loops.withLockedValue { Array($0.values) }
+        for bound in all {
+            let drained: Void? = try? await bound.eventLoop.flatSubmit { bound.value.drain() }
+                .timeout(after: limit, on: bound.eventLoop).get()
+            if drained == nil {
+                logger.warning("clients still had replies in flight at shutdown", metadata: ["pool": "\(runtime.config.name)"])
+            }
+            try? await bound.eventLoop.submit { bound.value.closeBackends() }.get()
+        }
+    }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// This future, or a `DrainTimeout` failure if it has not completed after `limit`.
+    fileprivate func timeout(after limit: TimeAmount, on eventLoop: any EventLoop) -> EventLoopFuture<Value> {
+        let promise = eventLoop.makePromise(of: Value.self)
+        let timer = eventLoop.scheduleTask(in: limit) { promise.fail(DrainTimeout()) }
+        self.whenComplete { result in
+            timer.cancel()
+            promise.completeWith(result)
+        }
+        return promise.futureResult
+    }
+}
+
+struct DrainTimeout: Error {}

@@ -1,0 +1,98 @@
+import Config
+import NIOConcurrencyHelpers
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The proxy as a service: one listener per pool, all sharing one event loop group.
+///
+/// `run()` serves until a graceful shutdown (SIGTERM/SIGINT through `ServiceGroup`), then stops
+/// accepting, lets every client receive the replies already in flight, and returns.
+public final class ProxyServer: Service, Sendable {
+    private let pools: [ProxyPool]
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let serverChannels = NIOLockedValueBox<[any Channel]>([])
+
+    public init(config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil) {
+        self.group = group
+        self.logger = logger
+        self.pools = config.pools.map { pool in
+            var poolLogger = logger
+            poolLogger[metadataKey: "pool"] = "\(pool.name)"
+            return ProxyPool(runtime: PoolRuntime(config: pool), logger: poolLogger, configPath: configPath)
+        }
+    }
+
+    /// Binds every pool's listener; returns the bound addresses in pool order (port 0 gets a real port).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        var addresses: [SocketAddress] = []
+        for pool in pools {
+            try await pool.attach(to: group)
+            let config = pool.runtime.config
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: Int32(config.backlog))
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try Self.accept(channel, pool: pool)
+                    }
+                }
+                .bind(host: config.listen.host, port: config.listen.port)
+                .get()
+            serverChannels.withLockedValue { $0.append(channel) }
+            let address = channel.localAddress!
+            pool.listenAddress.withLockedValue { $0 = address }
+            addresses.append(address)
+            logger.info(
+                "pool listening",
+                metadata: [
+                    "pool": "\(config.name)", "address": "\(address)", "groups": "\(config.groups.count)",
+                    "distribution": "\(config.distribution.rawValue)",
+                ])
+        }
+        return addresses
+    }
+
+    private static func accept(_ channel: any Channel, pool: ProxyPool) throws {
+        let loop = pool.loop(for: channel.eventLoop)
+        let limit = pool.runtime.config.clientConnections
+        if loop.isStopping || (limit > 0 && pool.connectedClients.load(ordering: .relaxed) >= limit) {
+            loop.stats.rejectedConnections += 1
+            var reply = channel.allocator.buffer(capacity: 64)
+            reply.writeRESPError(loop.isStopping ? "ERR shardgate is shutting down" : "ERR max number of clients reached")
+            channel.writeAndFlush(reply).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        pool.connectedClients.wrappingIncrement(ordering: .relaxed)
+        channel.closeFuture.whenComplete { _ in pool.connectedClients.wrappingDecrement(ordering: .relaxed) }
+        let session = ClientSession(loop: loop, id: pool.nextClientID(), remoteAddress: channel.remoteAddress)
+        try channel.pipeline.syncOperations.addHandler(session)
+    }
+
+    public func run() async throws {
+        if serverChannels.withLockedValue({ $0.isEmpty }) { try await start() }
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Stops accepting, waits for in-flight replies (bounded), closes backend connections.
+    public func stop() async {
+        logger.info("shutting down: no new connections, finishing in-flight replies")
+        let channels = serverChannels.withLockedValue { channels in
+            defer { channels.removeAll() }
+            return channels
+        }
+        for channel in channels { try? await channel.close() }
+        for pool in pools {
+            let timeout = max(pool.runtime.config.timeoutMilliseconds, 1000) * 2
+            await pool.drain(within: .milliseconds(Int64(min(timeout, 30_000))))
+        }
+        logger.info("shutdown complete")
+    }
+}
+

@@ -1,0 +1,25 @@
+import NIOCore
+
+/// Who is waiting for a backend reply: a client's reply slot, one part of a split command, or the
+/// connection's own handshake (AUTH/SELECT). A closed enum of class references: no existential.
+enum ReplyTarget {
+    case client(ClientSession, sequence: UInt64)
+    case part(FanOut, index: Int)
+    case handshake
+
+    /// Hands `reply` (a complete RESP frame) to whoever waits for it.
+    func deliver(_ reply: ByteBuffer) {
+        switch self {
+        case .client(let session, let sequence): session.complete(sequence, with: reply)
+        case .part(let fanOut, let index): fanOut.partArrived(index, reply: reply)
+        case .handshake: break
+        }
+    }
+
+    /// Delivers an error reply built from `message`.
+    func fail(_ message: String) {
+        var reply = ByteBuffer()
+        reply.writeRESPError(message)
+        deliver(reply)
+    }
+}

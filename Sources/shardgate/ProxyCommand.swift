@@ -1,0 +1,68 @@
+import ArgumentParser
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ShardgateProxy
+
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Serve the pools of proxy.yml until SIGINT/SIGTERM."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: LogLevelArgument = .init(.info)
+
+    @Option(help: "Event loop threads (default: one per core).")
+    var threads: Int = System.coreCount
+
+    func run() async throws {
+        let config = try loadConfigOrExit(options.config)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel.level
+            return handler
+        }
+        let logger = Logger(label: "shardgate")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let server = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
+        do {
+            try await server.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            try? await group.shutdownGracefully()
+            throw ExitCode.failure
+        }
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await services.run()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Loads and validates the configuration; on errors prints each one and exits non-zero.
+func loadConfigOrExit(_ path: String) throws -> ProxyConfig {
+    do {
+        return try ProxyConfigLoader.load(path: path)
+    } catch {
+        printError(error.description)
+        throw ExitCode(2)
+    }
+}
+
+struct LogLevelArgument: ExpressibleByArgument {
+    let level: Logger.Level
+    init(_ level: Logger.Level) { self.level = level }
+    init?(argument: String) {
+        guard let level = Logger.Level(rawValue: argument.lowercased()) else { return nil }
+        self.level = level
+    }
+    var defaultValueDescription: String { level.rawValue }
+}

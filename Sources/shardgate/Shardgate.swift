@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `shardgate` command: one binary for the proxy and its tools.
+@main
+struct Shardgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shardgate",
+        abstract: "A Redis-protocol gateway: one address in front of sharded, replicated Redis groups.",
+        subcommands: [ProxyCommand.self, CheckCommand.self]
+    )
+}
+
+/// Options every subcommand that reads `proxy.yml` shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Path to proxy.yml (or a twemproxy nutcracker.yml).")
+    var config: String = "proxy.yml"
+}
