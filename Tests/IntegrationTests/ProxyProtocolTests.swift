@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// What the proxy answers itself, compared byte for byte with a real redis-server where Redis has an
+/// answer: protocol errors, unknown commands, arity, PING/ECHO/HELLO/COMMAND, AUTH.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
+struct ProxyProtocolTests {
+    /// Sends `input` raw and collects replies until the peer closes or `replies` arrived.
+    static func exchange(_ input: String, port: Int, replies: Int) throws -> (replies: [Reply], closed: Bool) {
+        let client = try RedisTestClient(port: port, timeoutSeconds: 2)
+        try client.sendRaw(Array(input.utf8))
+        var received: [Reply] = []
+        for _ in 0..<replies { received.append(try client.readReply()) }
+        return (received, client.isClosedByPeer())
+    }
+
+    static let malformed: [(input: String, replies: Int)] = [
+        ("*x\r\n", 1),
+        ("*1\r\n$x\r\n", 1),
+        ("*1\r\n$-5\r\n", 1),
+        ("*2\r\n$3\r\nGET\r\nx\r\n", 1),
+        ("SET k \"unbalanced\r\n", 1),
+        ("PING\r\n*1\r\n$4\r\nPING\r\n*z\r\n", 3),
+        ("POST / HTTP/1.1\r\n", 0),
+        ("Host: example.com\r\n", 0),
+    ]
+
+    @Test(arguments: 0..<malformed.count)
+    func malformedInputMatchesRedis(case index: Int) async throws {
+        let (input, count) = Self.malformed[index]
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
+        let expected = try Self.exchange(input, port: redis.port, replies: count)
+        let actual = try Self.exchange(input, port: proxy.port, replies: count)
+        #expect(actual.replies == expected.replies)
+        #expect(expected.closed && actual.closed, "both close the connection")
+        await proxy.stop()
+    }
+
+    @Test func repliesMatchRedisForCommonCommands() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
+        let commands: [[String]] = [
+            ["PING"], ["PING", "hello"], ["ECHO", "x y"], ["PING", "a", "b"], ["GET"], ["SET", "k"],
+            ["NOSUCHCOMMAND", "a", "b"], ["nosuch"], ["OBJECT", "NOPE", "k"], ["SELECT", "0"], ["SELECT", "x"],
+            ["COMMAND", "COUNT"], ["COMMAND", "INFO", "get", "mset", "nosuch"], ["COMMAND", "DOCS", "get"],
+            ["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"], ["COMMAND", "GETKEYS", "EVAL", "s", "2", "k1", "k2", "x"],
+            ["CLIENT", "GETNAME"], ["CLIENT", "SETNAME", "bad name"], ["CLIENT", "SETNAME", "worker-1"],
+            ["CLIENT", "GETNAME"], ["HELLO", "2", "SETNAME", "w2"], ["CLIENT", "GETNAME"], ["HELLO", "4"], ["HELLO", "x"],
+            ["AUTH", "pw"], ["AUTH", "default", "anything"], ["AUTH", "nobody", "pw"],
+            ["SET", "k", "v"], ["GET", "k"], ["INCR", "k"], ["LPUSH", "k", "x"], ["QUIT"],
+        ]
+        let expected = try redis.client().pipeline(commands)
+        let actual = try proxy.client().pipeline(commands)
+        for index in commands.indices {
+            var wanted = expected[index]
+            // HELLO's id and version are the proxy's own; compare the shape.
+            if commands[index].first == "HELLO", case .array(let items?) = wanted, case .array(let got?) = actual[index],
+                items.count == got.count
+            {
+                wanted = actual[index]
+            }
+            #expect(actual[index] == wanted, "\(commands[index]): proxy \(actual[index]) vs redis \(expected[index])")
+        }
+        await proxy.stop()
+    }
+
+    @Test func unsupportedCommandsGetAClearErrorAndKeepTheConnection() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
+        let client = try proxy.client()
+        let refused: [[String]] = [
+            ["KEYS", "*"], ["FLUSHALL"], ["CONFIG", "GET", "maxmemory"], ["MONITOR"], ["BLPOP", "list", "0"],
+            ["SUBSCRIBE", "news"], ["MULTI"], ["SCAN", "0"], ["SELECT", "1"], ["CLIENT", "LIST"], ["SCRIPT", "FLUSH"],
+        ]
+        for command in refused {
+            let reply = try client.command(command.map { Array($0.utf8) })
+            guard case .error(let text) = reply else {
+                Issue.record("\(command) was not refused: \(reply)")
+                continue
+            }
+            let name = command.count > 1 && ["CONFIG", "CLIENT", "SCRIPT"].contains(command[0])
+                ? "\(command[0])|\(command[1])".lowercased() : command[0].lowercased()
+            #expect(text.hasPrefix("ERR shardgate: '\(name)' is not supported through the proxy: "), "\(text)")
+        }
+        #expect(try client.command("PING") == .status("PONG"), "connection still usable")
+        #expect(try redis.calls("keys") + redis.calls("flushall") + redis.calls("blpop") == 0)
+        await proxy.stop()
+    }
+
+    @Test func clientAndBackendAuthentication() async throws {
+        let redis = try await RedisServer(["--requirepass", "backend-secret"])
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              password: client-secret
+              auth: backend-secret
+              groups:
+                - name: a
+                  master: \(redis.address)
+            """)
+        let client = try proxy.client()
+        #expect(try client.command("GET", "k") == .error("NOAUTH Authentication required."))
+        #expect(try client.command("NOSUCH") == .error("ERR unknown command 'NOSUCH', with args beginning with: "))
+        #expect(try client.command("AUTH", "wrong") == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        #expect(try client.command("AUTH", "client-secret") == .status("OK"))
+        #expect(try client.command("SET", "k", "v") == .status("OK"))
+        #expect(try client.command("GET", "k") == .bulk("v"))
+        let hello = try proxy.client()
+        #expect(try hello.command("HELLO", "2", "AUTH", "default", "client-secret").isError == false)
+        #expect(try hello.command("GET", "k") == .bulk("v"))
+        // Before AUTH, Redis's smaller request limits apply.
+        let unauthenticated = try proxy.client()
+        let big = String(repeating: "x", count: 20_000)
+        #expect(try unauthenticated.command("AUTH", big) == .error("ERR Protocol error: unauthenticated bulk length"))
+        await proxy.stop()
+
+        // A wrong backend password: the error names the group and says the handshake was refused.
+        let wrong = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              auth: not-the-password
+              groups:
+                - name: secured
+                  master: \(redis.address)
+            """)
+        guard case .error(let text) = try wrong.client().command("GET", "k") else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(text.hasPrefix("ERR shardgate: group 'secured' master \(redis.address): handshake refused"), "\(text)")
+        await wrong.stop()
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+/// The proxy core against real redis-server groups: routing, read/write splitting, multi-key commands,
+/// ordering under pipelining.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
+struct ProxyRoutingTests {
+    @Test func readsLandOnReplicasAndWritesOnMasters() async throws {
+        let shards = try await ShardGroups(groups: 2, replicas: 1)
+        defer { shards.stop() }
+        let proxy = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              read_policy: prefer-replica
+            \(shards.groupsYAML())
+            """)
+        let client = try proxy.client()
+        let keys = keys(count: 200)
+        let writes = try client.pipeline(keys.map { ["SET", $0, "value-\($0)"] })
+        #expect(writes.allSatisfy { $0 == .status("OK") })
+        try await shards.syncReplicas()
+        let reads = try client.pipeline(keys.map { ["GET", $0] })
+        #expect(reads == keys.map { .bulk("value-\($0)") })
+
+        var setsOnMasters = 0
+        var getsOnReplicas = 0
+        for index in 0..<2 {
+            let masterSets = try shards.masters[index].calls("set")
+            let replicaGets = try shards.replicas[index][0].calls("get")
+            #expect(try shards.masters[index].calls("get") == 0, "no read may reach master \(index)")
+            #expect(masterSets > 0 && replicaGets > 0, "group \(index) got sets=\(masterSets) gets=\(replicaGets)")
+            #expect(masterSets == replicaGets, "each group's replica serves exactly the keys its master stores")
+            setsOnMasters += masterSets
+            getsOnReplicas += replicaGets
+        }
+        #expect(setsOnMasters == 200 && getsOnReplicas == 200)
+        await proxy.stop()
+    }
+
+    @Test func readPolicyMasterAndReplicaOnly() async throws {
+        let shards = try await ShardGroups(groups: 1, replicas: 1)
+        defer { shards.stop() }
+        for policy in ["master", "replica", "any"] {
+            let proxy = try await ProxyUnderTest(yaml: """
+                pool:
+                  listen: LISTEN
+                  read_policy: \(policy)
+                \(shards.groupsYAML())
+                """)
+            let client = try proxy.client()
+            let before = (try shards.masters[0].calls("get"), try shards.replicas[0][0].calls("get"))
+            _ = try client.pipeline((0..<20).map { ["GET", "k\($0)"] })
+            let after = (try shards.masters[0].calls("get"), try shards.replicas[0][0].calls("get"))
+            let (onMaster, onReplica) = (after.0 - before.0, after.1 - before.1)
+            switch policy {
+            case "master": #expect(onMaster == 20 && onReplica == 0)
+            case "replica": #expect(onMaster == 0 && onReplica == 20)
+            default: #expect(onMaster == 10 && onReplica == 10, "any alternates: \(onMaster)/\(onReplica)")
+            }
+            await proxy.stop()
+        }
+        // replica policy with the replica down: a clear error, never the master.
+        shards.replicas[0][0].stop()
+        let proxy = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              read_policy: replica
+            \(shards.groupsYAML())
+            """)
+        let client = try proxy.client()
+        let first = try client.command("GET", "k")
+        #expect(first.isError)
+        try await waitUntil("replica marked down") {
+            try client.command("GET", "k") == .error("ERR shardgate: group 'g0' has no replica available for reads (read_policy: replica)")
+        }
+        #expect(try client.command("SET", "k", "v") == .status("OK"))
+        await proxy.stop()
+    }
+
+    @Test func multiKeyCommandsSplitAndMergeInKeyOrder() async throws {
+        let shards = try await ShardGroups(groups: 3)
+        defer { shards.stop() }
+        // murmur spreads these sequential keys over all three groups (twemproxy's fnv1a_64 does not).
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash: murmur\n" + shards.groupsYAML())
+        let client = try proxy.client()
+        let keys = keys(count: 100, prefix: "multi:")
+        var mset = ["MSET"]
+        for key in keys { mset += [key, "v-\(key)"] }
+        #expect(try client.command(mset.map { Array($0.utf8) }) == .status("OK"))
+        let owners = try Set(keys.map { try shards.owner(of: $0) })
+        #expect(owners == [0, 1, 2], "the keys must really span all groups")
+
+        let asked = ["multi:5", "missing", "multi:0", "multi:29", "multi:5"]
+        let mget = try client.command((["MGET"] + asked).map { Array($0.utf8) })
+        #expect(mget == .array(asked.map { $0 == "missing" ? .bulk(nil) : .bulk("v-\($0)") }))
+
+        // EXISTS counts repeated keys every time (Redis semantics), across groups.
+        #expect(try client.command("EXISTS", "multi:1", "multi:1", "multi:2", "missing", "multi:3") == .integer(4))
+        #expect(try client.command("TOUCH", "multi:1", "multi:2", "missing") == .integer(2))
+        #expect(try client.command("DEL", "multi:1", "multi:2", "missing", "multi:1") == .integer(2))
+        #expect(try client.command("UNLINK", "multi:3", "multi:4", "multi:3") == .integer(2))
+        #expect(try client.command("EXISTS", "multi:1", "multi:2", "multi:3", "multi:4") == .integer(0))
+        #expect(try client.command("MSET", "a", "1", "b") == .error("ERR wrong number of arguments for 'mset' command"))
+        await proxy.stop()
+    }
+
+    @Test func otherMultiKeyCommandsNeedOneGroup() async throws {
+        let shards = try await ShardGroups(groups: 2)
+        defer { shards.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML())
+        let client = try proxy.client()
+        // Find two keys in different groups.
+        let candidates = keys(count: 20, prefix: "x")
+        _ = try client.pipeline(candidates.map { ["SET", $0, "1"] })
+        let owners = try candidates.map { try shards.owner(of: $0)! }
+        let a = candidates[0]
+        let b = candidates[owners.firstIndex { $0 != owners[0] }!]
+        let crossSlot = Reply.error("CROSSSLOT Keys in request don't hash to the same slot")
+        #expect(try client.command("RENAME", a, b) == crossSlot)
+        #expect(try client.command("MSETNX", a, "1", b, "2") == crossSlot)
+        #expect(try client.command("SUNIONSTORE", a, b) == crossSlot)
+        #expect(try client.command("EVAL", "return 1", "2", a, b) == crossSlot)
+        #expect(try client.command("RPOPLPUSH", a, b) == crossSlot)
+        // Hash tags keep keys together, so the same commands work.
+        #expect(try client.command("SET", "{user1}.a", "1") == .status("OK"))
+        #expect(try client.command("RENAME", "{user1}.a", "{user1}.b") == .status("OK"))
+        #expect(try client.command("EVAL", "return redis.call('GET', KEYS[1])", "1", "{user1}.b") == .bulk("1"))
+        #expect(try client.command("SADD", "{s}1", "x") == .integer(1))
+        #expect(try client.command("SMOVE", "{s}1", "{s}2", "x") == .integer(1))
+        #expect(try client.command("EVAL", "return 1", "0").isError)
+        await proxy.stop()
+    }
+
+    @Test func pipelinedRepliesStayInRequestOrder() async throws {
+        let shards = try await ShardGroups(groups: 3)
+        defer { shards.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n" + shards.groupsYAML())
+        let client = try proxy.client()
+        var commands: [[String]] = []
+        var expected: [Reply] = []
+        for index in 0..<3000 {
+            let key = "p:\(index % 97)"
+            switch index % 5 {
+            case 0:
+                commands.append(["SET", key, "\(index)"])
+                expected.append(.status("OK"))
+            case 1:
+                commands.append(["PING"])
+                expected.append(.status("PONG"))
+            case 2:
+                commands.append(["ECHO", "e\(index)"])
+                expected.append(.bulk("e\(index)"))
+            case 3:
+                commands.append(["INCR", "counter:\(index)"])
+                expected.append(.integer(1))
+            default:
+                commands.append(["MGET", "counter:\(index - 1)", "nope", "counter:\(index - 1)"])
+                expected.append(.array([.bulk("1"), .bulk(nil), .bulk("1")]))
+            }
+        }
+        let replies = try client.pipeline(commands)
+        for index in replies.indices where replies[index] != expected[index] {
+            Issue.record("reply \(index) to \(commands[index]) was \(replies[index]), expected \(expected[index])")
+            break
+        }
+        // Many clients at once, each its own pipeline.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for clientIndex in 0..<8 {
+                group.addTask {
+                    let client = try proxy.client()
+                    let commands = (0..<500).map { ["SET", "c\(clientIndex):\($0)", "\($0)"] }
+                    _ = try client.pipeline(commands)
+                    let values = try client.pipeline((0..<500).map { ["GET", "c\(clientIndex):\($0)"] })
+                    #expect(values == (0..<500).map { .bulk("\($0)") })
+                }
+            }
+            try await group.waitForAll()
+        }
+        await proxy.stop()
+    }
+
+    @Test func slotAndRangeDistributions() async throws {
+        let shards = try await ShardGroups(groups: 2)
+        defer { shards.stop() }
+        // Slots: "foo" is slot 12182, "bar" 5061 (CLUSTER KEYSLOT); {bar}x hashes like bar.
+        let slots = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  distribution: slots\n"
+            + shards.groupsYAML { $0 == 0 ? "      slots: 0-8191\n" : "      slots: 8192-16383\n" })
+        let client = try slots.client()
+        _ = try client.pipeline([["SET", "foo", "1"], ["SET", "bar", "1"], ["SET", "{bar}x", "1"]])
+        #expect(try shards.owner(of: "foo") == 1)
+        #expect(try shards.owner(of: "bar") == 0)
+        #expect(try shards.owner(of: "{bar}x") == 0)
+        await slots.stop()
+
+        let range = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  distribution: range\n"
+            + shards.groupsYAML { $0 == 0 ? "      range: {to: m}\n" : "      range: {from: m}\n" })
+        let rangeClient = try range.client()
+        _ = try rangeClient.pipeline([["SET", "apple", "1"], ["SET", "m", "1"], ["SET", "zebra", "1"], ["SET", "lzz", "1"]])
+        #expect(try shards.owner(of: "apple") == 0)
+        #expect(try shards.owner(of: "lzz") == 0)
+        #expect(try shards.owner(of: "m") == 1)
+        #expect(try shards.owner(of: "zebra") == 1)
+        await range.stop()
+    }
+}

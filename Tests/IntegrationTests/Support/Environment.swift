@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// Where the real binaries are, and whether tests that need them may run.
+///
+/// Interop tests skip only when a binary is missing *and* `CI` is unset; under CI a missing binary
+/// fails the test instead, so CI can never pass by skipping.
+enum TestEnvironment {
+    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" } ?? false
+
+    static func binary(_ name: String) -> String? {
+        for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"] {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static let redisServer = binary("redis-server")
+    static let redisCli = binary("redis-cli")
+    static let nutcracker = binary("nutcracker")
+
+    /// True when tests needing all of `names` should run.
+    static func canRun(_ names: String...) -> Bool {
+        isCI || names.allSatisfy { binary($0) != nil }
+    }
+
+    static var python: String? { binary("python3") }
+
+    /// Whether `python3 -c 'import redis'` works.
+    static let hasRedisPy: Bool = {
+        guard let python else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import redis"]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass.
+func waitUntil(_ what: String, seconds: Double = 5, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TestFailure("timed out after \(seconds)s waiting for \(what)")
+}

@@ -1,0 +1,125 @@
+import Config
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ShardgateProxy
+
+/// A real redis-server on a free loopback port, without persistence, killed by PID when released.
+final class RedisServer: @unchecked Sendable {
+    let port: Int
+    let process: ManagedProcess
+    let directory: TemporaryDirectory
+
+    init(_ extra: [String] = []) async throws {
+        guard let binary = TestEnvironment.redisServer else { throw TestFailure("redis-server is not installed") }
+        directory = try TemporaryDirectory()
+        port = try freePort()
+        process = try ManagedProcess(
+            binary,
+            [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path,
+                "--repl-diskless-sync-delay", "0",
+            ]
+                + extra,
+            name: "redis-\(port)", directory: directory.path)
+        let port = self.port
+        try await waitUntil("redis-server on \(port)") {
+            // Any reply will do: with requirepass, PING answers NOAUTH.
+            (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) != nil
+        }
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    func client() throws -> RedisTestClient { try RedisTestClient(port: port) }
+
+    /// `INFO commandstats` calls of `command` (lowercase), 0 when never called.
+    func calls(_ command: String) throws -> Int {
+        guard case .bulk(let bytes?) = try client().command("INFO", "commandstats") else { return 0 }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(separator: "\r\n") where line.hasPrefix("cmdstat_\(command):calls=") {
+            let value = line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }
+            return Int(value) ?? 0
+        }
+        return 0
+    }
+
+    /// Makes this server a replica of `master` and waits (bounded) until the link is up.
+    func replicate(from master: RedisServer) async throws {
+        _ = try client().command("REPLICAOF", "127.0.0.1", "\(master.port)")
+        try await waitUntil("replica \(port) linked to \(master.port)", seconds: 10) {
+            guard case .bulk(let bytes?) = try self.client().command("INFO", "replication") else { return false }
+            return String(decoding: bytes, as: UTF8.self).contains("master_link_status:up")
+        }
+    }
+
+    /// `master_repl_offset` from INFO replication (on a replica: how far it has processed).
+    func replicationOffset() throws -> Int {
+        guard case .bulk(let bytes?) = try client().command("INFO", "replication") else { return -1 }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\r\n")
+        where line.hasPrefix("master_repl_offset:") {
+            return Int(line.dropFirst("master_repl_offset:".count)) ?? -1
+        }
+        return -1
+    }
+
+    /// Every key the server holds (test data sets are small).
+    func keys() throws -> Set<[UInt8]> {
+        guard case .array(let items?) = try client().command("KEYS", "*") else { return [] }
+        return Set(items.compactMap { if case .bulk(let bytes?) = $0 { return bytes } else { return nil } })
+    }
+
+    func stop() { process.stop() }
+}
+
+/// A real twemproxy (nutcracker) serving `yaml` (with `LISTEN` replaced by a free port).
+final class Nutcracker: @unchecked Sendable {
+    let port: Int
+    let process: ManagedProcess
+    let directory: TemporaryDirectory
+
+    init(poolYAML: (Int) -> String) async throws {
+        guard let binary = TestEnvironment.nutcracker else { throw TestFailure("nutcracker is not installed") }
+        directory = try TemporaryDirectory()
+        port = try freePort()
+        let configPath = "\(directory.path)/nutcracker.yml"
+        try poolYAML(port).write(toFile: configPath, atomically: true, encoding: .utf8)
+        process = try ManagedProcess(
+            binary, ["-c", configPath, "-s", "\(try freePort())", "-a", "127.0.0.1"],
+            name: "nutcracker", directory: directory.path)
+        let port = self.port
+        try await waitUntil("nutcracker on \(port)") {
+            (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) == .status("PONG")
+        }
+    }
+
+    func stop() { process.stop() }
+}
+
+/// A Shardgate proxy running in the test process on a free port, from `proxy.yml` text.
+final class ProxyUnderTest: @unchecked Sendable {
+    let server: ProxyServer
+    let group: MultiThreadedEventLoopGroup
+    let ports: [Int]
+
+    /// `yaml` may contain `LISTEN` (and `LISTEN2`, ...) where the listen addresses go.
+    init(yaml: String, threads: Int = 2) async throws {
+        let text = yaml.replacingOccurrences(of: "LISTEN", with: "127.0.0.1:0")
+        let config = try ProxyConfigLoader.parse(text, file: "test.yml")
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var logger = Logger(label: "shardgate-test")
+        logger.logLevel = .error
+        server = ProxyServer(config: config, group: group, logger: logger)
+        ports = try await server.start().map { $0.port! }
+    }
+
+    var port: Int { ports[0] }
+
+    func client() throws -> RedisTestClient { try RedisTestClient(port: port) }
+
+    func stop() async {
+        await server.stop()
+        try? await group.shutdownGracefully()
+    }
+}
