@@ -142,7 +142,6 @@ final class BackendConnection {
                 case .failure(let error):
                     connection.lost(generation, reason: "cannot connect (\(Self.describe(error)))")
                 }
-                connection.loop.flushDirty()
             }
     }
 
@@ -242,7 +241,6 @@ final class BackendConnection {
             let milliseconds = loop.runtime.config.timeoutMilliseconds
             stats.timeouts += 1
             lost(generation, reason: "timed out after \(milliseconds) ms")
-            loop.flushDirty()
         } else {
             armTimeout()
         }
@@ -301,18 +299,12 @@ final class BackendHandler: ChannelInboundHandler {
         if pending?.readableBytes == 0 { pending = nil }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        connection.loop.flushDirty()
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         connection.lost(generation, reason: "connection closed by the server")
-        connection.loop.flushDirty()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         connection.lost(generation, reason: "connection failed (\(BackendConnection.describe(error)))")
-        connection.loop.flushDirty()
         context.close(promise: nil)
     }
 }

@@ -97,10 +97,6 @@ final class ClientSession: ChannelInboundHandler {
         updateReadInterest()
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        loop.flushDirty()
-    }
-
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         updateReadInterest()
         context.fireChannelWritabilityChanged()

@@ -257,7 +257,6 @@ extension ClientSession {
                 reply.writeRESPError("ERR shardgate: INFO failed: \(error)")
             }
             session.complete(sequence, with: reply)
-            session.loop.flushDirty()
         }
     }
 }

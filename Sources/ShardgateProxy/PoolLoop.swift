@@ -5,8 +5,8 @@ import NIOCore
 /// One pool's state on one event loop: its backend connections and client sessions.
 ///
 /// A client and the backend connections it uses always live on the same loop, so nothing here is
-/// locked or hopped. Writes made while handling a read burst are collected in two dirty lists and
-/// flushed once when the burst ends (`flushDirty`), so many pipelined requests share one syscall.
+/// locked or hopped. Writes are collected in two dirty lists and flushed once per event-loop tick
+/// (`flushDirty`), so requests from many clients and many pipelined requests share one syscall.
 final class PoolLoop {
     let pool: ProxyPool
     let runtime: PoolRuntime
@@ -19,6 +19,7 @@ final class PoolLoop {
     private(set) var sessions: [ObjectIdentifier: ClientSession] = [:]
     var stats = LoopStats()
     private(set) var isStopping = false
+    private var flushScheduled = false
     private var drained: EventLoopPromise<Void>?
 
     init(pool: ProxyPool, eventLoop: any EventLoop, logger: Logger) {
@@ -58,11 +59,28 @@ final class PoolLoop {
         return .now() + timeout
     }
 
-    func markDirty(_ backend: BackendConnection) { dirtyBackends.append(backend) }
-    func markDirty(_ session: ClientSession) { dirtySessions.append(session) }
+    func markDirty(_ backend: BackendConnection) {
+        dirtyBackends.append(backend)
+        scheduleFlush()
+    }
 
-    /// Flushes every connection written to since the last flush. Called at the end of each read burst.
+    func markDirty(_ session: ClientSession) {
+        dirtySessions.append(session)
+        scheduleFlush()
+    }
+
+    /// Flushes once per event-loop tick: the task runs after every channel that was readable in this
+    /// tick has been read, so requests from many clients leave in one write per backend, as in twemproxy.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.execute { bound.value.flushDirty() }
+    }
+
+    /// Flushes every connection written to since the last flush.
     func flushDirty() {
+        flushScheduled = false
         var index = 0
         while index < dirtyBackends.count {
             dirtyBackends[index].flush()
