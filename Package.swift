@@ -59,7 +59,8 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ShardgateProxy", "Config", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["ShardgateProxy", "Config", .product(name: "NIOPosix", package: "swift-nio")],
+            exclude: ["Clients"]
         ),
     ],
     swiftLanguageModes: [.v6]

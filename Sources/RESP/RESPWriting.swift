@@ -76,6 +76,16 @@ extension ByteBuffer {
         writeCRLF()
     }
 
+    /// RESP3 verbatim text (`=len\r\ntxt:...`), what Redis sends RESP3 clients for INFO.
+    public mutating func writeRESPVerbatimString(_ text: String) {
+        writeInteger(UInt8(ascii: "="))
+        writeDecimal(text.utf8.count + 4)
+        writeCRLF()
+        writeStaticString("txt:")
+        writeString(text)
+        writeCRLF()
+    }
+
     public mutating func writeRESPNullBulk() {
         writeStaticString("$-1\r\n")
     }

@@ -45,10 +45,14 @@ final class BackendConnection {
     /// Requests larger than this are written as their own buffer instead of being copied.
     static let copyLimit = 16 * 1024
 
-    init(endpoint: Endpoint, label: String, loop: PoolLoop) {
+    /// 2, or 3 when the connection serves clients that said `HELLO 3`.
+    let protocolVersion: Int
+
+    init(endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int) {
         self.endpoint = endpoint
         self.label = label
         self.loop = loop
+        self.protocolVersion = protocolVersion
         self.outbound = loop.allocator.buffer(capacity: 0)
     }
 
@@ -145,7 +149,8 @@ final class BackendConnection {
             }
     }
 
-    /// AUTH and SELECT go first on every new connection; their replies are checked, not forwarded.
+    /// AUTH, HELLO 3 (for RESP3 clients) and SELECT go first on every new connection; their replies are
+    /// checked, not forwarded.
     private func writeHandshake() {
         let runtime = loop.runtime
         if let auth = runtime.config.auth {
@@ -153,6 +158,9 @@ final class BackendConnection {
             if let user = auth.username { arguments.append(Array(user.utf8)) }
             arguments.append(Array(auth.password.utf8))
             queueHandshake(RESPRequest(arguments: arguments).frame)
+        }
+        if protocolVersion == 3 {
+            queueHandshake(RESPRequest(arguments: [Array("HELLO".utf8), Array("3".utf8)]).frame)
         }
         if runtime.config.database != 0 {
             queueHandshake(RESPRequest(arguments: [Array("SELECT".utf8), Array(String(runtime.config.database).utf8)]).frame)

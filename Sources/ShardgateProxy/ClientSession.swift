@@ -37,6 +37,8 @@ final class ClientSession: ChannelInboundHandler {
     var isAuthenticated: Bool {
         didSet { parser.authenticated = isAuthenticated }
     }
+    /// RESP version chosen with HELLO: replies come from backend connections speaking the same one.
+    var protocolVersion = 2
     var name: String?
     var libraryName: String?
     var libraryVersion: String?
@@ -346,7 +348,7 @@ final class ClientSession: ChannelInboundHandler {
             }
             set = chosen
         }
-        set.pick().send(frame, to: target)
+        set.pick(protocolVersion: protocolVersion).send(frame, to: target)
     }
 
     /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: one request per group, merged in key order.

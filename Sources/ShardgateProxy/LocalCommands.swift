@@ -44,6 +44,15 @@ extension ClientSession {
         }
     }
 
+    /// A null reply in the client's protocol: `$-1` in RESP2, `_` in RESP3.
+    func respondNull() {
+        if protocolVersion == 3 {
+            respond { $0.writeStaticString("_\r\n") }
+        } else {
+            respond { $0.writeRESPNullBulk() }
+        }
+    }
+
     // MARK: AUTH and HELLO
 
     /// Checks a user/password pair; only the `default` user exists on the proxy.
@@ -70,11 +79,13 @@ extension ClientSession {
 
     private func helloCommand(_ request: RESPRequest) {
         var index = 1
+        var requestedVersion = protocolVersion
         if request.argumentCount >= 2 {
             guard let version = Int(request.string(1)) else {
                 return respondError("ERR Protocol version is not an integer or out of range")
             }
-            guard version == 2 else { return respondError(ProxyErrors.noProto) }
+            guard version == 2 || version == 3 else { return respondError(ProxyErrors.noProto) }
+            requestedVersion = version
             index = 2
         }
         var newName: String?
@@ -103,15 +114,17 @@ extension ClientSession {
             guard Self.isValidClientName(newName) else { return respondError(ProxyErrors.badClientName) }
             name = newName.isEmpty ? nil : newName
         }
+        protocolVersion = requestedVersion
         let id = self.id
+        let version = requestedVersion
         respond { reply in
-            reply.writeRESPArrayHeader(14)
+            if version == 3 { reply.writeStaticString("%7\r\n") } else { reply.writeRESPArrayHeader(14) }
             for (key, value) in [("server", "redis"), ("version", ShardgateVersion.redisCompatible)] {
                 reply.writeRESPBulkString(key)
                 reply.writeRESPBulkString(value)
             }
             reply.writeRESPBulkString("proto")
-            reply.writeRESPInteger(2)
+            reply.writeRESPInteger(version)
             reply.writeRESPBulkString("id")
             reply.writeRESPInteger(id)
             for (key, value) in [("mode", "standalone"), ("role", "master")] {
@@ -146,7 +159,7 @@ extension ClientSession {
             respond { $0.writeStaticString("+OK\r\n") }
         case "getname":
             guard arity(2) else { return }
-            if let name { respond { $0.writeRESPBulkString(name) } } else { respond { $0.writeRESPNullBulk() } }
+            if let name { respond { $0.writeRESPBulkString(name) } } else { respondNull() }
         case "id":
             guard arity(2) else { return }
             let id = self.id
@@ -252,7 +265,12 @@ extension ClientSession {
             var reply = ByteBuffer()
             switch result {
             case .success(let snapshots):
-                reply.writeRESPBulkString(InfoReport(pool: pool, snapshots: snapshots, session: session).render(sections))
+                let text = InfoReport(pool: pool, snapshots: snapshots, session: session).render(sections)
+                if session.protocolVersion == 3 {
+                    reply.writeRESPVerbatimString(text)
+                } else {
+                    reply.writeRESPBulkString(text)
+                }
             case .failure(let error):
                 reply.writeRESPError("ERR shardgate: INFO failed: \(error)")
             }

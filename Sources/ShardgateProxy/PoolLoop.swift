@@ -30,15 +30,9 @@ final class PoolLoop {
         self.logger = logger
         dirtyBackends.reserveCapacity(16)
         dirtySessions.reserveCapacity(64)
-        let connections = runtime.config.serverConnections
         groups = runtime.config.groups.enumerated().map { index, group in
             func backendSet(_ endpoint: Endpoint, role: String) -> BackendSet {
-                let label = "group '\(group.name)' \(role) \(endpoint)"
-                return BackendSet(
-                    endpoint: endpoint, role: role,
-                    connections: (0..<connections).map { _ in
-                        BackendConnection(endpoint: endpoint, label: label, loop: self)
-                    })
+                BackendSet(endpoint: endpoint, role: role, label: "group '\(group.name)' \(role) \(endpoint)", loop: self)
             }
             return GroupBackends(
                 index: index, name: group.name,
@@ -46,11 +40,11 @@ final class PoolLoop {
                 replicas: group.replicas.map { backendSet($0, role: "replica") })
         }
         if runtime.config.preconnect {
-            for group in groups {
-                for set in [group.master] + group.replicas { for connection in set.connections { connection.connect() } }
-            }
+            for set in allBackendSets { set.connectAll() }
         }
     }
+
+    var allBackendSets: [BackendSet] { groups.flatMap { [$0.master] + $0.replicas } }
 
     /// When a request sent now times out.
     @inline(__always)
@@ -120,9 +114,7 @@ final class PoolLoop {
 
     /// Closes every backend connection (after the sessions have drained).
     func closeBackends() {
-        for group in groups {
-            for set in [group.master] + group.replicas { for connection in set.connections { connection.close() } }
-        }
+        for set in allBackendSets { set.closeAll() }
     }
 
     func snapshot() -> LoopSnapshot {
@@ -131,10 +123,10 @@ final class PoolLoop {
             backends: groups.map { group in
                 ([group.master] + group.replicas).map { set in
                     var total = BackendStats()
-                    for connection in set.connections { total.add(connection.stats) }
+                    for connection in set.allConnections { total.add(connection.stats) }
                     return BackendSnapshot(
                         group: group.name, role: set.role, endpoint: set.endpoint,
-                        available: set.isAvailable, inFlight: set.connections.reduce(0) { $0 + $1.inFlight },
+                        available: set.isAvailable, inFlight: set.allConnections.reduce(0) { $0 + $1.inFlight },
                         stats: total)
                 }
             })
@@ -189,26 +181,62 @@ final class GroupBackends {
     }
 }
 
-/// `server_connections` connections to one backend server, used round-robin.
+/// `server_connections` connections to one backend server, used round-robin, per RESP version.
+///
+/// Clients that said `HELLO 3` are served over backend connections that said `HELLO 3` too (opened on
+/// first use), so every reply reaches every client byte for byte as Redis wrote it for that protocol.
 final class BackendSet {
     let endpoint: Endpoint
     let role: String
-    let connections: [BackendConnection]
+    private let label: String
+    private unowned let loop: PoolLoop
+    private let resp2: [BackendConnection]
+    private var resp3: [BackendConnection] = []
     private var next = 0
 
-    init(endpoint: Endpoint, role: String, connections: [BackendConnection]) {
+    init(endpoint: Endpoint, role: String, label: String, loop: PoolLoop) {
         self.endpoint = endpoint
         self.role = role
-        self.connections = connections
+        self.label = label
+        self.loop = loop
+        resp2 = (0..<loop.runtime.config.serverConnections).map { _ in
+            BackendConnection(endpoint: endpoint, label: label, loop: loop, protocolVersion: 2)
+        }
     }
 
-    var isAvailable: Bool { connections.contains { $0.isAvailable } }
+    var allConnections: [BackendConnection] { resp2 + resp3 }
+
+    /// False while the last attempt of any connection to this server failed (it reconnects with backoff).
+    var isAvailable: Bool {
+        resp2.allSatisfy(\.isAvailable) && resp3.allSatisfy(\.isAvailable)
+    }
 
     @inline(__always)
-    func pick() -> BackendConnection {
+    func pick(protocolVersion: Int) -> BackendConnection {
+        if protocolVersion == 3 {
+            if resp3.isEmpty {
+                resp3 = (0..<resp2.count).map { _ in
+                    BackendConnection(endpoint: endpoint, label: label, loop: loop, protocolVersion: 3)
+                }
+            }
+            return roundRobin(resp3)
+        }
+        return roundRobin(resp2)
+    }
+
+    @inline(__always)
+    private func roundRobin(_ connections: [BackendConnection]) -> BackendConnection {
         if connections.count == 1 { return connections[0] }
-        next = next + 1 == connections.count ? 0 : next + 1
+        next = next + 1 >= connections.count ? 0 : next + 1
         return connections[next]
+    }
+
+    func connectAll() {
+        for connection in resp2 { connection.connect() }
+    }
+
+    func closeAll() {
+        for connection in allConnections { connection.close() }
     }
 }
 

@@ -67,6 +67,29 @@ struct ProxyProtocolTests {
         await proxy.stop()
     }
 
+    /// After HELLO 3 every reply must be the RESP3 Redis sends: maps, sets, doubles, `_` nulls.
+    @Test func resp3RepliesAreByteIdenticalToRedis() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
+        let commands: [[String]] = [
+            ["HSET", "h", "f", "v", "g", "w"], ["HGETALL", "h"], ["GET", "missing"], ["SADD", "s", "x"], ["SMEMBERS", "s"],
+            ["ZADD", "z", "2.5", "m"], ["ZSCORE", "z", "m"], ["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["MGET", "h", "missing"],
+            ["CLIENT", "GETNAME"], ["HELLO", "2"], ["HGETALL", "h"], ["GET", "missing"],
+        ]
+        let viaRedis = try redis.client()
+        let viaProxy = try proxy.client()
+        _ = try viaRedis.rawPipeline([["HELLO", "3"]])
+        _ = try viaProxy.rawPipeline([["HELLO", "3"]])
+        let expected = try viaRedis.rawPipeline(commands)
+        _ = try redis.client().command("FLUSHALL")
+        let actual = try viaProxy.rawPipeline(commands)
+        for index in commands.indices where commands[index][0] != "HELLO" {
+            #expect(actual[index] == expected[index], "\(commands[index])")
+        }
+        await proxy.stop()
+    }
+
     @Test func unsupportedCommandsGetAClearErrorAndKeepTheConnection() async throws {
         let redis = try await RedisServer()
         defer { redis.stop() }

@@ -25,7 +25,15 @@ enum TestEnvironment {
         isCI || names.allSatisfy { binary($0) != nil }
     }
 
-    static var python: String? { binary("python3") }
+    /// The `python3` first on PATH (where `pip install` put redis-py), else a system one.
+    static var python: String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/python3"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return binary("python3")
+    }
 
     /// Whether `python3 -c 'import redis'` works.
     static let hasRedisPy: Bool = {

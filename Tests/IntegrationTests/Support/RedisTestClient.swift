@@ -116,10 +116,16 @@ final class RedisTestClient {
 
     /// Reads one reply; throws on timeout or when the server closed the connection.
     func readReply() throws -> Reply {
+        var frame = try readFrame()
+        guard let reply = Reply.decode(&frame) else { throw TestFailure("cannot decode \(String(buffer: frame))") }
+        return reply
+    }
+
+    /// Reads one reply frame as raw bytes (any RESP2/RESP3 type).
+    func readFrame() throws -> ByteBuffer {
         while true {
             if let frame = try framer.nextFrame(from: &buffer) {
-                var frame = frame
-                return Reply.decode(&frame)!
+                return frame
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -150,6 +156,14 @@ final class RedisTestClient {
         for command in commands { bytes += Self.encode(command) }
         try sendRaw(bytes)
         return try commands.map { _ in try readReply() }
+    }
+
+    /// Sends all commands in one write and returns the raw reply frames, for byte-exact comparisons.
+    func rawPipeline(_ commands: [[String]]) throws -> [String] {
+        var bytes: [UInt8] = []
+        for command in commands { bytes += Self.encode(command.map { Array($0.utf8) }) }
+        try sendRaw(bytes)
+        return try commands.map { _ in String(buffer: try readFrame()) }
     }
 
     func pipeline(_ commands: [[String]]) throws -> [Reply] {
