@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// The `shardgate` binary itself: `check` and `proxy` with graceful shutdown.
+@Suite(.serialized)
+struct CLITests {
+    /// The executable built next to this test bundle.
+    static let binary: String = {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        if directory.lastPathComponent.hasSuffix(".xctest") { directory = directory.deletingLastPathComponent() }
+        return directory.appendingPathComponent("shardgate").path
+    }()
+
+    @Test func checkAcceptsAValidFileAndRejectsABadOneWithLines() throws {
+        let directory = try TemporaryDirectory()
+        let good = "\(directory.path)/good.yml"
+        try "main:\n  listen: 127.0.0.1:7000\n  groups:\n    - name: a\n      master: 127.0.0.1:7001\n"
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let ok = try run(Self.binary, ["check", "--config", good])
+        #expect(ok.status == 0, "\(ok.output)")
+        #expect(ok.output.contains("OK"))
+
+        let bad = "\(directory.path)/bad.yml"
+        try """
+            main:
+              listen: 127.0.0.1:7000
+              hash: sha1
+              distribution: slots
+              groups:
+                - name: a
+                  master: localhost
+                  slots: 0-100
+            """.write(toFile: bad, atomically: true, encoding: .utf8)
+        let failed = try run(Self.binary, ["check", "-c", bad])
+        #expect(failed.status != 0)
+        #expect(failed.output.contains("bad.yml:3: main.hash:"), "\(failed.output)")
+        #expect(failed.output.contains("bad.yml:7: main.groups[0].master:"), "\(failed.output)")
+        #expect(failed.output.contains("101-16383"), "the slot gap is named: \(failed.output)")
+
+        let missing = try run(Self.binary, ["check", "-c", "\(directory.path)/nope.yml"])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("nope.yml"))
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRun("redis-server")))
+    func sigtermFinishesInFlightRepliesAndExitsZero() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        _ = try redis.client().command("SET", "k", "v")
+        let directory = try TemporaryDirectory()
+        let port = try freePort()
+        let config = "\(directory.path)/proxy.yml"
+        try "main:\n  listen: 127.0.0.1:\(port)\n  timeout: 5000\n  groups:\n    - name: a\n      master: \(redis.address)\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let proxy = try ManagedProcess(Self.binary, ["proxy", "-c", config, "--log-level", "info"], name: "proxy", directory: directory.path)
+        defer { proxy.stop() }
+        try await waitUntil("proxy listening") { (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) == .status("PONG") }
+
+        let client = try RedisTestClient(port: port)
+        #expect(try client.command("GET", "k") == .bulk("v"))
+        redis.process.signal(SIGSTOP)
+        try client.sendRaw(RedisTestClient.encode([Array("GET".utf8), Array("k".utf8)]))
+        try await Task.sleep(for: .milliseconds(100))
+        proxy.signal(SIGTERM)
+        try await waitUntil("listener closed") { (try? RedisTestClient(port: port, timeoutSeconds: 1)) == nil }
+        #expect(proxy.isRunning, "still running while a reply is in flight")
+        redis.process.signal(SIGCONT)
+        #expect(try client.readReply() == .bulk("v"), "the in-flight reply is delivered")
+        #expect(proxy.waitForExit(seconds: 10) == 0, "exit status 0\n\(proxy.log)")
+        #expect(proxy.log.contains("shutdown complete"))
+    }
+}
