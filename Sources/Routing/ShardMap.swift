@@ -6,7 +6,7 @@ public struct ShardMap: Sendable {
     enum Strategy: Sendable {
         case ketama(KetamaContinuum, HashFunction, HashTag?)
         case modula(ModulaTable, HashFunction, HashTag?)
-        case random
+        case random([Int])
         case slots(SlotTable, HashTag)
         case range(RangeTable, HashTag?)
     }
@@ -28,9 +28,10 @@ public struct ShardMap: Sendable {
         ShardMap(strategy: .modula(ModulaTable(nodes: nodes), hash, hashTag), groupCount: nodes.count)
     }
 
-    /// A uniformly random group per lookup.
-    public static func random(groupCount: Int) -> ShardMap {
-        ShardMap(strategy: .random, groupCount: max(groupCount, 0))
+    /// A uniformly random group per lookup, among `live` groups (all when nil; an ejected group is
+    /// left out, as twemproxy leaves it out of its continuum).
+    public static func random(groupCount: Int, live: [Int]? = nil) -> ShardMap {
+        ShardMap(strategy: .random(live ?? Array(0..<max(groupCount, 0))), groupCount: max(groupCount, 0))
     }
 
     /// Redis Cluster slots: `assignments[g]` are the slot ranges group `g` owns. Unassigned slots map
@@ -59,8 +60,8 @@ public struct ShardMap: Sendable {
         case .modula(let table, let hash, let tag):
             if groupCount == 1 { return table.slotCount == 0 ? nil : 0 }
             return table.owner(forHash: Self.twemproxyHash(key, hash, tag))
-        case .random:
-            return groupCount == 0 ? nil : Int.random(in: 0..<groupCount)
+        case .random(let live):
+            return live.randomElement()
         case .slots(let table, let tag):
             return table.group(forSlot: slot(ofHashedPart: clusterHashedPart(of: key, tag: tag)))
         case .range(let table, let tag):

@@ -48,7 +48,11 @@ final class BackendConnection {
     /// 2, or 3 when the connection serves clients that said `HELLO 3`.
     let protocolVersion: Int
 
-    init(endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int) {
+    /// The group index when this connects to a group's master (for auto_eject_hosts).
+    let masterOf: Int?
+
+    init(endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int, masterOf: Int?) {
+        self.masterOf = masterOf
         self.endpoint = endpoint
         self.label = label
         self.loop = loop
@@ -142,6 +146,7 @@ final class BackendConnection {
                 case .success(let channel):
                     connection.state = .connected(channel)
                     connection.backoff = Self.initialBackoff
+                    if let group = connection.masterOf { connection.loop.masterSucceeded(group: group) }
                     connection.flush()
                 case .failure(let error):
                     connection.lost(generation, reason: "cannot connect (\(Self.describe(error)))")
@@ -204,6 +209,7 @@ final class BackendConnection {
         loop.logger.warning(
             "backend unavailable", metadata: ["backend": "\(label)", "reason": "\(reason)", "failed": "\(failed.count)"])
         for waiter in failed { waiter.target.fail("ERR shardgate: \(label): \(reason)") }
+        if let group = masterOf, !loop.isStopping { loop.masterFailed(group: group) }
         scheduleReconnect()
     }
 

@@ -278,7 +278,7 @@ final class ClientSession: ChannelInboundHandler {
     private func forward(_ request: RESPRequest, spec: CommandSpec, write: Bool) {
         let group: Int
         if let keyIndex = spec.singleKeyIndex {
-            guard let owner = request.withArgument(keyIndex, { runtime.group(forKey: $0) }) else {
+            guard let owner = request.withArgument(keyIndex, { loop.group(forKey: $0) }) else {
                 return respondError(ProxyErrors.noGroup(spec.name))
             }
             group = owner
@@ -327,7 +327,7 @@ final class ClientSession: ChannelInboundHandler {
             var groups: [Int] = []
             groups.reserveCapacity(indices.count)
             for index in indices {
-                guard let group = runtime.group(forKey: argument(index)) else {
+                guard let group = loop.group(forKey: argument(index)) else {
                     return .failed(ProxyErrors.noGroup(spec.name))
                 }
                 groups.append(group)
@@ -363,7 +363,7 @@ final class ClientSession: ChannelInboundHandler {
         let failed: Bool = request.frame.withUnsafeReadableBytes { bytes in
             var index = 1
             while index < request.argumentCount {
-                guard let group = runtime.group(forKey: UnsafeRawBufferPointer(rebasing: bytes[spans[index].range]))
+                guard let group = loop.group(forKey: UnsafeRawBufferPointer(rebasing: bytes[spans[index].range]))
                 else { return true }
                 groups.append(group)
                 index += width

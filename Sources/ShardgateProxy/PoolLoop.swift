@@ -1,6 +1,7 @@
 import Config
 import Logging
 import NIOCore
+import Routing
 
 /// One pool's state on one event loop: its backend connections and client sessions.
 ///
@@ -20,6 +21,9 @@ final class PoolLoop {
     var stats = LoopStats()
     private(set) var isStopping = false
     private var flushScheduled = false
+    /// This loop's view of where keys go: the pool's map, minus groups ejected by auto_eject_hosts.
+    private var shardMap: ShardMap
+    private var ejection: Ejection?
     private var drained: EventLoopPromise<Void>?
 
     init(pool: ProxyPool, eventLoop: any EventLoop, logger: Logger) {
@@ -28,11 +32,15 @@ final class PoolLoop {
         self.runtime = runtime
         self.eventLoop = eventLoop
         self.logger = logger
+        self.shardMap = runtime.shardMap
+        if runtime.config.autoEjectHosts { ejection = Ejection(groupCount: runtime.config.groups.count) }
         dirtyBackends.reserveCapacity(16)
         dirtySessions.reserveCapacity(64)
         groups = runtime.config.groups.enumerated().map { index, group in
             func backendSet(_ endpoint: Endpoint, role: String) -> BackendSet {
-                BackendSet(endpoint: endpoint, role: role, label: "group '\(group.name)' \(role) \(endpoint)", loop: self)
+                BackendSet(
+                    endpoint: endpoint, role: role, label: "group '\(group.name)' \(role) \(endpoint)", loop: self,
+                    masterOf: role == "master" ? index : nil)
             }
             return GroupBackends(
                 index: index, name: group.name,
@@ -45,6 +53,55 @@ final class PoolLoop {
     }
 
     var allBackendSets: [BackendSet] { groups.flatMap { [$0.master] + $0.replicas } }
+
+    /// The group owning `key` on this loop, or nil if none does.
+    @inline(__always)
+    func group(forKey key: UnsafeRawBufferPointer) -> Int? {
+        shardMap.group(forKey: key)
+    }
+
+    // MARK: - auto_eject_hosts
+
+    /// Consecutive failures per group, and which groups are out of the map until when.
+    struct Ejection {
+        var failures: [Int]
+        var ejected: [Bool]
+        init(groupCount: Int) {
+            failures = Array(repeating: 0, count: groupCount)
+            ejected = Array(repeating: false, count: groupCount)
+        }
+    }
+
+    /// A group's master failed (connect error, timeout, lost connection). With auto_eject_hosts, the
+    /// `server_failure_limit`-th failure in a row takes the group out of this loop's map for
+    /// `server_retry_timeout`, and its keys rehash onto the others, as in twemproxy.
+    func masterFailed(group: Int) {
+        guard var state = ejection, !state.ejected[group] else { return }
+        state.failures[group] += 1
+        if state.failures[group] >= runtime.config.serverFailureLimit {
+            state.failures[group] = 0
+            state.ejected[group] = true
+            logger.warning("group ejected", metadata: ["group": "\(groups[group].name)"])
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: .milliseconds(Int64(runtime.config.serverRetryTimeoutMilliseconds))) {
+                bound.value.readmit(group: group)
+            }
+            shardMap = PoolRuntime.makeShardMap(runtime.config, ejected: state.ejected)
+        }
+        ejection = state
+    }
+
+    func masterSucceeded(group: Int) {
+        if ejection?.failures[group] != 0 { ejection?.failures[group] = 0 }
+    }
+
+    private func readmit(group: Int) {
+        guard var state = ejection else { return }
+        state.ejected[group] = false
+        ejection = state
+        shardMap = PoolRuntime.makeShardMap(runtime.config, ejected: state.ejected)
+        logger.info("group readmitted", metadata: ["group": "\(groups[group].name)"])
+    }
 
     /// When a request sent now times out.
     @inline(__always)
@@ -194,13 +251,17 @@ final class BackendSet {
     private var resp3: [BackendConnection] = []
     private var next = 0
 
-    init(endpoint: Endpoint, role: String, label: String, loop: PoolLoop) {
+    /// The group index when this is a group's master (its failures count for auto_eject_hosts).
+    private let masterOf: Int?
+
+    init(endpoint: Endpoint, role: String, label: String, loop: PoolLoop, masterOf: Int?) {
         self.endpoint = endpoint
         self.role = role
         self.label = label
         self.loop = loop
+        self.masterOf = masterOf
         resp2 = (0..<loop.runtime.config.serverConnections).map { _ in
-            BackendConnection(endpoint: endpoint, label: label, loop: loop, protocolVersion: 2)
+            BackendConnection(endpoint: endpoint, label: label, loop: loop, protocolVersion: 2, masterOf: masterOf)
         }
     }
 
@@ -216,7 +277,7 @@ final class BackendSet {
         if protocolVersion == 3 {
             if resp3.isEmpty {
                 resp3 = (0..<resp2.count).map { _ in
-                    BackendConnection(endpoint: endpoint, label: label, loop: loop, protocolVersion: 3)
+                    BackendConnection(endpoint: endpoint, label: label, loop: loop, protocolVersion: 3, masterOf: masterOf)
                 }
             }
             return roundRobin(resp3)

@@ -24,24 +24,23 @@ final class PoolRuntime: Sendable {
         self.shardMap = Self.makeShardMap(config)
     }
 
-    static func makeShardMap(_ config: PoolConfig) -> ShardMap {
+    /// The pool's shard map; `ejected[g] == true` leaves group `g` out (auto_eject_hosts only).
+    static func makeShardMap(_ config: PoolConfig, ejected: [Bool]? = nil) -> ShardMap {
+        var nodes = config.hashedNodes
+        if let ejected {
+            for (index, out) in ejected.enumerated() where out { nodes[index] = HashedNode(name: nodes[index].name, weight: 0) }
+        }
         switch config.distribution {
         case .ketama:
-            return .ketama(nodes: config.hashedNodes, hash: config.hash, hashTag: config.hashTag)
+            return .ketama(nodes: nodes, hash: config.hash, hashTag: config.hashTag)
         case .modula:
-            return .modula(nodes: config.hashedNodes, hash: config.hash, hashTag: config.hashTag)
+            return .modula(nodes: nodes, hash: config.hash, hashTag: config.hashTag)
         case .random:
-            return .random(groupCount: config.groups.count)
+            return .random(groupCount: config.groups.count, live: nodes.indices.filter { nodes[$0].weight > 0 })
         case .slots:
             return .slots(assignments: config.groups.map(\.slots), hashTag: config.hashTag ?? .braces)
         case .range:
             return .range(ranges: config.groups.map { $0.range ?? KeyRange(from: nil, to: nil) }, hashTag: config.hashTag)
         }
-    }
-
-    /// The group owning `key`, or nil if none does.
-    @inline(__always)
-    func group(forKey key: UnsafeRawBufferPointer) -> Int? {
-        shardMap.group(forKey: key)
     }
 }

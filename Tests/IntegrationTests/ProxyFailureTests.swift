@@ -82,6 +82,41 @@ struct ProxyFailureTests {
         await proxy.stop()
     }
 
+    /// twemproxy's auto_eject_hosts for cache pools: a dead server leaves the continuum after
+    /// `server_failure_limit` failures and its keys rehash to the others; it returns after the retry time.
+    @Test func autoEjectRehashesACachePoolAndReadmits() async throws {
+        let shards = try await ShardGroups(groups: 3)
+        defer { shards.stop() }
+        let proxy = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              hash: murmur
+              timeout: 500
+              auto_eject_hosts: true
+              server_failure_limit: 2
+              server_retry_timeout: 1500
+            """ + "\n" + shards.groupsYAML(), threads: 1)
+        let client = try proxy.client()
+        let keys = try Self.keyPerGroup(client, shards)
+        let deadPort = shards.masters[2].port
+        shards.masters[2].stop()
+        #expect(try client.command("GET", keys[2]).isError, "first failure")
+        try await waitUntil("group g2 ejected") { try client.command("SET", keys[2], "rehashed") == .status("OK") }
+        let newOwner = try shards.masters[0..<2].firstIndex { try $0.client().command("GET", keys[2]) == .bulk("rehashed") }
+        #expect(newOwner != nil, "the key now lives on a live group")
+        #expect(try client.command("GET", keys[0]) == .bulk("v"), "other keys stay where they were")
+
+        let revived = try ManagedProcess(
+            TestEnvironment.redisServer!, ["--port", "\(deadPort)", "--bind", "127.0.0.1", "--save", ""],
+            name: "revived", directory: shards.masters[2].directory.path)
+        defer { revived.stop() }
+        try await waitUntil("g2 readmitted", seconds: 10) {
+            try client.command("SET", keys[2], "home") == .status("OK")
+                && (try RedisTestClient(port: deadPort).command("GET", keys[2])) == .bulk("home")
+        }
+        await proxy.stop()
+    }
+
     @Test func unreachableAddressFailsWithinTimeout() async throws {
         let port = try freePort()  // nothing listens here
         let proxy = try await ProxyUnderTest(yaml: """
