@@ -22,11 +22,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel.level
-            return handler
-        }
+        bootstrapLogging(logLevel.level)
         let logger = Logger(label: "shardgate")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Config
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import ShardgateProxy
+
+/// `shardgate up`: the whole system from one command, the data nodes of `backends/` plus the proxy.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start the data nodes described in backends/ and the proxy from proxy.yml; Ctrl-C stops all."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Folder with one redis.conf-style file per data node.")
+    var backends: String = "backends"
+
+    @Option(help: "Where the nodes keep their data (one folder per node).")
+    var data: String = "data"
+
+    @Option(help: "The program that runs a data node from its config file (default: redis-server on PATH).")
+    var nodeBinary: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: LogLevelArgument = .init(.info)
+
+    @Option(help: "Event loop threads for the proxy.")
+    var threads: Int = System.coreCount
+
+    func run() async throws {
+        let config = try loadConfigOrExit(options.config)
+        bootstrapLogging(logLevel.level)
+        let logger = Logger(label: "shardgate")
+        let nodes = try loadNodes()
+        guard let binary = nodeBinary ?? findOnPath("redis-server") else {
+            printError("shardgate up: no data node program found. Install redis-server (apt-get install redis-server) or pass --node-binary.")
+            throw ExitCode.failure
+        }
+        let supervisor = NodeSupervisor(nodes: nodes, command: [binary], dataDirectory: data, logger: logger)
+        do {
+            try await supervisor.start()
+        } catch {
+            printError("shardgate up: \(error)")
+            supervisor.stopAll()
+            throw ExitCode.failure
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let proxy = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await proxy.start()
+        } catch {
+            printError("shardgate up: the proxy cannot start: \(error)")
+            supervisor.stopAll()
+            try? await group.shutdownGracefully()
+            throw ExitCode.failure
+        }
+        FileHandle.standardOutput.write(Data((Self.topology(config: config, addresses: addresses, nodes: nodes) + "\n").utf8))
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: supervisor), .init(service: proxy)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await services.run()
+        try await group.shutdownGracefully()
+    }
+
+    private func loadNodes() throws -> [NodeDescription] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: backends)) ?? []
+        let configs = files.filter { $0.hasSuffix(".conf") }.sorted()
+        guard !configs.isEmpty else {
+            printError("shardgate up: no *.conf files in '\(backends)'")
+            throw ExitCode.failure
+        }
+        return try configs.map { try NodeDescription.load("\(backends)/\($0)") }
+    }
+
+    /// What is running where, so a newcomer knows what to point redis-cli at.
+    static func topology(config: ProxyConfig, addresses: [SocketAddress], nodes: [NodeDescription]) -> String {
+        func nodeName(_ endpoint: Endpoint) -> String {
+            nodes.first { $0.port == endpoint.port }.map { " (\($0.name))" } ?? ""
+        }
+        var lines = ["", "Shardgate is up."]
+        for (pool, address) in zip(config.pools, addresses) {
+            let port = address.port ?? pool.listen.port
+            lines.append("  pool '\(pool.name)' on \(pool.listen.host):\(port), \(pool.distribution.rawValue), reads: \(pool.readPolicy.rawValue)  ->  redis-cli -p \(port)")
+            for group in pool.groups {
+                lines.append("    group '\(group.name)': master \(group.master)\(nodeName(group.master))")
+                for replica in group.replicas { lines.append("      replica \(replica)\(nodeName(replica))") }
+            }
+        }
+        lines.append("Ctrl-C stops the proxy and every node; data stays in the data folder.")
+        return lines.joined(separator: "\n")
+    }
+}
+
+func findOnPath(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/bin"] {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
+
+func bootstrapLogging(_ level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
