@@ -83,7 +83,10 @@ final class BackendConnection {
         stats.requests += 1
         waiters.append(Waiter(target: target, deadline: loop.deadline()))
         if frame.readableBytes >= Self.copyLimit, case .connected(let channel) = state {
-            if outbound.readableBytes > 0 { writeOutbound(to: channel) }
+            if outbound.readableBytes > 0 {
+                channel.write(outbound, promise: nil)
+                outbound = loop.allocator.buffer(capacity: 0)
+            }
             channel.write(frame, promise: nil)
         } else {
             outbound.writeImmutableBuffer(frame)
@@ -96,13 +99,10 @@ final class BackendConnection {
     func flush() {
         isDirty = false
         guard case .connected(let channel) = state else { return }
-        if outbound.readableBytes > 0 { writeOutbound(to: channel) }
+        if outbound.readableBytes > 0 { channel.write(outbound, promise: nil) }
         channel.flush()
-    }
-
-    private func writeOutbound(to channel: any Channel) {
-        channel.write(outbound, promise: nil)
-        // Once the write completes the storage is ours again and `clear` reuses it without allocating.
+        // The flush normally completes the write, so the storage is ours again and `clear` reuses it
+        // without allocating (clearing before the flush would allocate every time).
         outbound.clear()
     }
 

@@ -21,6 +21,8 @@ final class PoolLoop {
     var stats = LoopStats()
     private(set) var isStopping = false
     private var flushScheduled = false
+    /// Made once: submitting the same closure every tick allocates nothing.
+    private var flushTask: @Sendable () -> Void = {}
     /// This loop's view of where keys go: the pool's map, minus groups ejected by auto_eject_hosts.
     private var shardMap: ShardMap
     private var ejection: Ejection?
@@ -33,6 +35,10 @@ final class PoolLoop {
         self.eventLoop = eventLoop
         self.logger = logger
         self.shardMap = runtime.shardMap
+        defer {
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            flushTask = { bound.value.flushDirty() }
+        }
         if runtime.config.autoEjectHosts { ejection = Ejection(groupCount: runtime.config.groups.count) }
         dirtyBackends.reserveCapacity(16)
         dirtySessions.reserveCapacity(64)
@@ -125,8 +131,7 @@ final class PoolLoop {
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.execute { bound.value.flushDirty() }
+        eventLoop.execute(flushTask)
     }
 
     /// Flushes every connection written to since the last flush.
