@@ -142,6 +142,24 @@ struct ProxyProtocolTests {
         #expect(try unauthenticated.command("AUTH", big) == .error("ERR Protocol error: unauthenticated bulk length"))
         await proxy.stop()
 
+        // `database: 3`: every backend connection authenticates, then SELECTs 3, and keys land there.
+        let selecting = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              auth: backend-secret
+              database: 3
+              groups:
+                - name: a
+                  master: \(redis.address)
+            """)
+        #expect(try selecting.client().command("SET", "in-db-3", "yes") == .status("OK"))
+        let direct = try redis.client()
+        _ = try direct.command("AUTH", "backend-secret")
+        #expect(try direct.command("EXISTS", "in-db-3") == .integer(0), "not in database 0")
+        _ = try direct.command("SELECT", "3")
+        #expect(try direct.command("GET", "in-db-3") == .bulk("yes"))
+        await selecting.stop()
+
         // A wrong backend password: the error names the group and says the handshake was refused.
         let wrong = try await ProxyUnderTest(yaml: """
             pool:
