@@ -87,16 +87,21 @@ public struct BackendAuth: Sendable, Hashable {
 }
 
 /// One shard group: a master and its read replicas, serving one share of the key space.
+///
+/// In a Sentinel pool (``PoolConfig/usesSentinel``) a group is just a Sentinel master name: `master`
+/// is `nil` and `replicas` empty, because the proxy asks the Sentinels for them at run time.
 public struct GroupConfig: Sendable, Hashable {
     /// Display name, unique within the pool. For a twemproxy `servers:` line this is the
-    /// line's name if it has one, otherwise `host:port` as written.
+    /// line's name if it has one, otherwise `host:port` as written. In a Sentinel pool it is the
+    /// master name the Sentinels monitor (non-empty, no whitespace).
     public var name: String
     /// The bytes consistent hashing (ketama) hashes for this group. For native groups this is
     /// `name`; for twemproxy server lines it follows twemproxy exactly: the name if given, otherwise
     /// `host:port` as written, except that the port is dropped when it is 11211 (just `host`).
     public var hashName: String
-    public var master: Endpoint
-    /// Read replicas of `master`; empty for twemproxy pools.
+    /// The configured master; `nil` exactly when the pool uses Sentinel (which discovers it).
+    public var master: Endpoint?
+    /// Read replicas of `master`; empty for twemproxy pools and Sentinel pools (Sentinel discovers them).
     public var replicas: [Endpoint]
     /// Relative share for ketama/modula/random, > 0.
     public var weight: Int
@@ -107,7 +112,7 @@ public struct GroupConfig: Sendable, Hashable {
     public var range: KeyRange?
 
     public init(
-        name: String, hashName: String? = nil, master: Endpoint, replicas: [Endpoint] = [], weight: Int = 1,
+        name: String, hashName: String? = nil, master: Endpoint?, replicas: [Endpoint] = [], weight: Int = 1,
         slots: [SlotRange] = [], range: KeyRange? = nil
     ) {
         self.name = name
@@ -136,6 +141,10 @@ public struct PoolConfig: Sendable, Hashable {
     public static let defaultServerRetryTimeoutMilliseconds = 30_000
     /// twemproxy's default listen backlog.
     public static let defaultBacklog = 512
+    /// Default for `sentinel_timeout` (ms).
+    public static let defaultSentinelTimeoutMilliseconds = 250
+    /// Default for `sentinel_poll` (ms).
+    public static let defaultSentinelPollMilliseconds = 1000
 
     /// The pool's name (its top-level key).
     public var name: String
@@ -168,6 +177,24 @@ public struct PoolConfig: Sendable, Hashable {
     public var tcpKeepalive: Bool
     /// `SO_REUSEPORT` on the listening socket (twemproxy `reuseport`).
     public var reusePort: Bool
+    /// The Sentinels to ask for each group's master and replicas, in file order, no duplicates.
+    /// Empty means the groups name their master (and replicas) themselves.
+    public var sentinels: [Endpoint]
+    /// Sent as `AUTH` on every Sentinel connection (`sentinel_auth`).
+    public var sentinelAuth: BackendAuth?
+    /// Timeout in ms for connecting to a Sentinel and for each request to it, > 0.
+    public var sentinelTimeoutMilliseconds: Int
+    /// Interval in ms between polls of the Sentinels, > 0.
+    public var sentinelPollMilliseconds: Int
+    /// Replicas further behind their master than this many bytes of replication offset serve no
+    /// reads (`max_replica_lag.bytes`); `nil` means no byte limit. > 0 when set.
+    public var maxReplicaLagBytes: Int?
+    /// Replicas whose last contact with their master is older than this many seconds serve no reads
+    /// (`max_replica_lag.seconds`); `nil` means no time limit. > 0 when set.
+    public var maxReplicaLagSeconds: Int?
+    /// After a client writes to a group, its reads of that group go to the master until the
+    /// replicas have caught up (`read_your_writes`).
+    public var readYourWrites: Bool
     /// At least one group, in file order.
     public var groups: [GroupConfig]
     /// The pool was written in nutcracker.yml form (`servers:`).
@@ -181,7 +208,12 @@ public struct PoolConfig: Sendable, Hashable {
         serverFailureLimit: Int = PoolConfig.defaultServerFailureLimit,
         serverRetryTimeoutMilliseconds: Int = PoolConfig.defaultServerRetryTimeoutMilliseconds,
         preconnect: Bool = false, clientConnections: Int = 0, backlog: Int = PoolConfig.defaultBacklog,
-        tcpKeepalive: Bool = false, reusePort: Bool = false, groups: [GroupConfig], isTwemproxyPool: Bool = false
+        tcpKeepalive: Bool = false, reusePort: Bool = false, sentinels: [Endpoint] = [],
+        sentinelAuth: BackendAuth? = nil,
+        sentinelTimeoutMilliseconds: Int = PoolConfig.defaultSentinelTimeoutMilliseconds,
+        sentinelPollMilliseconds: Int = PoolConfig.defaultSentinelPollMilliseconds, maxReplicaLagBytes: Int? = nil,
+        maxReplicaLagSeconds: Int? = nil, readYourWrites: Bool = false, groups: [GroupConfig],
+        isTwemproxyPool: Bool = false
     ) {
         self.name = name
         self.listen = listen
@@ -202,9 +234,20 @@ public struct PoolConfig: Sendable, Hashable {
         self.backlog = backlog
         self.tcpKeepalive = tcpKeepalive
         self.reusePort = reusePort
+        self.sentinels = sentinels
+        self.sentinelAuth = sentinelAuth
+        self.sentinelTimeoutMilliseconds = sentinelTimeoutMilliseconds
+        self.sentinelPollMilliseconds = sentinelPollMilliseconds
+        self.maxReplicaLagBytes = maxReplicaLagBytes
+        self.maxReplicaLagSeconds = maxReplicaLagSeconds
+        self.readYourWrites = readYourWrites
         self.groups = groups
         self.isTwemproxyPool = isTwemproxyPool
     }
+
+    /// The groups' masters and replicas come from ``sentinels`` (each group's `name` is its
+    /// Sentinel master name) rather than from the file.
+    public var usesSentinel: Bool { !sentinels.isEmpty }
 
     /// The groups as consistent hashing sees them, in order.
     public var hashedNodes: [HashedNode] { groups.map(\.hashedNode) }

@@ -12,7 +12,13 @@ import Yams
 /// Defaults for native pools: `hash: fnv1a_64`, `distribution: ketama`, `read_policy: master`,
 /// `timeout: 1000`, `server_connections: 1`, `database: 0`, `auto_eject_hosts: false`,
 /// `server_failure_limit: 2`, `server_retry_timeout: 30000`, `preconnect: false`,
-/// `client_connections: 0` (unlimited), `backlog: 512`, `tcpkeepalive: false`, `reuseport: false`.
+/// `client_connections: 0` (unlimited), `backlog: 512`, `tcpkeepalive: false`, `reuseport: false`,
+/// `read_your_writes: false`, no `max_replica_lag`.
+///
+/// A native pool with `sentinels:` (a list of `host:port`) is Sentinel-managed: each group gives
+/// only its `name` (the master name the Sentinels monitor; plus `weight`, `slots`, `range`), and the
+/// proxy asks the Sentinels for its master and replicas. Such pools also take `sentinel_auth` (like
+/// `auth`), `sentinel_timeout` (ms, default 250) and `sentinel_poll` (ms, default 1000).
 ///
 /// twemproxy pools take twemproxy 0.5.0's defaults, which match the above except `timeout`:
 /// absent (or `0`) means no timeout (``PoolConfig/noTimeout``), as in twemproxy. They must say
@@ -51,14 +57,15 @@ public enum ProxyConfigLoader {
 private let nativePoolKeys = [
     "listen", "hash", "hash_tag", "distribution", "read_policy", "timeout", "server_connections", "password", "auth",
     "database", "redis_db", "auto_eject_hosts", "server_failure_limit", "server_retry_timeout", "preconnect",
-    "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels",
+    "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels", "sentinel_auth",
+    "sentinel_timeout", "sentinel_poll", "max_replica_lag", "read_your_writes",
 ]
 
 /// Keys of a twemproxy pool: twemproxy 0.5.0's `conf_commands` plus `reuseport` (added on its master).
 private let twemproxyPoolKeys = [
     "listen", "hash", "hash_tag", "distribution", "timeout", "backlog", "client_connections", "redis", "tcpkeepalive",
     "redis_auth", "redis_db", "preconnect", "auto_eject_hosts", "server_connections", "server_retry_timeout",
-    "server_failure_limit", "servers", "reuseport", "sentinels",
+    "server_failure_limit", "servers", "reuseport",
 ]
 
 private let groupKeys = ["name", "master", "replicas", "weight", "slots", "range"]
@@ -138,6 +145,17 @@ extension ConfigReader {
         var redis: Bool?
         var redisNode: Node?
         var groupsEntry: Entry?
+        var sentinels: [Endpoint] = []
+        var sentinelAuth: BackendAuth?
+        var sentinelTimeout = PoolConfig.defaultSentinelTimeoutMilliseconds
+        var sentinelPoll = PoolConfig.defaultSentinelPollMilliseconds
+        var sentinelOnlyEntries: [Entry] = []
+        var maxLagBytes: Int?
+        var maxLagSeconds: Int?
+        var readYourWrites = false
+        // Groups are checked in Sentinel mode whenever `sentinels` is written, even if invalid, so a
+        // bad sentinel address does not also make every group "miss" its master.
+        let sentinelMode = !isTwemproxy && items.contains { $0.key == "sentinels" }
 
         for item in items {
             let key = join(path, item.key)
@@ -168,7 +186,7 @@ extension ConfigReader {
             case "password" where !isTwemproxy:
                 password = nonEmptyString(value, key, hint: "omit `password` to let clients in without AUTH")
             case "auth" where !isTwemproxy:
-                auth = backendAuth(value, key)
+                auth = backendAuth(value, key, omitHint: "omit `auth` to connect to backends without AUTH")
             case "database" where !isTwemproxy, "redis_db":
                 if let earlier = databaseKey {
                     report(
@@ -195,8 +213,27 @@ extension ConfigReader {
                 tcpKeepalive = bool(value, key) ?? tcpKeepalive
             case "reuseport":
                 reusePort = bool(value, key) ?? reusePort
+            case "sentinels" where isTwemproxy:
+                report(
+                    item.keyNode, key,
+                    "twemproxy has no Sentinel support, so a twemproxy pool (with `servers:`) cannot use "
+                        + "`sentinels`; convert `servers:` to Shardgate `groups:` (one group per Sentinel master name)")
             case "sentinels":
-                report(item.keyNode, key, "Sentinel is not supported yet (the `sentinels` key is reserved for it)")
+                sentinels = readSentinels(value, key)
+            case "sentinel_auth" where !isTwemproxy:
+                sentinelOnlyEntries.append(item)
+                sentinelAuth = backendAuth(
+                    value, key, omitHint: "omit `sentinel_auth` to connect to the Sentinels without AUTH")
+            case "sentinel_timeout" where !isTwemproxy:
+                sentinelOnlyEntries.append(item)
+                sentinelTimeout = int(value, key, minimum: 1) ?? sentinelTimeout
+            case "sentinel_poll" where !isTwemproxy:
+                sentinelOnlyEntries.append(item)
+                sentinelPoll = int(value, key, minimum: 1) ?? sentinelPoll
+            case "max_replica_lag" where !isTwemproxy:
+                (maxLagBytes, maxLagSeconds) = readReplicaLag(value, key)
+            case "read_your_writes" where !isTwemproxy:
+                readYourWrites = bool(value, key) ?? readYourWrites
             case "groups":
                 groupsEntry = item
             case "servers":
@@ -244,12 +281,20 @@ extension ConfigReader {
                     + "group, so other groups would serve (and store) keys they do not own")
         }
 
+        if !sentinelMode && !isTwemproxy {
+            for entry in sentinelOnlyEntries {
+                report(
+                    entry.keyNode, join(path, entry.key),
+                    "only used with `sentinels` (this pool has none: its groups name their masters)")
+            }
+        }
+
         var groups: [GroupConfig]?
         if let groupsEntry {
             groups =
                 isTwemproxy
                 ? readTwemproxyServers(groupsEntry, poolPath: path)
-                : readGroups(groupsEntry, poolPath: path, distribution: distribution)
+                : readGroups(groupsEntry, poolPath: path, distribution: distribution, sentinelMode: sentinelMode)
         } else if !items.contains(where: { $0.key == "servers" }) {
             report(
                 pool.keyNode, join(path, "groups"),
@@ -265,7 +310,10 @@ extension ConfigReader {
             password: password, auth: auth, database: database, autoEjectHosts: autoEject,
             serverFailureLimit: failureLimit, serverRetryTimeoutMilliseconds: retryTimeout, preconnect: preconnect,
             clientConnections: clientConnections, backlog: backlog, tcpKeepalive: tcpKeepalive, reusePort: reusePort,
-            groups: groups, isTwemproxyPool: isTwemproxy)
+            sentinels: sentinels, sentinelAuth: sentinelAuth, sentinelTimeoutMilliseconds: sentinelTimeout,
+            sentinelPollMilliseconds: sentinelPoll, maxReplicaLagBytes: maxLagBytes,
+            maxReplicaLagSeconds: maxLagSeconds, readYourWrites: readYourWrites, groups: groups,
+            isTwemproxyPool: isTwemproxy)
         return (config, listenNode)
     }
 
@@ -315,10 +363,11 @@ extension ConfigReader {
     }
 
     /// `auth: password` or `auth: {user: name, password: secret}` (`username` is accepted for `user`).
-    private mutating func backendAuth(_ node: Node, _ path: String) -> BackendAuth? {
+    /// Also `sentinel_auth`. `omitHint` ends the message for an empty password.
+    private mutating func backendAuth(_ node: Node, _ path: String, omitHint: String) -> BackendAuth? {
         switch node {
         case .scalar where !isNull(node):
-            return nonEmptyString(node, path, hint: "omit `auth` to connect to backends without AUTH").map {
+            return nonEmptyString(node, path, hint: omitHint).map {
                 BackendAuth(password: $0)
             }
         case .mapping:
@@ -352,9 +401,68 @@ extension ConfigReader {
         }
     }
 
+    // MARK: Sentinel
+
+    /// `sentinels: [host:port, ...]`: at least one, no duplicates (host names compared case-insensitively).
+    private mutating func readSentinels(_ node: Node, _ path: String) -> [Endpoint] {
+        guard case .sequence(let sequence) = node else {
+            report(node, path, "expected a list of Sentinel host:port addresses, got \(describe(node))")
+            return []
+        }
+        if sequence.isEmpty {
+            report(
+                node, path,
+                "expected at least one Sentinel host:port; omit `sentinels` to give each group's master instead")
+            return []
+        }
+        var sentinels: [Endpoint] = []
+        var seen: [Endpoint: (index: Int, line: Int?)] = [:]
+        for (index, item) in sequence.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard let sentinel = endpoint(item, itemPath) else { continue }
+            let key = Endpoint(host: sentinel.host.lowercased(), port: sentinel.port)
+            if let other = seen[key] {
+                report(
+                    item, itemPath,
+                    "duplicate sentinel \(sentinel) (also \(path)[\(other.index)]"
+                        + (other.line.map { " at line \($0)" } ?? "") + ")")
+            } else {
+                seen[key] = (index, item.mark?.line)
+                sentinels.append(sentinel)
+            }
+        }
+        return sentinels
+    }
+
+    /// `max_replica_lag: {bytes: n, seconds: n}`, each optional but not both, each > 0.
+    private mutating func readReplicaLag(_ node: Node, _ path: String) -> (bytes: Int?, seconds: Int?) {
+        guard let items = entries(of: node, path, what: "a map {bytes: ..., seconds: ...}") else { return (nil, nil) }
+        rejectUnknown(items, allowed: ["bytes", "seconds"], path)
+        var bytes: Int?
+        var seconds: Int?
+        for item in items {
+            let key = join(path, item.key)
+            switch item.key {
+            case "bytes": bytes = int(item.value, key, minimum: 1, maximum: Int.max)
+            case "seconds": seconds = int(item.value, key, minimum: 1)
+            default: break
+            }
+        }
+        if !items.contains(where: { $0.key == "bytes" || $0.key == "seconds" }) {
+            report(
+                node, path,
+                "give `bytes`, `seconds` or both; omit `max_replica_lag` to read from replicas however far behind")
+        }
+        return (bytes, seconds)
+    }
+
     // MARK: Native groups
 
-    private mutating func readGroups(_ entry: Entry, poolPath: String, distribution: Distribution?) -> [GroupConfig]? {
+    /// `sentinelMode`: the pool has `sentinels`, so a group names a Sentinel master instead of
+    /// giving `master` and `replicas`.
+    private mutating func readGroups(
+        _ entry: Entry, poolPath: String, distribution: Distribution?, sentinelMode: Bool
+    ) -> [GroupConfig]? {
         let path = join(poolPath, entry.key)
         guard case .sequence(let sequence) = entry.value else {
             report(entry.value, path, "expected a list of groups, got \(describe(entry.value))")
@@ -393,6 +501,12 @@ extension ConfigReader {
                 switch item.key {
                 case "name":
                     name = nonEmptyString(item.value, key, hint: "every group needs a name")
+                    if sentinelMode, let text = name, text.contains(where: { $0.isWhitespace }) {
+                        report(
+                            item.value, key,
+                            "a Sentinel master name cannot contain spaces, got \(quote(text))")
+                        name = nil
+                    }
                     if let name {
                         if let other = names[name] {
                             report(
@@ -403,6 +517,11 @@ extension ConfigReader {
                             names[name] = (index, item.value.mark?.line)
                         }
                     }
+                case "master" where sentinelMode, "replicas" where sentinelMode:
+                    report(
+                        item.keyNode, key,
+                        "not used in a Sentinel pool: the Sentinels report each group's master and replicas; "
+                            + "give only the group's `name` (the Sentinel master name)")
                 case "master":
                     master = endpoint(item.value, key)
                 case "replicas":
@@ -420,8 +539,11 @@ extension ConfigReader {
             if !items.contains(where: { $0.key == "name" }) {
                 report(node, join(groupPath, "name"), "missing required key (the group's name)")
             }
-            if !items.contains(where: { $0.key == "master" }) {
-                report(node, join(groupPath, "master"), "missing required key (the master's host:port)")
+            if !sentinelMode && !items.contains(where: { $0.key == "master" }) {
+                report(
+                    node, join(groupPath, "master"),
+                    "missing required key (the master's host:port; or list `sentinels` in the pool "
+                        + "to have Sentinel find it)")
             }
             if let master, replicas.contains(master) {
                 report(node, join(groupPath, "replicas"), "\(master) is both the master and a replica")
@@ -463,7 +585,7 @@ extension ConfigReader {
                     coverageReadable = false
                 }
             }
-            if let name, let master {
+            if let name, master != nil || sentinelMode {
                 groups.append(
                     GroupConfig(
                         name: name, master: master, replicas: replicas, weight: weight, slots: slots ?? [],

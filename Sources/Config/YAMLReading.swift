@@ -77,6 +77,7 @@ struct ConfigReader {
     }
 
     /// A decimal integer in `minimum...maximum` (quoted numbers are accepted, like twemproxy does).
+    /// `maximum` defaults to `Int32.max`; pass `Int.max` for no practical upper bound.
     mutating func int(_ node: Node, _ path: String, minimum: Int, maximum: Int = Int(Int32.max)) -> Int? {
         guard case .scalar(let scalar) = node, !isNull(node) else {
             report(node, path, "expected an integer, got \(describe(node))")
@@ -88,7 +89,7 @@ struct ConfigReader {
         }
         guard value >= minimum && value <= maximum else {
             let requirement: String
-            if maximum == Int(Int32.max) {
+            if maximum == Int(Int32.max) || maximum == Int.max {
                 requirement = minimum == 1 ? "must be greater than 0" : "must be \(minimum) or more"
             } else {
                 requirement = "must be between \(minimum) and \(maximum)"

@@ -79,7 +79,7 @@ import Testing
         #expect(!beta.autoEjectHosts)
         #expect(beta.groups.map(\.name) == ["server1", "server2", "server3", "server4"])
         #expect(beta.groups.map(\.hashName) == ["server1", "server2", "server3", "server4"])
-        #expect(beta.groups.map(\.master.port) == [6380, 6381, 6382, 6383])
+        #expect(beta.groups.map(\.master?.port) == [6380, 6381, 6382, 6383])
         #expect(beta.hashedNodes[0] == HashedNode(name: Array("server1".utf8), weight: 1))
 
         let gamma = config.pools[2]

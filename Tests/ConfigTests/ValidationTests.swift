@@ -156,15 +156,6 @@ import Testing
             """, count: 1,
             ExpectedIssue(5, "two.listen", "listen address 127.0.0.1:6380 is already used by pool \"one\" (line 2)")),
         InvalidCase(
-            "sentinels is reserved",
-            """
-            main:
-              listen: 127.0.0.1:6380
-              sentinels: [127.0.0.1:26379]
-              groups: [{name: a, master: "h:1"}]
-            """, count: 1,
-            ExpectedIssue(3, "main.sentinels", "Sentinel is not supported yet")),
-        InvalidCase(
             "auth map needs a password; twemproxy keys in a native pool",
             """
             main:
