@@ -39,6 +39,7 @@ final class BackendConnection {
     /// Bumped on every new channel so late events from an old channel are ignored.
     private var generation = 0
     private(set) var stats = BackendStats()
+    private var retired = false
 
     static let initialBackoff = TimeAmount.milliseconds(50)
     static let maximumBackoff = TimeAmount.seconds(2)
@@ -74,6 +75,9 @@ final class BackendConnection {
         case .down(let reason):
             stats.errors += 1
             target.fail("ERR shardgate: \(label): \(reason)")
+            return
+        case .idle where retired:
+            target.fail("ERR shardgate: \(label): retired")
             return
         case .idle:
             connect()
@@ -189,7 +193,12 @@ final class BackendConnection {
             lost(generation, reason: "handshake refused (\(text))")
             return
         }
-        if RESPReplyReader.isError(reply) { stats.errorReplies += 1 }
+        if RESPReplyReader.isError(reply) {
+            stats.errorReplies += 1
+            if let group = masterOf, loop.runtime.config.usesSentinel, Self.isReadOnlyError(reply) {
+                loop.pool.masterInDoubt(group: group)
+            }
+        }
         waiter.target.deliver(reply)
     }
 
@@ -209,7 +218,12 @@ final class BackendConnection {
         loop.logger.warning(
             "backend unavailable", metadata: ["backend": "\(label)", "reason": "\(reason)", "failed": "\(failed.count)"])
         for waiter in failed { waiter.target.fail("ERR shardgate: \(label): \(reason)") }
-        if let group = masterOf, !loop.isStopping { loop.masterFailed(group: group) }
+        guard !retired else { return }
+        if let group = masterOf, !loop.isStopping {
+            loop.masterFailed(group: group)
+            // Every reconnect to a Sentinel-managed master starts from resolution.
+            if loop.runtime.config.usesSentinel { loop.pool.masterInDoubt(group: group) }
+        }
         scheduleReconnect()
     }
 
@@ -226,6 +240,14 @@ final class BackendConnection {
             connection.connect()
             connection.flush()
         }
+    }
+
+    /// Sentinel replaced this server: fail in-flight requests with `reason`, close, never reconnect.
+    func retire(reason: String) {
+        retired = true
+        reconnectTimer?.cancel()
+        reconnectTimer = nil
+        lost(generation, reason: reason)
     }
 
     /// Closes for good (proxy shutdown).
@@ -258,6 +280,11 @@ final class BackendConnection {
         } else {
             armTimeout()
         }
+    }
+
+    /// `-READONLY ...`: a server we believe is a master has become a replica.
+    static func isReadOnlyError(_ reply: ByteBuffer) -> Bool {
+        reply.readableBytes >= 9 && reply.getString(at: reply.readerIndex, length: 9) == "-READONLY"
     }
 
     static func describe(_ error: any Error) -> String {

@@ -37,6 +37,9 @@ final class ClientSession: ChannelInboundHandler {
     var isAuthenticated: Bool {
         didSet { parser.authenticated = isAuthenticated }
     }
+    /// Read-your-writes: per group, when this client's last write there was acknowledged (empty when
+    /// the pool does not ask for read-your-writes).
+    private var writeAcknowledged: [NIODeadline]
     /// RESP version chosen with HELLO: replies come from backend connections speaking the same one.
     var protocolVersion = 2
     var name: String?
@@ -57,6 +60,8 @@ final class ClientSession: ChannelInboundHandler {
         self.isAuthenticated = authenticated
         self.parser = RESPRequestParser(authenticated: authenticated)
         self.outbound = loop.allocator.buffer(capacity: 0)
+        self.writeAcknowledged = loop.runtime.config.readYourWrites
+            ? Array(repeating: .distantPast, count: loop.runtime.config.groups.count) : []
     }
 
     // MARK: - Channel events
@@ -298,7 +303,7 @@ final class ClientSession: ChannelInboundHandler {
                 group = first
             }
         }
-        send(request.frame, toGroup: group, write: write, target: .client(self, sequence: reserveSlot()))
+        send(request.frame, toGroup: group, write: write, target: replyTarget(write: write, group: group))
     }
 
     enum KeyGroups {
@@ -341,14 +346,34 @@ final class ClientSession: ChannelInboundHandler {
         let backends = loop.groups[group]
         let set: BackendSet
         if write {
-            set = backends.master
+            guard let master = backends.master else {
+                return target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+            }
+            set = master
         } else {
-            guard let chosen = backends.readTarget(runtime.config.readPolicy) else {
+            let writtenAt = writeAcknowledged.isEmpty ? .distantPast : writeAcknowledged[group]
+            guard let chosen = backends.readTarget(runtime.config.readPolicy, writtenAt: writtenAt) else {
+                if backends.master == nil {
+                    return target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                }
                 return target.fail(ProxyErrors.noReplica(backends.name))
             }
             set = chosen
         }
         set.pick(protocolVersion: protocolVersion).send(frame, to: target)
+    }
+
+    /// The target for a request's reply: with read-your-writes, a write's acknowledgement is noted.
+    @inline(__always)
+    func replyTarget(write: Bool, group: Int) -> ReplyTarget {
+        let sequence = reserveSlot()
+        if write && !writeAcknowledged.isEmpty { return .clientWrite(self, sequence: sequence, group: group) }
+        return .client(self, sequence: sequence)
+    }
+
+    /// Read-your-writes: the client's write to `group` was acknowledged now.
+    func noteWriteAcknowledged(group: Int) {
+        if !writeAcknowledged.isEmpty { writeAcknowledged[group] = .now() }
     }
 
     /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: one request per group, merged in key order.
@@ -372,12 +397,12 @@ final class ClientSession: ChannelInboundHandler {
         }
         if failed { return respondError(ProxyErrors.noGroup(spec.name)) }
         if groups.allSatisfy({ $0 == groups[0] }) {
-            return send(request.frame, toGroup: groups[0], write: write, target: .client(self, sequence: reserveSlot()))
+            return send(request.frame, toGroup: groups[0], write: write, target: replyTarget(write: write, group: groups[0]))
         }
         loop.stats.splitCommands += 1
         let fanOut = FanOut(
             kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups,
-            groupNames: loop.groups.map(\.name))
+            groupNames: loop.groups.map(\.name), write: write)
         for part in fanOut.parts.indices {
             let frame = fanOut.partRequest(part, of: request, spans: spans, width: width)
             send(frame, toGroup: fanOut.parts[part].group, write: write, target: .part(fanOut, index: part))

@@ -23,8 +23,12 @@ final class FanOut {
     private var error: ByteBuffer?
 
     /// `keyGroups[i]` is the group of the i-th key.
-    init(kind: SplitKind, session: ClientSession, sequence: UInt64, keyGroups: [Int], groupNames: [String]) {
+    /// Whether the parts are writes (their acknowledgements count for read-your-writes).
+    private let write: Bool
+
+    init(kind: SplitKind, session: ClientSession, sequence: UInt64, keyGroups: [Int], groupNames: [String], write: Bool) {
         self.kind = kind
+        self.write = write
         self.session = session
         self.sequence = sequence
         self.groupNames = groupNames
@@ -67,6 +71,7 @@ final class FanOut {
     }
 
     func partArrived(_ index: Int, reply: ByteBuffer) {
+        if write { session.noteWriteAcknowledged(group: parts[index].group) }
         if error == nil {
             if RESPReplyReader.isError(reply) {
                 error = reply

@@ -97,26 +97,35 @@ struct InfoReport {
             ("read_policy", config.readPolicy.rawValue),
             ("groups", "\(config.groups.count)"),
         ]
-        guard let first = snapshots.first else { return lines("Shards", fields) }
         var backendNumber = 0
         for (groupIndex, group) in config.groups.enumerated() {
-            fields.append(("group\(groupIndex)",
-                "name=\(group.name),master=\(group.master),replicas=\(group.replicas.count)"))
-            for backendIndex in first.backends[groupIndex].indices {
-                var total = BackendStats()
-                var available = false
-                var inFlight = 0
-                for snapshot in snapshots {
-                    let backend = snapshot.backends[groupIndex][backendIndex]
-                    total.add(backend.stats)
-                    available = available || backend.available
-                    inFlight += backend.inFlight
+            // Each loop reports its own connections; add them up per server (a Sentinel change may
+            // reach the loops a moment apart, so servers are matched by address, not position).
+            var servers: [(role: String, endpoint: Endpoint, available: Bool, inFlight: Int, stats: BackendStats)] = []
+            for snapshot in snapshots {
+                for backend in snapshot.backends[groupIndex] {
+                    if let index = servers.firstIndex(where: { $0.endpoint == backend.endpoint && $0.role == backend.role }) {
+                        servers[index].available = servers[index].available || backend.available
+                        servers[index].inFlight += backend.inFlight
+                        servers[index].stats.add(backend.stats)
+                    } else {
+                        servers.append((backend.role, backend.endpoint, backend.available, backend.inFlight, backend.stats))
+                    }
                 }
-                let backend = first.backends[groupIndex][backendIndex]
+            }
+            let master = servers.first { $0.role == "master" }.map { "\($0.endpoint)" } ?? "unknown"
+            let replicas = servers.filter { $0.role == "replica" }.count
+            var line = "name=\(group.name),master=\(master),replicas=\(replicas)"
+            if let topology = pool.currentTopology(group: groupIndex), let problem = topology.problem {
+                line += ",problem=\(problem.replacingOccurrences(of: ",", with: ";"))"
+            }
+            fields.append(("group\(groupIndex)", line))
+            for server in servers {
+                let total = server.stats
                 fields.append(("backend\(backendNumber)",
-                    "group=\(group.name),role=\(backend.role),addr=\(backend.endpoint),status=\(available ? "up" : "down"),"
+                    "group=\(group.name),role=\(server.role),addr=\(server.endpoint),status=\(server.available ? "up" : "down"),"
                         + "requests=\(total.requests),errors=\(total.errors),error_replies=\(total.errorReplies),"
-                        + "timeouts=\(total.timeouts),inflight=\(inFlight)"))
+                        + "timeouts=\(total.timeouts),inflight=\(server.inFlight)"))
                 backendNumber += 1
             }
         }

@@ -43,22 +43,47 @@ final class PoolLoop {
         dirtyBackends.reserveCapacity(16)
         dirtySessions.reserveCapacity(64)
         groups = runtime.config.groups.enumerated().map { index, group in
-            func backendSet(_ endpoint: Endpoint, role: String) -> BackendSet {
-                BackendSet(
-                    endpoint: endpoint, role: role, label: "group '\(group.name)' \(role) \(endpoint)", loop: self,
-                    masterOf: role == "master" ? index : nil)
-            }
-            return GroupBackends(
+            GroupBackends(
                 index: index, name: group.name,
-                master: backendSet(group.master, role: "master"),
-                replicas: group.replicas.map { backendSet($0, role: "replica") })
+                master: group.master.map { makeBackendSet($0, role: "master", group: index) },
+                replicas: group.replicas.map { makeBackendSet($0, role: "replica", group: index) },
+                problem: runtime.config.usesSentinel ? "master not yet resolved through Sentinel" : nil)
         }
         if runtime.config.preconnect {
             for set in allBackendSets { set.connectAll() }
         }
     }
 
-    var allBackendSets: [BackendSet] { groups.flatMap { [$0.master] + $0.replicas } }
+    func makeBackendSet(_ endpoint: Endpoint, role: String, group: Int) -> BackendSet {
+        BackendSet(
+            endpoint: endpoint, role: role, label: "group '\(runtime.config.groups[group].name)' \(role) \(endpoint)",
+            loop: self, masterOf: role == "master" ? group : nil)
+    }
+
+    /// A Sentinel-managed group changed: writes move to the new master at once. Requests in flight
+    /// on a replaced master fail (their outcome is unknown); nothing more is sent to it.
+    func apply(_ topology: GroupTopology, toGroup index: Int) {
+        let backends = groups[index]
+        backends.problem = topology.problem
+        if backends.master?.endpoint != topology.master {
+            let old = backends.master
+            backends.master = topology.master.map { makeBackendSet($0, role: "master", group: index) }
+            old?.retire(reason: topology.master.map { "replaced by \($0) (Sentinel failover)" } ?? "no longer master")
+        }
+        var replicas: [BackendSet] = []
+        for state in topology.replicas {
+            let set = backends.replicas.first { $0.endpoint == state.endpoint }
+                ?? makeBackendSet(state.endpoint, role: "replica", group: index)
+            set.caughtUpThrough = state.caughtUpThrough
+            replicas.append(set)
+        }
+        for old in backends.replicas where !replicas.contains(where: { $0 === old }) {
+            old.retire(reason: "left the read pool")
+        }
+        backends.replicas = replicas
+    }
+
+    var allBackendSets: [BackendSet] { groups.flatMap { $0.allSets } }
 
     /// The group owning `key` on this loop, or nil if none does.
     @inline(__always)
@@ -183,7 +208,7 @@ final class PoolLoop {
         LoopSnapshot(
             stats: stats, connectedClients: sessions.count,
             backends: groups.map { group in
-                ([group.master] + group.replicas).map { set in
+                group.allSets.map { set in
                     var total = BackendStats()
                     for connection in set.allConnections { total.add(connection.stats) }
                     return BackendSnapshot(
@@ -199,45 +224,54 @@ final class PoolLoop {
 final class GroupBackends {
     let index: Int
     let name: String
-    let master: BackendSet
-    let replicas: [BackendSet]
+    /// nil while a Sentinel-managed master is unknown; `problem` says why.
+    var master: BackendSet?
+    var replicas: [BackendSet]
+    var problem: String?
     private var nextReplica = 0
     private var nextAny = 0
 
-    init(index: Int, name: String, master: BackendSet, replicas: [BackendSet]) {
+    init(index: Int, name: String, master: BackendSet?, replicas: [BackendSet], problem: String?) {
         self.index = index
         self.name = name
         self.master = master
         self.replicas = replicas
+        self.problem = problem
     }
 
-    /// Where a read goes under `policy`; nil when the policy demands a replica and none is available.
-    func readTarget(_ policy: ReadPolicy) -> BackendSet? {
+    var allSets: [BackendSet] { (master.map { [$0] } ?? []) + replicas }
+
+    /// Where a read goes under `policy`; nil when none fits (the policy demands a replica and none is
+    /// available, or the master is unknown). With read-your-writes, `writtenAt` is when the client's
+    /// last write to this group was acknowledged: only replicas known to have it may serve the read.
+    func readTarget(_ policy: ReadPolicy, writtenAt: NIODeadline = .distantPast) -> BackendSet? {
         switch policy {
         case .master:
             return master
         case .preferReplica:
-            return nextAvailableReplica() ?? master
+            return nextAvailableReplica(writtenAt) ?? master
         case .replica:
-            return nextAvailableReplica()
+            return writtenAt == .distantPast ? nextAvailableReplica(writtenAt) : nextAvailableReplica(writtenAt) ?? master
         case .any:
             let count = replicas.count + 1
             for _ in 0..<count {
                 nextAny = (nextAny + 1) % count
                 let candidate = nextAny == 0 ? master : replicas[nextAny - 1]
-                if candidate.isAvailable { return candidate }
+                if let candidate, candidate.isAvailable, nextAny == 0 || candidate.caughtUpThrough >= writtenAt {
+                    return candidate
+                }
             }
             return master
         }
     }
 
-    private func nextAvailableReplica() -> BackendSet? {
+    private func nextAvailableReplica(_ writtenAt: NIODeadline) -> BackendSet? {
         let count = replicas.count
         guard count > 0 else { return nil }
         for _ in 0..<count {
-            nextReplica = nextReplica + 1 == count ? 0 : nextReplica + 1
+            nextReplica = nextReplica + 1 >= count ? 0 : nextReplica + 1
             let candidate = replicas[nextReplica]
-            if candidate.isAvailable { return candidate }
+            if candidate.isAvailable && candidate.caughtUpThrough >= writtenAt { return candidate }
         }
         return nil
     }
@@ -255,6 +289,10 @@ final class BackendSet {
     private let resp2: [BackendConnection]
     private var resp3: [BackendConnection] = []
     private var next = 0
+    /// Read-your-writes: writes acknowledged before this instant are on this replica.
+    var caughtUpThrough = NIODeadline.distantPast
+    /// Set once Sentinel replaced or dropped this server: requests fail instead of reaching it.
+    private(set) var retiredReason: String?
 
     /// The group index when this is a group's master (its failures count for auto_eject_hosts).
     private let masterOf: Int?
@@ -303,6 +341,12 @@ final class BackendSet {
 
     func closeAll() {
         for connection in allConnections { connection.close() }
+    }
+
+    /// Fails what is in flight with `reason` and closes every connection for good.
+    func retire(reason: String) {
+        retiredReason = reason
+        for connection in allConnections { connection.retire(reason: reason) }
     }
 }
 

@@ -16,6 +16,9 @@ final class ProxyPool: Sendable {
     private let loops = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<PoolLoop>]>([:])
     let listenAddress = NIOLockedValueBox<SocketAddress?>(nil)
     let configPath: String?
+    /// Sentinel pools: the follower, and the topology it last published per group.
+    let follower = NIOLockedValueBox<SentinelFollower?>(nil)
+    private let topologies = NIOLockedValueBox<[Int: GroupTopology]>([:])
 
     init(runtime: PoolRuntime, logger: Logger, configPath: String?) {
         self.runtime = runtime
@@ -36,6 +39,24 @@ final class ProxyPool: Sendable {
     /// The state for `eventLoop`; call on that loop.
     func loop(for eventLoop: any EventLoop) -> PoolLoop {
         loops.withLockedValue { $0[ObjectIdentifier(eventLoop)]! }.value
+    }
+
+    /// Publishes a Sentinel-managed group's topology to every loop (and remembers it for INFO).
+    func apply(_ topology: GroupTopology, toGroup group: Int) {
+        topologies.withLockedValue { $0[group] = topology }
+        let all = loops.withLockedValue { Array($0.values) }
+        for bound in all {
+            bound.eventLoop.execute { bound.value.apply(topology, toGroup: group) }
+        }
+    }
+
+    func currentTopology(group: Int) -> GroupTopology? {
+        topologies.withLockedValue { $0[group] }
+    }
+
+    /// A master said `-READONLY` or was lost: ask Sentinel again now.
+    func masterInDoubt(group: Int) {
+        follower.withLockedValue { $0 }?.reresolve(group: group)
     }
 
     func nextClientID() -> Int {

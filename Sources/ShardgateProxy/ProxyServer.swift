@@ -14,6 +14,7 @@ public final class ProxyServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let serverChannels = NIOLockedValueBox<[any Channel]>([])
+    private let followers = NIOLockedValueBox<[Task<Void, Never>]>([])
 
     public init(config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil) {
         self.group = group
@@ -32,6 +33,14 @@ public final class ProxyServer: Service, Sendable {
         for pool in pools {
             try await pool.attach(to: group)
             let config = pool.runtime.config
+            if config.usesSentinel {
+                // Resolve every group before accepting clients, then follow Sentinel until stopped.
+                let follower = SentinelFollower(pool: pool, group: group, logger: pool.logger)
+                pool.follower.withLockedValue { $0 = follower }
+                await follower.resolveAll()
+                let task = Task { await follower.run() }
+                followers.withLockedValue { $0.append(task) }
+            }
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(config.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -88,6 +97,7 @@ public final class ProxyServer: Service, Sendable {
             return channels
         }
         for channel in channels { try? await channel.close() }
+        for task in followers.withLockedValue({ $0 }) { task.cancel() }
         for pool in pools {
             let timeout = max(pool.runtime.config.timeoutMilliseconds, 1000) * 2
             await pool.drain(within: .milliseconds(Int64(min(timeout, 30_000))))

@@ -4,6 +4,8 @@ import NIOCore
 /// connection's own handshake (AUTH/SELECT). A closed enum of class references: no existential.
 enum ReplyTarget {
     case client(ClientSession, sequence: UInt64)
+    /// A write when the pool wants read-your-writes: the acknowledgement time is noted first.
+    case clientWrite(ClientSession, sequence: UInt64, group: Int)
     case part(FanOut, index: Int)
     case handshake
 
@@ -11,6 +13,9 @@ enum ReplyTarget {
     func deliver(_ reply: ByteBuffer) {
         switch self {
         case .client(let session, let sequence): session.complete(sequence, with: reply)
+        case .clientWrite(let session, let sequence, let group):
+            session.noteWriteAcknowledged(group: group)
+            session.complete(sequence, with: reply)
         case .part(let fanOut, let index): fanOut.partArrived(index, reply: reply)
         case .handshake: break
         }

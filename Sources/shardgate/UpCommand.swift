@@ -89,7 +89,11 @@ struct UpCommand: AsyncParsableCommand {
             let port = address.port ?? pool.listen.port
             lines.append("  pool '\(pool.name)' on \(pool.listen.host):\(port), \(pool.distribution.rawValue), reads: \(pool.readPolicy.rawValue)  ->  redis-cli -p \(port)")
             for group in pool.groups {
-                lines.append("    group '\(group.name)': master \(group.master)\(nodeName(group.master))")
+                if let master = group.master {
+                    lines.append("    group '\(group.name)': master \(master)\(nodeName(master))")
+                } else {
+                    lines.append("    group '\(group.name)': master found through Sentinel")
+                }
                 for replica in group.replicas { lines.append("      replica \(replica)\(nodeName(replica))") }
             }
         }

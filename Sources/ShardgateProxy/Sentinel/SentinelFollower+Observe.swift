@@ -1,0 +1,124 @@
+import Config
+import NIOCore
+import RESP
+
+extension SentinelFollower {
+    /// Asks the Sentinels (in order) where `group`'s master is and which replicas are healthy, then
+    /// checks with the nodes themselves: the master's ROLE must say master, a replica's ROLE must say
+    /// connected, and their offsets feed `max_replica_lag` and `read_your_writes`.
+    func observe(group index: Int, sentinels: [Endpoint]) async -> GroupObservation {
+        let name = config.groups[index].name
+        var unreachable: [String] = []
+        var unknownName = false
+        for sentinel in sentinels {
+            guard let connection = try? await connect(sentinel, auth: config.sentinelAuth) else {
+                unreachable.append("\(sentinel)")
+                continue
+            }
+            defer { Task { await connection.close() } }
+            guard let reply = try? await connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], timeout: timeout)
+            else {
+                unreachable.append("\(sentinel)")
+                continue
+            }
+            guard let parts = reply.array, parts.count == 2, let host = parts[0].string, let portText = parts[1].string,
+                let master = Endpoint(host: host, portText: portText)
+            else {
+                unknownName = true
+                continue
+            }
+            let listed = (try? await connection.command(["SENTINEL", "REPLICAS", name], timeout: timeout))?.array ?? []
+            var observation = await checkNodes(master: master, candidates: Self.healthyReplicas(listed))
+            observation.answeredBy = sentinel
+            return observation
+        }
+        if unknownName && unreachable.isEmpty {
+            return .failed("no Sentinel knows a master named '\(name)'")
+        }
+        if unknownName {
+            return .failed("no reachable Sentinel knows a master named '\(name)' (unreachable: \(unreachable.joined(separator: ", ")))")
+        }
+        return .failed("Sentinel unreachable (tried \(unreachable.joined(separator: ", ")))")
+    }
+
+    /// Replicas from `SENTINEL REPLICAS` that are not down or disconnected and whose link is not `err`.
+    static func healthyReplicas(_ entries: [RESPValue]) -> [Endpoint] {
+        entries.compactMap { entry in
+            let fields = fields(entry)
+            let flags = (fields["flags"] ?? "").split(separator: ",")
+            guard !flags.contains("s_down"), !flags.contains("o_down"), !flags.contains("disconnected"),
+                fields["master-link-status"] != "err",
+                let ip = fields["ip"], let port = fields["port"]
+            else { return nil }
+            return Endpoint(host: ip, portText: port)
+        }
+    }
+
+    private func connect(_ endpoint: Endpoint, auth: BackendAuth?) async throws -> ControlConnection {
+        try await ControlConnection.connect(to: endpoint, on: group, timeout: timeout, auth: auth)
+    }
+
+    /// ROLE on the master (retried briefly: a freshly promoted replica may take a moment), then
+    /// ROLE and, when lag in seconds matters, INFO replication on each candidate replica.
+    private func checkNodes(master: Endpoint, candidates: [Endpoint]) async -> GroupObservation {
+        var sampledAt = NIODeadline.now()
+        var masterOffset: Int?
+        var role = "unreachable"
+        for attempt in 0..<3 {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(50)) }
+            guard let connection = try? await connect(master, auth: config.auth) else { continue }
+            sampledAt = .now()
+            let reply = try? await connection.command(["ROLE"], timeout: timeout)
+            await connection.close()
+            role = reply?.array?.first?.string ?? "unreachable"
+            if role == "master" {
+                masterOffset = reply?.array?.dropFirst().first?.integer
+                break
+            }
+        }
+        if role == "unreachable" {
+            // Down but still Sentinel's master: keep it (requests fail fast on it) until Sentinel acts.
+            var observation = GroupObservation.failed("master \(master) is unreachable; waiting for Sentinel")
+            observation.master = master
+            return observation
+        }
+        guard role == "master" else {
+            return .failed("Sentinel names \(master) as master but its ROLE is \(role)")
+        }
+        var replicas: [Endpoint] = []
+        var samples: [Endpoint: GroupObservation.ReplicaSample] = [:]
+        await withTaskGroup(of: (Endpoint, GroupObservation.ReplicaSample?).self) { tasks in
+            for candidate in candidates where candidate != master {
+                tasks.addTask { (candidate, await self.replicaSample(candidate, master: master)) }
+            }
+            for await (candidate, sample) in tasks {
+                guard let sample else { continue }
+                replicas.append(candidate)
+                samples[candidate] = sample
+            }
+        }
+        replicas.sort { ($0.host, $0.port) < ($1.host, $1.port) }
+        return GroupObservation(
+            master: master, problem: nil, replicas: replicas, sampledAt: sampledAt, masterOffset: masterOffset,
+            replicaOffsets: samples)
+    }
+
+    /// nil unless ROLE shows the replica connected (synced) to `master`.
+    private func replicaSample(_ replica: Endpoint, master: Endpoint) async -> GroupObservation.ReplicaSample? {
+        guard let connection = try? await connect(replica, auth: config.auth) else { return nil }
+        defer { Task { await connection.close() } }
+        guard let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array, role.count >= 5,
+            role[0].string == "slave", role[3].string == "connected", let offset = role[4].integer,
+            role[2].integer == master.port
+        else { return nil }
+        var ioSecondsAgo = 0
+        if config.maxReplicaLagSeconds != nil,
+            let info = (try? await connection.command(["INFO", "replication"], timeout: timeout))?.string
+        {
+            for line in info.split(separator: "\r\n") where line.hasPrefix("master_last_io_seconds_ago:") {
+                ioSecondsAgo = Int(line.dropFirst("master_last_io_seconds_ago:".count)) ?? 0
+            }
+        }
+        return .init(offset: offset, ioSecondsAgo: ioSecondsAgo)
+    }
+}
