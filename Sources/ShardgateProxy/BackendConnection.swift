@@ -61,11 +61,10 @@ final class BackendConnection {
         self.outbound = loop.allocator.buffer(capacity: 0)
     }
 
-    /// True unless the last attempt to reach the server failed and no reconnect has succeeded since.
-    var isAvailable: Bool {
-        if case .down = state { return false }
-        return true
-    }
+    /// True unless the last attempt to reach the server failed and no reconnect has succeeded since
+    /// (a reconnect in progress does not count: reads should not wait on it when a replica can serve).
+    var isAvailable: Bool { !failedSinceConnected }
+    private var failedSinceConnected = false
 
     var inFlight: Int { waiters.count }
 
@@ -149,6 +148,7 @@ final class BackendConnection {
                 switch result {
                 case .success(let channel):
                     connection.state = .connected(channel)
+                    connection.failedSinceConnected = false
                     connection.backoff = Self.initialBackoff
                     if let group = connection.masterOf { connection.loop.masterSucceeded(group: group) }
                     connection.flush()
@@ -206,6 +206,7 @@ final class BackendConnection {
     func lost(_ generation: Int, reason: String) {
         guard generation == self.generation else { return }
         self.generation += 1
+        failedSinceConnected = true
         let previous = state
         state = .down(reason: reason)
         if case .connected(let channel) = previous { channel.close(promise: nil) }

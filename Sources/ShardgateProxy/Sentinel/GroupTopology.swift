@@ -34,6 +34,8 @@ struct GroupObservation: Sendable {
     var replicaOffsets: [Endpoint: ReplicaSample]
     /// The Sentinel that answered (it moves to the front of the list).
     var answeredBy: Endpoint?
+    /// When the look began; one begun before a `+switch-master` is discarded.
+    var startedAt = NIODeadline.now()
 
     struct ReplicaSample: Sendable {
         var offset: Int

@@ -7,6 +7,13 @@ extension SentinelFollower {
     /// checks with the nodes themselves: the master's ROLE must say master, a replica's ROLE must say
     /// connected, and their offsets feed `max_replica_lag` and `read_your_writes`.
     func observe(group index: Int, sentinels: [Endpoint]) async -> GroupObservation {
+        let startedAt = NIODeadline.now()
+        var observation = await lookThroughSentinels(group: index, sentinels: sentinels)
+        observation.startedAt = startedAt
+        return observation
+    }
+
+    private func lookThroughSentinels(group index: Int, sentinels: [Endpoint]) async -> GroupObservation {
         let name = config.groups[index].name
         var unreachable: [String] = []
         var unknownName = false

@@ -108,7 +108,12 @@ final class SentinelFollower: Sendable {
         case .observed(let index, let observation):
             state.observing.remove(index)
             if let answered = observation.answeredBy { state.promote(answered) }
-            apply(observation, group: index, &state)
+            if let switched = state.switchedAt[index], observation.startedAt < switched {
+                // Begun before the last +switch-master: it may name the old master. Look again.
+                startObservation(index, &state, &tasks)
+            } else {
+                apply(observation, group: index, &state)
+            }
         case .sentinelMessage(let channel, let payload):
             handleMessage(channel, payload, &state, &tasks)
         case .sentinelsDiscovered(let found):
@@ -131,6 +136,7 @@ final class SentinelFollower: Sendable {
                 let newMaster = Endpoint(host: words[3], portText: words[4])
             else { return }
             var topology = state.topologies[index] ?? .unresolved("")
+            state.switchedAt[index] = .now()
             if topology.master != newMaster {
                 logger.notice(
                     "sentinel switched master",
@@ -291,6 +297,8 @@ struct FollowerState {
     var observing: Set<Int> = []
     var topologies: [Int: GroupTopology] = [:]
     var masterOffsets: [Int: [(at: NIODeadline, offset: Int)]] = [:]
+    /// When the last `+switch-master` for each group arrived: older observations are stale.
+    var switchedAt: [Int: NIODeadline] = [:]
     var ticks = 0
 
     init(config: PoolConfig) {
