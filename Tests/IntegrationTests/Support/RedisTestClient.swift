@@ -85,10 +85,9 @@ final class RedisTestClient {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else {
-            close(fd)
-            throw TestFailure("cannot connect to 127.0.0.1:\(port)")
-        }
+        // On failure `deinit` still runs (every property is set) and closes the socket: closing it here
+        // too would close a number another thread may already have reused.
+        guard connected == 0 else { throw TestFailure("cannot connect to 127.0.0.1:\(port)") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
