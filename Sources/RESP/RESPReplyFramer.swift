@@ -13,9 +13,8 @@ public struct RESPReplyFramer: Sendable {
     private var scanned = 0
     private var remaining: [Int] = []
 
-    public init() {
-        remaining.reserveCapacity(8)
-    }
+    /// Allocates nothing until a reply nests (flat replies never do); capacity is kept afterwards.
+    public init() {}
 
     /// Length of the complete reply at the buffer's reader index, or nil if more bytes are needed.
     /// Does not move the reader index.

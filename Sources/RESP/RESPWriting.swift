@@ -110,6 +110,17 @@ public enum RESPReplyReader {
         }
     }
 
+    /// The element count and header length of an array reply (`*N\r\n`), or nil.
+    public static func arrayHeader(of frame: ByteBuffer) -> (count: Int, length: Int)? {
+        guard type(of: frame) == UInt8(ascii: "*") else { return nil }
+        return frame.withUnsafeReadableBytes { bytes -> (count: Int, length: Int)? in
+            var index = 1
+            while index < bytes.count && bytes[index] != UInt8(ascii: "\r") { index += 1 }
+            guard index + 1 < bytes.count, let count = DecimalBytes.parse(bytes, from: 1, to: index) else { return nil }
+            return (count, index + 2)
+        }
+    }
+
     /// Splits an array reply (`*N`) into its element frames, as slices. nil if not an array.
     public static func elements(of frame: ByteBuffer) -> [ByteBuffer]? {
         var buffer = frame

@@ -70,21 +70,7 @@ final class BackendConnection {
 
     /// Queues `frame` for the server; `target` gets the reply, or an error.
     func send(_ frame: ByteBuffer, to target: ReplyTarget) {
-        switch state {
-        case .down(let reason):
-            stats.errors += 1
-            target.fail("ERR shardgate: \(label): \(reason)")
-            return
-        case .idle where retired:
-            target.fail("ERR shardgate: \(label): retired")
-            return
-        case .idle:
-            connect()
-        case .connecting, .connected:
-            break
-        }
-        stats.requests += 1
-        waiters.append(Waiter(target: target, deadline: loop.deadline()))
+        guard admit(target) else { return }
         if frame.readableBytes >= Self.copyLimit, case .connected(let channel) = state {
             if outbound.readableBytes > 0 {
                 channel.write(outbound, promise: nil)
@@ -94,8 +80,35 @@ final class BackendConnection {
         } else {
             outbound.writeImmutableBuffer(frame)
         }
+    }
+
+    /// Queues a request that `encode` writes straight into the outbound buffer (split commands build
+    /// their per-group parts this way, without a buffer of their own).
+    func send(to target: ReplyTarget, encode: (inout ByteBuffer) -> Void) {
+        guard admit(target) else { return }
+        encode(&outbound)
+    }
+
+    /// Registers `target` as the next waiter, or fails it at once if the server is down.
+    private func admit(_ target: ReplyTarget) -> Bool {
+        switch state {
+        case .down(let reason):
+            stats.errors += 1
+            target.fail("ERR shardgate: \(label): \(reason)")
+            return false
+        case .idle where retired:
+            target.fail("ERR shardgate: \(label): retired")
+            return false
+        case .idle:
+            connect()
+        case .connecting, .connected:
+            break
+        }
+        stats.requests += 1
+        waiters.append(Waiter(target: target, deadline: loop.deadline()))
         markDirty()
         armTimeout()
+        return true
     }
 
     /// Writes everything queued since the last flush in one syscall-sized batch.

@@ -133,9 +133,7 @@ final class ClientSession: ChannelInboundHandler {
 
     /// The reply for slot `sequence` is here.
     func complete(_ sequence: UInt64, with reply: ByteBuffer) {
-        guard isOpen else { return }
-        let offset = Int(truncatingIfNeeded: sequence &- headSequence)
-        guard offset >= 0 && offset < slots.count else { return }
+        guard let offset = slotOffset(sequence) else { return }
         if offset == 0 {
             slots.removeFirst()
             headSequence &+= 1
@@ -144,6 +142,29 @@ final class ClientSession: ChannelInboundHandler {
         } else {
             slots[slots.index(slots.startIndex, offsetBy: offset)] = .ready(reply)
         }
+    }
+
+    /// The reply for slot `sequence` is built by `build`: straight into the outgoing buffer when the
+    /// slot is at the head (merged replies avoid a buffer of their own).
+    func complete(_ sequence: UInt64, writing build: (inout ByteBuffer) -> Void) {
+        guard let offset = slotOffset(sequence) else { return }
+        if offset == 0 {
+            slots.removeFirst()
+            headSequence &+= 1
+            build(&outbound)
+            markDirty()
+            writeReadySlots()
+        } else {
+            var reply = ByteBuffer()
+            build(&reply)
+            slots[slots.index(slots.startIndex, offsetBy: offset)] = .ready(reply)
+        }
+    }
+
+    private func slotOffset(_ sequence: UInt64) -> Int? {
+        guard isOpen else { return nil }
+        let offset = Int(truncatingIfNeeded: sequence &- headSequence)
+        return offset >= 0 && offset < slots.count ? offset : nil
     }
 
     /// Answers the current request locally: written at once when nothing is pending before it.
@@ -343,24 +364,33 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Chooses the backend of `group` for a read or write and sends `frame` to it.
     func send(_ frame: ByteBuffer, toGroup group: Int, write: Bool, target: ReplyTarget) {
+        connection(forGroup: group, write: write, failing: target)?.send(frame, to: target)
+    }
+
+    /// The connection a read or write for `group` goes to; nil (after failing `target` with the
+    /// reason) when there is none.
+    func connection(forGroup group: Int, write: Bool, failing target: ReplyTarget) -> BackendConnection? {
         let backends = loop.groups[group]
         let set: BackendSet
         if write {
             guard let master = backends.master else {
-                return target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                return nil
             }
             set = master
         } else {
             let writtenAt = writeAcknowledged.isEmpty ? .distantPast : writeAcknowledged[group]
             guard let chosen = backends.readTarget(runtime.config.readPolicy, writtenAt: writtenAt) else {
                 if backends.master == nil {
-                    return target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                    target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                } else {
+                    target.fail(ProxyErrors.noReplica(backends.name))
                 }
-                return target.fail(ProxyErrors.noReplica(backends.name))
+                return nil
             }
             set = chosen
         }
-        set.pick(protocolVersion: protocolVersion).send(frame, to: target)
+        return set.pick(protocolVersion: protocolVersion)
     }
 
     /// The target for a request's reply: with read-your-writes, a write's acknowledgement is noted.
@@ -400,12 +430,12 @@ final class ClientSession: ChannelInboundHandler {
             return send(request.frame, toGroup: groups[0], write: write, target: replyTarget(write: write, group: groups[0]))
         }
         loop.stats.splitCommands += 1
-        let fanOut = FanOut(
-            kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups,
-            groupNames: loop.groups.map(\.name), write: write)
+        let fanOut = FanOut(kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups, write: write)
         for part in fanOut.parts.indices {
-            let frame = fanOut.partRequest(part, of: request, spans: spans, width: width)
-            send(frame, toGroup: fanOut.parts[part].group, write: write, target: .part(fanOut, index: part))
+            let target = ReplyTarget.part(fanOut, index: part)
+            connection(forGroup: fanOut.parts[part].group, write: write, failing: target)?.send(to: target) { buffer in
+                fanOut.encodePart(part, of: request, spans: spans, keyGroups: groups, width: width, into: &buffer)
+            }
         }
     }
 }

@@ -4,56 +4,53 @@ import RESP
 /// One split command in flight: the per-group parts and the merge of their replies.
 ///
 /// Keys keep their original order in the merged reply. Any part that fails makes the whole command
-/// fail with that part's error: a partial MGET answer would be silently wrong.
+/// fail with that part's error: a partial MGET answer would be silently wrong. Built for few
+/// allocations: parts are found by linear search (a pool has few groups), part requests are encoded
+/// straight into the backend connections' buffers, and the merge walks each part's reply once.
 final class FanOut {
     struct Part {
         var group: Int
-        /// Positions (0-based, in key order) of the keys this part carries.
-        var keys: [Int]
+        var keyCount = 0
+        /// MGET: the part's array reply, reader index past the `*N` header.
+        var reply: ByteBuffer?
     }
 
     let kind: SplitKind
     let session: ClientSession
     let sequence: UInt64
     private(set) var parts: [Part] = []
-    private let groupNames: [String]
-    private var outstanding: Int
-    private var values: [ByteBuffer?]
+    /// MGET: the part holding each key, in key order.
+    private var partOfKey: [Int] = []
+    /// Whether the parts are writes (their acknowledgements count for read-your-writes).
+    private let write: Bool
+    private var outstanding = 0
     private var sum = 0
     private var error: ByteBuffer?
 
     /// `keyGroups[i]` is the group of the i-th key.
-    /// Whether the parts are writes (their acknowledgements count for read-your-writes).
-    private let write: Bool
-
-    init(kind: SplitKind, session: ClientSession, sequence: UInt64, keyGroups: [Int], groupNames: [String], write: Bool) {
+    init(kind: SplitKind, session: ClientSession, sequence: UInt64, keyGroups: [Int], write: Bool) {
         self.kind = kind
-        self.write = write
         self.session = session
         self.sequence = sequence
-        self.groupNames = groupNames
-        var partOfGroup: [Int: Int] = [:]
-        for (position, group) in keyGroups.enumerated() {
-            if let part = partOfGroup[group] {
-                parts[part].keys.append(position)
-            } else {
-                partOfGroup[group] = parts.count
-                parts.append(Part(group: group, keys: [position]))
-            }
+        self.write = write
+        if kind == .values { partOfKey.reserveCapacity(keyGroups.count) }
+        for group in keyGroups {
+            var part = 0
+            while part < parts.count && parts[part].group != group { part += 1 }
+            if part == parts.count { parts.append(Part(group: group)) }
+            parts[part].keyCount += 1
+            if kind == .values { partOfKey.append(part) }
         }
         outstanding = parts.count
-        values = kind == .values ? Array(repeating: nil, count: keyGroups.count) : []
     }
 
-    /// The request for `part`: the original command name with that part's keys (and values).
-    func partRequest(_ part: Int, of request: RESPRequest, spans: [RESPRequest.ArgumentSpan], width: Int) -> ByteBuffer {
-        let keys = parts[part].keys
-        var size = 16 + Int(spans[0].length)
-        for key in keys {
-            for offset in 0..<width { size += Int(spans[1 + key * width + offset].length) + 16 }
-        }
-        var buffer = ByteBufferAllocator().buffer(capacity: size)
-        buffer.writeRESPArrayHeader(1 + keys.count * width)
+    /// Writes `part`'s request: the original command name with that part's keys (and values).
+    func encodePart(
+        _ part: Int, of request: RESPRequest, spans: [RESPRequest.ArgumentSpan], keyGroups: [Int], width: Int,
+        into buffer: inout ByteBuffer
+    ) {
+        let group = parts[part].group
+        buffer.writeRESPArrayHeader(1 + parts[part].keyCount * width)
         request.frame.withUnsafeReadableBytes { bytes in
             func copy(_ span: RESPRequest.ArgumentSpan) {
                 buffer.writeInteger(UInt8(ascii: "$"))
@@ -63,11 +60,10 @@ final class FanOut {
                 buffer.writeCRLF()
             }
             copy(spans[0])
-            for key in keys {
+            for key in keyGroups.indices where keyGroups[key] == group {
                 for offset in 0..<width { copy(spans[1 + key * width + offset]) }
             }
         }
-        return buffer
     }
 
     func partArrived(_ index: Int, reply: ByteBuffer) {
@@ -84,24 +80,24 @@ final class FanOut {
     }
 
     private func merge(_ index: Int, _ reply: ByteBuffer) {
-        let part = parts[index]
         switch kind {
         case .values:
-            guard let elements = RESPReplyReader.elements(of: reply), elements.count == part.keys.count else {
-                return failMerge(part)
+            guard let header = RESPReplyReader.arrayHeader(of: reply), header.count == parts[index].keyCount else {
+                return failMerge(parts[index])
             }
-            for (key, element) in zip(part.keys, elements) { values[key] = element }
+            parts[index].reply = reply.getSlice(
+                at: reply.readerIndex + header.length, length: reply.readableBytes - header.length)
         case .sum:
-            guard let count = RESPReplyReader.integer(reply) else { return failMerge(part) }
+            guard let count = RESPReplyReader.integer(reply) else { return failMerge(parts[index]) }
             sum += count
         case .pairs:
-            guard RESPReplyReader.type(of: reply) == UInt8(ascii: "+") else { return failMerge(part) }
+            guard RESPReplyReader.type(of: reply) == UInt8(ascii: "+") else { return failMerge(parts[index]) }
         }
     }
 
     private func failMerge(_ part: Part) {
         var reply = ByteBuffer()
-        reply.writeRESPError(ProxyErrors.badSubReply(groupNames[part.group]))
+        reply.writeRESPError(ProxyErrors.badSubReply(session.loop.groups[part.group].name))
         error = reply
     }
 
@@ -109,18 +105,24 @@ final class FanOut {
         if let error {
             return session.complete(sequence, with: error)
         }
-        var reply = ByteBuffer()
-        switch kind {
-        case .values:
-            reply.writeRESPArrayHeader(values.count)
-            for value in values {
-                if let value { reply.writeImmutableBuffer(value) } else { reply.writeRESPNullBulk() }
+        session.complete(sequence) { reply in
+            switch kind {
+            case .values:
+                // Each part's elements are in its keys' order: take them one by one, key by key.
+                reply.writeRESPArrayHeader(partOfKey.count)
+                var framer = RESPReplyFramer()
+                for part in partOfKey {
+                    if let element = try? framer.nextFrame(from: &parts[part].reply!) {
+                        reply.writeImmutableBuffer(element)
+                    } else {
+                        reply.writeRESPNullBulk()
+                    }
+                }
+            case .sum:
+                reply.writeRESPInteger(sum)
+            case .pairs:
+                reply.writeStaticString("+OK\r\n")
             }
-        case .sum:
-            reply.writeRESPInteger(sum)
-        case .pairs:
-            reply.writeStaticString("+OK\r\n")
         }
-        session.complete(sequence, with: reply)
     }
 }
