@@ -14,17 +14,13 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: LogLevelArgument = .init(.info)
-
-    @Option(help: "Event loop threads (default: one per core).")
-    var threads: Int = System.coreCount
+    @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        bootstrapLogging(logLevel.level)
+        bootstrapLogging(runtime.logLevel.level)
         let logger = Logger(label: "shardgate")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let server = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
         do {
             try await server.start()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 
 /// The `shardgate` command: one binary for the proxy and its tools.
 @main
@@ -8,6 +9,15 @@ struct Shardgate: AsyncParsableCommand {
         abstract: "A Redis-protocol gateway: one address in front of sharded, replicated Redis groups.",
         subcommands: [ProxyCommand.self, CheckCommand.self, UpCommand.self]
     )
+}
+
+/// How the proxy runs: logging and event loops (`proxy` and `up`).
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: LogLevelArgument = .init(.info)
+
+    @Option(help: "Event loop threads (default: one per core).")
+    var threads: Int = System.coreCount
 }
 
 /// Options every subcommand that reads `proxy.yml` shares.

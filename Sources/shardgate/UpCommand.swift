@@ -25,15 +25,11 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "The program that runs a data node from its config file (default: redis-server on PATH).")
     var nodeBinary: String?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: LogLevelArgument = .init(.info)
-
-    @Option(help: "Event loop threads for the proxy.")
-    var threads: Int = System.coreCount
+    @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        bootstrapLogging(logLevel.level)
+        bootstrapLogging(runtime.logLevel.level)
         let logger = Logger(label: "shardgate")
         let nodes = try loadNodes()
         guard let binary = nodeBinary ?? findOnPath("redis-server") else {
@@ -48,7 +44,7 @@ struct UpCommand: AsyncParsableCommand {
             supervisor.stopAll()
             throw ExitCode.failure
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let proxy = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
         let addresses: [SocketAddress]
         do {
