@@ -33,6 +33,42 @@ struct SentinelFollowTests {
         return missing
     }
 
+    /// When no Sentinel answers, or none knows the name, requests fail with an error that says so.
+    @Test func unreachableSentinelsAndUnknownNamesAreNamedInErrors() async throws {
+        let deadPort = try freePort()
+        let unreachable = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              sentinels: [127.0.0.1:\(deadPort)]
+              groups:
+                - name: mymaster
+            """)
+        #expect(try unreachable.client().command("SET", "k", "v")
+            == .error("ERR shardgate: group 'mymaster': Sentinel unreachable (tried 127.0.0.1:\(deadPort))"))
+        await unreachable.stop()
+
+        let cluster = try await SentinelCluster(replicas: 0, sentinels: 1, quorum: 1)
+        defer { cluster.stop() }
+        let unknown = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              sentinels: [\(cluster.sentinelAddresses[0])]
+              groups:
+                - name: \(cluster.masterName)
+                - name: nosuchmaster
+            """)
+        let client = try unknown.client()
+        var byGroup: [String: Reply] = [:]
+        for index in 0..<40 {
+            let key = "k\(index)"
+            let reply = try client.command("SET", key, "v")
+            byGroup[reply.isError ? "error" : "ok"] = reply
+        }
+        #expect(byGroup["ok"] == .status("OK"), "the known group works")
+        #expect(byGroup["error"] == .error("ERR shardgate: group 'nosuchmaster': no Sentinel knows a master named 'nosuchmaster'"))
+        await unknown.stop()
+    }
+
     // 1
     @Test func killMasterUnderWriteLoad() async throws {
         let cluster = try await SentinelCluster()
