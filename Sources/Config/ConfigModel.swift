@@ -143,6 +143,8 @@ public struct PoolConfig: Sendable, Hashable {
     public static let defaultBacklog = 512
     /// Default for `sentinel_timeout` (ms).
     public static let defaultSentinelTimeoutMilliseconds = 250
+    /// Default for `sentinel_subscriptions`.
+    public static let defaultSentinelSubscriptions = 5
     /// Default for `sentinel_poll` (ms).
     public static let defaultSentinelPollMilliseconds = 1000
 
@@ -186,6 +188,9 @@ public struct PoolConfig: Sendable, Hashable {
     public var sentinelTimeoutMilliseconds: Int
     /// Interval in ms between polls of the Sentinels, > 0.
     public var sentinelPollMilliseconds: Int
+    /// On how many Sentinels to keep pub/sub subscriptions (`sentinel_subscriptions`): only the
+    /// failover's leader announces `+promoted-slave`, so the default covers every usual deployment.
+    public var sentinelSubscriptions: Int
     /// Replicas further behind their master than this many bytes of replication offset serve no
     /// reads (`max_replica_lag.bytes`); `nil` means no byte limit. > 0 when set.
     public var maxReplicaLagBytes: Int?
@@ -211,7 +216,8 @@ public struct PoolConfig: Sendable, Hashable {
         tcpKeepalive: Bool = false, reusePort: Bool = false, sentinels: [Endpoint] = [],
         sentinelAuth: BackendAuth? = nil,
         sentinelTimeoutMilliseconds: Int = PoolConfig.defaultSentinelTimeoutMilliseconds,
-        sentinelPollMilliseconds: Int = PoolConfig.defaultSentinelPollMilliseconds, maxReplicaLagBytes: Int? = nil,
+        sentinelPollMilliseconds: Int = PoolConfig.defaultSentinelPollMilliseconds,
+        sentinelSubscriptions: Int = PoolConfig.defaultSentinelSubscriptions, maxReplicaLagBytes: Int? = nil,
         maxReplicaLagSeconds: Int? = nil, readYourWrites: Bool = false, groups: [GroupConfig],
         isTwemproxyPool: Bool = false
     ) {
@@ -238,6 +244,7 @@ public struct PoolConfig: Sendable, Hashable {
         self.sentinelAuth = sentinelAuth
         self.sentinelTimeoutMilliseconds = sentinelTimeoutMilliseconds
         self.sentinelPollMilliseconds = sentinelPollMilliseconds
+        self.sentinelSubscriptions = sentinelSubscriptions
         self.maxReplicaLagBytes = maxReplicaLagBytes
         self.maxReplicaLagSeconds = maxReplicaLagSeconds
         self.readYourWrites = readYourWrites

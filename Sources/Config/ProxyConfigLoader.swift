@@ -18,7 +18,8 @@ import Yams
 /// A native pool with `sentinels:` (a list of `host:port`) is Sentinel-managed: each group gives
 /// only its `name` (the master name the Sentinels monitor; plus `weight`, `slots`, `range`), and the
 /// proxy asks the Sentinels for its master and replicas. Such pools also take `sentinel_auth` (like
-/// `auth`), `sentinel_timeout` (ms, default 250) and `sentinel_poll` (ms, default 1000).
+/// `auth`), `sentinel_timeout` (ms, default 250), `sentinel_poll` (ms, default 1000) and
+/// `sentinel_subscriptions` (how many Sentinels to subscribe to, default 5).
 ///
 /// twemproxy pools take twemproxy 0.5.0's defaults, which match the above except `timeout`:
 /// absent (or `0`) means no timeout (``PoolConfig/noTimeout``), as in twemproxy. They must say
@@ -58,7 +59,7 @@ private let nativePoolKeys = [
     "listen", "hash", "hash_tag", "distribution", "read_policy", "timeout", "server_connections", "password", "auth",
     "database", "redis_db", "auto_eject_hosts", "server_failure_limit", "server_retry_timeout", "preconnect",
     "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels", "sentinel_auth",
-    "sentinel_timeout", "sentinel_poll", "max_replica_lag", "read_your_writes",
+    "sentinel_timeout", "sentinel_poll", "sentinel_subscriptions", "max_replica_lag", "read_your_writes",
 ]
 
 /// Keys of a twemproxy pool: twemproxy 0.5.0's `conf_commands` plus `reuseport` (added on its master).
@@ -149,6 +150,7 @@ extension ConfigReader {
         var sentinelAuth: BackendAuth?
         var sentinelTimeout = PoolConfig.defaultSentinelTimeoutMilliseconds
         var sentinelPoll = PoolConfig.defaultSentinelPollMilliseconds
+        var sentinelSubscriptions = PoolConfig.defaultSentinelSubscriptions
         var sentinelOnlyEntries: [Entry] = []
         var maxLagBytes: Int?
         var maxLagSeconds: Int?
@@ -230,6 +232,9 @@ extension ConfigReader {
             case "sentinel_poll" where !isTwemproxy:
                 sentinelOnlyEntries.append(item)
                 sentinelPoll = int(value, key, minimum: 1) ?? sentinelPoll
+            case "sentinel_subscriptions" where !isTwemproxy:
+                sentinelOnlyEntries.append(item)
+                sentinelSubscriptions = int(value, key, minimum: 1) ?? sentinelSubscriptions
             case "max_replica_lag" where !isTwemproxy:
                 (maxLagBytes, maxLagSeconds) = readReplicaLag(value, key)
             case "read_your_writes" where !isTwemproxy:
@@ -311,7 +316,8 @@ extension ConfigReader {
             serverFailureLimit: failureLimit, serverRetryTimeoutMilliseconds: retryTimeout, preconnect: preconnect,
             clientConnections: clientConnections, backlog: backlog, tcpKeepalive: tcpKeepalive, reusePort: reusePort,
             sentinels: sentinels, sentinelAuth: sentinelAuth, sentinelTimeoutMilliseconds: sentinelTimeout,
-            sentinelPollMilliseconds: sentinelPoll, maxReplicaLagBytes: maxLagBytes,
+            sentinelPollMilliseconds: sentinelPoll, sentinelSubscriptions: sentinelSubscriptions,
+            maxReplicaLagBytes: maxLagBytes,
             maxReplicaLagSeconds: maxLagSeconds, readYourWrites: readYourWrites, groups: groups,
             isTwemproxyPool: isTwemproxy)
         return (config, listenNode)

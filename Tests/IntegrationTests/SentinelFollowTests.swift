@@ -153,8 +153,8 @@ struct SentinelFollowTests {
     @Test func retargetsAfterItsSubscribedSentinelsDie() async throws {
         let cluster = try await SentinelCluster(sentinels: 5)
         defer { cluster.stop() }
-        let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster))
-        // Find and kill the sentinels holding the proxy's subscriptions (8 channels).
+        let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster, "  sentinel_subscriptions: 2\n"))
+        // Find and kill the sentinels holding the proxy's subscriptions (9 channels).
         try await waitUntil("proxy subscribed", seconds: 5) { try self.subscribedSentinels(cluster).count >= 2 }
         let subscribed = try subscribedSentinels(cluster)
         for index in subscribed { cluster.stopSentinel(index) }
@@ -183,7 +183,7 @@ struct SentinelFollowTests {
     func subscribedSentinels(_ cluster: SentinelCluster) throws -> [Int] {
         try cluster.liveSentinels.filter { index in
             guard case .bulk(let bytes?) = try cluster.sentinelClient(index).command("CLIENT", "LIST") else { return false }
-            return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { $0.contains(" sub=8 ") }
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { $0.contains(" sub=9 ") }
         }
     }
 

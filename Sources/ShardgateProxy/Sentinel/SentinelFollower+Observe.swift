@@ -35,7 +35,8 @@ extension SentinelFollower {
                 continue
             }
             let listed = (try? await connection.command(["SENTINEL", "REPLICAS", name], timeout: timeout))?.array ?? []
-            var observation = await checkNodes(master: master, candidates: Self.healthyReplicas(listed))
+            var observation = await checkNodes(
+                master: master, candidates: Self.healthyReplicas(listed), listed: Self.listedReplicas(listed))
             observation.answeredBy = sentinel
             return observation
         }
@@ -61,13 +62,22 @@ extension SentinelFollower {
         }
     }
 
+    /// Every replica `SENTINEL REPLICAS` lists, healthy or not.
+    static func listedReplicas(_ entries: [RESPValue]) -> [Endpoint] {
+        entries.compactMap { entry in
+            let fields = fields(entry)
+            guard let ip = fields["ip"], let port = fields["port"] else { return nil }
+            return Endpoint(host: ip, portText: port)
+        }
+    }
+
     private func connect(_ endpoint: Endpoint, auth: BackendAuth?) async throws -> ControlConnection {
         try await ControlConnection.connect(to: endpoint, on: group, timeout: timeout, auth: auth)
     }
 
     /// ROLE on the master (retried briefly: a freshly promoted replica may take a moment), then
     /// ROLE and, when lag in seconds matters, INFO replication on each candidate replica.
-    private func checkNodes(master: Endpoint, candidates: [Endpoint]) async -> GroupObservation {
+    private func checkNodes(master: Endpoint, candidates: [Endpoint], listed: [Endpoint]) async -> GroupObservation {
         var sampledAt = NIODeadline.now()
         var masterOffset: Int?
         var role = "unreachable"
@@ -84,7 +94,15 @@ extension SentinelFollower {
             }
         }
         if role == "unreachable" {
-            // Down but still Sentinel's master: keep it (requests fail fast on it) until Sentinel acts.
+            // Sentinel's master is down. If one of its replicas already answers ROLE master, Sentinel has
+            // promoted it (in a Sentinel-managed group nothing else sends REPLICAOF NO ONE); that is
+            // known about a second before +switch-master. Otherwise keep the master until Sentinel acts.
+            if let promoted = await promotedReplica(among: listed) {
+                var observation = GroupObservation.failed("")
+                observation.master = promoted
+                observation.problem = nil
+                return observation
+            }
             var observation = GroupObservation.failed("master \(master) is unreachable; waiting for Sentinel")
             observation.master = master
             return observation
@@ -108,6 +126,18 @@ extension SentinelFollower {
         return GroupObservation(
             master: master, problem: nil, replicas: replicas, sampledAt: sampledAt, masterOffset: masterOffset,
             replicaOffsets: samples)
+    }
+
+    /// The one listed replica whose ROLE says master, if exactly one does.
+    private func promotedReplica(among listed: [Endpoint]) async -> Endpoint? {
+        var masters: [Endpoint] = []
+        for replica in listed {
+            guard let connection = try? await connect(replica, auth: config.auth) else { continue }
+            let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array?.first?.string
+            await connection.close()
+            if role == "master" { masters.append(replica) }
+        }
+        return masters.count == 1 ? masters[0] : nil
     }
 
     /// nil unless ROLE shows the replica connected (synced) to `master`.

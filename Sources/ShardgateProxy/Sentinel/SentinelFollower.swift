@@ -29,7 +29,8 @@ final class SentinelFollower: Sendable {
     private let interval: Duration
 
     static let channels = [
-        "+switch-master", "+sdown", "-sdown", "+odown", "+convert-to-slave", "+slave", "+sentinel", "+tilt",
+        "+switch-master", "+promoted-slave", "+sdown", "-sdown", "+odown", "+convert-to-slave", "+slave",
+        "+sentinel", "+tilt",
     ]
 
     init(pool: ProxyPool, group: any EventLoopGroup, logger: Logger) {
@@ -130,17 +131,20 @@ final class SentinelFollower: Sendable {
     private func handleMessage(_ channel: String, _ payload: String, _ state: inout FollowerState, _ tasks: inout TaskGroup<Void>) {
         let words = payload.split(separator: " ").map(String.init)
         switch channel {
-        case "+switch-master":
-            // <name> <old-ip> <old-port> <new-ip> <new-port>
-            guard words.count == 5, let index = config.groups.firstIndex(where: { $0.name == words[0] }),
-                let newMaster = Endpoint(host: words[3], portText: words[4])
+        case "+switch-master", "+promoted-slave":
+            // +switch-master: <name> <old-ip> <old-port> <new-ip> <new-port>, from every Sentinel once the
+            // failover ends. +promoted-slave: slave <ip:port> <ip> <port> @ <name> <old-ip> <old-port>, from
+            // the leader as soon as the replica has become master (about a second earlier).
+            let fields = channel == "+switch-master" ? words : (words.count == 8 ? [words[5], words[6], words[7], words[2], words[3]] : [])
+            guard fields.count == 5, let index = config.groups.firstIndex(where: { $0.name == fields[0] }),
+                let newMaster = Endpoint(host: fields[3], portText: fields[4])
             else { return }
             var topology = state.topologies[index] ?? .unresolved("")
             state.switchedAt[index] = .now()
             if topology.master != newMaster {
                 logger.notice(
                     "sentinel switched master",
-                    metadata: ["group": "\(words[0])", "old": "\(words[1]):\(words[2])", "new": "\(newMaster)"])
+                    metadata: ["group": "\(fields[0])", "old": "\(fields[1]):\(fields[2])", "new": "\(newMaster)", "event": "\(channel)"])
                 topology.master = newMaster
                 topology.problem = nil
                 topology.replicas.removeAll { $0.endpoint == newMaster }
@@ -234,9 +238,11 @@ final class SentinelFollower: Sendable {
 
     // MARK: - Subscriptions
 
-    /// Keeps pub/sub subscriptions on two Sentinels (all, if fewer).
+    /// Keeps pub/sub subscriptions on `sentinel_subscriptions` Sentinels (default: every known one up
+    /// to 5): only the failover's leader announces `+promoted-slave`, and nobody knows in advance which
+    /// one that will be.
     private func ensureSubscriptions(_ state: inout FollowerState, _ tasks: inout TaskGroup<Void>) {
-        let wanted = min(2, state.sentinels.count)
+        let wanted = min(config.sentinelSubscriptions, state.sentinels.count)
         for sentinel in state.sentinels where state.subscribed.count < wanted && !state.subscribed.contains(sentinel) {
             state.subscribed.insert(sentinel)
             tasks.addTask { await self.subscribe(to: sentinel) }

@@ -147,3 +147,32 @@ func run(_ executable: String, _ arguments: [String], input: Data? = nil, second
     }
     return (process.terminationStatus, String(decoding: collected, as: UTF8.self))
 }
+
+/// Starts a server on a free port and waits until the server answering there is this very process.
+///
+/// A free port can be taken between choosing it and the server binding it (parallel tests, outgoing
+/// connections); the server then exits, or worse, another server answers. So: `isOurs` must confirm
+/// the answer came from our process, and a process that exits is started again on another port.
+func startOnFreePort(
+    attempts: Int = 5, seconds: Double = 10, _ launch: (Int) throws -> ManagedProcess,
+    isOurs: @escaping (RedisTestClient, ManagedProcess) -> Bool = { client, process in
+        guard case .bulk(let bytes?)? = try? client.command("INFO", "server") else { return false }
+        return String(decoding: bytes, as: UTF8.self).contains("process_id:\(process.pid)\r\n")
+    }
+) async throws -> (port: Int, process: ManagedProcess) {
+    var problem = "no attempt"
+    for _ in 0..<attempts {
+        let port = try freePort()
+        let process = try launch(port)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && process.isRunning {
+            if let client = try? RedisTestClient(port: port, timeoutSeconds: 1), isOurs(client, process) {
+                return (port, process)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        problem = process.isRunning ? "not serving on \(port) after \(seconds)s" : "exited (port \(port) taken?)"
+        process.stop(grace: 1)
+    }
+    throw TestFailure("cannot start a server: \(problem)")
+}

@@ -49,26 +49,27 @@ final class SentinelCluster: @unchecked Sendable {
         var ports: [Int] = []
         var started: [ManagedProcess] = []
         for index in 0..<sentinelCount {
-            let port = try freePort()
-            let path = "\(directory.path)/sentinel-\(index).conf"
-            let config = """
-                port \(port)
-                bind 127.0.0.1
-                daemonize no
-                dir \(directory.path)
-                sentinel resolve-hostnames no
-                sentinel announce-hostnames no
-                sentinel announce-ip 127.0.0.1
-                sentinel announce-port \(port)
-                sentinel monitor \(masterName) 127.0.0.1 \(master.port) \(quorum)
-                sentinel down-after-milliseconds \(masterName) \(downAfterMilliseconds)
-                sentinel failover-timeout \(masterName) \(failoverTimeoutMilliseconds)
-                sentinel parallel-syncs \(masterName) 1
+            let (port, process) = try await startOnFreePort { port in
+                let path = "\(directory.path)/sentinel-\(index)-\(port).conf"
+                let config = """
+                    port \(port)
+                    bind 127.0.0.1
+                    daemonize no
+                    dir \(directory.path)
+                    sentinel resolve-hostnames no
+                    sentinel announce-hostnames no
+                    sentinel announce-ip 127.0.0.1
+                    sentinel announce-port \(port)
+                    sentinel monitor \(masterName) 127.0.0.1 \(master.port) \(quorum)
+                    sentinel down-after-milliseconds \(masterName) \(downAfterMilliseconds)
+                    sentinel failover-timeout \(masterName) \(failoverTimeoutMilliseconds)
+                    sentinel parallel-syncs \(masterName) 1
 
-                """
-            try config.write(toFile: path, atomically: true, encoding: .utf8)
-            started.append(
-                try ManagedProcess(sentinelBinary, [path], name: "sentinel-\(index)-\(port)", directory: directory.path))
+                    """
+                try config.write(toFile: path, atomically: true, encoding: .utf8)
+                return try ManagedProcess(sentinelBinary, [path], name: "sentinel-\(index)-\(port)", directory: directory.path)
+            }
+            started.append(process)
             ports.append(port)
         }
         sentinelPorts = ports

@@ -13,21 +13,24 @@ final class RedisServer: @unchecked Sendable {
 
     init(_ extra: [String] = []) async throws {
         guard let binary = TestEnvironment.redisServer else { throw TestFailure("redis-server is not installed") }
-        directory = try TemporaryDirectory()
-        port = try freePort()
-        process = try ManagedProcess(
-            binary,
-            [
-                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path,
-                "--repl-diskless-sync-delay", "0",
-            ]
-                + extra,
-            name: "redis-\(port)", directory: directory.path)
-        let port = self.port
-        try await waitUntil("redis-server on \(port)") {
-            // Any reply will do: with requirepass, PING answers NOAUTH.
-            (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) != nil
-        }
+        let directory = try TemporaryDirectory()
+        self.directory = directory
+        let password = extra.firstIndex(of: "--requirepass").map { extra[$0 + 1] }
+        (port, process) = try await startOnFreePort(
+            { port in
+                try ManagedProcess(
+                    binary,
+                    [
+                        "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", directory.path, "--repl-diskless-sync-delay", "0",
+                    ] + extra,
+                    name: "redis-\(port)", directory: directory.path)
+            },
+            isOurs: { client, process in
+                if let password { _ = try? client.command("AUTH", password) }
+                guard case .bulk(let bytes?)? = try? client.command("INFO", "server") else { return false }
+                return String(decoding: bytes, as: UTF8.self).contains("process_id:\(process.pid)\r\n")
+            })
     }
 
     var address: String { "127.0.0.1:\(port)" }
@@ -81,17 +84,22 @@ final class Nutcracker: @unchecked Sendable {
 
     init(poolYAML: (Int) -> String) async throws {
         guard let binary = TestEnvironment.nutcracker else { throw TestFailure("nutcracker is not installed") }
-        directory = try TemporaryDirectory()
-        port = try freePort()
-        let configPath = "\(directory.path)/nutcracker.yml"
-        try poolYAML(port).write(toFile: configPath, atomically: true, encoding: .utf8)
-        process = try ManagedProcess(
-            binary, ["-c", configPath, "-s", "\(try freePort())", "-a", "127.0.0.1"],
-            name: "nutcracker", directory: directory.path)
-        let port = self.port
-        try await waitUntil("nutcracker on \(port)") {
-            (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) == .status("PONG")
-        }
+        let directory = try TemporaryDirectory()
+        self.directory = directory
+        (port, process) = try await startOnFreePort(
+            { port in
+                let configPath = "\(directory.path)/nutcracker-\(port).yml"
+                try poolYAML(port).write(toFile: configPath, atomically: true, encoding: .utf8)
+                return try ManagedProcess(
+                    binary, ["-c", configPath, "-s", "\(try freePort())", "-a", "127.0.0.1"],
+                    name: "nutcracker-\(port)", directory: directory.path)
+            },
+            isOurs: { client, process in
+                // nutcracker answers PING but not INFO (a Redis server would answer both).
+                guard (try? client.command("PING")) == .status("PONG") else { return false }
+                return (try? client.command("INFO")).map { if case .bulk = $0 { false } else { true } } ?? true
+                    && process.isRunning
+            })
     }
 
     func stop() { process.stop() }
