@@ -151,7 +151,7 @@ final class BackendConnection {
                         BackendHandler(connection: loopBound.value, generation: generation))
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port)
+            .connect(to: endpoint)
             .whenComplete { result in
                 let connection = loopBound.value
                 guard connection.generation == generation else {
@@ -361,5 +361,15 @@ final class BackendHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         connection.lost(generation, reason: "connection failed (\(BackendConnection.describe(error)))")
         context.close(promise: nil)
+    }
+}
+
+extension ClientBootstrap {
+    /// Connects straight to an IP address (no resolver involved); host names go through NIO's resolver.
+    func connect(to endpoint: Endpoint) -> EventLoopFuture<any Channel> {
+        if let address = try? SocketAddress(ipAddress: endpoint.host, port: endpoint.port) {
+            return connect(to: address)
+        }
+        return connect(host: endpoint.host, port: endpoint.port)
     }
 }

@@ -100,7 +100,11 @@ public final class ProxyServer: Service, Sendable {
             return channels
         }
         for channel in channels { try? await channel.close() }
-        for task in followers.withLockedValue({ $0 }) { task.cancel() }
+        // Stop following Sentinel and wait for it: nothing may still be connecting when the event
+        // loops shut down after this returns.
+        let following = followers.withLockedValue { $0 }
+        for task in following { task.cancel() }
+        for task in following { await task.value }
         for pool in pools {
             let timeout = max(pool.runtime.config.timeoutMilliseconds, 1000) * 2
             await pool.drain(within: .milliseconds(Int64(min(timeout, 30_000))))

@@ -34,7 +34,7 @@ final class ControlConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ControlHandler())
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port)
+            .connect(to: endpoint)
             .get()
         let handler = try await eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ControlHandler.self), eventLoop: eventLoop)
@@ -87,6 +87,17 @@ final class ControlConnection: Sendable {
 
     func close() async {
         try? await channel.close()
+    }
+
+    /// Connects, runs `body`, and closes before returning; nil if the connection cannot be made.
+    static func with<Result: Sendable>(
+        _ endpoint: Endpoint, on group: any EventLoopGroup, timeout: TimeAmount, auth: BackendAuth? = nil,
+        _ body: (ControlConnection) async -> Result
+    ) async -> Result? {
+        guard let connection = try? await connect(to: endpoint, on: group, timeout: timeout, auth: auth) else { return nil }
+        let result = await body(connection)
+        await connection.close()
+        return result
     }
 
     var isActive: Bool { channel.isActive }

@@ -18,27 +18,32 @@ extension SentinelFollower {
         var unreachable: [String] = []
         var unknownName = false
         for sentinel in sentinels {
-            guard let connection = try? await connect(sentinel, auth: config.sentinelAuth) else {
-                unreachable.append("\(sentinel)")
-                continue
+            enum Answer: Sendable {
+                case unreachable
+                case unknownName
+                case master(Endpoint, listed: [RESPValue])
             }
-            defer { Task { await connection.close() } }
-            guard let reply = try? await connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], timeout: timeout)
-            else {
-                unreachable.append("\(sentinel)")
-                continue
+            let answer = await ControlConnection.with(sentinel, on: group, timeout: timeout, auth: config.sentinelAuth) {
+                connection -> Answer in
+                guard let reply = try? await connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], timeout: timeout)
+                else { return .unreachable }
+                guard let parts = reply.array, parts.count == 2, let host = parts[0].string, let portText = parts[1].string,
+                    let master = Endpoint(host: host, portText: portText)
+                else { return .unknownName }
+                let listed = (try? await connection.command(["SENTINEL", "REPLICAS", name], timeout: timeout))?.array ?? []
+                return .master(master, listed: listed)
             }
-            guard let parts = reply.array, parts.count == 2, let host = parts[0].string, let portText = parts[1].string,
-                let master = Endpoint(host: host, portText: portText)
-            else {
+            switch answer {
+            case nil, .unreachable?:
+                unreachable.append("\(sentinel)")
+            case .unknownName?:
                 unknownName = true
-                continue
+            case .master(let master, let listed)?:
+                var observation = await checkNodes(
+                    master: master, candidates: Self.healthyReplicas(listed), listed: Self.listedReplicas(listed))
+                observation.answeredBy = sentinel
+                return observation
             }
-            let listed = (try? await connection.command(["SENTINEL", "REPLICAS", name], timeout: timeout))?.array ?? []
-            var observation = await checkNodes(
-                master: master, candidates: Self.healthyReplicas(listed), listed: Self.listedReplicas(listed))
-            observation.answeredBy = sentinel
-            return observation
         }
         if unknownName && unreachable.isEmpty {
             return .failed("no Sentinel knows a master named '\(name)'")
@@ -71,10 +76,6 @@ extension SentinelFollower {
         }
     }
 
-    private func connect(_ endpoint: Endpoint, auth: BackendAuth?) async throws -> ControlConnection {
-        try await ControlConnection.connect(to: endpoint, on: group, timeout: timeout, auth: auth)
-    }
-
     /// ROLE on the master (retried briefly: a freshly promoted replica may take a moment), then
     /// ROLE and, when lag in seconds matters, INFO replication on each candidate replica.
     private func checkNodes(master: Endpoint, candidates: [Endpoint], listed: [Endpoint]) async -> GroupObservation {
@@ -83,10 +84,11 @@ extension SentinelFollower {
         var role = "unreachable"
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(50)) }
-            guard let connection = try? await connect(master, auth: config.auth) else { continue }
-            sampledAt = .now()
-            let reply = try? await connection.command(["ROLE"], timeout: timeout)
-            await connection.close()
+            let start = NIODeadline.now()
+            guard let reply = await ControlConnection.with(master, on: group, timeout: timeout, auth: config.auth, {
+                try? await $0.command(["ROLE"], timeout: timeout)
+            }) else { continue }
+            sampledAt = start
             role = reply?.array?.first?.string ?? "unreachable"
             if role == "master" {
                 masterOffset = reply?.array?.dropFirst().first?.integer
@@ -132,9 +134,9 @@ extension SentinelFollower {
     private func promotedReplica(among listed: [Endpoint]) async -> Endpoint? {
         var masters: [Endpoint] = []
         for replica in listed {
-            guard let connection = try? await connect(replica, auth: config.auth) else { continue }
-            let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array?.first?.string
-            await connection.close()
+            let role = await ControlConnection.with(replica, on: group, timeout: timeout, auth: config.auth) {
+                (try? await $0.command(["ROLE"], timeout: timeout))?.array?.first?.string
+            }
             if role == "master" { masters.append(replica) }
         }
         return masters.count == 1 ? masters[0] : nil
@@ -142,20 +144,22 @@ extension SentinelFollower {
 
     /// nil unless ROLE shows the replica connected (synced) to `master`.
     private func replicaSample(_ replica: Endpoint, master: Endpoint) async -> GroupObservation.ReplicaSample? {
-        guard let connection = try? await connect(replica, auth: config.auth) else { return nil }
-        defer { Task { await connection.close() } }
-        guard let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array, role.count >= 5,
-            role[0].string == "slave", role[3].string == "connected", let offset = role[4].integer,
-            role[2].integer == master.port
-        else { return nil }
-        var ioSecondsAgo = 0
-        if config.maxReplicaLagSeconds != nil,
-            let info = (try? await connection.command(["INFO", "replication"], timeout: timeout))?.string
-        {
-            for line in info.split(separator: "\r\n") where line.hasPrefix("master_last_io_seconds_ago:") {
-                ioSecondsAgo = Int(line.dropFirst("master_last_io_seconds_ago:".count)) ?? 0
+        let sample = await ControlConnection.with(replica, on: group, timeout: timeout, auth: config.auth) {
+            connection -> GroupObservation.ReplicaSample? in
+            guard let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array, role.count >= 5,
+                role[0].string == "slave", role[3].string == "connected", let offset = role[4].integer,
+                role[2].integer == master.port
+            else { return nil }
+            var ioSecondsAgo = 0
+            if config.maxReplicaLagSeconds != nil,
+                let info = (try? await connection.command(["INFO", "replication"], timeout: timeout))?.string
+            {
+                for line in info.split(separator: "\r\n") where line.hasPrefix("master_last_io_seconds_ago:") {
+                    ioSecondsAgo = Int(line.dropFirst("master_last_io_seconds_ago:".count)) ?? 0
+                }
             }
+            return .init(offset: offset, ioSecondsAgo: ioSecondsAgo)
         }
-        return .init(offset: offset, ioSecondsAgo: ioSecondsAgo)
+        return sample ?? nil
     }
 }

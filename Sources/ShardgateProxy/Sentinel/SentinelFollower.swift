@@ -268,12 +268,10 @@ final class SentinelFollower: Sendable {
     private func discoverSentinels(_ known: [Endpoint]) async {
         guard let name = config.groups.first?.name else { return }
         for sentinel in known {
-            guard let connection = try? await ControlConnection.connect(to: sentinel, on: group, timeout: timeout, auth: config.sentinelAuth)
-            else { continue }
-            defer { Task { await connection.close() } }
-            guard let reply = try? await connection.command(["SENTINEL", "SENTINELS", name], timeout: timeout),
-                let entries = reply.array
-            else { continue }
+            let entries = await ControlConnection.with(sentinel, on: group, timeout: timeout, auth: config.sentinelAuth) {
+                (try? await $0.command(["SENTINEL", "SENTINELS", name], timeout: timeout))?.array
+            }
+            guard let entries = entries ?? nil else { continue }
             let found = entries.compactMap { entry -> Endpoint? in
                 let fields = Self.fields(entry)
                 guard let ip = fields["ip"], let port = fields["port"] else { return nil }
