@@ -68,7 +68,11 @@ final class ManagedProcess: @unchecked Sendable {
             exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
             return false
         }
-        return result == 0
+        if result == 0 { return true }
+        // Not reapable by us (another part of the test process reaped or adopted it): ask the kernel.
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !stat.contains(") Z ")
     }
 
     func signal(_ number: Int32) {
