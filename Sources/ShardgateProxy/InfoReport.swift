@@ -12,7 +12,6 @@ public enum ShardgateVersion {
 struct InfoReport {
     let pool: ProxyPool
     let snapshots: [LoopSnapshot]
-    let session: ClientSession
 
     static let defaultSections = ["server", "clients", "stats", "shards"]
 

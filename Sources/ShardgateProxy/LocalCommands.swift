@@ -265,7 +265,7 @@ extension ClientSession {
             var reply = ByteBuffer()
             switch result {
             case .success(let snapshots):
-                let text = InfoReport(pool: pool, snapshots: snapshots, session: session).render(sections)
+                let text = InfoReport(pool: pool, snapshots: snapshots).render(sections)
                 if session.protocolVersion == 3 {
                     reply.writeRESPVerbatimString(text)
                 } else {

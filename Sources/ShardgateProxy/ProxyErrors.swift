@@ -1,10 +1,15 @@
 /// The error replies the proxy writes itself. Redis's own texts where Redis has one; otherwise a
 /// `shardgate:` prefix and a sentence that names the command, group or backend, so a user can act on it.
 enum ProxyErrors {
+    /// As Redis 7 writes it: arguments are listed until the list reaches 128 characters, each cut to
+    /// what is left of that budget.
     static func unknownCommand(_ name: String, arguments: [String]) -> String {
-        var text = "ERR unknown command '\(name.prefix(128))', with args beginning with: "
-        for argument in arguments { text += "'\(argument.prefix(128))' " }
-        return text
+        var list = ""
+        for argument in arguments {
+            guard list.count < 128 else { break }
+            list += "'\(argument.prefix(128 - list.count))' "
+        }
+        return "ERR unknown command '\(name.prefix(128))', with args beginning with: \(list)"
     }
     static func unknownSubcommand(_ sub: String, of container: String) -> String {
         "ERR unknown subcommand '\(sub.prefix(128))'. Try \(container.uppercased()) HELP."

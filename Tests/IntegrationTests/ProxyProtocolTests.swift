@@ -44,7 +44,7 @@ struct ProxyProtocolTests {
         let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
         let commands: [[String]] = [
             ["PING"], ["PING", "hello"], ["ECHO", "x y"], ["PING", "a", "b"], ["GET"], ["SET", "k"],
-            ["NOSUCHCOMMAND", "a", "b"], ["nosuch"], ["OBJECT", "NOPE", "k"], ["SELECT", "0"], ["SELECT", "x"],
+            ["NOSUCHCOMMAND", "a", "b"], ["nosuch"], ["nosuch", String(repeating: "x", count: 100), String(repeating: "y", count: 100), "z"], ["OBJECT", "NOPE", "k"], ["SELECT", "0"], ["SELECT", "x"],
             ["COMMAND", "COUNT"], ["COMMAND", "INFO", "get", "mset", "nosuch"], ["COMMAND", "DOCS", "get"],
             ["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"], ["COMMAND", "GETKEYS", "EVAL", "s", "2", "k1", "k2", "x"],
             ["CLIENT", "GETNAME"], ["CLIENT", "SETNAME", "bad name"], ["CLIENT", "SETNAME", "worker-1"],
