@@ -236,6 +236,8 @@ extension ConfigReader {
                 sentinelOnlyEntries.append(item)
                 sentinelSubscriptions = int(value, key, minimum: 1) ?? sentinelSubscriptions
             case "max_replica_lag" where !isTwemproxy:
+                // Lag is measured by the Sentinel follower; a fixed pool would ignore it silently.
+                sentinelOnlyEntries.append(item)
                 (maxLagBytes, maxLagSeconds) = readReplicaLag(value, key)
             case "read_your_writes" where !isTwemproxy:
                 readYourWrites = bool(value, key) ?? readYourWrites

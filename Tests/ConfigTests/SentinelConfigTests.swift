@@ -115,20 +115,14 @@ import Testing
         #expect(pool.groups.map(\.slots) == [[SlotRange(lower: 0, upper: 8191)], [SlotRange(lower: 8192, upper: 16383)]])
     }
 
-    /// `max_replica_lag` and `read_your_writes` also apply to fixed replicas, and are accepted
-    /// (if pointless) with `read_policy: master`.
-    @Test(arguments: [
-        ("{bytes: 5000000000}", 5_000_000_000, nil),
-        ("{seconds: 3}", nil, 3),
-        ("{bytes: \"1024\", seconds: 1}", 1024, 1),
-    ] as [(String, Int?, Int?)])
-    func replicaLagWithoutSentinels(_ lag: String, _ bytes: Int?, _ seconds: Int?) throws {
+    /// `read_your_writes` also applies to fixed replicas (reads after a write go to the master), and is
+    /// accepted (if pointless) with `read_policy: master`.
+    @Test func readYourWritesWithoutSentinels() throws {
         let config = try parseOK(
             """
             main:
               listen: 127.0.0.1:6380
               read_policy: master
-              max_replica_lag: \(lag)
               read_your_writes: true
               groups:
                 - name: a
@@ -137,8 +131,6 @@ import Testing
             """)
         let pool = try #require(config.pools.first)
         #expect(!pool.usesSentinel)
-        #expect(pool.maxReplicaLagBytes == bytes)
-        #expect(pool.maxReplicaLagSeconds == seconds)
         #expect(pool.readYourWrites)
         #expect(pool.groups[0].master == Endpoint(host: "127.0.0.1", port: 7001))
     }
@@ -219,13 +211,16 @@ import Testing
               listen: 127.0.0.1:6383
               max_replica_lag: {bytes: 1mb}
               groups: [{name: x, master: "h:1"}]
-            """, count: 6,
+            """, count: 9,
             ExpectedIssue(4, "a.max_replica_lag.bytes", "must be greater than 0, got 0"),
             ExpectedIssue(4, "a.max_replica_lag.seconds", "must be greater than 0, got -1"),
             ExpectedIssue(4, "a.max_replica_lag.second", "unknown key \"second\" (did you mean \"seconds\"?)"),
             ExpectedIssue(8, "b.max_replica_lag", "give `bytes`, `seconds` or both"),
             ExpectedIssue(12, "c.max_replica_lag", "expected a map {bytes: ..., seconds: ...}, got \"10\""),
-            ExpectedIssue(16, "d.max_replica_lag.bytes", "expected an integer, got \"1mb\"")),
+            ExpectedIssue(16, "d.max_replica_lag.bytes", "expected an integer, got \"1mb\""),
+            ExpectedIssue(8, "b.max_replica_lag", "only used with `sentinels`"),
+            ExpectedIssue(12, "c.max_replica_lag", "only used with `sentinels`"),
+            ExpectedIssue(16, "d.max_replica_lag", "only used with `sentinels`")),
         InvalidCase(
             "sentinels in a twemproxy pool",
             """
