@@ -145,7 +145,17 @@ public struct CommandTable: Sendable {
     public func lookupID(_ name: UnsafeRawBufferPointer) -> Int? {
         let count = name.count
         guard count > 0, count <= maxNameLength else { return nil }
-        let hash = Self.commandHash(name)
+        return probe(hash: Self.commandHash(name)) { id in
+            let stored = names[id]
+            return specs[id].parentIndex < 0
+                && ASCII.equalsIgnoringCase(name, stored.utf8Start, count: stored.utf8CodeUnitCount)
+        }
+    }
+
+    /// Walks the open-addressing table from `hash`'s slot; the first entry with the same hash tag that
+    /// `matches` accepts is the answer, an empty slot means none.
+    @inline(__always)
+    private func probe(hash: UInt64, matches: (Int) -> Bool) -> Int? {
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var slot = Int(truncatingIfNeeded: hash) & slotMask
         while true {
@@ -153,12 +163,7 @@ public struct CommandTable: Sendable {
             if entry == 0 { return nil }
             if entry & 0xFFFF_FFFF_0000_0000 == tag {
                 let id = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
-                let stored = names[id]
-                if specs[id].parentIndex < 0
-                    && ASCII.equalsIgnoringCase(name, stored.utf8Start, count: stored.utf8CodeUnitCount)
-                {
-                    return id
-                }
+                if matches(id) { return id }
             }
             slot = (slot + 1) & slotMask
         }
@@ -176,23 +181,11 @@ public struct CommandTable: Sendable {
     public func subcommandID(of container: CommandSpec, named name: UnsafeRawBufferPointer) -> Int? {
         let count = name.count
         guard container.hasSubcommands, count > 0, count <= maxSubnameLength else { return nil }
-        let hash = Self.subcommandHash(name, parent: container.id)
-        let tag = hash & 0xFFFF_FFFF_0000_0000
-        var slot = Int(truncatingIfNeeded: hash) & slotMask
-        while true {
-            let entry = slots[slot]
-            if entry == 0 { return nil }
-            if entry & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
-                let stored = names[id]
-                let offset = Int(specs[id].subnameOffset)
-                if specs[id].parentIndex == container.rawID
-                    && ASCII.equalsIgnoringCase(name, stored.utf8Start + offset, count: stored.utf8CodeUnitCount - offset)
-                {
-                    return id
-                }
-            }
-            slot = (slot + 1) & slotMask
+        return probe(hash: Self.subcommandHash(name, parent: container.id)) { id in
+            let stored = names[id]
+            let offset = Int(specs[id].subnameOffset)
+            return specs[id].parentIndex == container.rawID
+                && ASCII.equalsIgnoringCase(name, stored.utf8Start + offset, count: stored.utf8CodeUnitCount - offset)
         }
     }
 
