@@ -17,7 +17,7 @@ struct RangeTable: Sendable {
 
     /// `ranges[g]` is owned by group `g`. Overlapping or gapped ranges are allowed here (a key then
     /// goes to the range with the greatest `from` not above it, if that range also contains it);
-    /// `rangeCoverageProblems` reports them, so validate first.
+    /// configuration loading rejects them, so maps are built valid.
     init(ranges: [KeyRange]) {
         let order = ranges.indices.sorted { lhs, rhs in
             switch (ranges[lhs].from, ranges[rhs].from) {

@@ -35,16 +35,16 @@ public struct ShardMap: Sendable {
     }
 
     /// Redis Cluster slots: `assignments[g]` are the slot ranges group `g` owns. Unassigned slots map
-    /// to no group. Check `slotCoverageProblems(assignments)` first: overlaps resolve to the later
-    /// group and out-of-range slots are ignored here.
+    /// to no group. Overlaps resolve to the later group and out-of-range slots are ignored here:
+    /// configuration loading (Config) rejects both before a map is built.
     public static func slots(assignments: [[SlotRange]], hashTag: HashTag) -> ShardMap {
         ShardMap(strategy: .slots(SlotTable(assignments: assignments), hashTag), groupCount: assignments.count)
     }
 
     /// Lexicographic key ranges: `ranges[g]` is owned by group `g`; keys compare byte-wise
     /// (unsigned, shorter-is-smaller on a common prefix). With `hashTag`, only the tagged part of a
-    /// key is compared (twemproxy rule), which keeps tagged keys together. Check
-    /// `rangeCoverageProblems(ranges)` first.
+    /// key is compared (twemproxy rule), which keeps tagged keys together. Configuration loading
+    /// (Config) checks that the ranges tile the key space.
     public static func range(ranges: [KeyRange], hashTag: HashTag?) -> ShardMap {
         ShardMap(strategy: .range(RangeTable(ranges: ranges), hashTag), groupCount: ranges.count)
     }

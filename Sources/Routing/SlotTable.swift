@@ -7,7 +7,7 @@ struct SlotTable: Sendable {
     let groups: [Int16]
 
     /// `assignments[g]` lists the slot ranges of group `g`. Out-of-range slots are ignored and when
-    /// ranges overlap the later group wins; `slotCoverageProblems` reports both, so validate first.
+    /// ranges overlap the later group wins; configuration loading rejects both, so maps are built valid.
     init(assignments: [[SlotRange]]) {
         precondition(assignments.count <= Int(Int16.max), "too many slot groups")
         var groups = [Int16](repeating: Self.unassigned, count: SlotRange.slotCount)
