@@ -374,7 +374,7 @@ final class ClientSession: ChannelInboundHandler {
         let set: BackendSet
         if write {
             guard let master = backends.master else {
-                target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                target.fail(ProxyErrors.noMaster(backends.name, problem: backends.problem))
                 return nil
             }
             set = master
@@ -382,7 +382,7 @@ final class ClientSession: ChannelInboundHandler {
             let writtenAt = writeAcknowledged.isEmpty ? .distantPast : writeAcknowledged[group]
             guard let chosen = backends.readTarget(runtime.config.readPolicy, writtenAt: writtenAt) else {
                 if backends.master == nil {
-                    target.fail("ERR shardgate: group '\(backends.name)': \(backends.problem ?? "no master")")
+                    target.fail(ProxyErrors.noMaster(backends.name, problem: backends.problem))
                 } else {
                     target.fail(ProxyErrors.noReplica(backends.name))
                 }

@@ -251,7 +251,9 @@ final class GroupBackends {
         case .preferReplica:
             return nextAvailableReplica(writtenAt) ?? master
         case .replica:
-            return writtenAt == .distantPast ? nextAvailableReplica(writtenAt) : nextAvailableReplica(writtenAt) ?? master
+            // Replicas only; but a client waiting for its own write may read it from the master.
+            if let replica = nextAvailableReplica(writtenAt) { return replica }
+            return writtenAt == .distantPast ? nil : master
         case .any:
             let count = replicas.count + 1
             for _ in 0..<count {

@@ -36,6 +36,10 @@ enum ProxyErrors {
     static func noGroup(_ name: String) -> String {
         "ERR shardgate: no group owns the key of '\(name)'"
     }
+    /// A Sentinel-managed group whose master is unknown, with Sentinel's reason.
+    static func noMaster(_ group: String, problem: String?) -> String {
+        "ERR shardgate: group '\(group)': \(problem ?? "no master")"
+    }
     static func noReplica(_ group: String) -> String {
         "ERR shardgate: group '\(group)' has no replica available for reads (read_policy: replica)"
     }

@@ -71,7 +71,6 @@ final class SentinelFollower: Sendable {
     /// Runs until the task is cancelled.
     func run() async {
         var state = FollowerState(config: config)
-        for index in config.groups.indices { state.topologies[index] = pool.currentTopology(group: index) }
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
@@ -139,7 +138,7 @@ final class SentinelFollower: Sendable {
             guard fields.count == 5, let index = config.groups.firstIndex(where: { $0.name == fields[0] }),
                 let newMaster = Endpoint(host: fields[3], portText: fields[4])
             else { return }
-            var topology = state.topologies[index] ?? .unresolved("")
+            var topology = pool.currentTopology(group: index) ?? .unresolved("")
             state.switchedAt[index] = .now()
             if topology.master != newMaster {
                 logger.notice(
@@ -148,18 +147,18 @@ final class SentinelFollower: Sendable {
                 topology.master = newMaster
                 topology.problem = nil
                 topology.replicas.removeAll { $0.endpoint == newMaster }
-                publish(topology, group: index, &state)
+                publish(topology, group: index)
             }
             startObservation(index, &state, &tasks)
         case "+sdown", "+odown":
             // <type> <name> <ip> <port> [@ <master-name> <master-ip> <master-port>]
             guard words.count >= 4, words[0] == "slave", let replica = Endpoint(host: words[2], portText: words[3]),
-                let index = groupIndex(of: words), var topology = state.topologies[index]
+                let index = groupIndex(of: words), var topology = pool.currentTopology(group: index)
             else { return }
             if topology.replicas.contains(where: { $0.endpoint == replica }) {
                 topology.replicas.removeAll { $0.endpoint == replica }
                 logger.notice("replica left the read pool", metadata: ["replica": "\(replica)", "event": "\(channel)"])
-                publish(topology, group: index, &state)
+                publish(topology, group: index)
             }
         case "-sdown", "+convert-to-slave", "+slave":
             if let index = groupIndex(of: words), !state.observing.contains(index) { startObservation(index, &state, &tasks) }
@@ -196,7 +195,7 @@ final class SentinelFollower: Sendable {
     /// Turns an observation into the group's topology: master, then read pool (lag and
     /// read-your-writes bookkeeping included).
     private func apply(_ observation: GroupObservation, group index: Int, _ state: inout FollowerState) {
-        var topology = state.topologies[index] ?? .unresolved("")
+        var topology = pool.currentTopology(group: index) ?? .unresolved("")
         if let master = observation.master {
             if topology.master != master {
                 logger.notice("group master resolved", metadata: ["group": "\(config.groups[index].name)", "master": "\(master)"])
@@ -227,12 +226,11 @@ final class SentinelFollower: Sendable {
             replicas.append(.init(endpoint: replica, caughtUpThrough: caughtUp))
         }
         topology.replicas = replicas
-        publish(topology, group: index, &state)
+        publish(topology, group: index)
     }
 
-    private func publish(_ topology: GroupTopology, group index: Int, _ state: inout FollowerState) {
-        guard state.topologies[index] != topology else { return }
-        state.topologies[index] = topology
+    private func publish(_ topology: GroupTopology, group index: Int) {
+        guard pool.currentTopology(group: index) != topology else { return }
         pool.apply(topology, toGroup: index)
     }
 
@@ -299,7 +297,6 @@ struct FollowerState {
     var sentinels: [Endpoint]
     var subscribed: Set<Endpoint> = []
     var observing: Set<Int> = []
-    var topologies: [Int: GroupTopology] = [:]
     var masterOffsets: [Int: [(at: NIODeadline, offset: Int)]] = [:]
     /// When the last `+switch-master` for each group arrived: older observations are stale.
     var switchedAt: [Int: NIODeadline] = [:]
