@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // Pure layers: no I/O, test in microseconds.
@@ -27,6 +28,8 @@ let package = Package(
             dependencies: ["Routing", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // Redis's RDB file format: encode and decode, no I/O.
+        .target(name: "RDB", swiftSettings: strict),
         // Network layer.
         .target(
             name: "ShardgateProxy",
@@ -41,10 +44,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The data node: keyspace, commands, expiry, persistence, replication.
+        .target(
+            name: "ShardgateNode",
+            dependencies: [
+                "RESP", "Commands", "Config", "RDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "shardgate",
             dependencies: [
-                "ShardgateProxy", "Config",
+                "ShardgateProxy", "ShardgateNode", "Config",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -57,9 +74,13 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
+        .testTarget(name: "RDBTests", dependencies: ["RDB"]),
+        .testTarget(name: "NodeTests", dependencies: ["ShardgateNode", "RESP"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ShardgateProxy", "Config", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "ShardgateProxy", "ShardgateNode", "RDB", "Config", .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             exclude: ["Clients"]
         ),
     ],

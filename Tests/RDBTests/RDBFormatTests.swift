@@ -1,0 +1,6 @@
+import RDB
+import Testing
+
+@Test func writesRedis7Version() {
+    #expect(RDBFormat.version == 10)
+}
