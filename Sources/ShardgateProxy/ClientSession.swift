@@ -267,16 +267,16 @@ final class ClientSession: ChannelInboundHandler {
             // Local containers (CLIENT, COMMAND) check their own subcommands.
         } else if spec.hasSubcommands && request.argumentCount >= 2 {
             guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
-                return respondError(ProxyErrors.unknownSubcommand(request.string(1), of: spec.name))
+                return respondError(RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
             }
             spec = sub
             policy = runtime.policies[sub.id]
         }
         guard spec.acceptsArgumentCount(request.argumentCount) else {
-            return respondError(ProxyErrors.wrongArity(spec.name))
+            return respondError(RedisErrors.wrongArity(spec.name))
         }
         if !isAuthenticated && !spec.flags.contains(.noAuth) {
-            return respondError(ProxyErrors.noAuth)
+            return respondError(RedisErrors.noAuth)
         }
         switch policy {
         case .forward(let write):
@@ -297,7 +297,7 @@ final class ClientSession: ChannelInboundHandler {
         let lowered = name.lowercased()
         if lowered == "post" || lowered == "host:" { return finish(with: nil) }
         let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
-        respondError(ProxyErrors.unknownCommand(name, arguments: arguments))
+        respondError(RedisErrors.unknownCommand(name, arguments: arguments))
     }
 
     /// Sends a request whose keys all live in one group.
@@ -410,7 +410,7 @@ final class ClientSession: ChannelInboundHandler {
     private func split(_ request: RESPRequest, spec: CommandSpec, kind: SplitKind, write: Bool) {
         let width = kind == .pairs ? 2 : 1
         guard (request.argumentCount - 1) % width == 0 else {
-            return respondError(ProxyErrors.wrongArity(spec.name))
+            return respondError(RedisErrors.wrongArity(spec.name))
         }
         let spans = request.allSpans()
         var groups: [Int] = []

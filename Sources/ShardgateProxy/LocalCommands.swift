@@ -8,7 +8,7 @@ extension ClientSession {
         switch command {
         case .ping:
             if request.argumentCount > 2 {
-                respondError(ProxyErrors.wrongArity("ping"))
+                respondError(RedisErrors.wrongArity("ping"))
             } else if request.argumentCount == 1 {
                 respond { $0.writeStaticString("+PONG\r\n") }
             } else {
@@ -27,7 +27,7 @@ extension ClientSession {
         case .hello:
             helloCommand(request)
         case .select:
-            guard let index = Int(request.string(1)) else { return respondError(ProxyErrors.notInteger) }
+            guard let index = Int(request.string(1)) else { return respondError(RedisErrors.notInteger) }
             if index == 0 {
                 respond { $0.writeStaticString("+OK\r\n") }
             } else {
@@ -63,17 +63,17 @@ extension ClientSession {
     }
 
     private func authCommand(_ request: RESPRequest) {
-        guard request.argumentCount <= 3 else { return respondError(ProxyErrors.syntax) }
+        guard request.argumentCount <= 3 else { return respondError(RedisErrors.syntax) }
         let user = request.argumentCount == 3 ? request.string(1) : nil
         let password = request.withArgument(request.argumentCount - 1) { Array($0) }
         if runtime.password == nil && user == nil {
-            return respondError(ProxyErrors.authWithoutPassword)
+            return respondError(RedisErrors.authWithoutPassword)
         }
         if credentialsAccepted(user: user, password: password) {
             isAuthenticated = true
             respond { $0.writeStaticString("+OK\r\n") }
         } else {
-            respondError(ProxyErrors.wrongPass)
+            respondError(RedisErrors.wrongPass)
         }
     }
 
@@ -84,7 +84,7 @@ extension ClientSession {
             guard let version = Int(request.string(1)) else {
                 return respondError("ERR Protocol version is not an integer or out of range")
             }
-            guard version == 2 || version == 3 else { return respondError(ProxyErrors.noProto) }
+            guard version == 2 || version == 3 else { return respondError(RedisErrors.noProto) }
             requestedVersion = version
             index = 2
         }
@@ -96,7 +96,7 @@ extension ClientSession {
                 let user = request.string(index + 1)
                 let password = request.withArgument(index + 2) { Array($0) }
                 guard credentialsAccepted(user: user, password: password) else {
-                    return respondError(ProxyErrors.wrongPass)
+                    return respondError(RedisErrors.wrongPass)
                 }
                 isAuthenticated = true
                 index += 3
@@ -111,7 +111,7 @@ extension ClientSession {
             return respondError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
         }
         if let newName {
-            guard Self.isValidClientName(newName) else { return respondError(ProxyErrors.badClientName) }
+            guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
             name = newName.isEmpty ? nil : newName
         }
         protocolVersion = requestedVersion
@@ -143,18 +143,18 @@ extension ClientSession {
     }
 
     private func clientCommand(_ request: RESPRequest) {
-        guard request.argumentCount >= 2 else { return respondError(ProxyErrors.wrongArity("client")) }
+        guard request.argumentCount >= 2 else { return respondError(RedisErrors.wrongArity("client")) }
         let sub = request.string(1).lowercased()
         func arity(_ expected: Int) -> Bool {
             if request.argumentCount == expected { return true }
-            respondError(ProxyErrors.wrongArity("client|\(sub)"))
+            respondError(RedisErrors.wrongArity("client|\(sub)"))
             return false
         }
         switch sub {
         case "setname":
             guard arity(3) else { return }
             let newName = request.string(2)
-            guard Self.isValidClientName(newName) else { return respondError(ProxyErrors.badClientName) }
+            guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
             name = newName.isEmpty ? nil : newName
             respond { $0.writeStaticString("+OK\r\n") }
         case "getname":
@@ -182,7 +182,7 @@ extension ClientSession {
             respond { $0.writeRESPBulkString(line) }
         default:
             if runtime.commands.lookup(fullName: "client|\(sub)") == nil {
-                return respondError(ProxyErrors.unknownSubcommand(request.string(1), of: "client"))
+                return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "client"))
             }
             respondError(ProxyErrors.unsupported("client|\(sub)", because: "clients are connected to the proxy, not to one server"))
         }
@@ -206,7 +206,7 @@ extension ClientSession {
         let reply: [UInt8]
         switch sub {
         case "count":
-            guard request.argumentCount == 2 else { return respondError(ProxyErrors.wrongArity("command|count")) }
+            guard request.argumentCount == 2 else { return respondError(RedisErrors.wrongArity("command|count")) }
             reply = table.commandCountReply()
         case "list":
             let all = table.commands
@@ -221,13 +221,13 @@ extension ClientSession {
         case "getkeys":
             return commandGetKeys(request)
         default:
-            return respondError(ProxyErrors.unknownSubcommand(request.string(1), of: "command"))
+            return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "command"))
         }
         respond { $0.writeBytes(reply) }
     }
 
     private func commandGetKeys(_ request: RESPRequest) {
-        guard request.argumentCount >= 3 else { return respondError(ProxyErrors.wrongArity("command|getkeys")) }
+        guard request.argumentCount >= 3 else { return respondError(RedisErrors.wrongArity("command|getkeys")) }
         let table = runtime.commands
         let spans = request.allSpans()
         request.frame.withUnsafeReadableBytes { bytes in
