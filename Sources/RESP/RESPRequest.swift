@@ -60,7 +60,13 @@ public struct RESPRequest: Sendable {
     /// Every argument's span, in order. Allocates: for multi-key commands, not for the hot path.
     public func allSpans() -> [ArgumentSpan] {
         var spans: [ArgumentSpan] = []
-        spans.reserveCapacity(argumentCount)
+        collectSpans(into: &spans)
+        return spans
+    }
+
+    /// Appends every argument's span, in order, to `spans` (which a caller can reuse between requests).
+    public func collectSpans(into spans: inout [ArgumentSpan]) {
+        spans.reserveCapacity(spans.count + argumentCount)
         frame.withUnsafeReadableBytes { bytes in
             var position = 0
             // Skip the `*N\r\n` header.
@@ -79,7 +85,6 @@ public struct RESPRequest: Sendable {
                 position += length + 2
             }
         }
-        return spans
     }
 
     /// Argument `index` decoded as a String (for control commands; never on the data path).

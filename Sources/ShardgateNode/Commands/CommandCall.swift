@@ -1,0 +1,79 @@
+import Commands
+import NIOCore
+import RESP
+
+/// An error reply a command handler ends with; `message` starts with the error code.
+struct CommandError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+
+    static let syntax = CommandError(RedisErrors.syntax)
+    static let notInteger = CommandError(RedisErrors.notInteger)
+    static let notFloat = CommandError(RedisErrors.notFloat)
+    static let wrongType = CommandError(RedisErrors.wrongType)
+    static let noSuchKey = CommandError("ERR no such key")
+}
+
+/// A command handler: reads its arguments from the call, writes its reply to `call.client`.
+typealias CommandHandler = (CommandCall) throws(CommandError) -> Void
+
+/// What a handler sees: the node, the client, the request and its argument positions.
+struct CommandCall {
+    let node: Node
+    let client: ClientConnection
+    let request: RESPRequest
+    let spec: CommandSpec
+    let spans: [RESPRequest.ArgumentSpan]
+
+    var count: Int { request.argumentCount }
+    var database: Database { node.databases[client.database] }
+    var now: Int64 { node.now }
+
+    /// Calls `body` with the bytes of argument `index` (0 is the command name).
+    @inline(__always)
+    func withArgument<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws(CommandError) -> T) throws(CommandError) -> T {
+        let range = spans[index].range
+        return try request.frame.withUnsafeReadableBytes { (bytes) throws(CommandError) -> T in
+            try body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        }
+    }
+
+    /// Like `withArgument`, for bodies that cannot fail.
+    @inline(__always)
+    func argument<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let range = spans[index].range
+        return request.frame.withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    func bytes(_ index: Int) -> [UInt8] { argument(index) { Array($0) } }
+    func string(_ index: Int) -> String { argument(index) { String(decoding: $0, as: UTF8.self) } }
+
+    /// Case-insensitive comparison with an ASCII option name given in lowercase.
+    func matches(_ index: Int, _ option: StaticString) -> Bool {
+        argument(index) { bytes in
+            guard bytes.count == option.utf8CodeUnitCount else { return false }
+            let expected = UnsafeRawBufferPointer(start: option.utf8Start, count: option.utf8CodeUnitCount)
+            for i in 0..<bytes.count where bytes[i] | 0x20 != expected[i] | 0x20 { return false }
+            return true
+        }
+    }
+
+    /// Argument as a 64-bit integer with Redis's strict rules (no spaces, no `+`, no leading zeros).
+    func integer(_ index: Int, error: CommandError = .notInteger) throws(CommandError) -> Int {
+        guard let value = argument(index, { RedisNumber.parseInteger($0) }) else { throw error }
+        return value
+    }
+
+    /// Argument as a double (`inf` allowed, `nan` refused), as `getDoubleFromObject` reads it.
+    func double(_ index: Int, error: CommandError = .notFloat) throws(CommandError) -> Double {
+        guard let value = argument(index, { RedisNumber.parseDouble($0) }) else { throw error }
+        return value
+    }
+
+    /// The slot of a live key argument in the selected database.
+    func find(_ index: Int) -> Int? {
+        let database = self.database
+        let now = self.now
+        return argument(index) { database.find($0, now: now) }
+    }
+}

@@ -1,0 +1,285 @@
+import Commands
+
+/// Connection-scoped commands: PING, AUTH, HELLO, SELECT, CLIENT, COMMAND, QUIT, RESET.
+enum ConnectionCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("ping", ping), ("echo", echo), ("quit", quit), ("select", select), ("auth", auth), ("hello", hello),
+        ("reset", reset), ("client|id", clientID), ("client|getname", clientGetName),
+        ("client|setname", clientSetName), ("client|info", clientInfo),
+        ("client|list", clientList), ("client|kill", clientKill), ("command", command),
+        ("command|count", commandCount), ("command|info", commandInfo), ("command|docs", commandDocs),
+        ("command|list", commandList), ("command|getkeys", commandGetKeys),
+    ]}
+
+    static func ping(_ call: CommandCall) throws(CommandError) {
+        if call.client.flags.subscriptionCount > 0 && call.client.protocolVersion == 2 {
+            // Inside a RESP2 subscription PING answers with a pong message array.
+            call.client.arrayHeader(2)
+            call.client.bulk("pong")
+            if call.count == 2 { call.argument(1) { call.client.bulk($0) } } else { call.client.bulk("") }
+            return
+        }
+        if call.count == 1 {
+            call.client.reply.writeStaticString("+PONG\r\n")
+        } else {
+            call.argument(1) { call.client.bulk($0) }
+        }
+    }
+
+    static func echo(_ call: CommandCall) throws(CommandError) {
+        call.argument(1) { call.client.bulk($0) }
+    }
+
+    static func quit(_ call: CommandCall) throws(CommandError) {
+        call.client.ok()
+        call.client.closeAfterReply = true
+    }
+
+    static func select(_ call: CommandCall) throws(CommandError) {
+        let index = try call.integer(1)
+        guard index >= 0 && index < call.node.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
+        call.client.database = index
+        call.client.ok()
+    }
+
+    private static func credentialsAccepted(_ call: CommandCall, user: String?, passwordIndex: Int) -> Bool {
+        if let user, user != "default" { return false }
+        guard let expected = call.node.settings.requirePass else { return true }
+        return call.argument(passwordIndex) { $0.elementsEqual(expected.utf8) }
+    }
+
+    static func auth(_ call: CommandCall) throws(CommandError) {
+        guard call.count <= 3 else { throw .syntax }
+        let user = call.count == 3 ? call.string(1) : nil
+        if call.node.settings.requirePass == nil && user == nil {
+            throw CommandError(RedisErrors.authWithoutPassword)
+        }
+        guard credentialsAccepted(call, user: user, passwordIndex: call.count - 1) else {
+            throw CommandError(RedisErrors.wrongPass)
+        }
+        call.client.authenticated = true
+        call.client.ok()
+    }
+
+    static func hello(_ call: CommandCall) throws(CommandError) {
+        var index = 1
+        var version = call.client.protocolVersion
+        if call.count >= 2 {
+            version = try call.integer(1, error: CommandError("ERR Protocol version is not an integer or out of range"))
+            guard version == 2 || version == 3 else { throw CommandError(RedisErrors.noProto) }
+            index = 2
+        }
+        var newName: [UInt8]?
+        while index < call.count {
+            let remaining = call.count - index - 1
+            if call.matches(index, "auth") && remaining >= 2 {
+                guard credentialsAccepted(call, user: call.string(index + 1), passwordIndex: index + 2) else {
+                    throw CommandError(RedisErrors.wrongPass)
+                }
+                call.client.authenticated = true
+                index += 3
+            } else if call.matches(index, "setname") && remaining >= 1 {
+                newName = call.bytes(index + 1)
+                index += 2
+            } else {
+                throw CommandError("ERR Syntax error in HELLO option '\(call.string(index))'")
+            }
+        }
+        guard call.client.authenticated else {
+            throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        }
+        if let newName {
+            guard isValidName(newName) else { throw CommandError(RedisErrors.badClientName) }
+            call.client.name = newName.isEmpty ? nil : newName
+        }
+        call.client.protocolVersion = version
+        let client = call.client
+        client.mapHeader(7)
+        client.bulk("server")
+        client.bulk("redis")
+        client.bulk("version")
+        client.bulk(NodeInfo.redisVersion)
+        client.bulk("proto")
+        client.integer(version)
+        client.bulk("id")
+        client.integer(client.id)
+        client.bulk("mode")
+        client.bulk("standalone")
+        client.bulk("role")
+        client.bulk(call.node.replicationRole)
+        client.bulk("modules")
+        client.arrayHeader(0)
+    }
+
+    static func reset(_ call: CommandCall) throws(CommandError) {
+        let client = call.client
+        call.node.clientWillClose(client)
+        client.flags = ClientFlags()
+        client.database = 0
+        client.protocolVersion = 2
+        client.name = nil
+        client.authenticated = call.node.settings.requirePass == nil
+        client.simple("RESET")
+    }
+
+    static func isValidName(_ name: [UInt8]) -> Bool {
+        name.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
+    }
+
+    static func clientID(_ call: CommandCall) throws(CommandError) { call.client.integer(call.client.id) }
+
+    static func clientGetName(_ call: CommandCall) throws(CommandError) {
+        if let name = call.client.name { call.client.bulk(name) } else { call.client.null() }
+    }
+
+    static func clientSetName(_ call: CommandCall) throws(CommandError) {
+        let name = call.bytes(2)
+        guard isValidName(name) else { throw CommandError(RedisErrors.badClientName) }
+        call.client.name = name.isEmpty ? nil : name
+        call.client.ok()
+    }
+
+    static func clientSetInfo(_ call: CommandCall) throws(CommandError) {
+        let value = call.bytes(3)
+        let isName = call.matches(2, "lib-name")
+        guard isName || call.matches(2, "lib-ver") else {
+            throw CommandError("ERR Unrecognized option '\(call.string(2))'")
+        }
+        guard isValidName(value) else {
+            throw CommandError("ERR \(isName ? "lib-name" : "lib-ver") cannot contain spaces, newlines or special characters.")
+        }
+        if isName { call.client.libraryName = call.string(3) } else { call.client.libraryVersion = call.string(3) }
+        call.client.ok()
+    }
+
+    static func clientInfo(_ call: CommandCall) throws(CommandError) {
+        call.client.verbatim(call.node.clientInfoLine(call.client, current: call.client, running: "client|info") + "\n")
+    }
+
+    static func clientList(_ call: CommandCall) throws(CommandError) {
+        var selected = call.node.clients.values.sorted { $0.id < $1.id }
+        if call.count >= 4 && call.matches(2, "type") {
+            let type = call.string(3).lowercased()
+            guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
+                throw CommandError("ERR Unknown client type '\(call.string(3))'")
+            }
+            selected = selected.filter { call.node.clientType($0) == (type == "slave" ? "replica" : type) }
+        } else if call.count >= 4 && call.matches(2, "id") {
+            var ids: Set<Int> = []
+            for index in 3..<call.count {
+                let id = try call.integer(index, error: CommandError("ERR Invalid client ID"))
+                guard id > 0 else { throw CommandError("ERR Invalid client ID") }
+                ids.insert(id)
+            }
+            selected = selected.filter { ids.contains($0.id) }
+        } else if call.count != 2 {
+            throw .syntax
+        }
+        var text = ""
+        for client in selected { text += call.node.clientInfoLine(client, current: call.client) + "\n" }
+        call.client.verbatim(text)
+    }
+
+    /// CLIENT KILL addr, or the filter form (ID, TYPE, ADDR, LADDR, SKIPME, USER).
+    static func clientKill(_ call: CommandCall) throws(CommandError) {
+        let node = call.node
+        if call.count == 3 {
+            let address = call.string(2)
+            guard let target = node.clients.values.first(where: { $0.remoteAddress == address }) else {
+                throw CommandError("ERR No such client")
+            }
+            node.kill(target)
+            return call.client.ok()
+        }
+        guard call.count % 2 == 0 else { throw .syntax }
+        var id: Int?
+        var type: String?
+        var address: String?
+        var localAddress: String?
+        var skipMe = true
+        for index in stride(from: 2, to: call.count, by: 2) {
+            if call.matches(index, "id") {
+                id = try call.integer(index + 1, error: CommandError("ERR client-id should be greater than 0"))
+            } else if call.matches(index, "type") {
+                let value = call.string(index + 1).lowercased()
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(value) else {
+                    throw CommandError("ERR Unknown client type '\(call.string(index + 1))'")
+                }
+                type = value == "slave" ? "replica" : value
+            } else if call.matches(index, "addr") {
+                address = call.string(index + 1)
+            } else if call.matches(index, "laddr") {
+                localAddress = call.string(index + 1)
+            } else if call.matches(index, "skipme") {
+                if call.matches(index + 1, "yes") { skipMe = true } else if call.matches(index + 1, "no") { skipMe = false } else { throw .syntax }
+            } else if call.matches(index, "user") {
+                if call.string(index + 1) != "default" { return call.client.integer(0) }
+            } else if call.matches(index, "maxage") {
+                _ = try call.integer(index + 1)
+            } else {
+                throw .syntax
+            }
+        }
+        var killed = 0
+        for client in node.clients.values {
+            if let id, client.id != id { continue }
+            if let type, node.clientType(client) != type { continue }
+            if let address, client.remoteAddress != address { continue }
+            if let localAddress, client.localAddress != localAddress { continue }
+            if skipMe && client === call.client { continue }
+            node.kill(client)
+            killed += 1
+        }
+        call.client.integer(killed)
+    }
+
+    static func command(_ call: CommandCall) throws(CommandError) {
+        call.client.reply.writeBytes(CommandTable.redis.commandReply())
+    }
+
+    static func commandCount(_ call: CommandCall) throws(CommandError) {
+        call.client.reply.writeBytes(CommandTable.redis.commandCountReply())
+    }
+
+    static func commandInfo(_ call: CommandCall) throws(CommandError) {
+        let table = CommandTable.redis
+        guard call.count > 2 else {
+            call.client.reply.writeBytes(table.commandReply())
+            return
+        }
+        let specs = (2..<call.count).map { index in call.argument(index) { table.lookup(fullName: $0) } }
+        call.client.reply.writeBytes(table.commandInfoReply(specs))
+    }
+
+    static func commandDocs(_ call: CommandCall) throws(CommandError) {
+        let table = CommandTable.redis
+        let specs = call.count > 2 ? (2..<call.count).compactMap { index in call.argument(index) { table.lookup(fullName: $0) } } : nil
+        call.client.reply.writeBytes(table.commandDocsReply(specs))
+    }
+
+    static func commandList(_ call: CommandCall) throws(CommandError) {
+        let all = CommandTable.redis.commands
+        call.client.arrayHeader(all.count)
+        for spec in all { call.client.bulk(spec.name) }
+    }
+
+    static func commandGetKeys(_ call: CommandCall) throws(CommandError) {
+        let table = CommandTable.redis
+        let count = call.count - 2
+        guard var spec = call.argument(2, { table.lookup($0) }) else {
+            throw CommandError("ERR Invalid command specified")
+        }
+        if spec.hasSubcommands && count >= 2, let sub = call.argument(3, { table.subcommand(of: spec, named: $0) }) {
+            spec = sub
+        }
+        guard spec.acceptsArgumentCount(count) else {
+            throw CommandError("ERR Invalid number of arguments specified for command")
+        }
+        let keys = call.request.frame.withUnsafeReadableBytes { bytes in
+            try? spec.keyIndices(argumentCount: count) { UnsafeRawBufferPointer(rebasing: bytes[call.spans[$0 + 2].range]) }
+        }
+        guard let keys, !keys.isEmpty else { throw CommandError("ERR The command has no key arguments") }
+        call.client.arrayHeader(keys.count)
+        for key in keys { call.argument(key + 2) { call.client.bulk($0) } }
+    }
+}

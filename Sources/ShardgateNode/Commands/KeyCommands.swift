@@ -1,0 +1,320 @@
+import Commands
+
+/// The generic key commands: existence, deletion, expiry, renaming, iteration.
+enum KeyCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("del", del), ("unlink", del), ("exists", exists), ("touch", exists), ("type", type),
+        ("expire", expire), ("pexpire", pexpire), ("expireat", expireat), ("pexpireat", pexpireat),
+        ("ttl", ttl), ("pttl", pttl), ("expiretime", expiretime), ("pexpiretime", pexpiretime),
+        ("persist", persist), ("rename", rename), ("renamenx", renamenx), ("keys", keys), ("scan", scan),
+        ("randomkey", randomkey), ("dbsize", dbsize), ("flushdb", flushdb), ("flushall", flushall),
+        ("copy", copy), ("move", move), ("swapdb", swapdb), ("object|encoding", objectEncoding),
+    ]}
+
+    static func del(_ call: CommandCall) throws(CommandError) {
+        var deleted = 0
+        for index in 1..<call.count where call.delete(index) { deleted += 1 }
+        call.client.integer(deleted)
+    }
+
+    static func exists(_ call: CommandCall) throws(CommandError) {
+        var found = 0
+        for index in 1..<call.count where call.lookupRead(index) != nil { found += 1 }
+        call.client.integer(found)
+    }
+
+    static func type(_ call: CommandCall) throws(CommandError) {
+        guard let slot = call.find(1) else { return call.client.simple("none") }
+        call.client.simple(call.database.value(at: slot).typeName)
+    }
+
+    static func expire(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1000, absolute: false) }
+    static func pexpire(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1, absolute: false) }
+    static func expireat(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1000, absolute: true) }
+    static func pexpireat(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1, absolute: true) }
+
+    /// EXPIRE and friends with the NX/XX/GT/LT conditions of Redis 7.
+    private static func setExpiry(_ call: CommandCall, scale: Int64, absolute: Bool) throws(CommandError) {
+        let amount = Int64(try call.integer(2))
+        var nx = false, xx = false, gt = false, lt = false
+        for index in 3..<max(3, call.count) {
+            if call.matches(index, "nx") { nx = true }
+            else if call.matches(index, "xx") { xx = true }
+            else if call.matches(index, "gt") { gt = true }
+            else if call.matches(index, "lt") { lt = true }
+            else { throw CommandError("ERR Unsupported option \(call.string(index))") }
+        }
+        if nx && (xx || gt || lt) {
+            throw CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
+        }
+        if gt && lt { throw CommandError("ERR GT and LT options at the same time are not compatible") }
+        let invalid = CommandError("ERR invalid expire time in '\(call.spec.name)' command")
+        let (scaled, overflow1) = amount.multipliedReportingOverflow(by: scale)
+        guard !overflow1 else { throw invalid }
+        var deadline = scaled
+        if !absolute {
+            let (sum, overflow2) = scaled.addingReportingOverflow(call.now)
+            guard !overflow2 else { throw invalid }
+            deadline = sum
+        }
+        guard let slot = call.find(1) else { return call.client.integer(0) }
+        let database = call.database
+        let current = database.expireAt(slot: slot)
+        if nx && current != 0 { return call.client.integer(0) }
+        if xx && current == 0 { return call.client.integer(0) }
+        // A key without TTL counts as an infinite TTL for GT and LT.
+        if gt && (current == 0 || deadline <= current) { return call.client.integer(0) }
+        if lt && current != 0 && deadline >= current { return call.client.integer(0) }
+        if deadline <= call.now {
+            call.delete(1)
+        } else {
+            database.setExpiry(slot: slot, deadline)
+            call.node.dirty += 1
+        }
+        call.client.integer(1)
+    }
+
+    static func ttl(_ call: CommandCall) throws(CommandError) { try remaining(call, scale: 1000) }
+    static func pttl(_ call: CommandCall) throws(CommandError) { try remaining(call, scale: 1) }
+
+    private static func remaining(_ call: CommandCall, scale: Int64) throws(CommandError) {
+        guard let slot = call.lookupRead(1) else { return call.client.integer(-2) }
+        let deadline = call.database.expireAt(slot: slot)
+        guard deadline != 0 else { return call.client.integer(-1) }
+        let left = max(0, deadline - call.now)
+        call.client.integer(Int((left + scale / 2) / scale))
+    }
+
+    static func expiretime(_ call: CommandCall) throws(CommandError) { try deadline(call, scale: 1000) }
+    static func pexpiretime(_ call: CommandCall) throws(CommandError) { try deadline(call, scale: 1) }
+
+    private static func deadline(_ call: CommandCall, scale: Int64) throws(CommandError) {
+        guard let slot = call.lookupRead(1) else { return call.client.integer(-2) }
+        let deadline = call.database.expireAt(slot: slot)
+        call.client.integer(deadline == 0 ? -1 : Int(deadline / scale))
+    }
+
+    static func persist(_ call: CommandCall) throws(CommandError) {
+        guard let slot = call.find(1), call.database.expireAt(slot: slot) != 0 else { return call.client.integer(0) }
+        call.database.setExpiry(slot: slot, 0)
+        call.node.dirty += 1
+        call.client.integer(1)
+    }
+
+    static func rename(_ call: CommandCall) throws(CommandError) {
+        guard try renameKey(call, onlyIfMissing: false) else { return }
+        call.client.ok()
+    }
+
+    static func renamenx(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(try renameKey(call, onlyIfMissing: true) ? 1 : 0)
+    }
+
+    private static func renameKey(_ call: CommandCall, onlyIfMissing: Bool) throws(CommandError) -> Bool {
+        let database = call.database
+        guard let source = call.find(1) else { throw .noSuchKey }
+        let sameKey = call.argument(1) { a in call.argument(2) { b in a.elementsEqual(b) } }
+        if sameKey { return !onlyIfMissing }
+        if onlyIfMissing && call.find(2) != nil { return false }
+        let value = database.value(at: source)
+        let deadline = database.expireAt(slot: source)
+        database.remove(slot: source)
+        if let target = call.find(2) { database.remove(slot: target) }
+        database.add(call.bytes(2), value, expireAt: deadline)
+        call.node.dirty += 1
+        return true
+    }
+
+    static func keys(_ call: CommandCall) throws(CommandError) {
+        let database = call.database
+        let now = call.now
+        let pattern = call.bytes(1)
+        let matchesAll = pattern == [UInt8(ascii: "*")]
+        var found: [[UInt8]] = []
+        for slot in database.slots {
+            let deadline = database.expireAt(slot: slot)
+            if deadline != 0 && deadline <= now { continue }
+            let key = database.key(at: slot)
+            if matchesAll || GlobMatch.matches(pattern, key) { found.append(key) }
+        }
+        call.client.arrayHeader(found.count)
+        for key in found { call.client.bulk(key) }
+    }
+
+    static func scan(_ call: CommandCall) throws(CommandError) {
+        let options = try ScanOptions(call, from: 2, allowType: true)
+        guard let cursor = call.argument(1, { ScanOptions.parseCursor($0) }) else {
+            throw CommandError("ERR invalid cursor")
+        }
+        let database = call.database
+        let now = call.now
+        var found: [[UInt8]] = []
+        var next = cursor
+        var visited = 0
+        repeat {
+            next = database.scan(cursor: next) { slot in
+                visited += 1
+                let deadline = database.expireAt(slot: slot)
+                if deadline != 0 && deadline <= now { return }
+                let key = database.key(at: slot)
+                if let pattern = options.pattern, !GlobMatch.matches(pattern, key) { return }
+                if let type = options.type, database.value(at: slot).typeName != type { return }
+                found.append(key)
+            }
+        } while next != 0 && visited < options.count
+        call.client.arrayHeader(2)
+        call.client.bulk(String(next))
+        call.client.arrayHeader(found.count)
+        for key in found { call.client.bulk(key) }
+    }
+
+    static func randomkey(_ call: CommandCall) throws(CommandError) {
+        let database = call.database
+        for _ in 0..<100 {
+            guard let slot = database.randomSlot() else { break }
+            let key = database.key(at: slot)
+            if database.find(key, now: call.now) != nil { return call.client.bulk(key) }
+        }
+        call.client.null()
+    }
+
+    static func dbsize(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(call.database.count)
+    }
+
+    static func flushdb(_ call: CommandCall) throws(CommandError) {
+        try checkFlushMode(call)
+        call.node.dirty += call.database.count
+        call.database.removeAll()
+        call.client.ok()
+    }
+
+    static func flushall(_ call: CommandCall) throws(CommandError) {
+        try checkFlushMode(call)
+        for database in call.node.databases {
+            call.node.dirty += database.count
+            database.removeAll()
+        }
+        call.node.dirty += 1
+        call.client.ok()
+    }
+
+    private static func checkFlushMode(_ call: CommandCall) throws(CommandError) {
+        guard call.count <= 2 else { throw .syntax }
+        if call.count == 2 && !call.matches(1, "async") && !call.matches(1, "sync") { throw .syntax }
+    }
+
+    static func copy(_ call: CommandCall) throws(CommandError) {
+        var targetIndex = call.client.database
+        var replace = false
+        var index = 3
+        while index < call.count {
+            if call.matches(index, "replace") {
+                replace = true
+            } else if call.matches(index, "db"), index + 1 < call.count {
+                targetIndex = try call.integer(index + 1, error: CommandError("ERR value is not an integer or out of range"))
+                guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
+                    throw CommandError("ERR DB index is out of range")
+                }
+                index += 1
+            } else {
+                throw .syntax
+            }
+            index += 1
+        }
+        let sameKey = call.argument(1) { a in call.argument(2) { b in a.elementsEqual(b) } }
+        if sameKey && targetIndex == call.client.database {
+            throw CommandError("ERR source and destination objects are the same")
+        }
+        guard let source = call.find(1) else { return call.client.integer(0) }
+        let target = call.node.databases[targetIndex]
+        let value = call.database.value(at: source).copy()
+        let deadline = call.database.expireAt(slot: source)
+        let now = call.now
+        if let existing = call.argument(2, { target.find($0, now: now) }) {
+            guard replace else { return call.client.integer(0) }
+            target.remove(slot: existing)
+        }
+        target.add(call.bytes(2), value, expireAt: deadline)
+        call.node.dirty += 1
+        call.client.integer(1)
+    }
+
+    static func move(_ call: CommandCall) throws(CommandError) {
+        let targetIndex = try call.integer(2, error: CommandError("ERR value is not an integer or out of range"))
+        guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
+            throw CommandError("ERR DB index is out of range")
+        }
+        guard targetIndex != call.client.database else {
+            throw CommandError("ERR source and destination objects are the same")
+        }
+        let target = call.node.databases[targetIndex]
+        guard let source = call.find(1) else { return call.client.integer(0) }
+        let now = call.now
+        if call.argument(1, { target.find($0, now: now) }) != nil { return call.client.integer(0) }
+        let value = call.database.value(at: source)
+        let deadline = call.database.expireAt(slot: source)
+        call.database.remove(slot: source)
+        target.add(call.bytes(1), value, expireAt: deadline)
+        call.node.dirty += 1
+        call.client.integer(1)
+    }
+
+    static func swapdb(_ call: CommandCall) throws(CommandError) {
+        let count = call.node.databases.count
+        let first = try call.integer(1, error: CommandError("ERR invalid first DB index"))
+        let second = try call.integer(2, error: CommandError("ERR invalid second DB index"))
+        guard first >= 0, first < count, second >= 0, second < count else {
+            throw CommandError("ERR DB index is out of range")
+        }
+        call.node.swapDatabases(first, second)
+        call.node.dirty += 1
+        call.client.ok()
+    }
+
+    static func objectEncoding(_ call: CommandCall) throws(CommandError) {
+        guard let slot = call.find(2) else { return call.client.null() }
+        call.client.bulk(call.database.value(at: slot).encodingName)
+    }
+}
+
+/// SCAN-family options: MATCH, COUNT and (for SCAN) TYPE.
+struct ScanOptions {
+    var pattern: [UInt8]?
+    var count = 10
+    var type: String?
+
+    init(_ call: CommandCall, from start: Int, allowType: Bool) throws(CommandError) {
+        var index = start
+        while index < call.count {
+            guard index + 1 < call.count else { throw .syntax }
+            if call.matches(index, "count") {
+                count = try call.integer(index + 1)
+                guard count >= 1 else { throw .syntax }
+            } else if call.matches(index, "match") {
+                let pattern = call.bytes(index + 1)
+                self.pattern = pattern == [UInt8(ascii: "*")] ? nil : pattern
+            } else if allowType && call.matches(index, "type") {
+                type = call.string(index + 1).lowercased()
+            } else {
+                throw .syntax
+            }
+            index += 2
+        }
+    }
+
+    /// Redis accepts any unsigned 64-bit decimal cursor.
+    static func parseCursor(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
+            guard !o1 && !o2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+}

@@ -1,0 +1,294 @@
+import Commands
+
+/// GET, SET and the rest of the string family, with Redis 7.0's replies and error texts.
+enum StringCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("get", get), ("set", set), ("setnx", setnx), ("setex", setex), ("psetex", psetex),
+        ("getset", getset), ("getdel", getdel), ("getex", getex), ("mget", mget), ("mset", mset),
+        ("msetnx", msetnx), ("incr", incr), ("decr", decr), ("incrby", incrby), ("decrby", decrby),
+        ("incrbyfloat", incrbyfloat), ("append", append), ("strlen", strlen), ("getrange", getrange),
+        ("substr", getrange), ("setrange", setrange),
+    ]}
+
+    static let maxStringLength = 512 * 1024 * 1024
+
+    static func get(_ call: CommandCall) throws(CommandError) {
+        guard let value = try call.readString(1) else { return call.client.null() }
+        call.client.bulk(value)
+    }
+
+    /// The expiry options SET and GETEX share.
+    enum Expiry {
+        case none, keepTTL, persist
+        case at(Int64)
+    }
+
+    /// Parses `EX|PX|EXAT|PXAT n` at `index`; returns the absolute deadline in ms.
+    static func parseExpiry(_ call: CommandCall, at index: Int, command: String) throws(CommandError) -> Int64? {
+        let units: [(StaticString, Int64, Bool)] = [("ex", 1000, false), ("px", 1, false), ("exat", 1000, true), ("pxat", 1, true)]
+        for (name, scale, absolute) in units where call.matches(index, name) {
+            guard index + 1 < call.count else { throw .syntax }
+            let amount = try call.integer(index + 1)
+            let invalid = CommandError("ERR invalid expire time in '\(command)' command")
+            guard amount > 0, scale == 1 || amount <= Int.max / 1000 else { throw invalid }
+            let milliseconds = Int64(amount) * scale
+            if absolute { return milliseconds }
+            let (deadline, overflow) = milliseconds.addingReportingOverflow(call.now)
+            guard !overflow else { throw invalid }
+            return deadline
+        }
+        return nil
+    }
+
+    static func set(_ call: CommandCall) throws(CommandError) {
+        var nx = false, xx = false, returnOld = false
+        var expiry = Expiry.none
+        var index = 3
+        while index < call.count {
+            if call.matches(index, "nx") && !xx {
+                nx = true
+            } else if call.matches(index, "xx") && !nx {
+                xx = true
+            } else if call.matches(index, "get") {
+                returnOld = true
+            } else if call.matches(index, "keepttl"), case .none = expiry {
+                expiry = .keepTTL
+            } else if case .none = expiry, index + 1 < call.count,
+                let deadline = try parseExpiry(call, at: index, command: "set")
+            {
+                expiry = .at(deadline)
+                index += 1
+            } else {
+                throw .syntax
+            }
+            index += 1
+        }
+        let database = call.database
+        let slot = call.find(1)
+        if returnOld {
+            if let slot {
+                guard case .string(let old) = database.value(at: slot) else { throw .wrongType }
+                call.client.bulk(old)
+            } else {
+                call.client.null()
+            }
+        }
+        if (nx && slot != nil) || (xx && slot == nil) {
+            if !returnOld { call.client.null() }
+            return
+        }
+        let value = Value.string(call.bytes(2))
+        let target: Int
+        if let slot {
+            if case .keepTTL = expiry {
+                database.replace(slot: slot, with: value, keepTTL: true)
+            } else {
+                database.replace(slot: slot, with: value)
+            }
+            target = slot
+        } else {
+            target = database.add(call.bytes(1), value)
+        }
+        if case .at(let deadline) = expiry { database.setExpiry(slot: target, deadline) }
+        call.node.dirty += 1
+        if !returnOld { call.client.ok() }
+    }
+
+    static func setnx(_ call: CommandCall) throws(CommandError) {
+        guard call.find(1) == nil else { return call.client.integer(0) }
+        call.store(1, .string(call.bytes(2)))
+        call.client.integer(1)
+    }
+
+    static func setex(_ call: CommandCall) throws(CommandError) { try setWithTTL(call, scale: 1000, name: "setex") }
+    static func psetex(_ call: CommandCall) throws(CommandError) { try setWithTTL(call, scale: 1, name: "psetex") }
+
+    private static func setWithTTL(_ call: CommandCall, scale: Int64, name: String) throws(CommandError) {
+        let amount = try call.integer(2)
+        let invalid = CommandError("ERR invalid expire time in '\(name)' command")
+        guard amount > 0, scale == 1 || amount <= Int.max / 1000 else { throw invalid }
+        let (deadline, overflow) = (Int64(amount) * scale).addingReportingOverflow(call.now)
+        guard !overflow else { throw invalid }
+        call.store(1, .string(call.bytes(3)))
+        if let slot = call.find(1) { call.database.setExpiry(slot: slot, deadline) }
+        call.client.ok()
+    }
+
+    static func getset(_ call: CommandCall) throws(CommandError) {
+        let old = try call.readString(1)
+        call.store(1, .string(call.bytes(2)))
+        if let old { call.client.bulk(old) } else { call.client.null() }
+    }
+
+    static func getdel(_ call: CommandCall) throws(CommandError) {
+        guard let value = try call.readString(1) else { return call.client.null() }
+        call.delete(1)
+        call.client.bulk(value)
+    }
+
+    static func getex(_ call: CommandCall) throws(CommandError) {
+        var expiry = Expiry.none
+        var index = 2
+        while index < call.count {
+            if call.matches(index, "persist"), case .none = expiry {
+                expiry = .persist
+            } else if case .none = expiry, index + 1 < call.count,
+                let deadline = try parseExpiry(call, at: index, command: "getex")
+            {
+                expiry = .at(deadline)
+                index += 1
+            } else {
+                throw .syntax
+            }
+            index += 1
+        }
+        guard let value = try call.readString(1) else { return call.client.null() }
+        if let slot = call.find(1) {
+            switch expiry {
+            case .at(let deadline):
+                if deadline <= call.now {
+                    call.delete(1)
+                } else {
+                    call.database.setExpiry(slot: slot, deadline)
+                    call.node.dirty += 1
+                }
+            case .persist:
+                if call.database.expireAt(slot: slot) != 0 {
+                    call.database.setExpiry(slot: slot, 0)
+                    call.node.dirty += 1
+                }
+            case .none, .keepTTL:
+                break
+            }
+        }
+        call.client.bulk(value)
+    }
+
+    static func mget(_ call: CommandCall) throws(CommandError) {
+        call.client.arrayHeader(call.count - 1)
+        for index in 1..<call.count {
+            if let slot = call.lookupRead(index), case .string(let value) = call.database.value(at: slot) {
+                call.client.bulk(value)
+            } else {
+                call.client.null()
+            }
+        }
+    }
+
+    static func mset(_ call: CommandCall) throws(CommandError) {
+        guard call.count % 2 == 1 else { throw CommandError(RedisErrors.wrongArity("mset")) }
+        for index in stride(from: 1, to: call.count, by: 2) { call.store(index, .string(call.bytes(index + 1))) }
+        call.client.ok()
+    }
+
+    static func msetnx(_ call: CommandCall) throws(CommandError) {
+        guard call.count % 2 == 1 else { throw CommandError(RedisErrors.wrongArity("msetnx")) }
+        for index in stride(from: 1, to: call.count, by: 2) where call.find(index) != nil {
+            return call.client.integer(0)
+        }
+        for index in stride(from: 1, to: call.count, by: 2) { call.store(index, .string(call.bytes(index + 1))) }
+        call.client.integer(1)
+    }
+
+    static func incr(_ call: CommandCall) throws(CommandError) { try incrementBy(call, 1) }
+    static func decr(_ call: CommandCall) throws(CommandError) { try incrementBy(call, -1) }
+    static func incrby(_ call: CommandCall) throws(CommandError) { try incrementBy(call, call.integer(2)) }
+    static func decrby(_ call: CommandCall) throws(CommandError) {
+        let amount = try call.integer(2)
+        guard amount != Int.min else { throw CommandError("ERR decrement would overflow") }
+        try incrementBy(call, -amount)
+    }
+
+    private static func incrementBy(_ call: CommandCall, _ amount: Int) throws(CommandError) {
+        var current = 0
+        if let bytes = try call.readString(1) {
+            guard let value = bytes.withUnsafeBytes({ RedisNumber.parseInteger($0) }) else { throw .notInteger }
+            current = value
+        }
+        let (result, overflow) = current.addingReportingOverflow(amount)
+        guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
+        call.store(1, .string(Array(String(result).utf8)), keepTTL: true)
+        call.client.integer(result)
+    }
+
+    static func incrbyfloat(_ call: CommandCall) throws(CommandError) {
+        var current: RedisNumber.LongDouble = 0
+        if let bytes = try call.readString(1) {
+            guard let value = bytes.withUnsafeBytes({ RedisNumber.parseLongDouble($0) }) else {
+                throw .notFloat
+            }
+            current = value
+        }
+        guard let increment = call.argument(2, { RedisNumber.parseLongDouble($0) }) else { throw .notFloat }
+        let result = current + increment
+        guard result.isFinite else { throw CommandError("ERR increment would produce NaN or Infinity") }
+        let text = DoubleFormat.incrByFloat(result)
+        call.store(1, .string(Array(text.utf8)), keepTTL: true)
+        call.client.bulk(text)
+    }
+
+    static func append(_ call: CommandCall) throws(CommandError) {
+        let database = call.database
+        guard let slot = call.find(1) else {
+            let value = call.bytes(2)
+            database.add(call.bytes(1), .string(value))
+            call.node.dirty += 1
+            return call.client.integer(value.count)
+        }
+        guard case .string = database.value(at: slot) else { throw .wrongType }
+        let extra = call.spans[2].length
+        var length = 0
+        try database.modify(slot: slot) { (value) throws(CommandError) in
+            guard case .string(var bytes) = value else { return }
+            guard bytes.count + Int(extra) <= maxStringLength else {
+                throw CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+            }
+            value = .string([])
+            call.argument(2) { bytes.append(contentsOf: $0) }
+            length = bytes.count
+            value = .string(bytes)
+        }
+        call.node.dirty += 1
+        call.client.integer(length)
+    }
+
+    static func strlen(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(try call.readString(1)?.count ?? 0)
+    }
+
+    static func getrange(_ call: CommandCall) throws(CommandError) {
+        var start = try call.integer(2)
+        var end = try call.integer(3)
+        guard let value = try call.readString(1) else { return call.client.bulk("") }
+        let length = value.count
+        if start < 0 && end < 0 && start > end { return call.client.bulk("") }
+        if start < 0 { start = max(0, length + start) }
+        if end < 0 { end = max(0, length + end) }
+        end = min(end, length - 1)
+        guard length > 0, start <= end else { return call.client.bulk("") }
+        value.withUnsafeBytes { call.client.bulk(UnsafeRawBufferPointer(rebasing: $0[start...end])) }
+    }
+
+    static func setrange(_ call: CommandCall) throws(CommandError) {
+        let offset = try call.integer(2)
+        guard offset >= 0 else { throw CommandError("ERR offset is out of range") }
+        let patchLength = Int(call.spans[3].length)
+        let existing = try call.readString(1)
+        if existing == nil && patchLength == 0 { return call.client.integer(0) }
+        if patchLength > 0 && offset + patchLength > maxStringLength {
+            throw CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        }
+        var bytes = existing ?? []
+        if patchLength == 0 { return call.client.integer(bytes.count) }
+        if bytes.count < offset + patchLength {
+            bytes.append(contentsOf: repeatElement(0, count: offset + patchLength - bytes.count))
+        }
+        call.argument(3) { patch in
+            bytes.withUnsafeMutableBytes { target in
+                target.baseAddress!.advanced(by: offset).copyMemory(from: patch.baseAddress!, byteCount: patch.count)
+            }
+        }
+        call.store(1, .string(bytes), keepTTL: true)
+        call.client.integer(bytes.count)
+    }
+}

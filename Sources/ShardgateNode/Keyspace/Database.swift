@@ -1,0 +1,146 @@
+import HeapModule
+
+/// One of the numbered databases SELECT chooses: the keys, their expiry times and the queue the
+/// active expiry cycle works from.
+///
+/// Expiry is lazy (a read of an expired key deletes it first) plus active: `expiryQueue` holds
+/// (deadline, key) pairs in deadline order, so each cycle pops exactly the keys that are due instead
+/// of sampling. Pairs go stale when a key's TTL changes or the key goes; they are checked against the
+/// table when popped and the heap is rebuilt when stale pairs dominate.
+final class Database {
+    let index: Int
+    private(set) var table = KeyTable<Entry>()
+    private(set) var expiresCount = 0
+    private var expiryQueue = Heap<ExpiryItem>()
+    /// Called with each key removed because it expired (for propagation as DEL, and keyspace stats).
+    var onExpired: ((Database, [UInt8]) -> Void)?
+    /// Replicas leave expiry to their master: an expired key reads as missing but is not deleted.
+    var deletesExpiredKeys = true
+
+    init(index: Int) { self.index = index }
+
+    var count: Int { table.count }
+
+    /// The slot of a live key, deleting it first if it has expired.
+    func find(_ key: UnsafeRawBufferPointer, now: Int64) -> Int? {
+        guard let slot = table.find(key) else { return nil }
+        let expireAt = table[slot: slot].expireAt
+        if expireAt != 0 && expireAt <= now {
+            if deletesExpiredKeys { expire(slot: slot) }
+            return nil
+        }
+        return slot
+    }
+
+    func find(_ key: [UInt8], now: Int64) -> Int? {
+        key.withUnsafeBytes { find($0, now: now) }
+    }
+
+    func value(at slot: Int) -> Value { table[slot: slot].value }
+    func expireAt(slot: Int) -> Int64 { table[slot: slot].expireAt }
+    func key(at slot: Int) -> [UInt8] { table.key(at: slot) }
+
+    /// Replaces the value in `slot`; `keepTTL: false` also clears its expiry (as SET does).
+    func replace(slot: Int, with value: Value, keepTTL: Bool = false) {
+        if !keepTTL { setExpiry(slot: slot, 0) }
+        table[slot: slot].value = value
+    }
+
+    /// Mutates the value in `slot` in place.
+    func modify<R, E: Error>(slot: Int, _ body: (inout Value) throws(E) -> R) throws(E) -> R {
+        try body(&table[slot: slot].value)
+    }
+
+    /// Adds a key that is not present.
+    @discardableResult
+    func add(_ key: [UInt8], _ value: Value, expireAt: Int64 = 0) -> Int {
+        let slot = table.insert(key, Entry(value: value, expireAt: 0))
+        if expireAt != 0 { setExpiry(slot: slot, expireAt) }
+        return slot
+    }
+
+    /// Sets a key to a value (no expiry), adding or replacing it.
+    func set(_ key: UnsafeRawBufferPointer, _ value: Value, now: Int64) {
+        if let slot = find(key, now: now) {
+            replace(slot: slot, with: value)
+        } else {
+            add(Array(key), value)
+        }
+    }
+
+    func setExpiry(slot: Int, _ expireAt: Int64) {
+        let previous = table[slot: slot].expireAt
+        guard previous != expireAt else { return }
+        if previous == 0 { expiresCount += 1 }
+        if expireAt == 0 { expiresCount -= 1 }
+        table[slot: slot].expireAt = expireAt
+        if expireAt != 0 {
+            expiryQueue.insert(ExpiryItem(deadline: expireAt, key: table.key(at: slot)))
+            if expiryQueue.count > 1024 && expiryQueue.count > 4 * expiresCount { rebuildExpiryQueue() }
+        }
+    }
+
+    /// Removes the key in `slot`, returning its value. Slot indices are invalid afterwards.
+    @discardableResult
+    func remove(slot: Int) -> Value {
+        if table[slot: slot].expireAt != 0 { expiresCount -= 1 }
+        return table.remove(at: slot).value
+    }
+
+    @discardableResult
+    func remove(_ key: UnsafeRawBufferPointer, now: Int64) -> Value? {
+        guard let slot = find(key, now: now) else { return nil }
+        return remove(slot: slot)
+    }
+
+    func removeAll() {
+        table.removeAll()
+        expiresCount = 0
+        expiryQueue = Heap()
+    }
+
+    private func expire(slot: Int) {
+        let key = table.key(at: slot)
+        remove(slot: slot)
+        onExpired?(self, key)
+    }
+
+    /// Deletes keys whose deadline has passed, at most `limit` of them; returns how many it deleted.
+    func expireDueKeys(now: Int64, limit: Int) -> Int {
+        guard deletesExpiredKeys else { return 0 }
+        var deleted = 0
+        while deleted < limit, let first = expiryQueue.min, first.deadline <= now {
+            let item = expiryQueue.removeMin()
+            guard let slot = table.find(item.key), table[slot: slot].expireAt == item.deadline else { continue }
+            expire(slot: slot)
+            deleted += 1
+        }
+        return deleted
+    }
+
+    private func rebuildExpiryQueue() {
+        var items: [ExpiryItem] = []
+        items.reserveCapacity(expiresCount)
+        for slot in table.occupied where table[slot: slot].expireAt != 0 {
+            items.append(ExpiryItem(deadline: table[slot: slot].expireAt, key: table.key(at: slot)))
+        }
+        expiryQueue = Heap(items)
+    }
+
+    /// Every live slot (for KEYS, saving, FLUSH). The table must not change during the walk.
+    var slots: some Sequence<Int> { table.occupied }
+
+    func scan(cursor: UInt64, _ body: (Int) -> Void) -> UInt64 { table.scan(cursor: cursor, body) }
+
+    func randomSlot() -> Int? {
+        var generator = SystemRandomNumberGenerator()
+        return table.randomSlot(using: &generator)
+    }
+}
+
+struct ExpiryItem: Comparable {
+    var deadline: Int64
+    var key: [UInt8]
+    static func < (a: ExpiryItem, b: ExpiryItem) -> Bool { a.deadline < b.deadline }
+    static func == (a: ExpiryItem, b: ExpiryItem) -> Bool { a.deadline == b.deadline }
+}

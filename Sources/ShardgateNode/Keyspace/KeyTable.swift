@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// A hash table from byte-string keys to values, with the two things Swift's `Dictionary` lacks and
+/// Redis needs: a SCAN cursor that stays valid while the table grows or shrinks, and a cheap random
+/// entry (RANDOMKEY, eviction sampling).
+///
+/// Separate chaining over a power-of-two bucket array, entries in one dense array linked by index;
+/// freed entries are reused. Lookups take the argument's bytes in place, so reading a key allocates
+/// nothing. The cursor is Redis's reverse-binary bucket cursor, which visits every bucket present for
+/// the whole scan exactly once across resizes.
+struct KeyTable<Value> {
+    struct Slot {
+        var key: [UInt8]
+        var value: Value?
+        var hash: UInt32
+        var next: Int32
+    }
+
+    private var buckets: [Int32] = []
+    private(set) var slots: [Slot] = []
+    private var freeList: Int32 = -1
+    private(set) var count = 0
+
+    init() {}
+
+    var isEmpty: Bool { count == 0 }
+
+    @inline(__always)
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var hasher = Hasher()
+        hasher.combine(bytes: bytes)
+        return UInt32(truncatingIfNeeded: hasher.finalize())
+    }
+
+    @inline(__always)
+    static func hash(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { hash($0) }
+    }
+
+    /// Index of the slot holding `key`, nil when absent.
+    func find(_ key: UnsafeRawBufferPointer) -> Int? {
+        find(key, hash: Self.hash(key))
+    }
+
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> Int? {
+        guard !buckets.isEmpty else { return nil }
+        var index = buckets[Int(hash) & (buckets.count - 1)]
+        while index >= 0 {
+            let i = Int(index)
+            if slots[i].hash == hash && slots[i].key.withUnsafeBytes({ Self.equal($0, key) }) { return i }
+            index = slots[i].next
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard a.count > 0 else { return true }
+        return memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+    }
+
+    func find(_ key: [UInt8]) -> Int? {
+        key.withUnsafeBytes { find($0) }
+    }
+
+    /// The value of an occupied slot.
+    subscript(slot index: Int) -> Value {
+        get { slots[index].value! }
+        _modify {
+            var value = slots[index].value.take()!
+            defer { slots[index].value = value }
+            yield &value
+        }
+    }
+
+    func key(at index: Int) -> [UInt8] { slots[index].key }
+
+    subscript(key: UnsafeRawBufferPointer) -> Value? {
+        guard let index = find(key) else { return nil }
+        return slots[index].value
+    }
+
+    /// Adds `key`, which must be absent; returns its slot.
+    @discardableResult
+    mutating func insert(_ key: [UInt8], _ value: Value, hash: UInt32? = nil) -> Int {
+        let hash = hash ?? Self.hash(key)
+        if count >= buckets.count { resize(to: max(4, buckets.count * 2)) }
+        let bucket = Int(hash) & (buckets.count - 1)
+        let slot = Slot(key: key, value: value, hash: hash, next: buckets[bucket])
+        let index: Int
+        if freeList >= 0 {
+            index = Int(freeList)
+            freeList = slots[index].next
+            slots[index] = slot
+        } else {
+            index = slots.count
+            slots.append(slot)
+        }
+        buckets[bucket] = Int32(index)
+        count += 1
+        return index
+    }
+
+    /// Sets `key` to `value`, adding it when absent.
+    mutating func set(_ key: UnsafeRawBufferPointer, _ value: Value) {
+        let hash = Self.hash(key)
+        if let index = find(key, hash: hash) {
+            slots[index].value = value
+        } else {
+            insert(Array(key), value, hash: hash)
+        }
+    }
+
+    /// Removes the entry in slot `index`, returning its value.
+    @discardableResult
+    mutating func remove(at index: Int) -> Value {
+        let bucket = Int(slots[index].hash) & (buckets.count - 1)
+        if buckets[bucket] == Int32(index) {
+            buckets[bucket] = slots[index].next
+        } else {
+            var previous = Int(buckets[bucket])
+            while slots[previous].next != Int32(index) { previous = Int(slots[previous].next) }
+            slots[previous].next = slots[index].next
+        }
+        let value = slots[index].value.take()!
+        slots[index].key = []
+        slots[index].next = freeList
+        freeList = Int32(index)
+        count -= 1
+        if count == 0 {
+            self = KeyTable()
+        } else if buckets.count > 64 && count < buckets.count / 8 {
+            compact()
+        }
+        return value
+    }
+
+    @discardableResult
+    mutating func remove(_ key: UnsafeRawBufferPointer) -> Value? {
+        guard let index = find(key) else { return nil }
+        return remove(at: index)
+    }
+
+    mutating func removeAll() { self = KeyTable() }
+
+    private mutating func resize(to bucketCount: Int) {
+        buckets = [Int32](repeating: -1, count: bucketCount)
+        let mask = bucketCount - 1
+        for index in slots.indices where slots[index].value != nil {
+            let bucket = Int(slots[index].hash) & mask
+            slots[index].next = buckets[bucket]
+            buckets[bucket] = Int32(index)
+        }
+    }
+
+    /// After many deletions: drops freed slots and shrinks the buckets so random picks stay cheap.
+    private mutating func compact() {
+        var live: [Slot] = []
+        live.reserveCapacity(count)
+        for slot in slots where slot.value != nil { live.append(slot) }
+        slots = live
+        freeList = -1
+        var size = 4
+        while size < count { size *= 2 }
+        resize(to: size)
+    }
+
+    /// Every occupied slot index, in storage order (stable while the table is not modified).
+    var occupied: some Sequence<Int> {
+        slots.indices.lazy.filter { slots[$0].value != nil }
+    }
+
+    /// One SCAN step: calls `body` for every entry of the buckets at `cursor`, returns the next cursor
+    /// (0 when the scan is complete).
+    func scan(cursor: UInt64, _ body: (Int) -> Void) -> UInt64 {
+        guard !buckets.isEmpty else { return 0 }
+        let mask = UInt64(buckets.count - 1)
+        var index = buckets[Int(cursor & mask)]
+        while index >= 0 {
+            body(Int(index))
+            index = slots[Int(index)].next
+        }
+        // Increment the reversed cursor over the bits of the mask.
+        var next = cursor | ~mask
+        next = next.bitReversed &+ 1
+        return next.bitReversed
+    }
+
+    /// A uniformly chosen bucket's random entry, nil when empty.
+    func randomSlot<G: RandomNumberGenerator>(using generator: inout G) -> Int? {
+        guard count > 0 else { return nil }
+        while true {
+            var index = buckets[Int.random(in: 0..<buckets.count, using: &generator)]
+            guard index >= 0 else { continue }
+            var length = 0
+            var probe = index
+            while probe >= 0 { length += 1; probe = slots[Int(probe)].next }
+            for _ in 0..<Int.random(in: 0..<length, using: &generator) { index = slots[Int(index)].next }
+            return Int(index)
+        }
+    }
+}
+
+extension UInt64 {
+    var bitReversed: UInt64 {
+        var value = self
+        value = ((value >> 1) & 0x5555_5555_5555_5555) | ((value & 0x5555_5555_5555_5555) << 1)
+        value = ((value >> 2) & 0x3333_3333_3333_3333) | ((value & 0x3333_3333_3333_3333) << 2)
+        value = ((value >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((value & 0x0F0F_0F0F_0F0F_0F0F) << 4)
+        return value.byteSwapped
+    }
+}

@@ -1,0 +1,143 @@
+import NIOCore
+import RESP
+
+/// One connected client's state: selected database, protocol, name, the replies waiting to be
+/// written. Lives on the node's event loop; the channel handler owns it and the node keeps a
+/// registry for CLIENT LIST/KILL and for pushing messages (pub/sub, unblocking).
+final class ClientConnection {
+    let id: Int
+    let channel: any Channel
+    let remoteAddress: String
+    let localAddress: String
+    let connectedAt: Int64
+    var lastInteraction: Int64
+    var database = 0
+    var protocolVersion = 2
+    var name: [UInt8]?
+    var libraryName = ""
+    var libraryVersion = ""
+    var authenticated: Bool
+    /// Command-table id of the last command run (CLIENT LIST `cmd`), -1 before the first.
+    var lastCommandID = -1
+    /// Set by QUIT and CLIENT KILL: close once the pending replies are written.
+    var closeAfterReply = false
+    /// Replies not yet handed to the channel.
+    var reply: ByteBuffer
+    /// Argument spans of the request being executed, reused between requests.
+    var spans: [RESPRequest.ArgumentSpan] = []
+    /// Runs the requests the client sent while it was blocked (set by the channel handler).
+    var resume: (() -> Void)?
+    /// Extra per-client state owned by other features (transactions, pub/sub, blocking, replication).
+    var flags = ClientFlags()
+
+    init(id: Int, channel: any Channel, authenticated: Bool, now: Int64) {
+        self.id = id
+        self.channel = channel
+        self.remoteAddress = Self.describe(channel.remoteAddress)
+        self.localAddress = Self.describe(channel.localAddress)
+        self.connectedAt = now
+        self.lastInteraction = now
+        self.authenticated = authenticated
+        self.reply = channel.allocator.buffer(capacity: 512)
+    }
+
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "" }
+        return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+    }
+
+    // MARK: - Replies (RESP2 or RESP3 as the client chose with HELLO)
+
+    func ok() { reply.writeStaticString("+OK\r\n") }
+    func simple(_ text: String) { reply.writeRESPSimpleString(text) }
+    func error(_ message: String) { reply.writeRESPError(message) }
+    func integer(_ value: Int) { reply.writeRESPInteger(value) }
+
+    func bulk(_ bytes: UnsafeRawBufferPointer) {
+        reply.writeInteger(UInt8(ascii: "$"))
+        reply.writeDecimal(bytes.count)
+        reply.writeCRLF()
+        reply.writeBytes(bytes)
+        reply.writeCRLF()
+    }
+    func bulk(_ bytes: [UInt8]) { bytes.withUnsafeBytes { bulk($0) } }
+    func bulk(_ text: String) { reply.writeRESPBulkString(text) }
+
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    func null() { reply.writeStaticString(protocolVersion == 3 ? "_\r\n" : "$-1\r\n") }
+    /// A missing array (timeouts, aborted EXEC): `*-1` in RESP2, `_` in RESP3.
+    func nullArray() { reply.writeStaticString(protocolVersion == 3 ? "_\r\n" : "*-1\r\n") }
+
+    func arrayHeader(_ count: Int) { reply.writeRESPArrayHeader(count) }
+    /// A map of `count` pairs: `%count` in RESP3, a flat array of 2×count in RESP2.
+    func mapHeader(_ count: Int) {
+        if protocolVersion == 3 {
+            reply.writeInteger(UInt8(ascii: "%"))
+            reply.writeDecimal(count)
+            reply.writeCRLF()
+        } else {
+            reply.writeRESPArrayHeader(count * 2)
+        }
+    }
+    /// A set: `~count` in RESP3, an array in RESP2.
+    func setHeader(_ count: Int) {
+        if protocolVersion == 3 {
+            reply.writeInteger(UInt8(ascii: "~"))
+            reply.writeDecimal(count)
+            reply.writeCRLF()
+        } else {
+            reply.writeRESPArrayHeader(count)
+        }
+    }
+    /// An out-of-band push (pub/sub messages): `>count` in RESP3, an array in RESP2.
+    func pushHeader(_ count: Int) {
+        if protocolVersion == 3 {
+            reply.writeInteger(UInt8(ascii: ">"))
+            reply.writeDecimal(count)
+            reply.writeCRLF()
+        } else {
+            reply.writeRESPArrayHeader(count)
+        }
+    }
+    /// A double as Redis 7.0 writes it (`%.17g`): a bulk string in RESP2, `,` in RESP3.
+    func double(_ value: Double) {
+        let text = DoubleFormat.reply(value)
+        if protocolVersion == 3 {
+            reply.writeInteger(UInt8(ascii: ","))
+            reply.writeString(text)
+            reply.writeCRLF()
+        } else {
+            reply.writeRESPBulkString(text)
+        }
+    }
+    /// Text as INFO and CLIENT INFO send it: verbatim in RESP3, bulk in RESP2.
+    func verbatim(_ text: String) {
+        if protocolVersion == 3 { reply.writeRESPVerbatimString(text) } else { reply.writeRESPBulkString(text) }
+    }
+    func boolean(_ value: Bool) {
+        if protocolVersion == 3 { reply.writeStaticString(value ? "#t\r\n" : "#f\r\n") } else { integer(value ? 1 : 0) }
+    }
+}
+
+/// Per-client state of features layered on the core; each feature keeps its fields here.
+struct ClientFlags {
+    /// Inside MULTI: the queued requests; nil otherwise.
+    var queued: [RESPRequest]?
+    /// A command failed to queue: EXEC must abort.
+    var transactionFailed = false
+    /// WATCH saw a watched key change: EXEC must return a null array.
+    var watchTouched = false
+    var watchedKeys: [(database: Int, key: [UInt8])] = []
+    /// Pub/sub: subscribed channels and patterns.
+    var channels: Set<[UInt8]> = []
+    var patterns: Set<[UInt8]> = []
+    var subscriptionCount: Int { channels.count + patterns.count }
+    /// MONITOR clients receive every command.
+    var isMonitor = false
+    /// A replica connection (after SYNC/PSYNC): its replies are not sent by the normal path.
+    var isReplica = false
+    /// The connection from a replica to its master.
+    var isMaster = false
+    /// Waiting in a blocking command.
+    var isBlocked = false
+}

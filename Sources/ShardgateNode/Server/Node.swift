@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import Commands
+import Logging
+import NIOCore
+import RESP
+
+/// The data node's whole state: the databases, the connected clients, settings and counters.
+///
+/// Confined to the node's single event loop, as Redis is to its main thread: commands run one at a
+/// time against plain data structures, without locks.
+final class Node {
+    var settings: NodeSettings
+    let configFile: String?
+    let loop: any EventLoop
+    let logger: Logger
+    var databases: [Database]
+    var clients: [Int: ClientConnection] = [:]
+    var stats = NodeStats()
+    /// Changes since the last successful save (Redis's `server.dirty`).
+    var dirty = 0
+    var lastSaveTime: Int64
+    let startedAt: Int64
+    let runID: String
+    private var nextClientID = 3
+    private let handlers: [CommandHandler?]
+    private var pendingFlush: [ClientConnection] = []
+    /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
+    var shutdownHandler: (() -> Void)?
+    var peakMemory = 0
+    var latestForkMicroseconds = 0
+    var totalForks = 0
+    var replicationCounters = ReplicationCounters()
+    /// Bound listening port (for INFO `tcp_port` when configured as 0).
+    var boundPort = 0
+
+    init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
+        self.settings = settings
+        self.configFile = configFile
+        self.loop = loop
+        self.logger = logger
+        self.databases = (0..<settings.databases).map { Database(index: $0) }
+        let now = Clock.milliseconds()
+        self.lastSaveTime = now
+        self.startedAt = now
+        self.runID = Self.randomHex(40)
+        self.handlers = CommandRegistry.handlers()
+        stats.commandCalls = [Int](repeating: 0, count: CommandTable.redis.count)
+        stats.commandMicroseconds = [Int](repeating: 0, count: CommandTable.redis.count)
+        stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
+        stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
+        for database in databases { watchExpiry(database) }
+    }
+
+    /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
+    func watchExpiry(_ database: Database) {
+        database.onExpired = { [unowned self] database, key in keyExpired(database, key) }
+    }
+
+    /// Unix time in milliseconds.
+    var now: Int64 { Clock.milliseconds() }
+
+    static func randomHex(_ count: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String((0..<count).map { _ in digits[Int.random(in: 0..<16)] })
+    }
+
+    // MARK: - Clients
+
+    func register(channel: any Channel) -> ClientConnection? {
+        guard clients.count < settings.maxClients else { return nil }
+        let client = ClientConnection(
+            id: nextClientID, channel: channel, authenticated: settings.requirePass == nil, now: now)
+        nextClientID += 1
+        clients[client.id] = client
+        stats.connectionsReceived += 1
+        return client
+    }
+
+    func unregister(_ client: ClientConnection) {
+        clients[client.id] = nil
+        clientWillClose(client)
+    }
+
+    /// Writes `client`'s pending replies at the end of this event-loop tick (for replies produced
+    /// outside the client's own read: pub/sub messages, unblocked commands, MONITOR).
+    func scheduleFlush(_ client: ClientConnection) {
+        pendingFlush.append(client)
+        if pendingFlush.count == 1 {
+            let node = NIOLoopBound(self, eventLoop: loop)
+            loop.execute { node.value.flushPending() }
+        }
+    }
+
+    private func flushPending() {
+        let clients = pendingFlush
+        pendingFlush.removeAll(keepingCapacity: true)
+        for client in clients { client.flush() }
+    }
+
+    // MARK: - Executing commands
+
+    /// Runs one request from `client`, writing its reply into `client.reply`.
+    func execute(_ request: RESPRequest, from client: ClientConnection) {
+        let table = CommandTable.redis
+        guard var spec = request.withArgument(0, { table.lookup($0) }) else {
+            return reject(client, RedisErrors.unknownCommand(
+                request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) }))
+        }
+        if spec.hasSubcommands && request.argumentCount >= 2 {
+            guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
+                let fullName = "\(spec.name)|\(request.string(1).lowercased())"
+                if let newer = CommandRegistry.newerSubcommands[fullName] {
+                    guard request.argumentCount == newer.arity else {
+                        return reject(client, RedisErrors.wrongArity(fullName))
+                    }
+                    return run(newer.handler, spec: spec, request: request, client: client)
+                }
+                return reject(client, RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
+            }
+            spec = sub
+        }
+        guard spec.acceptsArgumentCount(request.argumentCount) else {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, RedisErrors.wrongArity(spec.name))
+        }
+        if !client.authenticated && !spec.flags.contains(.noAuth) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, RedisErrors.noAuth)
+        }
+        guard let handler = handlers[spec.id] else {
+            return reject(client, RedisErrors.unknownCommand(
+                request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) }))
+        }
+        if client.flags.queued != nil && !Self.runsInsideMulti(spec) {
+            client.flags.queued!.append(request)
+            client.reply.writeStaticString("+QUEUED\r\n")
+            return
+        }
+        if client.flags.subscriptionCount > 0 && client.protocolVersion == 2 && !Self.allowedWhileSubscribed(spec) {
+            stats.commandRejections[spec.id] += 1
+            return client.error(
+                "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+        }
+        if let refusal = admissionError(spec, client: client) {
+            stats.commandRejections[spec.id] += 1
+            return client.error(refusal)
+        }
+        run(handler, spec: spec, request: request, client: client)
+    }
+
+    /// Runs a resolved, admitted command (also how EXEC runs its queue).
+    func run(_ handler: CommandHandler, spec: CommandSpec, request: RESPRequest, client: ClientConnection) {
+        client.spans.removeAll(keepingCapacity: true)
+        request.collectSpans(into: &client.spans)
+        let call = CommandCall(node: self, client: client, request: request, spec: spec, spans: client.spans)
+        let dirtyBefore = dirty
+        let started = Clock.monotonicMicroseconds()
+        do {
+            try handler(call)
+        } catch {
+            stats.commandFailures[spec.id] += 1
+            client.error(error.message)
+        }
+        stats.commandMicroseconds[spec.id] += Clock.monotonicMicroseconds() - started
+        stats.commandCalls[spec.id] += 1
+        stats.commandsProcessed += 1
+        client.lastInteraction = now
+        client.lastCommandID = spec.id
+        if dirty != dirtyBefore { commandChangedData(call) }
+        feedMonitors(call)
+    }
+
+    func handler(for spec: CommandSpec) -> CommandHandler? { handlers[spec.id] }
+
+    private func reject(_ client: ClientConnection, _ message: String) {
+        if client.flags.queued != nil { client.flags.transactionFailed = true }
+        client.error(message)
+    }
+
+    private static func runsInsideMulti(_ spec: CommandSpec) -> Bool {
+        switch spec.name {
+        case "exec", "discard", "multi", "watch", "quit", "reset": true
+        default: false
+        }
+    }
+
+    private static func allowedWhileSubscribed(_ spec: CommandSpec) -> Bool {
+        switch spec.name {
+        case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
+             "ping", "quit", "reset":
+            true
+        default: false
+        }
+    }
+}
+
+/// Full and partial resynchronisations served (INFO stats `sync_*`).
+struct ReplicationCounters {
+    var full = 0
+    var partialOK = 0
+    var partialError = 0
+}
+
+/// Counters behind INFO stats and commandstats.
+struct NodeStats {
+    var commandsProcessed = 0
+    var connectionsReceived = 0
+    var rejectedConnections = 0
+    var expiredKeys = 0
+    var keyspaceHits = 0
+    var keyspaceMisses = 0
+    var commandCalls: [Int] = []
+    var commandMicroseconds: [Int] = []
+    var commandFailures: [Int] = []
+    var commandRejections: [Int] = []
+}
+
+/// Wall and monotonic clocks without Foundation.
+enum Clock {
+    static func milliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+    static func microseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+    }
+    static func monotonicMicroseconds() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return spec.tv_sec * 1_000_000 + spec.tv_nsec / 1000
+    }
+}

@@ -1,0 +1,269 @@
+/// The node's configuration, as redis.conf directives, command-line `--directive value` pairs and
+/// CONFIG SET change it.
+///
+/// One table (`NodeSettings.parameters`) names every directive with how to read, print and (if
+/// allowed at run time) change it; the file loader, CONFIG GET/SET and CONFIG REWRITE all go through it.
+public struct NodeSettings: Sendable {
+    public var port = 6379
+    public var bind = ["*", "-::*"]
+    public var requirePass: String?
+    public var directory = "."
+    public var dbFilename = "dump.rdb"
+    /// `save` points: after `seconds` if at least `changes` writes happened.
+    public var savePoints: [(seconds: Int, changes: Int)] = [(3600, 1), (300, 100), (60, 10000)]
+    public var appendOnly = false
+    public var appendFilename = "appendonly.aof"
+    public var appendDirname = "appendonlydir"
+    public var appendFsync = "everysec"
+    public var autoAOFRewritePercentage = 100
+    public var autoAOFRewriteMinSize = 64 * 1024 * 1024
+    public var databases = 16
+    public var maxClients = 10000
+    public var maxMemory = 0
+    public var maxMemoryPolicy = "noeviction"
+    public var maxMemorySamples = 5
+    public var logLevel = "notice"
+    public var logFile = ""
+    public var hz = 10
+    public var timeout = 0
+    public var tcpKeepalive = 300
+    public var protectedMode = true
+    public var rdbCompression = true
+    public var rdbChecksum = true
+    public var stopWritesOnBgsaveError = true
+    public var pidFile = ""
+    public var daemonize = false
+    // Encoding thresholds (Redis 7.0 defaults).
+    public var hashMaxListpackEntries = 128
+    public var hashMaxListpackValue = 64
+    public var setMaxIntsetEntries = 512
+    public var zsetMaxListpackEntries = 128
+    public var zsetMaxListpackValue = 64
+    public var listMaxListpackSize = -2
+    // Replication (used by the replication work).
+    public var replicaOf: (host: String, port: Int)?
+    public var masterAuth: String?
+    public var masterUser: String?
+    public var replicaReadOnly = true
+    public var replicaServeStaleData = true
+    public var replicaPriority = 100
+    public var replicaAnnounceIP = ""
+    public var replicaAnnouncePort = 0
+    public var replicaLazyFlush = false
+    public var replBacklogSize = 1024 * 1024
+    public var replBacklogTTL = 3600
+    public var replDisklessSync = true
+    public var replDisklessSyncDelay = 5
+    public var replDisklessSyncMaxReplicas = 0
+    public var replDisklessLoad = "disabled"
+    public var replPingReplicaPeriod = 10
+    public var replTimeout = 60
+    public var minReplicasToWrite = 0
+    public var minReplicasMaxLag = 10
+    public var replicaProtectEmptyMaster = true
+
+    public init() {}
+}
+
+/// A configuration problem, worded like Redis's own where it has one.
+public struct NodeConfigError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// How one directive is read, printed and changed.
+struct ConfigParameter: Sendable {
+    let name: String
+    var alias: String? = nil
+    /// False for directives that only take effect at startup (CONFIG SET refuses them).
+    var mutable = true
+    let get: @Sendable (NodeSettings) -> String
+    let set: @Sendable (inout NodeSettings, String) throws(NodeConfigError) -> Void
+}
+
+extension NodeSettings {
+    /// Every directive the node knows, in redis.conf order.
+    static let parameters: [ConfigParameter] = [
+        integer("port", \.port, range: 0...65535, mutable: false),
+        ConfigParameter(
+            name: "bind", mutable: false, get: { $0.bind.joined(separator: " ") },
+            set: { settings, value in settings.bind = value.split(separator: " ").map(String.init) }),
+        ConfigParameter(
+            name: "requirepass", get: { $0.requirePass ?? "" },
+            set: { settings, value in settings.requirePass = value.isEmpty ? nil : value }),
+        string("dir", \.directory, mutable: false),
+        string("dbfilename", \.dbFilename),
+        ConfigParameter(
+            name: "save",
+            get: { $0.savePoints.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ") },
+            set: { settings, value throws(NodeConfigError) in
+                let fields = value.split(separator: " ")
+                guard fields.count % 2 == 0 else { throw NodeConfigError("Invalid save parameters") }
+                var points: [(Int, Int)] = []
+                for pair in stride(from: 0, to: fields.count, by: 2) {
+                    guard let seconds = Int(fields[pair]), let changes = Int(fields[pair + 1]), seconds >= 1, changes >= 0
+                    else { throw NodeConfigError("Invalid save parameters") }
+                    points.append((seconds, changes))
+                }
+                settings.savePoints = points
+            }),
+        boolean("appendonly", \.appendOnly),
+        string("appendfilename", \.appendFilename, mutable: false),
+        string("appenddirname", \.appendDirname, mutable: false),
+        choice("appendfsync", \.appendFsync, ["always", "everysec", "no"]),
+        integer("auto-aof-rewrite-percentage", \.autoAOFRewritePercentage, range: 0...Int.max),
+        memory("auto-aof-rewrite-min-size", \.autoAOFRewriteMinSize),
+        integer("databases", \.databases, range: 1...Int(Int32.max), mutable: false),
+        integer("maxclients", \.maxClients, range: 1...Int(Int32.max)),
+        memory("maxmemory", \.maxMemory),
+        choice(
+            "maxmemory-policy", \.maxMemoryPolicy,
+            ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu",
+             "allkeys-random", "noeviction"]),
+        integer("maxmemory-samples", \.maxMemorySamples, range: 1...64),
+        choice("loglevel", \.logLevel, ["debug", "verbose", "notice", "warning", "nothing"]),
+        string("logfile", \.logFile, mutable: false),
+        integer("hz", \.hz, range: 1...500),
+        integer("timeout", \.timeout, range: 0...Int(Int32.max)),
+        integer("tcp-keepalive", \.tcpKeepalive, range: 0...Int(Int32.max)),
+        boolean("protected-mode", \.protectedMode),
+        boolean("rdbcompression", \.rdbCompression),
+        boolean("rdbchecksum", \.rdbChecksum),
+        boolean("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
+        string("pidfile", \.pidFile, mutable: false),
+        ConfigParameter(
+            name: "daemonize", mutable: false, get: { $0.daemonize ? "yes" : "no" },
+            set: { settings, value throws(NodeConfigError) in
+                guard try parseBool(value) == false else {
+                    throw NodeConfigError("daemonize yes is not supported: run the node under a supervisor")
+                }
+                settings.daemonize = false
+            }),
+        integer("hash-max-listpack-entries", \.hashMaxListpackEntries, range: 0...Int.max, alias: "hash-max-ziplist-entries"),
+        integer("hash-max-listpack-value", \.hashMaxListpackValue, range: 0...Int.max, alias: "hash-max-ziplist-value"),
+        integer("set-max-intset-entries", \.setMaxIntsetEntries, range: 0...Int.max),
+        integer("zset-max-listpack-entries", \.zsetMaxListpackEntries, range: 0...Int.max, alias: "zset-max-ziplist-entries"),
+        integer("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
+        integer("list-max-listpack-size", \.listMaxListpackSize, range: Int.min...Int.max, alias: "list-max-ziplist-size"),
+        ConfigParameter(
+            name: "replicaof", alias: "slaveof", mutable: false,
+            get: { settings in settings.replicaOf.map { "\($0.host) \($0.port)" } ?? "" },
+            set: { settings, value throws(NodeConfigError) in
+                let fields = value.split(separator: " ")
+                if fields.isEmpty || (fields.count == 2 && fields[0].lowercased() == "no" && fields[1].lowercased() == "one") {
+                    settings.replicaOf = nil
+                    return
+                }
+                guard fields.count == 2, let port = Int(fields[1]), (1...65535).contains(port) else {
+                    throw NodeConfigError("Invalid master port")
+                }
+                settings.replicaOf = (String(fields[0]), port)
+            }),
+        ConfigParameter(
+            name: "masterauth", get: { $0.masterAuth ?? "" },
+            set: { settings, value in settings.masterAuth = value.isEmpty ? nil : value }),
+        ConfigParameter(
+            name: "masteruser", get: { $0.masterUser ?? "" },
+            set: { settings, value in settings.masterUser = value.isEmpty ? nil : value }),
+        boolean("replica-read-only", \.replicaReadOnly, alias: "slave-read-only"),
+        boolean("replica-serve-stale-data", \.replicaServeStaleData, alias: "slave-serve-stale-data"),
+        integer("replica-priority", \.replicaPriority, range: 0...Int(Int32.max), alias: "slave-priority"),
+        string("replica-announce-ip", \.replicaAnnounceIP, alias: "slave-announce-ip"),
+        integer("replica-announce-port", \.replicaAnnouncePort, range: 0...65535, alias: "slave-announce-port"),
+        boolean("replica-lazy-flush", \.replicaLazyFlush, alias: "slave-lazy-flush"),
+        memory("repl-backlog-size", \.replBacklogSize),
+        integer("repl-backlog-ttl", \.replBacklogTTL, range: 0...Int(Int32.max)),
+        boolean("repl-diskless-sync", \.replDisklessSync),
+        integer("repl-diskless-sync-delay", \.replDisklessSyncDelay, range: 0...Int(Int32.max)),
+        integer("repl-diskless-sync-max-replicas", \.replDisklessSyncMaxReplicas, range: 0...Int(Int32.max)),
+        choice("repl-diskless-load", \.replDisklessLoad, ["disabled", "on-empty-db", "swapdb"]),
+        integer("repl-ping-replica-period", \.replPingReplicaPeriod, range: 1...Int(Int32.max), alias: "repl-ping-slave-period"),
+        integer("repl-timeout", \.replTimeout, range: 1...Int(Int32.max)),
+        integer("min-replicas-to-write", \.minReplicasToWrite, range: 0...Int(Int32.max), alias: "min-slaves-to-write"),
+        integer("min-replicas-max-lag", \.minReplicasMaxLag, range: 0...Int(Int32.max), alias: "min-slaves-max-lag"),
+        boolean("replica-protect-empty-master", \.replicaProtectEmptyMaster),
+    ]
+
+    static func parameter(named name: String) -> ConfigParameter? {
+        let name = name.lowercased()
+        return parameters.first { $0.name == name || $0.alias == name }
+    }
+
+    // MARK: Parameter kinds
+
+    static func parseBool(_ value: String) throws(NodeConfigError) -> Bool {
+        switch value.lowercased() {
+        case "yes": return true
+        case "no": return false
+        default: throw NodeConfigError("argument must be 'yes' or 'no'")
+        }
+    }
+
+    /// Redis's memory units: b, k, kb, m, mb, g, gb (k = 1000, kb = 1024), case-insensitive.
+    static func parseMemory(_ value: String) -> Int? {
+        let lower = value.lowercased()
+        let units: [(String, Int)] = [
+            ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000),
+            ("k", 1000), ("b", 1),
+        ]
+        for (suffix, scale) in units where lower.hasSuffix(suffix) {
+            guard let number = Int(lower.dropLast(suffix.count)), number >= 0 else { return nil }
+            return number * scale
+        }
+        guard let number = Int(lower), number >= 0 else { return nil }
+        return number
+    }
+
+    private static func integer(
+        _ name: String, _ path: any WritableKeyPath<NodeSettings, Int> & Sendable, range: ClosedRange<Int>,
+        mutable: Bool = true, alias: String? = nil
+    ) -> ConfigParameter {
+        ConfigParameter(
+            name: name, alias: alias, mutable: mutable, get: { String($0[keyPath: path]) },
+            set: { settings, value throws(NodeConfigError) in
+                guard let number = Int(value) else { throw NodeConfigError("argument couldn't be parsed into an integer") }
+                guard range.contains(number) else {
+                    throw NodeConfigError("argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
+                }
+                settings[keyPath: path] = number
+            })
+    }
+
+    private static func memory(_ name: String, _ path: any WritableKeyPath<NodeSettings, Int> & Sendable) -> ConfigParameter {
+        ConfigParameter(
+            name: name, get: { String($0[keyPath: path]) },
+            set: { settings, value throws(NodeConfigError) in
+                guard let bytes = parseMemory(value) else { throw NodeConfigError("argument must be a memory value") }
+                settings[keyPath: path] = bytes
+            })
+    }
+
+    private static func boolean(
+        _ name: String, _ path: any WritableKeyPath<NodeSettings, Bool> & Sendable, alias: String? = nil
+    ) -> ConfigParameter {
+        ConfigParameter(
+            name: name, alias: alias, get: { $0[keyPath: path] ? "yes" : "no" },
+            set: { settings, value throws(NodeConfigError) in settings[keyPath: path] = try parseBool(value) })
+    }
+
+    private static func string(
+        _ name: String, _ path: any WritableKeyPath<NodeSettings, String> & Sendable, mutable: Bool = true,
+        alias: String? = nil
+    ) -> ConfigParameter {
+        ConfigParameter(
+            name: name, alias: alias, mutable: mutable, get: { $0[keyPath: path] },
+            set: { settings, value in settings[keyPath: path] = value })
+    }
+
+    private static func choice(
+        _ name: String, _ path: any WritableKeyPath<NodeSettings, String> & Sendable, _ choices: [String]
+    ) -> ConfigParameter {
+        ConfigParameter(
+            name: name, get: { $0[keyPath: path] },
+            set: { settings, value throws(NodeConfigError) in
+                let lower = value.lowercased()
+                guard choices.contains(lower) else { throw NodeConfigError("argument(s) must be one of the following: \(choices.joined(separator: ", "))") }
+                settings[keyPath: path] = lower
+            })
+    }
+}

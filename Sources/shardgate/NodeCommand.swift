@@ -1,0 +1,58 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import ShardgateNode
+
+/// `shardgate node`: the Redis-compatible data node, started like redis-server.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a Redis-compatible data node: shardgate node [redis.conf] [--directive value ...]."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "An optional redis.conf, then --directive value pairs.")
+    var arguments: [String] = []
+
+    func run() async throws {
+        var overrides = arguments
+        var file: String?
+        if let first = overrides.first, !first.hasPrefix("--") {
+            file = first
+            overrides.removeFirst()
+        }
+        let settings: NodeSettings
+        do {
+            settings = try NodeSettings.load(file: file, overrides: overrides)
+        } catch {
+            printError("shardgate node: \(error.description)")
+            throw ExitCode(1)
+        }
+        bootstrapLogging(Self.logLevel(settings.logLevel))
+        let logger = Logger(label: "shardgate-node")
+        let server = NodeServer(settings: settings, configFile: file, logger: logger)
+        do {
+            try await server.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            await server.stop()
+            throw ExitCode.failure
+        }
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await services.run()
+    }
+
+    /// Redis's log levels mapped onto swift-log's.
+    static func logLevel(_ redisLevel: String) -> Logger.Level {
+        switch redisLevel {
+        case "debug": .debug
+        case "verbose": .info
+        case "warning": .warning
+        case "nothing": .critical
+        default: .notice
+        }
+    }
+}
