@@ -22,7 +22,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Where the nodes keep their data (one folder per node).")
     var data: String = "data"
 
-    @Option(help: "The program that runs a data node from its config file (default: redis-server on PATH).")
+    @Option(help: "A program that runs a data node from its config file, e.g. redis-server (default: this binary's own `shardgate node`).")
     var nodeBinary: String?
 
     @OptionGroup var runtime: RuntimeOptions
@@ -32,11 +32,8 @@ struct UpCommand: AsyncParsableCommand {
         bootstrapLogging(runtime.logLevel.level)
         let logger = Logger(label: "shardgate")
         let nodes = try loadNodes()
-        guard let binary = nodeBinary ?? findOnPath("redis-server") else {
-            printError("shardgate up: no data node program found. Install redis-server (apt-get install redis-server) or pass --node-binary.")
-            throw ExitCode.failure
-        }
-        let supervisor = NodeSupervisor(nodes: nodes, command: [binary], dataDirectory: data, logger: logger)
+        let command = nodeBinary.map { [$0] } ?? [Self.ownExecutable(), "node"]
+        let supervisor = NodeSupervisor(nodes: nodes, command: command, dataDirectory: data, logger: logger)
         do {
             try await supervisor.start()
         } catch {
@@ -63,6 +60,12 @@ struct UpCommand: AsyncParsableCommand {
                 logger: logger))
         try await services.run()
         try await group.shutdownGracefully()
+    }
+
+    /// This very program, so each node runs as `shardgate node <file>` from the same build.
+    static func ownExecutable() -> String {
+        let resolved = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        return FileManager.default.isExecutableFile(atPath: resolved) ? resolved : CommandLine.arguments[0]
     }
 
     private func loadNodes() throws -> [NodeDescription] {
@@ -96,15 +99,6 @@ struct UpCommand: AsyncParsableCommand {
         lines.append("Ctrl-C stops the proxy and every node; data stays in the data folder.")
         return lines.joined(separator: "\n")
     }
-}
-
-func findOnPath(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/bin"] {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
 }
 
 func bootstrapLogging(_ level: Logger.Level) {
