@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// Real clients against `shardgate node`: redis-py (compared with the same script against redis-server),
+/// redis-cli, and redis-benchmark's whole default suite.
+@Suite(.serialized)
+struct NodeClientTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Clients/redis_py_node.py").path
+
+    @Test(arguments: ["2", "3"])
+    func redisPyGetsWhatRedisGives(protocol version: String) async throws {
+        guard TestEnvironment.isCI || (TestEnvironment.hasRedisPy && TestEnvironment.redisServer != nil) else { return }
+        guard let python = TestEnvironment.python else { throw TestFailure("python3 not found") }
+        let redis = try await RedisServer()
+        let node = try await ShardgateNodeProcess()
+        defer {
+            redis.stop()
+            node.stop()
+        }
+        let expected = try run(python, [Self.script, "\(redis.port)", version])
+        let actual = try run(python, [Self.script, "\(node.port)", version])
+        #expect(expected.status == 0, "\(expected.output)")
+        #expect(actual.status == 0, "\(actual.output)")
+        #expect(actual.output == expected.output)
+    }
+
+    @Test func redisCliCommandsAndPipe() async throws {
+        guard TestEnvironment.canRun("redis-cli"), let cli = TestEnvironment.redisCli else { return }
+        let node = try await ShardgateNodeProcess()
+        defer { node.stop() }
+        func cliRun(_ arguments: String...) throws -> String {
+            let result = try run(cli, ["-p", "\(node.port)"] + arguments)
+            #expect(result.status == 0)
+            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try cliRun("PING") == "PONG")
+        #expect(try cliRun("SET", "greeting", "hello world") == "OK")
+        #expect(try cliRun("GET", "greeting") == "hello world")
+        #expect(try cliRun("--no-raw", "GET", "missing") == "(nil)")
+        var input = ""
+        for index in 0..<1000 { input += "SET pipe:\(index) \(index)\r\n" }
+        let piped = try run(cli, ["-p", "\(node.port)", "--pipe"], input: Data(input.utf8))
+        #expect(piped.status == 0)
+        #expect(piped.output.contains("errors: 0, replies: 1000"), "\(piped.output)")
+        #expect(try cliRun("DBSIZE") == "1001")
+        #expect(try cliRun("GET", "pipe:999") == "999")
+    }
+
+    @Test func redisBenchmarkDefaultSuiteRunsWithoutErrors() async throws {
+        guard TestEnvironment.canRun("redis-benchmark"), let benchmark = TestEnvironment.binary("redis-benchmark") else { return }
+        let node = try await ShardgateNodeProcess()
+        defer { node.stop() }
+        let result = try run(
+            benchmark, ["-p", "\(node.port)", "-n", "2000", "-c", "10", "-P", "4", "-r", "1000", "--csv"], seconds: 120)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(!result.output.lowercased().contains("error"), "\(result.output)")
+        // Every test of the default suite reported a rate (lines are "name","rps",...).
+        for test in ["PING_INLINE", "SET", "GET", "INCR", "LPUSH", "RPUSH", "LPOP", "RPOP", "SADD", "HSET", "SPOP", "ZADD",
+                     "ZPOPMIN", "LRANGE_100", "LRANGE_600", "MSET"] {
+            #expect(result.output.contains("\"\(test)"), "no result for \(test): \(result.output)")
+        }
+        let client = try node.client()
+        #expect(try client.command("PING") == .status("PONG"))
+    }
+}

@@ -1,0 +1,92 @@
+import Testing
+
+@testable import ShardgateNode
+
+@Suite struct KeyTableTests {
+    static func key(_ index: Int) -> [UInt8] { Array("key:\(index)".utf8) }
+
+    @Test func insertFindRemove() {
+        var table = KeyTable<Int>()
+        for index in 0..<1000 { table.insert(Self.key(index), index) }
+        #expect(table.count == 1000)
+        for index in 0..<1000 {
+            let slot = Self.key(index).withUnsafeBytes { table.find($0) }
+            #expect(slot.map { table[slot: $0] } == index)
+        }
+        for index in stride(from: 0, to: 1000, by: 2) {
+            #expect(Self.key(index).withUnsafeBytes { table.remove($0) } == index)
+        }
+        #expect(table.count == 500)
+        #expect(Self.key(2).withUnsafeBytes { table.find($0) } == nil)
+        #expect(Self.key(3).withUnsafeBytes { table[$0] } == 3)
+        // Freed slots are reused.
+        table.insert(Self.key(2), 2)
+        #expect(table.slots.count == 1000)
+    }
+
+    /// Redis's SCAN guarantee: every element present for the whole scan is returned, even when the
+    /// table grows or shrinks between calls.
+    @Test(arguments: [true, false])
+    func scanReturnsEveryStableKeyAcrossResizes(growing: Bool) {
+        var table = KeyTable<Int>()
+        let stable = 0..<300
+        for index in stable { table.insert(Self.key(index), index) }
+        if !growing { for index in 1000..<5000 { table.insert(Self.key(index), index) } }
+        var seen: Set<Int> = []
+        var cursor: UInt64 = 0
+        var steps = 0
+        repeat {
+            cursor = table.scan(cursor: cursor) { seen.insert(table[slot: $0]) }
+            steps += 1
+            if growing && steps < 200 {
+                for extra in 0..<40 { table.insert(Self.key(10_000 + steps * 40 + extra), -1) }
+            } else if !growing && steps < 100 {
+                for index in (1000 + (steps - 1) * 40)..<(1000 + steps * 40) {
+                    _ = Self.key(index).withUnsafeBytes { table.remove($0) }
+                }
+            }
+        } while cursor != 0 && steps < 100_000
+        #expect(cursor == 0)
+        #expect(stable.allSatisfy { seen.contains($0) })
+    }
+
+    @Test func randomSlotReachesEveryKey() {
+        var table = KeyTable<Int>()
+        for index in 0..<20 { table.insert(Self.key(index), index) }
+        var generator = SystemRandomNumberGenerator()
+        var seen: Set<Int> = []
+        for _ in 0..<2000 { if let slot = table.randomSlot(using: &generator) { seen.insert(table[slot: slot]) } }
+        #expect(seen.count == 20)
+        #expect(KeyTable<Int>().randomSlot(using: &generator) == nil)
+    }
+}
+
+@Suite struct DatabaseExpiryTests {
+    @Test func lazyAndActiveExpiry() {
+        let database = Database(index: 0)
+        var expired: [[UInt8]] = []
+        database.onExpired = { _, key in expired.append(key) }
+        database.add(Array("a".utf8), .string([1]), expireAt: 1000)
+        database.add(Array("b".utf8), .string([2]), expireAt: 5000)
+        database.add(Array("c".utf8), .string([3]))
+        #expect(database.expiresCount == 2)
+        // Lazy: a read after the deadline deletes the key.
+        #expect(database.find(Array("a".utf8), now: 1000) == nil)
+        #expect(expired == [Array("a".utf8)])
+        // Active: the queue yields only due keys; changed TTLs leave stale entries that are skipped.
+        let slot = database.find(Array("b".utf8), now: 0)!
+        database.setExpiry(slot: slot, 9000)
+        #expect(database.expireDueKeys(now: 6000, limit: 10) == 0)
+        #expect(database.expireDueKeys(now: 9000, limit: 10) == 1)
+        #expect(database.count == 1)
+        #expect(database.expiresCount == 0)
+    }
+
+    @Test func replicasDoNotDeleteExpiredKeys() {
+        let database = Database(index: 0)
+        database.deletesExpiredKeys = false
+        database.add(Array("a".utf8), .string([1]), expireAt: 10)
+        #expect(database.find(Array("a".utf8), now: 20) == nil)
+        #expect(database.count == 1)
+    }
+}
