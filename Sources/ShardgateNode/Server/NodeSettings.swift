@@ -34,7 +34,7 @@ public struct NodeSettings: Sendable {
     public var pidFile = ""
     public var daemonize = false
     // Encoding thresholds (Redis 7.0 defaults).
-    public var hashMaxListpackEntries = 128
+    public var hashMaxListpackEntries = 512
     public var hashMaxListpackValue = 64
     public var setMaxIntsetEntries = 512
     public var zsetMaxListpackEntries = 128
