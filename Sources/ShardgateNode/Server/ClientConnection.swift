@@ -131,7 +131,9 @@ struct ClientFlags {
     /// Pub/sub: subscribed channels and patterns.
     var channels: Set<[UInt8]> = []
     var patterns: Set<[UInt8]> = []
-    var subscriptionCount: Int { channels.count + patterns.count }
+    var shardChannels: Set<[UInt8]> = []
+    /// Any subscription puts a RESP2 client in pub/sub mode.
+    var subscriptionCount: Int { channels.count + patterns.count + shardChannels.count }
     /// MONITOR clients receive every command.
     var isMonitor = false
     /// A replica connection (after SYNC/PSYNC): its replies are not sent by the normal path.

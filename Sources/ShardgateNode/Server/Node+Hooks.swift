@@ -5,24 +5,29 @@ import Commands
 extension Node {
     /// Why a resolved command must be refused now (out of memory, read-only replica, ...), or nil.
     func admissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
-        nil
+        if let refusal = monitorAdmissionError(spec, client: client) { return refusal }
+        return nil
     }
 
     /// After a command changed data (`dirty` moved).
     func commandChangedData(_ call: CommandCall) {
+        trackChangedKeys(call)
     }
 
     /// After every executed command: MONITOR feed.
     func feedMonitors(_ call: CommandCall) {
+        feedMonitorClients(call)
     }
 
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
+        removeFromEventRegistries(client)
     }
 
     /// A key was deleted because its TTL passed.
     func keyExpired(_ database: Database, _ key: [UInt8]) {
         stats.expiredKeys += 1
+        watchedKeyExpired(database, key)
     }
 
     /// Before serving: load the RDB or AOF named by the settings.
@@ -84,6 +89,6 @@ extension Node {
         ]
     }
 
-    var pubsubChannelCount: Int { 0 }
-    var pubsubPatternCount: Int { 0 }
+    var pubsubChannelCount: Int { pubsub.channels.count }
+    var pubsubPatternCount: Int { pubsub.patterns.count }
 }

@@ -36,6 +36,11 @@ final class Node {
     var replicationCounters = ReplicationCounters()
     /// Bound listening port (for INFO `tcp_port` when configured as 0).
     var boundPort = 0
+    /// Pub/sub subscriptions, WATCHed keys, blocked clients and MONITOR clients.
+    let pubsub = PubSubRegistry()
+    let watches = WatchedKeys()
+    let blocking = BlockedClients()
+    var monitors: [ClientConnection] = []
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings

@@ -1,0 +1,102 @@
+/// Publish/subscribe: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, (S)PUBLISH, PUBSUB.
+///
+/// Confirmations and messages are pushes (`>` in RESP3, arrays in RESP2). Shard channels are a
+/// namespace of their own, as in Redis 7.0; without a cluster every shard channel is local.
+enum PubSubCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("subscribe", subscribe), ("unsubscribe", unsubscribe), ("psubscribe", psubscribe),
+        ("punsubscribe", punsubscribe), ("ssubscribe", ssubscribe), ("sunsubscribe", sunsubscribe),
+        ("publish", publish), ("spublish", spublish), ("pubsub|channels", pubsubChannels),
+        ("pubsub|numsub", pubsubNumsub), ("pubsub|numpat", pubsubNumpat),
+        ("pubsub|shardchannels", pubsubShardChannels), ("pubsub|shardnumsub", pubsubShardNumsub),
+    ]}
+
+    static func subscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .channel) }
+    static func psubscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .pattern) }
+    static func ssubscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .shardChannel) }
+    static func unsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .channel) }
+    static func punsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .pattern) }
+    static func sunsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .shardChannel) }
+
+    /// The count a confirmation carries: channels plus patterns, or shard channels alone.
+    private static func count(_ client: ClientConnection, _ kind: PubSubRegistry.Kind) -> Int {
+        kind == .shardChannel ? client.flags.shardChannels.count : client.flags.channels.count + client.flags.patterns.count
+    }
+
+    private static func confirm(_ client: ClientConnection, _ tag: StaticString, _ name: [UInt8]?, _ kind: PubSubRegistry.Kind) {
+        client.pushHeader(3)
+        client.bulk(tag.description)
+        if let name { client.bulk(name) } else { client.null() }
+        client.integer(count(client, kind))
+    }
+
+    private static func subscribe(_ call: CommandCall, kind: PubSubRegistry.Kind) {
+        let registry = call.node.pubsub
+        for index in 1..<call.count {
+            let name = call.bytes(index)
+            registry.subscribe(call.client, to: name, kind: kind)
+            confirm(call.client, kind.subscribeName, name, kind)
+        }
+    }
+
+    private static func unsubscribe(_ call: CommandCall, kind: PubSubRegistry.Kind) {
+        let client = call.client
+        let registry = call.node.pubsub
+        var names: [[UInt8]]
+        if call.count > 1 {
+            names = (1..<call.count).map { call.bytes($0) }
+        } else {
+            switch kind {
+            case .channel: names = Array(client.flags.channels)
+            case .pattern: names = Array(client.flags.patterns)
+            case .shardChannel: names = Array(client.flags.shardChannels)
+            }
+            if names.isEmpty {
+                // Nothing to leave: one confirmation with a null name.
+                return confirm(client, kind.unsubscribeName, nil, kind)
+            }
+        }
+        for name in names {
+            registry.unsubscribe(client, from: name, kind: kind)
+            confirm(client, kind.unsubscribeName, name, kind)
+        }
+    }
+
+    static func publish(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
+    }
+
+    static func spublish(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
+    }
+
+    static func pubsubChannels(_ call: CommandCall) throws(CommandError) { listChannels(call, kind: .channel) }
+    static func pubsubShardChannels(_ call: CommandCall) throws(CommandError) { listChannels(call, kind: .shardChannel) }
+
+    private static func listChannels(_ call: CommandCall, kind: PubSubRegistry.Kind) {
+        let pattern = call.count > 2 ? call.bytes(2) : nil
+        let names = call.node.pubsub.subscribers(kind).keys.filter { name in
+            pattern.map { GlobMatch.matches($0, name) } ?? true
+        }
+        call.client.arrayHeader(names.count)
+        for name in names { call.client.bulk(name) }
+    }
+
+    static func pubsubNumsub(_ call: CommandCall) throws(CommandError) { numsub(call, kind: .channel) }
+    static func pubsubShardNumsub(_ call: CommandCall) throws(CommandError) { numsub(call, kind: .shardChannel) }
+
+    /// A flat array of channel, count pairs (Redis 7.0 sends an array even in RESP3).
+    private static func numsub(_ call: CommandCall, kind: PubSubRegistry.Kind) {
+        let table = call.node.pubsub.subscribers(kind)
+        call.client.arrayHeader((call.count - 2) * 2)
+        for index in 2..<call.count {
+            let name = call.bytes(index)
+            call.client.bulk(name)
+            call.client.integer(table[name]?.count ?? 0)
+        }
+    }
+
+    static func pubsubNumpat(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(call.node.pubsub.patterns.count)
+    }
+}

@@ -1,0 +1,97 @@
+import Commands
+import RESP
+
+/// MULTI/EXEC/DISCARD and optimistic locking with WATCH/UNWATCH.
+///
+/// The dispatcher queues requests while `client.flags.queued` is set and marks the transaction
+/// failed on queue-time errors; EXEC runs the queue through `Node.run`, so each command is counted,
+/// monitored and propagated like a standalone one.
+enum TransactionCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch),
+    ]}
+
+    static func multi(_ call: CommandCall) throws(CommandError) {
+        guard call.client.flags.queued == nil else { throw CommandError("ERR MULTI calls can not be nested") }
+        call.client.flags.queued = []
+        call.client.flags.transactionFailed = false
+        call.client.ok()
+    }
+
+    static func discard(_ call: CommandCall) throws(CommandError) {
+        guard call.client.flags.queued != nil else { throw CommandError("ERR DISCARD without MULTI") }
+        endTransaction(call)
+        call.client.ok()
+    }
+
+    private static func endTransaction(_ call: CommandCall) {
+        call.client.flags.queued = nil
+        call.client.flags.transactionFailed = false
+        call.node.watches.unwatchAll(call.client)
+        call.client.flags.watchTouched = false
+    }
+
+    static func exec(_ call: CommandCall) throws(CommandError) {
+        let client = call.client
+        let node = call.node
+        guard let queue = client.flags.queued else { throw CommandError("ERR EXEC without MULTI") }
+        if client.flags.transactionFailed {
+            endTransaction(call)
+            throw CommandError("EXECABORT Transaction discarded because of previous errors.")
+        }
+        // A watched key whose TTL passed since WATCH counts as changed: reading it deletes it,
+        // which touches its watchers.
+        for (database, key) in client.flags.watchedKeys where database < node.databases.count {
+            _ = node.databases[database].find(key, now: node.now)
+        }
+        if client.flags.watchTouched {
+            endTransaction(call)
+            return client.nullArray()
+        }
+        endTransaction(call)
+        client.arrayHeader(queue.count)
+        node.blocking.transactionDepth += 1
+        for request in queue {
+            if let (handler, spec) = node.resolve(request) {
+                node.run(handler, spec: spec, request: request, client: client)
+            } else {
+                client.error(RedisErrors.unknownCommand(request.string(0), arguments: []))
+            }
+        }
+        node.blocking.transactionDepth -= 1
+    }
+
+    static func watch(_ call: CommandCall) throws(CommandError) {
+        guard call.client.flags.queued == nil else { throw CommandError("ERR WATCH inside MULTI is not allowed") }
+        let node = call.node
+        for index in 1..<call.count {
+            // `find` deletes a key already expired, so the key is watched as missing.
+            let exists = call.find(index) != nil
+            node.watches.watch(call.client, database: call.client.database, key: call.bytes(index), exists: exists)
+        }
+        call.client.ok()
+    }
+
+    static func unwatch(_ call: CommandCall) throws(CommandError) {
+        call.node.watches.unwatchAll(call.client)
+        call.client.flags.watchTouched = false
+        call.client.ok()
+    }
+}
+
+extension Node {
+    /// The handler and spec of a request as the dispatcher would resolve them (for EXEC's queue,
+    /// whose requests were already checked when they were queued).
+    func resolve(_ request: RESPRequest) -> (CommandHandler, CommandSpec)? {
+        let table = CommandTable.redis
+        guard var spec = request.withArgument(0, { table.lookup($0) }) else { return nil }
+        if spec.hasSubcommands && request.argumentCount >= 2 {
+            guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
+                let fullName = "\(spec.name)|\(request.string(1).lowercased())"
+                return CommandRegistry.newerSubcommands[fullName].map { ($0.handler, spec) }
+            }
+            spec = sub
+        }
+        return handler(for: spec).map { ($0, spec) }
+    }
+}
