@@ -8,6 +8,7 @@ enum CommandRegistry {
         var handlers = [CommandHandler?](repeating: nil, count: table.count)
         let groups: [[(String, CommandHandler)]] = [
             StringCommands.all, KeyCommands.all, ConnectionCommands.all, ServerCommands.all,
+            HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
             PubSubCommands.all, TransactionCommands.all, BlockingCommands.all, MonitorCommand.all,
         ]
         for group in groups {

@@ -1,0 +1,296 @@
+import Commands
+
+/// HSET and the rest of the hash family, with Redis 7.0's replies and error texts.
+enum HashCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("hset", hset), ("hmset", hmset), ("hsetnx", hsetnx), ("hget", hget), ("hmget", hmget), ("hdel", hdel),
+        ("hlen", hlen), ("hstrlen", hstrlen), ("hexists", hexists), ("hkeys", hkeys), ("hvals", hvals),
+        ("hgetall", hgetall), ("hincrby", hincrby), ("hincrbyfloat", hincrbyfloat), ("hrandfield", hrandfield),
+        ("hscan", hscan),
+    ]}
+
+    /// The hash at key argument `index` for a read; nil when missing.
+    static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> HashObject? {
+        guard let slot = call.lookupRead(index) else { return nil }
+        guard case .hash(let hash) = call.database.value(at: slot) else { throw .wrongType }
+        return hash
+    }
+
+    /// The hash at key argument `index` for a write; nil when missing.
+    static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> HashObject? {
+        guard let slot = call.find(index) else { return nil }
+        guard case .hash(let hash) = call.database.value(at: slot) else { throw .wrongType }
+        return hash
+    }
+
+    /// The hash at key argument 1, created empty when missing (`hashTypeLookupWriteOrCreate`).
+    static func writeOrCreate(_ call: CommandCall) throws(CommandError) -> HashObject {
+        if let hash = try write(call) { return hash }
+        let hash = HashObject()
+        call.database.add(call.bytes(1), .hash(hash))
+        return hash
+    }
+
+    static func hset(_ call: CommandCall) throws(CommandError) {
+        guard call.count % 2 == 0 else { throw CommandError(RedisErrors.wrongArity("hset")) }
+        call.client.integer(try setPairs(call))
+    }
+
+    static func hmset(_ call: CommandCall) throws(CommandError) {
+        guard call.count % 2 == 0 else { throw CommandError(RedisErrors.wrongArity("hmset")) }
+        _ = try setPairs(call)
+        call.client.ok()
+    }
+
+    private static func setPairs(_ call: CommandCall) throws(CommandError) -> Int {
+        let hash = try writeOrCreate(call)
+        let settings = call.node.settings
+        if hash.isPacked {
+            for index in 2..<call.count where call.spans[index].length > settings.hashMaxListpackValue {
+                hash.convertToTable()
+                break
+            }
+        }
+        var created = 0
+        for index in stride(from: 2, to: call.count, by: 2) {
+            call.argument(index) { field in
+                call.argument(index + 1) { value in
+                    if hash.set(field, value, maxEntries: settings.hashMaxListpackEntries) { created += 1 }
+                }
+            }
+        }
+        call.node.dirty += (call.count - 2) / 2
+        return created
+    }
+
+    static func hsetnx(_ call: CommandCall) throws(CommandError) {
+        let hash = try writeOrCreate(call)
+        if call.argument(2, { hash.contains($0) }) { return call.client.integer(0) }
+        let settings = call.node.settings
+        hash.convertIfTooLong(Int(call.spans[2].length), Int(call.spans[3].length), maxValue: settings.hashMaxListpackValue)
+        call.argument(2) { field in
+            call.argument(3) { value in _ = hash.set(field, value, maxEntries: settings.hashMaxListpackEntries) }
+        }
+        call.node.dirty += 1
+        call.client.integer(1)
+    }
+
+    static func hget(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try read(call) else { return call.client.null() }
+        let found: Void? = call.argument(2) { field in hash.withValue(field) { call.client.bulk($0) } }
+        if found == nil { call.client.null() }
+    }
+
+    static func hmget(_ call: CommandCall) throws(CommandError) {
+        let hash = try read(call)
+        call.client.arrayHeader(call.count - 2)
+        for index in 2..<call.count {
+            let found: Void? = call.argument(index) { field in hash?.withValue(field) { call.client.bulk($0) } }
+            if found == nil { call.client.null() }
+        }
+    }
+
+    static func hdel(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try write(call) else { return call.client.integer(0) }
+        var deleted = 0
+        for index in 2..<call.count where call.argument(index, { hash.remove($0) }) {
+            deleted += 1
+            if hash.count == 0 {
+                removeKey(call, 1)
+                break
+            }
+        }
+        call.node.dirty += deleted
+        call.client.integer(deleted)
+    }
+
+    static func hlen(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(try read(call)?.count ?? 0)
+    }
+
+    static func hstrlen(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try read(call) else { return call.client.integer(0) }
+        call.client.integer(call.argument(2) { field in hash.withValue(field) { $0.count } } ?? 0)
+    }
+
+    static func hexists(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try read(call) else { return call.client.integer(0) }
+        call.client.integer(call.argument(2) { hash.contains($0) } ? 1 : 0)
+    }
+
+    static func hkeys(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try read(call) else { return call.client.arrayHeader(0) }
+        call.client.arrayHeader(hash.count)
+        hash.forEach { field, _ in call.client.bulk(field) }
+    }
+
+    static func hvals(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try read(call) else { return call.client.arrayHeader(0) }
+        call.client.arrayHeader(hash.count)
+        hash.forEach { _, value in call.client.bulk(value) }
+    }
+
+    static func hgetall(_ call: CommandCall) throws(CommandError) {
+        guard let hash = try read(call) else { return call.client.mapHeader(0) }
+        call.client.mapHeader(hash.count)
+        hash.forEach { field, value in
+            call.client.bulk(field)
+            call.client.bulk(value)
+        }
+    }
+
+    static func hincrby(_ call: CommandCall) throws(CommandError) {
+        let increment = try call.integer(3)
+        let hash = try writeOrCreate(call)
+        var current = 0
+        if let value = call.argument(2, { field in hash.withValue(field) { RedisNumber.parseInteger($0) } }) {
+            guard let value else { throw CommandError("ERR hash value is not an integer") }
+            current = value
+        }
+        let (result, overflow) = current.addingReportingOverflow(increment)
+        guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
+        let text = Array(String(result).utf8)
+        call.argument(2) { field in text.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
+        call.node.dirty += 1
+        call.client.integer(result)
+    }
+
+    static func hincrbyfloat(_ call: CommandCall) throws(CommandError) {
+        guard let increment = call.argument(3, { RedisNumber.parseLongDouble($0) }) else { throw .notFloat }
+        guard increment.isFinite else { throw CommandError("ERR value is NaN or Infinity") }
+        let hash = try writeOrCreate(call)
+        var current: RedisNumber.LongDouble = 0
+        if let value = call.argument(2, { field in hash.withValue(field) { RedisNumber.parseLongDouble($0) } }) {
+            guard let value else { throw CommandError("ERR hash value is not a float") }
+            current = value
+        }
+        let result = current + increment
+        guard result.isFinite else { throw CommandError("ERR increment would produce NaN or Infinity") }
+        let text = DoubleFormat.incrByFloat(result)
+        let bytes = Array(text.utf8)
+        call.argument(2) { field in bytes.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
+        call.node.dirty += 1
+        call.client.bulk(bytes)
+    }
+
+    static func hrandfield(_ call: CommandCall) throws(CommandError) {
+        var generator = SystemRandomNumberGenerator()
+        guard call.count >= 3 else {
+            guard let hash = try read(call) else { return call.client.null() }
+            return call.client.bulk(hash.randomPair(using: &generator).0)
+        }
+        let requested = try call.rangeInteger(2, min: -Int.max, max: Int.max)
+        var withValues = false
+        if call.count > 4 || (call.count == 4 && !call.matches(3, "withvalues")) { throw .syntax }
+        if call.count == 4 {
+            withValues = true
+            guard requested >= -Int.max / 2 && requested <= Int.max / 2 else {
+                throw CommandError("ERR value is out of range")
+            }
+        }
+        guard let hash = try read(call) else { return call.client.arrayHeader(0) }
+        let resp3 = call.client.protocolVersion == 3
+        let emit = { (field: [UInt8], value: [UInt8]) in
+            if withValues && resp3 { call.client.arrayHeader(2) }
+            call.client.bulk(field)
+            if withValues { call.client.bulk(value) }
+        }
+        if requested == 0 { return call.client.arrayHeader(0) }
+        if requested < 0 || requested == 1 {
+            let count = requested.magnitude == 1 ? 1 : Int(requested.magnitude)
+            call.client.arrayHeader(withValues && !resp3 ? count * 2 : count)
+            for _ in 0..<count {
+                let (field, value) = hash.randomPair(using: &generator)
+                emit(field, value)
+            }
+            return
+        }
+        let count = requested
+        let size = hash.count
+        let replySize = min(count, size)
+        call.client.arrayHeader(withValues && !resp3 ? replySize * 2 : replySize)
+        if count >= size {
+            hash.forEach { field, value in emit(Array(field), Array(value)) }
+            return
+        }
+        for (field, value) in RandomPick.distinct(count, of: hash.pairs, using: &generator) { emit(field, value) }
+    }
+
+    static func hscan(_ call: CommandCall) throws(CommandError) {
+        let cursor = try parseCursor(call, 2)
+        guard let hash = try read(call) else { return emptyScan(call) }
+        let options = try ScanOptions(call, from: 3, allowType: false)
+        var found: [[UInt8]] = []
+        var next = cursor
+        var iterations = options.count * 20
+        repeat {
+            next = hash.scan(cursor: next) { field, value in
+                if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, field) }) { return }
+                found.append(Array(field))
+                found.append(Array(value))
+            }
+            iterations -= 1
+        } while next != 0 && iterations > 0 && found.count < options.count * 2
+        scanReply(call, next, found)
+    }
+}
+
+// MARK: - Helpers shared by the collection families
+
+extension CommandCall {
+    /// `getRangeLongFromObjectOrReply`: an integer within `min...max`; `message` (without "ERR ")
+    /// replaces both the parse and the range error when given.
+    func rangeInteger(_ index: Int, min: Int, max: Int, message: String? = nil) throws(CommandError) -> Int {
+        guard let value = argument(index, { RedisNumber.parseInteger($0) }) else {
+            throw CommandError(message.map { "ERR \($0)" } ?? RedisErrors.notInteger)
+        }
+        guard value >= min && value <= max else {
+            throw CommandError("ERR " + (message ?? "value is out of range, value must between \(min) and \(max)"))
+        }
+        return value
+    }
+
+    /// `getPositiveLongFromObjectOrReply`.
+    func positiveInteger(_ index: Int, message: String = "value is out of range, must be positive") throws(CommandError) -> Int {
+        try rangeInteger(index, min: 0, max: Int.max, message: message)
+    }
+}
+
+/// Deletes key argument `index` (an emptied collection) without counting a change of its own.
+func removeKey(_ call: CommandCall, _ index: Int) {
+    if let slot = call.find(index) { call.database.remove(slot: slot) }
+}
+
+/// `parseScanCursorOrReply`.
+func parseCursor(_ call: CommandCall, _ index: Int) throws(CommandError) -> UInt64 {
+    guard let cursor = call.argument(index, { ScanOptions.parseCursor($0) }) else {
+        throw CommandError("ERR invalid cursor")
+    }
+    return cursor
+}
+
+func emptyScan(_ call: CommandCall) {
+    call.client.arrayHeader(2)
+    call.client.bulk("0")
+    call.client.arrayHeader(0)
+}
+
+func scanReply(_ call: CommandCall, _ cursor: UInt64, _ found: [[UInt8]]) {
+    call.client.arrayHeader(2)
+    call.client.bulk(String(cursor))
+    call.client.arrayHeader(found.count)
+    for element in found { call.client.bulk(element) }
+}
+
+/// Picking distinct random elements (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER with a positive count).
+enum RandomPick {
+    /// `count` distinct elements of `elements` (count < elements.count), in random order.
+    static func distinct<T, G: RandomNumberGenerator>(_ count: Int, of elements: [T], using generator: inout G) -> ArraySlice<T> {
+        var elements = elements
+        for index in 0..<count {
+            let pick = Int.random(in: index..<elements.count, using: &generator)
+            elements.swapAt(index, pick)
+        }
+        return elements[0..<count]
+    }
+}

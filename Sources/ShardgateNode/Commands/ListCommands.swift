@@ -1,0 +1,320 @@
+import Commands
+import DequeModule
+
+/// LPUSH and the rest of the (non-blocking) list family, with Redis 7.0's replies and error texts.
+/// The pop and push helpers are shared with the blocking commands.
+enum ListCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("lpush", lpush), ("rpush", rpush), ("lpushx", lpushx), ("rpushx", rpushx), ("lpop", lpop), ("rpop", rpop),
+        ("llen", llen), ("lrange", lrange), ("lindex", lindex), ("lset", lset), ("linsert", linsert),
+        ("lrem", lrem), ("ltrim", ltrim), ("lpos", lpos), ("lmove", lmove), ("rpoplpush", rpoplpush),
+        ("lmpop", lmpop),
+    ]}
+
+    static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> ListObject? {
+        guard let slot = call.lookupRead(index) else { return nil }
+        guard case .list(let list) = call.database.value(at: slot) else { throw .wrongType }
+        return list
+    }
+
+    static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> ListObject? {
+        guard let slot = call.find(index) else { return nil }
+        guard case .list(let list) = call.database.value(at: slot) else { throw .wrongType }
+        return list
+    }
+
+    // MARK: - Shared helpers (also used by the blocking commands)
+
+    /// Pushes `element` at the head (`left`) or tail of the list at key argument `index`, creating
+    /// the list when missing. Counts one change.
+    static func push(_ call: CommandCall, keyIndex index: Int, _ element: [UInt8], left: Bool) throws(CommandError) {
+        if let list = try write(call, index) {
+            if left { list.elements.prepend(element) } else { list.elements.append(element) }
+        } else {
+            call.database.add(call.bytes(index), .list(ListObject([element])))
+        }
+        call.node.dirty += 1
+    }
+
+    /// Removes up to `count` elements from the head (`left`) or tail of `list`, in pop order.
+    static func pop(from list: ListObject, left: Bool, count: Int) -> [[UInt8]] {
+        let taken = min(count, list.elements.count)
+        var popped: [[UInt8]] = []
+        popped.reserveCapacity(taken)
+        for _ in 0..<taken { popped.append(left ? list.elements.removeFirst() : list.elements.removeLast()) }
+        return popped
+    }
+
+    /// Pops up to `count` elements from the list at key argument `index` (deleting it when emptied,
+    /// counting the changes); nil when the key is missing.
+    static func pop(_ call: CommandCall, keyIndex index: Int, left: Bool, count: Int) throws(CommandError) -> [[UInt8]]? {
+        guard let list = try write(call, index) else { return nil }
+        let popped = pop(from: list, left: left, count: count)
+        if list.elements.isEmpty { removeKey(call, index) }
+        call.node.dirty += popped.count
+        return popped
+    }
+
+    /// Parses LEFT/RIGHT: true for left.
+    static func isLeft(_ call: CommandCall, _ index: Int) throws(CommandError) -> Bool {
+        if call.matches(index, "left") { return true }
+        if call.matches(index, "right") { return false }
+        throw .syntax
+    }
+
+    // MARK: - Commands
+
+    static func lpush(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: true, onlyExisting: false) }
+    static func rpush(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: false, onlyExisting: false) }
+    static func lpushx(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: true, onlyExisting: true) }
+    static func rpushx(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: false, onlyExisting: true) }
+
+    private static func pushCommand(_ call: CommandCall, left: Bool, onlyExisting: Bool) throws(CommandError) {
+        let list: ListObject
+        if let existing = try write(call) {
+            list = existing
+        } else {
+            if onlyExisting { return call.client.integer(0) }
+            list = ListObject()
+            call.database.add(call.bytes(1), .list(list))
+        }
+        for index in 2..<call.count {
+            let element = call.bytes(index)
+            if left { list.elements.prepend(element) } else { list.elements.append(element) }
+        }
+        call.node.dirty += call.count - 2
+        call.client.integer(list.elements.count)
+    }
+
+    static func lpop(_ call: CommandCall) throws(CommandError) { try popCommand(call, left: true) }
+    static func rpop(_ call: CommandCall) throws(CommandError) { try popCommand(call, left: false) }
+
+    private static func popCommand(_ call: CommandCall, left: Bool) throws(CommandError) {
+        if call.count > 3 { throw CommandError(RedisErrors.wrongArity(left ? "lpop" : "rpop")) }
+        let hasCount = call.count == 3
+        let count = hasCount ? try call.positiveInteger(2) : 1
+        guard let list = try write(call) else { return hasCount ? call.client.nullArray() : call.client.null() }
+        if hasCount && count == 0 { return call.client.arrayHeader(0) }
+        let popped = pop(from: list, left: left, count: count)
+        if list.elements.isEmpty { removeKey(call, 1) }
+        call.node.dirty += popped.count
+        if hasCount {
+            call.client.arrayHeader(popped.count)
+            for element in popped { call.client.bulk(element) }
+        } else {
+            call.client.bulk(popped[0])
+        }
+    }
+
+    static func llen(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(try read(call)?.elements.count ?? 0)
+    }
+
+    /// The clamped index range `start...end` as LRANGE/LTRIM compute it; nil when empty.
+    static func clamp(start: Int, end: Int, length: Int) -> ClosedRange<Int>? {
+        var start = start < 0 ? length &+ start : start
+        var end = end < 0 ? length &+ end : end
+        if start < 0 { start = 0 }
+        if start > end || start >= length { return nil }
+        if end >= length { end = length - 1 }
+        return start...end
+    }
+
+    static func lrange(_ call: CommandCall) throws(CommandError) {
+        let start = try call.integer(2)
+        let end = try call.integer(3)
+        guard let list = try read(call),
+            let range = clamp(start: start, end: end, length: list.elements.count)
+        else { return call.client.arrayHeader(0) }
+        call.client.arrayHeader(range.count)
+        for index in range { call.client.bulk(list.elements[index]) }
+    }
+
+    static func lindex(_ call: CommandCall) throws(CommandError) {
+        guard let list = try read(call) else { return call.client.null() }
+        var index = try call.integer(2)
+        if index < 0 { index = list.elements.count &+ index }
+        guard index >= 0 && index < list.elements.count else { return call.client.null() }
+        call.client.bulk(list.elements[index])
+    }
+
+    static func lset(_ call: CommandCall) throws(CommandError) {
+        guard let list = try write(call) else { throw .noSuchKey }
+        var index = try call.integer(2)
+        if index < 0 { index = list.elements.count &+ index }
+        guard index >= 0 && index < list.elements.count else { throw CommandError("ERR index out of range") }
+        list.elements[index] = call.bytes(3)
+        call.node.dirty += 1
+        call.client.ok()
+    }
+
+    static func linsert(_ call: CommandCall) throws(CommandError) {
+        let after: Bool
+        if call.matches(2, "after") { after = true } else if call.matches(2, "before") { after = false } else { throw .syntax }
+        guard let list = try write(call) else { return call.client.integer(0) }
+        let position = call.argument(3) { pivot in
+            list.elements.firstIndex { element in element.withUnsafeBytes { $0.elementsEqual(pivot) } }
+        }
+        guard let position else { return call.client.integer(-1) }
+        list.elements.insert(call.bytes(4), at: after ? position + 1 : position)
+        call.node.dirty += 1
+        call.client.integer(list.elements.count)
+    }
+
+    static func lrem(_ call: CommandCall) throws(CommandError) {
+        let requested = try call.integer(2)
+        guard let list = try write(call) else { return call.client.integer(0) }
+        let target = call.bytes(3)
+        let limit = requested == Int.min ? Int.max : abs(requested)
+        var removed = 0
+        if requested < 0 {
+            var index = list.elements.count - 1
+            while index >= 0 {
+                if list.elements[index] == target {
+                    list.elements.remove(at: index)
+                    removed += 1
+                    if limit != 0 && removed == limit { break }
+                }
+                index -= 1
+            }
+        } else {
+            var kept = Deque<[UInt8]>()
+            kept.reserveCapacity(list.elements.count)
+            for element in list.elements {
+                if element == target && (limit == 0 || removed < limit) {
+                    removed += 1
+                } else {
+                    kept.append(element)
+                }
+            }
+            if removed > 0 { list.elements = kept }
+        }
+        call.node.dirty += removed
+        if list.elements.isEmpty { removeKey(call, 1) }
+        call.client.integer(removed)
+    }
+
+    static func ltrim(_ call: CommandCall) throws(CommandError) {
+        let start = try call.integer(2)
+        let end = try call.integer(3)
+        guard let list = try write(call) else { return call.client.ok() }
+        let length = list.elements.count
+        let removed: Int
+        if let range = clamp(start: start, end: end, length: length) {
+            removed = length - range.count
+            list.elements.removeLast(length - 1 - range.upperBound)
+            list.elements.removeFirst(range.lowerBound)
+        } else {
+            removed = length
+            list.elements.removeAll()
+        }
+        if list.elements.isEmpty { removeKey(call, 1) }
+        call.node.dirty += removed
+        call.client.ok()
+    }
+
+    static func lpos(_ call: CommandCall) throws(CommandError) {
+        var rank = 1
+        var count = -1
+        var maxlen = 0
+        var index = 3
+        while index < call.count {
+            let more = index + 1 < call.count
+            if more && call.matches(index, "rank") {
+                rank = try call.integer(index + 1)
+                if rank == 0 {
+                    throw CommandError(
+                        "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
+                }
+            } else if more && call.matches(index, "count") {
+                count = try call.positiveInteger(index + 1, message: "COUNT can't be negative")
+            } else if more && call.matches(index, "maxlen") {
+                maxlen = try call.positiveInteger(index + 1, message: "MAXLEN can't be negative")
+            } else {
+                throw .syntax
+            }
+            index += 2
+        }
+        let reverse = rank < 0
+        let skip = rank == Int.min ? Int.max : abs(rank)
+        guard let list = try read(call) else { return count != -1 ? call.client.arrayHeader(0) : call.client.null() }
+        let target = call.bytes(2)
+        let length = list.elements.count
+        var matches = 0
+        var found: [Int] = []
+        var scanned = 0
+        while scanned < length && (maxlen == 0 || scanned < maxlen) {
+            let position = reverse ? length - 1 - scanned : scanned
+            if list.elements[position] == target {
+                matches += 1
+                if matches >= skip {
+                    found.append(position)
+                    if count == -1 || (count != 0 && found.count >= count) { break }
+                }
+            }
+            scanned += 1
+        }
+        if count != -1 {
+            call.client.arrayHeader(found.count)
+            for position in found { call.client.integer(position) }
+        } else if let position = found.first {
+            call.client.integer(position)
+        } else {
+            call.client.null()
+        }
+    }
+
+    static func lmove(_ call: CommandCall) throws(CommandError) {
+        let fromLeft = try isLeft(call, 3)
+        let toLeft = try isLeft(call, 4)
+        try move(call, fromLeft: fromLeft, toLeft: toLeft)
+    }
+
+    static func rpoplpush(_ call: CommandCall) throws(CommandError) {
+        try move(call, fromLeft: false, toLeft: true)
+    }
+
+    /// LMOVE's work on keys 1 → 2 (`lmoveGenericCommand`); replies with the moved element or null.
+    static func move(_ call: CommandCall, fromLeft: Bool, toLeft: Bool) throws(CommandError) {
+        guard let source = try write(call, 1) else { return call.client.null() }
+        let target = try write(call, 2)
+        let element = fromLeft ? source.elements.removeFirst() : source.elements.removeLast()
+        if let target {
+            if toLeft { target.elements.prepend(element) } else { target.elements.append(element) }
+        } else {
+            call.database.add(call.bytes(2), .list(ListObject([element])))
+        }
+        if source.elements.isEmpty { removeKey(call, 1) }
+        call.node.dirty += 1
+        call.client.bulk(element)
+    }
+
+    /// LMPOP/BLMPOP arguments after `numkeys` at `numkeysIndex`: the key indices, LEFT/RIGHT and COUNT.
+    static func multiPopArguments(_ call: CommandCall, numkeysIndex: Int) throws(CommandError) -> (keys: [Int], left: Bool, count: Int) {
+        let numkeys = try call.rangeInteger(numkeysIndex, min: 1, max: Int.max, message: "numkeys should be greater than 0")
+        guard numkeys < call.count, numkeysIndex + numkeys + 1 < call.count else { throw .syntax }
+        let whereIndex = numkeysIndex + numkeys + 1
+        let left = try isLeft(call, whereIndex)
+        var count = -1
+        var index = whereIndex + 1
+        while index < call.count {
+            guard count == -1, call.matches(index, "count"), index + 1 < call.count else { throw .syntax }
+            count = try call.rangeInteger(index + 1, min: 1, max: Int.max, message: "count should be greater than 0")
+            index += 2
+        }
+        return (Array((numkeysIndex + 1)..<whereIndex), left, count == -1 ? 1 : count)
+    }
+
+    static func lmpop(_ call: CommandCall) throws(CommandError) {
+        let (keys, left, count) = try multiPopArguments(call, numkeysIndex: 1)
+        for index in keys {
+            guard let popped = try pop(call, keyIndex: index, left: left, count: count) else { continue }
+            call.client.arrayHeader(2)
+            call.argument(index) { call.client.bulk($0) }
+            call.client.arrayHeader(popped.count)
+            for element in popped { call.client.bulk(element) }
+            return
+        }
+        call.client.nullArray()
+    }
+}

@@ -1,0 +1,722 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import Commands
+
+/// ZADD and the rest of the (non-blocking) sorted-set family, with Redis 7.0's replies and error
+/// texts. The pop helpers are shared with the blocking commands.
+enum SortedSetCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("zadd", zadd), ("zincrby", zincrby), ("zrem", zrem), ("zcard", zcard), ("zscore", zscore),
+        ("zmscore", zmscore), ("zrank", zrank), ("zrevrank", zrevrank), ("zcount", zcount), ("zlexcount", zlexcount),
+        ("zrange", zrange), ("zrangestore", zrangestore), ("zrevrange", zrevrange), ("zrangebyscore", zrangebyscore),
+        ("zrevrangebyscore", zrevrangebyscore), ("zrangebylex", zrangebylex), ("zrevrangebylex", zrevrangebylex),
+        ("zremrangebyrank", zremrangebyrank), ("zremrangebyscore", zremrangebyscore),
+        ("zremrangebylex", zremrangebylex), ("zpopmin", zpopmin), ("zpopmax", zpopmax),
+        ("zrandmember", zrandmember), ("zunion", zunion), ("zinter", zinter), ("zdiff", zdiff),
+        ("zunionstore", zunionstore), ("zinterstore", zinterstore), ("zdiffstore", zdiffstore),
+        ("zintercard", zintercard), ("zmpop", zmpop), ("zscan", zscan),
+    ]}
+
+    static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SortedSetObject? {
+        guard let slot = call.lookupRead(index) else { return nil }
+        guard case .sortedSet(let set) = call.database.value(at: slot) else { throw .wrongType }
+        return set
+    }
+
+    static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SortedSetObject? {
+        guard let slot = call.find(index) else { return nil }
+        guard case .sortedSet(let set) = call.database.value(at: slot) else { throw .wrongType }
+        return set
+    }
+
+    // MARK: - Pops (shared with the blocking commands)
+
+    /// Removes up to `count` lowest (or, `max`, highest) members of `set`, in pop order.
+    static func pop(from set: SortedSetObject, max: Bool, count: Int) -> [([UInt8], Double)] {
+        let taken = min(count, set.count)
+        let ranks = max ? (set.count - taken)..<set.count : 0..<taken
+        var popped: [([UInt8], Double)] = []
+        popped.reserveCapacity(taken)
+        set.forEach(ranks: ranks, reverse: max) { member, score in popped.append((Array(member), score)) }
+        set.removeRanks(ranks)
+        return popped
+    }
+
+    /// Pops from the sorted set at key argument `index` (deleting it when emptied, counting the
+    /// changes); nil when the key is missing.
+    static func pop(_ call: CommandCall, keyIndex index: Int, max: Bool, count: Int) throws(CommandError) -> [([UInt8], Double)]? {
+        guard let set = try write(call, index) else { return nil }
+        let popped = pop(from: set, max: max, count: count)
+        if set.count == 0 { removeKey(call, index) }
+        call.node.dirty += popped.count
+        return popped
+    }
+
+    // MARK: - ZADD, ZINCRBY, ZREM
+
+    static func zadd(_ call: CommandCall) throws(CommandError) { try add(call, incr: false) }
+    static func zincrby(_ call: CommandCall) throws(CommandError) { try add(call, incr: true) }
+
+    /// `zaddGenericCommand`.
+    private static func add(_ call: CommandCall, incr initialIncr: Bool) throws(CommandError) {
+        var nx = false, xx = false, gt = false, lt = false, ch = false, incr = initialIncr
+        var scoreIndex = 2
+        while scoreIndex < call.count {
+            if call.matches(scoreIndex, "nx") { nx = true }
+            else if call.matches(scoreIndex, "xx") { xx = true }
+            else if call.matches(scoreIndex, "ch") { ch = true }
+            else if call.matches(scoreIndex, "incr") { incr = true }
+            else if call.matches(scoreIndex, "gt") { gt = true }
+            else if call.matches(scoreIndex, "lt") { lt = true }
+            else { break }
+            scoreIndex += 1
+        }
+        let arguments = call.count - scoreIndex
+        guard arguments > 0 && arguments % 2 == 0 else { throw .syntax }
+        let elements = arguments / 2
+        if nx && xx { throw CommandError("ERR XX and NX options at the same time are not compatible") }
+        if (gt && nx) || (lt && nx) || (gt && lt) {
+            throw CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
+        }
+        if incr && elements > 1 { throw CommandError("ERR INCR option supports a single increment-element pair") }
+        var scores: [Double] = []
+        scores.reserveCapacity(elements)
+        for element in 0..<elements { scores.append(try call.double(scoreIndex + element * 2)) }
+
+        let settings = call.node.settings
+        var set = try write(call)
+        if set == nil && !xx {
+            let created = SortedSetObject(firstMemberLength: Int(call.spans[scoreIndex + 1].length), settings: settings)
+            call.database.add(call.bytes(1), .sortedSet(created))
+            set = created
+        }
+        var added = 0, updated = 0, processed = 0
+        var lastScore = 0.0
+        if let set {
+            for element in 0..<elements {
+                var score = scores[element]
+                let outcome: Outcome = call.argument(scoreIndex + 1 + element * 2) { member in
+                    guard let current = set.score(member) else {
+                        if xx { return .nop }
+                        set.insert(member, score: score, settings: settings)
+                        return .added
+                    }
+                    if nx { return .nop }
+                    if incr {
+                        score += current
+                        if score.isNaN { return .nan }
+                    }
+                    if (lt && score >= current) || (gt && score <= current) { return .nop }
+                    if score == current { return .unchanged }
+                    set.update(member, from: current, to: score)
+                    return .updated
+                }
+                switch outcome {
+                case .nan: throw CommandError("ERR resulting score is not a number (NaN)")
+                case .added: added += 1; processed += 1
+                case .updated: updated += 1; processed += 1
+                case .unchanged: processed += 1
+                case .nop: break
+                }
+                if outcome != .nop { lastScore = score }
+            }
+        }
+        call.node.dirty += added + updated
+        if incr {
+            if processed > 0 { call.client.double(lastScore) } else { call.client.null() }
+        } else {
+            call.client.integer(ch ? added + updated : added)
+        }
+    }
+
+    private enum Outcome { case added, updated, unchanged, nop, nan }
+
+    static func zrem(_ call: CommandCall) throws(CommandError) {
+        guard let set = try write(call) else { return call.client.integer(0) }
+        var deleted = 0
+        for index in 2..<call.count {
+            if call.argument(index, { set.remove($0) }) { deleted += 1 }
+            if set.count == 0 {
+                removeKey(call, 1)
+                break
+            }
+        }
+        call.node.dirty += deleted
+        call.client.integer(deleted)
+    }
+
+    // MARK: - Reads
+
+    static func zcard(_ call: CommandCall) throws(CommandError) {
+        call.client.integer(try read(call)?.count ?? 0)
+    }
+
+    static func zscore(_ call: CommandCall) throws(CommandError) {
+        guard let set = try read(call), let score = call.argument(2, { set.score($0) }) else { return call.client.null() }
+        call.client.double(score)
+    }
+
+    static func zmscore(_ call: CommandCall) throws(CommandError) {
+        let set = try read(call)
+        call.client.arrayHeader(call.count - 2)
+        for index in 2..<call.count {
+            if let set, let score = call.argument(index, { set.score($0) }) { call.client.double(score) } else { call.client.null() }
+        }
+    }
+
+    static func zrank(_ call: CommandCall) throws(CommandError) { try rank(call, reverse: false) }
+    static func zrevrank(_ call: CommandCall) throws(CommandError) { try rank(call, reverse: true) }
+
+    private static func rank(_ call: CommandCall, reverse: Bool) throws(CommandError) {
+        guard let set = try read(call), let rank = call.argument(2, { set.rank($0) }) else { return call.client.null() }
+        call.client.integer(reverse ? set.count - 1 - rank : rank)
+    }
+
+    static func zcount(_ call: CommandCall) throws(CommandError) {
+        let range = try ScoreRange(call, 2, 3)
+        guard let set = try read(call) else { return call.client.integer(0) }
+        call.client.integer(range.ranks(in: set).count)
+    }
+
+    static func zlexcount(_ call: CommandCall) throws(CommandError) {
+        let range = try LexRange(call, 2, 3)
+        guard let set = try read(call) else { return call.client.integer(0) }
+        call.client.integer(range.ranks(in: set).count)
+    }
+
+    // MARK: - ZRANGE and friends
+
+    enum RangeKind { case auto, rank, score, lex }
+
+    static func zrange(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .auto, reverse: nil) }
+    static func zrangestore(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 2, store: true, kind: .auto, reverse: nil) }
+    static func zrevrange(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .rank, reverse: true) }
+    static func zrangebyscore(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .score, reverse: false) }
+    static func zrevrangebyscore(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .score, reverse: true) }
+    static func zrangebylex(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .lex, reverse: false) }
+    static func zrevrangebylex(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .lex, reverse: true) }
+
+    /// `zrangeGenericCommand`: option parsing, range parsing, then the selected ranks.
+    private static func range(_ call: CommandCall, keyIndex: Int, store: Bool, kind initialKind: RangeKind, reverse initialReverse: Bool?) throws(CommandError) {
+        var kind = initialKind
+        var reverse = initialReverse
+        var withScores = false
+        var offset = 0
+        var limit = -1
+        var index = keyIndex + 3
+        while index < call.count {
+            let left = call.count - index - 1
+            if !store && call.matches(index, "withscores") {
+                withScores = true
+            } else if call.matches(index, "limit") && left >= 2 {
+                offset = try call.integer(index + 1)
+                limit = try call.integer(index + 2)
+                index += 2
+            } else if reverse == nil && call.matches(index, "rev") {
+                reverse = true
+            } else if kind == .auto && call.matches(index, "bylex") {
+                kind = .lex
+            } else if kind == .auto && call.matches(index, "byscore") {
+                kind = .score
+            } else {
+                throw .syntax
+            }
+            index += 1
+        }
+        let isReverse = reverse ?? false
+        if kind == .auto { kind = .rank }
+        if limit != -1 && kind == .rank {
+            throw CommandError("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+        }
+        if withScores && kind == .lex {
+            throw CommandError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+        }
+        var minIndex = keyIndex + 1
+        var maxIndex = keyIndex + 2
+        if isReverse && kind != .rank { swap(&minIndex, &maxIndex) }
+        enum Parsed { case rank(Int, Int), score(ScoreRange), lex(LexRange) }
+        let parsed: Parsed
+        switch kind {
+        case .score: parsed = .score(try ScoreRange(call, minIndex, maxIndex))
+        case .lex: parsed = .lex(try LexRange(call, minIndex, maxIndex))
+        default: parsed = .rank(try call.integer(minIndex), try call.integer(maxIndex))
+        }
+
+        let set: SortedSetObject?
+        if store {
+            set = try read(call, keyIndex)
+        } else {
+            guard let found = try read(call, keyIndex) else { return call.client.arrayHeader(0) }
+            set = found
+        }
+        var ranks = 0..<0
+        if let set {
+            switch parsed {
+            case .rank(let start, let end):
+                if let clamped = ListCommands.clamp(start: start, end: end, length: set.count) {
+                    ranks = isReverse
+                        ? (set.count - 1 - clamped.upperBound)..<(set.count - clamped.lowerBound)
+                        : clamped.lowerBound..<(clamped.upperBound + 1)
+                }
+            case .score(let range):
+                ranks = limited(range.ranks(in: set), offset: offset, limit: limit, reverse: isReverse, total: set.count)
+            case .lex(let range):
+                ranks = limited(range.ranks(in: set), offset: offset, limit: limit, reverse: isReverse, total: set.count)
+            }
+        }
+        if store {
+            var entries: [([UInt8], Double)] = []
+            entries.reserveCapacity(ranks.count)
+            set?.forEach(ranks: ranks, reverse: isReverse) { member, score in entries.append((Array(member), score)) }
+            storeResult(call, entries, at: 1)
+            return
+        }
+        reply(call, set!, ranks: ranks, reverse: isReverse, withScores: withScores)
+    }
+
+    /// Applies LIMIT offset count to matching ranks, from the end when `reverse`.
+    private static func limited(_ ranks: Range<Int>, offset: Int, limit: Int, reverse: Bool, total: Int) -> Range<Int> {
+        if offset < 0 || (offset > 0 && offset >= total) || ranks.isEmpty { return 0..<0 }
+        var count = max(0, ranks.count - offset)
+        if limit >= 0 { count = min(count, limit) }
+        return reverse ? (ranks.upperBound - offset - count)..<(ranks.upperBound - offset) : (ranks.lowerBound + offset)..<(ranks.lowerBound + offset + count)
+    }
+
+    /// Members (and scores) of `ranks` as Redis replies them: flat pairs in RESP2, [member, score]
+    /// arrays in RESP3.
+    private static func reply(_ call: CommandCall, _ set: SortedSetObject, ranks: Range<Int>, reverse: Bool, withScores: Bool) {
+        let nested = withScores && call.client.protocolVersion == 3
+        call.client.arrayHeader(withScores && !nested ? ranks.count * 2 : ranks.count)
+        set.forEach(ranks: ranks, reverse: reverse) { member, score in
+            if nested { call.client.arrayHeader(2) }
+            call.client.bulk(member)
+            if withScores { call.client.double(score) }
+        }
+    }
+
+    /// Stores a computed sorted set under key argument `index` (Redis's encoding choice) and replies
+    /// with its size; an empty result deletes the key.
+    private static func storeResult(_ call: CommandCall, _ entries: [([UInt8], Double)], at index: Int) {
+        if entries.isEmpty {
+            if call.find(index) != nil {
+                removeKey(call, index)
+                call.node.dirty += 1
+            }
+            return call.client.integer(0)
+        }
+        let set = SortedSetObject(entries: entries, settings: call.node.settings)
+        call.store(index, .sortedSet(set))
+        call.client.integer(set.count)
+    }
+
+    // MARK: - ZREMRANGEBY*
+
+    static func zremrangebyrank(_ call: CommandCall) throws(CommandError) {
+        let start = try call.integer(2)
+        let end = try call.integer(3)
+        try removeRange(call) { set in
+            guard let clamped = ListCommands.clamp(start: start, end: end, length: set.count) else { return 0..<0 }
+            return clamped.lowerBound..<(clamped.upperBound + 1)
+        }
+    }
+
+    static func zremrangebyscore(_ call: CommandCall) throws(CommandError) {
+        let range = try ScoreRange(call, 2, 3)
+        try removeRange(call) { range.ranks(in: $0) }
+    }
+
+    static func zremrangebylex(_ call: CommandCall) throws(CommandError) {
+        let range = try LexRange(call, 2, 3)
+        try removeRange(call) { range.ranks(in: $0) }
+    }
+
+    private static func removeRange(_ call: CommandCall, _ ranks: (SortedSetObject) -> Range<Int>) throws(CommandError) {
+        guard let set = try write(call) else { return call.client.integer(0) }
+        let removed = set.removeRanks(ranks(set))
+        if set.count == 0 { removeKey(call, 1) }
+        call.node.dirty += removed
+        call.client.integer(removed)
+    }
+
+    // MARK: - ZPOPMIN, ZPOPMAX, ZMPOP, ZRANDMEMBER
+
+    static func zpopmin(_ call: CommandCall) throws(CommandError) { try popCommand(call, max: false) }
+    static func zpopmax(_ call: CommandCall) throws(CommandError) { try popCommand(call, max: true) }
+
+    private static func popCommand(_ call: CommandCall, max: Bool) throws(CommandError) {
+        if call.count > 3 { throw .syntax }
+        let hasCount = call.count == 3
+        let count = hasCount ? try call.positiveInteger(2) : 1
+        let nested = call.client.protocolVersion == 3 && hasCount
+        guard let set = try write(call) else { return call.client.arrayHeader(0) }
+        if count == 0 { return call.client.arrayHeader(0) }
+        let popped = pop(from: set, max: max, count: count)
+        if set.count == 0 { removeKey(call, 1) }
+        call.node.dirty += popped.count
+        call.client.arrayHeader(nested ? popped.count : popped.count * 2)
+        for (member, score) in popped {
+            if nested { call.client.arrayHeader(2) }
+            call.client.bulk(member)
+            call.client.double(score)
+        }
+    }
+
+    /// ZMPOP/BZMPOP arguments after `numkeys` at `numkeysIndex`: the key indices, MIN/MAX and COUNT.
+    static func multiPopArguments(_ call: CommandCall, numkeysIndex: Int) throws(CommandError) -> (keys: [Int], max: Bool, count: Int) {
+        let numkeys = try call.rangeInteger(numkeysIndex, min: 1, max: Int.max, message: "numkeys should be greater than 0")
+        guard numkeys < call.count, numkeysIndex + numkeys + 1 < call.count else { throw .syntax }
+        let whereIndex = numkeysIndex + numkeys + 1
+        let max: Bool
+        if call.matches(whereIndex, "min") { max = false } else if call.matches(whereIndex, "max") { max = true } else { throw .syntax }
+        var count = -1
+        var index = whereIndex + 1
+        while index < call.count {
+            guard count == -1, call.matches(index, "count"), index + 1 < call.count else { throw .syntax }
+            count = try call.rangeInteger(index + 1, min: 1, max: Int.max, message: "count should be greater than 0")
+            index += 2
+        }
+        return (Array((numkeysIndex + 1)..<whereIndex), max, count == -1 ? 1 : count)
+    }
+
+    static func zmpop(_ call: CommandCall) throws(CommandError) {
+        let (keys, max, count) = try multiPopArguments(call, numkeysIndex: 1)
+        for index in keys {
+            guard let popped = try pop(call, keyIndex: index, max: max, count: count) else { continue }
+            call.client.arrayHeader(2)
+            call.argument(index) { call.client.bulk($0) }
+            call.client.arrayHeader(popped.count)
+            for (member, score) in popped {
+                call.client.arrayHeader(2)
+                call.client.bulk(member)
+                call.client.double(score)
+            }
+            return
+        }
+        call.client.nullArray()
+    }
+
+    static func zrandmember(_ call: CommandCall) throws(CommandError) {
+        var generator = SystemRandomNumberGenerator()
+        guard call.count >= 3 else {
+            guard let set = try read(call) else { return call.client.null() }
+            return call.client.bulk(set.randomEntry(using: &generator).0)
+        }
+        let requested = try call.rangeInteger(2, min: -Int.max, max: Int.max)
+        if call.count > 4 || (call.count == 4 && !call.matches(3, "withscores")) { throw .syntax }
+        let withScores = call.count == 4
+        if withScores && (requested < -Int.max / 2 || requested > Int.max / 2) {
+            throw CommandError("ERR value is out of range")
+        }
+        guard let set = try read(call) else { return call.client.arrayHeader(0) }
+        if requested == 0 { return call.client.arrayHeader(0) }
+        let nested = withScores && call.client.protocolVersion == 3
+        let emit = { (member: [UInt8], score: Double) in
+            if nested { call.client.arrayHeader(2) }
+            call.client.bulk(member)
+            if withScores { call.client.double(score) }
+        }
+        if requested < 0 || requested == 1 {
+            let count = Int(requested.magnitude)
+            call.client.arrayHeader(withScores && !nested ? count * 2 : count)
+            for _ in 0..<count {
+                let (member, score) = set.randomEntry(using: &generator)
+                emit(member, score)
+            }
+            return
+        }
+        let replySize = min(requested, set.count)
+        call.client.arrayHeader(withScores && !nested ? replySize * 2 : replySize)
+        if requested >= set.count {
+            // Redis's zset iterator walks from the highest member down.
+            set.forEach(ranks: 0..<set.count, reverse: true) { member, score in emit(Array(member), score) }
+            return
+        }
+        for (member, score) in RandomPick.distinct(requested, of: set.entries, using: &generator) { emit(member, score) }
+    }
+
+    // MARK: - ZUNION, ZINTER, ZDIFF
+
+    enum Operation { case union, inter, diff }
+
+    static func zunion(_ call: CommandCall) throws(CommandError) { try combine(call, .union, numkeysIndex: 1, destination: nil) }
+    static func zinter(_ call: CommandCall) throws(CommandError) { try combine(call, .inter, numkeysIndex: 1, destination: nil) }
+    static func zdiff(_ call: CommandCall) throws(CommandError) { try combine(call, .diff, numkeysIndex: 1, destination: nil) }
+    static func zunionstore(_ call: CommandCall) throws(CommandError) { try combine(call, .union, numkeysIndex: 2, destination: 1) }
+    static func zinterstore(_ call: CommandCall) throws(CommandError) { try combine(call, .inter, numkeysIndex: 2, destination: 1) }
+    static func zdiffstore(_ call: CommandCall) throws(CommandError) { try combine(call, .diff, numkeysIndex: 2, destination: 1) }
+    static func zintercard(_ call: CommandCall) throws(CommandError) {
+        try combine(call, .inter, numkeysIndex: 1, destination: nil, cardinalityOnly: true)
+    }
+
+    /// One input of ZUNION/ZINTER/ZDIFF: a sorted set, a plain set (scores 1) or a missing key.
+    private struct Source {
+        var sortedSet: SortedSetObject?
+        var set: SetObject?
+        var weight = 1.0
+        var object: AnyObject? { sortedSet ?? set }
+        var count: Int { sortedSet?.count ?? set?.count ?? 0 }
+
+        func forEach(_ body: (UnsafeRawBufferPointer, Double) -> Void) {
+            // Highest first, as Redis's `zuiNext` walks a sorted set.
+            if let sortedSet { sortedSet.forEach(ranks: 0..<sortedSet.count, reverse: true, body) }
+            else if let set { set.forEach { body($0, 1.0) } }
+        }
+
+        func score(_ member: UnsafeRawBufferPointer) -> Double? {
+            if let sortedSet { return sortedSet.score(member) }
+            if let set { return set.contains(member) ? 1.0 : nil }
+            return nil
+        }
+    }
+
+    enum Aggregate { case sum, min, max }
+
+    @inline(__always)
+    private static func aggregate(_ target: inout Double, _ value: Double, _ how: Aggregate) {
+        switch how {
+        case .sum:
+            target += value
+            if target.isNaN { target = 0 }
+        case .min: target = Swift.min(target, value)
+        case .max: target = Swift.max(target, value)
+        }
+    }
+
+    /// `zunionInterDiffGenericCommand`.
+    private static func combine(
+        _ call: CommandCall, _ operation: Operation, numkeysIndex: Int, destination: Int?, cardinalityOnly: Bool = false
+    ) throws(CommandError) {
+        let setCount = try call.integer(numkeysIndex)
+        guard setCount >= 1 else {
+            throw CommandError("ERR at least 1 input key is needed for '\(call.spec.name)' command")
+        }
+        guard setCount <= call.count - (numkeysIndex + 1) else { throw .syntax }
+        var sources: [Source] = []
+        sources.reserveCapacity(setCount)
+        for index in (numkeysIndex + 1)..<(numkeysIndex + 1 + setCount) {
+            var source = Source()
+            if let slot = call.lookupRead(index) {
+                switch call.database.value(at: slot) {
+                case .sortedSet(let set): source.sortedSet = set
+                case .set(let set): source.set = set
+                default: throw .wrongType
+                }
+            }
+            sources.append(source)
+        }
+        var how = Aggregate.sum
+        var withScores = false
+        var limit = 0
+        var index = numkeysIndex + 1 + setCount
+        while index < call.count {
+            let remaining = call.count - index
+            if operation != .diff && !cardinalityOnly && remaining >= setCount + 1 && call.matches(index, "weights") {
+                for source in 0..<setCount {
+                    sources[source].weight = try call.double(index + 1 + source, error: CommandError("ERR weight value is not a float"))
+                }
+                index += setCount + 1
+            } else if operation != .diff && !cardinalityOnly && remaining >= 2 && call.matches(index, "aggregate") {
+                if call.matches(index + 1, "sum") { how = .sum }
+                else if call.matches(index + 1, "min") { how = .min }
+                else if call.matches(index + 1, "max") { how = .max }
+                else { throw .syntax }
+                index += 2
+            } else if destination == nil && !cardinalityOnly && call.matches(index, "withscores") {
+                withScores = true
+                index += 1
+            } else if cardinalityOnly && remaining >= 2 && call.matches(index, "limit") {
+                limit = try call.positiveInteger(index + 1, message: "LIMIT can't be negative")
+                index += 2
+            } else {
+                throw .syntax
+            }
+        }
+        if operation != .diff { sources.sort { $0.count < $1.count } }
+
+        var results: [([UInt8], Double)] = []
+        var cardinality = 0
+        switch operation {
+        case .inter:
+            let first = sources[0]
+            guard first.count > 0 else { break }
+            first.forEach { member, memberScore in
+                if limit > 0 && cardinality >= limit { return }
+                var score = first.weight * memberScore
+                if score.isNaN { score = 0 }
+                for other in sources.dropFirst() {
+                    if other.object === first.object {
+                        aggregate(&score, memberScore * other.weight, how)
+                    } else if let found = other.score(member) {
+                        aggregate(&score, found * other.weight, how)
+                    } else {
+                        return
+                    }
+                }
+                cardinality += 1
+                if !cardinalityOnly { results.append((Array(member), score)) }
+            }
+        case .union:
+            var accumulator: [[UInt8]: Double] = [:]
+            for source in sources where source.count > 0 {
+                source.forEach { member, memberScore in
+                    var score = source.weight * memberScore
+                    if score.isNaN { score = 0 }
+                    let key = Array(member)
+                    if let existing = accumulator[key] {
+                        var total = existing
+                        aggregate(&total, score, how)
+                        accumulator[key] = total
+                    } else {
+                        accumulator[key] = score
+                    }
+                }
+            }
+            results = accumulator.map { ($0.key, $0.value) }
+        case .diff:
+            let first = sources[0]
+            guard first.count > 0 else { break }
+            if sources.dropFirst().contains(where: { $0.object != nil && $0.object === first.object }) { break }
+            first.forEach { member, score in
+                for other in sources.dropFirst() where other.score(member) != nil { return }
+                results.append((Array(member), score))
+            }
+        }
+        if cardinalityOnly { return call.client.integer(cardinality) }
+        if let destination { return storeResult(call, results, at: destination) }
+        results.sort { a, b in
+            if a.1 != b.1 { return a.1 < b.1 }
+            return a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in compareBytes(x, y) } } < 0
+        }
+        let nested = withScores && call.client.protocolVersion == 3
+        call.client.arrayHeader(withScores && !nested ? results.count * 2 : results.count)
+        for (member, score) in results {
+            if nested { call.client.arrayHeader(2) }
+            call.client.bulk(member)
+            if withScores { call.client.double(score) }
+        }
+    }
+
+    // MARK: - ZSCAN
+
+    static func zscan(_ call: CommandCall) throws(CommandError) {
+        let cursor = try parseCursor(call, 2)
+        guard let set = try read(call) else { return emptyScan(call) }
+        let options = try ScanOptions(call, from: 3, allowType: false)
+        var found: [[UInt8]] = []
+        var next = cursor
+        var iterations = options.count * 20
+        repeat {
+            next = set.scan(cursor: next) { member, score in
+                if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, member) }) { return }
+                found.append(Array(member))
+                found.append(Array(DoubleFormat.storage(score).utf8))
+            }
+            iterations -= 1
+        } while next != 0 && iterations > 0 && found.count < options.count * 2
+        scanReply(call, next, found)
+    }
+}
+
+// MARK: - Ranges
+
+/// A ZRANGEBYSCORE-style interval: `(` makes a bound exclusive; parsed with `strtod` as Redis does.
+struct ScoreRange {
+    var min: Double
+    var max: Double
+    var minExclusive = false
+    var maxExclusive = false
+
+    init(_ call: CommandCall, _ minIndex: Int, _ maxIndex: Int) throws(CommandError) {
+        guard let (min, minExclusive) = call.argument(minIndex, { Self.parse($0) }),
+            let (max, maxExclusive) = call.argument(maxIndex, { Self.parse($0) })
+        else { throw CommandError("ERR min or max is not a float") }
+        (self.min, self.minExclusive, self.max, self.maxExclusive) = (min, minExclusive, max, maxExclusive)
+    }
+
+    /// `zslParseRange` for one bound.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> (Double, Bool)? {
+        var text = bytes
+        var exclusive = false
+        if let first = bytes.first, first == UInt8(ascii: "(") {
+            exclusive = true
+            text = UnsafeRawBufferPointer(rebasing: bytes[1...])
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { buffer -> (Double, Bool)? in
+            for i in 0..<text.count { buffer[i] = CChar(bitPattern: text[i]) }
+            buffer[text.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &end)
+            guard let end, end.pointee == 0, !value.isNaN else { return nil }
+            return (value, exclusive)
+        }
+    }
+
+    func aboveMin(_ score: Double) -> Bool { minExclusive ? score > min : score >= min }
+    func belowMax(_ score: Double) -> Bool { maxExclusive ? score < max : score <= max }
+
+    func ranks(in set: SortedSetObject) -> Range<Int> {
+        let start = set.lowerBound { score, _ in !aboveMin(score) }
+        let end = set.lowerBound { score, _ in belowMax(score) }
+        return start < end ? start..<end : 0..<0
+    }
+}
+
+/// A ZRANGEBYLEX-style interval: `[x` inclusive, `(x` exclusive, `-` and `+` the ends.
+struct LexRange {
+    enum Bound {
+        case minimum, maximum
+        case value([UInt8], exclusive: Bool)
+    }
+
+    var min: Bound
+    var max: Bound
+
+    init(_ call: CommandCall, _ minIndex: Int, _ maxIndex: Int) throws(CommandError) {
+        guard let min = call.argument(minIndex, { Self.parse($0) }), let max = call.argument(maxIndex, { Self.parse($0) }) else {
+            throw CommandError("ERR min or max not valid string range item")
+        }
+        self.min = min
+        self.max = max
+    }
+
+    /// `zslParseLexRangeItem`.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Bound? {
+        guard let first = bytes.first else { return nil }
+        switch first {
+        case UInt8(ascii: "+"): return bytes.count == 1 ? .maximum : nil
+        case UInt8(ascii: "-"): return bytes.count == 1 ? .minimum : nil
+        case UInt8(ascii: "("): return .value(Array(bytes[1...]), exclusive: true)
+        case UInt8(ascii: "["): return .value(Array(bytes[1...]), exclusive: false)
+        default: return nil
+        }
+    }
+
+    func aboveMin(_ member: UnsafeRawBufferPointer) -> Bool {
+        switch min {
+        case .minimum: return true
+        case .maximum: return false
+        case .value(let bound, let exclusive):
+            let order = bound.withUnsafeBytes { compareBytes(member, $0) }
+            return exclusive ? order > 0 : order >= 0
+        }
+    }
+
+    func belowMax(_ member: UnsafeRawBufferPointer) -> Bool {
+        switch max {
+        case .minimum: return false
+        case .maximum: return true
+        case .value(let bound, let exclusive):
+            let order = bound.withUnsafeBytes { compareBytes(member, $0) }
+            return exclusive ? order < 0 : order <= 0
+        }
+    }
+
+    func ranks(in set: SortedSetObject) -> Range<Int> {
+        let start = set.lowerBound { _, member in !aboveMin(member) }
+        let end = set.lowerBound { _, member in belowMax(member) }
+        return start < end ? start..<end : 0..<0
+    }
+}
