@@ -10,6 +10,7 @@ enum CommandRegistry {
             StringCommands.all, KeyCommands.all, ConnectionCommands.all, ServerCommands.all,
             HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
             PubSubCommands.all, TransactionCommands.all, BlockingCommands.all, MonitorCommand.all,
+            PersistenceCommands.all,
         ]
         for group in groups {
             for (name, handler) in group {

@@ -6,12 +6,14 @@ extension Node {
     /// Why a resolved command must be refused now (out of memory, read-only replica, ...), or nil.
     func admissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
         if let refusal = monitorAdmissionError(spec, client: client) { return refusal }
+        if let refusal = persistenceAdmissionError(spec, client: client) { return refusal }
         return nil
     }
 
     /// After a command changed data (`dirty` moved).
     func commandChangedData(_ call: CommandCall) {
         trackChangedKeys(call)
+        propagateCommand(call)
     }
 
     /// After every executed command: MONITOR feed.
@@ -28,14 +30,17 @@ extension Node {
     func keyExpired(_ database: Database, _ key: [UInt8]) {
         stats.expiredKeys += 1
         watchedKeyExpired(database, key)
+        propagateExpiry(database, key)
     }
 
     /// Before serving: load the RDB or AOF named by the settings.
     func loadPersistedData() throws {
+        try loadDataFromDisk()
     }
 
     /// SHUTDOWN or a signal: the last save before the process ends.
     func prepareShutdown() {
+        _ = persistBeforeShutdown(save: nil)
     }
 
     /// A CONFIG SET changed settings: apply what takes effect at run time.
@@ -43,11 +48,13 @@ extension Node {
         if settings.requirePass != nil && previous.requirePass == nil {
             // Connected clients stay authenticated, as in Redis.
         }
+        persistenceSettingsChanged(from: previous)
     }
 
     /// SHUTDOWN: saves when asked (or when save points exist, unless NOSAVE), then stops the node.
     /// Returns an error text when the save fails and the node keeps running.
     func shutdown(save: Bool?) -> String? {
+        if let failure = persistBeforeShutdown(save: save) { return failure }
         prepareShutdown()
         shutdownHandler?()
         return nil
@@ -55,6 +62,13 @@ extension Node {
 
     /// Periodic work of the features (save points, AOF fsync, replication), once per cron tick.
     func cronTasks(now: Int64) {
+        persistenceCron(now: now)
+    }
+
+    /// Before replies are written (Redis's `beforeSleep`): the batch's changes go to the AOF (and
+    /// with `appendfsync always` to disk) and to replicas before any client sees a reply.
+    func beforeReplies() {
+        flushPropagation()
     }
 
     /// "master" or "slave", as ROLE and HELLO report it.
@@ -73,20 +87,7 @@ extension Node {
 
     /// INFO persistence fields.
     func persistenceInfo() -> [(String, String)] {
-        [
-            ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
-            ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"),
-            ("current_save_keys_total", "0"), ("rdb_changes_since_last_save", "\(dirty)"),
-            ("rdb_bgsave_in_progress", "0"), ("rdb_last_save_time", "\(lastSaveTime / 1000)"),
-            ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", "-1"),
-            ("rdb_current_bgsave_time_sec", "-1"), ("rdb_saves", "0"), ("rdb_last_cow_size", "0"),
-            ("rdb_last_load_keys_expired", "0"), ("rdb_last_load_keys_loaded", "0"),
-            ("aof_enabled", settings.appendOnly ? "1" : "0"), ("aof_rewrite_in_progress", "0"),
-            ("aof_rewrite_scheduled", "0"), ("aof_last_rewrite_time_sec", "-1"),
-            ("aof_current_rewrite_time_sec", "-1"), ("aof_last_bgrewrite_status", "ok"),
-            ("aof_rewrites", "0"), ("aof_rewrites_consecutive_failures", "0"), ("aof_last_write_status", "ok"),
-            ("aof_last_cow_size", "0"), ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
-        ]
+        persistenceInfoFields()
     }
 
     var pubsubChannelCount: Int { pubsub.channels.count }

@@ -36,6 +36,10 @@ final class Node {
     var replicationCounters = ReplicationCounters()
     /// Bound listening port (for INFO `tcp_port` when configured as 0).
     var boundPort = 0
+    /// Snapshots, the append-only file and the child process writing them.
+    let persistence = PersistenceState()
+    /// Changes as commands, for the AOF and replicas.
+    let propagation = PropagationStream()
     /// Pub/sub subscriptions, WATCHed keys, blocked clients and MONITOR clients.
     let pubsub = PubSubRegistry()
     let watches = WatchedKeys()
@@ -103,6 +107,7 @@ final class Node {
     private func flushPending() {
         let clients = pendingFlush
         pendingFlush.removeAll(keepingCapacity: true)
+        beforeReplies()
         for client in clients { client.flush() }
     }
 

@@ -57,6 +57,7 @@ final class NodeClientHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        node.beforeReplies()
         client?.flush()
     }
 

@@ -1,0 +1,285 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import Commands
+import Logging
+
+/// RDB snapshots: SAVE, BGSAVE through a forked child, save points, loading at startup, SHUTDOWN.
+extension Node {
+    var rdbPath: String { "\(settings.directory)/\(settings.dbFilename)" }
+
+    // MARK: - Loading
+
+    /// Startup: the AOF when appendonly is on (Redis never falls back to the dump then), else the dump.
+    func loadDataFromDisk() throws {
+        persistence.loading = true
+        let savedStats = stats
+        defer {
+            persistence.loading = false
+            stats = savedStats
+            dirty = 0
+            propagation.pending.clear()
+            propagation.override = nil
+        }
+        try readAOFManifest()
+        if settings.appendOnly {
+            try loadAppendOnlyFiles()
+            try openAOFOnStartup()
+        } else {
+            try loadSnapshot()
+        }
+    }
+
+    private func loadSnapshot() throws {
+        let path = rdbPath
+        let started = Clock.monotonicMicroseconds()
+        guard let bytes = try FileIO.read(path) else { return }
+        let result = try bytes.withUnsafeBytes {
+            try Snapshot.load(
+                $0, into: databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
+        }
+        persistence.lastLoadKeysLoaded = result.loaded
+        persistence.lastLoadKeysExpired = result.expired
+        logger.notice("DB loaded from disk", metadata: [
+            "file": "\(path)", "keys": "\(result.loaded)", "expired": "\(result.expired)",
+            "seconds": "\(Double(Clock.monotonicMicroseconds() - started) / 1e6)",
+        ])
+    }
+
+    // MARK: - Saving
+
+    /// SAVE: writes the dump in the foreground. False when it could not be written.
+    func saveSnapshot() -> Bool {
+        let path = rdbPath
+        do {
+            try Snapshot.save(
+                databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
+                creationTime: Int(now / 1000), compression: settings.rdbCompression)
+        } catch {
+            logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
+            persistence.lastBackgroundSaveOK = false
+            return false
+        }
+        dirty = 0
+        lastSaveTime = now
+        persistence.lastBackgroundSaveOK = true
+        persistence.rdbSaves += 1
+        logger.notice("DB saved on disk", metadata: ["file": "\(path)"])
+        return true
+    }
+
+    /// BGSAVE: forks a child that writes the dump (to `temp-<pid>.rdb`, renamed over the dump when
+    /// complete) while the node keeps serving; cron reaps it. False when the fork failed.
+    func startBackgroundSave() -> Bool {
+        guard persistence.child == nil else { return false }
+        let databases = self.databases
+        let path = rdbPath
+        let directory = settings.directory
+        let compression = settings.rdbCompression
+        let creationTime = Int(now / 1000)
+        persistence.lastBackgroundSaveTry = now
+        let started = Clock.monotonicMicroseconds()
+        let pid = forkChild {
+            (try? Snapshot.save(
+                databases, to: path, temporaryPath: "\(directory)/temp-\(getpid()).rdb", creationTime: creationTime,
+                compression: compression)) != nil
+        }
+        guard pid > 0 else {
+            persistence.lastBackgroundSaveOK = false
+            logger.warning("Can't save in background: fork failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return false
+        }
+        noteFork(started: started)
+        persistence.child = BackgroundChild(
+            kind: .snapshot, pid: pid, started: started, temporaryPath: "\(directory)/temp-\(pid).rdb", dirtyAtFork: dirty)
+        logger.notice("Background saving started", metadata: ["pid": "\(pid)"])
+        return true
+    }
+
+    /// Forks; the child runs `body` and exits with 0 when it returns true. Returns the child's pid
+    /// (or -1 with errno set) in the parent.
+    ///
+    /// The child only walks the dataset (copy-on-write pages) and writes files: no event loop, no
+    /// logging, and `_exit` so nothing registered by the parent runs twice.
+    func forkChild(_ body: () -> Bool) -> pid_t {
+        let pid = fork()
+        if pid == 0 { _exit(body() ? 0 : 1) }
+        return pid
+    }
+
+    func noteFork(started: Int) {
+        latestForkMicroseconds = Clock.monotonicMicroseconds() - started
+        totalForks += 1
+    }
+
+    /// Collects a finished child (cron, without blocking) and completes what it was doing.
+    func reapChild() {
+        guard let child = persistence.child else { return }
+        var status: Int32 = 0
+        let result = waitpid(child.pid, &status, WNOHANG)
+        if result == 0 { return }
+        let succeeded = result == child.pid && status & 0x7F == 0 && (status >> 8) & 0xFF == 0
+        persistence.child = nil
+        switch child.kind {
+        case .snapshot: finishBackgroundSave(child, succeeded: succeeded)
+        case .aofRewrite: finishAOFRewrite(child, succeeded: succeeded)
+        }
+    }
+
+    private func finishBackgroundSave(_ child: BackgroundChild, succeeded: Bool) {
+        persistence.lastBackgroundSaveSeconds = (Clock.monotonicMicroseconds() - child.started) / 1_000_000
+        if succeeded {
+            dirty = max(0, dirty - child.dirtyAtFork)
+            lastSaveTime = now
+            persistence.lastBackgroundSaveOK = true
+            persistence.rdbSaves += 1
+            logger.notice("Background saving terminated with success")
+        } else {
+            FileIO.remove(child.temporaryPath)
+            persistence.lastBackgroundSaveOK = false
+            logger.warning("Background saving error")
+        }
+    }
+
+    /// Stops a running child (SHUTDOWN, CONFIG SET appendonly no) and removes its temporary file.
+    func killChild() {
+        guard let child = persistence.child else { return }
+        signalChild(child.pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+        FileIO.remove(child.temporaryPath)
+        persistence.child = nil
+        logger.notice("Killed background child", metadata: ["pid": "\(child.pid)"])
+    }
+
+    // MARK: - Refusing writes
+
+    /// MISCONF: with `stop-writes-on-bgsave-error` and save points, writes (and PING) are refused
+    /// after a failed save until one succeeds; with the AOF on, after a failed AOF write. The master
+    /// link of a replica is never refused.
+    func persistenceAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
+        guard spec.isWrite || spec.name == "ping", !client.flags.isMaster else { return nil }
+        if settings.stopWritesOnBgsaveError && !settings.savePoints.isEmpty && !persistence.lastBackgroundSaveOK {
+            return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+                + "Commands that may modify the data set are disabled, because this instance is configured to report "
+                + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+                + "the Redis logs for details about the RDB error."
+        }
+        let aof = persistence.aof
+        if aof.state != .off && !aof.lastWriteOK {
+            return "MISCONF Errors writing to the AOF file: \(String(cString: strerror(aof.lastWriteError)))"
+        }
+        return nil
+    }
+
+    // MARK: - Shutdown
+
+    /// SHUTDOWN's persistence: stops any child, flushes and fsyncs the AOF, saves the dump when
+    /// asked (`save == true`) or when save points exist (unless `save == false`). Returns Redis's
+    /// error text when the save failed (the node then keeps running).
+    func persistBeforeShutdown(save: Bool?) -> String? {
+        if persistence.shutdownSaved { return nil }
+        killChild()
+        if persistence.aof.acceptsWrites {
+            flushPropagation()
+            writeAOFBuffer()
+            syncAOFNow()
+        }
+        let wantsSave = save ?? !settings.savePoints.isEmpty
+        if wantsSave && !saveSnapshot() {
+            return "ERR Errors trying to SHUTDOWN. Check logs."
+        }
+        persistence.shutdownSaved = true
+        return nil
+    }
+
+    // MARK: - Cron
+
+    /// Once per cron tick: reap the child, start scheduled or due saves and rewrites, write and
+    /// fsync what active expiry propagated.
+    func persistenceCron(now: Int64) {
+        reapChild()
+        if persistence.child == nil {
+            if persistence.aofRewriteScheduled {
+                persistence.aofRewriteScheduled = false
+                _ = startAOFRewrite()
+            } else if persistence.backgroundSaveScheduled
+                && (persistence.lastBackgroundSaveOK || now - persistence.lastBackgroundSaveTry > 5000)
+            {
+                persistence.backgroundSaveScheduled = false
+                _ = startBackgroundSave()
+            } else if let point = dueSavePoint(now: now) {
+                logger.notice("\(point.changes) changes in \(point.seconds) seconds. Saving...")
+                _ = startBackgroundSave()
+            } else if aofNeedsAutomaticRewrite {
+                logger.notice("Starting automatic rewriting of AOF", metadata: [
+                    "size": "\(persistence.aof.currentSize)", "base": "\(persistence.aof.rewriteBaseSize)",
+                ])
+                _ = startAOFRewrite()
+            }
+        }
+        flushPropagation()
+        aofCron(now: now)
+    }
+
+    /// The first save point whose time and change count are both reached (a failed save is retried
+    /// after 5 seconds, as in Redis).
+    private func dueSavePoint(now: Int64) -> (seconds: Int, changes: Int)? {
+        let elapsed = (now - lastSaveTime) / 1000
+        let mayRetry = persistence.lastBackgroundSaveOK || now - persistence.lastBackgroundSaveTry > 5000
+        guard mayRetry else { return nil }
+        return settings.savePoints.first { dirty >= $0.changes && elapsed > Int64($0.seconds) }
+    }
+
+    // MARK: - INFO
+
+    func persistenceInfoFields() -> [(String, String)] {
+        let child = persistence.child
+        let running = child.map { (Clock.monotonicMicroseconds() - $0.started) / 1_000_000 } ?? -1
+        let aof = persistence.aof
+        var fields: [(String, String)] = [
+            ("loading", persistence.loading ? "1" : "0"), ("async_loading", "0"), ("current_cow_peak", "0"),
+            ("current_cow_size", "0"), ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"),
+            ("current_save_keys_processed", "0"), ("current_save_keys_total", "0"),
+            ("rdb_changes_since_last_save", "\(dirty)"),
+            ("rdb_bgsave_in_progress", child?.kind == .snapshot ? "1" : "0"),
+            ("rdb_last_save_time", "\(lastSaveTime / 1000)"),
+            ("rdb_last_bgsave_status", persistence.lastBackgroundSaveOK ? "ok" : "err"),
+            ("rdb_last_bgsave_time_sec", "\(persistence.lastBackgroundSaveSeconds)"),
+            ("rdb_current_bgsave_time_sec", child?.kind == .snapshot ? "\(running)" : "-1"),
+            ("rdb_saves", "\(persistence.rdbSaves)"), ("rdb_last_cow_size", "0"),
+            ("rdb_last_load_keys_expired", "\(persistence.lastLoadKeysExpired)"),
+            ("rdb_last_load_keys_loaded", "\(persistence.lastLoadKeysLoaded)"),
+            ("aof_enabled", aof.state == .off ? "0" : "1"),
+            ("aof_rewrite_in_progress", child?.kind == .aofRewrite ? "1" : "0"),
+            ("aof_rewrite_scheduled", persistence.aofRewriteScheduled ? "1" : "0"),
+            ("aof_last_rewrite_time_sec", "\(persistence.lastRewriteSeconds)"),
+            ("aof_current_rewrite_time_sec", child?.kind == .aofRewrite ? "\(running)" : "-1"),
+            ("aof_last_bgrewrite_status", persistence.lastRewriteOK ? "ok" : "err"),
+            ("aof_rewrites", "\(persistence.aofRewrites)"),
+            ("aof_rewrites_consecutive_failures", "\(persistence.rewriteFailuresInARow)"),
+            ("aof_last_write_status", aof.lastWriteOK ? "ok" : "err"), ("aof_last_cow_size", "0"),
+            ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
+        ]
+        if aof.state != .off {
+            fields += [
+                ("aof_current_size", "\(aof.currentSize)"), ("aof_base_size", "\(aof.baseSize)"),
+                ("aof_pending_rewrite", persistence.aofRewriteScheduled ? "1" : "0"),
+                ("aof_buffer_length", "\(aof.unwritten.readableBytes)"),
+                ("aof_pending_bio_fsync", aof.syncInFlight ? "1" : "0"),
+                ("aof_delayed_fsync", "\(aof.delayedSyncs)"),
+            ]
+        }
+        return fields
+    }
+}
+
+private func signalChild(_ pid: pid_t, _ signal: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.kill(pid, signal)
+    #else
+    _ = Darwin.kill(pid, signal)
+    #endif
+}
