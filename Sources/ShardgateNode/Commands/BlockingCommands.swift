@@ -73,6 +73,8 @@ enum BlockingCommands {
         let keys = Array(1..<call.count - 1)
         for index in call.node.blocking.order(call, keys) {
             guard let popped = try popList(call, index, left: left, count: 1) else { continue }
+            // Replicas and the AOF get the pop that happened, never a command that could block.
+            call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]])
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.bulk(popped[0])
@@ -124,6 +126,10 @@ enum BlockingCommands {
             // The source may be the destination: delete it only if it is still empty.
             if source.elements.isEmpty, let slot = call.find(1) { database.remove(slot: slot) }
             call.node.dirty += 1
+            call.propagate(as: [[
+                Array("LMOVE".utf8), call.bytes(1), call.bytes(2), Array((fromLeft ? "LEFT" : "RIGHT").utf8),
+                Array((toLeft ? "LEFT" : "RIGHT").utf8),
+            ]])
             return call.client.bulk(element)
         }
         call.node.block(call, keys: [1], kind: .list, deadline: deadline) { call.client.null() }
@@ -135,6 +141,7 @@ enum BlockingCommands {
         let deadline = try deadline(call, 1)
         for index in call.node.blocking.order(call, keys) {
             guard let popped = try popList(call, index, left: left, count: count) else { continue }
+            call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index), Array(String(popped.count).utf8)]])
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.arrayHeader(popped.count)
@@ -154,6 +161,7 @@ enum BlockingCommands {
         let keys = Array(1..<call.count - 1)
         for index in call.node.blocking.order(call, keys) {
             guard let popped = try popSortedSet(call, index, max: max, count: 1) else { continue }
+            call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]])
             call.client.arrayHeader(3)
             call.argument(index) { call.client.bulk($0) }
             call.client.bulk(popped[0].0)
@@ -185,6 +193,7 @@ enum BlockingCommands {
         let deadline = try deadline(call, 1)
         for index in call.node.blocking.order(call, keys) {
             guard let popped = try popSortedSet(call, index, max: max, count: count) else { continue }
+            call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index), Array(String(popped.count).utf8)]])
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.arrayHeader(popped.count)

@@ -81,6 +81,8 @@ enum SetCommands {
             member.withUnsafeBytes { _ = set.remove($0) }
             if set.count == 0 { removeKey(call, 1) }
             call.node.dirty += 1
+            // The random pick is propagated as what it removed.
+            call.propagate(as: [[Array("SREM".utf8), call.bytes(1), member]])
             return call.client.bulk(member)
         }
         let count = try call.positiveInteger(2)
@@ -89,6 +91,7 @@ enum SetCommands {
         let size = set.count
         if count >= size {
             call.node.dirty += size
+            call.propagate(as: [[Array("DEL".utf8), call.bytes(1)]])
             let union = combine([set], operation: .union, maxIntset: call.node.settings.setMaxIntsetEntries)
             call.client.setHeader(union.count)
             union.forEach { call.client.bulk($0) }
@@ -97,11 +100,14 @@ enum SetCommands {
         }
         call.node.dirty += count
         call.client.setHeader(count)
+        var removed: [[UInt8]] = [Array("SREM".utf8), call.bytes(1)]
         for _ in 0..<count {
             let member = set.randomMember(using: &generator)
             member.withUnsafeBytes { _ = set.remove($0) }
             call.client.bulk(member)
+            removed.append(member)
         }
+        call.propagate(as: [removed])
     }
 
     static func srandmember(_ call: CommandCall) throws(CommandError) {
