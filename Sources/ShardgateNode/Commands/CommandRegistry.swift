@@ -7,9 +7,9 @@ enum CommandRegistry {
         let table = CommandTable.redis
         var handlers = [CommandHandler?](repeating: nil, count: table.count)
         let groups: [[(String, CommandHandler)]] = [
-            StringCommands.all, KeyCommands.all, ConnectionCommands.all, ServerCommands.all,
-            HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
+            StringCommands.all, KeyCommands.all, ReplicationCommands.all, ConnectionCommands.all, ServerCommands.all,
             PubSubCommands.all, TransactionCommands.all, BlockingCommands.all, MonitorCommand.all,
+            HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
             PersistenceCommands.all,
         ]
         for group in groups {

@@ -289,7 +289,7 @@ extension Node {
     /// dataset as the new base. When it succeeds the manifest becomes new base + new incremental
     /// file and the older files are deleted. False when the rewrite could not start.
     func startAOFRewrite() -> Bool {
-        guard persistence.child == nil else { return false }
+        guard persistence.child == nil, replication.snapshot == nil else { return false }
         let aof = persistence.aof
         do {
             try FileIO.makeDirectory(aofDirectory)

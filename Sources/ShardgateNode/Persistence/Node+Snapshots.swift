@@ -73,7 +73,7 @@ extension Node {
     /// BGSAVE: forks a child that writes the dump (to `temp-<pid>.rdb`, renamed over the dump when
     /// complete) while the node keeps serving; cron reaps it. False when the fork failed.
     func startBackgroundSave() -> Bool {
-        guard persistence.child == nil else { return false }
+        guard persistence.child == nil, replication.snapshot == nil else { return false }
         let databases = self.databases
         let path = rdbPath
         let directory = settings.directory

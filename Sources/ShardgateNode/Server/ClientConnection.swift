@@ -140,6 +140,14 @@ struct ClientFlags {
     var isReplica = false
     /// The connection from a replica to its master.
     var isMaster = false
+    /// What a replica said about itself with REPLCONF before its PSYNC.
+    var replicaListeningPort = 0
+    var replicaAnnouncedIP: String?
+    var replicaSupportsEOF = false
+    /// A replica that used the old SYNC (no FULLRESYNC line, `$<len>` framing).
+    var legacySync = false
+    /// The client changed data at least once (WAIT then waits for the current offset).
+    var wroteData = false
     /// Waiting in a blocking command.
     var isBlocked = false
 }

@@ -6,6 +6,7 @@ extension Node {
     /// Why a resolved command must be refused now (out of memory, read-only replica, ...), or nil.
     func admissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
         if let refusal = monitorAdmissionError(spec, client: client) { return refusal }
+        if let refusal = replicationAdmissionError(spec, client: client) { return refusal }
         if let refusal = persistenceAdmissionError(spec, client: client) { return refusal }
         return nil
     }
@@ -14,6 +15,7 @@ extension Node {
     func commandChangedData(_ call: CommandCall) {
         trackChangedKeys(call)
         propagateCommand(call)
+        call.client.flags.wroteData = true
     }
 
     /// After every executed command: MONITOR feed.
@@ -24,6 +26,8 @@ extension Node {
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
         removeFromEventRegistries(client)
+        if client.flags.isReplica { detachReplica(client) }
+        replication.waiters.removeAll { $0.client === client }
     }
 
     /// A key was deleted because its TTL passed.
@@ -63,6 +67,7 @@ extension Node {
     /// Periodic work of the features (save points, AOF fsync, replication), once per cron tick.
     func cronTasks(now: Int64) {
         persistenceCron(now: now)
+        replicationCron(now: now)
     }
 
     /// Before replies are written (Redis's `beforeSleep`): the batch's changes go to the AOF (and
@@ -72,17 +77,16 @@ extension Node {
     }
 
     /// "master" or "slave", as ROLE and HELLO report it.
-    var replicationRole: String { "master" }
+    var replicationRole: String { isReplica ? "replica" : "master" }
 
     /// INFO replication fields.
     func replicationInfo() -> [(String, String)] {
-        [
-            ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
-            ("master_replid", runID), ("master_replid2", String(repeating: "0", count: 40)),
-            ("master_repl_offset", "0"), ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
-            ("repl_backlog_size", "\(settings.replBacklogSize)"), ("repl_backlog_first_byte_offset", "0"),
-            ("repl_backlog_histlen", "0"),
-        ]
+        replicationInfoFields()
+    }
+
+    /// Once listening: follow the master named by `replicaof`, if any.
+    func startReplicationIfConfigured() {
+        if let master = settings.replicaOf { becomeReplica(of: master.host, port: master.port, atStartup: true) }
     }
 
     /// INFO persistence fields.

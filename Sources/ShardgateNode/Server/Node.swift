@@ -34,6 +34,7 @@ final class Node {
     var latestForkMicroseconds = 0
     var totalForks = 0
     var replicationCounters = ReplicationCounters()
+    let replication = ReplicationState()
     /// Bound listening port (for INFO `tcp_port` when configured as 0).
     var boundPort = 0
     /// Snapshots, the append-only file and the child process writing them.
@@ -78,6 +79,12 @@ final class Node {
     }
 
     // MARK: - Clients
+
+    /// A new client id (ids are never reused).
+    func allocateClientID() -> Int {
+        defer { nextClientID += 1 }
+        return nextClientID
+    }
 
     func register(channel: any Channel) -> ClientConnection? {
         guard clients.count < settings.maxClients else { return nil }

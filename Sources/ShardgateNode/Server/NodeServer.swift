@@ -71,6 +71,7 @@ public final class NodeServer: Service, Sendable {
             node.boundPort = address.port ?? settings.port
             node.shutdownHandler = { stopped.succeed() }
             node.startCron()
+            node.startReplicationIfConfigured()
             logger.info("node ready to accept connections", metadata: ["address": "\(address)"])
         }.get()
         return address

@@ -25,7 +25,8 @@ final class SentinelCluster: @unchecked Sendable {
 
     init(
         masterName: String = "mymaster", replicas replicaCount: Int = 2, sentinels sentinelCount: Int = 3,
-        quorum: Int = 2, downAfterMilliseconds: Int = 1000, failoverTimeoutMilliseconds: Int = 5000
+        quorum: Int = 2, downAfterMilliseconds: Int = 1000, failoverTimeoutMilliseconds: Int = 5000,
+        serverKind: DataServerKind = .redis
     ) async throws {
         guard let sentinelBinary = TestEnvironment.binary("redis-sentinel") else {
             throw TestFailure("redis-sentinel is not installed")
@@ -33,10 +34,10 @@ final class SentinelCluster: @unchecked Sendable {
         self.masterName = masterName
         self.quorum = quorum
         // RedisServer already passes --repl-diskless-sync-delay 0.
-        let master = try await RedisServer()
+        let master = try await RedisServer(kind: serverKind)
         var replicas: [RedisServer] = []
         for _ in 0..<replicaCount {
-            let replica = try await RedisServer()
+            let replica = try await RedisServer(kind: serverKind)
             try await replica.replicate(from: master)
             replicas.append(replica)
         }
@@ -189,9 +190,8 @@ final class SentinelCluster: @unchecked Sendable {
     /// persistence), optionally as a replica of `replicaOf`. Sentinel reconfigures a returning old
     /// master as a replica of the new one by itself.
     func restart(port: Int, replicaOf: Int? = nil) async throws {
-        guard let server = server(port: port), let binary = TestEnvironment.redisServer else {
-            throw TestFailure("no server of this cluster on \(port)")
-        }
+        guard let server = server(port: port) else { throw TestFailure("no server of this cluster on \(port)") }
+        let command = try server.kind.command()
         process(port: port)?.stop()
         let directory = server.directory.path
         var arguments = [
@@ -200,7 +200,7 @@ final class SentinelCluster: @unchecked Sendable {
         ]
         if let replicaOf { arguments += ["--replicaof", "127.0.0.1", "\(replicaOf)"] }
         let process = try ManagedProcess(
-            binary, arguments, name: "redis-\(port)-restart-\(UUID().uuidString.prefix(6))", directory: directory)
+            command[0], Array(command.dropFirst()) + arguments, name: "redis-\(port)-restart-\(UUID().uuidString.prefix(6))", directory: directory)
         lock.withLock { processes[port] = process }
         try await waitUntil("redis-server restarted on \(port)") {
             (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) != nil

@@ -5,22 +5,43 @@ import NIOCore
 import NIOPosix
 import ShardgateProxy
 
-/// A real redis-server on a free loopback port, without persistence, killed by PID when released.
+/// Which program serves as a data server: real redis-server, or the package's own `shardgate node`
+/// (started with the same redis-server style arguments).
+enum DataServerKind: Sendable {
+    case redis
+    case shardgateNode
+
+    /// The command line before the `--directive value` arguments.
+    func command() throws -> [String] {
+        switch self {
+        case .redis:
+            guard let binary = TestEnvironment.redisServer else { throw TestFailure("redis-server is not installed") }
+            return [binary]
+        case .shardgateNode:
+            return [CLITests.binary, "node"]
+        }
+    }
+}
+
+/// A real redis-server (or a shardgate node) on a free loopback port, without persistence, killed
+/// by PID when released.
 final class RedisServer: @unchecked Sendable {
     let port: Int
     let process: ManagedProcess
     let directory: TemporaryDirectory
+    let kind: DataServerKind
 
-    init(_ extra: [String] = []) async throws {
-        guard let binary = TestEnvironment.redisServer else { throw TestFailure("redis-server is not installed") }
+    init(_ extra: [String] = [], kind: DataServerKind = .redis) async throws {
+        let command = try kind.command()
+        self.kind = kind
         let directory = try TemporaryDirectory()
         self.directory = directory
         let password = extra.firstIndex(of: "--requirepass").map { extra[$0 + 1] }
         (port, process) = try await startOnFreePort(
             { port in
                 try ManagedProcess(
-                    binary,
-                    [
+                    command[0],
+                    command.dropFirst() + [
                         "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                         "--dir", directory.path, "--repl-diskless-sync-delay", "0",
                     ] + extra,

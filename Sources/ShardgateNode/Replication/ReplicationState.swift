@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import NIOCore
+
+/// Everything replication keeps on a node: which history its data belongs to, the backlog, the
+/// replicas it feeds (as a master) and its link to its own master (as a replica).
+final class ReplicationState {
+    var identity = ReplicationIdentity()
+    /// Created when the first replica attaches (or when this node syncs as a replica, so it can
+    /// serve partial resyncs after a promotion); freed after `repl-backlog-ttl` without replicas.
+    var backlog: ReplicationBacklog?
+    var replicas: [ReplicaPeer] = []
+    /// Set while this node is a replica (`REPLICAOF host port`).
+    var link: MasterLink?
+    /// Clients blocked in WAIT.
+    var waiters: [ReplicationWaiter] = []
+    /// The forked child producing a snapshot for full resynchronisations, if any.
+    var snapshot: ReplicationSnapshot?
+    /// Diskless sync: when the first replica started waiting (the transfer starts after
+    /// `repl-diskless-sync-delay` so more replicas can share it).
+    var waitingSince: Int64?
+    var lastPingSent: Int64 = 0
+    /// When the last replica left (the backlog is freed `repl-backlog-ttl` seconds later).
+    var noReplicasSince: Int64 = 0
+    /// The empty-master guard refused a full resync: from which master history, and when.
+    var refusedEmptyMaster: (replicationID: String, at: Int64)?
+    var refusedEmptyMasterCount = 0
+    var consumerRegistered = false
+}
+
+/// A replica connected to this node, from its PSYNC on.
+final class ReplicaPeer {
+    enum State: String {
+        /// Waiting for the snapshot child to start.
+        case waitingForSnapshot = "wait_bgsave"
+        /// The child is producing its snapshot; the stream since the fork collects in `pending`.
+        case receivingSnapshot = "send_bulk"
+        case online
+    }
+
+    let client: ClientConnection
+    var state: State
+    /// Stream produced while the snapshot is being made, sent right after it.
+    var pending = ByteBuffer()
+    var listeningPort: Int
+    var announcedIP: String?
+    var supportsEOF: Bool
+    var ackOffset = 0
+    var lastAck: Int64
+    /// After a diskless snapshot the stream waits for the replica's first ACK: it cannot tell where
+    /// the payload's end mark is if more bytes follow in the same read (as Redis 7 does).
+    var streamStartsOnAck = false
+
+    init(client: ClientConnection, state: State, now: Int64) {
+        self.client = client
+        self.state = state
+        self.listeningPort = client.flags.replicaListeningPort
+        self.announcedIP = client.flags.replicaAnnouncedIP
+        self.supportsEOF = client.flags.replicaSupportsEOF
+        self.lastAck = now
+    }
+
+    /// The address Sentinel and INFO report: the announced IP or the connection's, and the port the
+    /// replica listens on.
+    var ip: String {
+        announcedIP ?? String(client.remoteAddress.split(separator: ":").dropLast().joined(separator: ":"))
+    }
+}
+
+/// A client waiting in WAIT for enough replicas to acknowledge `offset`.
+struct ReplicationWaiter {
+    let client: ClientConnection
+    let offset: Int
+    let replicas: Int
+    let timeout: Scheduled<Void>?
+}
+
+/// The child writing a snapshot for full resynchronisations and the replicas it serves.
+struct ReplicationSnapshot {
+    let pid: pid_t
+    let diskless: Bool
+    /// Disk mode: the file the child writes.
+    let path: String
+    /// Diskless mode: the EOF mark framing the payload.
+    let mark: [UInt8]
+    var peers: [ReplicaPeer]
+    var pipeFinished = false
+    var childExited: Bool? = nil
+}
