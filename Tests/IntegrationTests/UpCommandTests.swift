@@ -1,10 +1,13 @@
 import Foundation
 import Testing
 
-/// `shardgate up`: start the embedded default, write through the proxy, stop, start again, read back.
-@Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
+/// `shardgate up`: start the embedded default, write through the proxy, stop, start again, read back;
+/// with the package's own data nodes (the default) and with redis-server (`--node-binary`).
+@Suite(.serialized)
 struct UpCommandTests {
-    @Test func upServesStopsAndFindsItsDataAgain() async throws {
+    @Test(arguments: [false, true])
+    func upServesStopsAndFindsItsDataAgain(withRedisServer: Bool) async throws {
+        if withRedisServer && !TestEnvironment.canRun("redis-server") { return }
         let directory = try TemporaryDirectory()
         let ports = try (0..<5).map { _ in try freePort() }
         let backends = "\(directory.path)/backends"
@@ -27,10 +30,10 @@ struct UpCommandTests {
                   replicas: [127.0.0.1:\(ports[4])]
             """
         try config.write(toFile: "\(directory.path)/proxy.yml", atomically: true, encoding: .utf8)
-        let arguments = [
+        var arguments = [
             "up", "-c", "\(directory.path)/proxy.yml", "--backends", backends, "--data", "\(directory.path)/data",
-            "--node-binary", TestEnvironment.redisServer ?? "redis-server",
         ]
+        if withRedisServer { arguments += ["--node-binary", TestEnvironment.redisServer ?? "redis-server"] }
 
         func startUp(_ name: String) async throws -> ManagedProcess {
             let process = try ManagedProcess(CLITests.binary, arguments, name: name, directory: directory.path)
@@ -49,6 +52,14 @@ struct UpCommandTests {
         var mset = ["MSET"]
         for key in keys { mset += [key, "value-\(key)"] }
         #expect(try client.command(mset.map { Array($0.utf8) }) == .status("OK"))
+        // The replicas replicate: every key is on its group's replica too.
+        try await waitUntil("replicas have the keys", seconds: 10) {
+            let onReplicas = try [ports[2], ports[4]].reduce(0) { total, port in
+                guard case .array(let found?) = try RedisTestClient(port: port).command("KEYS", "up:*") else { return total }
+                return total + found.count
+            }
+            return onReplicas == keys.count
+        }
         first.signal(SIGINT)
         #expect(first.waitForExit(seconds: 20) == 0, "\(first.log)")
         for port in ports { #expect(!canConnectForTest(port), "port \(port) closed after Ctrl-C") }
