@@ -235,6 +235,29 @@ struct NodeReplicationTests {
         }
     }
 
+    /// A transaction reaches replicas and the AOF as one MULTI ... EXEC block.
+    @Test func transactionsPropagateAsOneBlock() async throws {
+        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0", "--appendonly", "yes"])
+        defer { master.stop() }
+        let replica = try await RedisServer(["--replicaof", "127.0.0.1", "\(master.port)"])
+        defer { replica.stop() }
+        try await Self.waitForLink(replica.port)
+        let replies = try master.client().pipeline([
+            ["MULTI"], ["SET", "tx", "1"], ["INCR", "tx"], ["SELECT", "3"], ["SET", "in3", "x"], ["EXEC"],
+        ])
+        #expect(replies.last == .array([.status("OK"), .integer(2), .status("OK"), .status("OK")]))
+        try await waitUntil("replica applied the transaction") {
+            let client = try replica.client()
+            _ = try client.command("SELECT", "3")
+            return try replica.client().command("GET", "tx") == .bulk("2") && client.command("GET", "in3") == .bulk("x")
+        }
+        let aof = try String(contentsOfFile: "\(master.directory.path)/appendonlydir/appendonly.aof.1.incr.aof", encoding: .utf8)
+        let multi = try #require(aof.range(of: "MULTI"))
+        let exec = try #require(aof.range(of: "EXEC"))
+        #expect(multi.lowerBound < aof.range(of: "INCR")!.lowerBound)
+        #expect(aof.range(of: "in3")!.upperBound < exec.lowerBound)
+    }
+
     // 6. The empty-master guard: a master restarted without its data does not wipe the replica.
     @Test func emptyMasterGuardKeepsTheReplicasData() async throws {
         let directory = try TemporaryDirectory()
