@@ -39,6 +39,7 @@ extension Node {
 
     /// Before serving: load the RDB or AOF named by the settings.
     func loadPersistedData() throws {
+        prepareForForking()
         try loadDataFromDisk()
     }
 
