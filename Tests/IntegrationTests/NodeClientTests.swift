@@ -13,7 +13,7 @@ struct NodeClientTests {
         guard TestEnvironment.isCI || (TestEnvironment.hasRedisPy && TestEnvironment.redisServer != nil) else { return }
         guard let python = TestEnvironment.python else { throw TestFailure("python3 not found") }
         let redis = try await RedisServer()
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer {
             redis.stop()
             node.stop()
@@ -27,7 +27,7 @@ struct NodeClientTests {
 
     @Test func redisCliCommandsAndPipe() async throws {
         guard TestEnvironment.canRun("redis-cli"), let cli = TestEnvironment.redisCli else { return }
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         func cliRun(_ arguments: String...) throws -> String {
             let result = try run(cli, ["-p", "\(node.port)"] + arguments)
@@ -49,7 +49,7 @@ struct NodeClientTests {
 
     @Test func redisBenchmarkDefaultSuiteRunsWithoutErrors() async throws {
         guard TestEnvironment.canRun("redis-benchmark"), let benchmark = TestEnvironment.binary("redis-benchmark") else { return }
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let result = try run(
             benchmark, ["-p", "\(node.port)", "-n", "2000", "-c", "10", "-P", "4", "-r", "1000", "--csv"], seconds: 120)

@@ -22,7 +22,7 @@ struct NodeDataTypesTests {
         default: script = Self.largeEncodings()
         }
         let redis = try await RedisServer()
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer {
             redis.stop()
             node.stop()
@@ -52,7 +52,7 @@ struct NodeDataTypesTests {
     /// Random commands: right shape, count and membership.
     @Test func randomCommandsPickMembers() async throws {
         guard TestEnvironment.isCI || TestEnvironment.redisServer != nil else { return }
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let client = try node.client()
         let members = (0..<300).map { "m\($0)" }
@@ -82,7 +82,7 @@ struct NodeDataTypesTests {
     /// SSCAN/HSCAN/ZSCAN over hash-table encodings return every element across cursor calls.
     @Test func scansVisitEveryElement() async throws {
         guard TestEnvironment.isCI || TestEnvironment.redisServer != nil else { return }
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let client = try node.client()
         let members = (0..<1000).map { "e\($0)" }

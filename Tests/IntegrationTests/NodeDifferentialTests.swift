@@ -156,7 +156,7 @@ struct NodeDifferentialTests {
     func randomSequencesMatchRedis(seed: UInt64) async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
         let redis = try await RedisServer()
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer {
             redis.stop()
             node.stop()

@@ -54,7 +54,7 @@ struct NodeEventsTests {
         guard TestEnvironment.canRun("redis-server") else { return }
         let redis = try await RedisServer()
         defer { redis.stop() }
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let expected = Script(port: redis.port)
         try await body(expected)
@@ -308,7 +308,7 @@ struct NodeEventsTests {
             if TestEnvironment.isCI { Issue.record("python3 with redis-py is required under CI") }
             return
         }
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let program = """
             import redis, sys, time

@@ -9,7 +9,7 @@ struct NodePersistenceTests {
     // MARK: RDB with real Redis
 
     @Test func nodeDumpLoadsIntoRedis() async throws {
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let client = try node.client()
         try Self.fill(client)
@@ -39,7 +39,7 @@ struct NodePersistenceTests {
         #expect(try redisClient.command("SAVE") == .status("OK"))
         redis.stop()
 
-        let node = try await ShardgateNodeProcess([], directory: directory)
+        let node = try await startNode([], directory: directory)
         defer { node.stop() }
         let loaded = try Self.keyspace(node.client())
         #expect(loaded == expected)
@@ -49,7 +49,7 @@ struct NodePersistenceTests {
 
     /// Keys whose TTL passed while the dump sat on disk are not loaded.
     @Test func expiredKeysAreSkippedWhenLoading() async throws {
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         let client = try node.client()
         _ = try client.command("SET", "stays", "1")
         _ = try client.command("SET", "goes", "1", "PX", "300")
@@ -58,7 +58,7 @@ struct NodePersistenceTests {
         _ = node.process.waitForExit(seconds: 5)
         try await Task.sleep(for: .milliseconds(400))
 
-        let restarted = try await ShardgateNodeProcess([], directory: node.directory)
+        let restarted = try await startNode([], directory: node.directory)
         defer { restarted.stop() }
         #expect(try restarted.client().command("KEYS", "*") == .array([.bulk("stays")]))
         let info = try Self.info(restarted.client(), "persistence")
@@ -69,7 +69,7 @@ struct NodePersistenceTests {
     // MARK: BGSAVE, save points, SHUTDOWN
 
     @Test func backgroundSaveKeepsServing() async throws {
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let client = try node.client()
         let keyCount = 200_000
@@ -138,7 +138,7 @@ struct NodePersistenceTests {
     }
 
     @Test func savePointTriggersBackgroundSave() async throws {
-        let node = try await ShardgateNodeProcess(["--save", "1 2"])
+        let node = try await startNode(["--save", "1 2"])
         defer { node.stop() }
         let client = try node.client()
         _ = try client.command("SET", "a", "1")
@@ -155,18 +155,18 @@ struct NodePersistenceTests {
 
     @Test func shutdownSavesUnlessNosave() async throws {
         // Save points configured: SHUTDOWN saves.
-        let node = try await ShardgateNodeProcess(["--save", "3600 1"])
+        let node = try await startNode(["--save", "3600 1"])
         _ = try node.client().command("SET", "k", "saved")
         try? node.client().sendRaw(RedisTestClient.encode([Array("SHUTDOWN".utf8)]))
         #expect(node.process.waitForExit(seconds: 10) == 0)
-        let restarted = try await ShardgateNodeProcess(["--save", "3600 1"], directory: node.directory)
+        let restarted = try await startNode(["--save", "3600 1"], directory: node.directory)
         #expect(try restarted.client().command("GET", "k") == .bulk("saved"))
 
         // NOSAVE: the change made after the last save is lost.
         _ = try restarted.client().command("SET", "k", "lost")
         try? restarted.client().sendRaw(RedisTestClient.encode(["SHUTDOWN", "NOSAVE"].map { Array($0.utf8) }))
         #expect(restarted.process.waitForExit(seconds: 10) == 0)
-        let third = try await ShardgateNodeProcess([], directory: node.directory)
+        let third = try await startNode([], directory: node.directory)
         defer { third.stop() }
         #expect(try third.client().command("GET", "k") == .bulk("saved"))
 
@@ -174,11 +174,11 @@ struct NodePersistenceTests {
         _ = try third.client().command("SET", "k", "forced")
         try? third.client().sendRaw(RedisTestClient.encode(["SHUTDOWN", "SAVE"].map { Array($0.utf8) }))
         #expect(third.process.waitForExit(seconds: 10) == 0)
-        let fourth = try await ShardgateNodeProcess([], directory: node.directory)
+        let fourth = try await startNode([], directory: node.directory)
         #expect(try fourth.client().command("GET", "k") == .bulk("forced"))
         _ = try fourth.client().command("SET", "k", "not saved")
         fourth.stop()
-        let fifth = try await ShardgateNodeProcess([], directory: node.directory)
+        let fifth = try await startNode([], directory: node.directory)
         defer { fifth.stop() }
         #expect(try fifth.client().command("GET", "k") == .bulk("forced"))
     }
@@ -186,7 +186,7 @@ struct NodePersistenceTests {
     /// A failed save: SAVE answers -ERR, writes and PING get MISCONF (stop-writes-on-bgsave-error),
     /// SHUTDOWN refuses to exit without its save; a successful save lifts all of it.
     @Test func failedSaveRefusesWritesUntilASaveSucceeds() async throws {
-        let node = try await ShardgateNodeProcess(["--save", "3600 1"])
+        let node = try await startNode(["--save", "3600 1"])
         defer { node.stop() }
         let client = try node.client()
         _ = try client.command("SET", "k", "1")
@@ -211,7 +211,7 @@ struct NodePersistenceTests {
     // MARK: AOF
 
     @Test func aofAlwaysKeepsEveryAcknowledgedWriteAfterKill9() async throws {
-        let node = try await ShardgateNodeProcess(["--appendonly", "yes", "--appendfsync", "always"])
+        let node = try await startNode(["--appendonly", "yes", "--appendfsync", "always"])
         let client = try node.client()
         let count = 2000
         for index in 0..<count {
@@ -221,7 +221,7 @@ struct NodePersistenceTests {
         node.process.signal(SIGKILL)
         #expect(node.process.waitForExit(seconds: 5) == 128 + SIGKILL)
 
-        let restarted = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: node.directory)
+        let restarted = try await startNode(["--appendonly", "yes"], directory: node.directory)
         defer { restarted.stop() }
         let again = try restarted.client()
         #expect(try again.command("DBSIZE") == .integer(count + 1))
@@ -232,7 +232,7 @@ struct NodePersistenceTests {
     }
 
     @Test func aofEverysecKeepsWritesOlderThanTwoSeconds() async throws {
-        let node = try await ShardgateNodeProcess(["--appendonly", "yes", "--appendfsync", "everysec"])
+        let node = try await startNode(["--appendonly", "yes", "--appendfsync", "everysec"])
         let client = try node.client()
         let replies = try client.pipeline((0..<5000).map { ["RPUSH", "list", "item\($0)"] })
         #expect(replies.last == .integer(5000))
@@ -243,7 +243,7 @@ struct NodePersistenceTests {
         node.process.signal(SIGKILL)
         _ = node.process.waitForExit(seconds: 5)
 
-        let restarted = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: node.directory)
+        let restarted = try await startNode(["--appendonly", "yes"], directory: node.directory)
         defer { restarted.stop() }
         #expect(try restarted.client().command("LLEN", "list") == .integer(5000))
         #expect(try restarted.client().command("LINDEX", "list", "-1") == .bulk("item4999"))
@@ -252,7 +252,7 @@ struct NodePersistenceTests {
     /// The stream holds effects, not requests: relative expiry as absolute, INCRBYFLOAT as SET,
     /// expired keys as DEL, SELECT on database changes.
     @Test func aofHoldsRewrittenCommands() async throws {
-        let node = try await ShardgateNodeProcess(["--appendonly", "yes", "--appendfsync", "always"])
+        let node = try await startNode(["--appendonly", "yes", "--appendfsync", "always"])
         defer { node.stop() }
         let client = try node.client()
         _ = try client.command("SET", "plain", "1")
@@ -291,7 +291,7 @@ struct NodePersistenceTests {
     }
 
     @Test func rewriteThenRestartKeepsData() async throws {
-        let node = try await ShardgateNodeProcess(["--appendonly", "yes"])
+        let node = try await startNode(["--appendonly", "yes"])
         let client = try node.client()
         try Self.fill(client)
         let before = try Self.keyspace(client)
@@ -313,7 +313,7 @@ struct NodePersistenceTests {
         node.process.signal(SIGKILL)
         _ = node.process.waitForExit(seconds: 5)
 
-        let restarted = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: node.directory)
+        let restarted = try await startNode(["--appendonly", "yes"], directory: node.directory)
         #expect(try Self.keyspace(restarted.client()) == expected)
         restarted.stop()
 
@@ -324,7 +324,7 @@ struct NodePersistenceTests {
     }
 
     @Test func aofGrowthTriggersAutomaticRewrite() async throws {
-        let node = try await ShardgateNodeProcess([
+        let node = try await startNode([
             "--appendonly", "yes", "--auto-aof-rewrite-min-size", "4kb", "--auto-aof-rewrite-percentage", "100",
         ])
         defer { node.stop() }
@@ -356,13 +356,13 @@ struct NodePersistenceTests {
         redis.process.signal(SIGKILL)
         _ = redis.process.waitForExit(seconds: 5)
 
-        let node = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: directory)
+        let node = try await startNode(["--appendonly", "yes"], directory: directory)
         defer { node.stop() }
         #expect(try Self.keyspace(node.client()) == expected)
     }
 
     @Test func truncatedTailLoadsWhatIsComplete() async throws {
-        let node = try await ShardgateNodeProcess(["--appendonly", "yes", "--appendfsync", "always"])
+        let node = try await startNode(["--appendonly", "yes", "--appendfsync", "always"])
         let client = try node.client()
         for index in 0..<100 { _ = try client.command("SET", "k\(index)", "v") }
         node.stop()
@@ -374,7 +374,7 @@ struct NodePersistenceTests {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("*3\r\n$3\r\nSET\r\n$4\r\ntorn\r\n$5\r\nval".utf8))
         try handle.close()
-        let restarted = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: node.directory)
+        let restarted = try await startNode(["--appendonly", "yes"], directory: node.directory)
         #expect(try restarted.client().command("DBSIZE") == .integer(100))
         #expect(try restarted.client().command("EXISTS", "torn") == .integer(0))
         // The torn tail is cut off, so later appends follow complete commands.
@@ -388,14 +388,14 @@ struct NodePersistenceTests {
         try handle2.seekToEnd()
         try handle2.write(contentsOf: Data(tail))
         try handle2.close()
-        let third = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: node.directory)
+        let third = try await startNode(["--appendonly", "yes"], directory: node.directory)
         defer { third.stop() }
         #expect(try third.client().command("DBSIZE") == .integer(101))
         #expect(try third.client().command("EXISTS", "in:multi") == .integer(0))
     }
 
     @Test func enablingAOFAtRunTimeWritesABaseFirst() async throws {
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         let client = try node.client()
         try Self.fill(client)
         #expect(try client.command("CONFIG", "SET", "appendonly", "yes") == .status("OK"))
@@ -410,7 +410,7 @@ struct NodePersistenceTests {
         node.process.signal(SIGKILL)
         _ = node.process.waitForExit(seconds: 5)
 
-        let restarted = try await ShardgateNodeProcess(["--appendonly", "yes"], directory: node.directory)
+        let restarted = try await startNode(["--appendonly", "yes"], directory: node.directory)
         defer { restarted.stop() }
         #expect(try Self.keyspace(restarted.client()) == expected)
     }

@@ -84,7 +84,7 @@ struct NodeReplicationTests {
 
     // 1. A real redis-server replica syncs from a node master, then resumes partially.
     @Test func redisReplicaSyncsFromNodeThenContinuesPartially() async throws {
-        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0"])
+        let master = try await startNode(["--repl-diskless-sync-delay", "0"])
         defer { master.stop() }
         try Self.fillAllTypes(master.port)
         let replica = try await RedisServer()
@@ -120,7 +120,7 @@ struct NodeReplicationTests {
         let master = try await RedisServer()
         defer { master.stop() }
         try Self.fillAllTypes(master.port)
-        let replica = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)"])
+        let replica = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { replica.stop() }
         try await Self.waitForLink(replica.port)
         #expect(try Self.dataset(replica.port) == Self.dataset(master.port))
@@ -141,9 +141,9 @@ struct NodeReplicationTests {
 
     // 3. An outage within the backlog gives a partial resync; a longer one a full resync.
     @Test func backlogDecidesBetweenPartialAndFullResync() async throws {
-        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0", "--repl-backlog-size", "16kb"])
+        let master = try await startNode(["--repl-diskless-sync-delay", "0", "--repl-backlog-size", "16kb"])
         defer { master.stop() }
-        let replica = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)"])
+        let replica = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { replica.stop() }
         try await Self.waitForLink(replica.port)
         func outage(writing bytes: Int) async throws {
@@ -173,11 +173,11 @@ struct NodeReplicationTests {
 
     // 4. Failover by hand: the other replica and the old master continue partially via replid2.
     @Test func manualFailoverContinuesPartiallyThroughTheSecondReplicationID() async throws {
-        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0"])
+        let master = try await startNode(["--repl-diskless-sync-delay", "0"])
         defer { master.stop() }
-        let first = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)", "--repl-diskless-sync-delay", "0"])
+        let first = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)", "--repl-diskless-sync-delay", "0"])
         defer { first.stop() }
-        let second = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)"])
+        let second = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { second.stop() }
         try await Self.waitForLink(first.port)
         try await Self.waitForLink(second.port)
@@ -237,7 +237,7 @@ struct NodeReplicationTests {
 
     /// A transaction reaches replicas and the AOF as one MULTI ... EXEC block.
     @Test func transactionsPropagateAsOneBlock() async throws {
-        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0", "--appendonly", "yes"])
+        let master = try await startNode(["--repl-diskless-sync-delay", "0", "--appendonly", "yes"])
         defer { master.stop() }
         let replica = try await RedisServer(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { replica.stop() }
@@ -261,8 +261,8 @@ struct NodeReplicationTests {
     // 6. The empty-master guard: a master restarted without its data does not wipe the replica.
     @Test func emptyMasterGuardKeepsTheReplicasData() async throws {
         let directory = try TemporaryDirectory()
-        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0"], directory: directory)
-        let replica = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)"])
+        let master = try await startNode(["--repl-diskless-sync-delay", "0"], directory: directory)
+        let replica = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { replica.stop() }
         try Self.fillAllTypes(master.port)
         try await Self.waitForLink(replica.port)
@@ -287,7 +287,7 @@ struct NodeReplicationTests {
         #expect(try replica.client().command("REPLICAOF", "NO", "ONE") == .status("OK"))
         #expect(try Self.dataset(replica.port) == before)
         // With the guard off, Redis's behaviour: the replica copies the empty master.
-        let other = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)", "--replica-protect-empty-master", "no"])
+        let other = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)", "--replica-protect-empty-master", "no"])
         defer { other.stop() }
         try await Self.waitForLink(other.port)
         #expect(try Self.dataset(other.port).isEmpty)
@@ -298,7 +298,7 @@ struct NodeReplicationTests {
         let old = try await RedisServer()
         defer { old.stop() }
         try Self.fillAllTypes(old.port)
-        let new = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(old.port)"])
+        let new = try await startNode(["--replicaof", "127.0.0.1", "\(old.port)"])
         defer { new.stop() }
         try await Self.waitForLink(new.port)
         let load = try old.client()
@@ -314,9 +314,9 @@ struct NodeReplicationTests {
 
     // 8. WAIT counts acknowledging replicas; min-replicas-to-write refuses writes without them.
     @Test func waitAndMinReplicasToWrite() async throws {
-        let master = try await ShardgateNodeProcess(["--repl-diskless-sync-delay", "0"])
+        let master = try await startNode(["--repl-diskless-sync-delay", "0"])
         defer { master.stop() }
-        let nodeReplica = try await ShardgateNodeProcess(["--replicaof", "127.0.0.1", "\(master.port)"])
+        let nodeReplica = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { nodeReplica.stop() }
         let redisReplica = try await RedisServer(["--replicaof", "127.0.0.1", "\(master.port)"])
         defer { redisReplica.stop() }

@@ -31,10 +31,11 @@ final class RedisServer: @unchecked Sendable {
     let directory: TemporaryDirectory
     let kind: DataServerKind
 
-    init(_ extra: [String] = [], kind: DataServerKind = .redis) async throws {
+    /// `directory` (its `dir`) may be shared with an earlier server, to restart on the same files.
+    init(_ extra: [String] = [], kind: DataServerKind = .redis, directory: TemporaryDirectory? = nil) async throws {
         let command = try kind.command()
         self.kind = kind
-        let directory = try TemporaryDirectory()
+        let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
         let password = extra.firstIndex(of: "--requirepass").map { extra[$0 + 1] }
         (port, process) = try await startOnFreePort(
