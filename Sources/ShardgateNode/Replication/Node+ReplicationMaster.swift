@@ -182,6 +182,7 @@ extension Node {
         }
         noteFork(started: started)
         replication.snapshot = snapshot
+        watchReplicationChild()
         for peer in waiting {
             peer.state = .receivingSnapshot
             if !peer.client.flags.legacySync { peer.client.reply.writeString("+FULLRESYNC \(id) \(offset)\r\n") }
@@ -224,6 +225,18 @@ extension Node {
     fileprivate func snapshotPipeClosed() {
         replication.snapshot?.pipeFinished = true
         finishReplicationSnapshotIfDone()
+    }
+
+    /// Checks for the snapshot child's exit every few milliseconds while it runs (cron alone would
+    /// add up to a tick to every full synchronisation).
+    private func watchReplicationChild() {
+        let node = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleTask(in: .milliseconds(5)) {
+            let node = node.value
+            guard let snapshot = node.replication.snapshot, snapshot.childExited == nil else { return }
+            node.reapReplicationChild()
+            node.watchReplicationChild()
+        }
     }
 
     /// Cron: reaps the snapshot child.
