@@ -44,11 +44,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The C allocator's bytes in use (glibc mallinfo2), for the node's memory accounting.
+        .target(name: "CMallocInfo"),
         // The data node: keyspace, commands, expiry, persistence, replication.
         .target(
             name: "ShardgateNode",
             dependencies: [
-                "RESP", "Commands", "Config", "RDB",
+                "RESP", "Commands", "Config", "RDB", "CMallocInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,8 +16,17 @@ final class Database {
     var onExpired: ((Database, [UInt8]) -> Void)?
     /// Replicas leave expiry to their master: an expired key reads as missing but is not deleted.
     var deletesExpiredKeys = true
+    /// What lookups record in each key's access word (set from `maxmemory-policy` by the cron).
+    var accessMode = AccessMode.recency
+    /// The clock (Unix milliseconds) lookups stamp keys with, advanced by the cron.
+    var clock: Int64
+    private var accessRandom: UInt64
 
-    init(index: Int) { self.index = index }
+    init(index: Int) {
+        self.index = index
+        clock = Clock.milliseconds()
+        accessRandom = UInt64(truncatingIfNeeded: clock) &+ UInt64(index)
+    }
 
     var count: Int { table.count }
 
@@ -29,8 +38,22 @@ final class Database {
             if deletesExpiredKeys { expire(slot: slot) }
             return nil
         }
+        touch(slot)
         return slot
     }
+
+    /// Records an access in the key's word (Redis's `lookupKey` updating `robj.lru`).
+    @inline(__always)
+    private func touch(_ slot: Int) {
+        switch accessMode {
+        case .recency:
+            table.setAccess(AccessWord.recencyStamp(clock), at: slot)
+        case .frequency:
+            table.setAccess(AccessWord.accessed(table.access(at: slot), now: clock, random: &accessRandom), at: slot)
+        }
+    }
+
+    func access(slot: Int) -> UInt32 { table.access(at: slot) }
 
     func find(_ key: [UInt8], now: Int64) -> Int? {
         key.withUnsafeBytes { find($0, now: now) }
@@ -54,7 +77,7 @@ final class Database {
     /// Adds a key that is not present.
     @discardableResult
     func add(_ key: [UInt8], _ value: Value, expireAt: Int64 = 0) -> Int {
-        let slot = table.insert(key, Entry(value: value, expireAt: 0))
+        let slot = table.insert(key, Entry(value: value, expireAt: 0, access: AccessWord.initial(accessMode, now: clock)))
         if expireAt != 0 { setExpiry(slot: slot, expireAt) }
         return slot
     }
@@ -131,6 +154,29 @@ final class Database {
     var slots: some Sequence<Int> { table.occupied }
 
     func scan(cursor: UInt64, _ body: (Int) -> Void) -> UInt64 { table.scan(cursor: cursor, body) }
+
+    /// A random key with a TTL (volatile-* eviction), nil when none has one: a random pair of the
+    /// expiry queue that is still current.
+    func randomVolatileSlot<G: RandomNumberGenerator>(using generator: inout G) -> Int? {
+        guard expiresCount > 0 else { return nil }
+        for attempt in 0..<32 {
+            let items = expiryQueue.unordered
+            guard !items.isEmpty else { break }
+            let item = items[Int.random(in: 0..<items.count, using: &generator)]
+            if let slot = table.find(item.key), table[slot: slot].expireAt == item.deadline { return slot }
+            if attempt == 7 { rebuildExpiryQueue() }
+        }
+        return nil
+    }
+
+    /// The key whose TTL ends first (volatile-ttl eviction), nil when none has one.
+    func soonestExpiringSlot() -> Int? {
+        while let first = expiryQueue.min {
+            if let slot = table.find(first.key), table[slot: slot].expireAt == first.deadline { return slot }
+            expiryQueue.removeMin()
+        }
+        return nil
+    }
 
     func randomSlot() -> Int? {
         var generator = SystemRandomNumberGenerator()

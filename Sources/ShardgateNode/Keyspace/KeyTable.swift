@@ -206,6 +206,15 @@ struct KeyTable<Value> {
     }
 }
 
+extension KeyTable where Value == Entry {
+    /// An occupied slot's access word, read and written in place (no copy of the value).
+    @inline(__always)
+    func access(at index: Int) -> UInt32 { slots[index].value!.access }
+
+    @inline(__always)
+    mutating func setAccess(_ access: UInt32, at index: Int) { slots[index].value!.access = access }
+}
+
 extension UInt64 {
     var bitReversed: UInt64 {
         var value = self

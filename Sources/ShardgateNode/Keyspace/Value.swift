@@ -26,6 +26,9 @@ struct Entry {
     var value: Value
     /// 0 when the key does not expire.
     var expireAt: Int64
+    /// Redis's `robj.lru`, for eviction: the access clock stamp (LRU) or the decaying access
+    /// frequency (LFU) the database keeps (see `Database.touch`). Costs 8 bytes of slot stride per key.
+    var access: UInt32 = 0
 }
 
 /// A Redis list: a double-ended queue of elements.

@@ -69,6 +69,7 @@ extension Node {
     func cronTasks(now: Int64) {
         persistenceCron(now: now)
         replicationCron(now: now)
+        memoryCron(now: now)
     }
 
     /// Before replies are written (Redis's `beforeSleep`): the batch's changes go to the AOF (and

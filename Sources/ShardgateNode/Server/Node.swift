@@ -30,7 +30,8 @@ final class Node {
     private var pendingFlush: [ClientConnection] = []
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
-    var peakMemory = 0
+    /// Memory accounting and eviction (`maxmemory`).
+    let memory = MemoryState()
     var latestForkMicroseconds = 0
     var totalForks = 0
     var replicationCounters = ReplicationCounters()
@@ -151,6 +152,10 @@ final class Node {
         guard let handler = handlers[spec.id] else {
             return reject(client, RedisErrors.unknownCommand(
                 request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) }))
+        }
+        if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, refusal)
         }
         if client.flags.queued != nil && !Self.runsInsideMulti(spec) {
             client.flags.queued!.append(request)

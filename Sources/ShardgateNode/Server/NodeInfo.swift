@@ -85,8 +85,7 @@ enum NodeInfo {
         ])
     }
 
-    /// Memory in use and the resident set size, both from /proc (the node does not track its
-    /// allocations one by one as Redis's zmalloc does).
+    /// The resident set size from /proc (also the memory in use where the allocator reports none).
     static func memoryUsage() -> (used: Int, rss: Int) {
         var rss = 0
         let fd = open("/proc/self/statm", O_RDONLY)
@@ -119,13 +118,15 @@ enum NodeInfo {
     }
 
     private static func memory(_ node: Node) -> Section {
-        let (used, rss) = memoryUsage()
+        let used = node.measureMemory()
+        let rss = memoryUsage().rss
+        let peak = node.memory.peak
         let maxMemory = node.settings.maxMemory
         let ratio = used > 0 ? Double(rss) / Double(used) : 0
         return ("Memory", [
             ("used_memory", "\(used)"), ("used_memory_human", human(used)), ("used_memory_rss", "\(rss)"),
-            ("used_memory_rss_human", human(rss)), ("used_memory_peak", "\(max(used, node.peakMemory))"),
-            ("used_memory_peak_human", human(max(used, node.peakMemory))), ("used_memory_lua", "31744"),
+            ("used_memory_rss_human", human(rss)), ("used_memory_peak", "\(peak)"),
+            ("used_memory_peak_human", human(peak)), ("used_memory_lua", "31744"),
             ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"), ("maxmemory", "\(maxMemory)"),
             ("maxmemory_human", human(maxMemory)), ("maxmemory_policy", node.settings.maxMemoryPolicy),
             ("mem_fragmentation_ratio", format(ratio)), ("mem_allocator", "libc"),
@@ -144,7 +145,7 @@ enum NodeInfo {
             ("sync_partial_ok", "\(node.replicationCounters.partialOK)"),
             ("sync_partial_err", "\(node.replicationCounters.partialError)"),
             ("expired_keys", "\(stats.expiredKeys)"), ("expired_stale_perc", "0.00"),
-            ("expired_time_cap_reached_count", "0"), ("evicted_keys", "0"),
+            ("expired_time_cap_reached_count", "0"), ("evicted_keys", "\(node.memory.evictedKeys)"),
             ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
             ("pubsub_channels", "\(node.pubsubChannelCount)"), ("pubsub_patterns", "\(node.pubsubPatternCount)"),
             ("latest_fork_usec", "\(node.latestForkMicroseconds)"), ("total_forks", "\(node.totalForks)"),

@@ -1,0 +1,14 @@
+#ifndef SHARDGATE_CMALLOCINFO_H
+#define SHARDGATE_CMALLOCINFO_H
+
+#include <stddef.h>
+
+/// Bytes the C allocator has handed out and not taken back: glibc's `mallinfo2()` `uordblks`
+/// (in-use chunks of every arena) plus `hblkhd` (chunks served by mmap). Elsewhere, the resident
+/// set size when the platform reports it cheaply, otherwise 0.
+///
+/// Cost: glibc walks the free lists of every arena under its lock, so a call costs from about a
+/// microsecond (few free chunks) to milliseconds (hundreds of thousands); callers rate-limit it.
+size_t shardgate_heap_in_use(void);
+
+#endif
