@@ -18,7 +18,7 @@ struct NodeMemoryTests {
     private func start(_ server: Server, _ extra: [String] = []) async throws -> (port: Int, stop: () -> Void)? {
         switch server {
         case .node:
-            let node = try await ShardgateNodeProcess(extra)
+            let node = try await startNode(extra)
             return (node.port, node.stop)
         case .redis:
             guard TestEnvironment.canRun("redis-server") else { return nil }
@@ -77,7 +77,7 @@ struct NodeMemoryTests {
     // MARK: - INFO memory
 
     @Test func infoMemoryTracksTheHeap() async throws {
-        let node = try await ShardgateNodeProcess()
+        let node = try await startNode()
         defer { node.stop() }
         let client = try node.client()
         _ = try client.command("CONFIG", "SET", "maxmemory", "100mb")
@@ -232,7 +232,7 @@ struct NodeMemoryTests {
     /// allkeys-lru and allkeys-lfu keep the keys that were used: a hot tenth survives evicting half.
     @Test(arguments: ["allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu"])
     func approximatedLRUAndLFUKeepHotKeys(policy: String) async throws {
-        let node = try await ShardgateNodeProcess(["--maxmemory-policy", policy, "--hz", "100"])
+        let node = try await startNode(["--maxmemory-policy", policy, "--hz", "100"])
         defer { node.stop() }
         let client = try node.client()
         let volatile = policy.hasPrefix("volatile")
@@ -259,9 +259,9 @@ struct NodeMemoryTests {
 
     /// A master's evictions reach its replica as DEL; the replica, itself over its maxmemory, never evicts.
     @Test func evictionsPropagateAndReplicasDoNotEvict() async throws {
-        let master = try await ShardgateNodeProcess(["--maxmemory-policy", "allkeys-random", "--repl-diskless-sync-delay", "0"])
+        let master = try await startNode(["--maxmemory-policy", "allkeys-random", "--repl-diskless-sync-delay", "0"])
         defer { master.stop() }
-        let replica = try await ShardgateNodeProcess([
+        let replica = try await startNode([
             "--replicaof", "127.0.0.1", "\(master.port)", "--maxmemory", "1", "--maxmemory-policy", "allkeys-random",
         ])
         defer { replica.stop() }

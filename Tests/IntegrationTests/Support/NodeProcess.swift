@@ -5,8 +5,3 @@ func startNode(_ extra: [String] = [], directory: TemporaryDirectory? = nil) asy
     try await RedisServer(extra, kind: .shardgateNode, directory: directory)
 }
 
-// Transitional spelling used by tests being written right now; removed once they use `startNode`.
-// swiftlint:disable:next identifier_name
-func ShardgateNodeProcess(_ extra: [String] = [], directory: TemporaryDirectory? = nil) async throws -> RedisServer {
-    try await startNode(extra, directory: directory)
-}
