@@ -46,11 +46,12 @@ let package = Package(
         ),
         // The C allocator's bytes in use (glibc mallinfo2), for the node's memory accounting.
         .target(name: "CMallocInfo"),
+        .target(name: "CForkChild"),
         // The data node: keyspace, commands, expiry, persistence, replication.
         .target(
             name: "ShardgateNode",
             dependencies: [
-                "RESP", "Commands", "Config", "RDB", "CMallocInfo",
+                "RESP", "Commands", "Config", "RDB", "CMallocInfo", "CForkChild",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

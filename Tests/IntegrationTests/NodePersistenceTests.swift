@@ -516,4 +516,45 @@ struct NodePersistenceTests {
         }
         return commands
     }
+
+    /// A snapshot child that stops making progress is killed; the save is reported failed and the
+    /// node keeps serving and can save again.
+    @Test func stuckSnapshotChildIsKilled() async throws {
+        let node = try await startNode()
+        defer { node.stop() }
+        let client = try node.client()
+        for batch in 0..<20 {
+            _ = try client.pipeline((0..<1000).map { ["SET", "k\(batch)-\($0)", String(repeating: "v", count: 100)] })
+        }
+        #expect(try client.command("BGSAVE") == .status("Background saving started"))
+        // Freeze the child as soon as it exists.
+        var child: pid_t?
+        try await waitUntil("the snapshot child exists", seconds: 5) {
+            child = Self.children(of: node.process.pid).first
+            if let child { kill(child, SIGSTOP) }
+            return child != nil
+        }
+        try await waitUntil("the stuck child was killed and the save reported failed", seconds: 25) {
+            let fields = try Self.info(client, "persistence")
+            return fields["rdb_bgsave_in_progress"] == "0" && fields["rdb_last_bgsave_status"] == "err"
+        }
+        #expect(node.process.log.contains("killing a snapshot child that made no progress"))
+        #expect(try client.command("PING") == .status("PONG"))
+        #expect(try client.command("BGSAVE") == .status("Background saving started"))
+        try await waitUntil("a new save succeeds", seconds: 20) {
+            try Self.info(client, "persistence")["rdb_last_bgsave_status"] == "ok"
+        }
+    }
+
+    /// Child processes of `pid`, from /proc.
+    static func children(of pid: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
+    }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import RDB
 
 extension Node {
@@ -29,6 +34,41 @@ extension Node {
             try? Snapshot.write(
                 [database], creationTime: 0, compression: compression, aofBase: compression,
                 replication: (0, String(repeating: "0", count: 40), 0), sink: { _ in })
+        }
+    }
+}
+
+extension Node {
+    /// How long a snapshot child may go without its output growing before it is killed.
+    static let childStallMilliseconds: Int64 = 10_000
+
+    /// Cron: a forked child whose output (its file, or the bytes relayed from its pipe) has not
+    /// grown for `childStallMilliseconds` can only be stuck; it is killed, and reaping it reports
+    /// the save, rewrite or synchronisation as failed, so nothing waits on it forever.
+    func watchChildProgress(now: Int64) {
+        var running: (pid: pid_t, bytes: Int)?
+        if let child = persistence.child {
+            running = (child.pid, FileIO.size(child.temporaryPath))
+        } else if let snapshot = replication.snapshot, snapshot.childExited == nil {
+            running = (snapshot.pid, snapshot.diskless ? snapshot.relayedBytes : FileIO.size(snapshot.path))
+        }
+        guard let running else {
+            persistence.childProgress = nil
+            return
+        }
+        guard let last = persistence.childProgress, last.pid == running.pid, last.bytes == running.bytes else {
+            persistence.childProgress = (running.pid, running.bytes, now)
+            return
+        }
+        if now - last.since > Self.childStallMilliseconds {
+            logger.warning(
+                "killing a snapshot child that made no progress", metadata: ["pid": "\(running.pid)", "bytes": "\(running.bytes)"])
+            #if canImport(Glibc)
+            Glibc.kill(running.pid, SIGKILL)
+            #else
+            Darwin.kill(running.pid, SIGKILL)
+            #endif
+            persistence.childProgress = nil
         }
     }
 }

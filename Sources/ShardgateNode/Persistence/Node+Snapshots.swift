@@ -1,3 +1,4 @@
+import CForkChild
 #if canImport(Glibc)
 import Glibc
 #else
@@ -104,8 +105,12 @@ extension Node {
     /// The child only walks the dataset (copy-on-write pages) and writes files: no event loop, no
     /// logging, and `_exit` so nothing registered by the parent runs twice.
     func forkChild(_ body: () -> Bool) -> pid_t {
+        let parent = getpid()
         let pid = fork()
-        if pid == 0 { _exit(body() ? 0 : 1) }
+        if pid == 0 {
+            shardgate_die_with_parent(parent)
+            _exit(body() ? 0 : 1)
+        }
         return pid
     }
 

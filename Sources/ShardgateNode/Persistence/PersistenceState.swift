@@ -21,6 +21,8 @@ final class PersistenceState {
     var lastBackgroundSaveSeconds = -1
     var backgroundSaveScheduled = false
     var rdbSaves = 0
+    /// The running child's output size and when it last grew (see `watchChildProgress`).
+    var childProgress: (pid: pid_t, bytes: Int, since: Int64)?
     var lastLoadKeysLoaded = 0
     var lastLoadKeysExpired = 0
 

@@ -216,6 +216,7 @@ extension Node {
 
     fileprivate func relaySnapshotBytes(_ bytes: ByteBuffer) {
         guard let snapshot = replication.snapshot else { return }
+        replication.snapshot!.relayedBytes += bytes.readableBytes
         for peer in snapshot.peers {
             peer.client.reply.writeImmutableBuffer(bytes)
             peer.client.flush()

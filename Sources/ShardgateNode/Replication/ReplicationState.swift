@@ -88,5 +88,7 @@ struct ReplicationSnapshot {
     let mark: [UInt8]
     var peers: [ReplicaPeer]
     var pipeFinished = false
+    /// Diskless: bytes relayed from the pipe so far (the child's progress).
+    var relayedBytes = 0
     var childExited: Bool? = nil
 }

@@ -67,6 +67,7 @@ extension Node {
 
     /// Periodic work of the features (save points, AOF fsync, replication), once per cron tick.
     func cronTasks(now: Int64) {
+        watchChildProgress(now: now)
         persistenceCron(now: now)
         replicationCron(now: now)
         memoryCron(now: now)
