@@ -27,7 +27,7 @@ struct CommandCall {
 
     var count: Int { request.argumentCount }
     var database: Database { node.databases[client.database] }
-    var now: Int64 { node.now }
+    var now: Int64 { node.commandTime }
 
     /// Calls `body` with the bytes of argument `index` (0 is the command name).
     @inline(__always)

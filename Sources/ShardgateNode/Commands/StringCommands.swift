@@ -13,8 +13,9 @@ enum StringCommands {
     static let maxStringLength = 512 * 1024 * 1024
 
     static func get(_ call: CommandCall) throws(CommandError) {
-        guard let value = try call.readString(1) else { return call.client.null() }
-        call.client.bulk(value)
+        guard let slot = call.lookupRead(1) else { return call.client.null() }
+        let client = call.client
+        guard call.database.withStringBytes(slot: slot, { client.bulk($0) }) != nil else { throw .wrongType }
     }
 
     /// The expiry options SET and GETEX share.

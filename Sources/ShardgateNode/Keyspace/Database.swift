@@ -60,6 +60,15 @@ final class Database {
     }
 
     func value(at slot: Int) -> Value { table[slot: slot].value }
+
+    /// The bytes of a string value, lent to `body` in place; nil when the value is not a string.
+    @inline(__always)
+    func withStringBytes<R>(slot: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        table.withValue(slot: slot) { entry in
+            guard case .string(let bytes) = entry.value else { return nil }
+            return bytes.withUnsafeBytes(body)
+        }
+    }
     func expireAt(slot: Int) -> Int64 { table[slot: slot].expireAt }
     func key(at slot: Int) -> [UInt8] { table.key(at: slot) }
 

@@ -80,6 +80,12 @@ struct KeyTable<Value> {
 
     func key(at index: Int) -> [UInt8] { slots[index].key }
 
+    /// Lends the value of an occupied slot to `body` without copying it out of the table.
+    @inline(__always)
+    func withValue<R>(slot index: Int, _ body: (borrowing Value) -> R) -> R {
+        slots.withUnsafeBufferPointer { body($0[index].value.unsafelyUnwrapped) }
+    }
+
     subscript(key: UnsafeRawBufferPointer) -> Value? {
         guard let index = find(key) else { return nil }
         return slots[index].value

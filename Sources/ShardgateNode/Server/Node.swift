@@ -73,6 +73,9 @@ final class Node {
 
     /// Unix time in milliseconds.
     var now: Int64 { Clock.milliseconds() }
+    /// Unix milliseconds when the running command started: what its expiry checks compare with (as
+    /// Redis's cached command time), read from the clock once per command.
+    private(set) var commandTime: Int64 = 0
 
     static func randomHex(_ count: Int) -> String {
         let digits = Array("0123456789abcdef")
@@ -180,6 +183,7 @@ final class Node {
         request.collectSpans(into: &client.spans)
         let call = CommandCall(node: self, client: client, request: request, spec: spec, spans: client.spans)
         let dirtyBefore = dirty
+        commandTime = Clock.milliseconds()
         let started = Clock.monotonicMicroseconds()
         do {
             try handler(call)
@@ -190,7 +194,7 @@ final class Node {
         stats.commandMicroseconds[spec.id] += Clock.monotonicMicroseconds() - started
         stats.commandCalls[spec.id] += 1
         stats.commandsProcessed += 1
-        client.lastInteraction = now
+        client.lastInteraction = commandTime
         client.lastCommandID = spec.id
         if dirty != dirtyBefore { commandChangedData(call) }
         feedMonitors(call)
