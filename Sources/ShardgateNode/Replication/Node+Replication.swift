@@ -12,7 +12,7 @@ extension Node {
             link.stop()
         }
         settings.replicaOf = (host, port)
-        // A replica serves its master's dataset: its own writers and blocked clients are cut off.
+        // A replica leaves expiry to its master (expired keys read as missing until its DEL arrives).
         for database in databases { database.deletesExpiredKeys = false }
         let link = MasterLink(host: host, port: port, node: self, offersOwnHistory: !atStartup)
         replication.link = link

@@ -49,10 +49,8 @@ extension Node {
     }
 
     /// A CONFIG SET changed settings: apply what takes effect at run time.
+    /// (A new requirepass leaves connected clients authenticated, as in Redis.)
     func settingsChanged(from previous: NodeSettings) {
-        if settings.requirePass != nil && previous.requirePass == nil {
-            // Connected clients stay authenticated, as in Redis.
-        }
         persistenceSettingsChanged(from: previous)
     }
 
