@@ -20,7 +20,7 @@ extension CommandCall {
         if let slot = find(index) {
             database.replace(slot: slot, with: value, keepTTL: keepTTL)
         } else {
-            database.add(bytes(index), value)
+            _ = argument(index) { database.add($0, value) }
         }
         node.dirty += 1
     }

@@ -88,7 +88,7 @@ enum StringCommands {
             }
             target = slot
         } else {
-            target = database.add(call.bytes(1), value)
+            target = call.argument(1) { database.add($0, value) }
         }
         if case .at(let deadline) = expiry { database.setExpiry(slot: target, deadline) }
         call.node.dirty += 1

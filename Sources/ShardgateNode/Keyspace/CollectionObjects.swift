@@ -156,7 +156,7 @@ final class HashObject {
     func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
         if let table {
             for slot in table.occupied {
-                table.slots[slot].key.withUnsafeBytes { field in table[slot: slot].withUnsafeBytes { body(field, $0) } }
+                table.withKey(at: slot) { field in table[slot: slot].withUnsafeBytes { body(field, $0) } }
             }
             return
         }
@@ -187,7 +187,7 @@ final class HashObject {
             return 0
         }
         return table.scan(cursor: cursor) { slot in
-            table.slots[slot].key.withUnsafeBytes { field in table[slot: slot].withUnsafeBytes { body(field, $0) } }
+            table.withKey(at: slot) { field in table[slot: slot].withUnsafeBytes { body(field, $0) } }
         }
     }
 }
@@ -288,7 +288,7 @@ final class SetObject {
     /// Calls `body` for every member: ascending integers, or table storage order.
     func forEach(_ body: (UnsafeRawBufferPointer) -> Void) {
         if let table {
-            for slot in table.occupied { table.slots[slot].key.withUnsafeBytes(body) }
+            for slot in table.occupied { table.withKey(at: slot, body) }
         } else {
             for value in integers { withDecimal(value, body) }
         }
@@ -305,7 +305,7 @@ final class SetObject {
             forEach(body)
             return 0
         }
-        return table.scan(cursor: cursor) { slot in table.slots[slot].key.withUnsafeBytes(body) }
+        return table.scan(cursor: cursor) { slot in table.withKey(at: slot, body) }
     }
 }
 
@@ -573,6 +573,6 @@ final class SortedSetObject {
             forEach(ranks: 0..<count, reverse: false, body)
             return 0
         }
-        return scores.scan(cursor: cursor) { slot in scores.slots[slot].key.withUnsafeBytes { body($0, scores[slot: slot]) } }
+        return scores.scan(cursor: cursor) { slot in scores.withKey(at: slot) { body($0, scores[slot: slot]) } }
     }
 }

@@ -86,6 +86,12 @@ final class Database {
     /// Adds a key that is not present.
     @discardableResult
     func add(_ key: [UInt8], _ value: Value, expireAt: Int64 = 0) -> Int {
+        key.withUnsafeBytes { add($0, value, expireAt: expireAt) }
+    }
+
+    /// Adds a key that is not present, from bytes in place (short keys never touch the heap).
+    @discardableResult
+    func add(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0) -> Int {
         let slot = table.insert(key, Entry(value: value, expireAt: 0, access: AccessWord.initial(accessMode, now: clock)))
         if expireAt != 0 { setExpiry(slot: slot, expireAt) }
         return slot
@@ -96,7 +102,7 @@ final class Database {
         if let slot = find(key, now: now) {
             replace(slot: slot, with: value)
         } else {
-            add(Array(key), value)
+            add(key, value)
         }
     }
 

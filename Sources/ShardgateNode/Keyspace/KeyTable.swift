@@ -14,7 +14,7 @@ import Darwin
 /// the whole scan exactly once across resizes.
 struct KeyTable<Value> {
     struct Slot {
-        var key: [UInt8]
+        var key: StoredKey
         var value: Value?
         var hash: UInt32
         var next: Int32
@@ -78,7 +78,14 @@ struct KeyTable<Value> {
         }
     }
 
-    func key(at index: Int) -> [UInt8] { slots[index].key }
+    func key(at index: Int) -> [UInt8] { slots[index].key.bytes }
+
+    /// Lends the bytes of the key in slot `index` to `body` (no copy for long keys, none on the heap
+    /// for short ones).
+    @inline(__always)
+    func withKey<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try slots[index].key.withUnsafeBytes(body)
+    }
 
     /// Lends the value of an occupied slot to `body` without copying it out of the table.
     @inline(__always)
@@ -94,7 +101,16 @@ struct KeyTable<Value> {
     /// Adds `key`, which must be absent; returns its slot.
     @discardableResult
     mutating func insert(_ key: [UInt8], _ value: Value, hash: UInt32? = nil) -> Int {
-        let hash = hash ?? Self.hash(key)
+        insert(StoredKey(key), value, hash: hash ?? Self.hash(key))
+    }
+
+    /// Adds `key`, which must be absent, stored without an intermediate array.
+    @discardableResult
+    mutating func insert(_ key: UnsafeRawBufferPointer, _ value: Value, hash: UInt32? = nil) -> Int {
+        insert(StoredKey(key), value, hash: hash ?? Self.hash(key))
+    }
+
+    private mutating func insert(_ key: StoredKey, _ value: Value, hash: UInt32) -> Int {
         if count >= buckets.count { resize(to: max(4, buckets.count * 2)) }
         let bucket = Int(hash) & (buckets.count - 1)
         let slot = Slot(key: key, value: value, hash: hash, next: buckets[bucket])
@@ -118,7 +134,7 @@ struct KeyTable<Value> {
         if let index = find(key, hash: hash) {
             slots[index].value = value
         } else {
-            insert(Array(key), value, hash: hash)
+            insert(key, value, hash: hash)
         }
     }
 
@@ -134,7 +150,7 @@ struct KeyTable<Value> {
             slots[previous].next = slots[index].next
         }
         let value = slots[index].value.take()!
-        slots[index].key = []
+        slots[index].key = .empty
         slots[index].next = freeList
         freeList = Int32(index)
         count -= 1

@@ -1,0 +1,58 @@
+/// A key's bytes as a table slot keeps them: up to 22 bytes inside the slot itself, longer keys in
+/// a heap array.
+///
+/// Most keys are short ("user:1234", "key:000000012345"). Kept inline, a lookup that hits reads
+/// the key from the slot it already loaded instead of following one more pointer to a separate
+/// allocation: one cache miss less per lookup, and one heap allocation (48-64 bytes) less per key.
+enum StoredKey {
+    /// Bytes packed little-endian into three words; the last byte of `c` holds the count.
+    case inline(a: UInt64, b: UInt64, c: UInt64)
+    case heap([UInt8])
+
+    static let inlineCapacity = 23
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count <= Self.inlineCapacity else {
+            self = .heap(Array(bytes))
+            return
+        }
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            if bytes.count > 0 { raw.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            raw[23] = UInt8(bytes.count)
+        }
+        self = .inline(a: words.0, b: words.1, c: words.2)
+    }
+
+    init(_ bytes: [UInt8]) {
+        if bytes.count > Self.inlineCapacity {
+            self = .heap(bytes)
+        } else {
+            self = bytes.withUnsafeBytes { StoredKey($0) }
+        }
+    }
+
+    /// Calls `body` with the key's bytes.
+    @inline(__always)
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .inline(let a, let b, let c):
+            var words = (a, b, c)
+            return try Swift.withUnsafeBytes(of: &words) { raw in
+                try body(UnsafeRawBufferPointer(rebasing: raw[0..<Int(raw[23])]))
+            }
+        case .heap(let bytes):
+            return try bytes.withUnsafeBytes(body)
+        }
+    }
+
+    /// The bytes as an array (allocates for inline keys: for KEYS, SCAN and the like).
+    var bytes: [UInt8] {
+        switch self {
+        case .inline: withUnsafeBytes { Array($0) }
+        case .heap(let bytes): bytes
+        }
+    }
+
+    static let empty = StoredKey.inline(a: 0, b: 0, c: 0)
+}
