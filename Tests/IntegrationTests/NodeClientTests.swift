@@ -63,4 +63,29 @@ struct NodeClientTests {
         let client = try node.client()
         #expect(try client.command("PING") == .status("PONG"))
     }
+
+    /// CLIENT LIST flags as Redis shows them: O for a MONITOR client, P for a subscriber, N otherwise.
+    @Test func clientListFlagsMatchRedis() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let redis = try await RedisServer()
+        let node = try await startNode()
+        defer {
+            redis.stop()
+            node.stop()
+        }
+        for server in [redis, node] {
+            let monitor = try server.client()
+            #expect(try monitor.command("MONITOR") == .status("OK"))
+            let subscriber = try server.client()
+            _ = try subscriber.command("SUBSCRIBE", "news")
+            guard case .bulk(let bytes?) = try server.client().command("CLIENT", "LIST") else {
+                Issue.record("CLIENT LIST did not answer a bulk string")
+                continue
+            }
+            let flags = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
+                line.split(separator: " ").first { $0.hasPrefix("flags=") }.map(String.init)
+            }.sorted()
+            #expect(flags == ["flags=N", "flags=O", "flags=P"], "\(server.kind)")
+        }
+    }
 }

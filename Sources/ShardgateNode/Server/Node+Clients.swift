@@ -14,6 +14,7 @@ extension Node {
     func clientInfoLine(_ client: ClientConnection, current: ClientConnection, running: String = "client|list") -> String {
         let now = self.now
         var flags = ""
+        if client.flags.isMonitor { flags += "O" }
         if client.flags.isReplica { flags += "S" }
         if client.flags.isMaster { flags += "M" }
         if client.flags.subscriptionCount > 0 { flags += "P" }
