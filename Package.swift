@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Commands", swiftSettings: strict),
         .target(
             name: "Config",
-            dependencies: ["Routing", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Routing", "RESP", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // Redis's RDB file format: encode and decode, no I/O.

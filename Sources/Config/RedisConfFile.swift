@@ -1,3 +1,5 @@
+import RESP
+
 /// One directive line of a redis.conf-style file: its name (lowercased), arguments and position.
 public struct RedisConfDirective: Sendable, Equatable {
     public var name: String
@@ -21,9 +23,9 @@ public struct RedisConfError: Error, CustomStringConvertible, Sendable {
     public let description: String
 }
 
-/// Splits redis.conf text the way Redis does (`sdssplitargs`): blank lines and `#` comments are
-/// skipped, arguments are separated by spaces, "double quotes" take \n \r \t \b \a \\ \" and \xHH
-/// escapes, 'single quotes' take \'.
+/// Splits redis.conf text the way Redis does: blank lines and `#` comments are skipped, and each
+/// line is split into words by `sdssplitargs`, the splitter inline requests use too
+/// (`InlineRequestSplitter`).
 public enum RedisConfFile {
     public static func parse(_ text: String, file: String) throws(RedisConfError) -> [RedisConfDirective] {
         var directives: [RedisConfDirective] = []
@@ -32,7 +34,9 @@ public enum RedisConfFile {
             lineNumber += 1
             let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let words = splitArguments(Array(line.utf8)) else {
+            var utf8 = line
+            let split = utf8.withUTF8 { InlineRequestSplitter.split(UnsafeRawBufferPointer($0)) }
+            guard let words = split?.map({ String(decoding: $0, as: UTF8.self) }) else {
                 throw RedisConfError(description: "\(file):\(lineNumber): unbalanced quotes in '\(line)'")
             }
             guard let first = words.first else { continue }
@@ -59,72 +63,6 @@ public enum RedisConfFile {
             }
         }
         return directives
-    }
-
-    static func splitArguments(_ bytes: [UInt8]) -> [String]? {
-        var words: [String] = []
-        var index = 0
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0B || byte == 0x0C }
-        while true {
-            while index < bytes.count && isSpace(bytes[index]) { index += 1 }
-            guard index < bytes.count else { return words }
-            var word: [UInt8] = []
-            var inDouble = false
-            var inSingle = false
-            while true {
-                if inDouble {
-                    guard index < bytes.count else { return nil }
-                    let byte = bytes[index]
-                    if byte == UInt8(ascii: "\\") && index + 3 < bytes.count && bytes[index + 1] == UInt8(ascii: "x"),
-                        let value = UInt8(String(decoding: bytes[(index + 2)...(index + 3)], as: UTF8.self), radix: 16)
-                    {
-                        word.append(value)
-                        index += 3
-                    } else if byte == UInt8(ascii: "\\") && index + 1 < bytes.count {
-                        index += 1
-                        switch bytes[index] {
-                        case UInt8(ascii: "n"): word.append(0x0A)
-                        case UInt8(ascii: "r"): word.append(0x0D)
-                        case UInt8(ascii: "t"): word.append(0x09)
-                        case UInt8(ascii: "b"): word.append(0x08)
-                        case UInt8(ascii: "a"): word.append(0x07)
-                        default: word.append(bytes[index])
-                        }
-                    } else if byte == UInt8(ascii: "\"") {
-                        // A closing quote must be followed by a space or the end.
-                        if index + 1 < bytes.count && !isSpace(bytes[index + 1]) { return nil }
-                        index += 1
-                        break
-                    } else {
-                        word.append(byte)
-                    }
-                } else if inSingle {
-                    guard index < bytes.count else { return nil }
-                    let byte = bytes[index]
-                    if byte == UInt8(ascii: "\\") && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "'") {
-                        word.append(UInt8(ascii: "'"))
-                        index += 1
-                    } else if byte == UInt8(ascii: "'") {
-                        if index + 1 < bytes.count && !isSpace(bytes[index + 1]) { return nil }
-                        index += 1
-                        break
-                    } else {
-                        word.append(byte)
-                    }
-                } else {
-                    if index >= bytes.count || isSpace(bytes[index]) { break }
-                    if bytes[index] == UInt8(ascii: "\"") {
-                        inDouble = true
-                    } else if bytes[index] == UInt8(ascii: "'") {
-                        inSingle = true
-                    } else {
-                        word.append(bytes[index])
-                    }
-                }
-                index += 1
-            }
-            words.append(String(decoding: word, as: UTF8.self))
-        }
     }
 }
 

@@ -1,8 +1,9 @@
 /// Splits an inline request line into arguments with the quoting rules of Redis's `sdssplitargs`:
 /// spaces separate, `"..."` understands `\n \r \t \b \a \\ \"` and `\xHH`, `'...'` understands `\'`,
 /// and a closing quote must be followed by a space or the end. Returns nil for unbalanced quotes.
-enum InlineRequestSplitter {
-    static func split(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
+/// Shared with redis.conf reading (Config), which Redis splits with the same function.
+public enum InlineRequestSplitter {
+    public static func split(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
         var arguments: [[UInt8]] = []
         var index = 0
         let end = line.count

@@ -34,35 +34,6 @@ enum BlockingCommands {
         return overflow ? .max : sum
     }
 
-    private static func isLeft(_ call: CommandCall, _ index: Int) throws(CommandError) -> Bool {
-        if call.matches(index, "left") { return true }
-        if call.matches(index, "right") { return false }
-        throw .syntax
-    }
-
-    /// BLMPOP/BZMPOP's `numkeys key... where [COUNT n]`: key indices, where-argument index, count.
-    private static func multiPopArguments(_ call: CommandCall, numkeysIndex: Int) throws(CommandError) -> (keys: [Int], whereIndex: Int, count: Int) {
-        let numkeysError = CommandError("ERR numkeys should be greater than 0")
-        let numkeys = try call.integer(numkeysIndex, error: numkeysError)
-        guard numkeys >= 1 else { throw numkeysError }
-        guard numkeys < call.count - numkeysIndex else { throw .syntax }
-        let whereIndex = numkeysIndex + numkeys + 1
-        guard whereIndex < call.count else { throw .syntax }
-        var count = -1
-        var index = whereIndex + 1
-        while index < call.count {
-            if count == -1 && call.matches(index, "count") && index + 1 < call.count {
-                let countError = CommandError("ERR count should be greater than 0")
-                count = try call.integer(index + 1, error: countError)
-                guard count >= 1 else { throw countError }
-                index += 2
-            } else {
-                throw .syntax
-            }
-        }
-        return (Array(numkeysIndex + 1..<whereIndex), whereIndex, count == -1 ? 1 : count)
-    }
-
     // MARK: - Lists
 
     static func blpop(_ call: CommandCall) throws(CommandError) { try blockingPop(call, left: true) }
@@ -72,7 +43,7 @@ enum BlockingCommands {
         let deadline = try deadline(call, call.count - 1)
         let keys = Array(1..<call.count - 1)
         for index in call.node.blocking.order(call, keys) {
-            guard let popped = try popList(call, index, left: left, count: 1) else { continue }
+            guard let popped = try ListCommands.pop(call, keyIndex: index, left: left, count: 1) else { continue }
             // Replicas and the AOF get the pop that happened, never a command that could block.
             call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]])
             call.client.arrayHeader(2)
@@ -83,23 +54,9 @@ enum BlockingCommands {
         call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
     }
 
-    /// Pops up to `count` elements from the list at key argument `index`; nil when the key is missing.
-    private static func popList(_ call: CommandCall, _ index: Int, left: Bool, count: Int) throws(CommandError) -> [[UInt8]]? {
-        guard let slot = call.find(index) else { return nil }
-        guard case .list(let list) = call.database.value(at: slot) else { throw .wrongType }
-        var popped: [[UInt8]] = []
-        popped.reserveCapacity(min(count, list.elements.count))
-        while popped.count < count, let element = left ? list.elements.popFirst() : list.elements.popLast() {
-            popped.append(element)
-        }
-        if list.elements.isEmpty { call.database.remove(slot: slot) }
-        call.node.dirty += popped.count
-        return popped
-    }
-
     static func blmove(_ call: CommandCall) throws(CommandError) {
-        let fromLeft = try isLeft(call, 3)
-        let toLeft = try isLeft(call, 4)
+        let fromLeft = try ListCommands.isLeft(call, 3)
+        let toLeft = try ListCommands.isLeft(call, 4)
         try blockingMove(call, fromLeft: fromLeft, toLeft: toLeft, timeoutIndex: 5)
     }
 
@@ -109,46 +66,25 @@ enum BlockingCommands {
 
     private static func blockingMove(_ call: CommandCall, fromLeft: Bool, toLeft: Bool, timeoutIndex: Int) throws(CommandError) {
         let deadline = try deadline(call, timeoutIndex)
-        let database = call.database
-        if let sourceSlot = call.find(1) {
-            guard case .list(let source) = database.value(at: sourceSlot) else { throw .wrongType }
-            var target: ListObject?
-            if let targetSlot = call.find(2) {
-                guard case .list(let list) = database.value(at: targetSlot) else { throw .wrongType }
-                target = list
-            }
-            let element = (fromLeft ? source.elements.popFirst() : source.elements.popLast())!
-            if let target {
-                if toLeft { target.elements.prepend(element) } else { target.elements.append(element) }
-            } else {
-                database.add(call.bytes(2), .list(ListObject([element])))
-            }
-            // The source may be the destination: delete it only if it is still empty.
-            if source.elements.isEmpty, let slot = call.find(1) { database.remove(slot: slot) }
-            call.node.dirty += 1
-            call.propagate(as: [[
-                Array("LMOVE".utf8), call.bytes(1), call.bytes(2), Array((fromLeft ? "LEFT" : "RIGHT").utf8),
-                Array((toLeft ? "LEFT" : "RIGHT").utf8),
-            ]])
-            return call.client.bulk(element)
+        guard call.find(1) != nil else {
+            return call.node.block(call, keys: [1], kind: .list, deadline: deadline) { call.client.null() }
         }
-        call.node.block(call, keys: [1], kind: .list, deadline: deadline) { call.client.null() }
+        try ListCommands.move(call, fromLeft: fromLeft, toLeft: toLeft)
+        call.propagate(as: [[
+            Array("LMOVE".utf8), call.bytes(1), call.bytes(2), Array((fromLeft ? "LEFT" : "RIGHT").utf8),
+            Array((toLeft ? "LEFT" : "RIGHT").utf8),
+        ]])
     }
 
     static func blmpop(_ call: CommandCall) throws(CommandError) {
-        let (keys, whereIndex, count) = try multiPopArguments(call, numkeysIndex: 2)
-        let left = try isLeft(call, whereIndex)
+        // Redis reads numkeys, the keys, the direction and COUNT before the timeout.
+        let (keys, left, count) = try call.multiPopArguments(numkeysIndex: 2, first: "left", second: "right")
         let deadline = try deadline(call, 1)
-        for index in call.node.blocking.order(call, keys) {
-            guard let popped = try popList(call, index, left: left, count: count) else { continue }
-            call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index), Array(String(popped.count).utf8)]])
-            call.client.arrayHeader(2)
-            call.argument(index) { call.client.bulk($0) }
-            call.client.arrayHeader(popped.count)
-            for element in popped { call.client.bulk(element) }
-            return
+        let order = call.node.blocking.order(call, keys)
+        guard let served = try ListCommands.serveMultiPop(call, keys: order, left: left, count: count) else {
+            return call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
         }
-        call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
+        call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8)]])
     }
 
     // MARK: - Sorted sets
@@ -160,7 +96,7 @@ enum BlockingCommands {
         let deadline = try deadline(call, call.count - 1)
         let keys = Array(1..<call.count - 1)
         for index in call.node.blocking.order(call, keys) {
-            guard let popped = try popSortedSet(call, index, max: max, count: 1) else { continue }
+            guard let popped = try SortedSetCommands.pop(call, keyIndex: index, max: max, count: 1) else { continue }
             call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]])
             call.client.arrayHeader(3)
             call.argument(index) { call.client.bulk($0) }
@@ -171,40 +107,16 @@ enum BlockingCommands {
         call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
     }
 
-    /// Pops up to `count` lowest (or highest) members of the sorted set at key argument `index`.
-    private static func popSortedSet(_ call: CommandCall, _ index: Int, max: Bool, count: Int) throws(CommandError) -> [([UInt8], Double)]? {
-        guard let slot = call.find(index) else { return nil }
-        guard case .sortedSet(let set) = call.database.value(at: slot) else { throw .wrongType }
-        let taken = min(count, set.count)
-        let ranks = max ? set.count - taken..<set.count : 0..<taken
-        var popped: [([UInt8], Double)] = []
-        popped.reserveCapacity(taken)
-        set.forEach(ranks: ranks, reverse: max) { member, score in popped.append((Array(member), score)) }
-        set.removeRanks(ranks)
-        if set.count == 0 { call.database.remove(slot: slot) }
-        call.node.dirty += popped.count
-        return popped
-    }
-
     static func bzmpop(_ call: CommandCall) throws(CommandError) {
-        let (keys, whereIndex, count) = try multiPopArguments(call, numkeysIndex: 2)
-        let max: Bool
-        if call.matches(whereIndex, "min") { max = false } else if call.matches(whereIndex, "max") { max = true } else { throw .syntax }
+        let (keys, min, count) = try call.multiPopArguments(numkeysIndex: 2, first: "min", second: "max")
         let deadline = try deadline(call, 1)
-        for index in call.node.blocking.order(call, keys) {
-            guard let popped = try popSortedSet(call, index, max: max, count: count) else { continue }
-            call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index), Array(String(popped.count).utf8)]])
-            call.client.arrayHeader(2)
-            call.argument(index) { call.client.bulk($0) }
-            call.client.arrayHeader(popped.count)
-            for (member, score) in popped {
-                call.client.arrayHeader(2)
-                call.client.bulk(member)
-                call.client.double(score)
-            }
-            return
+        let order = call.node.blocking.order(call, keys)
+        guard let served = try SortedSetCommands.serveMultiPop(call, keys: order, max: !min, count: count) else {
+            return call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
         }
-        call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
+        call.propagate(as: [[
+            Array((min ? "ZPOPMIN" : "ZPOPMAX").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8),
+        ]])
     }
 
     // MARK: - CLIENT UNBLOCK

@@ -35,6 +35,29 @@ extension CommandCall {
     }
 }
 
+extension CommandCall {
+    /// LMPOP/ZMPOP (and BLMPOP/BZMPOP) arguments after `numkeys` at `numkeysIndex`: the key indices,
+    /// whether the direction word is `first` (LEFT, MIN) rather than `second` (RIGHT, MAX), and COUNT
+    /// (1 when absent); Redis's errors in Redis's order.
+    func multiPopArguments(
+        numkeysIndex: Int, first: StaticString, second: StaticString
+    ) throws(CommandError) -> (keys: [Int], isFirst: Bool, count: Int) {
+        let numkeys = try rangeInteger(numkeysIndex, min: 1, max: Int.max, message: "numkeys should be greater than 0")
+        guard numkeys < count, numkeysIndex + numkeys + 1 < count else { throw .syntax }
+        let whereIndex = numkeysIndex + numkeys + 1
+        let isFirst: Bool
+        if matches(whereIndex, first) { isFirst = true } else if matches(whereIndex, second) { isFirst = false } else { throw .syntax }
+        var popCount = -1
+        var index = whereIndex + 1
+        while index < count {
+            guard popCount == -1, matches(index, "count"), index + 1 < count else { throw .syntax }
+            popCount = try rangeInteger(index + 1, min: 1, max: Int.max, message: "count should be greater than 0")
+            index += 2
+        }
+        return (Array((numkeysIndex + 1)..<whereIndex), isFirst, popCount == -1 ? 1 : popCount)
+    }
+}
+
 extension Value {
     /// An independent copy (COPY, and anything that must not share a collection).
     func copy() -> Value {

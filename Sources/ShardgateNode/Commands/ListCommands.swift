@@ -289,32 +289,25 @@ enum ListCommands {
         call.client.bulk(element)
     }
 
-    /// LMPOP/BLMPOP arguments after `numkeys` at `numkeysIndex`: the key indices, LEFT/RIGHT and COUNT.
-    static func multiPopArguments(_ call: CommandCall, numkeysIndex: Int) throws(CommandError) -> (keys: [Int], left: Bool, count: Int) {
-        let numkeys = try call.rangeInteger(numkeysIndex, min: 1, max: Int.max, message: "numkeys should be greater than 0")
-        guard numkeys < call.count, numkeysIndex + numkeys + 1 < call.count else { throw .syntax }
-        let whereIndex = numkeysIndex + numkeys + 1
-        let left = try isLeft(call, whereIndex)
-        var count = -1
-        var index = whereIndex + 1
-        while index < call.count {
-            guard count == -1, call.matches(index, "count"), index + 1 < call.count else { throw .syntax }
-            count = try call.rangeInteger(index + 1, min: 1, max: Int.max, message: "count should be greater than 0")
-            index += 2
-        }
-        return (Array((numkeysIndex + 1)..<whereIndex), left, count == -1 ? 1 : count)
+    static func lmpop(_ call: CommandCall) throws(CommandError) {
+        let (keys, left, count) = try call.multiPopArguments(numkeysIndex: 1, first: "left", second: "right")
+        if try serveMultiPop(call, keys: keys, left: left, count: count) == nil { call.client.nullArray() }
     }
 
-    static func lmpop(_ call: CommandCall) throws(CommandError) {
-        let (keys, left, count) = try multiPopArguments(call, numkeysIndex: 1)
+    /// LMPOP's work (and BLMPOP's when it can be served): pops from the first non-empty list of
+    /// `keys` and replies `[key, [elements]]`. Returns the served key argument and how many were
+    /// popped; nil, with nothing replied, when every list is empty.
+    static func serveMultiPop(
+        _ call: CommandCall, keys: [Int], left: Bool, count: Int
+    ) throws(CommandError) -> (keyIndex: Int, popped: Int)? {
         for index in keys {
             guard let popped = try pop(call, keyIndex: index, left: left, count: count) else { continue }
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.arrayHeader(popped.count)
             for element in popped { call.client.bulk(element) }
-            return
+            return (index, popped.count)
         }
-        call.client.nullArray()
+        return nil
     }
 }

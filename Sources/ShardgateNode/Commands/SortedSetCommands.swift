@@ -364,25 +364,17 @@ enum SortedSetCommands {
         }
     }
 
-    /// ZMPOP/BZMPOP arguments after `numkeys` at `numkeysIndex`: the key indices, MIN/MAX and COUNT.
-    static func multiPopArguments(_ call: CommandCall, numkeysIndex: Int) throws(CommandError) -> (keys: [Int], max: Bool, count: Int) {
-        let numkeys = try call.rangeInteger(numkeysIndex, min: 1, max: Int.max, message: "numkeys should be greater than 0")
-        guard numkeys < call.count, numkeysIndex + numkeys + 1 < call.count else { throw .syntax }
-        let whereIndex = numkeysIndex + numkeys + 1
-        let max: Bool
-        if call.matches(whereIndex, "min") { max = false } else if call.matches(whereIndex, "max") { max = true } else { throw .syntax }
-        var count = -1
-        var index = whereIndex + 1
-        while index < call.count {
-            guard count == -1, call.matches(index, "count"), index + 1 < call.count else { throw .syntax }
-            count = try call.rangeInteger(index + 1, min: 1, max: Int.max, message: "count should be greater than 0")
-            index += 2
-        }
-        return (Array((numkeysIndex + 1)..<whereIndex), max, count == -1 ? 1 : count)
+    static func zmpop(_ call: CommandCall) throws(CommandError) {
+        let (keys, min, count) = try call.multiPopArguments(numkeysIndex: 1, first: "min", second: "max")
+        if try serveMultiPop(call, keys: keys, max: !min, count: count) == nil { call.client.nullArray() }
     }
 
-    static func zmpop(_ call: CommandCall) throws(CommandError) {
-        let (keys, max, count) = try multiPopArguments(call, numkeysIndex: 1)
+    /// ZMPOP's work (and BZMPOP's when it can be served): pops from the first non-empty sorted set
+    /// of `keys` and replies `[key, [[member, score]...]]`. Returns the served key argument and how
+    /// many were popped; nil, with nothing replied, when every set is empty.
+    static func serveMultiPop(
+        _ call: CommandCall, keys: [Int], max: Bool, count: Int
+    ) throws(CommandError) -> (keyIndex: Int, popped: Int)? {
         for index in keys {
             guard let popped = try pop(call, keyIndex: index, max: max, count: count) else { continue }
             call.client.arrayHeader(2)
@@ -393,9 +385,9 @@ enum SortedSetCommands {
                 call.client.bulk(member)
                 call.client.double(score)
             }
-            return
+            return (index, popped.count)
         }
-        call.client.nullArray()
+        return nil
     }
 
     static func zrandmember(_ call: CommandCall) throws(CommandError) {

@@ -54,10 +54,9 @@ enum TransactionCommands {
         node.blocking.transactionDepth += 1
         let streamStart = node.propagation.pending.writerIndex
         for request in queue {
-            if let (handler, spec) = node.resolve(request) {
-                node.run(handler, spec: spec, request: request, client: client)
-            } else {
-                client.error(RedisErrors.unknownCommand(request.string(0), arguments: []))
+            switch node.resolve(request) {
+            case .run(let handler, let spec): node.run(handler, spec: spec, request: request, client: client)
+            case .refuse(let message, _): client.error(message)
             }
         }
         node.blocking.transactionDepth -= 1
@@ -117,22 +116,5 @@ enum TransactionCommands {
         call.node.watches.unwatchAll(call.client)
         call.client.flags.watchTouched = false
         call.client.ok()
-    }
-}
-
-extension Node {
-    /// The handler and spec of a request as the dispatcher would resolve them (for EXEC's queue,
-    /// whose requests were already checked when they were queued).
-    func resolve(_ request: RESPRequest) -> (CommandHandler, CommandSpec)? {
-        let table = CommandTable.redis
-        guard var spec = request.withArgument(0, { table.lookup($0) }) else { return nil }
-        if spec.hasSubcommands && request.argumentCount >= 2 {
-            guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
-                let fullName = "\(spec.name)|\(request.string(1).lowercased())"
-                return CommandRegistry.newerSubcommands[fullName].map { ($0.handler, spec) }
-            }
-            spec = sub
-        }
-        return handler(for: spec).map { ($0, spec) }
     }
 }

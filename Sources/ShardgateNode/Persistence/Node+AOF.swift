@@ -224,12 +224,8 @@ extension Node {
     func syncAOFNow() {
         let aof = persistence.aof
         guard aof.fd >= 0, aof.needsSync else { return }
-        #if canImport(Glibc)
-        let result = fdatasync(aof.fd)
-        #else
-        let result = fsync(aof.fd)
-        #endif
-        if result != 0 && settings.appendFsync == "always" {
+        let synced = (try? FileIO.sync(aof.fd, path: "AOF")) != nil
+        if !synced && settings.appendFsync == "always" {
             logger.critical("Can't persist AOF for fsync error when the AOF fsync policy is 'always'. Exiting...",
                             metadata: ["error": "\(String(cString: strerror(errno)))"])
             exit(1)
@@ -253,11 +249,7 @@ extension Node {
         let fd = aof.fd
         let node = NIOLoopBound(self, eventLoop: loop)
         NIOThreadPool.singleton.runIfActive(eventLoop: loop) {
-            #if canImport(Glibc)
-            _ = fdatasync(fd)
-            #else
-            _ = fsync(fd)
-            #endif
+            try? FileIO.sync(fd, path: "AOF")
         }.whenComplete { _ in node.value.backgroundSyncFinished() }
     }
 
@@ -357,11 +349,7 @@ extension Node {
             aof.closeAfterSync.append(fd)
         } else {
             NIOThreadPool.singleton.runIfActive(eventLoop: loop) {
-                #if canImport(Glibc)
-                _ = fdatasync(fd)
-                #else
-                _ = fsync(fd)
-                #endif
+                try? FileIO.sync(fd, path: "AOF")
                 close(fd)
             }.whenComplete { _ in }
         }

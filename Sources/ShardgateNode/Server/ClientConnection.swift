@@ -70,35 +70,20 @@ final class ClientConnection {
 
     func arrayHeader(_ count: Int) { reply.writeRESPArrayHeader(count) }
     /// A map of `count` pairs: `%count` in RESP3, a flat array of 2×count in RESP2.
-    func mapHeader(_ count: Int) {
-        if protocolVersion == 3 {
-            reply.writeInteger(UInt8(ascii: "%"))
-            reply.writeDecimal(count)
-            reply.writeCRLF()
-        } else {
-            reply.writeRESPArrayHeader(count * 2)
-        }
-    }
+    func mapHeader(_ count: Int) { aggregateHeader(UInt8(ascii: "%"), count, resp2Count: count * 2) }
     /// A set: `~count` in RESP3, an array in RESP2.
-    func setHeader(_ count: Int) {
-        if protocolVersion == 3 {
-            reply.writeInteger(UInt8(ascii: "~"))
-            reply.writeDecimal(count)
-            reply.writeCRLF()
-        } else {
-            reply.writeRESPArrayHeader(count)
-        }
-    }
+    func setHeader(_ count: Int) { aggregateHeader(UInt8(ascii: "~"), count, resp2Count: count) }
     /// An out-of-band push (pub/sub messages): `>count` in RESP3, an array in RESP2.
-    func pushHeader(_ count: Int) {
-        if protocolVersion == 3 {
-            reply.writeInteger(UInt8(ascii: ">"))
-            reply.writeDecimal(count)
-            reply.writeCRLF()
-        } else {
-            reply.writeRESPArrayHeader(count)
-        }
+    func pushHeader(_ count: Int) { aggregateHeader(UInt8(ascii: ">"), count, resp2Count: count) }
+
+    /// A RESP3 aggregate header with its own type byte, or the RESP2 array that stands for it.
+    private func aggregateHeader(_ resp3Type: UInt8, _ count: Int, resp2Count: Int) {
+        guard protocolVersion == 3 else { return reply.writeRESPArrayHeader(resp2Count) }
+        reply.writeInteger(resp3Type)
+        reply.writeDecimal(count)
+        reply.writeCRLF()
     }
+
     /// A double as Redis 7.0 writes it (`%.17g`): a bulk string in RESP2, `,` in RESP3.
     func double(_ value: Double) {
         let text = DoubleFormat.reply(value)

@@ -124,48 +124,69 @@ final class Node {
 
     // MARK: - Executing commands
 
-    /// Runs one request from `client`, writing its reply into `client.reply`.
-    func execute(_ request: RESPRequest, from client: ClientConnection) {
+    /// What a request names: the handler to run, or Redis's error for it.
+    enum Resolution {
+        case run(CommandHandler, CommandSpec)
+        /// `rejected`: the command whose commandstats count the refusal, when there is one.
+        case refuse(String, rejected: Int?)
+    }
+
+    /// Finds the command (and subcommand) a request names and checks its arity, as Redis does before
+    /// anything else. Commands of the table the node does not implement are unknown commands.
+    func resolve(_ request: RESPRequest) -> Resolution {
         let table = CommandTable.redis
         guard var spec = request.withArgument(0, { table.lookup($0) }) else {
-            return reject(client, RedisErrors.unknownCommand(
-                request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) }))
+            return .refuse(Self.unknownCommand(request), rejected: nil)
         }
         if spec.hasSubcommands && request.argumentCount >= 2 {
             guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
                 let fullName = "\(spec.name)|\(request.string(1).lowercased())"
-                if let newer = CommandRegistry.newerSubcommands[fullName] {
-                    guard request.argumentCount == newer.arity else {
-                        return reject(client, RedisErrors.wrongArity(fullName))
-                    }
-                    return run(newer.handler, spec: spec, request: request, client: client)
+                guard let newer = CommandRegistry.newerSubcommands[fullName] else {
+                    return .refuse(RedisErrors.unknownSubcommand(request.string(1), of: spec.name), rejected: nil)
                 }
-                return reject(client, RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
+                guard request.argumentCount == newer.arity else {
+                    return .refuse(RedisErrors.wrongArity(fullName), rejected: nil)
+                }
+                return .run(newer.handler, spec)
             }
             spec = sub
         }
         guard spec.acceptsArgumentCount(request.argumentCount) else {
-            stats.commandRejections[spec.id] += 1
-            return reject(client, RedisErrors.wrongArity(spec.name))
+            return .refuse(RedisErrors.wrongArity(spec.name), rejected: spec.id)
+        }
+        guard let handler = handlers[spec.id] else { return .refuse(Self.unknownCommand(request), rejected: nil) }
+        return .run(handler, spec)
+    }
+
+    private static func unknownCommand(_ request: RESPRequest) -> String {
+        RedisErrors.unknownCommand(request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) })
+    }
+
+    /// Runs one request from `client`, writing its reply into `client.reply`.
+    func execute(_ request: RESPRequest, from client: ClientConnection) {
+        let handler: CommandHandler
+        let spec: CommandSpec
+        switch resolve(request) {
+        case .run(let resolvedHandler, let resolvedSpec):
+            (handler, spec) = (resolvedHandler, resolvedSpec)
+        case .refuse(let message, let rejected):
+            if let rejected { stats.commandRejections[rejected] += 1 }
+            return reject(client, message)
         }
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth)
         }
-        guard let handler = handlers[spec.id] else {
-            return reject(client, RedisErrors.unknownCommand(
-                request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) }))
-        }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
             return reject(client, refusal)
         }
-        if client.flags.queued != nil && !Self.runsInsideMulti(spec) {
+        if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)
             client.reply.writeStaticString("+QUEUED\r\n")
             return
         }
-        if client.flags.subscriptionCount > 0 && client.protocolVersion == 2 && !Self.allowedWhileSubscribed(spec) {
+        if client.flags.subscriptionCount > 0 && client.protocolVersion == 2 && !Self.allowedWhileSubscribed.contains(spec.id) {
             stats.commandRejections[spec.id] += 1
             return client.error(
                 "ERR Can't execute '\(spec.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
@@ -207,20 +228,16 @@ final class Node {
         client.error(message)
     }
 
-    private static func runsInsideMulti(_ spec: CommandSpec) -> Bool {
-        switch spec.name {
-        case "exec", "discard", "multi", "watch", "quit", "reset": true
-        default: false
-        }
-    }
+    /// Commands that run at once inside MULTI instead of being queued.
+    private static let runsInsideMulti = ids(["exec", "discard", "multi", "watch", "quit", "reset"])
 
-    private static func allowedWhileSubscribed(_ spec: CommandSpec) -> Bool {
-        switch spec.name {
-        case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
-             "ping", "quit", "reset":
-            true
-        default: false
-        }
+    /// What a RESP2 client in subscribed mode may still run.
+    private static let allowedWhileSubscribed = ids([
+        "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset",
+    ])
+
+    private static func ids(_ names: [String]) -> Set<Int> {
+        Set(names.compactMap { CommandTable.redis.lookup($0)?.id })
     }
 }
 
