@@ -7,11 +7,17 @@ extension CommandCall {
         return slot
     }
 
+    /// The value of key argument `index` as one type (`\.asHash`, ...): nil when the key is missing,
+    /// WRONGTYPE when it holds another type. Reads count keyspace hits and misses; writes do not.
+    func typedValue<T>(_ index: Int, forWrite: Bool, _ type: (Value) -> T?) throws(CommandError) -> T? {
+        guard let slot = forWrite ? find(index) : lookupRead(index) else { return nil }
+        guard let value = type(database.value(at: slot)) else { throw .wrongType }
+        return value
+    }
+
     /// The string value of key argument `index`; nil when missing; WRONGTYPE for other types.
     func readString(_ index: Int) throws(CommandError) -> [UInt8]? {
-        guard let slot = lookupRead(index) else { return nil }
-        guard case .string(let bytes) = database.value(at: slot) else { throw .wrongType }
-        return bytes
+        try typedValue(index, forWrite: false, \.asString)
     }
 
     /// Stores `value` under key argument `index` (clearing any TTL unless `keepTTL`), counts a change.
@@ -59,6 +65,12 @@ extension CommandCall {
 }
 
 extension Value {
+    var asString: [UInt8]? { if case .string(let bytes) = self { bytes } else { nil } }
+    var asList: ListObject? { if case .list(let list) = self { list } else { nil } }
+    var asHash: HashObject? { if case .hash(let hash) = self { hash } else { nil } }
+    var asSet: SetObject? { if case .set(let set) = self { set } else { nil } }
+    var asSortedSet: SortedSetObject? { if case .sortedSet(let set) = self { set } else { nil } }
+
     /// An independent copy (COPY, and anything that must not share a collection).
     func copy() -> Value {
         switch self {

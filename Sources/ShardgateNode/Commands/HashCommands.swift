@@ -11,16 +11,12 @@ enum HashCommands {
 
     /// The hash at key argument `index` for a read; nil when missing.
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> HashObject? {
-        guard let slot = call.lookupRead(index) else { return nil }
-        guard case .hash(let hash) = call.database.value(at: slot) else { throw .wrongType }
-        return hash
+        try call.typedValue(index, forWrite: false, \.asHash)
     }
 
     /// The hash at key argument `index` for a write; nil when missing.
     static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> HashObject? {
-        guard let slot = call.find(index) else { return nil }
-        guard case .hash(let hash) = call.database.value(at: slot) else { throw .wrongType }
-        return hash
+        try call.typedValue(index, forWrite: true, \.asHash)
     }
 
     /// The hash at key argument 1, created empty when missing (`hashTypeLookupWriteOrCreate`).

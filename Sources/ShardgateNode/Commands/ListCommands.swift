@@ -12,15 +12,11 @@ enum ListCommands {
     ]}
 
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> ListObject? {
-        guard let slot = call.lookupRead(index) else { return nil }
-        guard case .list(let list) = call.database.value(at: slot) else { throw .wrongType }
-        return list
+        try call.typedValue(index, forWrite: false, \.asList)
     }
 
     static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> ListObject? {
-        guard let slot = call.find(index) else { return nil }
-        guard case .list(let list) = call.database.value(at: slot) else { throw .wrongType }
-        return list
+        try call.typedValue(index, forWrite: true, \.asList)
     }
 
     // MARK: - Shared helpers (also used by the blocking commands)

@@ -11,15 +11,11 @@ enum SetCommands {
     ]}
 
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SetObject? {
-        guard let slot = call.lookupRead(index) else { return nil }
-        guard case .set(let set) = call.database.value(at: slot) else { throw .wrongType }
-        return set
+        try call.typedValue(index, forWrite: false, \.asSet)
     }
 
     static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SetObject? {
-        guard let slot = call.find(index) else { return nil }
-        guard case .set(let set) = call.database.value(at: slot) else { throw .wrongType }
-        return set
+        try call.typedValue(index, forWrite: true, \.asSet)
     }
 
     static func sadd(_ call: CommandCall) throws(CommandError) {

@@ -21,15 +21,11 @@ enum SortedSetCommands {
     ]}
 
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SortedSetObject? {
-        guard let slot = call.lookupRead(index) else { return nil }
-        guard case .sortedSet(let set) = call.database.value(at: slot) else { throw .wrongType }
-        return set
+        try call.typedValue(index, forWrite: false, \.asSortedSet)
     }
 
     static func write(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SortedSetObject? {
-        guard let slot = call.find(index) else { return nil }
-        guard case .sortedSet(let set) = call.database.value(at: slot) else { throw .wrongType }
-        return set
+        try call.typedValue(index, forWrite: true, \.asSortedSet)
     }
 
     // MARK: - Pops (shared with the blocking commands)
