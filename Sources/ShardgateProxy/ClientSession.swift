@@ -294,8 +294,7 @@ final class ClientSession: ChannelInboundHandler {
 
     private func unknownCommand(_ request: RESPRequest) {
         let name = request.string(0)
-        let lowered = name.lowercased()
-        if lowered == "post" || lowered == "host:" { return finish(with: nil) }
+        if CrossProtocolGuard.isHTTPLine(name) { return finish(with: nil) }
         let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
         respondError(RedisErrors.unknownCommand(name, arguments: arguments))
     }

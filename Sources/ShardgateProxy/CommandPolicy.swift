@@ -17,7 +17,7 @@ enum CommandPolicy: Sendable {
     static func make(for spec: CommandSpec) -> CommandPolicy {
         let name = spec.name
         if let local = LocalCommand(rawValue: name) { return .local(local) }
-        if name == "post" || name == "host:" { return .closeSilently }
+        if CrossProtocolGuard.isHTTPLine(name) { return .closeSilently }
         if let kind = SplitKind.forCommand(name) { return .split(kind, write: spec.flags.contains(.write)) }
         if let reason = refusal(for: spec) { return .refused(reason) }
         return .forward(write: !spec.flags.contains(.readonly))

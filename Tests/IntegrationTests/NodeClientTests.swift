@@ -64,6 +64,24 @@ struct NodeClientTests {
         #expect(try client.command("PING") == .status("PONG"))
     }
 
+    /// Malformed RESP after valid pipelined requests: the node, as redis-server, answers the valid
+    /// ones, then the protocol error, then closes (the proxy's cases, `ProxyProtocolTests.malformed`).
+    @Test(arguments: 0..<ProxyProtocolTests.malformed.count)
+    func malformedInputMatchesRedis(case index: Int) async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let (input, count) = ProxyProtocolTests.malformed[index]
+        let redis = try await RedisServer()
+        let node = try await startNode()
+        defer {
+            redis.stop()
+            node.stop()
+        }
+        let expected = try ProxyProtocolTests.exchange(input, port: redis.port, replies: count)
+        let actual = try ProxyProtocolTests.exchange(input, port: node.port, replies: count)
+        #expect(actual.replies == expected.replies)
+        #expect(expected.closed && actual.closed, "both close the connection")
+    }
+
     /// CLIENT LIST flags as Redis shows them: O for a MONITOR client, P for a subscriber, N otherwise.
     @Test func clientListFlagsMatchRedis() async throws {
         guard TestEnvironment.canRun("redis-server") else { return }

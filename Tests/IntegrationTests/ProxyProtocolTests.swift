@@ -21,6 +21,8 @@ struct ProxyProtocolTests {
         ("*2\r\n$3\r\nGET\r\nx\r\n", 1),
         ("SET k \"unbalanced\r\n", 1),
         ("PING\r\n*1\r\n$4\r\nPING\r\n*z\r\n", 3),
+        // More valid requests than one parsing batch of the node (32) before the bad one.
+        (String(repeating: "*2\r\n$4\r\nECHO\r\n$2\r\nok\r\n", count: 40) + "*2\r\n$3\r\nGET\r\n$-9\r\n", 41),
         ("POST / HTTP/1.1\r\n", 0),
         ("Host: example.com\r\n", 0),
     ]

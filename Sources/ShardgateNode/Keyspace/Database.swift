@@ -42,6 +42,14 @@ final class Database {
         return slot
     }
 
+    /// Starts loading the table memory, and string values, that looking up keys with these hashes
+    /// will read (`KeyTable.prefetch`).
+    func prefetch(hashes: [UInt32]) {
+        table.prefetch(hashes: hashes, payloadOffset: Self.valuePayloadOffset)
+    }
+
+    private static let valuePayloadOffset = KeyTable<Entry>.valuePayloadOffset
+
     /// Records an access in the key's word (Redis's `lookupKey` updating `robj.lru`).
     @inline(__always)
     private func touch(_ slot: Int) {

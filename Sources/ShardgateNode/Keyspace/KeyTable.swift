@@ -1,3 +1,4 @@
+import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #else
@@ -66,6 +67,41 @@ struct KeyTable<Value> {
 
     func find(_ key: [UInt8]) -> Int? {
         key.withUnsafeBytes { find($0) }
+    }
+
+    /// Starts loading the memory that looking up keys with these hashes will read, one step for
+    /// all of them before the next, so their cache misses overlap instead of coming one lookup at a
+    /// time: the buckets, then the first slot of each bucket's chain (chains average under one
+    /// entry; a slot can straddle two cache lines), then, when `payloadOffset` is given, what the
+    /// machine word at that offset in a matching slot points to (a value's heap storage).
+    ///
+    /// Only hints: nothing is retained or written, and a word that is no pointer (another kind of
+    /// value) makes a prefetch that loads nothing.
+    func prefetch(hashes: [UInt32], payloadOffset: Int?) {
+        guard !buckets.isEmpty else { return }
+        buckets.withUnsafeBufferPointer { buckets in
+            let mask = buckets.count - 1
+            for hash in hashes { shardgate_prefetch(buckets.baseAddress! + (Int(hash) & mask)) }
+            slots.withUnsafeBufferPointer { slots in
+                let stride = MemoryLayout<Slot>.stride
+                for hash in hashes {
+                    let index = Int(buckets[Int(hash) & mask])
+                    guard index >= 0 else { continue }
+                    let slot = UnsafeRawPointer(slots.baseAddress! + index)
+                    shardgate_prefetch(slot)
+                    shardgate_prefetch(slot + (stride - 1))
+                }
+                guard let payloadOffset else { return }
+                for hash in hashes {
+                    let index = Int(buckets[Int(hash) & mask])
+                    guard index >= 0, slots[index].hash == hash else { continue }
+                    let word = (UnsafeRawPointer(slots.baseAddress! + index) + payloadOffset).load(as: UInt.self)
+                    let target = UnsafeRawPointer(bitPattern: word)
+                    shardgate_prefetch(target)
+                    shardgate_prefetch(target.map { $0 + 32 })
+                }
+            }
+        }
     }
 
     /// The value of an occupied slot.
@@ -229,6 +265,15 @@ struct KeyTable<Value> {
 }
 
 extension KeyTable where Value == Entry {
+    /// Where in a slot the first word of its entry's value sits: for a string, the pointer to its
+    /// bytes' storage (the payload `prefetch` follows).
+    static var valuePayloadOffset: Int? {
+        guard let slotValue = MemoryLayout<Slot>.offset(of: \Slot.value),
+            let entryValue = MemoryLayout<Entry>.offset(of: \Entry.value)
+        else { return nil }
+        return slotValue + entryValue
+    }
+
     /// An occupied slot's access word, read and written in place (no copy of the value).
     @inline(__always)
     func access(at index: Int) -> UInt32 { slots[index].value!.access }

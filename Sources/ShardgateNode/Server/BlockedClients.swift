@@ -146,11 +146,11 @@ extension Node {
 
     /// After the unblocked client's reply: writes it and runs the requests it pipelined meanwhile.
     private func resumeUnblocked(_ client: ClientConnection) {
-        let bound = NIOLoopBound(client, eventLoop: loop)
+        let bound = NIOLoopBound((node: self, client: client), eventLoop: loop)
         loop.execute {
-            let client = bound.value
+            let (node, client) = bound.value
             if !client.flags.isBlocked { client.resume?() }
-            client.flush()
+            node.scheduleFlush(client)
         }
     }
 

@@ -23,6 +23,8 @@ final class ClientConnection {
     var closeAfterReply = false
     /// Replies not yet handed to the channel.
     var reply: ByteBuffer
+    /// Waiting in the node's end-of-tick flush list.
+    var flushQueued = false
     /// Argument spans of the request being executed, reused between requests.
     var spans: [RESPRequest.ArgumentSpan] = []
     /// Runs the requests the client sent while it was blocked (set by the channel handler).

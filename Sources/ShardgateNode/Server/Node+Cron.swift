@@ -10,6 +10,7 @@ extension Node {
 
     private func cron() {
         let now = self.now
+        refreshWallClockOffset()
         // Active expiry: a bounded amount of work per tick so a burst of deadlines cannot stall clients.
         for database in databases {
             _ = database.expireDueKeys(now: now, limit: 2000)

@@ -27,7 +27,13 @@ final class Node {
     let runID: String
     private var nextClientID = 3
     private let handlers: [CommandHandler?]
+    /// Clients with replies to write at the end of this event-loop tick.
     private var pendingFlush: [ClientConnection] = []
+    private var flushScheduled = false
+    /// Made once: submitting the same closure every tick allocates nothing.
+    private var flushTask: @Sendable () -> Void = {}
+    /// Key hashes of the batch being prefetched, reused between batches.
+    private var prefetchHashes: [UInt32] = []
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
     /// Memory accounting and eviction (`maxmemory`).
@@ -64,6 +70,9 @@ final class Node {
         stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
         for database in databases { watchExpiry(database) }
+        pendingFlush.reserveCapacity(64)
+        let node = NIOLoopBound(UnownedNode(node: self), eventLoop: loop)
+        flushTask = { node.value.node.flushPending() }
     }
 
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
@@ -74,8 +83,14 @@ final class Node {
     /// Unix time in milliseconds.
     var now: Int64 { Clock.milliseconds() }
     /// Unix milliseconds when the running command started: what its expiry checks compare with (as
-    /// Redis's cached command time), read from the clock once per command.
+    /// Redis's cached command time). Derived from the monotonic reading that also times the command
+    /// (commandstats), so a command costs two clock reads, not three.
     private(set) var commandTime: Int64 = 0
+    /// Wall clock minus monotonic clock, in microseconds; re-read by the cron so wall clock steps
+    /// reach `commandTime` within a tick.
+    private var wallClockOffset = Clock.wallClockOffset()
+
+    func refreshWallClockOffset() { wallClockOffset = Clock.wallClockOffset() }
 
     static func randomHex(_ count: Int) -> String {
         let digits = Array("0123456789abcdef")
@@ -105,21 +120,35 @@ final class Node {
         clientWillClose(client)
     }
 
-    /// Writes `client`'s pending replies at the end of this event-loop tick (for replies produced
-    /// outside the client's own read: pub/sub messages, unblocked commands, MONITOR).
+    /// Writes `client`'s pending replies at the end of this event-loop tick, after every readable
+    /// client has been read (Redis's `beforeSleep` writing replies): one write per client per tick,
+    /// and the AOF and replicas are fed before any reply leaves. Replies to a client's own requests
+    /// and those produced elsewhere (pub/sub messages, unblocked commands, MONITOR) go the same way.
     func scheduleFlush(_ client: ClientConnection) {
+        guard !client.flushQueued else { return }
+        client.flushQueued = true
         pendingFlush.append(client)
-        if pendingFlush.count == 1 {
-            let node = NIOLoopBound(self, eventLoop: loop)
-            loop.execute { node.value.flushPending() }
-        }
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute(flushTask)
+    }
+
+    /// Lets the flush task reach the node without keeping it alive.
+    private struct UnownedNode {
+        unowned let node: Node
     }
 
     private func flushPending() {
-        let clients = pendingFlush
-        pendingFlush.removeAll(keepingCapacity: true)
+        flushScheduled = false
         beforeReplies()
-        for client in clients { client.flush() }
+        var index = 0
+        while index < pendingFlush.count {
+            let client = pendingFlush[index]
+            client.flushQueued = false
+            client.flush()
+            index += 1
+        }
+        pendingFlush.removeAll(keepingCapacity: true)
     }
 
     // MARK: - Executing commands
@@ -162,6 +191,17 @@ final class Node {
         RedisErrors.unknownCommand(request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) })
     }
 
+    /// Warms the table memory the second argument (the key, for most commands) of each of a
+    /// client's pipelined requests will be looked up in, before any of them runs. A hint: a request
+    /// whose second argument is no key, or a SELECT in between, only wastes a prefetch.
+    func prefetchKeys(of requests: [RESPRequest], database: Int) {
+        prefetchHashes.removeAll(keepingCapacity: true)
+        for request in requests where request.argumentCount > 1 {
+            prefetchHashes.append(request.withArgument(1) { KeyTable<Entry>.hash($0) })
+        }
+        databases[database].prefetch(hashes: prefetchHashes)
+    }
+
     /// Runs one request from `client`, writing its reply into `client.reply`.
     func execute(_ request: RESPRequest, from client: ClientConnection) {
         let handler: CommandHandler
@@ -171,6 +211,11 @@ final class Node {
             (handler, spec) = (resolvedHandler, resolvedSpec)
         case .refuse(let message, let rejected):
             if let rejected { stats.commandRejections[rejected] += 1 }
+            if rejected == nil && CrossProtocolGuard.isHTTPLine(request.string(0)) {
+                logger.warning("closing \(client.remoteAddress): it sent an HTTP request line (cross-protocol scripting?)")
+                client.closeAfterReply = true
+                return
+            }
             return reject(client, message)
         }
         if !client.authenticated && !spec.flags.contains(.noAuth) {
@@ -204,8 +249,8 @@ final class Node {
         request.collectSpans(into: &client.spans)
         let call = CommandCall(node: self, client: client, request: request, spec: spec, spans: client.spans)
         let dirtyBefore = dirty
-        commandTime = Clock.milliseconds()
         let started = Clock.monotonicMicroseconds()
+        commandTime = (wallClockOffset + Int64(started)) / 1000
         do {
             try handler(call)
         } catch {
@@ -274,6 +319,12 @@ enum Clock {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
+    /// Unix microseconds minus monotonic microseconds: added to a `monotonicMicroseconds()` reading,
+    /// the wall time without a second clock read.
+    static func wallClockOffset() -> Int64 {
+        microseconds() - Int64(monotonicMicroseconds())
+    }
+
     static func monotonicMicroseconds() -> Int {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)

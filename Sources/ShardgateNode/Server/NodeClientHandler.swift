@@ -10,6 +10,12 @@ final class NodeClientHandler: ChannelInboundHandler {
     private var client: ClientConnection?
     private var parser = RESPRequestParser()
     private var input: ByteBuffer?
+    /// Parsed requests not yet run, from `next` on.
+    private var batch: [RESPRequest] = []
+    private var next = 0
+    /// A malformed request that ended the current batch, answered once the batch has run.
+    private var protocolError: RESPProtocolError?
+    static let batchLimit = 32
 
     init(node: Node) {
         self.node = node
@@ -42,23 +48,48 @@ final class NodeClientHandler: ChannelInboundHandler {
     }
 
     /// Runs every complete request buffered, unless the client is blocked or closing.
+    ///
+    /// Requests are parsed in batches (one request at a time before AUTH, whose parsing limits
+    /// differ) so the node can prefetch all their keys before running the first. What a blocked
+    /// client leaves of a batch waits here until it is resumed.
     private func processInput() {
-        guard let client, input != nil else { return }
-        do {
-            while !client.flags.isBlocked && !client.closeAfterReply, let request = try parser.next(from: &input!) {
-                node.execute(request, from: client)
-                parser.authenticated = client.authenticated
+        guard let client else { return }
+        while !client.flags.isBlocked && !client.closeAfterReply {
+            if next == batch.count {
+                parseBatch()
+                if batch.isEmpty {
+                    if let error = protocolError {
+                        client.error("ERR \(error.message)")
+                        client.closeAfterReply = true
+                    }
+                    break
+                }
+                if batch.count > 1 { node.prefetchKeys(of: batch, database: client.database) }
             }
-        } catch {
-            client.error("ERR \(error.message)")
-            client.closeAfterReply = true
+            let request = batch[next]
+            next += 1
+            node.execute(request, from: client)
+            parser.authenticated = client.authenticated
         }
         if input?.readableBytes == 0 { input = nil }
     }
 
+    /// Replaces the finished batch with up to `batchLimit` newly parsed requests. A protocol error
+    /// ends the batch; it is answered after the requests before it have run, as Redis does.
+    private func parseBatch() {
+        batch.removeAll(keepingCapacity: true)
+        next = 0
+        guard input != nil, protocolError == nil else { return }
+        let limit = parser.authenticated ? Self.batchLimit : 1
+        do {
+            while batch.count < limit, let request = try parser.next(from: &input!) { batch.append(request) }
+        } catch {
+            protocolError = error
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
-        node.beforeReplies()
-        client?.flush()
+        if let client { node.scheduleFlush(client) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
