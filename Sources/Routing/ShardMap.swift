@@ -11,10 +11,23 @@ public struct ShardMap: Sendable {
         case range(RangeTable, HashTag?)
     }
 
-    let strategy: Strategy
+    /// Behind one immutable reference: copying a map costs one retain, and a lookup reads the
+    /// tables in place instead of copying the strategy's arrays out for every key.
+    final class Storage: Sendable {
+        let strategy: Strategy
+        init(_ strategy: Strategy) { self.strategy = strategy }
+    }
+
+    let storage: Storage
+    var strategy: Strategy { storage.strategy }
 
     /// Number of groups keys can map to; results of `group(forKey:)` are in `0..<groupCount`.
     public let groupCount: Int
+
+    init(strategy: Strategy, groupCount: Int) {
+        self.storage = Storage(strategy)
+        self.groupCount = groupCount
+    }
 
     /// twemproxy-compatible consistent hashing. Indices refer to `nodes`; a node with weight 0 gets
     /// no points (use that for an ejected node). `hashTag` follows twemproxy's `hash_tag`.
@@ -52,7 +65,7 @@ public struct ShardMap: Sendable {
     /// The group that owns `key`, or `nil` when none does (no live node, an unassigned slot, a key
     /// outside every range, or zero groups).
     public func group(forKey key: UnsafeRawBufferPointer) -> Int? {
-        switch strategy {
+        switch storage.strategy {
         case .ketama(let continuum, let hash, let tag):
             // twemproxy skips hashing for single-server pools and hashes empty keys to 0.
             if groupCount == 1 { return continuum.pointCount == 0 ? nil : 0 }
