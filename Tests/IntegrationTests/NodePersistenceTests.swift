@@ -183,6 +183,40 @@ struct NodePersistenceTests {
         #expect(try fifth.client().command("GET", "k") == .bulk("forced"))
     }
 
+    /// FLUSHALL as in Redis 7.0: with save points it saves the emptied dataset at once (a kill -9
+    /// right after loses nothing: the restart is empty), resets the change count without counting a
+    /// save, and a FLUSHALL of nothing still reaches the AOF. Same script against both servers.
+    @Test func flushAllSavesAndPropagatesAsRedisDoes() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        struct Observed: Equatable {
+            var changes = "", saves = "", flushesInAOF = 0, keysAfterKill = -1
+        }
+        func observe(_ kind: DataServerKind) async throws -> Observed {
+            let server = try await RedisServer(["--save", "3600 1", "--appendonly", "yes", "--appendfsync", "always"], kind: kind)
+            let client = try server.client()
+            _ = try client.command("SET", "k", "v")
+            _ = try client.command("SAVE")
+            _ = try client.command("MSET", "a", "1", "b", "2")
+            #expect(try client.command("FLUSHALL") == .status("OK"))
+            #expect(try client.command("FLUSHALL") == .status("OK"))
+            var observed = Observed()
+            let info = try Self.info(client, "persistence")
+            observed.changes = info["rdb_changes_since_last_save"] ?? "?"
+            observed.saves = info["rdb_saves"] ?? "?"
+            observed.flushesInAOF = try Self.aofCommands(server.directory.path).filter { $0.first?.lowercased() == "flushall" }.count
+            kill(server.process.pid, SIGKILL)
+            _ = server.process.waitForExit(seconds: 5)
+            let restarted = try await RedisServer([], kind: kind, directory: server.directory)
+            defer { restarted.stop() }
+            if case .integer(let keys) = try restarted.client().command("DBSIZE") { observed.keysAfterKill = keys }
+            return observed
+        }
+        let expected = try await observe(.redis)
+        let actual = try await observe(.shardgateNode)
+        #expect(expected.keysAfterKill == 0 && expected.flushesInAOF == 2, "redis-server: \(expected)")
+        #expect(actual == expected)
+    }
+
     /// A failed save: SAVE answers -ERR, writes and PING get MISCONF (stop-writes-on-bgsave-error),
     /// SHUTDOWN refuses to exit without its save; a successful save lifts all of it.
     @Test func failedSaveRefusesWritesUntilASaveSucceeds() async throws {

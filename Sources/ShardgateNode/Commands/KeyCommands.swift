@@ -182,20 +182,25 @@ enum KeyCommands {
         call.client.integer(call.database.count)
     }
 
+    /// Counts one change per key removed; reaches the AOF and replicas even when nothing was there.
     static func flushdb(_ call: CommandCall) throws(CommandError) {
         try checkFlushMode(call)
         call.node.dirty += call.database.count
         call.database.removeAll()
+        call.node.propagationForced = true
         call.client.ok()
     }
 
+    /// As FLUSHDB for every database; then, as Redis's `flushAllDataAndResetRDB`, a running BGSAVE is
+    /// stopped and, with save points configured, the empty dataset is saved at once.
     static func flushall(_ call: CommandCall) throws(CommandError) {
         try checkFlushMode(call)
         for database in call.node.databases {
             call.node.dirty += database.count
             database.removeAll()
         }
-        call.node.dirty += 1
+        call.node.snapshotAfterFlushAll()
+        call.node.propagationForced = true
         call.client.ok()
     }
 

@@ -51,8 +51,17 @@ extension Node {
 
     // MARK: - Saving
 
+    /// FLUSHALL's part (Redis's `flushAllDataAndResetRDB`): a running BGSAVE would write data that
+    /// no longer exists, so it is stopped; with save points, the now empty dataset is saved in the
+    /// foreground (not counted in `rdb_saves`, as in Redis).
+    func snapshotAfterFlushAll() {
+        if persistence.child?.kind == .snapshot { killChild() }
+        guard !settings.savePoints.isEmpty else { return }
+        _ = saveSnapshot(countsAsSave: false)
+    }
+
     /// SAVE: writes the dump in the foreground. False when it could not be written.
-    func saveSnapshot() -> Bool {
+    func saveSnapshot(countsAsSave: Bool = true) -> Bool {
         let path = rdbPath
         do {
             try Snapshot.save(
@@ -66,7 +75,7 @@ extension Node {
         dirty = 0
         lastSaveTime = now
         persistence.lastBackgroundSaveOK = true
-        persistence.rdbSaves += 1
+        if countsAsSave { persistence.rdbSaves += 1 }
         logger.notice("DB saved on disk", metadata: ["file": "\(path)"])
         return true
     }

@@ -22,6 +22,9 @@ final class Node {
     var stats = NodeStats()
     /// Changes since the last successful save (Redis's `server.dirty`).
     var dirty = 0
+    /// Set by a command that must reach the AOF and replicas although `dirty` did not grow (Redis's
+    /// `forceCommandPropagation`: FLUSHALL on an empty dataset, or one that saved and reset it).
+    var propagationForced = false
     var lastSaveTime: Int64
     let startedAt: Int64
     let runID: String
@@ -249,6 +252,7 @@ final class Node {
         request.collectSpans(into: &client.spans)
         let call = CommandCall(node: self, client: client, request: request, spec: spec, spans: client.spans)
         let dirtyBefore = dirty
+        propagationForced = false
         let started = Clock.monotonicMicroseconds()
         commandTime = (wallClockOffset + Int64(started)) / 1000
         do {
@@ -262,7 +266,7 @@ final class Node {
         stats.commandsProcessed += 1
         client.lastInteraction = commandTime
         client.lastCommandID = spec.id
-        if dirty != dirtyBefore { commandChangedData(call) }
+        if dirty != dirtyBefore || propagationForced { commandChangedData(call) }
         feedMonitors(call)
     }
 
