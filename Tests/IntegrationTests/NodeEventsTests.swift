@@ -281,6 +281,22 @@ struct NodeEventsTests {
         }
     }
 
+    // MARK: - Connection
+
+    /// HELLO's options take effect in order, as in Redis: a SETNAME before a failing AUTH or a bad
+    /// option has already named the client; one after it has not.
+    @Test func helloOptionsApplyInOrder() async throws {
+        try await compare { script in
+            let client = try script.connect()
+            try script.exchange(
+                client, ["HELLO", "2", "SETNAME", "n1"], ["CLIENT", "GETNAME"], ["HELLO", "2", "SETNAME", "n2", "AUTH", "nobody", "pw"],
+                ["CLIENT", "GETNAME"], ["HELLO", "2", "AUTH", "nobody", "pw", "SETNAME", "n3"], ["CLIENT", "GETNAME"],
+                ["HELLO", "2", "SETNAME", "n4", "BOGUS"], ["CLIENT", "GETNAME"], ["HELLO", "4", "SETNAME", "n5"],
+                ["HELLO", "2", "SETNAME"], ["HELLO", "2", "SETNAME", "bad name"], ["CLIENT", "GETNAME"],
+                ["HELLO", "3", "SETNAME", "n6", "AUTH", "default", "anything"], ["CLIENT", "GETNAME"])
+        }
+    }
+
     // MARK: - MONITOR
 
     @Test func monitorLinesMatchRedis() async throws {

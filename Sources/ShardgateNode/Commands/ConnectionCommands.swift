@@ -69,7 +69,8 @@ enum ConnectionCommands {
             guard version == 2 || version == 3 else { throw CommandError(RedisErrors.noProto) }
             index = 2
         }
-        var newName: [UInt8]?
+        // Options take effect in order, as in Redis: a SETNAME before a failing AUTH (or before
+        // the NOAUTH refusal) has already named the client.
         while index < call.count {
             let remaining = call.count - index - 1
             if call.matches(index, "auth") && remaining >= 2 {
@@ -79,7 +80,9 @@ enum ConnectionCommands {
                 call.client.authenticated = true
                 index += 3
             } else if call.matches(index, "setname") && remaining >= 1 {
-                newName = call.bytes(index + 1)
+                let name = call.bytes(index + 1)
+                guard isValidName(name) else { throw CommandError(RedisErrors.badClientName) }
+                call.client.name = name.isEmpty ? nil : name
                 index += 2
             } else {
                 throw CommandError("ERR Syntax error in HELLO option '\(call.string(index))'")
@@ -87,10 +90,6 @@ enum ConnectionCommands {
         }
         guard call.client.authenticated else {
             throw CommandError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-        }
-        if let newName {
-            guard isValidName(newName) else { throw CommandError(RedisErrors.badClientName) }
-            call.client.name = newName.isEmpty ? nil : newName
         }
         call.client.protocolVersion = version
         let client = call.client
