@@ -97,6 +97,7 @@ struct KeyTable<Value> {
                     guard index >= 0, slots[index].hash == hash else { continue }
                     let word = (UnsafeRawPointer(slots.baseAddress! + index) + payloadOffset).load(as: UInt.self)
                     let target = UnsafeRawPointer(bitPattern: word)
+                    // The object header, then the first bytes (a Swift array's elements start 32 bytes in).
                     shardgate_prefetch(target)
                     shardgate_prefetch(target.map { $0 + 32 })
                 }

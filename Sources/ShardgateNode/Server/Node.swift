@@ -74,8 +74,8 @@ final class Node {
         stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
         for database in databases { watchExpiry(database) }
         pendingFlush.reserveCapacity(64)
-        let node = NIOLoopBound(UnownedNode(node: self), eventLoop: loop)
-        flushTask = { node.value.node.flushPending() }
+        let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
+        flushTask = { node.value.node?.flushPending() }
     }
 
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
@@ -137,8 +137,8 @@ final class Node {
     }
 
     /// Lets the flush task reach the node without keeping it alive.
-    private struct UnownedNode {
-        unowned let node: Node
+    private struct WeakNode {
+        weak var node: Node?
     }
 
     private func flushPending() {

@@ -1,7 +1,8 @@
 import NIOCore
 import RESP
 
-/// Reads requests from one client, runs them on the node and writes the replies once per read burst.
+/// Reads requests from one client and runs them on the node; the node writes the replies at the end
+/// of the event-loop tick (`Node.scheduleFlush`).
 final class NodeClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
