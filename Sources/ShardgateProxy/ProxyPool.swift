@@ -41,7 +41,7 @@ final class ProxyPool: Sendable {
         loops.withLockedValue { $0[ObjectIdentifier(eventLoop)]! }.value
     }
 
-    /// Publishes a Sentinel-managed group's topology to every loop (and remembers it for INFO).
+    /// Publishes a watched group's topology to every loop (and remembers it for INFO).
     func apply(_ topology: GroupTopology, toGroup group: Int) {
         topologies.withLockedValue { $0[group] = topology }
         let all = loops.withLockedValue { Array($0.values) }

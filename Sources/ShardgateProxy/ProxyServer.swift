@@ -14,7 +14,8 @@ public final class ProxyServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let serverChannels = NIOLockedValueBox<[any Channel]>([])
-    private let followers = NIOLockedValueBox<[Task<Void, Never>]>([])
+    /// Sentinel followers and replica watchers, cancelled and awaited by `stop()`.
+    private let controlTasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
     public init(config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil) {
         self.group = group
@@ -39,7 +40,13 @@ public final class ProxyServer: Service, Sendable {
                 pool.follower.withLockedValue { $0 = follower }
                 await follower.resolveAll()
                 let task = Task { await follower.run() }
-                followers.withLockedValue { $0.append(task) }
+                controlTasks.withLockedValue { $0.append(task) }
+            } else if ReplicaWatcher.isNeeded(for: config) {
+                // Leave out replicas that are not in sync before accepting clients, then keep watching.
+                let watcher = ReplicaWatcher(pool: pool, group: group, logger: pool.logger)
+                await watcher.checkAll()
+                let task = Task { await watcher.run() }
+                controlTasks.withLockedValue { $0.append(task) }
             }
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(config.backlog))
@@ -100,11 +107,11 @@ public final class ProxyServer: Service, Sendable {
             return channels
         }
         for channel in channels { try? await channel.close() }
-        // Stop following Sentinel and wait for it: nothing may still be connecting when the event
-        // loops shut down after this returns.
-        let following = followers.withLockedValue { $0 }
-        for task in following { task.cancel() }
-        for task in following { await task.value }
+        // Stop following Sentinel and watching replicas, and wait: nothing may still be connecting
+        // when the event loops shut down after this returns.
+        let tasks = controlTasks.withLockedValue { $0 }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
         for pool in pools {
             let timeout = max(pool.runtime.config.timeoutMilliseconds, 1000) * 2
             await pool.drain(within: .milliseconds(Int64(min(timeout, 30_000))))

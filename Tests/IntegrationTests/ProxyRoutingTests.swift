@@ -77,6 +77,45 @@ struct ProxyRoutingTests {
         await proxy.stop()
     }
 
+    /// A static replica that is not in sync (here: pointed at a master that does not answer, so it
+    /// keeps serving its stale copy) leaves the read pool within a check or two, and a proxy started
+    /// meanwhile never reads from it; once it is linked again, it serves reads again.
+    @Test func replicasOutOfSyncServeNoReads() async throws {
+        let shards = try await ShardGroups(groups: 1, replicas: 1)
+        defer { shards.stop() }
+        let (master, replica) = (shards.masters[0], shards.replicas[0][0])
+        let yaml = """
+            pool:
+              listen: LISTEN
+              read_policy: prefer-replica
+            \(shards.groupsYAML())
+            """
+        let proxy = try await ProxyUnderTest(yaml: yaml)
+        let client = try proxy.client()
+        #expect(try client.command("SET", "k", "fresh") == .status("OK"))
+        try await shards.syncReplicas()
+        /// Reads `k` once through `client`; says which server answered it.
+        func readServedBy(_ client: RedisTestClient) throws -> String {
+            let before = (try master.calls("get"), try replica.calls("get"))
+            #expect(try client.command("GET", "k") == .bulk("fresh"))
+            let after = (try master.calls("get"), try replica.calls("get"))
+            return after.1 > before.1 ? "replica" : after.0 > before.0 ? "master" : "none"
+        }
+        #expect(try readServedBy(client) == "replica")
+
+        // The replica loses its master: its link stays down and its data would go stale.
+        _ = try replica.client().command("REPLICAOF", "127.0.0.1", "\(try freePort())")
+        try await waitUntil("the proxy reads from the master instead", seconds: 10) { try readServedBy(client) == "master" }
+        let late = try await ProxyUnderTest(yaml: yaml)
+        #expect(try readServedBy(try late.client()) == "master", "a proxy started meanwhile leaves the replica out at once")
+
+        // Linked and synced again: back in the read pool.
+        try await replica.replicate(from: master)
+        try await waitUntil("the replica serves reads again", seconds: 10) { try readServedBy(client) == "replica" }
+        await late.stop()
+        await proxy.stop()
+    }
+
     @Test func multiKeyCommandsSplitAndMergeInKeyOrder() async throws {
         let shards = try await ShardGroups(groups: 3)
         defer { shards.stop() }

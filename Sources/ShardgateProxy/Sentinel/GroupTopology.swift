@@ -1,7 +1,8 @@
 import Config
 import NIOCore
 
-/// What the proxy currently believes about one Sentinel-managed group; published to every loop.
+/// What the proxy currently believes about one group whose topology is watched (by the Sentinel
+/// follower, or for fixed groups with replicas by `ReplicaWatcher`); published to every loop.
 struct GroupTopology: Sendable, Equatable {
     /// The master to send writes to; nil while unknown (then `problem` says why).
     var master: Endpoint?
