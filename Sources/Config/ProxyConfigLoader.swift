@@ -152,6 +152,7 @@ extension ConfigReader {
         var sentinelPoll = PoolConfig.defaultSentinelPollMilliseconds
         var sentinelSubscriptions = PoolConfig.defaultSentinelSubscriptions
         var sentinelOnlyEntries: [Entry] = []
+        var replicaLagEntry: Entry?
         var maxLagBytes: Int?
         var maxLagSeconds: Int?
         var readYourWrites = false
@@ -236,8 +237,9 @@ extension ConfigReader {
                 sentinelOnlyEntries.append(item)
                 sentinelSubscriptions = int(value, key, minimum: 1) ?? sentinelSubscriptions
             case "max_replica_lag" where !isTwemproxy:
-                // Lag is measured by the Sentinel follower; a fixed pool would ignore it silently.
-                sentinelOnlyEntries.append(item)
+                // Lag is measured by the Sentinel follower, or in a fixed pool by the replica watcher;
+                // a pool without replicas would ignore it silently.
+                replicaLagEntry = item
                 (maxLagBytes, maxLagSeconds) = readReplicaLag(value, key)
             case "read_your_writes" where !isTwemproxy:
                 readYourWrites = bool(value, key) ?? readYourWrites
@@ -306,6 +308,12 @@ extension ConfigReader {
             report(
                 pool.keyNode, join(path, "groups"),
                 "missing required key: a pool needs at least one group (`groups:`, or twemproxy `servers:`)")
+        }
+
+        if !sentinelMode && !isTwemproxy, let replicaLagEntry, let groups, groups.allSatisfy({ $0.replicas.isEmpty }) {
+            report(
+                replicaLagEntry.keyNode, join(path, replicaLagEntry.key),
+                "only used with replicas: `sentinels`, or groups that list `replicas` (no group of this pool has any)")
         }
 
         guard issues.count == issuesBefore, let listen, let listenNode, let groups, let distribution else {

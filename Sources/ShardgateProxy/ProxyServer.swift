@@ -44,8 +44,10 @@ public final class ProxyServer: Service, Sendable {
             } else if ReplicaWatcher.isNeeded(for: config) {
                 // Leave out replicas that are not in sync before accepting clients, then keep watching.
                 let watcher = ReplicaWatcher(pool: pool, group: group, logger: pool.logger)
-                await watcher.checkAll()
-                let task = Task { await watcher.run() }
+                var history = OffsetHistory()
+                await watcher.checkAll(&history)
+                let checked = history
+                let task = Task { await watcher.run(from: checked) }
                 controlTasks.withLockedValue { $0.append(task) }
             }
             let channel = try await ServerBootstrap(group: group)

@@ -3,29 +3,26 @@ import Logging
 import NIOCore
 
 /// Keeps the read pools of a pool with a fixed topology (`replicas:` in proxy.yml, no Sentinel) to
-/// the replicas that are in sync with their master.
+/// the replicas that are in sync with their master, as the Sentinel follower does for its pools.
 ///
-/// Every `interval` it asks each configured replica for ROLE. A replica that does not answer
-/// `slave <host> <master's port> connected` serves no reads until it does. Such a replica is down,
-/// is still loading its first full sync (it would answer with missing keys), or has lost its link
-/// to the master (it would answer with stale data). The configured master is never changed, and a
-/// read policy that finds no replica left behaves as when every replica is down.
+/// Every `interval` it asks the master and each configured replica for ROLE (`NodeProbe`). A
+/// replica that does not answer `slave <host> <master's port> connected` serves no reads until it
+/// does. Such a replica is down, is still loading its first full sync (it would answer with missing
+/// keys), or has lost its link to the master (it would answer with stale data). The offsets feed
+/// `max_replica_lag` and `read_your_writes` through the same `OffsetHistory` as Sentinel pools.
+/// The configured master is never changed.
 final class ReplicaWatcher: Sendable {
     private let pool: ProxyPool
-    private let group: any EventLoopGroup
     private let logger: Logger
+    private let probe: NodeProbe
     private let interval: Duration
-    private let timeout: TimeAmount
 
-    init(
-        pool: ProxyPool, group: any EventLoopGroup, logger: Logger, interval: Duration = .seconds(1),
-        timeout: TimeAmount = .milliseconds(500)
-    ) {
+    init(pool: ProxyPool, group: any EventLoopGroup, logger: Logger) {
+        let config = pool.runtime.config
         self.pool = pool
-        self.group = group
         self.logger = logger
-        self.interval = interval
-        self.timeout = timeout
+        probe = NodeProbe(config: config, group: group, timeout: .milliseconds(Int64(config.sentinelTimeoutMilliseconds)))
+        interval = .milliseconds(config.wantsReplicaOffsets ? 200 : 1000)
     }
 
     /// Whether a pool has replicas to watch: fixed groups with replicas, and a policy that reads
@@ -35,55 +32,55 @@ final class ReplicaWatcher: Sendable {
     }
 
     /// Checks every group, then again every `interval`, until cancelled.
-    func run() async {
+    func run(from history: OffsetHistory) async {
+        var history = history
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            await checkAll()
+            await checkAll(&history)
         }
     }
 
-    /// One look at every replica of every group, concurrently; publishes each group's read pool.
-    func checkAll() async {
+    /// One look at every group, concurrently; publishes each group's read pool.
+    func checkAll(_ history: inout OffsetHistory) async {
         let groups = pool.runtime.config.groups
-        await withTaskGroup(of: Void.self) { tasks in
-            for index in groups.indices where groups[index].master != nil && !groups[index].replicas.isEmpty {
-                tasks.addTask { await self.check(group: index) }
+        var observations: [(Int, GroupObservation)] = []
+        await withTaskGroup(of: (Int, GroupObservation)?.self) { tasks in
+            for index in groups.indices {
+                guard let master = groups[index].master, !groups[index].replicas.isEmpty else { continue }
+                tasks.addTask { (index, await self.observe(master: master, replicas: groups[index].replicas)) }
             }
+            for await result in tasks { if let result { observations.append(result) } }
+        }
+        for (index, observation) in observations {
+            publish(history.readPool(from: observation, master: observation.master, group: index, config: pool.runtime.config), group: index)
         }
     }
 
-    private func check(group index: Int) async {
+    private func observe(master: Endpoint, replicas: [Endpoint]) async -> GroupObservation {
+        let sampledAt = NIODeadline.now()
+        let role = await probe.role(of: master)
+        let masterOffset = role?.first?.string == "master" ? role?.dropFirst().first?.integer : nil
+        let (synced, samples) = await probe.syncedReplicas(replicas, master: master)
+        return GroupObservation(
+            master: master, problem: nil, replicas: synced, sampledAt: sampledAt, masterOffset: masterOffset,
+            replicaOffsets: samples)
+    }
+
+    private func publish(_ readable: [GroupTopology.ReplicaState], group index: Int) {
         let config = pool.runtime.config.groups[index]
-        guard let master = config.master else { return }
-        var inSync: Set<Endpoint> = []
-        await withTaskGroup(of: (Endpoint, Bool).self) { tasks in
-            for replica in config.replicas {
-                tasks.addTask { (replica, await self.isInSync(replica, master: master)) }
-            }
-            for await (replica, synced) in tasks where synced { inSync.insert(replica) }
-        }
-        let readable = config.replicas.filter { inSync.contains($0) }
-        let topology = GroupTopology(
-            master: master, replicas: readable.map { .init(endpoint: $0, caughtUpThrough: .distantPast) }, problem: nil)
-        let previous = pool.currentTopology(group: index)?.replicas.map(\.endpoint) ?? config.replicas
-        guard previous != readable || pool.currentTopology(group: index) == nil else { return }
-        for replica in previous where !inSync.contains(replica) {
+        let current = pool.currentTopology(group: index)
+        let topology = GroupTopology(master: config.master, replicas: readable, problem: nil)
+        guard current != topology else { return }
+        let before = current?.replicas.map(\.endpoint) ?? config.replicas
+        let after = readable.map(\.endpoint)
+        for replica in before where !after.contains(replica) {
             logger.warning(
-                "replica left the read pool: not in sync with its master",
+                "replica left the read pool: not in sync with its master, or too far behind",
                 metadata: ["group": "\(config.name)", "replica": "\(replica)"])
         }
-        for replica in readable where !previous.contains(replica) {
+        for replica in after where !before.contains(replica) {
             logger.notice("replica joined the read pool", metadata: ["group": "\(config.name)", "replica": "\(replica)"])
         }
         pool.apply(topology, toGroup: index)
-    }
-
-    /// True when ROLE shows `replica` replicating from `master`'s port with its link up.
-    private func isInSync(_ replica: Endpoint, master: Endpoint) async -> Bool {
-        let role = await ControlConnection.with(replica, on: group, timeout: timeout, auth: pool.runtime.config.auth) {
-            (try? await $0.command(["ROLE"], timeout: timeout))?.array
-        }
-        guard let role = role ?? nil, role.count >= 4 else { return false }
-        return role[0].string == "slave" && role[2].integer == master.port && role[3].string == "connected"
     }
 }

@@ -218,9 +218,9 @@ import Testing
             ExpectedIssue(8, "b.max_replica_lag", "give `bytes`, `seconds` or both"),
             ExpectedIssue(12, "c.max_replica_lag", "expected a map {bytes: ..., seconds: ...}, got \"10\""),
             ExpectedIssue(16, "d.max_replica_lag.bytes", "expected an integer, got \"1mb\""),
-            ExpectedIssue(8, "b.max_replica_lag", "only used with `sentinels`"),
-            ExpectedIssue(12, "c.max_replica_lag", "only used with `sentinels`"),
-            ExpectedIssue(16, "d.max_replica_lag", "only used with `sentinels`")),
+            ExpectedIssue(8, "b.max_replica_lag", "only used with replicas"),
+            ExpectedIssue(12, "c.max_replica_lag", "only used with replicas"),
+            ExpectedIssue(16, "d.max_replica_lag", "only used with replicas")),
         InvalidCase(
             "sentinels in a twemproxy pool",
             """

@@ -116,6 +116,55 @@ struct ProxyRoutingTests {
         await proxy.stop()
     }
 
+    /// `read_your_writes` and `max_replica_lag` in a fixed pool, from the offsets the replica watcher
+    /// samples (the replica is made to lag with CLIENT PAUSE WRITE, which holds its replication stream).
+    @Test func fixedPoolReadsYourWritesAndLimitsLag() async throws {
+        let shards = try await ShardGroups(groups: 1, replicas: 1)
+        defer { shards.stop() }
+        let (master, replica) = (shards.masters[0], shards.replicas[0][0])
+        func start(_ extra: String) async throws -> ProxyUnderTest {
+            try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  read_policy: prefer-replica\n\(extra)\(shards.groupsYAML())")
+        }
+
+        // A client reads its own writes although the replica applies none of them meanwhile.
+        let ryw = try await start("  read_your_writes: true\n")
+        let client = try ryw.client()
+        _ = try replica.client().command("CLIENT", "PAUSE", "1500", "WRITE")
+        var stale = 0
+        for index in 0..<100 {
+            _ = try client.command("SET", "ryw:\(index)", "v\(index)")
+            if try client.command("GET", "ryw:\(index)") != .bulk("v\(index)") { stale += 1 }
+        }
+        #expect(stale == 0)
+        try await Task.sleep(for: .milliseconds(1600))
+        // Data written earlier is read from the replica again once it has caught up.
+        _ = try client.command("SET", "ryw:old", "1")
+        let before = try replica.calls("get")
+        try await waitUntil("reads return to the replica once it has the write", seconds: 5) {
+            _ = try client.command("GET", "ryw:old")
+            return try replica.calls("get") > before
+        }
+        await ryw.stop()
+
+        // A replica more than 1,000 bytes behind serves no reads until it catches up.
+        let limited = try await start("  max_replica_lag: {bytes: 1000}\n")
+        let reader = try limited.client()
+        _ = try reader.command("SET", "lag:k", "v")
+        try await shards.syncReplicas()
+        /// Which server answered one GET of `lag:k`.
+        func servedBy() throws -> String {
+            let before = (try master.calls("get"), try replica.calls("get"))
+            _ = try reader.command("GET", "lag:k")
+            return try replica.calls("get") > before.1 ? "replica" : try master.calls("get") > before.0 ? "master" : "none"
+        }
+        try await waitUntil("the replica serves reads", seconds: 5) { try servedBy() == "replica" }
+        _ = try replica.client().command("CLIENT", "PAUSE", "3000", "WRITE")
+        _ = try reader.pipeline((0..<50).map { ["SET", "lag:filler:\($0)", String(repeating: "x", count: 100)] })
+        try await waitUntil("the lagging replica leaves the read pool", seconds: 3) { try servedBy() == "master" }
+        try await waitUntil("it serves reads again once caught up", seconds: 8) { try servedBy() == "replica" }
+        await limited.stop()
+    }
+
     @Test func multiKeyCommandsSplitAndMergeInKeyOrder() async throws {
         let shards = try await ShardGroups(groups: 3)
         defer { shards.stop() }

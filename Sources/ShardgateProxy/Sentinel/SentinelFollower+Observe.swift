@@ -85,13 +85,11 @@ extension SentinelFollower {
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(50)) }
             let start = NIODeadline.now()
-            guard let reply = await ControlConnection.with(master, on: group, timeout: timeout, auth: config.auth, {
-                try? await $0.command(["ROLE"], timeout: timeout)
-            }) else { continue }
+            guard let reply = await probe.role(of: master) else { continue }
             sampledAt = start
-            role = reply?.array?.first?.string ?? "unreachable"
+            role = reply.first?.string ?? "unreachable"
             if role == "master" {
-                masterOffset = reply?.array?.dropFirst().first?.integer
+                masterOffset = reply.dropFirst().first?.integer
                 break
             }
         }
@@ -112,19 +110,7 @@ extension SentinelFollower {
         guard role == "master" else {
             return .failed("Sentinel names \(master) as master but its ROLE is \(role)")
         }
-        var replicas: [Endpoint] = []
-        var samples: [Endpoint: GroupObservation.ReplicaSample] = [:]
-        await withTaskGroup(of: (Endpoint, GroupObservation.ReplicaSample?).self) { tasks in
-            for candidate in candidates where candidate != master {
-                tasks.addTask { (candidate, await self.replicaSample(candidate, master: master)) }
-            }
-            for await (candidate, sample) in tasks {
-                guard let sample else { continue }
-                replicas.append(candidate)
-                samples[candidate] = sample
-            }
-        }
-        replicas.sort { ($0.host, $0.port) < ($1.host, $1.port) }
+        let (replicas, samples) = await probe.syncedReplicas(candidates, master: master)
         return GroupObservation(
             master: master, problem: nil, replicas: replicas, sampledAt: sampledAt, masterOffset: masterOffset,
             replicaOffsets: samples)
@@ -134,32 +120,8 @@ extension SentinelFollower {
     private func promotedReplica(among listed: [Endpoint]) async -> Endpoint? {
         var masters: [Endpoint] = []
         for replica in listed {
-            let role = await ControlConnection.with(replica, on: group, timeout: timeout, auth: config.auth) {
-                (try? await $0.command(["ROLE"], timeout: timeout))?.array?.first?.string
-            }
-            if role == "master" { masters.append(replica) }
+            if await probe.role(of: replica)?.first?.string == "master" { masters.append(replica) }
         }
         return masters.count == 1 ? masters[0] : nil
-    }
-
-    /// nil unless ROLE shows the replica connected (synced) to `master`.
-    private func replicaSample(_ replica: Endpoint, master: Endpoint) async -> GroupObservation.ReplicaSample? {
-        let sample = await ControlConnection.with(replica, on: group, timeout: timeout, auth: config.auth) {
-            connection -> GroupObservation.ReplicaSample? in
-            guard let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array, role.count >= 5,
-                role[0].string == "slave", role[3].string == "connected", let offset = role[4].integer,
-                role[2].integer == master.port
-            else { return nil }
-            var ioSecondsAgo = 0
-            if config.maxReplicaLagSeconds != nil,
-                let info = (try? await connection.command(["INFO", "replication"], timeout: timeout))?.string
-            {
-                for line in info.split(separator: "\r\n") where line.hasPrefix("master_last_io_seconds_ago:") {
-                    ioSecondsAgo = Int(line.dropFirst("master_last_io_seconds_ago:".count)) ?? 0
-                }
-            }
-            return .init(offset: offset, ioSecondsAgo: ioSecondsAgo)
-        }
-        return sample ?? nil
     }
 }

@@ -26,6 +26,7 @@ final class SentinelFollower: Sendable {
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
     let timeout: TimeAmount
+    let probe: NodeProbe
     private let interval: Duration
 
     static let channels = [
@@ -40,9 +41,10 @@ final class SentinelFollower: Sendable {
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: Event.self)
         timeout = .milliseconds(Int64(config.sentinelTimeoutMilliseconds))
+        probe = NodeProbe(config: config, group: group, timeout: timeout)
         // Lag limits and read-your-writes need fresh replication offsets.
-        let wantsOffsets = config.readYourWrites || config.maxReplicaLagBytes != nil || config.maxReplicaLagSeconds != nil
-        interval = .milliseconds(wantsOffsets ? min(config.sentinelPollMilliseconds, 200) : config.sentinelPollMilliseconds)
+        interval = .milliseconds(
+            config.wantsReplicaOffsets ? min(config.sentinelPollMilliseconds, 200) : config.sentinelPollMilliseconds)
     }
 
     /// Asks for an immediate look at `group` (a `-READONLY` from its master, say). Callable anywhere.
@@ -60,7 +62,7 @@ final class SentinelFollower: Sendable {
             for await (index, observation) in tasks {
                 let topology = GroupTopology(
                     master: observation.master,
-                    replicas: config.readYourWrites || config.maxReplicaLagBytes != nil || config.maxReplicaLagSeconds != nil
+                    replicas: config.wantsReplicaOffsets
                         ? [] : observation.replicas.map { .init(endpoint: $0, caughtUpThrough: .distantPast) },
                     problem: observation.problem)
                 pool.apply(topology, toGroup: index)
@@ -206,26 +208,7 @@ final class SentinelFollower: Sendable {
             topology.master = nil
             topology.problem = observation.problem
         }
-        if let offset = observation.masterOffset {
-            state.recordMasterOffset(group: index, at: observation.sampledAt, offset: offset)
-        }
-        var replicas: [GroupTopology.ReplicaState] = []
-        for replica in observation.replicas where replica != topology.master {
-            var caughtUp = NIODeadline.distantPast
-            if let sample = observation.replicaOffsets[replica] {
-                if let limit = config.maxReplicaLagSeconds, sample.ioSecondsAgo > limit { continue }
-                if let limit = config.maxReplicaLagBytes, let masterOffset = observation.masterOffset,
-                    masterOffset - sample.offset > limit
-                {
-                    continue
-                }
-                caughtUp = state.caughtUpThrough(group: index, replicaOffset: sample.offset)
-            } else if config.maxReplicaLagBytes != nil || config.maxReplicaLagSeconds != nil || config.readYourWrites {
-                continue  // lag unknown: no reads until it is measured
-            }
-            replicas.append(.init(endpoint: replica, caughtUpThrough: caughtUp))
-        }
-        topology.replicas = replicas
+        topology.replicas = state.offsets.readPool(from: observation, master: topology.master, group: index, config: config)
         publish(topology, group: index)
     }
 
@@ -297,7 +280,7 @@ struct FollowerState {
     var sentinels: [Endpoint]
     var subscribed: Set<Endpoint> = []
     var observing: Set<Int> = []
-    var masterOffsets: [Int: [(at: NIODeadline, offset: Int)]] = [:]
+    var offsets = OffsetHistory()
     /// When the last `+switch-master` for each group arrived: older observations are stale.
     var switchedAt: [Int: NIODeadline] = [:]
     var ticks = 0
@@ -311,22 +294,5 @@ struct FollowerState {
         guard let index = sentinels.firstIndex(of: sentinel), index > 0 else { return }
         sentinels.remove(at: index)
         sentinels.insert(sentinel, at: 0)
-    }
-
-    mutating func recordMasterOffset(group: Int, at instant: NIODeadline, offset: Int) {
-        var samples = masterOffsets[group] ?? []
-        samples.append((instant, offset))
-        if samples.count > 64 { samples.removeFirst(samples.count - 64) }
-        masterOffsets[group] = samples
-    }
-
-    /// The latest sample instant whose master offset the replica has reached: every write
-    /// acknowledged before that instant is on the replica.
-    func caughtUpThrough(group: Int, replicaOffset: Int) -> NIODeadline {
-        var result = NIODeadline.distantPast
-        for sample in masterOffsets[group] ?? [] where sample.offset <= replicaOffset {
-            result = max(result, sample.at)
-        }
-        return result
     }
 }
