@@ -59,6 +59,33 @@ import Testing
         #expect(seen.count == 20)
         #expect(KeyTable<Int>().randomSlot(using: &generator) == nil)
     }
+
+    /// Eviction's sampler: exactly `count` distinct live slots when the table has them, fewer only
+    /// when it does not, none from an empty table; over many calls every key comes up.
+    @Test func sampleSlotsGivesDistinctLiveSlotsAndReachesEveryKey() {
+        var table = KeyTable<Int>()
+        for index in 0..<100 { table.insert(Self.key(index), index) }
+        for index in stride(from: 0, to: 100, by: 2) { _ = Self.key(index).withUnsafeBytes { table.remove($0) } }
+        var generator = SystemRandomNumberGenerator()
+        var seen: Set<Int> = []
+        for _ in 0..<500 {
+            var slots: [Int] = []
+            table.sampleSlots(5, using: &generator) { slots.append($0) }
+            #expect(slots.count == 5 && Set(slots).count == 5)
+            for slot in slots {
+                let value = table[slot: slot]
+                #expect(value % 2 == 1, "only live keys")
+                seen.insert(value)
+            }
+        }
+        #expect(seen.count == 50)
+        var small = KeyTable<Int>()
+        small.insert(Self.key(1), 1)
+        var few: [Int] = []
+        small.sampleSlots(5, using: &generator) { few.append($0) }
+        #expect(few.count == 1)
+        KeyTable<Int>().sampleSlots(5, using: &generator) { _ in Issue.record("an empty table has nothing to sample") }
+    }
 }
 
 @Suite struct DatabaseExpiryTests {

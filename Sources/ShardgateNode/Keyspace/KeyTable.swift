@@ -250,6 +250,28 @@ struct KeyTable<Value> {
         return next.bitReversed
     }
 
+    /// Calls `body` with up to `count` occupied slots found in consecutive buckets from a random one,
+    /// visiting at most `10 × count` buckets and none twice (Redis's `dictGetSomeKeys`, without its
+    /// repeats in small tables). Reading buckets in order
+    /// costs a fraction of `count` independent random picks, and is random enough for eviction's
+    /// sampling. `body` must not change the table.
+    func sampleSlots<G: RandomNumberGenerator>(_ count: Int, using generator: inout G, _ body: (Int) -> Void) {
+        guard self.count > 0, count > 0 else { return }
+        let mask = buckets.count - 1
+        var bucket = Int.random(in: 0..<buckets.count, using: &generator)
+        var found = 0
+        for _ in 0..<min(count * 10, buckets.count) {
+            var index = buckets[bucket]
+            while index >= 0 && found < count {
+                body(Int(index))
+                found += 1
+                index = slots[Int(index)].next
+            }
+            if found == count { return }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
     /// A uniformly chosen bucket's random entry, nil when empty.
     func randomSlot<G: RandomNumberGenerator>(using generator: inout G) -> Int? {
         guard count > 0 else { return nil }

@@ -225,13 +225,19 @@ extension Node {
         let mode = policy.accessMode
         for (index, database) in databases.enumerated() {
             guard policy.isVolatile ? database.expiresCount > 0 : database.count > 0 else { continue }
-            for _ in 0..<samples {
-                let slot = policy.isVolatile
-                    ? database.randomVolatileSlot(using: &memory.random)
-                    : database.table.randomSlot(using: &memory.random)
-                guard let slot else { break }
+            let consider = { (slot: Int) in
                 let score = AccessWord.evictionScore(database.access(slot: slot), mode: mode, now: database.clock)
-                addToPool(EvictionCandidate(score: score, database: index, key: database.key(at: slot)))
+                // Copy the key only for a candidate the full pool would take.
+                if self.memory.pool.count >= MemoryState.poolSize && score <= self.memory.pool[0].score { return }
+                self.addToPool(EvictionCandidate(score: score, database: index, key: database.key(at: slot)))
+            }
+            if policy.isVolatile {
+                for _ in 0..<samples {
+                    guard let slot = database.randomVolatileSlot(using: &memory.random) else { break }
+                    consider(slot)
+                }
+            } else {
+                database.table.sampleSlots(samples, using: &memory.random, consider)
             }
         }
         while let best = memory.pool.popLast() {
