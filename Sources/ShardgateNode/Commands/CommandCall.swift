@@ -24,6 +24,9 @@ struct CommandCall {
     let request: RESPRequest
     let spec: CommandSpec
     let spans: [RESPRequest.ArgumentSpan]
+    /// The table hash of argument 1 when the client handler already computed it (to prefetch a
+    /// pipelined batch), so the lookup does not hash the key again; nil otherwise.
+    var keyHash: UInt32? = nil
 
     var count: Int { request.argumentCount }
     var database: Database { node.databases[client.database] }
@@ -74,6 +77,7 @@ struct CommandCall {
     func find(_ index: Int) -> Int? {
         let database = self.database
         let now = self.now
-        return argument(index) { database.find($0, now: now) }
+        let hash = index == 1 ? keyHash : nil
+        return argument(index) { database.find($0, hash: hash, now: now) }
     }
 }

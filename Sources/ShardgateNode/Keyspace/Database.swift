@@ -30,9 +30,10 @@ final class Database {
 
     var count: Int { table.count }
 
-    /// The slot of a live key, deleting it first if it has expired.
-    func find(_ key: UnsafeRawBufferPointer, now: Int64) -> Int? {
-        guard let slot = table.find(key) else { return nil }
+    /// The slot of a live key, deleting it first if it has expired. `hash`: the key's table hash,
+    /// when already known.
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt32? = nil, now: Int64) -> Int? {
+        guard let slot = table.find(key, hash: hash ?? KeyTable<Entry>.hash(key)) else { return nil }
         let expireAt = table[slot: slot].expireAt
         if expireAt != 0 && expireAt <= now {
             if deletesExpiredKeys { expire(slot: slot) }
@@ -44,7 +45,7 @@ final class Database {
 
     /// Starts loading the table memory, and string values, that looking up keys with these hashes
     /// will read (`KeyTable.prefetch`).
-    func prefetch(hashes: [UInt32]) {
+    func prefetch(hashes: [UInt32?]) {
         table.prefetch(hashes: hashes, payloadOffset: Self.valuePayloadOffset)
     }
 

@@ -77,14 +77,14 @@ struct KeyTable<Value> {
     ///
     /// Only hints: nothing is retained or written, and a word that is no pointer (another kind of
     /// value) makes a prefetch that loads nothing.
-    func prefetch(hashes: [UInt32], payloadOffset: Int?) {
+    func prefetch(hashes: [UInt32?], payloadOffset: Int?) {
         guard !buckets.isEmpty else { return }
         buckets.withUnsafeBufferPointer { buckets in
             let mask = buckets.count - 1
-            for hash in hashes { shardgate_prefetch(buckets.baseAddress! + (Int(hash) & mask)) }
+            for case let hash? in hashes { shardgate_prefetch(buckets.baseAddress! + (Int(hash) & mask)) }
             slots.withUnsafeBufferPointer { slots in
                 let stride = MemoryLayout<Slot>.stride
-                for hash in hashes {
+                for case let hash? in hashes {
                     let index = Int(buckets[Int(hash) & mask])
                     guard index >= 0 else { continue }
                     let slot = UnsafeRawPointer(slots.baseAddress! + index)
@@ -92,7 +92,7 @@ struct KeyTable<Value> {
                     shardgate_prefetch(slot + (stride - 1))
                 }
                 guard let payloadOffset else { return }
-                for hash in hashes {
+                for case let hash? in hashes {
                     let index = Int(buckets[Int(hash) & mask])
                     guard index >= 0, slots[index].hash == hash else { continue }
                     let word = (UnsafeRawPointer(slots.baseAddress! + index) + payloadOffset).load(as: UInt.self)

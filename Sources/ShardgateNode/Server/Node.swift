@@ -35,8 +35,6 @@ final class Node {
     private var flushScheduled = false
     /// Made once: submitting the same closure every tick allocates nothing.
     private var flushTask: @Sendable () -> Void = {}
-    /// Key hashes of the batch being prefetched, reused between batches.
-    private var prefetchHashes: [UInt32] = []
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
     /// Memory accounting and eviction (`maxmemory`).
@@ -194,19 +192,22 @@ final class Node {
         RedisErrors.unknownCommand(request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) })
     }
 
-    /// Warms the table memory the second argument (the key, for most commands) of each of a
-    /// client's pipelined requests will be looked up in, before any of them runs. A hint: a request
-    /// whose second argument is no key, or a SELECT in between, only wastes a prefetch.
-    func prefetchKeys(of requests: [RESPRequest], database: Int) {
-        prefetchHashes.removeAll(keepingCapacity: true)
-        for request in requests where request.argumentCount > 1 {
-            prefetchHashes.append(request.withArgument(1) { KeyTable<Entry>.hash($0) })
+    /// Hashes the second argument (the key, for most commands) of each of a client's pipelined
+    /// requests into `hashes` (nil for a request without one), and warms the table memory those
+    /// lookups will read before any of them runs. The hashes go with each request to `execute`, so
+    /// no key is hashed twice. A hint: a second argument that is no key, or a SELECT in between,
+    /// only wastes a prefetch.
+    func prefetchKeys(of requests: [RESPRequest], database: Int, hashes: inout [UInt32?]) {
+        hashes.removeAll(keepingCapacity: true)
+        for request in requests {
+            hashes.append(request.argumentCount > 1 ? request.withArgument(1) { KeyTable<Entry>.hash($0) } : nil)
         }
-        databases[database].prefetch(hashes: prefetchHashes)
+        databases[database].prefetch(hashes: hashes)
     }
 
-    /// Runs one request from `client`, writing its reply into `client.reply`.
-    func execute(_ request: RESPRequest, from client: ClientConnection) {
+    /// Runs one request from `client`, writing its reply into `client.reply`. `keyHash`: the table
+    /// hash of argument 1, when `prefetchKeys` computed it.
+    func execute(_ request: RESPRequest, from client: ClientConnection, keyHash: UInt32? = nil) {
         let handler: CommandHandler
         let spec: CommandSpec
         switch resolve(request) {
@@ -243,14 +244,17 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return client.error(refusal)
         }
-        run(handler, spec: spec, request: request, client: client)
+        run(handler, spec: spec, request: request, client: client, keyHash: keyHash)
     }
 
     /// Runs a resolved, admitted command (also how EXEC runs its queue).
-    func run(_ handler: CommandHandler, spec: CommandSpec, request: RESPRequest, client: ClientConnection) {
+    func run(
+        _ handler: CommandHandler, spec: CommandSpec, request: RESPRequest, client: ClientConnection, keyHash: UInt32? = nil
+    ) {
         client.spans.removeAll(keepingCapacity: true)
         request.collectSpans(into: &client.spans)
-        let call = CommandCall(node: self, client: client, request: request, spec: spec, spans: client.spans)
+        let call = CommandCall(
+            node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash)
         let dirtyBefore = dirty
         propagationForced = false
         let started = Clock.monotonicMicroseconds()

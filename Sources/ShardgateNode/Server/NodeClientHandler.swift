@@ -11,8 +11,10 @@ final class NodeClientHandler: ChannelInboundHandler {
     private var client: ClientConnection?
     private var parser = RESPRequestParser()
     private var input: ByteBuffer?
-    /// Parsed requests not yet run, from `next` on.
+    /// Parsed requests not yet run, from `next` on, and the hash of each one's key argument
+    /// (`Node.prefetchKeys`; empty for a batch of one).
     private var batch: [RESPRequest] = []
+    private var keyHashes: [UInt32?] = []
     private var next = 0
     /// A malformed request that ended the current batch, answered once the batch has run.
     private var protocolError: RESPProtocolError?
@@ -65,11 +67,12 @@ final class NodeClientHandler: ChannelInboundHandler {
                     }
                     break
                 }
-                if batch.count > 1 { node.prefetchKeys(of: batch, database: client.database) }
+                if batch.count > 1 { node.prefetchKeys(of: batch, database: client.database, hashes: &keyHashes) }
             }
             let request = batch[next]
+            let keyHash = next < keyHashes.count ? keyHashes[next] : nil
             next += 1
-            node.execute(request, from: client)
+            node.execute(request, from: client, keyHash: keyHash)
             parser.authenticated = client.authenticated
         }
         if input?.readableBytes == 0 { input = nil }
@@ -79,6 +82,7 @@ final class NodeClientHandler: ChannelInboundHandler {
     /// ends the batch; it is answered after the requests before it have run, as Redis does.
     private func parseBatch() {
         batch.removeAll(keepingCapacity: true)
+        keyHashes.removeAll(keepingCapacity: true)
         next = 0
         guard input != nil, protocolError == nil else { return }
         let limit = parser.authenticated ? Self.batchLimit : 1
