@@ -88,16 +88,7 @@ enum HashCommands {
 
     static func hdel(_ call: CommandCall) throws(CommandError) {
         guard let hash = try write(call) else { return call.client.integer(0) }
-        var deleted = 0
-        for index in 2..<call.count where call.argument(index, { hash.remove($0) }) {
-            deleted += 1
-            if hash.count == 0 {
-                removeKey(call, 1)
-                break
-            }
-        }
-        call.node.dirty += deleted
-        call.client.integer(deleted)
+        removeMembers(call, remove: hash.remove, isEmpty: { hash.count == 0 })
     }
 
     static func hlen(_ call: CommandCall) throws(CommandError) {
@@ -255,6 +246,22 @@ extension CommandCall {
 /// Deletes key argument `index` (an emptied collection) without counting a change of its own.
 func removeKey(_ call: CommandCall, _ index: Int) {
     if let slot = call.find(index) { call.database.remove(slot: slot) }
+}
+
+/// HDEL, SREM and ZREM: removes the members named from argument 2 on from the collection at key
+/// argument 1, deletes the key once it is empty, counts each removal as a change and replies how
+/// many there were.
+func removeMembers(_ call: CommandCall, remove: (UnsafeRawBufferPointer) -> Bool, isEmpty: () -> Bool) {
+    var removed = 0
+    for index in 2..<call.count where call.argument(index, remove) {
+        removed += 1
+        if isEmpty() {
+            removeKey(call, 1)
+            break
+        }
+    }
+    call.node.dirty += removed
+    call.client.integer(removed)
 }
 
 /// `parseScanCursorOrReply`.

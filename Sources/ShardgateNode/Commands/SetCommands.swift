@@ -35,16 +35,7 @@ enum SetCommands {
 
     static func srem(_ call: CommandCall) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
-        var removed = 0
-        for index in 2..<call.count where call.argument(index, { set.remove($0) }) {
-            removed += 1
-            if set.count == 0 {
-                removeKey(call, 1)
-                break
-            }
-        }
-        call.node.dirty += removed
-        call.client.integer(removed)
+        removeMembers(call, remove: set.remove, isEmpty: { set.count == 0 })
     }
 
     static func smembers(_ call: CommandCall) throws(CommandError) {

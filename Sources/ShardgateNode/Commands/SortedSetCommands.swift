@@ -132,16 +132,7 @@ enum SortedSetCommands {
 
     static func zrem(_ call: CommandCall) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
-        var deleted = 0
-        for index in 2..<call.count {
-            if call.argument(index, { set.remove($0) }) { deleted += 1 }
-            if set.count == 0 {
-                removeKey(call, 1)
-                break
-            }
-        }
-        call.node.dirty += deleted
-        call.client.integer(deleted)
+        removeMembers(call, remove: set.remove, isEmpty: { set.count == 0 })
     }
 
     // MARK: - Reads
