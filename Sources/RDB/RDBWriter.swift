@@ -192,8 +192,6 @@ public struct RDBWriter: Sendable {
 
         beginKey(RDBType.listQuicklist2, key, expireAtMilliseconds)
         appendLength(nodes.count)
-        var listpack = scratch
-        scratch = []
         var iterator = elements.makeIterator()
         for node in nodes {
             if node == 0 {
@@ -201,15 +199,25 @@ public struct RDBWriter: Sendable {
                 if let element = iterator.next() { withContiguousBytes(element) { appendString($0) } }
                 continue
             }
-            RDBListpack.begin(&listpack)
-            for _ in 0..<node {
-                guard let element = iterator.next() else { break }
-                withContiguousBytes(element) { RDBListpack.append($0, to: &listpack) }
-            }
-            RDBListpack.finish(&listpack, count: node)
             appendLength(2)
-            listpack.withUnsafeBytes { appendString($0) }
+            appendListpack(count: node) { listpack in
+                for _ in 0..<node {
+                    guard let element = iterator.next() else { break }
+                    withContiguousBytes(element) { RDBListpack.append($0, to: &listpack) }
+                }
+            }
         }
+    }
+
+    /// Builds one listpack of `count` entries with `fill` in the reused scratch buffer and appends
+    /// it as a string.
+    private mutating func appendListpack(count: Int, _ fill: (inout [UInt8]) -> Void) {
+        var listpack = scratch
+        scratch = []
+        RDBListpack.begin(&listpack)
+        fill(&listpack)
+        RDBListpack.finish(&listpack, count: count)
+        listpack.withUnsafeBytes { appendString($0) }
         scratch = listpack
     }
 
@@ -249,17 +257,13 @@ public struct RDBWriter: Sendable {
             $0.field.count <= RDBLimits.hashListpackValue && $0.value.count <= RDBLimits.hashListpackValue
         }
         if small {
-            var listpack = scratch
-            scratch = []
-            RDBListpack.begin(&listpack)
-            for pair in pairs {
-                withContiguousBytes(pair.field) { RDBListpack.append($0, to: &listpack) }
-                withContiguousBytes(pair.value) { RDBListpack.append($0, to: &listpack) }
-            }
-            RDBListpack.finish(&listpack, count: count * 2)
             beginKey(RDBType.hashListpack, key, expireAtMilliseconds)
-            listpack.withUnsafeBytes { appendString($0) }
-            scratch = listpack
+            appendListpack(count: count * 2) { listpack in
+                for pair in pairs {
+                    withContiguousBytes(pair.field) { RDBListpack.append($0, to: &listpack) }
+                    withContiguousBytes(pair.value) { RDBListpack.append($0, to: &listpack) }
+                }
+            }
             return
         }
         beginKey(RDBType.hash, key, expireAtMilliseconds)
@@ -282,17 +286,13 @@ public struct RDBWriter: Sendable {
         if small {
             var sorted = pairs.map { (member: [UInt8]($0.member), score: $0.score) }
             sorted.sort { $0.score < $1.score || ($0.score == $1.score && $0.member.lexicographicallyPrecedes($1.member)) }
-            var listpack = scratch
-            scratch = []
-            RDBListpack.begin(&listpack)
-            for pair in sorted {
-                pair.member.withUnsafeBytes { RDBListpack.append($0, to: &listpack) }
-                RDBNumber.scoreBytes(pair.score).withUnsafeBytes { RDBListpack.append($0, to: &listpack) }
-            }
-            RDBListpack.finish(&listpack, count: count * 2)
             beginKey(RDBType.zsetListpack, key, expireAtMilliseconds)
-            listpack.withUnsafeBytes { appendString($0) }
-            scratch = listpack
+            appendListpack(count: count * 2) { listpack in
+                for pair in sorted {
+                    pair.member.withUnsafeBytes { RDBListpack.append($0, to: &listpack) }
+                    RDBNumber.scoreBytes(pair.score).withUnsafeBytes { RDBListpack.append($0, to: &listpack) }
+                }
+            }
             return
         }
         beginKey(RDBType.zset2, key, expireAtMilliseconds)
