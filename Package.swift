@@ -26,15 +26,17 @@ let package = Package(
     targets: [
         // Pure layers: no I/O, test in microseconds.
         .target(name: "Routing", swiftSettings: hotPath),
-        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
-        .target(name: "Commands", swiftSettings: hotPath),
+        // Redis's integer spelling (string2ll), shared by RESP, Commands and RDB.
+        .target(name: "RedisText", swiftSettings: hotPath),
+        .target(name: "RESP", dependencies: ["RedisText", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
+        .target(name: "Commands", dependencies: ["RedisText"], swiftSettings: hotPath),
         .target(
             name: "Config",
             dependencies: ["Routing", "RESP", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // Redis's RDB file format: encode and decode, no I/O.
-        .target(name: "RDB", swiftSettings: strict),
+        .target(name: "RDB", dependencies: ["RedisText"], swiftSettings: strict),
         // Network layer.
         .target(
             name: "ShardgateProxy",
@@ -58,7 +60,7 @@ let package = Package(
         .target(
             name: "ShardgateNode",
             dependencies: [
-                "RESP", "Commands", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
+                "RESP", "RedisText", "Commands", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,9 +84,9 @@ let package = Package(
         ),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "RedisText"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
-        .testTarget(name: "RDBTests", dependencies: ["RDB"]),
+        .testTarget(name: "RDBTests", dependencies: ["RDB", "RedisText"]),
         .testTarget(name: "NodeTests", dependencies: ["ShardgateNode", "RESP"]),
         .testTarget(
             name: "IntegrationTests",

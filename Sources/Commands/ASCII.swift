@@ -57,35 +57,4 @@ enum ASCII {
         h ^= h >> 31
         return h
     }
-
-    /// Redis `string2ll`: optional '-', no '+', no spaces, no leading zeros
-    /// ("0" itself is fine), must fit in Int64. Returns nil otherwise.
-    static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
-        let count = bytes.count
-        guard count > 0, count <= 20 else { return nil }
-        if count == 1 && bytes[0] == UInt8(ascii: "0") { return 0 }
-        var i = 0
-        let negative = bytes[0] == UInt8(ascii: "-")
-        if negative {
-            i = 1
-            guard count > 1 else { return nil }
-        }
-        guard bytes[i] >= UInt8(ascii: "1"), bytes[i] <= UInt8(ascii: "9") else { return nil }
-        var magnitude: UInt64 = 0
-        while i < count {
-            let digit = bytes[i] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
-            guard !o1, !o2 else { return nil }
-            magnitude = sum
-            i += 1
-        }
-        if negative {
-            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
-            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
-        }
-        guard magnitude <= UInt64(Int64.max) else { return nil }
-        return Int64(magnitude)
-    }
 }

@@ -1,3 +1,5 @@
+import RedisText
+
 /// Why `CommandSpec.keyIndices` could not produce the keys of a request.
 ///
 /// A typed error (no allocation) rather than `nil`, because the proxy needs
@@ -136,7 +138,7 @@ extension CommandSpec {
             step = keyStep
             let countIndex = first + keyNumIndex
             guard countIndex >= 0, countIndex < argc,
-                  let count = ASCII.parseInt64(argument(countIndex)), count >= 0
+                  let count = RedisInteger.parse(argument(countIndex)), count >= 0
             else { return .failure(.invalidArguments) }
             if count == 0 { return .none }
             // A count beyond the arguments fails the bounds check below; clamp

@@ -1,3 +1,5 @@
+import RedisText
+
 /// Why a compact encoding (listpack, ziplist, intset, zipmap) did not parse; the reader turns it into
 /// `RDBError.corrupt` with the file offset and key.
 package struct RDBPackedError: Error, Equatable {
@@ -128,7 +130,7 @@ package enum RDBListpack {
     @inline(__always)
     package static func entrySize(_ element: UnsafeRawBufferPointer) -> Int {
         let length: Int
-        if element.count <= 20, let value = RDBNumber.canonicalInteger(element) {
+        if element.count <= 20, let value = RedisInteger.parse(element) {
             length = integerEncodingSize(value)
         } else if element.count < 64 {
             length = 1 + element.count
@@ -155,7 +157,7 @@ package enum RDBListpack {
     /// Appends one entry, integer-encoded when the bytes are a canonical integer (as `lpAppend` does).
     package static func append(_ element: UnsafeRawBufferPointer, to listpack: inout [UInt8]) {
         let start = listpack.count
-        if element.count <= 20, let value = RDBNumber.canonicalInteger(element) {
+        if element.count <= 20, let value = RedisInteger.parse(element) {
             let bits = UInt64(bitPattern: value)
             switch integerEncodingSize(value) {
             case 1:

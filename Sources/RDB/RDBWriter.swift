@@ -1,3 +1,5 @@
+import RedisText
+
 /// A streaming RDB (version 10) encoder whose output Redis 7.0 loads: the caller writes keys one at a
 /// time and drains the bytes produced so far (`take()` or `drain(_:)`) to a file or socket whenever it
 /// likes, so memory stays bounded by the largest single value rather than the whole dump. The CRC64
@@ -232,7 +234,7 @@ public struct RDBWriter: Sendable {
             var integers: [Int64] = []
             integers.reserveCapacity(count)
             for member in members {
-                guard let value = withContiguousBytes(member, RDBNumber.canonicalInteger) else { break }
+                guard let value = withContiguousBytes(member, RedisInteger.parse) else { break }
                 integers.append(value)
             }
             if integers.count == count {
@@ -346,7 +348,7 @@ public struct RDBWriter: Sendable {
     /// length and bytes.
     private mutating func appendString(_ bytes: UnsafeRawBufferPointer) {
         let count = bytes.count
-        if count <= 11, let value = RDBNumber.canonicalInteger(bytes), value >= Int64(Int32.min), value <= Int64(Int32.max) {
+        if count <= 11, let value = RedisInteger.parse(bytes), value >= Int64(Int32.min), value <= Int64(Int32.max) {
             if value >= -128 && value <= 127 {
                 pending.append(0xC0 | RDBStringEncoding.int8)
                 pending.append(UInt8(truncatingIfNeeded: value))

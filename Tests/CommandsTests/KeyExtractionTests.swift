@@ -1,3 +1,4 @@
+import RedisText
 import Testing
 @testable import Commands
 
@@ -178,7 +179,7 @@ struct KeyExtractionTests {
     ] as [(String, Int64)])
     func parseValid(text: String, value: Int64) {
         let bytes = Array(text.utf8)
-        #expect(bytes.withUnsafeBytes { ASCII.parseInt64($0) } == value)
+        #expect(bytes.withUnsafeBytes { RedisInteger.parse($0) } == value)
     }
 
     @Test("Redis string2ll rejects", arguments: [
@@ -187,6 +188,6 @@ struct KeyExtractionTests {
     ])
     func parseInvalid(text: String) {
         let bytes = Array(text.utf8)
-        #expect(bytes.withUnsafeBytes { ASCII.parseInt64($0) } == nil)
+        #expect(bytes.withUnsafeBytes { RedisInteger.parse($0) } == nil)
     }
 }

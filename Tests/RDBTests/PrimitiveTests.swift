@@ -1,4 +1,5 @@
 import RDB
+import RedisText
 import Testing
 
 /// The building blocks, against vectors from Redis itself (crc64.c's self-test, LZF blobs and
@@ -108,7 +109,7 @@ struct PrimitiveTests {
             ("00", nil), ("99999999999999999999", nil),
         ]
         for (text, expected) in cases {
-            #expect(Array(text.utf8).withUnsafeBytes(RDBNumber.canonicalInteger) == expected, "\(text)")
+            #expect(Array(text.utf8).withUnsafeBytes(RedisInteger.parse) == expected, "\(text)")
         }
     }
 

@@ -1,3 +1,5 @@
+import RedisText
+
 #if canImport(Glibc)
 import Glibc
 #else
@@ -10,7 +12,7 @@ enum RedisNumber {
     /// `string2ll`: optional `-`, digits, no leading zeros (except "0"), within Int64 (the same
     /// rule the RDB module applies to integer-encoded strings).
     static func parseInteger(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        RDBNumber.canonicalInteger(bytes).map(Int.init)
+        RedisInteger.parse(bytes).map(Int.init)
     }
 
     /// `getDoubleFromObject`: strtod over the whole argument, no leading space, not NaN.
