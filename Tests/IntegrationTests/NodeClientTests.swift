@@ -12,12 +12,9 @@ struct NodeClientTests {
     func redisPyGetsWhatRedisGives(protocol version: String) async throws {
         guard TestEnvironment.isCI || (TestEnvironment.hasRedisPy && TestEnvironment.redisServer != nil) else { return }
         guard let python = TestEnvironment.python else { throw TestFailure("python3 not found") }
-        let redis = try await RedisServer()
-        let node = try await startNode()
-        defer {
-            redis.stop()
-            node.stop()
-        }
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let (redis, node) = (servers.redis, servers.node)
         let expected = try run(python, [Self.script, "\(redis.port)", version])
         let actual = try run(python, [Self.script, "\(node.port)", version])
         #expect(expected.status == 0, "\(expected.output)")
@@ -70,12 +67,9 @@ struct NodeClientTests {
     func malformedInputMatchesRedis(case index: Int) async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
         let (input, count) = ProxyProtocolTests.malformed[index]
-        let redis = try await RedisServer()
-        let node = try await startNode()
-        defer {
-            redis.stop()
-            node.stop()
-        }
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let (redis, node) = (servers.redis, servers.node)
         let expected = try ProxyProtocolTests.exchange(input, port: redis.port, replies: count)
         let actual = try ProxyProtocolTests.exchange(input, port: node.port, replies: count)
         #expect(actual.replies == expected.replies)
@@ -85,12 +79,9 @@ struct NodeClientTests {
     /// CLIENT LIST flags as Redis shows them: O for a MONITOR client, P for a subscriber, N otherwise.
     @Test func clientListFlagsMatchRedis() async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
-        let redis = try await RedisServer()
-        let node = try await startNode()
-        defer {
-            redis.stop()
-            node.stop()
-        }
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let (redis, node) = (servers.redis, servers.node)
         for server in [redis, node] {
             let monitor = try server.client()
             #expect(try monitor.command("MONITOR") == .status("OK"))

@@ -21,12 +21,9 @@ struct NodeDataTypesTests {
         case "sortedSets": script = Self.sortedSets
         default: script = Self.largeEncodings()
         }
-        let redis = try await RedisServer()
-        let node = try await startNode()
-        defer {
-            redis.stop()
-            node.stop()
-        }
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let (redis, node) = (servers.redis, servers.node)
         let expected = try redis.client()
         let actual = try node.client()
         var compared = 0

@@ -155,12 +155,9 @@ struct NodeDifferentialTests {
     @Test(arguments: Array(1...40) as [UInt64])
     func randomSequencesMatchRedis(seed: UInt64) async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
-        let redis = try await RedisServer()
-        let node = try await startNode()
-        defer {
-            redis.stop()
-            node.stop()
-        }
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let (redis, node) = (servers.redis, servers.node)
         let redisClient = try redis.client()
         let nodeClient = try node.client()
         // Half of the seeds speak RESP3 (maps, sets, doubles, nulls differ on the wire).

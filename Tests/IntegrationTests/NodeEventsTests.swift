@@ -52,10 +52,9 @@ struct NodeEventsTests {
     /// Runs `body` against redis-server and the node and expects identical transcripts.
     private func compare(_ body: (Script) async throws -> Void) async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
-        let redis = try await RedisServer()
-        defer { redis.stop() }
-        let node = try await startNode()
-        defer { node.stop() }
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let (redis, node) = (servers.redis, servers.node)
         let expected = Script(port: redis.port)
         try await body(expected)
         let actual = Script(port: node.port)

@@ -5,3 +5,25 @@ func startNode(_ extra: [String] = [], directory: TemporaryDirectory? = nil) asy
     try await RedisServer(extra, kind: .shardgateNode, directory: directory)
 }
 
+
+/// A real redis-server and a node started side by side, for tests that compare their answers.
+/// Stops the first if the second cannot start.
+struct RedisAndNode {
+    let redis: RedisServer
+    let node: RedisServer
+
+    init() async throws {
+        redis = try await RedisServer()
+        do {
+            node = try await startNode()
+        } catch {
+            redis.stop()
+            throw error
+        }
+    }
+
+    func stop() {
+        redis.stop()
+        node.stop()
+    }
+}
