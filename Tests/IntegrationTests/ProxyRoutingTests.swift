@@ -130,20 +130,10 @@ struct ProxyRoutingTests {
         let ryw = try await start("  read_your_writes: true\n")
         let client = try ryw.client()
         _ = try replica.client().command("CLIENT", "PAUSE", "1500", "WRITE")
-        var stale = 0
-        for index in 0..<100 {
-            _ = try client.command("SET", "ryw:\(index)", "v\(index)")
-            if try client.command("GET", "ryw:\(index)") != .bulk("v\(index)") { stale += 1 }
-        }
-        #expect(stale == 0)
+        #expect(try ReadPoolChecks.staleReadsAfterWrites(client, prefix: "ryw:") == 0)
         try await Task.sleep(for: .milliseconds(1600))
         // Data written earlier is read from the replica again once it has caught up.
-        _ = try client.command("SET", "ryw:old", "1")
-        let before = try replica.calls("get")
-        try await waitUntil("reads return to the replica once it has the write", seconds: 5) {
-            _ = try client.command("GET", "ryw:old")
-            return try replica.calls("get") > before
-        }
+        try await ReadPoolChecks.readsReturnToReplica(client, replica: replica)
         await ryw.stop()
 
         // A replica more than 1,000 bytes behind serves no reads until it catches up.

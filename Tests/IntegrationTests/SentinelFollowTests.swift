@@ -302,11 +302,7 @@ struct SentinelFollowTests {
             try await waitUntil("replica in the read pool") { try self.readPoolSize(proxy) == 1 }
             _ = try replica.client().command("CLIENT", "PAUSE", "1500", "WRITE")
             let before = try replica.calls("get")
-            var stale = 0
-            for index in 0..<100 {
-                _ = try client.command("SET", "ryw:\(readYourWrites):\(index)", "v\(index)")
-                if try client.command("GET", "ryw:\(readYourWrites):\(index)") != .bulk("v\(index)") { stale += 1 }
-            }
+            let stale = try ReadPoolChecks.staleReadsAfterWrites(client, prefix: "ryw:\(readYourWrites):")
             let replicaReads = try replica.calls("get") - before
             try await Task.sleep(for: .milliseconds(1800))  // pause over, replica caught up
             await proxy.stop()
@@ -320,13 +316,7 @@ struct SentinelFollowTests {
 
         // Reads of data written earlier still use the replica once it has caught up.
         let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster, "  read_policy: prefer-replica\n  read_your_writes: true\n"))
-        let client = try proxy.client()
-        _ = try client.command("SET", "ryw:old", "1")
-        let before = try replica.calls("get")
-        try await waitUntil("reads return to the replica once it has the write", seconds: 5) {
-            _ = try client.command("GET", "ryw:old")
-            return try replica.calls("get") > before
-        }
+        try await ReadPoolChecks.readsReturnToReplica(try proxy.client(), replica: replica)
         await proxy.stop()
     }
 }
