@@ -49,6 +49,18 @@ public struct CommandSpec: Sendable {
     public var staticGroup: StaticString { CommandTable.redis.groups[id] }
     /// `staticName` as a String (allocates; not for the request path).
     public var name: String { staticName.description }
+
+    /// Whether this is the command `name` (lowercase; `container|sub` for a subcommand), compared in
+    /// place without building a String: for the request path.
+    public func isNamed(_ name: StaticString) -> Bool {
+        let own = staticName
+        guard own.utf8CodeUnitCount == name.utf8CodeUnitCount else { return false }
+        return UnsafeBufferPointer(start: own.utf8Start, count: own.utf8CodeUnitCount)
+            .elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// Lets `switch spec { case "set": ... }` match commands by name without a String.
+    public static func ~= (pattern: StaticString, spec: CommandSpec) -> Bool { spec.isNamed(pattern) }
     /// `staticGroup` as a String (allocates; not for the request path).
     public var group: String { staticGroup.description }
 

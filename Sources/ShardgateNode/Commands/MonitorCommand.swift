@@ -61,7 +61,7 @@ enum MonitorCommand {
 
     /// Arguments Redis shows as "(redacted)": AUTH's, HELLO's AUTH credentials, MIGRATE's AUTH/AUTH2.
     static func redactedArguments(_ call: CommandCall) -> Set<Int> {
-        switch call.spec.name {
+        switch call.spec {
         case "auth":
             return Set(1..<call.count)
         case "hello":
@@ -116,7 +116,7 @@ extension Node {
 
     /// Commands Redis 7.0 flags `may_replicate` (a flag the generated table leaves out).
     private static func mayReplicate(_ spec: CommandSpec) -> Bool {
-        switch spec.name {
+        switch spec {
         case "publish", "spublish", "eval", "evalsha", "fcall", "script|flush", "script|load", "function|load",
              "function|delete", "function|flush", "function|restore":
             true

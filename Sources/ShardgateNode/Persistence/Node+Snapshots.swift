@@ -174,7 +174,7 @@ extension Node {
     /// after a failed save until one succeeds; with the AOF on, after a failed AOF write. The master
     /// link of a replica is never refused.
     func persistenceAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
-        guard spec.isWrite || spec.name == "ping", !client.flags.isMaster else { return nil }
+        guard spec.isWrite || spec.isNamed("ping"), !client.flags.isMaster else { return nil }
         if settings.stopWritesOnBgsaveError && !settings.savePoints.isEmpty && !persistence.lastBackgroundSaveOK {
             return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
                 + "Commands that may modify the data set are disabled, because this instance is configured to report "

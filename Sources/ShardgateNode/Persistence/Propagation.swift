@@ -108,8 +108,7 @@ extension Node {
 
     /// What to propagate instead of the request's text, or nil to propagate it as sent.
     static func rewrite(_ call: CommandCall) -> [[[UInt8]]]? {
-        let name = call.spec.name
-        switch name {
+        switch call.spec {
         case "set":
             var expiry = false, get = false
             for index in 3..<max(3, call.count) {
@@ -131,7 +130,7 @@ extension Node {
         case "expire", "pexpire", "expireat", "pexpireat", "getex":
             let key = call.bytes(1)
             guard let deadline = currentDeadline(call, key) else { return [[Array("DEL".utf8), key]] }
-            if deadline == 0 { return name == "getex" ? [[Array("PERSIST".utf8), key]] : nil }
+            if deadline == 0 { return call.spec.isNamed("getex") ? [[Array("PERSIST".utf8), key]] : nil }
             return [[Array("PEXPIREAT".utf8), key, Array(String(deadline).utf8)]]
         case "incrbyfloat":
             let key = call.bytes(1)

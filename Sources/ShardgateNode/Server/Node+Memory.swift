@@ -115,7 +115,7 @@ extension Node {
     func memoryAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
         guard !performEvictions() else { return nil }
         if spec.flags.contains(.denyOOM) { return Self.outOfMemoryError }
-        switch spec.name {
+        switch spec {
         case "exec":
             guard let queue = client.flags.queued, queue.contains(where: Self.deniesOOM) else { return nil }
             client.flags.queued = nil
