@@ -55,6 +55,10 @@ package enum RDBListpack {
         result.reserveCapacity(declared == unknownCount ? 16 : Swift.min(declared, size))
         var position = headerSize
         let last = size - 1
+        /// The entry at `position` has room for `bytes` before the end marker.
+        func fits(_ bytes: Int) throws(RDBPackedError) {
+            guard position + bytes <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+        }
         while position < last {
             let first = listpack[position]
             var header = 1
@@ -66,33 +70,33 @@ package enum RDBListpack {
             case 0x80...0xBF:
                 stringLength = Int(first & 0x3F)
             case 0xC0...0xDF:
-                guard position + 2 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(2)
                 let raw = Int64(first & 0x1F) << 8 | Int64(listpack[position + 1])
                 integer = raw >= 4096 ? raw - 8192 : raw
                 header = 2
             case 0xE0...0xEF:
-                guard position + 2 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(2)
                 stringLength = Int(first & 0x0F) << 8 | Int(listpack[position + 1])
                 header = 2
             case 0xF0:
-                guard position + 5 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(5)
                 stringLength = Int(listpack.uint32LE(position + 1))
                 header = 5
             case 0xF1:
-                guard position + 3 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(3)
                 integer = Int64(Int16(bitPattern: listpack.uint16LE(position + 1)))
                 header = 3
             case 0xF2:
-                guard position + 4 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(4)
                 let raw = Int32(bitPattern: UInt32(listpack.uint16LE(position + 1)) << 8 | UInt32(listpack[position + 3]) << 24)
                 integer = Int64(raw >> 8)
                 header = 4
             case 0xF3:
-                guard position + 5 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(5)
                 integer = Int64(Int32(bitPattern: listpack.uint32LE(position + 1)))
                 header = 5
             case 0xF4:
-                guard position + 9 <= last else { throw RDBPackedError("listpack entry at \(position) runs past the end") }
+                try fits(9)
                 integer = Int64(bitPattern: listpack.uint64LE(position + 1))
                 header = 9
             default:
@@ -100,9 +104,7 @@ package enum RDBListpack {
             }
             let entryLength = header + Swift.max(stringLength, 0)
             let backlen = backlenSize(entryLength)
-            guard entryLength + backlen <= last - position else {
-                throw RDBPackedError("listpack entry at \(position) runs past the end")
-            }
+            try fits(entryLength + backlen)
             // The back length is written most significant group first, each byte but the first with bit 7 set.
             var decoded = 0
             for index in 0..<backlen {
