@@ -206,19 +206,9 @@ enum HashCommands {
     static func hscan(_ call: CommandCall) throws(CommandError) {
         let cursor = try parseCursor(call, 2)
         guard let hash = try read(call) else { return emptyScan(call) }
-        let options = try ScanOptions(call, from: 3, allowType: false)
-        var found: [[UInt8]] = []
-        var next = cursor
-        var iterations = options.count * 20
-        repeat {
-            next = hash.scan(cursor: next) { field, value in
-                if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, field) }) { return }
-                found.append(Array(field))
-                found.append(Array(value))
-            }
-            iterations -= 1
-        } while next != 0 && iterations > 0 && found.count < options.count * 2
-        scanReply(call, next, found)
+        try scanCollection(call, from: cursor, perEntry: 2, stepsPerCount: 20) { cursor, emit in
+            hash.scan(cursor: cursor) { field, value in emit(field, { Array(value) }) }
+        }
     }
 }
 
@@ -276,6 +266,29 @@ func emptyScan(_ call: CommandCall) {
     call.client.arrayHeader(2)
     call.client.bulk("0")
     call.client.arrayHeader(0)
+}
+
+/// HSCAN, SSCAN and ZSCAN after the key was read: parses MATCH/COUNT from argument 3, steps `scan`
+/// (one table bucket per step: given a cursor, it emits each entry's name and how to make its
+/// extra element, made only for entries MATCH keeps, and returns the next cursor) until `COUNT` entries were found, the scan ended, or `stepsPerCount ×
+/// COUNT` steps were taken, then replies.
+func scanCollection(
+    _ call: CommandCall, from cursor: UInt64, perEntry: Int, stepsPerCount: Int,
+    _ scan: (UInt64, (UnsafeRawBufferPointer, (() -> [UInt8])?) -> Void) -> UInt64
+) throws(CommandError) {
+    let options = try ScanOptions(call, from: 3, allowType: false)
+    var found: [[UInt8]] = []
+    var next = cursor
+    var steps = options.count * stepsPerCount
+    repeat {
+        next = scan(next) { name, extra in
+            if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, name) }) { return }
+            found.append(Array(name))
+            if let extra { found.append(extra()) }
+        }
+        steps -= 1
+    } while next != 0 && steps > 0 && found.count < options.count * perEntry
+    scanReply(call, next, found)
 }
 
 func scanReply(_ call: CommandCall, _ cursor: UInt64, _ found: [[UInt8]]) {

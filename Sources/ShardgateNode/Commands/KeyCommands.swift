@@ -162,10 +162,7 @@ enum KeyCommands {
                 found.append(key)
             }
         } while next != 0 && visited < options.count
-        call.client.arrayHeader(2)
-        call.client.bulk(String(next))
-        call.client.arrayHeader(found.count)
-        for key in found { call.client.bulk(key) }
+        scanReply(call, next, found)
     }
 
     static func randomkey(_ call: CommandCall) throws(CommandError) {

@@ -279,17 +279,8 @@ enum SetCommands {
     static func sscan(_ call: CommandCall) throws(CommandError) {
         let cursor = try parseCursor(call, 2)
         guard let set = try read(call) else { return emptyScan(call) }
-        let options = try ScanOptions(call, from: 3, allowType: false)
-        var found: [[UInt8]] = []
-        var next = cursor
-        var iterations = options.count * 10
-        repeat {
-            next = set.scan(cursor: next) { member in
-                if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, member) }) { return }
-                found.append(Array(member))
-            }
-            iterations -= 1
-        } while next != 0 && iterations > 0 && found.count < options.count
-        scanReply(call, next, found)
+        try scanCollection(call, from: cursor, perEntry: 1, stepsPerCount: 10) { cursor, emit in
+            set.scan(cursor: cursor) { member in emit(member, nil) }
+        }
     }
 }

@@ -583,19 +583,9 @@ enum SortedSetCommands {
     static func zscan(_ call: CommandCall) throws(CommandError) {
         let cursor = try parseCursor(call, 2)
         guard let set = try read(call) else { return emptyScan(call) }
-        let options = try ScanOptions(call, from: 3, allowType: false)
-        var found: [[UInt8]] = []
-        var next = cursor
-        var iterations = options.count * 20
-        repeat {
-            next = set.scan(cursor: next) { member, score in
-                if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, member) }) { return }
-                found.append(Array(member))
-                found.append(Array(DoubleFormat.storage(score).utf8))
-            }
-            iterations -= 1
-        } while next != 0 && iterations > 0 && found.count < options.count * 2
-        scanReply(call, next, found)
+        try scanCollection(call, from: cursor, perEntry: 2, stepsPerCount: 20) { cursor, emit in
+            set.scan(cursor: cursor) { member, score in emit(member, { Array(DoubleFormat.storage(score).utf8) }) }
+        }
     }
 }
 
