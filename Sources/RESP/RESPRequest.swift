@@ -65,13 +65,15 @@ public struct RESPRequest: Sendable {
     }
 
     /// Appends every argument's span, in order, to `spans` (which a caller can reuse between requests).
+    /// Walks lines the way the parser accepted them: a line ends at its `\r`, and the byte after it
+    /// is skipped whatever it is.
     public func collectSpans(into spans: inout [ArgumentSpan]) {
         spans.reserveCapacity(spans.count + argumentCount)
         frame.withUnsafeReadableBytes { bytes in
             var position = 0
             // Skip the `*N\r\n` header.
-            while bytes[position] != UInt8(ascii: "\n") { position += 1 }
-            position += 1
+            while bytes[position] != UInt8(ascii: "\r") { position += 1 }
+            position += 2
             for _ in 0..<argumentCount {
                 // `$len\r\n`
                 position += 1
@@ -85,6 +87,15 @@ public struct RESPRequest: Sendable {
                 position += length + 2
             }
         }
+    }
+
+    /// The same request re-encoded with `\r\n` after every line (for frames whose terminators the
+    /// parser let through, as Redis does, without checking).
+    func canonicalized() -> RESPRequest {
+        let arguments = allSpans().map { span in
+            frame.withUnsafeReadableBytes { Array(UnsafeRawBufferPointer(rebasing: $0[span.range])) }
+        }
+        return RESPRequest(arguments: arguments)
     }
 
     /// Argument `index` decoded as a String (for control commands; never on the data path).

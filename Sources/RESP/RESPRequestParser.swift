@@ -17,6 +17,10 @@ public struct RESPRequestParser: Sendable {
     private var bulkLength = -1
     private var first = RESPRequest.ArgumentSpan.none
     private var second = RESPRequest.ArgumentSpan.none
+    /// False once a line of this frame ended in `\r` plus something other than `\n`. Redis skips the
+    /// byte after `\r` unchecked, and so does this parser; such a frame is then re-encoded, so that
+    /// nothing downstream (argument walks, backends the proxy forwards to) meets the odd byte.
+    private var canonical = true
 
     public init(limits: RESPLimits = RESPLimits(), authenticated: Bool = true) {
         self.limits = limits
@@ -45,8 +49,9 @@ public struct RESPRequestParser: Sendable {
                 buffer.moveReaderIndex(forwardBy: count)
             case .request(let frameLength):
                 let frame = buffer.readSlice(length: frameLength)!
-                let request = RESPRequest(
+                var request = RESPRequest(
                     frame: frame, argumentCount: argumentCount, first: first, second: second)
+                if !canonical { request = request.canonicalized() }
                 resetFrameState()
                 return request
             case .inline(let lineLength, let consumed):
@@ -68,6 +73,13 @@ public struct RESPRequestParser: Sendable {
         bulkLength = -1
         first = .none
         second = .none
+        canonical = true
+    }
+
+    /// Notes whether the two bytes at `index` are `\r\n`.
+    @inline(__always)
+    private mutating func checkTerminator(_ bytes: UnsafeRawBufferPointer, at index: Int) {
+        if bytes[index] != UInt8(ascii: "\r") || bytes[index + 1] != UInt8(ascii: "\n") { canonical = false }
     }
 
     /// Index of the first `byte` at or after `start`, or nil.
@@ -98,6 +110,7 @@ public struct RESPRequestParser: Sendable {
                 return .failure(.unauthenticatedMultibulkLength)
             }
             if count <= 0 { return .skip(cr + 2) }
+            checkTerminator(bytes, at: cr)
             scanned = cr + 2
             remainingArguments = count
             argumentCount = count
@@ -118,11 +131,14 @@ public struct RESPRequestParser: Sendable {
                 if length > limits.unauthenticatedMaxBulkLength && !authenticated {
                     return .failure(.unauthenticatedBulkLength)
                 }
+                checkTerminator(bytes, at: cr)
                 scanned = cr + 2
                 bulkLength = length
             }
-            // Redis skips the two bytes after the payload without checking them; so does this.
+            // Redis skips the two bytes after the payload without checking them; so does this (and
+            // re-encodes the frame when they are not `\r\n`).
             guard bytes.count - scanned >= bulkLength + 2 else { return .needMoreData }
+            checkTerminator(bytes, at: scanned + bulkLength)
             let index = argumentCount - remainingArguments
             if index < 2 {
                 let span = RESPRequest.ArgumentSpan(offset: Int32(scanned), length: Int32(bulkLength))

@@ -35,6 +35,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         ("get 'it\\'s'\r\n", [["get", "it's"]]),
         ("\r\n\n*0\r\n*-1\r\nPING\r\n", [["PING"]]),
         ("   \r\n*1\r\n$4\r\nPING\r\n", [["PING"]]),
+        // Redis skips the byte after each `\r` unchecked; so does the parser.
+        ("*2\rX$3\r\nGET\r\n$1\r\nk\r\n", [["GET", "k"]]),
+        ("*3\r\n$4\rYAUTH\r\n$7\r\ndefault\rZ$1\r\nxWV", [["AUTH", "default", "x"]]),
     ]
 
     @Test(arguments: 0..<frames.count)
@@ -69,6 +72,17 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         let request = try #require(try parser.next(from: &buffer))
         #expect(Array(request.frame.readableBytesView) == input)
         #expect(request.allSpans().map { Int($0.length) } == [3, 3])
+    }
+
+    /// A frame whose terminators the parser let through is forwarded (and walked) as `\r\n` only.
+    @Test func oddTerminatorsAreReencoded() throws {
+        var parser = RESPRequestParser()
+        var buffer = ByteBuffer(string: "*3\rX$3\r\nDEL\r\n$1\rYa\r\n$2\r\nbbZZ*1\r\n$4\r\nPING\r\n")
+        let request = try #require(try parser.next(from: &buffer))
+        #expect(String(buffer: request.frame) == "*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$2\r\nbb\r\n")
+        #expect((0..<3).map { request.string($0) } == ["DEL", "a", "bb"])
+        let next = try #require(try parser.next(from: &buffer))
+        #expect(next.string(0) == "PING")
     }
 
     @Test func inlineRequestIsReencodedAsMultibulk() throws {

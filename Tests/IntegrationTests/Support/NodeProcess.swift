@@ -12,10 +12,11 @@ struct RedisAndNode {
     let redis: RedisServer
     let node: RedisServer
 
-    init() async throws {
-        redis = try await RedisServer()
+    /// Both get the same `extra` directives.
+    init(_ extra: [String] = []) async throws {
+        redis = try await RedisServer(extra)
         do {
-            node = try await startNode()
+            node = try await startNode(extra)
         } catch {
             redis.stop()
             throw error
