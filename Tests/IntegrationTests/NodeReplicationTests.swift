@@ -139,6 +139,26 @@ struct NodeReplicationTests {
         #expect(try replica.client().command("SET", "x", "y") == .error("READONLY You can't write against a read only replica."))
     }
 
+    /// A real master with Redis's default `repl-diskless-sync-delay 5` sends newlines before it
+    /// answers PSYNC (diskless) or while it saves (disk): the node waits through them, syncs fully,
+    /// then continues partially after its link is cut.
+    @Test(arguments: ["yes", "no"])
+    func nodeReplicaWaitsThroughTheMastersKeepalives(diskless: String) async throws {
+        let master = try await RedisServer(["--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "5"])
+        defer { master.stop() }
+        try Self.fillAllTypes(master.port)
+        let replica = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
+        defer { replica.stop() }
+        try await Self.waitForLink(replica.port, seconds: 20)
+        #expect(try Self.dataset(replica.port) == Self.dataset(master.port))
+        #expect(try Self.counter(master.port, "sync_full") == 1)
+        _ = try master.client().command("CLIENT", "KILL", "TYPE", "replica")
+        _ = try master.client().command("SET", "after-the-cut", "1")
+        try await waitUntil("replica caught up", seconds: 20) { try Self.dataset(replica.port) == Self.dataset(master.port) }
+        #expect(try Self.counter(master.port, "sync_partial_ok") == 1)
+        #expect(try Self.counter(master.port, "sync_full") == 1)
+    }
+
     // 3. An outage within the backlog gives a partial resync; a longer one a full resync.
     @Test func backlogDecidesBetweenPartialAndFullResync() async throws {
         let master = try await startNode(["--repl-diskless-sync-delay", "0", "--repl-backlog-size", "16kb"])

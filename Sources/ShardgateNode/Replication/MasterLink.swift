@@ -220,6 +220,9 @@ final class MasterLink {
             let request = offersOwnHistory ? [identity.replicationID, String(identity.offset + 1)] : ["?", "-1"]
             send(["PSYNC"] + request, awaiting: .psync)
         case .psync:
+            // A master that delays its snapshot (repl-diskless-sync-delay) keeps the link alive with
+            // empty lines until it answers; Redis's replica waits through them, and so does this.
+            if line.isEmpty { return }
             psyncReply(line)
         }
     }
