@@ -1,4 +1,7 @@
 import Config
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -92,14 +95,19 @@ final class BackendConnection {
     /// Registers `target` as the next waiter, or fails it at once if the server is down.
     private func admit(_ target: ReplyTarget) -> Bool {
         switch state {
-        case .down(let reason):
+        case .down(let reason) where retired:
             stats.errors += 1
             target.fail("ERR shardgate: \(label): \(reason)")
             return false
         case .idle where retired:
             target.fail("ERR shardgate: \(label): retired")
             return false
-        case .idle:
+        case .idle, .down:
+            // A server that failed is tried again by the next request rather than answered from the
+            // last failure, so one that came back serves at once (as nutcracker does); if it is
+            // still gone, the request fails with what this attempt met.
+            reconnectTimer?.cancel()
+            reconnectTimer = nil
             connect()
         case .connecting, .connected:
             break
@@ -301,8 +309,15 @@ final class BackendConnection {
         reply.readableBytes >= 9 && reply.getString(at: reply.readerIndex, length: 9) == "-READONLY"
     }
 
+    /// The cause in a few words: the system's text for an errno (`Connection refused, errno 111`),
+    /// not NIO's description of where it noticed it.
     static func describe(_ error: any Error) -> String {
-        if let error = error as? IOError { return error.description }
+        if let error = error as? IOError {
+            return "\(String(cString: strerror(error.errnoCode))), errno \(error.errnoCode)"
+        }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(first.error)
+        }
         if let error = error as? ChannelError, case .connectTimeout = error { return "connect timed out" }
         return "\(error)"
     }

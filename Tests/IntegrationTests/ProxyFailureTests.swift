@@ -137,4 +137,38 @@ struct ProxyFailureTests {
         #expect(try client.command("PING") == .status("PONG"))
         await proxy.stop()
     }
+
+    /// A backend that restarts serves the very next request (no failure remembered from while it was
+    /// gone), and while it is gone the error names the cause in balanced words.
+    @Test func backendThatComesBackServesTheNextRequest() async throws {
+        let redis = try await RedisServer()
+        let port = redis.port
+        let directory = redis.directory
+        let proxy = try await ProxyUnderTest(yaml: """
+            pool:
+              listen: LISTEN
+              groups:
+                - name: a
+                  master: 127.0.0.1:\(port)
+            """)
+        let client = try proxy.client()
+        #expect(try client.command("SET", "k", "v") == .status("OK"))
+        redis.stop()
+        try await waitUntil("redis gone") { (try? RedisTestClient(port: port)) == nil }
+        _ = try client.command("GET", "k")  // may meet the closing connection
+        #expect(try client.command("GET", "k")
+            == .error("ERR shardgate: group 'a' master 127.0.0.1:\(port): cannot connect (Connection refused, errno 111)"))
+        for round in 0..<3 {
+            let revived = try ManagedProcess(
+                TestEnvironment.redisServer!, ["--port", "\(port)", "--bind", "127.0.0.1", "--save", ""],
+                name: "revived", directory: directory.path)
+            try await waitUntil("redis back") { (try? RedisTestClient(port: port).command("PING")) == .status("PONG") }
+            #expect(try client.command("SET", "k", "r\(round)") == .status("OK"), "round \(round)")
+            revived.stop()
+            try await waitUntil("redis gone") { (try? RedisTestClient(port: port)) == nil }
+            _ = try client.command("GET", "k")
+            #expect(try client.command("GET", "k").isError)
+        }
+        await proxy.stop()
+    }
 }
