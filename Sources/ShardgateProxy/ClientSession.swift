@@ -45,6 +45,8 @@ final class ClientSession: ChannelInboundHandler {
     var name: String?
     var libraryName: String?
     var libraryVersion: String?
+    /// Between MULTI and EXEC/DISCARD: the commands queued so far.
+    var transaction: Transaction?
 
     /// Stop reading from a client with this many replies outstanding until it catches up.
     static let maximumPendingReplies = 16 * 1024
@@ -267,16 +269,19 @@ final class ClientSession: ChannelInboundHandler {
             // Local containers (CLIENT, COMMAND) check their own subcommands.
         } else if spec.hasSubcommands && request.argumentCount >= 2 {
             guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
-                return respondError(RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
+                return reject(RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
             }
             spec = sub
             policy = runtime.policies[sub.id]
         }
         guard spec.acceptsArgumentCount(request.argumentCount) else {
-            return respondError(RedisErrors.wrongArity(spec.name))
+            return reject(RedisErrors.wrongArity(spec.name))
         }
         if !isAuthenticated && !spec.flags.contains(.noAuth) {
-            return respondError(RedisErrors.noAuth)
+            return reject(RedisErrors.noAuth)
+        }
+        if transaction != nil && !Self.runsImmediately(policy) {
+            return queueInTransaction(request, spec: spec, policy: policy)
         }
         switch policy {
         case .forward(let write):
@@ -285,6 +290,8 @@ final class ClientSession: ChannelInboundHandler {
             split(request, spec: spec, kind: kind, write: write)
         case .local(let command):
             answerLocally(command, request)
+        case .transaction(let command):
+            transactionCommand(command)
         case .refused(let reason):
             respondError(ProxyErrors.unsupported(spec.name, because: reason))
         case .closeSilently:
@@ -292,11 +299,17 @@ final class ClientSession: ChannelInboundHandler {
         }
     }
 
+    /// A request refused before it runs; inside MULTI this also dooms the transaction, as in Redis.
+    func reject(_ message: String) {
+        if transaction != nil { _ = transaction!.reject(message) }
+        respondError(message)
+    }
+
     private func unknownCommand(_ request: RESPRequest) {
         let name = request.string(0)
         if CrossProtocolGuard.isHTTPLine(name) { return finish(with: nil) }
         let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
-        respondError(RedisErrors.unknownCommand(name, arguments: arguments))
+        reject(RedisErrors.unknownCommand(name, arguments: arguments))
     }
 
     /// Sends a request whose keys all live in one group.
@@ -332,7 +345,7 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     /// The owning group of every key of `request`, in key order.
-    private func keyGroups(_ request: RESPRequest, spec: CommandSpec) -> KeyGroups {
+    func keyGroups(_ request: RESPRequest, spec: CommandSpec) -> KeyGroups {
         let spans = request.allSpans()
         return request.frame.withUnsafeReadableBytes { bytes -> KeyGroups in
             func argument(_ index: Int) -> UnsafeRawBufferPointer {

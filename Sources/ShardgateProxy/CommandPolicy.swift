@@ -5,6 +5,8 @@ import Commands
 enum CommandPolicy: Sendable {
     /// Answered by the proxy itself.
     case local(LocalCommand)
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH: the client's transaction state (`Transaction`).
+    case transaction(TransactionCommand)
     /// Sent to the group owning its key(s): to the master if `write`, else by read policy.
     case forward(write: Bool)
     /// May span groups: split per group and merged (MGET, MSET, DEL, ...).
@@ -17,6 +19,7 @@ enum CommandPolicy: Sendable {
     static func make(for spec: CommandSpec) -> CommandPolicy {
         let name = spec.name
         if let local = LocalCommand(rawValue: name) { return .local(local) }
+        if let command = TransactionCommand(rawValue: name) { return .transaction(command) }
         if CrossProtocolGuard.isHTTPLine(name) { return .closeSilently }
         if let kind = SplitKind.forCommand(name) { return .split(kind, write: spec.flags.contains(.write)) }
         if let reason = refusal(for: spec) { return .refused(reason) }
@@ -25,11 +28,6 @@ enum CommandPolicy: Sendable {
 
     /// Why a command cannot work through a proxy, or nil if it can.
     private static func refusal(for spec: CommandSpec) -> String? {
-        switch spec.name {
-        case "multi", "exec", "discard", "watch", "unwatch":
-            return "transactions need one server connection per client"
-        default: break
-        }
         if spec.flags.contains(.pubsub) {
             return "pub/sub needs a dedicated server connection"
         }
@@ -60,6 +58,11 @@ enum SplitKind: Sendable {
         default: return nil
         }
     }
+}
+
+/// The commands of a client's transaction, which the proxy queues itself.
+enum TransactionCommand: String, Sendable {
+    case multi, exec, discard, watch, unwatch
 }
 
 /// Commands the proxy answers itself.

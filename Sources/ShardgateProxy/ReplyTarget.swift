@@ -1,13 +1,16 @@
 import NIOCore
 
-/// Who is waiting for a backend reply: a client's reply slot, one part of a split command, or the
-/// connection's own handshake (AUTH/SELECT). A closed enum of class references: no existential.
+/// Who is waiting for a backend reply: a client's reply slot, one part of a split command, the
+/// connection's own handshake (AUTH/SELECT), or nobody. A closed enum of class references: no existential.
 enum ReplyTarget {
     case client(ClientSession, sequence: UInt64)
     /// A write when the pool wants read-your-writes: the acknowledgement time is noted first.
     case clientWrite(ClientSession, sequence: UInt64, group: Int)
     case part(FanOut, index: Int)
     case handshake
+    /// A reply nobody reads: the `+OK`/`+QUEUED` answers inside a transaction block, whose EXEC
+    /// reply alone goes to the client.
+    case discard
 
     /// Hands `reply` (a complete RESP frame) to whoever waits for it.
     func deliver(_ reply: ByteBuffer) {
@@ -17,7 +20,7 @@ enum ReplyTarget {
             session.noteWriteAcknowledged(group: group)
             session.complete(sequence, with: reply)
         case .part(let fanOut, let index): fanOut.partArrived(index, reply: reply)
-        case .handshake: break
+        case .handshake, .discard: break
         }
     }
 

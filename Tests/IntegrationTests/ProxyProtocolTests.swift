@@ -99,7 +99,7 @@ struct ProxyProtocolTests {
         let client = try proxy.client()
         let refused: [[String]] = [
             ["KEYS", "*"], ["FLUSHALL"], ["CONFIG", "GET", "maxmemory"], ["MONITOR"], ["BLPOP", "list", "0"],
-            ["SUBSCRIBE", "news"], ["MULTI"], ["SCAN", "0"], ["SELECT", "1"], ["CLIENT", "LIST"], ["SCRIPT", "FLUSH"],
+            ["SUBSCRIBE", "news"], ["WATCH", "k"], ["SCAN", "0"], ["SELECT", "1"], ["CLIENT", "LIST"], ["SCRIPT", "FLUSH"],
         ]
         for command in refused {
             let reply = try client.command(command.map { Array($0.utf8) })
