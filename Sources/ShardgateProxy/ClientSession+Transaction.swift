@@ -54,8 +54,10 @@ extension ClientSession {
             guard spec.flags.contains(.blocking), !spec.keySpecs.isEmpty else {
                 return reject(ProxyErrors.unsupported(spec.name, because: reason))
             }
-        case .local(.ping), .local(.echo), .transaction(.unwatch):
+        case .local(.ping), .local(.echo), .transaction(.unwatch), .keylessGroup:
             return queued(request.frame, keyGroups: [])
+        case .everyGroup, .scan:
+            return reject(ProxyErrors.unsupported(spec.name, because: "inside a transaction it would need every group at once"))
         case .local, .transaction, .closeSilently:
             return reject(ProxyErrors.unsupported(spec.name, because: "it cannot run inside a transaction through the proxy"))
         }

@@ -292,6 +292,12 @@ final class ClientSession: ChannelInboundHandler {
             answerLocally(command, request)
         case .transaction(let command):
             transactionCommand(command)
+        case .everyGroup(let merge, _):
+            sendToEveryGroup(request, merge: merge)
+        case .keylessGroup(let write):
+            sendToKeylessGroup(request, write: write)
+        case .scan:
+            scan(request)
         case .refused(let reason):
             respondError(ProxyErrors.unsupported(spec.name, because: reason))
         case .closeSilently:
@@ -314,6 +320,10 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Sends a request whose keys all live in one group.
     private func forward(_ request: RESPRequest, spec: CommandSpec, write: Bool) {
+        if spec.flags.contains(.blocking) && Self.blocks(request) {
+            return respondError(ProxyErrors.unsupported(
+                spec.name, because: "with BLOCK it would stall a backend connection shared by many clients"))
+        }
         let group: Int
         if let keyIndex = spec.singleKeyIndex {
             guard let owner = request.withArgument(keyIndex, { loop.group(forKey: $0) }) else {
@@ -326,9 +336,8 @@ final class ClientSession: ChannelInboundHandler {
             case .failed(let message):
                 return respondError(message)
             case .groups(let groups):
-                guard let first = groups.first else {
-                    return respondError(ProxyErrors.unsupported(spec.name, because: "this call names no key to route by"))
-                }
+                // EVAL/FCALL with no keys: the keyless group runs it.
+                guard let first = groups.first else { return sendToKeylessGroup(request, write: write) }
                 guard groups.allSatisfy({ $0 == first }) else {
                     loop.stats.crossSlotErrors += 1
                     return respondError(ProxyErrors.crossSlot)
@@ -359,6 +368,8 @@ final class ClientSession: ChannelInboundHandler {
                 case .invalidArguments:
                     return .failed(ProxyErrors.badKeyArguments(spec.name))
                 case .incompleteKeySpecs:
+                    // With one group there is one possible destination whatever the keys are.
+                    if loop.groups.count == 1 { return .groups([0]) }
                     return .failed(ProxyErrors.unsupported(spec.name, because: "its keys cannot be located"))
                 }
             }

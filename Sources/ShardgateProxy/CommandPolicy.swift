@@ -11,31 +11,54 @@ enum CommandPolicy: Sendable {
     case forward(write: Bool)
     /// May span groups: split per group and merged (MGET, MSET, DEL, ...).
     case split(SplitKind, write: Bool)
+    /// Keyless, sent to every group and the replies merged (DBSIZE, KEYS, FLUSHALL, ...).
+    case everyGroup(EveryGroupMerge, write: Bool)
+    /// Keyless, answered by the keyless group (the only group, or CONFIG GET, LASTSAVE, ...).
+    case keylessGroup(write: Bool)
+    /// SCAN over several groups, one after the other (`ScanCursor`).
+    case scan
     /// Refused with a clear error naming the reason.
     case refused(String)
     /// Redis closes the connection without a reply (cross-protocol scripting guard).
     case closeSilently
 
-    static func make(for spec: CommandSpec) -> CommandPolicy {
+    static func make(for spec: CommandSpec, groupCount: Int) -> CommandPolicy {
         let name = spec.name
         if let local = LocalCommand(rawValue: name) { return .local(local) }
         if let command = TransactionCommand(rawValue: name) { return .transaction(command) }
         if CrossProtocolGuard.isHTTPLine(name) { return .closeSilently }
         if let kind = SplitKind.forCommand(name) { return .split(kind, write: spec.flags.contains(.write)) }
         if let reason = refusal(for: spec) { return .refused(reason) }
+        if spec.keySpecs.isEmpty { return KeylessPolicy.make(for: spec, groupCount: groupCount) }
         return .forward(write: !spec.flags.contains(.readonly))
     }
 
-    /// Why a command cannot work through a proxy, or nil if it can.
+    /// Why a command cannot work through a proxy whatever the pool, or nil if it can: it would
+    /// change or hold a backend connection that many clients share.
     private static func refusal(for spec: CommandSpec) -> String? {
-        if spec.flags.contains(.pubsub) {
+        let name = spec.name
+        switch name {
+        case "monitor":
+            return "it would turn a backend connection shared by many clients into a feed"
+        case "sync", "psync", "replconf":
+            return "replication runs between servers, not through the proxy"
+        case "shutdown":
+            return "it would stop a backend server; run it on the server itself"
+        case "wait":
+            return "it waits on a server connection of the client's own (not supported yet)"
+        case "reset", "readonly", "readwrite", "asking", "swapdb":
+            return "it changes the state of a backend connection shared by many clients"
+        case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe":
             return "pub/sub needs a dedicated server connection"
+        case "xread", "xreadgroup":
+            return nil  // blocking only with BLOCK, checked per request
+        default:
+            break
         }
+        if name == "acl" || name.hasPrefix("acl|") { return "users are the proxy's own (`password:`); ACL is not forwarded" }
+        if name == "cluster" || name.hasPrefix("cluster|") { return "the proxy is not a cluster node" }
         if spec.flags.contains(.blocking) {
             return "blocking commands would stall a backend connection shared by many clients"
-        }
-        if spec.keySpecs.isEmpty {
-            return "it has no key to route by (it would need every shard)"
         }
         return nil
     }
@@ -67,5 +90,5 @@ enum TransactionCommand: String, Sendable {
 
 /// Commands the proxy answers itself.
 enum LocalCommand: String, Sendable {
-    case ping, echo, quit, auth, hello, select, client, command, info
+    case ping, echo, quit, auth, hello, select, client, command, info, time
 }

@@ -1,4 +1,7 @@
 import Commands
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import RESP
 
@@ -41,6 +44,15 @@ extension ClientSession {
             commandCommand(request)
         case .info:
             infoCommand(request)
+        case .time:
+            // The proxy's own clock: with several groups there is no one server to ask.
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            respond { buffer in
+                buffer.writeRESPArrayHeader(2)
+                buffer.writeRESPBulkString(String(now.tv_sec))
+                buffer.writeRESPBulkString(String(now.tv_nsec / 1000))
+            }
         }
     }
 

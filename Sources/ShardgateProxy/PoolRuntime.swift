@@ -18,7 +18,7 @@ final class PoolRuntime: Sendable {
     init(config: PoolConfig, commands: CommandTable = .redis) {
         self.config = config
         self.commands = commands
-        self.policies = (0..<commands.count).map { CommandPolicy.make(for: commands[$0]) }
+        self.policies = (0..<commands.count).map { CommandPolicy.make(for: commands[$0], groupCount: config.groups.count) }
         self.timeout = config.timeoutMilliseconds > 0 ? .milliseconds(Int64(config.timeoutMilliseconds)) : nil
         self.password = config.password.map { Array($0.utf8) }
         self.shardMap = Self.makeShardMap(config)

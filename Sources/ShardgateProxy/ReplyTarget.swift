@@ -7,6 +7,10 @@ enum ReplyTarget {
     /// A write when the pool wants read-your-writes: the acknowledgement time is noted first.
     case clientWrite(ClientSession, sequence: UInt64, group: Int)
     case part(FanOut, index: Int)
+    /// One group's reply to a keyless command sent to every group.
+    case everyGroup(EveryGroupCall, group: Int)
+    /// A SCAN step in `group`: its cursor is rewritten into the proxy's.
+    case scan(ClientSession, sequence: UInt64, group: Int)
     case handshake
     /// A reply nobody reads: the `+OK`/`+QUEUED` answers inside a transaction block, whose EXEC
     /// reply alone goes to the client.
@@ -20,6 +24,8 @@ enum ReplyTarget {
             session.noteWriteAcknowledged(group: group)
             session.complete(sequence, with: reply)
         case .part(let fanOut, let index): fanOut.partArrived(index, reply: reply)
+        case .everyGroup(let call, let group): call.replyArrived(fromGroup: group, reply)
+        case .scan(let session, let sequence, let group): session.completeScan(sequence, group: group, reply: reply)
         case .handshake, .discard: break
         }
     }

@@ -1,0 +1,88 @@
+import NIOCore
+import RESP
+
+/// One keyless command sent to every group, and the merge of their replies (`EveryGroupMerge`).
+///
+/// As with split commands, an error from any group is the answer: a DBSIZE or KEYS that silently
+/// left out a group would be wrong. A merge that meets an unexpected reply shape, or groups that
+/// disagree where they must agree, is an error naming the group.
+final class EveryGroupCall {
+    let merge: EveryGroupMerge
+    let session: ClientSession
+    let sequence: UInt64
+    private var replies: [ByteBuffer?]
+    private var outstanding: Int
+
+    init(merge: EveryGroupMerge, session: ClientSession, sequence: UInt64, groupCount: Int) {
+        self.merge = merge
+        self.session = session
+        self.sequence = sequence
+        self.replies = Array(repeating: nil, count: groupCount)
+        self.outstanding = groupCount
+    }
+
+    func replyArrived(fromGroup group: Int, _ reply: ByteBuffer) {
+        if merge.write { session.noteWriteAcknowledged(group: group) }
+        replies[group] = reply
+        outstanding -= 1
+        if outstanding == 0 { session.complete(sequence, with: merged()) }
+    }
+
+    private func merged() -> ByteBuffer {
+        let all = replies.map { $0! }
+        if let error = all.first(where: RESPReplyReader.isError) { return error }
+        var reply = ByteBuffer()
+        switch merge {
+        case .sum:
+            var total = 0
+            for (group, part) in all.enumerated() {
+                guard let count = RESPReplyReader.integer(part) else { return failure(group) }
+                total += count
+            }
+            reply.writeRESPInteger(total)
+        case .concatenate:
+            var bodies: [ByteBuffer] = []
+            var count = 0
+            for (group, part) in all.enumerated() {
+                guard let header = RESPReplyReader.arrayHeader(of: part), header.count >= 0 else { return failure(group) }
+                count += header.count
+                bodies.append(part.getSlice(at: part.readerIndex + header.length, length: part.readableBytes - header.length)!)
+            }
+            reply.writeRESPArrayHeader(count)
+            for body in bodies { reply.writeImmutableBuffer(body) }
+        case .anyNonNull:
+            let found = all.filter { !Self.isNull($0) }
+            return found.randomElement() ?? all[0]
+        case .same:
+            for (group, part) in all.enumerated() where part != all[0] {
+                return failure(group, "answered differently from group '\(session.loop.groups[0].name)'")
+            }
+            return all[0]
+        case .allOnes:
+            var flags: [Bool] = []
+            for (group, part) in all.enumerated() {
+                guard let elements = RESPReplyReader.elements(of: part), flags.isEmpty || elements.count == flags.count
+                else { return failure(group) }
+                let ones = elements.map { RESPReplyReader.integer($0) == 1 }
+                flags = flags.isEmpty ? ones : zip(flags, ones).map { $0 && $1 }
+            }
+            reply.writeRESPArrayHeader(flags.count)
+            for flag in flags { reply.writeRESPInteger(flag ? 1 : 0) }
+        }
+        return reply
+    }
+
+    /// `$-1` (RESP2) or `_` (RESP3).
+    private static func isNull(_ reply: ByteBuffer) -> Bool {
+        reply.readableBytes <= 5
+            && (reply.getString(at: reply.readerIndex, length: reply.readableBytes) == "$-1\r\n"
+                || reply.getString(at: reply.readerIndex, length: reply.readableBytes) == "_\r\n")
+    }
+
+    private func failure(_ group: Int, _ problem: String? = nil) -> ByteBuffer {
+        var reply = ByteBuffer()
+        let name = session.loop.groups[group].name
+        reply.writeRESPError(problem.map { "ERR shardgate: group '\(name)' \($0)" } ?? ProxyErrors.badSubReply(name))
+        return reply
+    }
+}
