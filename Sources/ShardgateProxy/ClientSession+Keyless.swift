@@ -13,11 +13,20 @@ extension ClientSession {
         send(request.frame, toGroup: group, write: write, target: replyTarget(write: write, group: group))
     }
 
-    func sendToEveryGroup(_ request: RESPRequest, merge: EveryGroupMerge) {
-        let call = EveryGroupCall(merge: merge, session: self, sequence: reserveSlot(), groupCount: loop.groups.count)
+    func sendToEveryGroup(_ request: RESPRequest, merge: EveryGroupMerge, write: Bool) {
+        let call = EveryGroupCall(
+            merge: merge, write: write, session: self, sequence: reserveSlot(), groupCount: loop.groups.count)
         for group in loop.groups.indices {
-            send(request.frame, toGroup: group, write: merge.write, target: .everyGroup(call, group: group))
+            send(request.frame, toGroup: group, write: write, target: .everyGroup(call, group: group))
         }
+    }
+
+    /// PUBLISH: its channel is placed as a key would be.
+    func sendByChannel(_ request: RESPRequest) {
+        guard let group = request.withArgument(1, { loop.group(forKey: $0) }) else {
+            return respondError(ProxyErrors.noGroup("publish"))
+        }
+        send(request.frame, toGroup: group, write: true, target: replyTarget(write: true, group: group))
     }
 
     /// `SCAN cursor [MATCH p] [COUNT n] [TYPE t]`: the step is the cursor's group's own SCAN, with

@@ -56,6 +56,10 @@ extension ClientSession {
             }
         case .local(.ping), .local(.echo), .transaction(.unwatch), .keylessGroup:
             return queued(request.frame, keyGroups: [])
+        case .byChannel:
+            return queued(request.frame, keyGroups: request.withArgument(1) { loop.group(forKey: $0) }.map { [$0] } ?? [])
+        case .pubsub:
+            return reject(ProxyErrors.unsupported(spec.name, because: "it cannot run inside a transaction through the proxy"))
         case .everyGroup, .scan:
             return reject(ProxyErrors.unsupported(spec.name, because: "inside a transaction it would need every group at once"))
         case .local, .transaction, .closeSilently:

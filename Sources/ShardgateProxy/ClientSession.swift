@@ -1,5 +1,6 @@
 import Commands
 import NIOCore
+import OrderedCollections
 import RESP
 
 /// One client connection: parses its requests, routes each one, and writes the replies back strictly
@@ -47,6 +48,9 @@ final class ClientSession: ChannelInboundHandler {
     var libraryVersion: String?
     /// Between MULTI and EXEC/DISCARD: the commands queued so far.
     var transaction: Transaction?
+    /// The channels, patterns and shard channels this client subscribed to, in order (an
+    /// unsubscribe-all walks patterns in that order, as Redis does).
+    var subscriptions = OrderedSet<SubscriptionKey>()
 
     /// Stop reading from a client with this many replies outstanding until it catches up.
     static let maximumPendingReplies = 16 * 1024
@@ -80,6 +84,7 @@ final class ClientSession: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
         slots.removeAll()
+        leaveSubscriptions()
         loop.sessionClosed(self)
         context.fireChannelInactive()
     }
@@ -280,6 +285,9 @@ final class ClientSession: ChannelInboundHandler {
         if !isAuthenticated && !spec.flags.contains(.noAuth) {
             return reject(RedisErrors.noAuth)
         }
+        if !subscriptions.isEmpty && protocolVersion == 2 && !Self.allowedWhileSubscribed(policy) {
+            return respondError(Self.subscribedModeError(spec.name))
+        }
         if transaction != nil && !Self.runsImmediately(policy) {
             return queueInTransaction(request, spec: spec, policy: policy)
         }
@@ -292,8 +300,12 @@ final class ClientSession: ChannelInboundHandler {
             answerLocally(command, request)
         case .transaction(let command):
             transactionCommand(command)
-        case .everyGroup(let merge, _):
-            sendToEveryGroup(request, merge: merge)
+        case .everyGroup(let merge, let write):
+            sendToEveryGroup(request, merge: merge, write: write)
+        case .pubsub(let command):
+            pubSubCommand(command, request)
+        case .byChannel:
+            sendByChannel(request)
         case .keylessGroup(let write):
             sendToKeylessGroup(request, write: write)
         case .scan:

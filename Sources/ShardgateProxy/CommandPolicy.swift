@@ -7,6 +7,10 @@ enum CommandPolicy: Sendable {
     case local(LocalCommand)
     /// MULTI, EXEC, DISCARD, WATCH, UNWATCH: the client's transaction state (`Transaction`).
     case transaction(TransactionCommand)
+    /// (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE: the client's subscriptions (`PubSubHub`).
+    case pubsub(PubSubCommand)
+    /// PUBLISH: to the master of the group its channel hashes to, where the channel's subscribers are.
+    case byChannel
     /// Sent to the group owning its key(s): to the master if `write`, else by read policy.
     case forward(write: Bool)
     /// May span groups: split per group and merged (MGET, MSET, DEL, ...).
@@ -26,6 +30,8 @@ enum CommandPolicy: Sendable {
         let name = spec.name
         if let local = LocalCommand(rawValue: name) { return .local(local) }
         if let command = TransactionCommand(rawValue: name) { return .transaction(command) }
+        if let command = PubSubCommand(rawValue: name) { return .pubsub(command) }
+        if name == "publish" { return .byChannel }
         if CrossProtocolGuard.isHTTPLine(name) { return .closeSilently }
         if let kind = SplitKind.forCommand(name) { return .split(kind, write: spec.flags.contains(.write)) }
         if let reason = refusal(for: spec) { return .refused(reason) }
@@ -48,8 +54,6 @@ enum CommandPolicy: Sendable {
             return "it waits on a server connection of the client's own (not supported yet)"
         case "reset", "readonly", "readwrite", "asking", "swapdb":
             return "it changes the state of a backend connection shared by many clients"
-        case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe":
-            return "pub/sub needs a dedicated server connection"
         case "xread", "xreadgroup":
             return nil  // blocking only with BLOCK, checked per request
         default:

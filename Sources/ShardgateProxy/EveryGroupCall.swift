@@ -8,13 +8,15 @@ import RESP
 /// disagree where they must agree, is an error naming the group.
 final class EveryGroupCall {
     let merge: EveryGroupMerge
+    let write: Bool
     let session: ClientSession
     let sequence: UInt64
     private var replies: [ByteBuffer?]
     private var outstanding: Int
 
-    init(merge: EveryGroupMerge, session: ClientSession, sequence: UInt64, groupCount: Int) {
+    init(merge: EveryGroupMerge, write: Bool, session: ClientSession, sequence: UInt64, groupCount: Int) {
         self.merge = merge
+        self.write = write
         self.session = session
         self.sequence = sequence
         self.replies = Array(repeating: nil, count: groupCount)
@@ -22,7 +24,7 @@ final class EveryGroupCall {
     }
 
     func replyArrived(fromGroup group: Int, _ reply: ByteBuffer) {
-        if merge.write { session.noteWriteAcknowledged(group: group) }
+        if write { session.noteWriteAcknowledged(group: group) }
         replies[group] = reply
         outstanding -= 1
         if outstanding == 0 { session.complete(sequence, with: merged()) }
@@ -58,6 +60,28 @@ final class EveryGroupCall {
                 return failure(group, "answered differently from group '\(session.loop.groups[0].name)'")
             }
             return all[0]
+        case .sumPairs:
+            var names: [ByteBuffer] = []
+            var counts: [Int] = []
+            for (group, part) in all.enumerated() {
+                guard let elements = RESPReplyReader.elements(of: part), elements.count % 2 == 0,
+                    names.isEmpty || elements.count == names.count * 2
+                else { return failure(group) }
+                for pair in 0..<(elements.count / 2) {
+                    guard let count = RESPReplyReader.integer(elements[pair * 2 + 1]) else { return failure(group) }
+                    if names.count <= pair {
+                        names.append(elements[pair * 2])
+                        counts.append(count)
+                    } else {
+                        counts[pair] += count
+                    }
+                }
+            }
+            reply.writeRESPArrayHeader(names.count * 2)
+            for (name, count) in zip(names, counts) {
+                reply.writeImmutableBuffer(name)
+                reply.writeRESPInteger(count)
+            }
         case .allOnes:
             var flags: [Bool] = []
             for (group, part) in all.enumerated() {

@@ -11,6 +11,9 @@ enum KeylessPolicy {
         if spec.name == "scan" { return groupCount == 1 ? .keylessGroup(write: false) : .scan }
         if groupCount == 1 { return .keylessGroup(write: write) }
         if let merge = everyGroup[spec.name] { return .everyGroup(merge, write: merge.write) }
+        // Subscribers are on the masters (the proxy subscribes there).
+        if let merge = pubSubQueries[spec.name] { return .everyGroup(merge, write: true) }
+        if spec.name == "pubsub|numpat" { return .keylessGroup(write: true) }
         if keylessGroup.contains(spec.name) || spec.name.hasSuffix("|help") { return .keylessGroup(write: write) }
         if spec.flags.contains(.pubsub) { return .refused("pub/sub needs a dedicated server connection") }
         return .refused("it is answered per server and the pool has several groups; run it on each server")
@@ -22,6 +25,12 @@ enum KeylessPolicy {
         "flushall": .same, "flushdb": .same,
         "script|load": .same, "script|flush": .same, "script|exists": .allOnes,
         "function|load": .same, "function|delete": .same, "function|flush": .same, "function|restore": .same,
+    ]
+
+    /// PUBSUB questions, asked of every master.
+    static let pubSubQueries: [String: EveryGroupMerge] = [
+        "pubsub|channels": .concatenate, "pubsub|shardchannels": .concatenate,
+        "pubsub|numsub": .sumPairs, "pubsub|shardnumsub": .sumPairs,
     ]
 
     /// Answered by the keyless group alone: what one server says is what the client asked for.
@@ -42,6 +51,8 @@ enum EveryGroupMerge: Sendable, Equatable {
     case anyNonNull
     /// Every group must answer the same; that answer (FLUSHALL's `+OK`, SCRIPT LOAD's sha).
     case same
+    /// Arrays of name/count pairs, the counts added up name by name (PUBSUB NUMSUB).
+    case sumPairs
     /// Arrays of 0/1, element by element: 1 only where every group has 1 (SCRIPT EXISTS).
     case allOnes
 
@@ -49,7 +60,7 @@ enum EveryGroupMerge: Sendable, Equatable {
     var write: Bool {
         switch self {
         case .sum, .concatenate, .anyNonNull: return false
-        case .same, .allOnes: return true
+        case .same, .allOnes, .sumPairs: return true
         }
     }
 }

@@ -12,6 +12,14 @@ extension ClientSession {
         case .ping:
             if request.argumentCount > 2 {
                 respondError(RedisErrors.wrongArity("ping"))
+            } else if !subscriptions.isEmpty && protocolVersion == 2 {
+                // A subscribed RESP2 connection answers PING as a message-shaped array.
+                let message = request.argumentCount == 2 ? request.argumentBuffer(1) : ByteBuffer()
+                respond { reply in
+                    reply.writeRESPArrayHeader(2)
+                    reply.writeRESPBulkString("pong")
+                    reply.writeRESPBulkString(buffer: message)
+                }
             } else if request.argumentCount == 1 {
                 respond { $0.writeStaticString("+PONG\r\n") }
             } else {

@@ -19,6 +19,8 @@ final class PoolLoop {
     private var dirtySessions: [ClientSession] = []
     private(set) var sessions: [ObjectIdentifier: ClientSession] = [:]
     var stats = LoopStats()
+    /// This loop's subscribed clients and subscriber connections, made on the first SUBSCRIBE.
+    private(set) lazy var pubSub = PubSubHub(loop: self)
     private(set) var isStopping = false
     private var flushScheduled = false
     /// Made once: submitting the same closure every tick allocates nothing.
@@ -69,6 +71,7 @@ final class PoolLoop {
             let old = backends.master
             backends.master = topology.master.map { makeBackendSet($0, role: "master", group: index) }
             old?.retire(reason: topology.master.map { "replaced by \($0) (Sentinel failover)" } ?? "no longer master")
+            pubSub.masterChanged(group: index)
         }
         var replicas: [BackendSet] = []
         for state in topology.replicas {
@@ -202,6 +205,7 @@ final class PoolLoop {
     /// Closes every backend connection (after the sessions have drained).
     func closeBackends() {
         for set in allBackendSets { set.closeAll() }
+        pubSub.close()
     }
 
     func snapshot() -> LoopSnapshot {

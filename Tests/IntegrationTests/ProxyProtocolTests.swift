@@ -98,7 +98,7 @@ struct ProxyProtocolTests {
         let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
         let client = try proxy.client()
         let refused: [[String]] = [
-            ["MONITOR"], ["BLPOP", "list", "0"], ["SUBSCRIBE", "news"], ["WATCH", "k"], ["SELECT", "1"], ["CLIENT", "LIST"],
+            ["MONITOR"], ["BLPOP", "list", "0"], ["RESET"], ["WATCH", "k"], ["SELECT", "1"], ["CLIENT", "LIST"],
             ["WAIT", "0", "0"], ["ACL", "WHOAMI"], ["XREAD", "BLOCK", "0", "STREAMS", "s", "$"], ["SHUTDOWN"],
         ]
         for command in refused {

@@ -1,0 +1,117 @@
+import Commands
+import NIOCore
+import RESP
+
+/// SUBSCRIBE and friends through the proxy: the client's own subscriptions, confirmed in Redis's
+/// words, with the upstream side multiplexed by the loop's `PubSubHub`.
+extension ClientSession {
+    /// A RESP2 client with subscriptions may only run these (Redis's rule); RESP3 clients may run
+    /// anything.
+    static func allowedWhileSubscribed(_ policy: CommandPolicy) -> Bool {
+        switch policy {
+        case .pubsub, .local(.ping), .local(.quit), .closeSilently: return true
+        default: return false
+        }
+    }
+
+    static func subscribedModeError(_ name: String) -> String {
+        "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    }
+
+    /// What a SUBSCRIBE-family reply counts: channels and patterns together, shard channels apart.
+    func subscriptionCount(for kind: SubscriptionKind) -> Int {
+        subscriptions.filter { ($0.kind == .shardChannel) == (kind == .shardChannel) }.count
+    }
+
+    func pubSubCommand(_ command: PubSubCommand, _ request: RESPRequest) {
+        let names = (1..<request.argumentCount).map { index in request.withArgument(index) { Array($0) } }
+        if command.subscribes {
+            subscribe(command.kind, names)
+        } else {
+            unsubscribe(command.kind, names)
+        }
+    }
+
+    private func subscribe(_ kind: SubscriptionKind, _ names: [[UInt8]]) {
+        let hub = loop.pubSub
+        var frames: [ByteBuffer] = []
+        for name in names {
+            subscriptions.append(SubscriptionKey(kind: kind, name: name))
+            frames.append(PubSubFrames.confirmation(
+                kind.subscribed, name: name, count: subscriptionCount(for: kind), protocolVersion: protocolVersion))
+        }
+        // The confirmations go out once every subscription is active upstream.
+        let reply = PendingConfirmations(session: self, sequence: reserveSlot(), frames: frames)
+        for name in names {
+            hub.subscribe(self, to: SubscriptionKey(kind: kind, name: name)) { reply.oneActive() }
+        }
+    }
+
+    private func unsubscribe(_ kind: SubscriptionKind, _ requested: [[UInt8]]) {
+        let names = requested.isEmpty ? subscriptions.filter { $0.kind == kind }.map(\.name) : requested
+        guard !names.isEmpty else {
+            let frame = PubSubFrames.confirmation(kind.unsubscribed, name: nil, count: subscriptionCount(for: kind), protocolVersion: protocolVersion)
+            return respond { $0.writeImmutableBuffer(frame) }
+        }
+        var frames: [ByteBuffer] = []
+        for name in names {
+            let key = SubscriptionKey(kind: kind, name: name)
+            if subscriptions.remove(key) != nil { loop.pubSub.unsubscribe(self, from: key) }
+            frames.append(PubSubFrames.confirmation(
+                kind.unsubscribed, name: name, count: subscriptionCount(for: kind), protocolVersion: protocolVersion))
+        }
+        respond { buffer in for frame in frames { buffer.writeImmutableBuffer(frame) } }
+    }
+
+    /// A published message for this client, after any reply already due.
+    func deliverPush(_ frame: ByteBuffer) {
+        guard isOpen else { return }
+        let push = PubSubFrames.message(frame, protocolVersion: protocolVersion)
+        respond { $0.writeImmutableBuffer(push) }
+    }
+
+    /// The connection closed: its subscriptions end.
+    func leaveSubscriptions() {
+        guard !subscriptions.isEmpty else { return }
+        for key in subscriptions { loop.pubSub.unsubscribe(self, from: key) }
+        subscriptions.removeAll()
+    }
+}
+
+/// A SUBSCRIBE's confirmations, written once each of its subscriptions is active upstream.
+final class PendingConfirmations {
+    private let session: ClientSession
+    private let sequence: UInt64
+    private let frames: [ByteBuffer]
+    private var remaining: Int
+
+    init(session: ClientSession, sequence: UInt64, frames: [ByteBuffer]) {
+        self.session = session
+        self.sequence = sequence
+        self.frames = frames
+        self.remaining = frames.count
+    }
+
+    func oneActive() {
+        remaining -= 1
+        guard remaining == 0 else { return }
+        session.complete(sequence) { buffer in
+            for frame in frames { buffer.writeImmutableBuffer(frame) }
+        }
+    }
+}
+
+/// The commands that change a client's subscriptions.
+enum PubSubCommand: String, Sendable {
+    case subscribe, unsubscribe, psubscribe, punsubscribe, ssubscribe, sunsubscribe
+
+    var kind: SubscriptionKind {
+        switch self {
+        case .subscribe, .unsubscribe: return .channel
+        case .psubscribe, .punsubscribe: return .pattern
+        case .ssubscribe, .sunsubscribe: return .shardChannel
+        }
+    }
+
+    var subscribes: Bool { self == .subscribe || self == .psubscribe || self == .ssubscribe }
+}

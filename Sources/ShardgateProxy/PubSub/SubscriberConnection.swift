@@ -1,0 +1,194 @@
+import Config
+import NIOCore
+import NIOPosix
+import RESP
+
+/// One event loop's pub/sub connection to one group's master, shared by every subscribed client of
+/// that loop (`PubSubHub`): it carries each channel or pattern once, however many clients want it.
+///
+/// It subscribes to whatever the hub holds when it connects, so a reconnect (the server restarted,
+/// or Sentinel named a new master) resubscribes by itself; messages published meanwhile are lost,
+/// as with Redis (at most once).
+final class SubscriberConnection {
+    private unowned let hub: PubSubHub
+    let group: Int
+    private var channel: (any Channel)?
+    private var isConnecting = false
+    private var generation = 0
+    private var reconnectTimer: Scheduled<Void>?
+    private var backoff = BackendConnection.initialBackoff
+    private var isClosed = false
+    /// Replies to the AUTH sent first, still to skip.
+    private var handshakeReplies = 0
+    /// The subscriptions sent and not yet confirmed, in order: Redis confirms each name in turn.
+    private var awaiting = CircularBuffer<(key: SubscriptionKey, generation: Int)>()
+
+    init(hub: PubSubHub, group: Int) {
+        self.hub = hub
+        self.group = group
+    }
+
+    var isConnected: Bool { channel != nil }
+
+    /// Subscribes to `key` now if connected (else at connect, from the hub's list).
+    func subscribe(_ key: SubscriptionKey, generation: Int) {
+        guard let channel else { return connect() }
+        awaiting.append((key, generation))
+        channel.writeAndFlush(RESPRequest(arguments: [key.kind.subscribeCommand, key.name]).frame, promise: nil)
+    }
+
+    func unsubscribe(_ key: SubscriptionKey) {
+        channel?.writeAndFlush(RESPRequest(arguments: [key.kind.unsubscribeCommand, key.name]).frame, promise: nil)
+    }
+
+    func connect() {
+        guard channel == nil, !isConnecting, !isClosed else { return }
+        let loop = hub.loop
+        guard let endpoint = loop.groups[group].master?.endpoint else {
+            return scheduleReconnect()
+        }
+        isConnecting = true
+        generation += 1
+        let generation = self.generation
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        ClientBootstrap(group: loop.eventLoop)
+            .connectTimeout(loop.runtime.timeout ?? .seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        SubscriberHandler(connection: bound.value, generation: generation))
+                }
+            }
+            .connect(to: endpoint)
+            .whenComplete { result in
+                let connection = bound.value
+                connection.isConnecting = false
+                guard connection.generation == generation, !connection.isClosed else {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
+                switch result {
+                case .success(let channel): connection.connected(channel)
+                case .failure: connection.lost(generation)
+                }
+            }
+    }
+
+    private func connected(_ channel: any Channel) {
+        self.channel = channel
+        backoff = BackendConnection.initialBackoff
+        awaiting.removeAll()
+        if let auth = hub.loop.runtime.config.auth {
+            var arguments = [Array("AUTH".utf8)]
+            if let user = auth.username { arguments.append(Array(user.utf8)) }
+            arguments.append(Array(auth.password.utf8))
+            handshakeReplies = 1
+            channel.write(RESPRequest(arguments: arguments).frame, promise: nil)
+        }
+        for (key, generation) in hub.subscriptions(ofGroup: group) {
+            awaiting.append((key, generation))
+            channel.write(RESPRequest(arguments: [key.kind.subscribeCommand, key.name]).frame, promise: nil)
+        }
+        channel.flush()
+    }
+
+    /// A frame from the server: a confirmation of ours, or a message for the hub to fan out.
+    func received(_ frame: ByteBuffer, generation: Int) {
+        guard generation == self.generation else { return }
+        if handshakeReplies > 0 {
+            handshakeReplies -= 1
+            if RESPReplyReader.isError(frame) { lost(generation) }
+            return
+        }
+        guard let elements = RESPReplyReader.elements(of: frame), let first = elements.first,
+            let word = Self.bulk(first)
+        else { return }
+        if let kind = SubscriptionKind.of(message: word) {
+            hub.deliver(frame, kind: kind, elements: elements)
+        } else if SubscriptionKind.of(confirmation: word) != nil, let sent = awaiting.popFirst() {
+            hub.confirmed(sent.key, generation: sent.generation, group: group)
+        }
+    }
+
+    /// The payload of a bulk string frame.
+    static func bulk(_ frame: ByteBuffer) -> [UInt8]? {
+        guard RESPReplyReader.type(of: frame) == UInt8(ascii: "$") else { return nil }
+        let bytes = frame.readableBytesView
+        guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), bytes.endIndex - newline >= 3 else { return nil }
+        return Array(bytes[(newline + 1)..<(bytes.endIndex - 2)])
+    }
+
+    func lost(_ generation: Int) {
+        guard generation == self.generation else { return }
+        self.generation += 1
+        channel?.close(promise: nil)
+        channel = nil
+        awaiting.removeAll()
+        hub.disconnected(group: group)
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        guard reconnectTimer == nil, !isClosed else { return }
+        let delay = backoff
+        backoff = min(backoff * 2, BackendConnection.maximumBackoff)
+        let bound = NIOLoopBound(self, eventLoop: hub.loop.eventLoop)
+        reconnectTimer = hub.loop.eventLoop.scheduleTask(in: delay) {
+            let connection = bound.value
+            connection.reconnectTimer = nil
+            if connection.hub.hasSubscriptions(inGroup: connection.group) { connection.connect() }
+        }
+    }
+
+    /// The group's master changed: start over on the new one.
+    func masterChanged() {
+        if channel != nil || isConnecting { lost(generation) }
+    }
+
+    func close() {
+        isClosed = true
+        reconnectTimer?.cancel()
+        reconnectTimer = nil
+        generation += 1
+        channel?.close(promise: nil)
+        channel = nil
+    }
+}
+
+/// Frames what a subscriber connection receives.
+final class SubscriberHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let connection: SubscriberConnection
+    private let generation: Int
+    private var framer = RESPReplyFramer()
+    private var pending: ByteBuffer?
+
+    init(connection: SubscriberConnection, generation: Int) {
+        self.connection = connection
+        self.generation = generation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
+        do {
+            while let frame = try framer.nextFrame(from: &pending!) {
+                connection.received(frame, generation: generation)
+            }
+        } catch {
+            connection.lost(generation)
+        }
+        if pending?.readableBytes == 0 { pending = nil }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.lost(generation)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.lost(generation)
+        context.close(promise: nil)
+    }
+}
