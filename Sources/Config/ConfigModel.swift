@@ -145,6 +145,8 @@ public struct PoolConfig: Sendable, Hashable {
     public static let defaultSentinelTimeoutMilliseconds = 250
     /// Default for `sentinel_subscriptions`.
     public static let defaultSentinelSubscriptions = 5
+    /// Default for `leased_connections`.
+    public static let defaultLeasedConnections = 64
     /// Default for `sentinel_poll` (ms).
     public static let defaultSentinelPollMilliseconds = 1000
 
@@ -200,6 +202,9 @@ public struct PoolConfig: Sendable, Hashable {
     /// After a client writes to a group, its reads of that group go to the master until the
     /// replicas have caught up (`read_your_writes`).
     public var readYourWrites: Bool
+    /// Connections to a group's master that one event loop may lend to clients at once, each to one
+    /// client while it blocks (BLPOP…) or watches keys (WATCH); one more is refused with an error.
+    public var leasedConnections: Int
     /// At least one group, in file order.
     public var groups: [GroupConfig]
     /// The pool was written in nutcracker.yml form (`servers:`).
@@ -218,7 +223,8 @@ public struct PoolConfig: Sendable, Hashable {
         sentinelTimeoutMilliseconds: Int = PoolConfig.defaultSentinelTimeoutMilliseconds,
         sentinelPollMilliseconds: Int = PoolConfig.defaultSentinelPollMilliseconds,
         sentinelSubscriptions: Int = PoolConfig.defaultSentinelSubscriptions, maxReplicaLagBytes: Int? = nil,
-        maxReplicaLagSeconds: Int? = nil, readYourWrites: Bool = false, groups: [GroupConfig],
+        maxReplicaLagSeconds: Int? = nil, readYourWrites: Bool = false,
+        leasedConnections: Int = PoolConfig.defaultLeasedConnections, groups: [GroupConfig],
         isTwemproxyPool: Bool = false
     ) {
         self.name = name
@@ -248,6 +254,7 @@ public struct PoolConfig: Sendable, Hashable {
         self.maxReplicaLagBytes = maxReplicaLagBytes
         self.maxReplicaLagSeconds = maxReplicaLagSeconds
         self.readYourWrites = readYourWrites
+        self.leasedConnections = leasedConnections
         self.groups = groups
         self.isTwemproxyPool = isTwemproxyPool
     }

@@ -60,6 +60,7 @@ private let nativePoolKeys = [
     "database", "redis_db", "auto_eject_hosts", "server_failure_limit", "server_retry_timeout", "preconnect",
     "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels", "sentinel_auth",
     "sentinel_timeout", "sentinel_poll", "sentinel_subscriptions", "max_replica_lag", "read_your_writes",
+    "leased_connections",
 ]
 
 /// Keys of a twemproxy pool: twemproxy 0.5.0's `conf_commands` plus `reuseport` (added on its master).
@@ -156,6 +157,7 @@ extension ConfigReader {
         var maxLagBytes: Int?
         var maxLagSeconds: Int?
         var readYourWrites = false
+        var leasedConnections = PoolConfig.defaultLeasedConnections
         // Groups are checked in Sentinel mode whenever `sentinels` is written, even if invalid, so a
         // bad sentinel address does not also make every group "miss" its master.
         let sentinelMode = !isTwemproxy && items.contains { $0.key == "sentinels" }
@@ -243,6 +245,8 @@ extension ConfigReader {
                 (maxLagBytes, maxLagSeconds) = readReplicaLag(value, key)
             case "read_your_writes" where !isTwemproxy:
                 readYourWrites = bool(value, key) ?? readYourWrites
+            case "leased_connections" where !isTwemproxy:
+                leasedConnections = int(value, key, minimum: 1) ?? leasedConnections
             case "groups":
                 groupsEntry = item
             case "servers":
@@ -328,7 +332,8 @@ extension ConfigReader {
             sentinels: sentinels, sentinelAuth: sentinelAuth, sentinelTimeoutMilliseconds: sentinelTimeout,
             sentinelPollMilliseconds: sentinelPoll, sentinelSubscriptions: sentinelSubscriptions,
             maxReplicaLagBytes: maxLagBytes,
-            maxReplicaLagSeconds: maxLagSeconds, readYourWrites: readYourWrites, groups: groups,
+            maxReplicaLagSeconds: maxLagSeconds, readYourWrites: readYourWrites,
+            leasedConnections: leasedConnections, groups: groups,
             isTwemproxyPool: isTwemproxy)
         return (config, listenNode)
     }

@@ -55,8 +55,13 @@ final class BackendConnection {
     /// The group index when this connects to a group's master (for auto_eject_hosts).
     let masterOf: Int?
 
-    init(endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int, masterOf: Int?) {
+    /// A leased connection: its requests may block on the server (BLPOP 0), so no request timeout
+    /// applies to them.
+    let waitsForever: Bool
+
+    init(endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int, masterOf: Int?, waitsForever: Bool = false) {
         self.masterOf = masterOf
+        self.waitsForever = waitsForever
         self.endpoint = endpoint
         self.label = label
         self.loop = loop
@@ -70,6 +75,15 @@ final class BackendConnection {
     private var failedSinceConnected = false
 
     var inFlight: Int { waiters.count }
+
+    /// Called each time the last reply in flight arrived (a leased connection's holder lets it go then).
+    var whenIdle: (() -> Void)?
+
+    /// Connected with nothing in flight: fit to lend to another client.
+    var isReusable: Bool {
+        guard case .connected = state else { return false }
+        return waiters.isEmpty
+    }
 
     /// Queues `frame` for the server; `target` gets the reply, or an error.
     func send(_ frame: ByteBuffer, to target: ReplyTarget) {
@@ -113,7 +127,7 @@ final class BackendConnection {
             break
         }
         stats.requests += 1
-        waiters.append(Waiter(target: target, deadline: loop.deadline()))
+        waiters.append(Waiter(target: target, deadline: waitsForever ? .distantFuture : loop.deadline()))
         markDirty()
         armTimeout()
         return true
@@ -221,6 +235,7 @@ final class BackendConnection {
             }
         }
         waiter.target.deliver(reply)
+        if waiters.isEmpty, let whenIdle { whenIdle() }
     }
 
     /// The channel of `generation` failed or closed: fail everything in flight, reconnect later.
@@ -285,7 +300,7 @@ final class BackendConnection {
     // MARK: - Timeouts
 
     private func armTimeout() {
-        guard timeoutTimer == nil, loop.runtime.timeout != nil, let first = waiters.first else { return }
+        guard timeoutTimer == nil, !waitsForever, loop.runtime.timeout != nil, let first = waiters.first else { return }
         let loopBound = NIOLoopBound(self, eventLoop: loop.eventLoop)
         timeoutTimer = loop.eventLoop.scheduleTask(deadline: first.deadline) {
             loopBound.value.timeoutFired()

@@ -18,11 +18,11 @@ extension ClientSession {
         }
     }
 
-    func transactionCommand(_ command: TransactionCommand) {
+    func transactionCommand(_ command: TransactionCommand, _ request: RESPRequest, spec: CommandSpec) {
         switch command {
         case .multi:
             guard transaction == nil else { return respondError("ERR MULTI calls can not be nested") }
-            transaction = Transaction()
+            transaction = Transaction(group: watching?.group)
             respond { $0.writeStaticString("+OK\r\n") }
         case .exec:
             guard let queued = transaction else { return respondError("ERR EXEC without MULTI") }
@@ -31,14 +31,14 @@ extension ClientSession {
         case .discard:
             guard transaction != nil else { return respondError("ERR DISCARD without MULTI") }
             transaction = nil
+            stopWatching()
             respond { $0.writeStaticString("+OK\r\n") }
         case .watch:
             if transaction != nil { return respondError("ERR WATCH inside MULTI is not allowed") }
-            respondError(ProxyErrors.unsupported(
-                "watch", because: "it needs a server connection of the client's own (not supported yet); MULTI/EXEC without WATCH works"))
+            watch(request, spec: spec)
         case .unwatch:
-            // Nothing is ever watched through the proxy.
-            respond { $0.writeStaticString("+OK\r\n") }
+            if watching == nil { return respond { $0.writeStaticString("+OK\r\n") } }
+            stopWatching(request)
         }
     }
 
@@ -47,13 +47,10 @@ extension ClientSession {
         if spec.flags.contains(.noMulti) { return reject("ERR Command not allowed inside a transaction") }
         var keyGroups: [Int] = []
         switch policy {
-        case .forward, .split:
+        case .forward, .split, .blocking:
             break
         case .refused(let reason):
-            // A blocking command inside MULTI does not block (Redis runs it as its plain form).
-            guard spec.flags.contains(.blocking), !spec.keySpecs.isEmpty else {
-                return reject(ProxyErrors.unsupported(spec.name, because: reason))
-            }
+            return reject(ProxyErrors.unsupported(spec.name, because: reason))
         case .local(.ping), .local(.echo), .transaction(.unwatch), .keylessGroup:
             return queued(request.frame, keyGroups: [])
         case .byChannel:
@@ -81,8 +78,12 @@ extension ClientSession {
     }
 
     private func execute(_ queued: Transaction) {
-        switch queued.execution(keylessGroup: 0) {
+        let execution = queued.execution(keylessGroup: keylessGroup)
+        // WATCH's check happens on the server, so a watching client's EXEC always reaches it.
+        if let lease = watching, execution != .abort { return executeWatched(queued, lease: lease) }
+        switch execution {
         case .abort:
+            stopWatching()
             respondError("EXECABORT Transaction discarded because of previous errors.")
         case .empty:
             respond { $0.writeStaticString("*0\r\n") }

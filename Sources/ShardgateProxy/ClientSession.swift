@@ -51,6 +51,11 @@ final class ClientSession: ChannelInboundHandler {
     /// The channels, patterns and shard channels this client subscribed to, in order (an
     /// unsubscribe-all walks patterns in that order, as Redis does).
     var subscriptions = OrderedSet<SubscriptionKey>()
+    /// Connections lent to this client (one per group at most), and the one it watches keys through.
+    var leases: [Lease] = []
+    var watching: Lease?
+    /// A request waiting for every earlier reply before it runs (see `afterEarlierReplies`).
+    private var barrier: (() -> Void)?
 
     /// Stop reading from a client with this many replies outstanding until it catches up.
     static let maximumPendingReplies = 16 * 1024
@@ -85,6 +90,7 @@ final class ClientSession: ChannelInboundHandler {
         isOpen = false
         slots.removeAll()
         leaveSubscriptions()
+        dropLeases()
         loop.sessionClosed(self)
         context.fireChannelInactive()
     }
@@ -97,8 +103,14 @@ final class ClientSession: ChannelInboundHandler {
         } else {
             input!.writeBuffer(&incoming)
         }
+        processInput()
+    }
+
+    /// Runs the complete requests buffered, until one must wait for every earlier reply (`barrier`).
+    private func processInput() {
+        guard isOpen, input != nil else { return updateReadInterest() }
         do {
-            while !isClosing, let request = try parser.next(from: &input!) {
+            while !isClosing && barrier == nil, let request = try parser.next(from: &input!) {
                 dispatch(request)
             }
         } catch {
@@ -109,6 +121,22 @@ final class ClientSession: ChannelInboundHandler {
         }
         if input?.readableBytes == 0 { input = nil }
         updateReadInterest()
+    }
+
+    /// Holds back `run` (a request that takes a lease) until every earlier reply is in: a lease is
+    /// a connection of its own, so this keeps the client's earlier requests before it, as on one
+    /// connection to Redis. Reading pauses meanwhile.
+    func afterEarlierReplies(_ run: @escaping () -> Void) {
+        if slots.isEmpty { return run() }
+        barrier = run
+    }
+
+    /// The last pending reply went out: run what waited for it, then what is buffered behind it.
+    private func liftBarrier() {
+        guard let run = barrier, slots.isEmpty else { return }
+        barrier = nil
+        run()
+        processInput()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -122,7 +150,8 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Reads are paused while the client has too many replies outstanding or its socket is full.
     private func updateReadInterest() {
-        let shouldPause = isClosing || slots.count >= Self.maximumPendingReplies || !context.channel.isWritable
+        let shouldPause = isClosing || barrier != nil || slots.count >= Self.maximumPendingReplies
+            || !context.channel.isWritable
         guard shouldPause != readingPaused, isOpen else { return }
         readingPaused = shouldPause
         context.channel.setOption(ChannelOptions.autoRead, value: !shouldPause).whenFailure { _ in }
@@ -222,6 +251,7 @@ final class ClientSession: ChannelInboundHandler {
                 return
             }
         }
+        if barrier != nil && slots.isEmpty { liftBarrier() }
         if readingPaused { updateReadInterest() }
     }
 
@@ -299,7 +329,7 @@ final class ClientSession: ChannelInboundHandler {
         case .local(let command):
             answerLocally(command, request)
         case .transaction(let command):
-            transactionCommand(command)
+            transactionCommand(command, request, spec: spec)
         case .everyGroup(let merge, let write):
             sendToEveryGroup(request, merge: merge, write: write)
         case .pubsub(let command):
@@ -310,6 +340,8 @@ final class ClientSession: ChannelInboundHandler {
             sendToKeylessGroup(request, write: write)
         case .scan:
             scan(request)
+        case .blocking:
+            sendBlocking(request, spec: spec)
         case .refused(let reason):
             respondError(ProxyErrors.unsupported(spec.name, because: reason))
         case .closeSilently:
@@ -332,10 +364,7 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Sends a request whose keys all live in one group.
     private func forward(_ request: RESPRequest, spec: CommandSpec, write: Bool) {
-        if spec.flags.contains(.blocking) && Self.blocks(request) {
-            return respondError(ProxyErrors.unsupported(
-                spec.name, because: "with BLOCK it would stall a backend connection shared by many clients"))
-        }
+        if spec.flags.contains(.blocking) && Self.blocks(request) { return sendBlocking(request, spec: spec) }
         let group: Int
         if let keyIndex = spec.singleKeyIndex {
             guard let owner = request.withArgument(keyIndex, { loop.group(forKey: $0) }) else {
@@ -405,6 +434,11 @@ final class ClientSession: ChannelInboundHandler {
     /// The connection a read or write for `group` goes to; nil (after failing `target` with the
     /// reason) when there is none.
     func connection(forGroup group: Int, write: Bool, failing target: ReplyTarget) -> BackendConnection? {
+        // A client with a lease on this group (it watches keys, or a blocking command of its is in
+        // flight) talks to the group over it, reads included, so its requests keep their order.
+        if !leases.isEmpty, let lease = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion }) {
+            return lease.connection
+        }
         let backends = loop.groups[group]
         let set: BackendSet
         if write {

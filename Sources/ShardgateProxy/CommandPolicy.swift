@@ -21,6 +21,8 @@ enum CommandPolicy: Sendable {
     case keylessGroup(write: Bool)
     /// SCAN over several groups, one after the other (`ScanCursor`).
     case scan
+    /// BLPOP and the other blocking commands: on a connection leased to the client (`LeasePool`).
+    case blocking
     /// Refused with a clear error naming the reason.
     case refused(String)
     /// Redis closes the connection without a reply (cross-protocol scripting guard).
@@ -35,6 +37,9 @@ enum CommandPolicy: Sendable {
         if CrossProtocolGuard.isHTTPLine(name) { return .closeSilently }
         if let kind = SplitKind.forCommand(name) { return .split(kind, write: spec.flags.contains(.write)) }
         if let reason = refusal(for: spec) { return .refused(reason) }
+        if spec.flags.contains(.blocking) && !spec.keySpecs.isEmpty && name != "xread" && name != "xreadgroup" {
+            return .blocking
+        }
         if spec.keySpecs.isEmpty { return KeylessPolicy.make(for: spec, groupCount: groupCount) }
         return .forward(write: !spec.flags.contains(.readonly))
     }
@@ -61,9 +66,6 @@ enum CommandPolicy: Sendable {
         }
         if name == "acl" || name.hasPrefix("acl|") { return "users are the proxy's own (`password:`); ACL is not forwarded" }
         if name == "cluster" || name.hasPrefix("cluster|") { return "the proxy is not a cluster node" }
-        if spec.flags.contains(.blocking) {
-            return "blocking commands would stall a backend connection shared by many clients"
-        }
         return nil
     }
 }

@@ -21,6 +21,9 @@ final class PoolLoop {
     var stats = LoopStats()
     /// This loop's subscribed clients and subscriber connections, made on the first SUBSCRIBE.
     private(set) lazy var pubSub = PubSubHub(loop: self)
+    /// Connections lent to clients that block or watch keys.
+    private(set) lazy var leases = LeasePool(
+        loop: self, groupCount: runtime.config.groups.count, limit: runtime.config.leasedConnections)
     private(set) var isStopping = false
     private var flushScheduled = false
     /// Made once: submitting the same closure every tick allocates nothing.
@@ -72,6 +75,7 @@ final class PoolLoop {
             backends.master = topology.master.map { makeBackendSet($0, role: "master", group: index) }
             old?.retire(reason: topology.master.map { "replaced by \($0) (Sentinel failover)" } ?? "no longer master")
             pubSub.masterChanged(group: index)
+            leases.masterChanged(group: index)
         }
         var replicas: [BackendSet] = []
         for state in topology.replicas {
@@ -206,6 +210,7 @@ final class PoolLoop {
     func closeBackends() {
         for set in allBackendSets { set.closeAll() }
         pubSub.close()
+        leases.closeAll()
     }
 
     func snapshot() -> LoopSnapshot {

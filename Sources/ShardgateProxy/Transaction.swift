@@ -15,6 +15,11 @@ struct Transaction {
     /// A queue-time error was answered: EXEC answers EXECABORT and nothing is sent.
     private(set) var isDoomed = false
 
+    /// `group`: the group the client watches keys in, which the transaction must stay in.
+    init(group: Int? = nil) {
+        self.group = group
+    }
+
     /// Queues `frame`, whose keys live in `keyGroups` (empty for a keyless command). Returns the
     /// error to answer instead of `+QUEUED` when its keys leave the transaction's group.
     mutating func queue(_ frame: ByteBuffer, keyGroups: [Int]) -> String? {

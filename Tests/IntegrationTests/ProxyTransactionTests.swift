@@ -132,6 +132,7 @@ struct ProxyTransactionTests {
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("balances 50 50"), "\(result.output)")
         #expect(result.output.contains("crossslot ok"), "\(result.output)")
+        #expect(result.output.contains("cas total 2000"), "\(result.output)")
         await proxy.stop()
     }
 }

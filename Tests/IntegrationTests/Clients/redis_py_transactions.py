@@ -2,6 +2,7 @@
 transaction whose keys span groups raises and leaves no trace.  Usage: redis_py_transactions.py PORT"""
 import hashlib
 import sys
+import threading
 
 import redis
 
@@ -33,3 +34,35 @@ for index in range(20):
         aborted += 1
 assert aborted > 0, "some pairs span both groups"
 print("crossslot ok", aborted)
+
+# redis-py's check-and-set helper (WATCH, reads, MULTI, writes, EXEC, retry on WatchError), from
+# several threads at once: the total of the two balances never changes.
+client.set("{cas}a", 1000)
+client.set("{cas}b", 1000)
+errors = []
+
+
+def transfer(worker):
+    local = redis.Redis(port=int(sys.argv[1]), socket_timeout=10)
+
+    def move(pipe):
+        a, b = int(pipe.get("{cas}a")), int(pipe.get("{cas}b"))
+        step = 1 if worker % 2 == 0 else -1
+        pipe.multi()
+        pipe.set("{cas}a", a - step)
+        pipe.set("{cas}b", b + step)
+
+    try:
+        for _ in range(100):
+            local.transaction(move, "{cas}a", "{cas}b")
+    except Exception as error:  # reported below
+        errors.append(repr(error))
+
+
+threads = [threading.Thread(target=transfer, args=(worker,)) for worker in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(60)
+assert not errors, errors
+print("cas total", int(client.get("{cas}a")) + int(client.get("{cas}b")))

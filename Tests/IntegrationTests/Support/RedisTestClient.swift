@@ -96,6 +96,11 @@ final class RedisTestClient {
 
     deinit { close(fd) }
 
+    /// Ends the connection now (the descriptor itself is closed by `deinit`).
+    func disconnect() {
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
     static func encode(_ arguments: [[UInt8]]) -> [UInt8] {
         var bytes = Array("*\(arguments.count)\r\n".utf8)
         for argument in arguments {

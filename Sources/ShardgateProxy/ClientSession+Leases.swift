@@ -1,0 +1,109 @@
+import Commands
+import NIOCore
+import RESP
+
+/// Blocking commands and WATCH: each runs on a connection to its group's master lent to this
+/// client alone (`LeasePool`), so the shared, pipelined connections never stall or carry a
+/// client's watched keys.
+extension ClientSession {
+    /// The client's lease on `group`'s master, one it holds or a new one; nil (after answering the
+    /// error) when none can be had.
+    private func lease(forGroup group: Int) -> Lease? {
+        if let held = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion }) { return held }
+        switch loop.leases.lease(group: group, protocolVersion: protocolVersion) {
+        case .success(let lease):
+            leases.append(lease)
+            lease.connection.whenIdle = { [unowned self, unowned lease] in self.releaseIfIdle(lease) }
+            return lease
+        case .failure(let error):
+            respondError(error.message)
+            return nil
+        }
+    }
+
+    /// The one group every key of `request` lives in; nil after answering the error.
+    private func singleGroup(_ request: RESPRequest, spec: CommandSpec) -> Int? {
+        switch keyGroups(request, spec: spec) {
+        case .failed(let message):
+            respondError(message)
+            return nil
+        case .groups(let groups):
+            guard let first = groups.first, groups.allSatisfy({ $0 == first }) else {
+                loop.stats.crossSlotErrors += 1
+                respondError(ProxyErrors.crossSlot)
+                return nil
+            }
+            return first
+        }
+    }
+
+    /// BLPOP, BLMOVE, BZPOPMIN, XREAD … BLOCK …: on the client's lease, however long the server
+    /// keeps it; a client that goes away closes its lease, so nothing is popped for it.
+    func sendBlocking(_ request: RESPRequest, spec: CommandSpec) {
+        guard let group = singleGroup(request, spec: spec) else { return }
+        afterEarlierRepliesUnlessLeased(group) { [self] in
+            guard let lease = lease(forGroup: group) else { return }
+            lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+        }
+    }
+
+    /// A client with a lease on `group` already sends there in order; otherwise a new lease waits
+    /// until the client's earlier requests are answered.
+    private func afterEarlierRepliesUnlessLeased(_ group: Int, _ run: @escaping () -> Void) {
+        if leases.contains(where: { $0.group == group }) { return run() }
+        afterEarlierReplies(run)
+    }
+
+    /// WATCH: from here until EXEC, DISCARD or UNWATCH, the client's commands for the watched group
+    /// run on its lease (see `connection(forGroup:)`), as on a connection of its own.
+    func watch(_ request: RESPRequest, spec: CommandSpec) {
+        guard let group = singleGroup(request, spec: spec) else { return }
+        if let watching, watching.group != group {
+            loop.stats.crossSlotErrors += 1
+            return respondError(ProxyErrors.crossSlot)
+        }
+        afterEarlierRepliesUnlessLeased(group) { [self] in
+            guard let lease = watching ?? lease(forGroup: group) else { return }
+            watching = lease
+            lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+        }
+    }
+
+    /// UNWATCH, or the implicit one of DISCARD (`answered`: false) or of an aborted EXEC.
+    func stopWatching(_ request: RESPRequest? = nil) {
+        guard let lease = watching else { return }
+        watching = nil
+        let target: ReplyTarget = request == nil ? .discard : .client(self, sequence: reserveSlot())
+        lease.connection.send(request?.frame ?? Self.unwatchFrame, to: target)
+    }
+
+    static let unwatchFrame = RESPRequest(arguments: [Array("UNWATCH".utf8)]).frame
+
+    /// EXEC of a client that watches: the block goes on its lease, and the lease may go back after.
+    func executeWatched(_ queued: Transaction, lease: Lease) {
+        watching = nil
+        lease.connection.send(Self.multiFrame, to: .discard)
+        for frame in queued.frames { lease.connection.send(frame, to: .discard) }
+        lease.connection.send(Self.execFrame, to: .client(self, sequence: reserveSlot()))
+    }
+
+    /// A lease nothing waits on, and through which the client no longer watches, goes back.
+    func releaseIfIdle(_ lease: Lease) {
+        guard lease !== watching, lease.connection.inFlight == 0,
+            let index = leases.firstIndex(where: { $0 === lease })
+        else { return }
+        leases.remove(at: index)
+        lease.connection.whenIdle = nil
+        loop.leases.giveBack(lease)
+    }
+
+    /// The client went away: its leases are closed, not reused.
+    func dropLeases() {
+        for lease in leases {
+            lease.connection.whenIdle = nil
+            loop.leases.discard(lease)
+        }
+        leases.removeAll()
+        watching = nil
+    }
+}
