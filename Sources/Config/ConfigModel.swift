@@ -205,6 +205,10 @@ public struct PoolConfig: Sendable, Hashable {
     /// Connections to a group's master that one event loop may lend to clients at once, each to one
     /// client while it blocks (BLPOP…) or watches keys (WATCH); one more is refused with an error.
     public var leasedConnections: Int
+    /// Key prefixes pinned to groups (`routes:`), checked before the distribution.
+    public var routes: PrefixRoutes
+    /// The group that answers commands without keys (`keyless_group`, a group name; the first by default).
+    public var keylessGroup: Int
     /// At least one group, in file order.
     public var groups: [GroupConfig]
     /// The pool was written in nutcracker.yml form (`servers:`).
@@ -224,7 +228,8 @@ public struct PoolConfig: Sendable, Hashable {
         sentinelPollMilliseconds: Int = PoolConfig.defaultSentinelPollMilliseconds,
         sentinelSubscriptions: Int = PoolConfig.defaultSentinelSubscriptions, maxReplicaLagBytes: Int? = nil,
         maxReplicaLagSeconds: Int? = nil, readYourWrites: Bool = false,
-        leasedConnections: Int = PoolConfig.defaultLeasedConnections, groups: [GroupConfig],
+        leasedConnections: Int = PoolConfig.defaultLeasedConnections, routes: PrefixRoutes = PrefixRoutes([]),
+        keylessGroup: Int = 0, groups: [GroupConfig],
         isTwemproxyPool: Bool = false
     ) {
         self.name = name
@@ -255,6 +260,8 @@ public struct PoolConfig: Sendable, Hashable {
         self.maxReplicaLagSeconds = maxReplicaLagSeconds
         self.readYourWrites = readYourWrites
         self.leasedConnections = leasedConnections
+        self.routes = routes
+        self.keylessGroup = keylessGroup
         self.groups = groups
         self.isTwemproxyPool = isTwemproxyPool
     }

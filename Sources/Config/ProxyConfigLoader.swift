@@ -60,7 +60,7 @@ private let nativePoolKeys = [
     "database", "redis_db", "auto_eject_hosts", "server_failure_limit", "server_retry_timeout", "preconnect",
     "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels", "sentinel_auth",
     "sentinel_timeout", "sentinel_poll", "sentinel_subscriptions", "max_replica_lag", "read_your_writes",
-    "leased_connections",
+    "leased_connections", "routes", "keyless_group",
 ]
 
 /// Keys of a twemproxy pool: twemproxy 0.5.0's `conf_commands` plus `reuseport` (added on its master).
@@ -158,6 +158,8 @@ extension ConfigReader {
         var maxLagSeconds: Int?
         var readYourWrites = false
         var leasedConnections = PoolConfig.defaultLeasedConnections
+        var routesEntry: Entry?
+        var keylessGroupEntry: Entry?
         // Groups are checked in Sentinel mode whenever `sentinels` is written, even if invalid, so a
         // bad sentinel address does not also make every group "miss" its master.
         let sentinelMode = !isTwemproxy && items.contains { $0.key == "sentinels" }
@@ -247,6 +249,10 @@ extension ConfigReader {
                 readYourWrites = bool(value, key) ?? readYourWrites
             case "leased_connections" where !isTwemproxy:
                 leasedConnections = int(value, key, minimum: 1) ?? leasedConnections
+            case "routes" where !isTwemproxy:
+                routesEntry = item
+            case "keyless_group" where !isTwemproxy:
+                keylessGroupEntry = item
             case "groups":
                 groupsEntry = item
             case "servers":
@@ -320,6 +326,20 @@ extension ConfigReader {
                 "only used with replicas: `sentinels`, or groups that list `replicas` (no group of this pool has any)")
         }
 
+        var routes = PrefixRoutes([])
+        var keylessGroup = 0
+        if let groups {
+            let names = groups.map(\.name)
+            if let routesEntry { routes = readRoutes(routesEntry.value, join(path, "routes"), groupNames: names) }
+            if let keylessGroupEntry, let name = string(keylessGroupEntry.value, join(path, "keyless_group")) {
+                if let index = names.firstIndex(of: name) {
+                    keylessGroup = index
+                } else {
+                    report(keylessGroupEntry.value, join(path, "keyless_group"), "no group is named \(quote(name)); the groups are \(names.map(quote).joined(separator: ", "))")
+                }
+            }
+        }
+
         guard issues.count == issuesBefore, let listen, let listenNode, let groups, let distribution else {
             return nil
         }
@@ -333,7 +353,7 @@ extension ConfigReader {
             sentinelPollMilliseconds: sentinelPoll, sentinelSubscriptions: sentinelSubscriptions,
             maxReplicaLagBytes: maxLagBytes,
             maxReplicaLagSeconds: maxLagSeconds, readYourWrites: readYourWrites,
-            leasedConnections: leasedConnections, groups: groups,
+            leasedConnections: leasedConnections, routes: routes, keylessGroup: keylessGroup, groups: groups,
             isTwemproxyPool: isTwemproxy)
         return (config, listenNode)
     }
@@ -356,6 +376,26 @@ extension ConfigReader {
             }
         }
         return unknownKeyMessage(key, allowed: isTwemproxy ? twemproxyPoolKeys : nativePoolKeys)
+    }
+
+    /// `routes:` maps key prefixes to group names: `{"rq:": shard-a, "celery": shard-b}`.
+    private mutating func readRoutes(_ node: Node, _ path: String, groupNames: [String]) -> PrefixRoutes {
+        guard let entries = entries(of: node, path, what: "a map of key prefixes to group names") else { return PrefixRoutes([]) }
+        var routes: [PrefixRoutes.Route] = []
+        for entry in entries {
+            let routePath = join(path, entry.key)
+            guard !entry.key.isEmpty else {
+                report(entry.keyNode, routePath, "a route's prefix must not be empty (keys that match no route are placed by the distribution)")
+                continue
+            }
+            guard let name = string(entry.value, routePath) else { continue }
+            guard let group = groupNames.firstIndex(of: name) else {
+                report(entry.value, routePath, "no group is named \(quote(name)); the groups are \(groupNames.map(quote).joined(separator: ", "))")
+                continue
+            }
+            routes.append(PrefixRoutes.Route(prefix: Array(entry.key.utf8), group: group))
+        }
+        return PrefixRoutes(routes)
     }
 
     private mutating func readHashTag(_ node: Node, _ path: String) -> HashTag? {

@@ -5,8 +5,8 @@ import RESP
 /// Commands without keys (`KeylessPolicy`): to the keyless group, to every group with the replies
 /// merged (`EveryGroupCall`), or SCAN walking the groups one after the other (`ScanCursor`).
 extension ClientSession {
-    /// The group that answers keyless commands.
-    var keylessGroup: Int { 0 }
+    /// The group that answers keyless commands (`keyless_group`).
+    var keylessGroup: Int { runtime.config.keylessGroup }
 
     func sendToKeylessGroup(_ request: RESPRequest, write: Bool) {
         let group = keylessGroup

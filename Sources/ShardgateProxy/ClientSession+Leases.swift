@@ -29,8 +29,7 @@ extension ClientSession {
             return nil
         case .groups(let groups):
             guard let first = groups.first, groups.allSatisfy({ $0 == first }) else {
-                loop.stats.crossSlotErrors += 1
-                respondError(ProxyErrors.crossSlot)
+                respondCrossSlot(groups)
                 return nil
             }
             return first
@@ -58,10 +57,7 @@ extension ClientSession {
     /// run on its lease (see `connection(forGroup:)`), as on a connection of its own.
     func watch(_ request: RESPRequest, spec: CommandSpec) {
         guard let group = singleGroup(request, spec: spec) else { return }
-        if let watching, watching.group != group {
-            loop.stats.crossSlotErrors += 1
-            return respondError(ProxyErrors.crossSlot)
-        }
+        if let watching, watching.group != group { return respondCrossSlot([watching.group, group]) }
         afterEarlierRepliesUnlessLeased(group) { [self] in
             guard let lease = watching ?? lease(forGroup: group) else { return }
             watching = lease

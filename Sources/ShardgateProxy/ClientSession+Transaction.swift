@@ -70,9 +70,8 @@ extension ClientSession {
     }
 
     private func queued(_ frame: ByteBuffer, keyGroups: [Int]) {
-        if let error = transaction!.queue(frame, keyGroups: keyGroups) {
-            loop.stats.crossSlotErrors += 1
-            return respondError(error)
+        if let stray = transaction!.queue(frame, keyGroups: keyGroups) {
+            return respondCrossSlot([transaction!.group ?? stray, stray])
         }
         respond { $0.writeStaticString("+QUEUED\r\n") }
     }

@@ -349,6 +349,14 @@ final class ClientSession: ChannelInboundHandler {
         }
     }
 
+    /// CROSSSLOT for keys that live in `groups` (counted; the groups named once each, in order).
+    func respondCrossSlot(_ groups: [Int]) {
+        loop.stats.crossSlotErrors += 1
+        var names: [String] = []
+        for group in groups where !names.contains(loop.groups[group].name) { names.append(loop.groups[group].name) }
+        respondError(ProxyErrors.crossSlot(names))
+    }
+
     /// A request refused before it runs; inside MULTI this also dooms the transaction, as in Redis.
     func reject(_ message: String) {
         if transaction != nil { _ = transaction!.reject(message) }
@@ -379,10 +387,7 @@ final class ClientSession: ChannelInboundHandler {
             case .groups(let groups):
                 // EVAL/FCALL with no keys: the keyless group runs it.
                 guard let first = groups.first else { return sendToKeylessGroup(request, write: write) }
-                guard groups.allSatisfy({ $0 == first }) else {
-                    loop.stats.crossSlotErrors += 1
-                    return respondError(ProxyErrors.crossSlot)
-                }
+                guard groups.allSatisfy({ $0 == first }) else { return respondCrossSlot(groups) }
                 group = first
             }
         }

@@ -30,6 +30,8 @@ final class PoolLoop {
     private var flushTask: @Sendable () -> Void = {}
     /// This loop's view of where keys go: the pool's map, minus groups ejected by auto_eject_hosts.
     private var shardMap: ShardMap
+    /// The pool's `routes:`, checked before the shard map.
+    private let routes: PrefixRoutes
     private var ejection: Ejection?
     private var drained: EventLoopPromise<Void>?
 
@@ -40,6 +42,7 @@ final class PoolLoop {
         self.eventLoop = eventLoop
         self.logger = logger
         self.shardMap = runtime.shardMap
+        self.routes = runtime.config.routes
         defer {
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             flushTask = { bound.value.flushDirty() }
@@ -95,7 +98,8 @@ final class PoolLoop {
     /// The group owning `key` on this loop, or nil if none does.
     @inline(__always)
     func group(forKey key: UnsafeRawBufferPointer) -> Int? {
-        shardMap.group(forKey: key)
+        if !routes.isEmpty, let routed = routes.group(forKey: key) { return routed }
+        return shardMap.group(forKey: key)
     }
 
     // MARK: - auto_eject_hosts

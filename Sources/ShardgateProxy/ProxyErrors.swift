@@ -1,7 +1,13 @@
 /// The error replies the proxy writes itself. Redis's own texts where Redis has one; otherwise a
 /// `shardgate:` prefix and a sentence that names the command, group or backend, so a user can act on it.
 enum ProxyErrors {
-    static let crossSlot = "CROSSSLOT Keys in request don't hash to the same slot"
+    /// Redis Cluster's CROSSSLOT (clients recognise the code), naming the groups and the two ways to
+    /// keep such keys together.
+    static func crossSlot(_ groups: [String]) -> String {
+        let names = groups.map { "'\($0)'" }.joined(separator: " and ")
+        return "CROSSSLOT Keys in request don't hash to the same slot (shardgate: they live in groups \(names); "
+            + "keep them in one group with a hash tag (`hash_tag`) or a prefix route (`routes:`))"
+    }
 
     static func unsupported(_ name: String, because reason: String) -> String {
         "ERR shardgate: '\(name)' is not supported through the proxy: \(reason)"

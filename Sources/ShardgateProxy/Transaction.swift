@@ -21,10 +21,14 @@ struct Transaction {
     }
 
     /// Queues `frame`, whose keys live in `keyGroups` (empty for a keyless command). Returns the
-    /// error to answer instead of `+QUEUED` when its keys leave the transaction's group.
-    mutating func queue(_ frame: ByteBuffer, keyGroups: [Int]) -> String? {
+    /// group a key lives in instead of the transaction's, when there is one: the command is not
+    /// queued, and the transaction is doomed (the caller answers CROSSSLOT).
+    mutating func queue(_ frame: ByteBuffer, keyGroups: [Int]) -> Int? {
         for keyGroup in keyGroups {
-            if let group, group != keyGroup { return reject(ProxyErrors.crossSlot) }
+            if let group, group != keyGroup {
+                isDoomed = true
+                return keyGroup
+            }
             group = keyGroup
         }
         frames.append(frame)

@@ -213,4 +213,27 @@ import Testing
         let missing = #expect(throws: ConfigError.self) { try ProxyConfigLoader.load(path: path + ".absent") }
         #expect(missing?.issues.first?.message.hasPrefix("cannot read the file") == true)
     }
+
+    @Test func routesAndKeylessGroup() throws {
+        let config = try ProxyConfigLoader.parse("""
+            main:
+              listen: 127.0.0.1:6380
+              keyless_group: b
+              routes:
+                "rq:": b
+                "rq:special:": a
+              groups:
+                - name: a
+                  master: 127.0.0.1:7001
+                - name: b
+                  master: 127.0.0.1:7002
+            """, file: "t.yml")
+        let pool = try #require(config.pools.first)
+        #expect(pool.keylessGroup == 1)
+        func route(_ key: String) -> Int? { Array(key.utf8).withUnsafeBytes { pool.routes.group(forKey: $0) } }
+        #expect(route("rq:queue:default") == 1)
+        #expect(route("rq:special:x") == 0, "the longest prefix wins")
+        #expect(route("rq") == nil)
+        #expect(route("other") == nil)
+    }
 }

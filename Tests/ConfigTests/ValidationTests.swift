@@ -6,6 +6,25 @@ import Testing
 @Suite struct ValidationTests {
     static let native: [InvalidCase] = [
         InvalidCase(
+            "routes and keyless_group name groups that exist",
+            """
+            main:
+              listen: 127.0.0.1:6380
+              keyless_group: c
+              routes:
+                "rq:": b
+                "": a
+                "celery": z
+              groups:
+                - name: a
+                  master: 127.0.0.1:7001
+                - name: b
+                  master: 127.0.0.1:7002
+            """, count: 3,
+            ExpectedIssue(3, "main.keyless_group", "no group is named \"c\"; the groups are \"a\", \"b\""),
+            ExpectedIssue(6, "main.routes.", "a route's prefix must not be empty"),
+            ExpectedIssue(7, "main.routes.celery", "no group is named \"z\"")),
+        InvalidCase(
             "unknown keys, with suggestions",
             """
             main:

@@ -193,7 +193,7 @@ struct ProxyRoutingTests {
         let owners = try candidates.map { try shards.owner(of: $0)! }
         let a = candidates[0]
         let b = candidates[owners.firstIndex { $0 != owners[0] }!]
-        let crossSlot = Reply.error("CROSSSLOT Keys in request don't hash to the same slot")
+        let crossSlot = ShardGroups.crossSlot(owners[0], owners[candidates.firstIndex(of: b)!])
         #expect(try client.command("RENAME", a, b) == crossSlot)
         #expect(try client.command("MSETNX", a, "1", b, "2") == crossSlot)
         #expect(try client.command("SUNIONSTORE", a, b) == crossSlot)
@@ -280,5 +280,23 @@ struct ProxyRoutingTests {
         #expect(try shards.owner(of: "m") == 1)
         #expect(try shards.owner(of: "zebra") == 1)
         await range.stop()
+    }
+
+    /// `routes:` pins key prefixes to a group, so an app's keys without hash tags stay together
+    /// (rq moves jobs between `rq:queue:default` and `rq:queue:default:intermediate`).
+    @Test func prefixRoutesKeepAnAppsKeysTogether() async throws {
+        let shards = try await ShardGroups(groups: 2)
+        defer { shards.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  keyless_group: g1\n  routes:\n    \"rq:\": g1\n" + shards.groupsYAML())
+        let client = try proxy.client()
+        let names = (0..<40).map { "rq:job:\(String(UInt32(truncatingIfNeeded: $0 &* 2_654_435_761), radix: 16))" }
+        _ = try client.pipeline(names.map { ["SET", $0, "1"] })
+        #expect(try shards.masters[0].keys().isEmpty && shards.masters[1].keys().count == names.count)
+        #expect(try client.command("RPUSH", "rq:queue:default", "job") == .integer(1))
+        #expect(try client.command("LMOVE", "rq:queue:default", "rq:queue:default:intermediate", "LEFT", "RIGHT") == .bulk("job"))
+        #expect(try client.command("MGET", names[0], names[1]) == .array([.bulk("1"), .bulk("1")]))
+        // Keyless commands go to the keyless group, g1 here.
+        #expect(try client.command("EVAL", "return redis.call('DBSIZE')", "0") == .integer(names.count + 1))
+        await proxy.stop()
     }
 }

@@ -25,6 +25,12 @@ final class ShardGroups: @unchecked Sendable {
     }
 
     /// The `groups:` block of a native pool, groups named g0, g1, ...
+    /// The proxy's CROSSSLOT error for keys in groups `first` then `second` (as `groupsYAML` names them).
+    static func crossSlot(_ first: Int, _ second: Int) -> Reply {
+        .error("CROSSSLOT Keys in request don't hash to the same slot (shardgate: they live in groups 'g\(first)' and 'g\(second)'; "
+            + "keep them in one group with a hash tag (`hash_tag`) or a prefix route (`routes:`))")
+    }
+
     func groupsYAML(extra: (Int) -> String = { _ in "" }) -> String {
         var text = "  groups:\n"
         for (index, master) in masters.enumerated() {
