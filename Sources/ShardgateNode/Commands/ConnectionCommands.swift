@@ -12,6 +12,8 @@ enum ConnectionCommands {
     ]}
 
     static func ping(_ call: CommandCall) throws(CommandError) {
+        // The table's arity (-1) lets any count through; PING itself takes at most one argument.
+        guard call.count <= 2 else { throw CommandError(RedisErrors.wrongArity("ping")) }
         if call.client.flags.subscriptionCount > 0 && call.client.protocolVersion == 2 {
             // Inside a RESP2 subscription PING answers with a pong message array.
             call.client.arrayHeader(2)
@@ -36,7 +38,7 @@ enum ConnectionCommands {
     }
 
     static func select(_ call: CommandCall) throws(CommandError) {
-        let index = try call.integer(1)
+        let index = try call.intArgument(1)
         guard index >= 0 && index < call.node.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
         call.client.database = index
         call.client.ok()

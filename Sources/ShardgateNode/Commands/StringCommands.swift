@@ -129,14 +129,17 @@ enum StringCommands {
 
     static func getex(_ call: CommandCall) throws(CommandError) {
         var expiry = Expiry.none
+        // The time's argument position: checked only once the key was found, as Redis does.
+        var timeOption: Int?
         var index = 2
         while index < call.count {
-            if call.matches(index, "persist"), case .none = expiry {
+            if call.matches(index, "persist"), case .none = expiry, timeOption == nil {
                 expiry = .persist
-            } else if case .none = expiry, index + 1 < call.count,
-                let deadline = try parseExpiry(call, at: index, command: "getex")
+            } else if case .none = expiry, timeOption == nil, index + 1 < call.count,
+                call.matches(index, "ex") || call.matches(index, "px") || call.matches(index, "exat")
+                    || call.matches(index, "pxat")
             {
-                expiry = .at(deadline)
+                timeOption = index
                 index += 1
             } else {
                 throw .syntax
@@ -144,6 +147,9 @@ enum StringCommands {
             index += 1
         }
         guard let value = try call.readString(1) else { return call.client.null() }
+        if let timeOption, let deadline = try parseExpiry(call, at: timeOption, command: "getex") {
+            expiry = .at(deadline)
+        }
         if let slot = call.find(1) {
             switch expiry {
             case .at(let deadline):
@@ -276,7 +282,8 @@ enum StringCommands {
         let patchLength = Int(call.spans[3].length)
         let existing = try call.readString(1)
         if existing == nil && patchLength == 0 { return call.client.integer(0) }
-        if patchLength > 0 && offset + patchLength > maxStringLength {
+        // `offset + patchLength` could overflow: compare with what is left instead.
+        if patchLength > 0 && offset > maxStringLength - patchLength {
             throw CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
         }
         var bytes = existing ?? []
