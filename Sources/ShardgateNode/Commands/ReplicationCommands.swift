@@ -127,7 +127,8 @@ enum ReplicationCommands {
         }
         if !legacy {
             let id = call.string(1)
-            let offset = call.argument(2) { RedisNumber.parseInteger($0) } ?? -1
+            // A PSYNC whose offset is no integer is refused, as Redis does.
+            let offset = try call.integer(2)
             if node.tryPartialResync(client, id: id, offset: offset) { return }
         } else {
             // SYNC replicas expect the payload without a FULLRESYNC line, on disk framing.
