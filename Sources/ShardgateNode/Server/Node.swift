@@ -222,9 +222,21 @@ final class Node {
             }
             return reject(client, message)
         }
+        // DEBUG is a protected command (the flag COMMAND INFO does not show): refused unless
+        // `enable-debug-command` allows it, before authentication, as Redis does.
+        if spec.isNamed("debug") && !Self.allowsProtectedAction(settings.enableDebugCommand, client: client)
+        {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, Self.debugNotAllowed)
+        }
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth)
+        }
+        // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
+        if client.flags.queued != nil && spec.flags.contains(.noMulti) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, "ERR Command not allowed inside a transaction")
         }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
@@ -279,6 +291,18 @@ final class Node {
     private func reject(_ client: ClientConnection, _ message: String) {
         if client.flags.queued != nil { client.flags.transactionFailed = true }
         client.error(message)
+    }
+
+    static let debugNotAllowed =
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+
+    /// Redis's `allowProtectedAction`: `yes`, or `local` for a client on a loopback address.
+    static func allowsProtectedAction(_ setting: String, client: ClientConnection) -> Bool {
+        switch setting {
+        case "yes": return true
+        case "local": return client.remoteAddress.hasPrefix("127.0.0.1:") || client.remoteAddress.hasPrefix("::1:")
+        default: return false
+        }
     }
 
     /// Commands that run at once inside MULTI instead of being queued.
