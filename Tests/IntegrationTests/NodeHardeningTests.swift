@@ -139,7 +139,9 @@ struct NodeHardeningTests {
             ["GETEX", "s", "EX", max], ["GETEX", "s", "PX", max], ["GETEX", "s", "EXAT", max], ["GETEX", "s", "EX", "0"],
             ["GETEX", "s", "EX", "1", "PERSIST"], ["GETEX", "nokey", "EX", "x"], ["GET", "s"],
             ["SELECT", max], ["SELECT", min], ["MOVE", "s", max], ["SWAPDB", "0", min], ["COPY", "s", "t", "DB", max],
-            ["SCAN", "18446744073709551616"], ["SCAN", "-1"], ["SCAN", "0", "COUNT", min],
+            ["SCAN", "18446744073709551616"], ["SCAN", "-"], ["SCAN", " 0"], ["SCAN", "0 "], ["SCAN", "0x1"],
+            ["DEL", "hash", "set", "z", "l", "n", "m", "s", "out"], ["SCAN", ""], ["SCAN", "+0"], ["SCAN", "00"],
+            ["SCAN", "0", "COUNT", min],
         ])
     }
 
@@ -150,7 +152,6 @@ struct NodeHardeningTests {
         defer { pair.stop() }
         try pair.compare([
             ["HSET", "h", "f", "v"], ["HSCAN", "h", "0", "COUNT", Self.max],
-            ["SADD", "s", "a", "b"], ["SSCAN", "s", "0", "COUNT", Self.max],
             ["SADD", "i", "1", "2"], ["SSCAN", "i", "0", "COUNT", Self.max],
             ["ZADD", "z", "1", "a"], ["ZSCAN", "z", "0", "COUNT", Self.max, "MATCH", "*"],
             ["SCAN", "0", "COUNT", Self.max, "MATCH", "h*"], ["HSCAN", "h", "0", "COUNT", Self.min],

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Commands
 
 /// The generic key commands: existence, deletion, expiry, renaming, iteration.
@@ -306,18 +311,28 @@ struct ScanOptions {
         }
     }
 
-    /// Redis accepts any unsigned 64-bit decimal cursor.
+    /// `parseScanCursorOrReply`: `strtoul` base 10 over the whole argument, so an optional sign
+    /// (a `-` negates modulo 2^64), leading zeros and even an empty argument (0) are accepted; a
+    /// leading space, other bytes, no digits after a sign, or more than 64 bits are not.
     static func parseCursor(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        guard bytes.isEmpty || isspace(Int32(bytes[0])) == 0 else { return nil }
+        var index = 0
+        var negative = false
+        if index < bytes.count && (bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+")) {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
+            guard index < bytes.count else { return nil }
+        }
         var value: UInt64 = 0
-        for byte in bytes {
-            let digit = byte &- UInt8(ascii: "0")
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
             guard !o1 && !o2 else { return nil }
             value = sum
+            index += 1
         }
-        return value
+        return negative ? 0 &- value : value
     }
 }
