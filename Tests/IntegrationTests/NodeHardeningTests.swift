@@ -145,6 +145,62 @@ struct NodeHardeningTests {
         ])
     }
 
+    /// More of row 5's kind: numkeys, counts, limits, timeouts and client ids at the extremes, in
+    /// the other families the node implements.
+    @Test func moreExtremeArgumentsMatch() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let pair = try await Pair()
+        defer { pair.stop() }
+        let (max, min) = (Self.max, Self.min)
+        try pair.compare([
+            ["RPUSH", "l", "a", "b", "c"], ["SADD", "set", "1", "2", "3"], ["ZADD", "z", "1", "a", "2", "b"],
+            ["HSET", "h", "f", "1"], ["SET", "s", "12345"],
+            ["COMMAND", "GETKEYS", "ZUNIONSTORE", "out", max, "z"], ["COMMAND", "GETKEYS", "ZUNIONSTORE", "out", min, "z"],
+            ["COMMAND", "GETKEYS", "LMPOP", max, "a", "LEFT"], ["COMMAND", "GETKEYS", "EVAL", "s", max],
+            ["COMMAND", "GETKEYS", "ZINTERCARD", min, "a"], ["COMMAND", "GETKEYS", "SINTERCARD", "2", "a"],
+            ["COMMAND", "GETKEYS", "GET"], ["COMMAND", "GETKEYS", "PING"], ["COMMAND", "GETKEYS", "NOSUCH"],
+            ["COMMAND", "GETKEYS", "SET", "a", "b", "EX", max],
+            ["CLIENT", "KILL", "ID", max], ["CLIENT", "KILL", "ID", min], ["CLIENT", "KILL", "ID", "abc"],
+            ["CLIENT", "LIST", "ID", max, min], ["CLIENT", "LIST", "ID", "abc"], ["CLIENT", "KILL", "ADDR", "nowhere:1"],
+            ["CLIENT", "KILL", "USER", "nobody"], ["CLIENT", "KILL", "MAXAGE", "1"], ["CLIENT", "KILL", "nowhere:1"],
+            ["BLPOP", "l", "1e300"], ["BLPOP", "nokey", "-1"], ["BLPOP", "nokey", "inf"], ["BLPOP", "nokey", "nan"],
+            ["BLPOP", "nokey", max], ["BLPOP", "nokey", "-inf"], ["BZPOPMIN", "nokey", "1e300"],
+            ["BLMPOP", "1e300", "1", "nokey", "LEFT"], ["BLMOVE", "nokey", "x", "LEFT", "LEFT", "-0.01"],
+            ["WAIT", "0", max], ["WAIT", max, min], ["WAIT", min, "0"], ["WAIT", "0", "abc"],
+            ["SINTERCARD", max, "set"], ["SINTERCARD", "1", "set", "LIMIT", max], ["SINTERCARD", "1", "set", "LIMIT", min],
+            ["SINTERCARD", "0", "set"], ["SINTERCARD", min, "set"],
+            ["SPOP", "set", "0"], ["SPOP", "nokey", min], ["SPOP", "nokey", max], ["SRANDMEMBER", "nokey", min],
+            ["HRANDFIELD", "nokey", min], ["ZRANDMEMBER", "z", "4611686018427387904", "WITHSCORES"],
+            ["ZRANDMEMBER", "z", "-4611686018427387904", "WITHSCORES"], ["ZRANDMEMBER", "nokey", min],
+            ["ZADD", "z", "1e400", "x"], ["ZADD", "z", "nan", "x"], ["ZADD", "z", "inf", "x"], ["ZINCRBY", "z", "-inf", "x"],
+            ["ZADD", "z", "INCR", "-inf", "x"], ["ZSCORE", "z", "x"], ["ZREM", "z", "x"],
+            ["ZRANGESTORE", "dst", "z", "0", "-1", "BYSCORE", "LIMIT", max, max], ["ZRANGESTORE", "dst", "z", min, max],
+            ["ZRANGEBYLEX", "z", "-", "+", "LIMIT", max, max], ["ZRANGEBYLEX", "z", "-", "+", "LIMIT", "0", min],
+            ["ZREVRANGEBYLEX", "z", "+", "-", "LIMIT", "1", max], ["ZCOUNT", "z", "(1e400", "+inf"],
+            ["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", "0", max], ["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
+            ["ZPOPMIN", "z", "-1"], ["ZMPOP", "1", "z", "MIN", "COUNT", "0"], ["ZMPOP", max, "z", "MIN"],
+            ["ZMPOP", "1", "z", "MIN", "COUNT", max], ["ZINTERCARD", "1", "z", "LIMIT", min], ["ZUNION", max, "z"],
+            ["ZINTERSTORE", "out", "1", "z", "WEIGHTS", "1e400"], ["ZUNIONSTORE", "out", "1", "z", "WEIGHTS", "inf"],
+            ["LMPOP", max, "l", "LEFT"], ["LMPOP", "1", "l", "LEFT", "COUNT", max], ["LMPOP", "1", "l", "LEFT", "COUNT", "0"],
+            ["LPOP", "l", "-1"], ["LPOP", "l", min], ["RPUSH", "l", "a", "b"], ["LINSERT", "l", "BEFORE", "a", "x"],
+            ["LSET", "l", max, "v"], ["LRANGE", "l", "-1", min], ["LREM", "l", max, "x"], ["LPOS", "l", "b", "MAXLEN", max],
+            ["SETEX", "k", min, "v"], ["PSETEX", "k", min, "v"], ["SETEX", "k", "0", "v"], ["SET", "k", "v", "GET", "EX", max],
+            ["SET", "k", "v", "KEEPTTL", "EX", "1"], ["SET", "k", "v", "PXAT", min], ["SET", "k", "v", "EX", "1", "PX", "1"],
+            ["EXPIRETIME", "k"], ["TTL", "k"], ["PEXPIREAT", "s", min], ["EXISTS", "s"],
+            ["HELLO", max], ["HELLO", min], ["HELLO", "abc"], ["HELLO", "2", "AUTH", "default"],
+            ["SELECT", "2147483647"], ["SELECT", "-2147483648"], ["SELECT", "abc"], ["SWAPDB", max, max],
+            ["INCRBYFLOAT", "s", "inf"], ["INCRBYFLOAT", "s", "1e5000"], ["INCRBYFLOAT", "s", "1.1e4932"],
+            ["SET", "f", "1.18e4932"], ["INCRBYFLOAT", "f", "1.18e4932"], ["HINCRBYFLOAT", "h", "f", "inf"],
+            ["HINCRBYFLOAT", "h", "f", "1e5000"], ["HINCRBY", "h", "f", min], ["HINCRBY", "h", "f", min],
+            ["GETRANGE", "s", "1", max], ["GETRANGE", "s", min, "2"], ["APPEND", "s", "6"], ["INCR", "s"],
+            ["MSET", "a"], ["MSETNX", "a", "1", "b"], ["RENAME", "s", "s"], ["RENAMENX", "s", "s"],
+            ["REPLCONF", "ip-address", String(repeating: "x", count: 300)], ["REPLCONF", "rdb-only", "2"],
+            ["REPLCONF", "listening-port", max], ["REPLCONF", "listening-port", "x"], ["REPLCONF", "nosuch", "1"],
+            ["REPLCONF", "a"], ["OBJECT", "ENCODING", "s"], ["EXEC"], ["DISCARD"],
+            ["CONFIG", "GET", String(repeating: "*a", count: 20) + "b"], ["CONFIG", "GET", "maxmemory"],
+        ])
+    }
+
     /// Row 6: SCAN and the collection scans with COUNT at Int64.max answer (the whole collection).
     @Test func scansWithHugeCounts() async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
