@@ -326,6 +326,8 @@ struct NodeHardeningTests {
             ["MULTI"], ["SHUTDOWN", "NOSAVE"], ["DISCARD"],
             ["MULTI"], ["MONITOR"], ["EXEC"],
             ["MULTI"], ["SET", "a", "2"], ["EXEC"], ["GET", "a"],
+            ["MULTI"], ["SET", "a", "3"], ["EXEC", "x"], ["GET", "a"], ["EXEC"], ["EXEC", "x"],
+            ["WATCH", "a"], ["EXEC", "x"], ["MULTI"], ["SET", "a", "4"], ["EXEC"],
         ])
     }
 
@@ -342,7 +344,22 @@ struct NodeHardeningTests {
             ["CONFIG", "NOSUCH"], ["CLIENT", "NOSUCH"], ["CLIENT", "ID", "x"], ["CLIENT", "GETNAME", "x"], ["CLIENT"],
             ["OBJECT", "ENCODING"], ["OBJECT", "NOSUCH", "k"], ["COMMAND", "COUNT", "x"], ["ECHO"], ["ECHO", "a", "b"],
             ["SELECT"], ["DBSIZE", "x"], ["HSET", "h", "f"], ["MSET", "a"], ["LPOP", "l", "1", "2"], ["SET", "k"],
-            ["CONFIG", "SET", "maxmemory", "0"],
+            ["PUBSUB", "CHANNELS", "a", "b"], ["PUBSUB", "NUMPAT", "x"], ["PUBSUB", "SHARDCHANNELS", "a", "b"],
+            ["PUBSUB", "NUMSUB"], ["PUBSUB"], ["BGSAVE", "x"], ["BGSAVE", "SCHEDULE", "x"], ["BGREWRITEAOF", "x"],
+            ["SHUTDOWN", "x"], ["SHUTDOWN", "NOSAVE", "SAVE"], ["SHUTDOWN", "ABORT", "NOW"], ["SHUTDOWN", "SAVE", "NOSAVE", "NOW"],
+            ["SHUTDOWN", "ABORT"], ["ROLE", "x"], ["REPLICAOF", "a"], ["MONITOR", "x"], ["SUBSCRIBE"], ["WATCH"],
+            ["MULTI", "x"], ["EXEC", "x"], ["CLIENT", "SETNAME"], ["CLIENT", "KILL"], ["CLIENT", "LIST", "x"],
+            ["CLIENT", "KILL", "ID"], ["CLIENT", "KILL", "ID", "1", "x"], ["CLIENT", "INFO", "x"], ["HELLO", "3", "SETNAME"],
+            ["AUTH"], ["AUTH", "a", "b", "c"], ["SELECT", "0", "1"], ["OBJECT", "ENCODING", "a", "b"], ["LASTSAVE", "x"],
+            ["TIME", "x"], ["RANDOMKEY", "x"], ["FLUSHDB", "ASYNC", "SYNC"], ["FLUSHALL", "x"], ["SAVE", "x"], ["SYNC", "x"],
+            ["PSYNC", "a"], ["WAIT", "1"], ["SPUBLISH", "a"], ["KEYS"], ["SCAN"], ["EXPIRE", "k"],
+            ["SET", "k", "v", "NX", "XX"], ["GETEX", "k", "PERSIST", "PERSIST"], ["SET", "k", "v", "EX", "100", "EX", "200"],
+            ["TTL", "k"], ["SET", "k", "v", "NX", "NX"], ["SET", "k", "v", "XX", "XX", "GET", "GET"], ["SET", "k", "v", "KEEPTTL", "KEEPTTL"],
+            ["TTL", "k"], ["SET", "k", "v", "EX", "1", "PX", "1"], ["SET", "k", "v", "EX"], ["SET", "k", "v", "EX", "x", "NX", "XX"],
+            ["GETEX", "k", "PERSIST", "PERSIST"], ["GETEX", "k", "EX", "100", "EX", "300"], ["TTL", "k"], ["GETEX", "k", "PERSIST", "EX", "1"],
+            ["GETEX", "k", "KEEPTTL"], ["GETEX", "k", "EX", "x"], ["SET", "k", "v", "PERSIST"], ["SET", "k", "v", "GET", "EX", "0"], ["ZADD", "z"], ["ZADD", "z", "1"],
+            ["ZADD", "z", "1", "a", "2"], ["HMGET", "h"], ["BLPOP", "l"], ["INFO", "nosuchsection"],
+            ["CONFIG", "SET", "maxmemory", "0"], ["UNSUBSCRIBE"], ["PING"],
         ])
     }
 }

@@ -143,14 +143,18 @@ enum ServerCommands {
 
     /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves unless NOSAVE (or no save points), then stops.
     static func shutdown(_ call: CommandCall) throws(CommandError) {
-        var save: Bool?
+        var nosave = false, save = false, other = false, abort = false
         for index in 1..<call.count {
-            if call.matches(index, "nosave") { save = false }
+            if call.matches(index, "nosave") { nosave = true }
             else if call.matches(index, "save") { save = true }
-            else if call.matches(index, "now") || call.matches(index, "force") { continue }
-            else if call.matches(index, "abort") { throw CommandError("ERR No shutdown in progress.") }
+            else if call.matches(index, "now") || call.matches(index, "force") { other = true }
+            else if call.matches(index, "abort") { abort = true }
             else { throw .syntax }
         }
-        if let message = call.node.shutdown(save: save) { throw CommandError(message) }
+        // Contradictory flags are refused as a whole, as Redis does (never a shutdown).
+        if (abort && (nosave || save || other)) || (nosave && save) { throw .syntax }
+        if abort { throw CommandError("ERR No shutdown in progress.") }
+        let choice: Bool? = nosave ? false : save ? true : nil
+        if let message = call.node.shutdown(save: choice) { throw CommandError(message) }
     }
 }

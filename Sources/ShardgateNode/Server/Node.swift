@@ -220,27 +220,27 @@ final class Node {
                 client.closeAfterReply = true
                 return
             }
-            return reject(client, message)
+            return reject(client, message, command: rejected)
         }
         // DEBUG is a protected command (the flag COMMAND INFO does not show): refused unless
         // `enable-debug-command` allows it, before authentication, as Redis does.
         if spec.isNamed("debug") && !Self.allowsProtectedAction(settings.enableDebugCommand, client: client)
         {
             stats.commandRejections[spec.id] += 1
-            return reject(client, Self.debugNotAllowed)
+            return reject(client, Self.debugNotAllowed, command: spec.id)
         }
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
-            return reject(client, RedisErrors.noAuth)
+            return reject(client, RedisErrors.noAuth, command: spec.id)
         }
         // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
         if client.flags.queued != nil && spec.flags.contains(.noMulti) {
             stats.commandRejections[spec.id] += 1
-            return reject(client, "ERR Command not allowed inside a transaction")
+            return reject(client, "ERR Command not allowed inside a transaction", command: spec.id)
         }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
-            return reject(client, refusal)
+            return reject(client, refusal, command: spec.id)
         }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)
@@ -288,10 +288,22 @@ final class Node {
 
     func handler(for spec: CommandSpec) -> CommandHandler? { handlers[spec.id] }
 
-    private func reject(_ client: ClientConnection, _ message: String) {
+    /// Refuses a request before it runs. A refused EXEC discards the transaction (and the WATCHes,
+    /// even outside MULTI) with the reason in an EXECABORT error, as Redis's `execCommandAbort`.
+    private func reject(_ client: ClientConnection, _ message: String, command: Int? = nil) {
+        if let command, command == Self.execID {
+            client.flags.queued = nil
+            client.flags.transactionFailed = false
+            watches.unwatchAll(client)
+            client.flags.watchTouched = false
+            let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
+            return client.error("EXECABORT Transaction discarded because of: \(reason)")
+        }
         if client.flags.queued != nil { client.flags.transactionFailed = true }
         client.error(message)
     }
+
+    private static let execID = CommandTable.redis.lookup("exec")?.id
 
     static let debugNotAllowed =
         "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
