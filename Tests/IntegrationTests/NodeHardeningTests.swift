@@ -293,6 +293,14 @@ struct NodeHardeningTests {
             ["CONFIG", "SET", "timeout", "0"], ["CONFIG", "SET", "maxclients", "0"], ["CONFIG", "SET", "maxclients", "4294967296"],
         ]
         try pair.compare(commands)
+        // A backlog of Int64.max bytes is only a bound: a replica's PSYNC (which creates the
+        // backlog) must not allocate it.
+        try pair.compare([["CONFIG", "SET", "repl-backlog-size", Self.max], ["CONFIG", "GET", "repl-backlog-size"]])
+        let replica = try pair.node.client()
+        try replica.sendRaw(RedisTestClient.encode([Array("PSYNC".utf8), Array("?".utf8), Array("-1".utf8)]))
+        let reply = try replica.readReply()
+        #expect(reply.string?.hasPrefix("FULLRESYNC") == true, "\(reply)")
+        try pair.compare([["SET", "after", "backlog"], ["CONFIG", "SET", "repl-backlog-size", "1mb"]])
     }
 
     /// Row 9: a pattern of many stars against a long key fails at once (CVE-2022-36021), in KEYS,

@@ -66,4 +66,32 @@ import Testing
         #expect(NodeSettings.parseMemory("1.5gb") == nil)
         #expect(NodeSettings.parseMemory("1tb") == nil)
     }
+
+    /// `repl-backlog-size` may be set to Int64.max: the backlog grows with the stream instead of
+    /// allocating its capacity up front, and still wraps around correctly once full.
+    @Test func backlogGrowsWithTheStream() {
+        var huge = ReplicationBacklog(capacity: Int.max, endOffset: 100)
+        let data: [UInt8] = Array(0..<10)
+        data.withUnsafeBytes { huge.append($0) }
+        #expect(huge.endOffset == 110)
+        #expect(huge.bytes(from: 101) == data)
+        #expect(huge.bytes(from: 106) == Array(data[5...]))
+        #expect(!huge.canServe(from: 100))
+
+        var ring = ReplicationBacklog(capacity: 16 * 1024, endOffset: 7)
+        var stream: [UInt8] = []
+        for piece in 0..<50 {
+            let bytes = (0..<997).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ piece) }
+            stream += bytes
+            bytes.withUnsafeBytes { ring.append($0) }
+        }
+        #expect(ring.endOffset == 7 + stream.count)
+        #expect(ring.firstOffset == ring.endOffset - 16 * 1024 + 1)
+        #expect(ring.bytes(from: ring.firstOffset) == Array(stream.suffix(16 * 1024)))
+        #expect(ring.bytes(from: ring.endOffset - 99) == Array(stream.suffix(100)))
+        // One write larger than the whole backlog keeps its last `capacity` bytes.
+        let big = (0..<40_000).map { UInt8(truncatingIfNeeded: $0) }
+        big.withUnsafeBytes { ring.append($0) }
+        #expect(ring.bytes(from: ring.firstOffset) == Array(big.suffix(16 * 1024)))
+    }
 }
