@@ -258,6 +258,13 @@ struct NodeHardeningTests {
             ["DEBUG", "SLEEP", "nan"], ["DEBUG", "SLEEP", "abc"], ["DEBUG", "SLEEP", "0.01"], ["DEBUG", "SLEEP", "9.3e12"],
             ["CONFIG", "GET", "enable-debug-command"],
         ])
+        // `local` allows loopback clients (the tests connect to 127.0.0.1).
+        let local = try await Pair(["--enable-debug-command", "local", "--enable-protected-configs", "local"])
+        defer { local.stop() }
+        try local.compare([
+            ["DEBUG", "SLEEP", "0"], ["CONFIG", "GET", "enable-debug-command"], ["CONFIG", "SET", "dbfilename", "local.rdb"],
+            ["CONFIG", "GET", "dbfilename"], ["CONFIG", "SET", "enable-protected-configs", "no"],
+        ])
     }
 
     /// Row 8: memory values beyond 64 bits wrap as Redis's `memtoull` does instead of trapping; every
