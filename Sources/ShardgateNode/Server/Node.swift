@@ -240,7 +240,8 @@ final class Node {
         }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
-            return reject(client, refusal, command: spec.id)
+            // (An EXEC refused here was already discarded with its EXECABORT text.)
+            return reject(client, refusal)
         }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)

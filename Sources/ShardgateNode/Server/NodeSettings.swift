@@ -35,6 +35,9 @@ public struct NodeSettings: Sendable {
     public var stopWritesOnBgsaveError = true
     public var pidFile = ""
     public var daemonize = false
+    /// `no`, `yes` or `local`: who may run DEBUG, and CONFIG SET protected directives (`dir`, `dbfilename`).
+    public var enableDebugCommand = "no"
+    public var enableProtectedConfigs = "no"
     // Encoding thresholds (Redis 7.0 defaults).
     public var hashMaxListpackEntries = 512
     public var hashMaxListpackValue = 64
@@ -63,9 +66,6 @@ public struct NodeSettings: Sendable {
     public var minReplicasToWrite = 0
     public var minReplicasMaxLag = 10
     public var replicaProtectEmptyMaster = true
-    /// `no`, `yes` or `local`: who may run DEBUG, and CONFIG SET protected directives (`dir`, `dbfilename`).
-    public var enableDebugCommand = "no"
-    public var enableProtectedConfigs = "no"
 
     public init() {}
 }
@@ -145,6 +145,8 @@ extension NodeSettings {
         boolean("rdbchecksum", \.rdbChecksum),
         boolean("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         string("pidfile", \.pidFile, mutable: false),
+        choice("enable-protected-configs", \.enableProtectedConfigs, ["no", "yes", "local"], mutable: false),
+        choice("enable-debug-command", \.enableDebugCommand, ["no", "yes", "local"], mutable: false),
         ConfigParameter(
             name: "daemonize", mutable: false, get: { $0.daemonize ? "yes" : "no" },
             set: { settings, value throws(NodeConfigError) in
@@ -196,8 +198,6 @@ extension NodeSettings {
         integer("min-replicas-to-write", \.minReplicasToWrite, range: 0...Int(Int32.max), alias: "min-slaves-to-write"),
         integer("min-replicas-max-lag", \.minReplicasMaxLag, range: 0...Int(Int32.max), alias: "min-slaves-max-lag"),
         boolean("replica-protect-empty-master", \.replicaProtectEmptyMaster),
-        choice("enable-protected-configs", \.enableProtectedConfigs, ["no", "yes", "local"], mutable: false),
-        choice("enable-debug-command", \.enableDebugCommand, ["no", "yes", "local"], mutable: false),
     ]
 
     static func parameter(named name: String) -> ConfigParameter? {
