@@ -85,7 +85,8 @@ struct NodeHardeningTests {
             ["CONFIG", "SET", "enable-protected-configs", "yes"],
             ["CONFIG", "SET", "maxmemory", "1mb", "dbfilename", "x.rdb"],
             ["CONFIG", "SET", "nosuch", "1", "dbfilename", "x.rdb"],
-            ["CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb"],
+            ["CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb"], ["CONFIG", "SET", "maxmemory", "1mb", "MAXMEMORY", "2mb"],
+            ["CONFIG", "SET", "list-max-listpack-size", "5", "list-max-ziplist-size", "6"], ["CONFIG", "GET", "list-max-listpack-size"],
         ])
         let allowed = try await Pair(["--enable-protected-configs", "yes"])
         defer { allowed.stop() }

@@ -59,7 +59,8 @@ enum ServerCommands {
                 throw failed("can't set protected config")
             }
             guard parameter.mutable else { throw failed("can't set immutable config") }
-            guard names.insert(parameter.name).inserted else { throw failed("duplicate parameter") }
+            // An alias counts as a directive of its own, as in Redis (set twice, the last wins).
+            guard names.insert(name.lowercased()).inserted else { throw failed("duplicate parameter") }
             parameters.append(parameter)
         }
         var updated = call.node.settings
