@@ -280,6 +280,9 @@ struct NodeHardeningTests {
             ["CONFIG", "SET", "maxmemory", "1tb"], ["CONFIG", "SET", "maxmemory", "0"], ["CONFIG", "GET", "maxmemory"],
             ["CONFIG", "SET", "hz", "0"], ["CONFIG", "GET", "hz"], ["CONFIG", "SET", "hz", "100000"], ["CONFIG", "GET", "hz"],
             ["CONFIG", "SET", "hz", "10"],
+            ["CONFIG", "SET", "save", "99999999999999999999 1"], ["CONFIG", "GET", "save"], ["CONFIG", "SET", "save", "+5 4294967297"],
+            ["CONFIG", "GET", "save"], ["CONFIG", "SET", "save", "0 1"], ["CONFIG", "SET", "save", "1 -1"], ["CONFIG", "SET", "save", "1 x"],
+            ["CONFIG", "SET", "save", "1"], ["CONFIG", "SET", "save", "-"], ["CONFIG", "SET", "save", ""], ["CONFIG", "GET", "save"],
         ]
         let values = [Self.max, Self.min, "2147483648", "-2147483649", "4294967296", "18446744073709551616", "+5", "007",
                       "1kb", "9223372036854775807gb", "-1", "0"]

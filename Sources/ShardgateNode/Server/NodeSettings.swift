@@ -108,9 +108,11 @@ extension NodeSettings {
                 guard fields.count % 2 == 0 else { throw NodeConfigError("Invalid save parameters") }
                 var points: [(Int, Int)] = []
                 for pair in stride(from: 0, to: fields.count, by: 2) {
-                    guard let seconds = Int(fields[pair]), let changes = Int(fields[pair + 1]), seconds >= 1, changes >= 0
+                    // Read as Redis reads them (`strtoll`: a sign allowed, saturating), changes kept as a C int.
+                    guard let seconds = saturatingInteger(fields[pair]), let changes = saturatingInteger(fields[pair + 1]),
+                        seconds >= 1, changes >= 0
                     else { throw NodeConfigError("Invalid save parameters") }
-                    points.append((seconds, changes))
+                    points.append((seconds, Int(Int32(truncatingIfNeeded: changes))))
                 }
                 settings.savePoints = points
             }),
@@ -243,6 +245,28 @@ extension NodeSettings {
             number = sum
         }
         return number &* scale
+    }
+
+    /// `strtoll` over all of `text`: an optional sign then digits, saturating at the Int64 bounds
+    /// instead of failing; nil when anything else is there.
+    static func saturatingInteger(_ text: Substring) -> Int? {
+        var bytes = text.utf8[...]
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        guard !bytes.isEmpty else { return nil }
+        var magnitude: UInt64 = 0
+        var saturated = false
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            if o1 || o2 { saturated = true } else { magnitude = sum }
+        }
+        if negative { return saturated || magnitude > UInt64(Int.max) + 1 ? Int.min : Int(truncatingIfNeeded: 0 &- magnitude) }
+        return saturated || magnitude > UInt64(Int.max) ? Int.max : Int(magnitude)
     }
 
     /// Redis's `string2ll` over a directive's value.
