@@ -224,8 +224,7 @@ final class Node {
         }
         // DEBUG is a protected command (the flag COMMAND INFO does not show): refused unless
         // `enable-debug-command` allows it, before authentication, as Redis does.
-        if spec.isNamed("debug") && !Self.allowsProtectedAction(settings.enableDebugCommand, client: client)
-        {
+        if spec.id == Self.debugID && !Self.allowsProtectedAction(settings.enableDebugCommand, client: client) {
             stats.commandRejections[spec.id] += 1
             return reject(client, Self.debugNotAllowed, command: spec.id)
         }
@@ -305,6 +304,7 @@ final class Node {
     }
 
     private static let execID = CommandTable.redis.lookup("exec")?.id
+    private static let debugID = CommandTable.redis.lookup("debug")?.id
 
     static let debugNotAllowed =
         "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
