@@ -13,6 +13,10 @@ public enum RedisErrors {
     public static func unknownSubcommand(_ sub: String, of container: String) -> String {
         "ERR unknown subcommand '\(sub.prefix(128))'. Try \(container.uppercased()) HELP."
     }
+    /// `addReplySubcommandSyntaxError`: a subcommand's handler refusing its arguments.
+    public static func subcommandSyntax(_ sub: String, of container: String) -> String {
+        "ERR unknown subcommand or wrong number of arguments for '\(sub.prefix(128))'. Try \(container.uppercased()) HELP."
+    }
     public static func wrongArity(_ name: String) -> String {
         "ERR wrong number of arguments for '\(name)' command"
     }

@@ -102,7 +102,9 @@ import Testing
         func match(_ pattern: String, _ text: String, noCase: Bool = false) -> Bool {
             GlobMatch.matches(Array(pattern.utf8), Array(text.utf8), noCase: noCase)
         }
-        #expect(match("*", ""))
+        // As Redis's stringmatchlen: an empty string matches no pattern but the empty one.
+        #expect(!match("*", ""))
+        #expect(match("", ""))
         #expect(match("h?llo", "hello"))
         #expect(match("h*llo", "heeeello"))
         #expect(match("h[ae]llo", "hallo"))

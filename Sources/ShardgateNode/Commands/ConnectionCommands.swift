@@ -12,6 +12,8 @@ enum ConnectionCommands {
     ]}
 
     static func ping(_ call: CommandCall) throws(CommandError) {
+        // The table's arity (-1) lets any count through; PING itself takes at most one argument.
+        guard call.count <= 2 else { throw CommandError(RedisErrors.wrongArity("ping")) }
         if call.client.flags.subscriptionCount > 0 && call.client.protocolVersion == 2 {
             // Inside a RESP2 subscription PING answers with a pong message array.
             call.client.arrayHeader(2)
@@ -36,7 +38,7 @@ enum ConnectionCommands {
     }
 
     static func select(_ call: CommandCall) throws(CommandError) {
-        let index = try call.integer(1)
+        let index = try call.intArgument(1)
         guard index >= 0 && index < call.node.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
         call.client.database = index
         call.client.ok()
@@ -166,9 +168,8 @@ enum ConnectionCommands {
         } else if call.count >= 4 && call.matches(2, "id") {
             var ids: Set<Int> = []
             for index in 3..<call.count {
-                let id = try call.integer(index, error: CommandError("ERR Invalid client ID"))
-                guard id > 0 else { throw CommandError("ERR Invalid client ID") }
-                ids.insert(id)
+                // Any integer: ids that name no client are left out, as in Redis.
+                ids.insert(try call.integer(index, error: CommandError("ERR Invalid client ID")))
             }
             selected = selected.filter { ids.contains($0.id) }
         } else if call.count != 2 {
@@ -198,7 +199,7 @@ enum ConnectionCommands {
         var skipMe = true
         for index in stride(from: 2, to: call.count, by: 2) {
             if call.matches(index, "id") {
-                id = try call.integer(index + 1, error: CommandError("ERR client-id should be greater than 0"))
+                id = try call.rangeInteger(index + 1, min: 1, max: Int.max, message: "client-id should be greater than 0")
             } else if call.matches(index, "type") {
                 let value = call.string(index + 1).lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(value) else {
@@ -212,9 +213,9 @@ enum ConnectionCommands {
             } else if call.matches(index, "skipme") {
                 if call.matches(index + 1, "yes") { skipMe = true } else if call.matches(index + 1, "no") { skipMe = false } else { throw .syntax }
             } else if call.matches(index, "user") {
-                if call.string(index + 1) != "default" { return call.client.integer(0) }
-            } else if call.matches(index, "maxage") {
-                _ = try call.integer(index + 1)
+                guard call.string(index + 1) == "default" else {
+                    throw CommandError("ERR No such user '\(call.string(index + 1))'")
+                }
             } else {
                 throw .syntax
             }
@@ -271,13 +272,19 @@ enum ConnectionCommands {
         if spec.hasSubcommands && count >= 2, let sub = call.argument(3, { table.subcommand(of: spec, named: $0) }) {
             spec = sub
         }
+        // Redis's order: a command without key specs, then the arity, then arguments naming no key
+        // (an empty list for commands whose keys are optional).
+        guard spec.hasKeys || spec.hasMovableKeys else { throw CommandError("ERR The command has no key arguments") }
         guard spec.acceptsArgumentCount(count) else {
             throw CommandError("ERR Invalid number of arguments specified for command")
         }
         let keys = call.request.frame.withUnsafeReadableBytes { bytes in
             try? spec.keyIndices(argumentCount: count) { UnsafeRawBufferPointer(rebasing: bytes[call.spans[$0 + 2].range]) }
         }
-        guard let keys, !keys.isEmpty else { throw CommandError("ERR The command has no key arguments") }
+        guard let keys, !keys.isEmpty else {
+            if spec.flags.contains(.noMandatoryKeys) { return call.client.arrayHeader(0) }
+            throw CommandError("ERR Invalid arguments specified for command")
+        }
         call.client.arrayHeader(keys.count)
         for key in keys { call.argument(key + 2) { call.client.bulk($0) } }
     }

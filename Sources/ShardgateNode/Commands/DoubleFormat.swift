@@ -36,10 +36,21 @@ enum DoubleFormat {
         return text
     }
 
+    /// `vsnprintf` into a buffer as long as the text needs (a long double printed with `%.17Lf`
+    /// takes up to ~4950 bytes); never reads past what was written.
     private static func printf(_ format: String, _ value: any CVarArg) -> String {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buffer in
-            let length = withVaList([value]) { vsnprintf(buffer.baseAddress, 128, format, $0) }
-            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(length)), as: UTF8.self)
+        var capacity = 128
+        while true {
+            let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer -> String? in
+                let length = Int(withVaList([value]) { vsnprintf(buffer.baseAddress, capacity, format, $0) })
+                guard length >= 0 else { return "" }
+                guard length < capacity else {
+                    capacity = length + 1
+                    return nil
+                }
+                return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: length), as: UTF8.self)
+            }
+            if let text { return text }
         }
     }
 }

@@ -227,6 +227,11 @@ extension CommandCall {
         return value
     }
 
+    /// `getIntFromObjectOrReply`: an integer within Int32's range (`message` as `rangeInteger`).
+    func intArgument(_ index: Int, message: String? = nil) throws(CommandError) -> Int {
+        try rangeInteger(index, min: Int(Int32.min), max: Int(Int32.max), message: message)
+    }
+
     /// `getPositiveLongFromObjectOrReply`.
     func positiveInteger(_ index: Int, message: String = "value is out of range, must be positive") throws(CommandError) -> Int {
         try rangeInteger(index, min: 0, max: Int.max, message: message)
@@ -279,7 +284,11 @@ func scanCollection(
     let options = try ScanOptions(call, from: 3, allowType: false)
     var found: [[UInt8]] = []
     var next = cursor
-    var steps = options.count * stepsPerCount
+    // COUNT may be up to Int.max: products saturate (Redis's `count*10` ends up unbounded too).
+    let (product, stepsOverflow) = options.count.multipliedReportingOverflow(by: stepsPerCount)
+    var steps = stepsOverflow ? Int.max : product
+    let (wanted, wantedOverflow) = options.count.multipliedReportingOverflow(by: perEntry)
+    let limit = wantedOverflow ? Int.max : wanted
     repeat {
         next = scan(next) { name, extra in
             if let pattern = options.pattern, !pattern.withUnsafeBytes({ GlobMatch.matches($0, name) }) { return }
@@ -287,7 +296,7 @@ func scanCollection(
             if let extra { found.append(extra()) }
         }
         steps -= 1
-    } while next != 0 && steps > 0 && found.count < options.count * perEntry
+    } while next != 0 && steps > 0 && found.count < limit
     scanReply(call, next, found)
 }
 

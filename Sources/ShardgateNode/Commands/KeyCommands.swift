@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Commands
 
 /// The generic key commands: existence, deletion, expiry, renaming, iteration.
@@ -35,7 +40,6 @@ enum KeyCommands {
 
     /// EXPIRE and friends with the NX/XX/GT/LT conditions of Redis 7.
     private static func setExpiry(_ call: CommandCall, scale: Int64, absolute: Bool) throws(CommandError) {
-        let amount = Int64(try call.integer(2))
         var nx = false, xx = false, gt = false, lt = false
         for index in 3..<max(3, call.count) {
             if call.matches(index, "nx") { nx = true }
@@ -48,6 +52,8 @@ enum KeyCommands {
             throw CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
         }
         if gt && lt { throw CommandError("ERR GT and LT options at the same time are not compatible") }
+        // As Redis: the options are checked before the time argument.
+        let amount = Int64(try call.integer(2))
         let invalid = CommandError("ERR invalid expire time in '\(call.spec.name)' command")
         let (scaled, overflow1) = amount.multipliedReportingOverflow(by: scale)
         guard !overflow1 else { throw invalid }
@@ -142,10 +148,10 @@ enum KeyCommands {
     }
 
     static func scan(_ call: CommandCall) throws(CommandError) {
-        let options = try ScanOptions(call, from: 2, allowType: true)
         guard let cursor = call.argument(1, { ScanOptions.parseCursor($0) }) else {
             throw CommandError("ERR invalid cursor")
         }
+        let options = try ScanOptions(call, from: 2, allowType: true)
         let database = call.database
         let now = call.now
         var found: [[UInt8]] = []
@@ -214,7 +220,7 @@ enum KeyCommands {
             if call.matches(index, "replace") {
                 replace = true
             } else if call.matches(index, "db"), index + 1 < call.count {
-                targetIndex = try call.integer(index + 1, error: CommandError("ERR value is not an integer or out of range"))
+                targetIndex = try call.intArgument(index + 1)
                 guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
                     throw CommandError("ERR DB index is out of range")
                 }
@@ -243,7 +249,7 @@ enum KeyCommands {
     }
 
     static func move(_ call: CommandCall) throws(CommandError) {
-        let targetIndex = try call.integer(2, error: CommandError("ERR value is not an integer or out of range"))
+        let targetIndex = try call.intArgument(2)
         guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
             throw CommandError("ERR DB index is out of range")
         }
@@ -264,8 +270,8 @@ enum KeyCommands {
 
     static func swapdb(_ call: CommandCall) throws(CommandError) {
         let count = call.node.databases.count
-        let first = try call.integer(1, error: CommandError("ERR invalid first DB index"))
-        let second = try call.integer(2, error: CommandError("ERR invalid second DB index"))
+        let first = try call.intArgument(1, message: "invalid first DB index")
+        let second = try call.intArgument(2, message: "invalid second DB index")
         guard first >= 0, first < count, second >= 0, second < count else {
             throw CommandError("ERR DB index is out of range")
         }
@@ -305,18 +311,28 @@ struct ScanOptions {
         }
     }
 
-    /// Redis accepts any unsigned 64-bit decimal cursor.
+    /// `parseScanCursorOrReply`: `strtoul` base 10 over the whole argument, so an optional sign
+    /// (a `-` negates modulo 2^64), leading zeros and even an empty argument (0) are accepted; a
+    /// leading space, other bytes, no digits after a sign, or more than 64 bits are not.
     static func parseCursor(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        guard bytes.isEmpty || isspace(Int32(bytes[0])) == 0 else { return nil }
+        var index = 0
+        var negative = false
+        if index < bytes.count && (bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+")) {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
+            guard index < bytes.count else { return nil }
+        }
         var value: UInt64 = 0
-        for byte in bytes {
-            let digit = byte &- UInt8(ascii: "0")
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
             guard !o1 && !o2 else { return nil }
             value = sum
+            index += 1
         }
-        return value
+        return negative ? 0 &- value : value
     }
 }

@@ -232,7 +232,9 @@ enum ListCommands {
             index += 2
         }
         let reverse = rank < 0
-        let skip = rank == Int.min ? Int.max : abs(rank)
+        // Redis negates a negative RANK in C: RANK -2^63 stays negative (wrapping), so every
+        // match qualifies and the COUNT test below wraps as well. Same arithmetic, without traps.
+        let skip = reverse ? 0 &- rank : rank
         guard let list = try read(call) else { return count != -1 ? call.client.arrayHeader(0) : call.client.null() }
         let target = call.bytes(2)
         let length = list.elements.count
@@ -245,7 +247,7 @@ enum ListCommands {
                 matches += 1
                 if matches >= skip {
                     found.append(position)
-                    if count == -1 || (count != 0 && found.count >= count) { break }
+                    if count == -1 || (count != 0 && matches &- skip &+ 1 >= count) { break }
                 }
             }
             scanned += 1

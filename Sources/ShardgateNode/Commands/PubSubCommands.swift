@@ -1,3 +1,4 @@
+import Commands
 /// Publish/subscribe: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, (S)PUBLISH, PUBSUB.
 ///
 /// Confirmations and messages are pushes (`>` in RESP3, arrays in RESP2). Shard channels are a
@@ -70,10 +71,12 @@ enum PubSubCommands {
         call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
     }
 
-    static func pubsubChannels(_ call: CommandCall) throws(CommandError) { listChannels(call, kind: .channel) }
-    static func pubsubShardChannels(_ call: CommandCall) throws(CommandError) { listChannels(call, kind: .shardChannel) }
+    static func pubsubChannels(_ call: CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }
+    static func pubsubShardChannels(_ call: CommandCall) throws(CommandError) { try listChannels(call, kind: .shardChannel) }
 
-    private static func listChannels(_ call: CommandCall, kind: PubSubRegistry.Kind) {
+    private static func listChannels(_ call: CommandCall, kind: PubSubRegistry.Kind) throws(CommandError) {
+        // At most one pattern (the table's arity, -2, allows more).
+        guard call.count <= 3 else { throw CommandError(RedisErrors.subcommandSyntax(call.string(1), of: call.string(0))) }
         let pattern = call.count > 2 ? call.bytes(2) : nil
         let names = call.node.pubsub.subscribers(kind).keys.filter { name in
             pattern.map { GlobMatch.matches($0, name) } ?? true

@@ -87,6 +87,11 @@ enum ReplicationCommands {
             if call.matches(index, "listening-port") {
                 client.flags.replicaListeningPort = try call.integer(index + 1)
             } else if call.matches(index, "ip-address") {
+                // NET_HOST_STR_LEN (256) bounds the address Redis keeps.
+                let length = Int(call.spans[index + 1].length)
+                guard length < 256 else {
+                    throw CommandError("ERR REPLCONF ip-address provided by replica instance is too long: \(length) bytes")
+                }
                 client.flags.replicaAnnouncedIP = call.string(index + 1)
             } else if call.matches(index, "capa") {
                 if call.matches(index + 1, "eof") { client.flags.replicaSupportsEOF = true }
@@ -100,7 +105,10 @@ enum ReplicationCommands {
                 // From our master: answer with our offset, on the master link (no normal reply).
                 if client.flags.isMaster { node.replication.link?.sendAck() }
                 return
-            } else if call.matches(index, "rdb-only") || call.matches(index, "rdb-filter-only") {
+            } else if call.matches(index, "rdb-only") {
+                _ = try call.rangeInteger(index + 1, min: 0, max: 1)
+                // Accepted for compatibility (redis-cli --rdb); full snapshots are always sent.
+            } else if call.matches(index, "rdb-filter-only") {
                 // Accepted for compatibility (redis-cli --rdb); full snapshots are always sent.
             } else {
                 throw CommandError("ERR Unrecognized REPLCONF option: \(call.string(index))")
@@ -127,7 +135,8 @@ enum ReplicationCommands {
         }
         if !legacy {
             let id = call.string(1)
-            let offset = call.argument(2) { RedisNumber.parseInteger($0) } ?? -1
+            // A PSYNC whose offset is no integer is refused, as Redis does.
+            let offset = try call.integer(2)
             if node.tryPartialResync(client, id: id, offset: offset) { return }
         } else {
             // SYNC replicas expect the payload without a FULLRESYNC line, on disk framing.

@@ -38,24 +38,39 @@ enum ServerCommands {
         }
     }
 
+    /// CONFIG SET name value [name value ...], checked as Redis's `configSetCommand` checks it: every
+    /// name first (unknown, immutable, protected, duplicate: the first problem wins), then each value
+    /// in order; nothing changes unless all are valid.
     static func configSet(_ call: CommandCall) throws(CommandError) {
-        guard call.count % 2 == 0 else { throw CommandError(RedisErrors.wrongArity("config|set")) }
-        var updated = call.node.settings
+        guard call.count % 2 == 0 else { throw .syntax }
+        var parameters: [ConfigParameter] = []
         var names: Set<String> = []
         for index in stride(from: 2, to: call.count, by: 2) {
             let name = call.string(index)
             guard let parameter = NodeSettings.parameter(named: name) else {
                 throw CommandError("ERR Unknown option or number of arguments for CONFIG SET - '\(name)'")
             }
-            guard names.insert(parameter.name).inserted else {
-                throw CommandError("ERR Duplicate parameter - '\(name)'")
+            let failed = { (reason: String) in
+                CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(reason)")
             }
-            guard parameter.mutable else {
-                throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+            if parameter.isProtected
+                && !Node.allowsProtectedAction(call.node.settings.enableProtectedConfigs, client: call.client)
+            {
+                throw failed("can't set protected config")
             }
+            guard parameter.mutable else { throw failed("can't set immutable config") }
+            // An alias counts as a directive of its own, as in Redis (set twice, the last wins).
+            guard names.insert(name.lowercased()).inserted else { throw failed("duplicate parameter") }
+            parameters.append(parameter)
+        }
+        var updated = call.node.settings
+        for (offset, parameter) in parameters.enumerated() {
             do {
-                try parameter.set(&updated, call.string(index + 1))
+                try parameter.set(&updated, call.string(3 + offset * 2))
             } catch {
+                // Named as given when it is an alias (Redis registers aliases as configs of their own).
+                let given = call.string(2 + offset * 2).lowercased()
+                let name = given == parameter.alias ? given : parameter.name
                 throw CommandError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error.description)")
             }
         }
@@ -103,10 +118,11 @@ enum ServerCommands {
     static func debug(_ call: CommandCall) throws(CommandError) {
         guard call.count >= 2 else { throw CommandError(RedisErrors.wrongArity("debug")) }
         if call.matches(1, "sleep") && call.count == 3 {
-            guard let seconds = call.argument(2, { RedisNumber.parseDouble($0) }), seconds >= 0 else { throw .notFloat }
-            var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-            var remaining = timespec()
-            while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+            if let duration = sleepDuration(call.string(2)) {
+                var request = duration
+                var remaining = timespec()
+                while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+            }
             return call.client.ok()
         }
         if call.matches(1, "set-active-expire") && call.count == 3 {
@@ -115,16 +131,31 @@ enum ServerCommands {
         throw CommandError("ERR DEBUG subcommand '\(call.string(1))' is not supported by shardgate")
     }
 
+    /// DEBUG SLEEP's argument as Redis reads it (`strtod` of its leading number, no error; seconds
+    /// to whole microseconds): nil for no sleep at all (negative, NaN, or beyond what a
+    /// microsecond count holds, where Redis's conversion yields a negative time `nanosleep` refuses).
+    static func sleepDuration(_ text: String) -> timespec? {
+        let seconds = text.withCString { strtod($0, nil) }
+        let micros = seconds * 1_000_000
+        guard micros.isFinite, micros >= 0, micros < 9.2e18 else { return nil }
+        let whole = Int(micros)
+        return timespec(tv_sec: whole / 1_000_000, tv_nsec: (whole % 1_000_000) * 1000)
+    }
+
     /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves unless NOSAVE (or no save points), then stops.
     static func shutdown(_ call: CommandCall) throws(CommandError) {
-        var save: Bool?
+        var nosave = false, save = false, other = false, abort = false
         for index in 1..<call.count {
-            if call.matches(index, "nosave") { save = false }
+            if call.matches(index, "nosave") { nosave = true }
             else if call.matches(index, "save") { save = true }
-            else if call.matches(index, "now") || call.matches(index, "force") { continue }
-            else if call.matches(index, "abort") { throw CommandError("ERR No shutdown in progress.") }
+            else if call.matches(index, "now") || call.matches(index, "force") { other = true }
+            else if call.matches(index, "abort") { abort = true }
             else { throw .syntax }
         }
-        if let message = call.node.shutdown(save: save) { throw CommandError(message) }
+        // Contradictory flags are refused as a whole, as Redis does (never a shutdown).
+        if (abort && (nosave || save || other)) || (nosave && save) { throw .syntax }
+        if abort { throw CommandError("ERR No shutdown in progress.") }
+        let choice: Bool? = nosave ? false : save ? true : nil
+        if let message = call.node.shutdown(save: choice) { throw CommandError(message) }
     }
 }

@@ -41,28 +41,56 @@ enum StringCommands {
         return nil
     }
 
-    static func set(_ call: CommandCall) throws(CommandError) {
-        var nx = false, xx = false, returnOld = false
-        var expiry = Expiry.none
-        var index = 3
-        while index < call.count {
-            if call.matches(index, "nx") && !xx {
-                nx = true
-            } else if call.matches(index, "xx") && !nx {
-                xx = true
-            } else if call.matches(index, "get") {
-                returnOld = true
-            } else if call.matches(index, "keepttl"), case .none = expiry {
-                expiry = .keepTTL
-            } else if case .none = expiry, index + 1 < call.count,
-                let deadline = try parseExpiry(call, at: index, command: "set")
-            {
-                expiry = .at(deadline)
+    /// SET's and GETEX's options as Redis's `parseExtendedStringArgumentsOrReply` reads them: an
+    /// option may repeat (the last time wins), only conflicting ones are a syntax error. The time's
+    /// value is only located here (`timeIndex`: the EX/PX/EXAT/PXAT argument); each command checks
+    /// it at its own moment.
+    struct StringOptions {
+        var nx = false, xx = false, get = false, keepTTL = false, persist = false
+        var timeIndex: Int?
+        private var timeKind: Int?
+
+        init(_ call: CommandCall, from start: Int, forGet: Bool) throws(CommandError) {
+            var index = start
+            while index < call.count {
+                let hasNext = index + 1 < call.count
+                if !forGet && call.matches(index, "nx") && !xx {
+                    nx = true
+                } else if !forGet && call.matches(index, "xx") && !nx {
+                    xx = true
+                } else if !forGet && call.matches(index, "get") {
+                    get = true
+                } else if !forGet && call.matches(index, "keepttl") && !persist && timeIndex == nil {
+                    keepTTL = true
+                } else if forGet && call.matches(index, "persist") && timeIndex == nil && !keepTTL {
+                    persist = true
+                } else if let kind = Self.timeKind(call, index), hasNext, !keepTTL, !persist, timeKind == nil || timeKind == kind {
+                    timeKind = kind
+                    timeIndex = index
+                    index += 1
+                } else {
+                    throw .syntax
+                }
                 index += 1
-            } else {
-                throw .syntax
             }
-            index += 1
+        }
+
+        private static func timeKind(_ call: CommandCall, _ index: Int) -> Int? {
+            if call.matches(index, "ex") { return 0 }
+            if call.matches(index, "px") { return 1 }
+            if call.matches(index, "exat") { return 2 }
+            if call.matches(index, "pxat") { return 3 }
+            return nil
+        }
+    }
+
+    static func set(_ call: CommandCall) throws(CommandError) {
+        let options = try StringOptions(call, from: 3, forGet: false)
+        let (nx, xx, returnOld) = (options.nx, options.xx, options.get)
+        var expiry = options.keepTTL ? Expiry.keepTTL : Expiry.none
+        // The time is checked before anything else happens (before GET's type check), as in Redis.
+        if let timeIndex = options.timeIndex, let deadline = try parseExpiry(call, at: timeIndex, command: "set") {
+            expiry = .at(deadline)
         }
         let database = call.database
         let slot = call.find(1)
@@ -128,22 +156,13 @@ enum StringCommands {
     }
 
     static func getex(_ call: CommandCall) throws(CommandError) {
-        var expiry = Expiry.none
-        var index = 2
-        while index < call.count {
-            if call.matches(index, "persist"), case .none = expiry {
-                expiry = .persist
-            } else if case .none = expiry, index + 1 < call.count,
-                let deadline = try parseExpiry(call, at: index, command: "getex")
-            {
-                expiry = .at(deadline)
-                index += 1
-            } else {
-                throw .syntax
-            }
-            index += 1
-        }
+        let options = try StringOptions(call, from: 2, forGet: true)
+        var expiry = options.persist ? Expiry.persist : Expiry.none
+        let timeOption = options.timeIndex
         guard let value = try call.readString(1) else { return call.client.null() }
+        if let timeOption, let deadline = try parseExpiry(call, at: timeOption, command: "getex") {
+            expiry = .at(deadline)
+        }
         if let slot = call.find(1) {
             switch expiry {
             case .at(let deadline):
@@ -276,7 +295,8 @@ enum StringCommands {
         let patchLength = Int(call.spans[3].length)
         let existing = try call.readString(1)
         if existing == nil && patchLength == 0 { return call.client.integer(0) }
-        if patchLength > 0 && offset + patchLength > maxStringLength {
+        // `offset + patchLength` could overflow: compare with what is left instead.
+        if patchLength > 0 && offset > maxStringLength - patchLength {
             throw CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
         }
         var bytes = existing ?? []

@@ -360,7 +360,7 @@ extension Node {
             kill(peer.client)
         }
         if replication.replicas.isEmpty, replication.link == nil, replication.backlog != nil,
-            settings.replBacklogTTL > 0, now - replication.noReplicasSince > Int64(settings.replBacklogTTL) * 1000
+            settings.replBacklogTTL > 0, (now - replication.noReplicasSince) / 1000 > Int64(settings.replBacklogTTL)
         {
             // As Redis: without a backlog nobody can continue this history, so start a new one.
             replication.backlog = nil

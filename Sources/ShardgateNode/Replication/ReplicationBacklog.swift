@@ -4,22 +4,31 @@ import NIOCore
 /// continue from its offset (`+CONTINUE`) instead of a full resynchronisation.
 ///
 /// A ring buffer addressed by stream offset: byte `offset` of the stream (1-based, as Redis counts:
-/// after `n` bytes the master offset is `n`) lives at `(offset - 1) % capacity`.
+/// after `n` bytes the master offset is `n`) lives at `(offset - 1 - base) % capacity`, `base` being
+/// the offset the backlog started at. The storage grows with the stream up to `capacity` (as
+/// Redis 7's replication buffer does), so a huge `repl-backlog-size` costs only what is written.
 struct ReplicationBacklog {
-    private var storage: [UInt8]
+    private var storage: [UInt8] = []
+    /// Most bytes held (`repl-backlog-size`, at least 16kb).
+    let capacity: Int
+    /// The stream offset just before the first byte this backlog held.
+    private let base: Int
     /// Bytes held (at most `capacity`).
     private(set) var historyLength = 0
     /// Offset of the last byte written (Redis's `master_repl_offset`).
     private(set) var endOffset: Int
 
     init(capacity: Int, endOffset: Int) {
-        storage = [UInt8](repeating: 0, count: max(16 * 1024, capacity))
+        self.capacity = max(16 * 1024, capacity)
+        self.base = endOffset
         self.endOffset = endOffset
     }
 
-    var capacity: Int { storage.count }
     /// Offset of the oldest byte held (Redis's `repl_backlog_first_byte_offset`).
     var firstOffset: Int { endOffset - historyLength + 1 }
+
+    /// Where stream byte `offset` lives in `storage`.
+    private func position(of offset: Int) -> Int { (offset - 1 - base) % capacity }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         var remaining = bytes
@@ -29,17 +38,20 @@ struct ReplicationBacklog {
             endOffset += skipped
             remaining = UnsafeRawBufferPointer(rebasing: remaining[skipped...])
         }
+        guard !remaining.isEmpty else { return }
         let capacity = self.capacity
-        let start = endOffset % capacity
-        storage.withUnsafeMutableBytes { ring in
-            var position = start
-            var source = remaining
-            while !source.isEmpty {
-                let chunk = min(source.count, capacity - position)
-                ring.baseAddress!.advanced(by: position).copyMemory(from: source.baseAddress!, byteCount: chunk)
-                source = UnsafeRawBufferPointer(rebasing: source[chunk...])
-                position = (position + chunk) % capacity
+        var position = position(of: endOffset + 1)
+        var source = remaining
+        while !source.isEmpty {
+            let chunk = min(source.count, capacity - position)
+            if position + chunk > storage.count {
+                storage.append(contentsOf: repeatElement(0, count: position + chunk - storage.count))
             }
+            storage.withUnsafeMutableBytes { ring in
+                ring.baseAddress!.advanced(by: position).copyMemory(from: source.baseAddress!, byteCount: chunk)
+            }
+            source = UnsafeRawBufferPointer(rebasing: source[chunk...])
+            position = (position + chunk) % capacity
         }
         endOffset += remaining.count
         historyLength = min(capacity, historyLength + remaining.count)
@@ -61,7 +73,7 @@ struct ReplicationBacklog {
         let count = endOffset + 1 - offset
         var result: [UInt8] = []
         result.reserveCapacity(count)
-        var position = (offset - 1) % capacity
+        var position = position(of: offset)
         var remaining = count
         while remaining > 0 {
             let chunk = min(remaining, capacity - position)

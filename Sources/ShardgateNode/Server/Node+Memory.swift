@@ -232,7 +232,8 @@ extension Node {
                 self.addToPool(EvictionCandidate(score: score, database: index, key: database.key(at: slot)))
             }
             if policy.isVolatile {
-                for _ in 0..<samples {
+                // As dictGetSomeKeys: never more samples than keys (maxmemory-samples may be 2^31-1).
+                for _ in 0..<min(samples, database.expiresCount) {
                     guard let slot = database.randomVolatileSlot(using: &memory.random) else { break }
                     consider(slot)
                 }

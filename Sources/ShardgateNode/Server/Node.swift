@@ -220,14 +220,26 @@ final class Node {
                 client.closeAfterReply = true
                 return
             }
-            return reject(client, message)
+            return reject(client, message, command: rejected)
+        }
+        // DEBUG is a protected command (the flag COMMAND INFO does not show): refused unless
+        // `enable-debug-command` allows it, before authentication, as Redis does.
+        if spec.id == Self.debugID && !Self.allowsProtectedAction(settings.enableDebugCommand, client: client) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, Self.debugNotAllowed, command: spec.id)
         }
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
-            return reject(client, RedisErrors.noAuth)
+            return reject(client, RedisErrors.noAuth, command: spec.id)
+        }
+        // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
+        if client.flags.queued != nil && spec.flags.contains(.noMulti) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, "ERR Command not allowed inside a transaction", command: spec.id)
         }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
+            // (An EXEC refused here was already discarded with its EXECABORT text.)
             return reject(client, refusal)
         }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
@@ -276,9 +288,34 @@ final class Node {
 
     func handler(for spec: CommandSpec) -> CommandHandler? { handlers[spec.id] }
 
-    private func reject(_ client: ClientConnection, _ message: String) {
+    /// Refuses a request before it runs. A refused EXEC discards the transaction (and the WATCHes,
+    /// even outside MULTI) with the reason in an EXECABORT error, as Redis's `execCommandAbort`.
+    private func reject(_ client: ClientConnection, _ message: String, command: Int? = nil) {
+        if let command, command == Self.execID {
+            client.flags.queued = nil
+            client.flags.transactionFailed = false
+            watches.unwatchAll(client)
+            client.flags.watchTouched = false
+            let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
+            return client.error("EXECABORT Transaction discarded because of: \(reason)")
+        }
         if client.flags.queued != nil { client.flags.transactionFailed = true }
         client.error(message)
+    }
+
+    private static let execID = CommandTable.redis.lookup("exec")?.id
+    private static let debugID = CommandTable.redis.lookup("debug")?.id
+
+    static let debugNotAllowed =
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+
+    /// Redis's `allowProtectedAction`: `yes`, or `local` for a client on a loopback address.
+    static func allowsProtectedAction(_ setting: String, client: ClientConnection) -> Bool {
+        switch setting {
+        case "yes": return true
+        case "local": return client.remoteAddress.hasPrefix("127.0.0.1:") || client.remoteAddress.hasPrefix("::1:")
+        default: return false
+        }
     }
 
     /// Commands that run at once inside MULTI instead of being queued.

@@ -1,3 +1,5 @@
+import RedisText
+
 /// The node's configuration, as redis.conf directives, command-line `--directive value` pairs and
 /// CONFIG SET change it.
 ///
@@ -33,6 +35,9 @@ public struct NodeSettings: Sendable {
     public var stopWritesOnBgsaveError = true
     public var pidFile = ""
     public var daemonize = false
+    /// `no`, `yes` or `local`: who may run DEBUG, and CONFIG SET protected directives (`dir`, `dbfilename`).
+    public var enableDebugCommand = "no"
+    public var enableProtectedConfigs = "no"
     // Encoding thresholds (Redis 7.0 defaults).
     public var hashMaxListpackEntries = 512
     public var hashMaxListpackValue = 64
@@ -77,6 +82,8 @@ struct ConfigParameter: Sendable {
     var alias: String? = nil
     /// False for directives that only take effect at startup (CONFIG SET refuses them).
     var mutable = true
+    /// Redis's PROTECTED_CONFIG: CONFIG SET refuses it unless `enable-protected-configs` allows it.
+    var isProtected = false
     let get: @Sendable (NodeSettings) -> String
     let set: @Sendable (inout NodeSettings, String) throws(NodeConfigError) -> Void
 }
@@ -91,8 +98,8 @@ extension NodeSettings {
         ConfigParameter(
             name: "requirepass", get: { $0.requirePass ?? "" },
             set: { settings, value in settings.requirePass = value.isEmpty ? nil : value }),
-        string("dir", \.directory, mutable: false),
-        string("dbfilename", \.dbFilename),
+        protected(string("dir", \.directory, mutable: false)),
+        protected(string("dbfilename", \.dbFilename, validate: baseName("dbfilename", "filename"))),
         ConfigParameter(
             name: "save",
             get: { $0.savePoints.map { "\($0.seconds) \($0.changes)" }.joined(separator: " ") },
@@ -101,29 +108,38 @@ extension NodeSettings {
                 guard fields.count % 2 == 0 else { throw NodeConfigError("Invalid save parameters") }
                 var points: [(Int, Int)] = []
                 for pair in stride(from: 0, to: fields.count, by: 2) {
-                    guard let seconds = Int(fields[pair]), let changes = Int(fields[pair + 1]), seconds >= 1, changes >= 0
+                    // Read as Redis reads them (`strtoll`: a sign allowed, saturating), changes kept as a C int.
+                    guard let seconds = saturatingInteger(fields[pair]), let changes = saturatingInteger(fields[pair + 1]),
+                        seconds >= 1, changes >= 0
                     else { throw NodeConfigError("Invalid save parameters") }
-                    points.append((seconds, changes))
+                    points.append((seconds, Int(Int32(truncatingIfNeeded: changes))))
                 }
                 settings.savePoints = points
             }),
         boolean("appendonly", \.appendOnly),
-        string("appendfilename", \.appendFilename, mutable: false),
-        string("appenddirname", \.appendDirname, mutable: false),
+        string("appendfilename", \.appendFilename, mutable: false, validate: baseName("appendfilename", "filename", nonEmpty: true)),
+        string("appenddirname", \.appendDirname, mutable: false, validate: baseName("appenddirname", "dirname", nonEmpty: true)),
         choice("appendfsync", \.appendFsync, ["always", "everysec", "no"]),
-        integer("auto-aof-rewrite-percentage", \.autoAOFRewritePercentage, range: 0...Int.max),
-        memory("auto-aof-rewrite-min-size", \.autoAOFRewriteMinSize),
+        integer("auto-aof-rewrite-percentage", \.autoAOFRewritePercentage, range: 0...Int(Int32.max)),
+        memory("auto-aof-rewrite-min-size", \.autoAOFRewriteMinSize, range: 0...Int.max),
         integer("databases", \.databases, range: 1...Int(Int32.max), mutable: false),
-        integer("maxclients", \.maxClients, range: 1...Int(Int32.max)),
-        memory("maxmemory", \.maxMemory),
+        integer("maxclients", \.maxClients, range: 1...Int(UInt32.max)),
+        memory("maxmemory", \.maxMemory, range: nil),
         choice(
             "maxmemory-policy", \.maxMemoryPolicy,
             ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu",
              "allkeys-random", "noeviction"]),
-        integer("maxmemory-samples", \.maxMemorySamples, range: 1...64),
+        integer("maxmemory-samples", \.maxMemorySamples, range: 1...Int(Int32.max)),
         choice("loglevel", \.logLevel, ["debug", "verbose", "notice", "warning", "nothing"]),
         string("logfile", \.logFile, mutable: false),
-        integer("hz", \.hz, range: 1...500),
+        // Redis accepts 0...INT_MAX and applies (and reports) it clamped to 1...500.
+        ConfigParameter(
+            name: "hz", get: { String($0.hz) },
+            set: { settings, value throws(NodeConfigError) in
+                guard let number = parseInteger(value) else { throw NodeConfigError("argument couldn't be parsed into an integer") }
+                guard (0...Int(Int32.max)).contains(number) else { throw outOfRange(0...Int(Int32.max)) }
+                settings.hz = min(max(number, 1), 500)
+            }),
         integer("timeout", \.timeout, range: 0...Int(Int32.max)),
         integer("tcp-keepalive", \.tcpKeepalive, range: 0...Int(Int32.max)),
         boolean("protected-mode", \.protectedMode),
@@ -131,6 +147,8 @@ extension NodeSettings {
         boolean("rdbchecksum", \.rdbChecksum),
         boolean("stop-writes-on-bgsave-error", \.stopWritesOnBgsaveError),
         string("pidfile", \.pidFile, mutable: false),
+        choice("enable-protected-configs", \.enableProtectedConfigs, ["no", "yes", "local"], mutable: false),
+        choice("enable-debug-command", \.enableDebugCommand, ["no", "yes", "local"], mutable: false),
         ConfigParameter(
             name: "daemonize", mutable: false, get: { $0.daemonize ? "yes" : "no" },
             set: { settings, value throws(NodeConfigError) in
@@ -140,11 +158,11 @@ extension NodeSettings {
                 settings.daemonize = false
             }),
         integer("hash-max-listpack-entries", \.hashMaxListpackEntries, range: 0...Int.max, alias: "hash-max-ziplist-entries"),
-        integer("hash-max-listpack-value", \.hashMaxListpackValue, range: 0...Int.max, alias: "hash-max-ziplist-value"),
+        memory("hash-max-listpack-value", \.hashMaxListpackValue, range: 0...Int.max, alias: "hash-max-ziplist-value"),
         integer("set-max-intset-entries", \.setMaxIntsetEntries, range: 0...Int.max),
         integer("zset-max-listpack-entries", \.zsetMaxListpackEntries, range: 0...Int.max, alias: "zset-max-ziplist-entries"),
-        integer("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
-        integer("list-max-listpack-size", \.listMaxListpackSize, range: Int.min...Int.max, alias: "list-max-ziplist-size"),
+        memory("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
+        integer("list-max-listpack-size", \.listMaxListpackSize, range: Int(Int32.min)...Int(Int32.max), alias: "list-max-ziplist-size"),
         ConfigParameter(
             name: "replicaof", alias: "slaveof", mutable: false,
             get: { settings in settings.replicaOf.map { "\($0.host) \($0.port)" } ?? "" },
@@ -171,8 +189,8 @@ extension NodeSettings {
         string("replica-announce-ip", \.replicaAnnounceIP, alias: "slave-announce-ip"),
         integer("replica-announce-port", \.replicaAnnouncePort, range: 0...65535, alias: "slave-announce-port"),
         boolean("replica-lazy-flush", \.replicaLazyFlush, alias: "slave-lazy-flush"),
-        memory("repl-backlog-size", \.replBacklogSize),
-        integer("repl-backlog-ttl", \.replBacklogTTL, range: 0...Int(Int32.max)),
+        memory("repl-backlog-size", \.replBacklogSize, range: 1...Int.max, atLeast: 16 * 1024),
+        integer("repl-backlog-ttl", \.replBacklogTTL, range: 0...Int.max),
         boolean("repl-diskless-sync", \.replDisklessSync),
         integer("repl-diskless-sync-delay", \.replDisklessSyncDelay, range: 0...Int(Int32.max)),
         integer("repl-diskless-sync-max-replicas", \.replDisklessSyncMaxReplicas, range: 0...Int(Int32.max)),
@@ -199,19 +217,66 @@ extension NodeSettings {
         }
     }
 
-    /// Redis's memory units: b, k, kb, m, mb, g, gb (k = 1000, kb = 1024), case-insensitive.
-    static func parseMemory(_ value: String) -> Int? {
-        let lower = value.lowercased()
-        let units: [(String, Int)] = [
-            ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000),
-            ("k", 1000), ("b", 1),
-        ]
-        for (suffix, scale) in units where lower.hasSuffix(suffix) {
-            guard let number = Int(lower.dropLast(suffix.count)), number >= 0 else { return nil }
-            return number * scale
+    /// Redis's `memtoull`: digits then an optional unit (b, k, kb, m, mb, g, gb; k = 1000,
+    /// kb = 1024; any case). As in Redis the digits saturate at UInt64.max and the product with the
+    /// unit wraps around (no trap on any input); nil for anything else (a sign, spaces, other units).
+    static func parseMemory(_ value: String) -> UInt64? {
+        let bytes = Array(value.utf8)
+        var end = 0
+        while end < bytes.count && bytes[end] >= UInt8(ascii: "0") && bytes[end] <= UInt8(ascii: "9") { end += 1 }
+        let unit = String(decoding: bytes[end...], as: UTF8.self).lowercased()
+        let scale: UInt64
+        switch unit {
+        case "", "b": scale = 1
+        case "k": scale = 1000
+        case "kb": scale = 1024
+        case "m": scale = 1_000_000
+        case "mb": scale = 1 << 20
+        case "g": scale = 1_000_000_000
+        case "gb": scale = 1 << 30
+        default: return nil
         }
-        guard let number = Int(lower), number >= 0 else { return nil }
-        return number
+        guard end < 128 else { return nil }
+        var number: UInt64 = 0
+        for byte in bytes[..<end] {
+            let (times10, o1) = number.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            if o1 || o2 { number = .max; break }
+            number = sum
+        }
+        return number &* scale
+    }
+
+    /// `strtoll` over all of `text`: an optional sign then digits, saturating at the Int64 bounds
+    /// instead of failing; nil when anything else is there.
+    static func saturatingInteger(_ text: Substring) -> Int? {
+        var bytes = text.utf8[...]
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        guard !bytes.isEmpty else { return nil }
+        var magnitude: UInt64 = 0
+        var saturated = false
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            if o1 || o2 { saturated = true } else { magnitude = sum }
+        }
+        if negative { return saturated || magnitude > UInt64(Int.max) + 1 ? Int.min : Int(truncatingIfNeeded: 0 &- magnitude) }
+        return saturated || magnitude > UInt64(Int.max) ? Int.max : Int(magnitude)
+    }
+
+    /// Redis's `string2ll` over a directive's value.
+    static func parseInteger(_ value: String) -> Int? {
+        var value = value
+        return value.withUTF8 { RedisInteger.parse(UnsafeRawBufferPointer($0)).map(Int.init) }
+    }
+
+    static func outOfRange(_ range: ClosedRange<Int>) -> NodeConfigError {
+        NodeConfigError("argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
     }
 
     private static func integer(
@@ -221,20 +286,32 @@ extension NodeSettings {
         ConfigParameter(
             name: name, alias: alias, mutable: mutable, get: { String($0[keyPath: path]) },
             set: { settings, value throws(NodeConfigError) in
-                guard let number = Int(value) else { throw NodeConfigError("argument couldn't be parsed into an integer") }
-                guard range.contains(number) else {
-                    throw NodeConfigError("argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
-                }
+                guard let number = parseInteger(value) else { throw NodeConfigError("argument couldn't be parsed into an integer") }
+                guard range.contains(number) else { throw outOfRange(range) }
                 settings[keyPath: path] = number
             })
     }
 
-    private static func memory(_ name: String, _ path: any WritableKeyPath<NodeSettings, Int> & Sendable) -> ConfigParameter {
+    /// A memory directive (units allowed). `range`: its bounds as a signed value (a value past
+    /// Int64.max reads as negative, as Redis's long long cast makes it); nil for `maxmemory`,
+    /// unsigned with no bound, kept here capped at Int.max. `minimum`: what a smaller valid value
+    /// is raised to.
+    private static func memory(
+        _ name: String, _ path: any WritableKeyPath<NodeSettings, Int> & Sendable, range: ClosedRange<Int>?,
+        alias: String? = nil, atLeast minimum: Int = 0
+    ) -> ConfigParameter {
         ConfigParameter(
-            name: name, get: { String($0[keyPath: path]) },
+            name: name, alias: alias, get: { String($0[keyPath: path]) },
             set: { settings, value throws(NodeConfigError) in
                 guard let bytes = parseMemory(value) else { throw NodeConfigError("argument must be a memory value") }
-                settings[keyPath: path] = bytes
+                guard let range else {
+                    settings[keyPath: path] = Int(clamping: bytes)
+                    return
+                }
+                let signed = Int(Int64(bitPattern: bytes))
+                guard range.contains(signed) else { throw outOfRange(range) }
+                // Redis raises a too small value when applying it (the replication backlog's 16kb).
+                settings[keyPath: path] = Swift.max(signed, minimum)
             })
     }
 
@@ -248,18 +325,40 @@ extension NodeSettings {
 
     private static func string(
         _ name: String, _ path: any WritableKeyPath<NodeSettings, String> & Sendable, mutable: Bool = true,
-        alias: String? = nil
+        alias: String? = nil, validate: (@Sendable (String) throws(NodeConfigError) -> Void)? = nil
     ) -> ConfigParameter {
         ConfigParameter(
             name: name, alias: alias, mutable: mutable, get: { $0[keyPath: path] },
-            set: { settings, value in settings[keyPath: path] = value })
+            set: { settings, value throws(NodeConfigError) in
+                try validate?(value)
+                settings[keyPath: path] = value
+            })
+    }
+
+    private static func protected(_ parameter: ConfigParameter) -> ConfigParameter {
+        var parameter = parameter
+        parameter.isProtected = true
+        return parameter
+    }
+
+    /// Redis's file name checks: no `/` or `\\` (`pathIsBaseName`), and not empty when `nonEmpty`.
+    private static func baseName(
+        _ name: String, _ what: String, nonEmpty: Bool = false
+    ) -> @Sendable (String) throws(NodeConfigError) -> Void {
+        { value throws(NodeConfigError) in
+            if nonEmpty && value.isEmpty { throw NodeConfigError("\(name) can't be empty") }
+            if value.utf8.contains(UInt8(ascii: "/")) || value.utf8.contains(UInt8(ascii: "\\")) {
+                throw NodeConfigError("\(name) can't be a path, just a \(what)")
+            }
+        }
     }
 
     private static func choice(
-        _ name: String, _ path: any WritableKeyPath<NodeSettings, String> & Sendable, _ choices: [String]
+        _ name: String, _ path: any WritableKeyPath<NodeSettings, String> & Sendable, _ choices: [String],
+        mutable: Bool = true
     ) -> ConfigParameter {
         ConfigParameter(
-            name: name, get: { $0[keyPath: path] },
+            name: name, mutable: mutable, get: { $0[keyPath: path] },
             set: { settings, value throws(NodeConfigError) in
                 let lower = value.lowercased()
                 guard choices.contains(lower) else { throw NodeConfigError("argument(s) must be one of the following: \(choices.joined(separator: ", "))") }
