@@ -36,17 +36,20 @@ enum TestEnvironment {
     }
 
     /// Whether `python3 -c 'import redis'` works.
-    static let hasRedisPy: Bool = {
+    static let hasRedisPy = hasPythonModules("redis")
+
+    /// Whether python3 can import every one of `modules` (PyPI apps the tests drive: rq, celery).
+    static func hasPythonModules(_ modules: String...) -> Bool {
         guard let python else { return false }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import redis"]
+        process.arguments = ["-c", "import " + modules.joined(separator: ", ")]
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0
-    }()
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
