@@ -155,6 +155,28 @@ struct ProxyRoutingTests {
         await limited.stop()
     }
 
+    /// A replica that ROLE shows connected but that has not received what its master holds (here
+    /// held back by CLIENT PAUSE WRITE) serves no reads until its offset shows the stream reaches it.
+    @Test func aConnectedReplicaServesReadsOnceItReceivesTheStream() async throws {
+        let shards = try await ShardGroups(groups: 1, replicas: 1)
+        defer { shards.stop() }
+        let (master, replica) = (shards.masters[0], shards.replicas[0][0])
+        try await shards.syncReplicas()
+        _ = try replica.client().command("CLIENT", "PAUSE", "2500", "WRITE")
+        _ = try master.client().command("SET", "fresh", "value")
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  read_policy: prefer-replica\n\(shards.groupsYAML())")
+        let client = try proxy.client()
+        let before = try replica.calls("get")
+        for _ in 0..<20 { #expect(try client.command("GET", "fresh") == .bulk("value"), "never a stale nil") }
+        #expect(try replica.calls("get") == before, "the replica served none of them")
+        try await waitUntil("the replica serves reads once caught up", seconds: 8) {
+            let served = try replica.calls("get")
+            _ = try client.command("GET", "fresh")
+            return try replica.calls("get") > served
+        }
+        await proxy.stop()
+    }
+
     @Test func multiKeyCommandsSplitAndMergeInKeyOrder() async throws {
         let shards = try await ShardGroups(groups: 3)
         defer { shards.stop() }

@@ -70,6 +70,8 @@ struct NodeProbe: Sendable {
 /// replica's offset with.
 struct OffsetHistory {
     private var samples: [Int: [(at: NIODeadline, offset: Int)]] = [:]
+    /// Per group, when each replica in the read pool's running was first seen linked to its master.
+    private var linkedSince: [Int: [Endpoint: NIODeadline]] = [:]
 
     mutating func record(group: Int, at instant: NIODeadline, offset: Int) {
         var list = samples[group] ?? []
@@ -99,9 +101,20 @@ struct OffsetHistory {
             record(group: index, at: observation.sampledAt, offset: offset)
         }
         var replicas: [GroupTopology.ReplicaState] = []
+        var linked = linkedSince[index] ?? [:]
+        linked = linked.filter { observation.replicas.contains($0.key) }
+        defer { linkedSince[index] = linked }
         for replica in observation.replicas where replica != master {
             var caughtUp = NIODeadline.distantPast
             if let sample = observation.replicaOffsets[replica] {
+                // ROLE says `connected` before the master streams to a new replica; it serves reads
+                // once it has shown it receives the stream: its offset reached one the master had
+                // at or after the replica was first seen linked.
+                let since = linked[replica] ?? observation.sampledAt
+                linked[replica] = since
+                if observation.masterOffset != nil && caughtUpThrough(group: index, replicaOffset: sample.offset) < since {
+                    continue
+                }
                 if let limit = config.maxReplicaLagSeconds, sample.ioSecondsAgo > limit { continue }
                 if let limit = config.maxReplicaLagBytes, let masterOffset = observation.masterOffset,
                     masterOffset - sample.offset > limit
