@@ -121,6 +121,18 @@ public enum RESPReplyReader {
         }
     }
 
+    /// The payload of a bulk string reply (`$N\r\n…\r\n`), or of a RESP3 verbatim string (`=N\r\ntxt:…`)
+    /// without its format; nil for anything else.
+    public static func bulkPayload(_ frame: ByteBuffer) -> [UInt8]? {
+        let type = type(of: frame)
+        guard type == UInt8(ascii: "$") || type == UInt8(ascii: "=") else { return nil }
+        let bytes = frame.readableBytesView
+        guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), bytes.endIndex - newline >= 3 else { return nil }
+        var start = newline + 1
+        if type == UInt8(ascii: "=") { start = min(start + 4, bytes.endIndex - 2) }
+        return Array(bytes[start..<(bytes.endIndex - 2)])
+    }
+
     /// Splits an array reply (`*N`) into its element frames, as slices. nil if not an array.
     public static func elements(of frame: ByteBuffer) -> [ByteBuffer]? {
         var buffer = frame

@@ -47,7 +47,7 @@ extension ClientSession {
     func completeScan(_ sequence: UInt64, group: Int, reply: ByteBuffer) {
         if RESPReplyReader.isError(reply) { return complete(sequence, with: reply) }
         guard let elements = RESPReplyReader.elements(of: reply), elements.count == 2,
-            let next = Self.bulkBytes(elements[0]).flatMap({ ScanCursor.parse($0) })
+            let next = RESPReplyReader.bulkPayload(elements[0]).flatMap({ ScanCursor.parse($0) })
         else {
             var error = ByteBuffer()
             error.writeRESPError(ProxyErrors.badSubReply(loop.groups[group].name))
@@ -63,14 +63,6 @@ extension ClientSession {
             buffer.writeRESPBulkString(String(cursor))
             buffer.writeImmutableBuffer(elements[1])
         }
-    }
-
-    /// The payload of a bulk string reply (`$N\r\n…\r\n`).
-    private static func bulkBytes(_ frame: ByteBuffer) -> [UInt8]? {
-        guard RESPReplyReader.type(of: frame) == UInt8(ascii: "$") else { return nil }
-        let bytes = Array(frame.readableBytesView)
-        guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), bytes.count >= newline + 3 else { return nil }
-        return Array(bytes[(newline + 1)..<(bytes.count - 2)])
     }
 
     /// XREAD/XREADGROUP block only when BLOCK comes before STREAMS.

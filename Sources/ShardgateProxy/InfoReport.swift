@@ -1,3 +1,4 @@
+import CMallocInfo
 import Config
 import NIOCore
 
@@ -7,13 +8,38 @@ public enum ShardgateVersion {
     public static let redisCompatible = "7.0.15"
 }
 
-/// Renders the proxy's INFO: Redis's `server`, `clients` and `stats` fields where they mean the same
-/// thing for a proxy, plus a `shards` section with one line per group and per backend.
+/// Renders the proxy's INFO: Redis's `server`, `clients`, `memory` and `stats` fields where they mean
+/// the same thing for a proxy, `cluster` (clients read `cluster_enabled`), `keyspace` summed over the
+/// groups' masters, and a `shards` section with one line per group and per backend.
 struct InfoReport {
     let pool: ProxyPool
     let snapshots: [LoopSnapshot]
+    /// Per database, keys and keys with a TTL, summed over every group (from their `INFO keyspace`).
+    var keyspace: [(database: Int, keys: Int, expires: Int)] = []
 
-    static let defaultSections = ["server", "clients", "stats", "shards"]
+    static let defaultSections = ["server", "clients", "memory", "stats", "cluster", "keyspace", "shards"]
+
+    /// Adds one group's `INFO keyspace` text (`db0:keys=3,expires=1,avg_ttl=0` lines) to `keyspace`.
+    mutating func addKeyspace(_ text: String) {
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("db") {
+            guard let colon = line.firstIndex(of: ":"), let database = Int(line[line.index(line.startIndex, offsetBy: 2)..<colon])
+            else { continue }
+            var keys = 0
+            var expires = 0
+            for field in line[line.index(after: colon)...].split(separator: ",") {
+                let pair = field.split(separator: "=", maxSplits: 1)
+                guard pair.count == 2, let value = Int(pair[1]) else { continue }
+                if pair[0] == "keys" { keys = value } else if pair[0] == "expires" { expires = value }
+            }
+            if let index = keyspace.firstIndex(where: { $0.database == database }) {
+                keyspace[index].keys += keys
+                keyspace[index].expires += expires
+            } else {
+                keyspace.append((database, keys, expires))
+            }
+        }
+        keyspace.sort { $0.database < $1.database }
+    }
 
     func render(_ requested: Set<String>) -> String {
         let wanted: [String]
@@ -31,6 +57,9 @@ struct InfoReport {
             case "server": text += server()
             case "clients": text += clients()
             case "stats": text += stats()
+            case "memory": text += memory()
+            case "cluster": text += lines("Cluster", [("cluster_enabled", "0")])
+            case "keyspace": text += lines("Keyspace", keyspace.map { ("db\($0.database)", "keys=\($0.keys),expires=\($0.expires),avg_ttl=0") })
             default: text += shards()
             }
         }
@@ -74,6 +103,41 @@ struct InfoReport {
             ("blocked_clients", "0"),
             ("maxclients", "\(pool.runtime.config.clientConnections)"),
         ])
+    }
+
+    /// The proxy process's own memory (the data lives on the backends).
+    private func memory() -> String {
+        let used = Int(shardgate_heap_in_use())
+        var rss = 0
+        if let statm = try? String(contentsOfProcFile: "/proc/self/statm"), let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            rss = pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        return lines("Memory", [
+            ("used_memory", "\(used)"),
+            ("used_memory_human", Self.human(used)),
+            ("used_memory_rss", "\(rss)"),
+            ("used_memory_rss_human", Self.human(rss)),
+            ("maxmemory", "0"),
+            ("maxmemory_human", "0B"),
+            ("maxmemory_policy", "noeviction"),
+        ])
+    }
+
+    /// Redis's bytesToHuman for INFO (`1.50M`).
+    static func human(_ bytes: Int) -> String {
+        let value = Double(bytes)
+        switch bytes {
+        case ..<1024: return "\(bytes)B"
+        case ..<(1024 * 1024): return formatTwoDecimals(value / 1024) + "K"
+        case ..<(1024 * 1024 * 1024): return formatTwoDecimals(value / 1024 / 1024) + "M"
+        default: return formatTwoDecimals(value / 1024 / 1024 / 1024) + "G"
+        }
+    }
+
+    private static func formatTwoDecimals(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
     private func stats() -> String {
@@ -131,6 +195,21 @@ struct InfoReport {
         return lines("Shards", fields)
     }
 }
+
+extension String {
+    /// A small /proc file read with read(2) (no Foundation).
+    init(contentsOfProcFile path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw ProcFileError() }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4096) }
+        guard count >= 0 else { throw ProcFileError() }
+        self = String(decoding: bytes[0..<count], as: UTF8.self)
+    }
+}
+
+struct ProcFileError: Error {}
 
 /// The process id without Foundation.
 enum ProcessID {

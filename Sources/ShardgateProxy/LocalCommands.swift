@@ -229,11 +229,7 @@ extension ClientSession {
             guard request.argumentCount == 2 else { return respondError(RedisErrors.wrongArity("command|count")) }
             reply = table.commandCountReply()
         case "list":
-            let all = table.commands
-            return respond { reply in
-                reply.writeRESPArrayHeader(all.count)
-                for spec in all { reply.writeRESPBulkString(spec.name) }
-            }
+            return commandList(names)
         case "info":
             reply = names.isEmpty ? table.commandReply() : table.commandInfoReply(names.map { table.lookup(fullName: $0) })
         case "docs":
@@ -244,6 +240,27 @@ extension ClientSession {
             return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "command"))
         }
         respond { $0.writeBytes(reply) }
+    }
+
+    /// `COMMAND LIST [FILTERBY MODULE m | PATTERN p]`: every name, subcommands (`config|get`) included.
+    private func commandList(_ options: [String]) {
+        var names = runtime.commands.commands.flatMap { [$0.name] + $0.subcommands.map(\.name) }
+        switch (options.count, options.first?.lowercased(), options.count > 1 ? options[1].lowercased() : nil) {
+        case (0, _, _):
+            break
+        case (3, "filterby", "module"):
+            names = []  // the proxy has no modules
+        case (3, "filterby", "pattern"):
+            // Names are lowercase; Redis matches without case.
+            let pattern = options[2].lowercased()
+            names = names.filter { fnmatch(pattern, $0, 0) == 0 }
+        default:
+            return respondError(RedisErrors.syntax)
+        }
+        respond { reply in
+            reply.writeRESPArrayHeader(names.count)
+            for name in names { reply.writeRESPBulkString(name) }
+        }
     }
 
     private func commandGetKeys(_ request: RESPRequest) {
@@ -275,27 +292,75 @@ extension ClientSession {
 
     // MARK: INFO
 
+    /// INFO: the proxy's own sections, with `keyspace` summed from every group's master (asked only
+    /// when that section is wanted).
     private func infoCommand(_ request: RESPRequest) {
         let sections = Set((1..<request.argumentCount).map { request.string($0).lowercased() })
-        let sequence = reserveSlot()
-        let session = NIOLoopBound(self, eventLoop: loop.eventLoop)
-        let pool = loop.pool
-        pool.snapshots(on: loop.eventLoop).whenComplete { result in
-            let session = session.value
-            var reply = ByteBuffer()
-            switch result {
-            case .success(let snapshots):
-                let text = InfoReport(pool: pool, snapshots: snapshots).render(sections)
-                if session.protocolVersion == 3 {
-                    reply.writeRESPVerbatimString(text)
-                } else {
-                    reply.writeRESPBulkString(text)
-                }
-            case .failure(let error):
-                reply.writeRESPError("ERR shardgate: INFO failed: \(error)")
-            }
-            session.complete(sequence, with: reply)
+        let wantsKeyspace = sections.isEmpty || !sections.isDisjoint(with: ["keyspace", "default", "all", "everything"])
+        let gathering = InfoGathering(session: self, sequence: reserveSlot(), sections: sections, groups: wantsKeyspace ? loop.groups.count : 0)
+        let bound = NIOLoopBound(gathering, eventLoop: loop.eventLoop)
+        loop.pool.snapshots(on: loop.eventLoop).whenComplete { result in bound.value.snapshotsArrived(result) }
+        guard wantsKeyspace else { return }
+        for group in loop.groups.indices {
+            send(Self.infoKeyspaceFrame, toGroup: group, write: true, target: .info(gathering, group: group))
         }
+    }
+
+    static let infoKeyspaceFrame = RESPRequest(arguments: [Array("INFO".utf8), Array("keyspace".utf8)]).frame
+}
+
+/// One INFO in progress: the loops' snapshots and, when the keyspace section is wanted, every
+/// group's `INFO keyspace`; the reply is written once all are in.
+final class InfoGathering {
+    private let session: ClientSession
+    private let sequence: UInt64
+    private let sections: Set<String>
+    private var snapshots: [LoopSnapshot]?
+    private var failure: String?
+    private var keyspaceTexts: [String?]
+    private var outstanding: Int
+
+    init(session: ClientSession, sequence: UInt64, sections: Set<String>, groups: Int) {
+        self.session = session
+        self.sequence = sequence
+        self.sections = sections
+        self.keyspaceTexts = Array(repeating: nil, count: groups)
+        self.outstanding = groups + 1
+    }
+
+    func snapshotsArrived(_ result: Result<[LoopSnapshot], any Error>) {
+        switch result {
+        case .success(let snapshots): self.snapshots = snapshots
+        case .failure(let error): failure = "ERR shardgate: INFO failed: \(error)"
+        }
+        oneArrived()
+    }
+
+    /// A group's `INFO keyspace` reply (an error leaves that group out of the sums).
+    func keyspaceArrived(fromGroup group: Int, _ reply: ByteBuffer) {
+        if !RESPReplyReader.isError(reply), let body = RESPReplyReader.bulkPayload(reply) {
+            keyspaceTexts[group] = String(decoding: body, as: UTF8.self)
+        }
+        oneArrived()
+    }
+
+    private func oneArrived() {
+        outstanding -= 1
+        guard outstanding == 0 else { return }
+        var reply = ByteBuffer()
+        if let failure {
+            reply.writeRESPError(failure)
+        } else {
+            var report = InfoReport(pool: session.loop.pool, snapshots: snapshots ?? [])
+            for text in keyspaceTexts { if let text { report.addKeyspace(text) } }
+            let text = report.render(sections)
+            if session.protocolVersion == 3 {
+                reply.writeRESPVerbatimString(text)
+            } else {
+                reply.writeRESPBulkString(text)
+            }
+        }
+        session.complete(sequence, with: reply)
     }
 }
 

@@ -154,4 +154,42 @@ struct ProxyKeylessTests {
         #expect(try shards.masters.map { try $0.calls("xread") }.reduce(0, +) == 3)
         await proxy.stop()
     }
+
+    /// INFO carries Redis's cluster and memory fields and the keyspace summed over the groups, so
+    /// `redis-cli --stat` shows the pool's keys; COMMAND LIST names every command and subcommand.
+    @Test func infoAndCommandListAnswerAsClientsExpect() async throws {
+        let shards = try await ShardGroups(groups: 2)
+        defer { shards.stop() }
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n" + shards.groupsYAML())
+        let client = try proxy.client()
+        let keys = (0..<60).map { "\(String(UInt32(truncatingIfNeeded: $0 &* 2_654_435_761), radix: 16)):i" }
+        _ = try client.pipeline(keys.map { ["SET", $0, "v"] } + [["EXPIRE", keys[0], "100"]])
+        guard case .bulk(let bytes?) = try client.command("INFO") else {
+            Issue.record("INFO gave no text")
+            return
+        }
+        let info = String(decoding: bytes, as: UTF8.self)
+        #expect(info.contains("cluster_enabled:0\r\n"))
+        #expect(info.contains("db0:keys=60,expires=1,avg_ttl=0\r\n"), "\(info)")
+        let used = info.split(separator: "\r\n").first { $0.hasPrefix("used_memory:") }.flatMap { Int($0.dropFirst("used_memory:".count)) }
+        #expect((used ?? -1) > 0)
+        if let cli = TestEnvironment.redisCli {
+            let stat = try run("/usr/bin/timeout", ["-s", "KILL", "2", "stdbuf", "-oL", cli, "-p", "\(proxy.port)", "--stat", "-i", "0.2"], seconds: 10)
+            let rows = stat.output.split(separator: "\n").filter { $0.hasPrefix("60 ") }
+            #expect(!rows.isEmpty, "redis-cli --stat shows 60 keys: \(stat.output)")
+            #expect(rows.allSatisfy { !$0.contains("-9223372036854775808") }, "and a sane memory figure: \(stat.output)")
+        }
+        let expected = try redis.client().command("COMMAND", "LIST")
+        let actual = try client.command("COMMAND", "LIST")
+        guard case .array(let want?) = expected, case .array(let got?) = actual else {
+            Issue.record("COMMAND LIST is not an array")
+            return
+        }
+        #expect(got.count == want.count && Set(got.compactMap(\.string)) == Set(want.compactMap(\.string)))
+        #expect(Self.keySet(try client.command("COMMAND", "LIST", "FILTERBY", "PATTERN", "config*"))
+            == Self.keySet(try redis.client().command("COMMAND", "LIST", "FILTERBY", "PATTERN", "config*")))
+        await proxy.stop()
+    }
 }

@@ -110,7 +110,7 @@ final class PubSubHub {
 
     /// A message from a server: to every local subscriber of its channel (or pattern).
     func deliver(_ frame: ByteBuffer, kind: SubscriptionKind, elements: [ByteBuffer]) {
-        guard elements.count >= 3, let name = SubscriberConnection.bulk(elements[1]),
+        guard elements.count >= 3, let name = RESPReplyReader.bulkPayload(elements[1]),
             let entry = entries[SubscriptionKey(kind: kind, name: name)]
         else { return }
         for session in entry.subscribers.values { session.deliverPush(frame) }

@@ -102,21 +102,13 @@ final class SubscriberConnection {
             return
         }
         guard let elements = RESPReplyReader.elements(of: frame), let first = elements.first,
-            let word = Self.bulk(first)
+            let word = RESPReplyReader.bulkPayload(first)
         else { return }
         if let kind = SubscriptionKind.of(message: word) {
             hub.deliver(frame, kind: kind, elements: elements)
         } else if SubscriptionKind.of(confirmation: word) != nil, let sent = awaiting.popFirst() {
             hub.confirmed(sent.key, generation: sent.generation, group: group)
         }
-    }
-
-    /// The payload of a bulk string frame.
-    static func bulk(_ frame: ByteBuffer) -> [UInt8]? {
-        guard RESPReplyReader.type(of: frame) == UInt8(ascii: "$") else { return nil }
-        let bytes = frame.readableBytesView
-        guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), bytes.endIndex - newline >= 3 else { return nil }
-        return Array(bytes[(newline + 1)..<(bytes.endIndex - 2)])
     }
 
     func lost(_ generation: Int) {
