@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "ShardgateProxy",
             dependencies: [
-                "RESP", "Routing", "Commands", "Config", "CMallocInfo",
+                "RESP", "RedisText", "Routing", "Commands", "Config", "CMallocInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -59,9 +59,16 @@ final class BackendConnection {
     /// applies to them.
     let waitsForever: Bool
 
-    init(endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int, masterOf: Int?, waitsForever: Bool = false) {
+    /// The database SELECTed on connect (the pool's `database`, or one a client SELECTed).
+    let database: Int
+
+    init(
+        endpoint: Endpoint, label: String, loop: PoolLoop, protocolVersion: Int, masterOf: Int?, waitsForever: Bool = false,
+        database: Int? = nil
+    ) {
         self.masterOf = masterOf
         self.waitsForever = waitsForever
+        self.database = database ?? loop.runtime.config.database
         self.endpoint = endpoint
         self.label = label
         self.loop = loop
@@ -206,8 +213,8 @@ final class BackendConnection {
         if protocolVersion == 3 {
             queueHandshake(RESPRequest(arguments: [Array("HELLO".utf8), Array("3".utf8)]).frame)
         }
-        if runtime.config.database != 0 {
-            queueHandshake(RESPRequest(arguments: [Array("SELECT".utf8), Array(String(runtime.config.database).utf8)]).frame)
+        if database != 0 {
+            queueHandshake(RESPRequest(arguments: [Array("SELECT".utf8), Array(String(database).utf8)]).frame)
         }
     }
 
@@ -224,7 +231,8 @@ final class BackendConnection {
             return
         }
         if case .handshake = waiter.target, RESPReplyReader.isError(reply) {
-            let text = String(buffer: reply).dropFirst().dropLast(2)
+            // The error line without its `-` and CRLF ("\r\n" is one Character in a Swift String).
+            let text = String(decoding: reply.readableBytesView.dropFirst().dropLast(2), as: UTF8.self)
             lost(generation, reason: "handshake refused (\(text))")
             return
         }
@@ -256,6 +264,9 @@ final class BackendConnection {
             "backend unavailable", metadata: ["backend": "\(label)", "reason": "\(reason)", "failed": "\(failed.count)"])
         for waiter in failed { waiter.target.fail("ERR shardgate: \(label): \(reason)") }
         guard !retired else { return }
+        // A database a client SELECTed that the server refuses is not retried in the background
+        // (the next request to it tries again).
+        if database != loop.runtime.config.database && reason.hasPrefix("handshake refused") { return }
         if let group = masterOf, !loop.isStopping {
             loop.masterFailed(group: group)
             // Every reconnect to a Sentinel-managed master starts from resolution.

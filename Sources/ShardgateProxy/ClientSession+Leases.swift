@@ -9,8 +9,10 @@ extension ClientSession {
     /// The client's lease on `group`'s master, one it holds or a new one; nil (after answering the
     /// error) when none can be had.
     private func lease(forGroup group: Int) -> Lease? {
-        if let held = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion }) { return held }
-        switch loop.leases.lease(group: group, protocolVersion: protocolVersion) {
+        if let held = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database }) {
+            return held
+        }
+        switch loop.leases.lease(group: group, protocolVersion: protocolVersion, database: database) {
         case .success(let lease):
             leases.append(lease)
             lease.connection.whenIdle = { [unowned self, unowned lease] in self.releaseIfIdle(lease) }

@@ -43,6 +43,8 @@ final class ClientSession: ChannelInboundHandler {
     private var writeAcknowledged: [NIODeadline]
     /// RESP version chosen with HELLO: replies come from backend connections speaking the same one.
     var protocolVersion = 2
+    /// The database this client SELECTed (the pool's `database` until it does).
+    var database: Int
     var name: String?
     var libraryName: String?
     var libraryVersion: String?
@@ -71,6 +73,7 @@ final class ClientSession: ChannelInboundHandler {
         self.isAuthenticated = authenticated
         self.parser = RESPRequestParser(authenticated: authenticated)
         self.outbound = loop.allocator.buffer(capacity: 0)
+        self.database = loop.runtime.config.database
         self.writeAcknowledged = loop.runtime.config.readYourWrites
             ? Array(repeating: .distantPast, count: loop.runtime.config.groups.count) : []
     }
@@ -125,7 +128,8 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Holds back `run` (a request that takes a lease) until every earlier reply is in: a lease is
     /// a connection of its own, so this keeps the client's earlier requests before it, as on one
-    /// connection to Redis. Reading pauses meanwhile.
+    /// connection to Redis. Reading pauses meanwhile. Called with nothing to run right after a
+    /// request reserved its slot, it holds back the requests after it until it is answered (SELECT).
     func afterEarlierReplies(_ run: @escaping () -> Void) {
         if slots.isEmpty { return run() }
         barrier = run
@@ -441,7 +445,9 @@ final class ClientSession: ChannelInboundHandler {
     func connection(forGroup group: Int, write: Bool, failing target: ReplyTarget) -> BackendConnection? {
         // A client with a lease on this group (it watches keys, or a blocking command of its is in
         // flight) talks to the group over it, reads included, so its requests keep their order.
-        if !leases.isEmpty, let lease = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion }) {
+        if !leases.isEmpty,
+            let lease = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database })
+        {
             return lease.connection
         }
         let backends = loop.groups[group]
@@ -464,6 +470,7 @@ final class ClientSession: ChannelInboundHandler {
             }
             set = chosen
         }
+        if database != runtime.config.database { return set.pick(protocolVersion: protocolVersion, database: database) }
         return set.pick(protocolVersion: protocolVersion)
     }
 

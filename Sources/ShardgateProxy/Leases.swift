@@ -8,6 +8,7 @@ final class Lease {
     let group: Int
     let connection: BackendConnection
     let protocolVersion: Int
+    var database: Int { connection.database }
 
     init(group: Int, connection: BackendConnection, protocolVersion: Int) {
         self.group = group
@@ -32,7 +33,7 @@ final class LeasePool {
     }
 
     /// A connection to `group`'s master for one client, or the error to answer.
-    func lease(group: Int, protocolVersion: Int) -> Result<Lease, LeaseError> {
+    func lease(group: Int, protocolVersion: Int, database: Int) -> Result<Lease, LeaseError> {
         let backends = loop.groups[group]
         guard let master = backends.master else {
             return .failure(LeaseError(message: ProxyErrors.noMaster(backends.name, problem: backends.problem)))
@@ -43,12 +44,14 @@ final class LeasePool {
                     + "(blocking commands and WATCH each hold one; raise leased_connections)"))
         }
         lent[group] += 1
-        if let index = idle[group].lastIndex(where: { $0.protocolVersion == protocolVersion && $0.connection.endpoint == master.endpoint }) {
+        if let index = idle[group].lastIndex(where: {
+            $0.protocolVersion == protocolVersion && $0.database == database && $0.connection.endpoint == master.endpoint
+        }) {
             return .success(idle[group].remove(at: index))
         }
         let connection = BackendConnection(
             endpoint: master.endpoint, label: "group '\(backends.name)' master \(master.endpoint) (leased)", loop: loop,
-            protocolVersion: protocolVersion, masterOf: nil, waitsForever: true)
+            protocolVersion: protocolVersion, masterOf: nil, waitsForever: true, database: database)
         return .success(Lease(group: group, connection: connection, protocolVersion: protocolVersion))
     }
 

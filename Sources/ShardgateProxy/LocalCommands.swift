@@ -4,6 +4,7 @@ import Glibc
 #endif
 import NIOCore
 import RESP
+import RedisText
 
 /// The commands the proxy answers itself, with Redis 7's replies and error texts.
 extension ClientSession {
@@ -38,14 +39,7 @@ extension ClientSession {
         case .hello:
             helloCommand(request)
         case .select:
-            guard let index = Int(request.string(1)) else { return respondError(RedisErrors.notInteger) }
-            if index == 0 {
-                respond { $0.writeStaticString("+OK\r\n") }
-            } else {
-                respondError(
-                    ProxyErrors.unsupported(
-                        "select", because: "the pool serves one database (database \(runtime.config.database) on the backends), reached as SELECT 0"))
-            }
+            selectCommand(request)
         case .client:
             clientCommand(request)
         case .command:
@@ -62,6 +56,44 @@ extension ClientSession {
                 buffer.writeRESPBulkString(String(now.tv_nsec / 1000))
             }
         }
+    }
+
+    /// SELECT n: the client's later requests use connections to database n, opened on first use.
+    /// The keyless group's master is asked first (a PING on such a connection, whose handshake
+    /// SELECTs n), so a database the servers lack gets Redis's error; the client's next requests
+    /// wait for that answer.
+    private func selectCommand(_ request: RESPRequest) {
+        guard let index = request.withArgument(1, { RedisInteger.parse($0) }), index >= Int32.min, index <= Int32.max
+        else { return respondError(RedisErrors.notInteger) }
+        guard index >= 0 else { return respondError(Self.databaseOutOfRange) }
+        // Leases belong to the database they were taken in.
+        guard leases.isEmpty else {
+            return respondError(ProxyErrors.unsupported("select", because: "this client holds a leased connection (WATCH or a blocking command in flight)"))
+        }
+        let database = Int(index)
+        let sequence = reserveSlot()
+        let backends = loop.groups[keylessGroup]
+        guard let master = backends.master else {
+            return complete(sequence) { $0.writeRESPError(ProxyErrors.noMaster(backends.name, problem: backends.problem)) }
+        }
+        let connection = database == runtime.config.database
+            ? master.pick(protocolVersion: protocolVersion) : master.pick(protocolVersion: protocolVersion, database: database)
+        connection.send(Self.pingFrame, to: .select(self, sequence: sequence, database: database))
+        afterEarlierReplies {}
+    }
+
+    static let pingFrame = RESPRequest(arguments: [Array("PING".utf8)]).frame
+    static let databaseOutOfRange = "ERR DB index is out of range"
+
+    /// The keyless group answered the PING of a SELECT.
+    func selectAnswered(_ sequence: UInt64, database: Int, reply: ByteBuffer) {
+        guard RESPReplyReader.isError(reply) else {
+            self.database = database
+            return complete(sequence) { $0.writeStaticString("+OK\r\n") }
+        }
+        let text = String(buffer: reply)
+        if text.contains("DB index is out of range") { return complete(sequence) { $0.writeRESPError(Self.databaseOutOfRange) } }
+        complete(sequence, with: reply)
     }
 
     /// A null reply in the client's protocol: `$-1` in RESP2, `_` in RESP3.

@@ -303,6 +303,9 @@ final class BackendSet {
     private unowned let loop: PoolLoop
     private let resp2: [BackendConnection]
     private var resp3: [BackendConnection] = []
+    /// For clients that SELECTed another database than the pool's: one connection per database and
+    /// RESP version, opened on first use (key: `database << 2 | version`).
+    private var otherDatabases: [Int: BackendConnection] = [:]
     private var next = 0
     /// Read-your-writes: writes acknowledged before this instant are on this replica.
     var caughtUpThrough = NIODeadline.distantPast
@@ -323,11 +326,22 @@ final class BackendSet {
         }
     }
 
-    var allConnections: [BackendConnection] { resp2 + resp3 }
+    var allConnections: [BackendConnection] { resp2 + resp3 + otherDatabases.values }
 
     /// False while the last attempt of any connection to this server failed (it reconnects with backoff).
     var isAvailable: Bool {
         resp2.allSatisfy(\.isAvailable) && resp3.allSatisfy(\.isAvailable)
+    }
+
+    /// The connection for a client that SELECTed `database` (not the pool's).
+    func pick(protocolVersion: Int, database: Int) -> BackendConnection {
+        let key = database << 2 | protocolVersion
+        if let existing = otherDatabases[key] { return existing }
+        let created = BackendConnection(
+            endpoint: endpoint, label: label, loop: loop, protocolVersion: protocolVersion, masterOf: masterOf,
+            database: database)
+        otherDatabases[key] = created
+        return created
     }
 
     @inline(__always)

@@ -9,6 +9,8 @@ enum ReplyTarget {
     case part(FanOut, index: Int)
     /// One group's reply to a keyless command sent to every group.
     case everyGroup(EveryGroupCall, group: Int)
+    /// The keyless group's answer to a SELECT's check.
+    case select(ClientSession, sequence: UInt64, database: Int)
     /// One group's `INFO keyspace`, for the proxy's INFO.
     case info(InfoGathering, group: Int)
     /// A SCAN step in `group`: its cursor is rewritten into the proxy's.
@@ -29,6 +31,7 @@ enum ReplyTarget {
         case .everyGroup(let call, let group): call.replyArrived(fromGroup: group, reply)
         case .scan(let session, let sequence, let group): session.completeScan(sequence, group: group, reply: reply)
         case .info(let gathering, let group): gathering.keyspaceArrived(fromGroup: group, reply)
+        case .select(let session, let sequence, let database): session.selectAnswered(sequence, database: database, reply: reply)
         case .handshake, .discard: break
         }
     }

@@ -192,4 +192,28 @@ struct ProxyKeylessTests {
             == Self.keySet(try redis.client().command("COMMAND", "LIST", "FILTERBY", "PATTERN", "config*")))
         await proxy.stop()
     }
+
+    /// SELECT n through a two-group proxy: later requests (keyed, split, every-group) use database n,
+    /// pipelined ones included, with Redis's errors for bad indexes.
+    @Test func selectUsesAnotherDatabase() async throws {
+        let shards = try await ShardGroups(groups: 2)
+        defer { shards.stop() }
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n" + shards.groupsYAML())
+        let keys = (0..<20).map { "\(String(UInt32(truncatingIfNeeded: $0 &* 2_654_435_761), radix: 16)):db" }
+        let commands: [[String]] = [
+            ["SELECT", "3"], ["MSET"] + keys.flatMap { [$0, "three"] }, ["GET", keys[0]], ["DBSIZE"], ["SELECT", "0"],
+            ["GET", keys[0]], ["DBSIZE"], ["SELECT", "16"], ["SELECT", "-1"], ["SELECT", "x"], ["SELECT", "3"],
+            ["MGET", keys[1], keys[2]], ["FLUSHDB"], ["DBSIZE"], ["SELECT", "0"], ["SET", keys[0], "zero"], ["SELECT", "3"],
+            ["GET", keys[0]],
+        ]
+        let expected = try redis.client().pipeline(commands)
+        let actual = try proxy.client().pipeline(commands)
+        for index in commands.indices {
+            #expect(actual[index] == expected[index], "\(commands[index]): proxy \(actual[index]) vs redis \(expected[index])")
+        }
+        #expect(try proxy.client().command("GET", keys[0]) == .bulk("zero"), "a new client starts in the pool's database")
+        await proxy.stop()
+    }
 }

@@ -98,7 +98,7 @@ struct ProxyProtocolTests {
         let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
         let client = try proxy.client()
         let refused: [[String]] = [
-            ["MONITOR"], ["PSYNC", "?", "-1"], ["RESET"], ["SELECT", "1"], ["CLIENT", "LIST"],
+            ["MONITOR"], ["PSYNC", "?", "-1"], ["RESET"], ["CLIENT", "LIST"],
             ["WAIT", "0", "0"], ["ACL", "WHOAMI"], ["SHUTDOWN"],
         ]
         for command in refused {
