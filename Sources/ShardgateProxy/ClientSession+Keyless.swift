@@ -15,7 +15,7 @@ extension ClientSession {
 
     func sendToEveryGroup(_ request: RESPRequest, merge: EveryGroupMerge, write: Bool) {
         let call = EveryGroupCall(
-            merge: merge, write: write, session: self, sequence: reserveSlot(), groupCount: loop.groups.count)
+            merge: merge, write: write, session: self, sequence: reserveSlot(), groups: Array(loop.groups.indices))
         for group in loop.groups.indices {
             send(request.frame, toGroup: group, write: write, target: .everyGroup(call, group: group))
         }

@@ -9,6 +9,15 @@ extension ClientSession {
     /// The client's lease on `group`'s master, one it holds or a new one; nil (after answering the
     /// error) when none can be had.
     private func lease(forGroup group: Int) -> Lease? {
+        lease(forGroup: group) { respondError($0) }
+    }
+
+    /// The same, failing `target` instead of answering when no lease can be had.
+    func lease(forGroup group: Int, failing target: ReplyTarget) -> Lease? {
+        lease(forGroup: group) { target.fail($0) }
+    }
+
+    private func lease(forGroup group: Int, orElse fail: (String) -> Void) -> Lease? {
         if let held = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database }) {
             return held
         }
@@ -18,7 +27,7 @@ extension ClientSession {
             lease.connection.whenIdle = { [unowned self, unowned lease] in self.releaseIfIdle(lease) }
             return lease
         case .failure(let error):
-            respondError(error.message)
+            fail(error.message)
             return nil
         }
     }

@@ -9,7 +9,7 @@ extension ClientSession {
     /// anything.
     static func allowedWhileSubscribed(_ policy: CommandPolicy) -> Bool {
         switch policy {
-        case .pubsub, .local(.ping), .local(.quit), .closeSilently: return true
+        case .pubsub, .local(.ping), .local(.quit), .local(.reset), .closeSilently: return true
         default: return false
         }
     }

@@ -13,7 +13,7 @@ extension ClientSession {
     static func runsImmediately(_ policy: CommandPolicy) -> Bool {
         switch policy {
         case .transaction(let command): return command != .unwatch
-        case .local(.quit), .closeSilently: return true
+        case .local(.quit), .local(.reset), .closeSilently: return true
         default: return false
         }
     }

@@ -56,6 +56,13 @@ final class ClientSession: ChannelInboundHandler {
     /// Connections lent to this client (one per group at most), and the one it watches keys through.
     var leases: [Lease] = []
     var watching: Lease?
+    /// The groups this client wrote to since its last WAIT (bit g; all bits when g >= 64).
+    var writtenGroups: UInt64 = 0
+    /// CLIENT NO-EVICT / NO-TOUCH, as set (shown in CLIENT LIST flags).
+    var noEvict = false
+    var noTouch = false
+    /// When the client last sent something (for CLIENT LIST's idle).
+    var lastActive = NIODeadline.now()
     /// A request waiting for every earlier reply before it runs (see `afterEarlierReplies`).
     private var barrier: (() -> Void)?
 
@@ -63,10 +70,12 @@ final class ClientSession: ChannelInboundHandler {
     static let maximumPendingReplies = 16 * 1024
 
     let remoteAddressText: String
+    let localAddressText: String
 
-    init(loop: PoolLoop, id: Int, remoteAddress: SocketAddress?) {
+    init(loop: PoolLoop, id: Int, remoteAddress: SocketAddress?, localAddress: SocketAddress? = nil) {
         self.loop = loop
         self.remoteAddressText = remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+        self.localAddressText = localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
         self.runtime = loop.runtime
         self.id = id
         let authenticated = loop.runtime.password == nil
@@ -100,6 +109,7 @@ final class ClientSession: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
+        lastActive = .now()
         var incoming = unwrapInboundIn(data)
         if input == nil {
             input = incoming
@@ -478,6 +488,7 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     func replyTarget(write: Bool, group: Int) -> ReplyTarget {
         let sequence = reserveSlot()
+        if write { writtenGroups |= group < 64 ? 1 << UInt64(group) : .max }
         if write && !writeAcknowledged.isEmpty { return .clientWrite(self, sequence: sequence, group: group) }
         return .client(self, sequence: sequence)
     }

@@ -55,9 +55,7 @@ enum CommandPolicy: Sendable {
             return "replication runs between servers, not through the proxy"
         case "shutdown":
             return "it would stop a backend server; run it on the server itself"
-        case "wait":
-            return "it waits on a server connection of the client's own (not supported yet)"
-        case "reset", "readonly", "readwrite", "asking", "swapdb":
+        case "readonly", "readwrite", "asking", "swapdb":
             return "it changes the state of a backend connection shared by many clients"
         case "xread", "xreadgroup":
             return nil  // blocking only with BLOCK, checked per request
@@ -96,5 +94,5 @@ enum TransactionCommand: String, Sendable {
 
 /// Commands the proxy answers itself.
 enum LocalCommand: String, Sendable {
-    case ping, echo, quit, auth, hello, select, client, command, info, time
+    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait
 }

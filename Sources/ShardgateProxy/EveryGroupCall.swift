@@ -1,7 +1,8 @@
 import NIOCore
 import RESP
 
-/// One keyless command sent to every group, and the merge of their replies (`EveryGroupMerge`).
+/// One command sent to several groups (every group, for keyless commands), and the merge of their
+/// replies (`EveryGroupMerge`).
 ///
 /// As with split commands, an error from any group is the answer: a DBSIZE or KEYS that silently
 /// left out a group would be wrong. A merge that meets an unexpected reply shape, or groups that
@@ -11,21 +12,25 @@ final class EveryGroupCall {
     let write: Bool
     let session: ClientSession
     let sequence: UInt64
+    /// The groups asked, and their replies in the same order.
+    private let groups: [Int]
     private var replies: [ByteBuffer?]
     private var outstanding: Int
 
-    init(merge: EveryGroupMerge, write: Bool, session: ClientSession, sequence: UInt64, groupCount: Int) {
+    /// Asks `groups`.
+    init(merge: EveryGroupMerge, write: Bool, session: ClientSession, sequence: UInt64, groups: [Int]) {
         self.merge = merge
         self.write = write
         self.session = session
         self.sequence = sequence
-        self.replies = Array(repeating: nil, count: groupCount)
-        self.outstanding = groupCount
+        self.groups = groups
+        self.replies = Array(repeating: nil, count: groups.count)
+        self.outstanding = groups.count
     }
 
     func replyArrived(fromGroup group: Int, _ reply: ByteBuffer) {
         if write { session.noteWriteAcknowledged(group: group) }
-        replies[group] = reply
+        replies[groups.firstIndex(of: group) ?? 0] = reply
         outstanding -= 1
         if outstanding == 0 { session.complete(sequence, with: merged()) }
     }
@@ -35,18 +40,25 @@ final class EveryGroupCall {
         if let error = all.first(where: RESPReplyReader.isError) { return error }
         var reply = ByteBuffer()
         switch merge {
+        case .minimum:
+            var smallest = Int.max
+            for (index, part) in all.enumerated() {
+                guard let count = RESPReplyReader.integer(part) else { return failure(index) }
+                smallest = min(smallest, count)
+            }
+            reply.writeRESPInteger(smallest)
         case .sum:
             var total = 0
-            for (group, part) in all.enumerated() {
-                guard let count = RESPReplyReader.integer(part) else { return failure(group) }
+            for (index, part) in all.enumerated() {
+                guard let count = RESPReplyReader.integer(part) else { return failure(index) }
                 total += count
             }
             reply.writeRESPInteger(total)
         case .concatenate:
             var bodies: [ByteBuffer] = []
             var count = 0
-            for (group, part) in all.enumerated() {
-                guard let header = RESPReplyReader.arrayHeader(of: part), header.count >= 0 else { return failure(group) }
+            for (position, part) in all.enumerated() {
+                guard let header = RESPReplyReader.arrayHeader(of: part), header.count >= 0 else { return failure(position) }
                 count += header.count
                 bodies.append(part.getSlice(at: part.readerIndex + header.length, length: part.readableBytes - header.length)!)
             }
@@ -56,19 +68,19 @@ final class EveryGroupCall {
             let found = all.filter { !Self.isNull($0) }
             return found.randomElement() ?? all[0]
         case .same:
-            for (group, part) in all.enumerated() where part != all[0] {
-                return failure(group, "answered differently from group '\(session.loop.groups[0].name)'")
+            for (position, part) in all.enumerated() where part != all[0] {
+                return failure(position, "answered differently from group '\(session.loop.groups[groups[0]].name)'")
             }
             return all[0]
         case .sumPairs:
             var names: [ByteBuffer] = []
             var counts: [Int] = []
-            for (group, part) in all.enumerated() {
+            for (position, part) in all.enumerated() {
                 guard let elements = RESPReplyReader.elements(of: part), elements.count % 2 == 0,
                     names.isEmpty || elements.count == names.count * 2
-                else { return failure(group) }
+                else { return failure(position) }
                 for pair in 0..<(elements.count / 2) {
-                    guard let count = RESPReplyReader.integer(elements[pair * 2 + 1]) else { return failure(group) }
+                    guard let count = RESPReplyReader.integer(elements[pair * 2 + 1]) else { return failure(position) }
                     if names.count <= pair {
                         names.append(elements[pair * 2])
                         counts.append(count)
@@ -84,9 +96,9 @@ final class EveryGroupCall {
             }
         case .allOnes:
             var flags: [Bool] = []
-            for (group, part) in all.enumerated() {
+            for (position, part) in all.enumerated() {
                 guard let elements = RESPReplyReader.elements(of: part), flags.isEmpty || elements.count == flags.count
-                else { return failure(group) }
+                else { return failure(position) }
                 let ones = elements.map { RESPReplyReader.integer($0) == 1 }
                 flags = flags.isEmpty ? ones : zip(flags, ones).map { $0 && $1 }
             }
@@ -103,7 +115,9 @@ final class EveryGroupCall {
                 || reply.getString(at: reply.readerIndex, length: reply.readableBytes) == "_\r\n")
     }
 
-    private func failure(_ group: Int, _ problem: String? = nil) -> ByteBuffer {
+    /// `position`: the place in `groups` (equal to the group when every group is asked).
+    private func failure(_ position: Int, _ problem: String? = nil) -> ByteBuffer {
+        let group = groups[position]
         var reply = ByteBuffer()
         let name = session.loop.groups[group].name
         reply.writeRESPError(problem.map { "ERR shardgate: group '\(name)' \($0)" } ?? ProxyErrors.badSubReply(name))

@@ -45,6 +45,8 @@ enum KeylessPolicy {
 enum EveryGroupMerge: Sendable, Equatable {
     /// Integers added up (DBSIZE).
     case sum
+    /// The smallest integer (WAIT: replicas that acknowledged in every group).
+    case minimum
     /// Arrays joined (KEYS: every key lives in one group).
     case concatenate
     /// One of the non-null replies, picked at random (RANDOMKEY).
@@ -59,7 +61,7 @@ enum EveryGroupMerge: Sendable, Equatable {
     /// Whether the command changes the groups (so goes to their masters).
     var write: Bool {
         switch self {
-        case .sum, .concatenate, .anyNonNull: return false
+        case .sum, .minimum, .concatenate, .anyNonNull: return false
         case .same, .allOnes, .sumPairs: return true
         }
     }

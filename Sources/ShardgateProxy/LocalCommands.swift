@@ -46,6 +46,10 @@ extension ClientSession {
             commandCommand(request)
         case .info:
             infoCommand(request)
+        case .reset:
+            resetCommand()
+        case .wait:
+            waitCommand(request)
         case .time:
             // The proxy's own clock: with several groups there is no one server to ask.
             var now = timespec()
@@ -232,6 +236,16 @@ extension ClientSession {
             guard arity(2) else { return }
             let line = clientInfoLine() + "\n"
             respond { $0.writeRESPBulkString(line) }
+        case "list":
+            clientList(request)
+        case "kill":
+            clientKill(request)
+        case "no-evict", "no-touch":
+            guard arity(3) else { return }
+            let value = request.string(2).lowercased()
+            guard value == "on" || value == "off" else { return respondError(RedisErrors.syntax) }
+            if sub == "no-evict" { noEvict = value == "on" } else { noTouch = value == "on" }
+            respond { $0.writeStaticString("+OK\r\n") }
         default:
             if runtime.commands.lookup(fullName: "client|\(sub)") == nil {
                 return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "client"))
@@ -240,10 +254,190 @@ extension ClientSession {
         }
     }
 
+    /// This client as a line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields (those that
+    /// describe a server's buffers are the proxy's own, or 0).
     func clientInfoLine() -> String {
-        let age = (NIODeadline.now() - createdAt).nanoseconds / 1_000_000_000
-        return "id=\(id) addr=\(remoteAddressText) name=\(name ?? "") age=\(age) db=0 lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
+        let now = NIODeadline.now()
+        let age = (now - createdAt).nanoseconds / 1_000_000_000
+        let idle = (now - lastActive).nanoseconds / 1_000_000_000
+        var flags = ""
+        if !subscriptions.isEmpty { flags += "P" }
+        if transaction != nil { flags += "x" }
+        if !leases.isEmpty && watching == nil { flags += "b" }
+        if noEvict { flags += "e" }
+        if noTouch { flags += "T" }
+        if flags.isEmpty { flags = "N" }
+        let count = { (kind: SubscriptionKind) in self.subscriptions.filter { $0.kind == kind }.count }
+        return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(name ?? "") age=\(age) idle=\(idle) "
+            + "flags=\(flags) db=\(database) sub=\(count(.channel)) psub=\(count(.pattern)) ssub=\(count(.shardChannel)) "
+            + "multi=\(transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
+            + "omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=\(protocolVersion) "
+            + "lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
     }
+
+    /// CLIENT LIST [TYPE normal|pubsub|master|replica] [ID id …]: every client of the pool, on
+    /// every event loop.
+    private func clientList(_ request: RESPRequest) {
+        var filter = ClientFilter()
+        var index = 2
+        while index < request.argumentCount {
+            let option = request.string(index).lowercased()
+            if option == "type", index + 1 < request.argumentCount {
+                filter.type = request.string(index + 1).lowercased()
+                guard ["normal", "pubsub", "master", "replica", "slave"].contains(filter.type!) else {
+                    return respondError("ERR Unknown client type '\(request.string(index + 1))'")
+                }
+                index += 2
+            } else if option == "id", index + 1 < request.argumentCount {
+                var ids: [Int] = []
+                index += 1
+                while index < request.argumentCount {
+                    guard let id = Int(request.string(index)), id > 0 else { return respondError("ERR Invalid client ID") }
+                    ids.append(id)
+                    index += 1
+                }
+                filter.ids = ids
+            } else {
+                return respondError(RedisErrors.syntax)
+            }
+        }
+        let sequence = reserveSlot()
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        let chosen = filter
+        loop.pool.onEveryLoop(deliveredOn: loop.eventLoop) { loop in
+            loop.sessions.values.filter { chosen.matches($0) }.map { ($0.id, $0.clientInfoLine()) }
+        }.whenComplete { result in
+            let lines = ((try? result.get()) ?? []).flatMap { $0 }.sorted { $0.0 < $1.0 }.map { $0.1 + "\n" }
+            bound.value.complete(sequence) { $0.writeRESPBulkString(lines.joined()) }
+        }
+    }
+
+    /// CLIENT KILL addr, or CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [TYPE type] [USER u] [SKIPME yes|no].
+    private func clientKill(_ request: RESPRequest) {
+        var filter = ClientFilter()
+        var oldForm = false
+        if request.argumentCount == 3 {
+            filter.address = request.string(2)
+            oldForm = true
+            filter.skip = nil
+        } else {
+            guard request.argumentCount >= 4, request.argumentCount % 2 == 0 else { return respondError(RedisErrors.syntax) }
+            filter.skip = id
+            for index in stride(from: 2, to: request.argumentCount, by: 2) {
+                let value = request.string(index + 1)
+                switch request.string(index).lowercased() {
+                case "id":
+                    guard let id = Int(value), id > 0 else { return respondError("ERR client-id should be greater than 0") }
+                    filter.ids = [id]
+                case "addr": filter.address = value
+                case "laddr": filter.localAddress = value
+                case "type":
+                    let type = value.lowercased()
+                    guard ["normal", "pubsub", "master", "replica", "slave"].contains(type) else {
+                        return respondError("ERR Unknown client type '\(value)'")
+                    }
+                    filter.type = type
+                case "user":
+                    guard value == "default" else { return respondError("ERR No such user '\(value)'") }
+                case "skipme":
+                    switch value.lowercased() {
+                    case "yes": filter.skip = id
+                    case "no": filter.skip = nil
+                    default: return respondError(RedisErrors.syntax)
+                    }
+                default:
+                    return respondError(RedisErrors.syntax)
+                }
+            }
+        }
+        let sequence = reserveSlot()
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        let (chosen, answersOK) = (filter, oldForm)
+        loop.pool.onEveryLoop(deliveredOn: loop.eventLoop) { loop in
+            let doomed = loop.sessions.values.filter { chosen.matches($0) }
+            for session in doomed { session.kill() }
+            return doomed.count
+        }.whenComplete { result in
+            let killed = ((try? result.get()) ?? []).reduce(0, +)
+            bound.value.complete(sequence) { reply in
+                if answersOK {
+                    if killed > 0 { reply.writeStaticString("+OK\r\n") } else { reply.writeRESPError("ERR No such client") }
+                } else {
+                    reply.writeRESPInteger(killed)
+                }
+            }
+        }
+    }
+
+    /// RESET: the connection as new (no transaction, watch, subscription or selected database,
+    /// RESP2, not authenticated when the pool has a password).
+    private func resetCommand() {
+        transaction = nil
+        stopWatching()
+        leaveSubscriptions()
+        protocolVersion = 2
+        database = runtime.config.database
+        name = nil
+        noEvict = false
+        noTouch = false
+        isAuthenticated = runtime.password == nil
+        respond { $0.writeStaticString("+RESET\r\n") }
+    }
+
+    /// WAIT numreplicas timeout: on a lease of every group this client wrote to since its last WAIT
+    /// (the keyless group if none), a PUBLISH that replicates (so the lease's own offset covers the
+    /// client's writes, which were acknowledged before), then WAIT; the reply is the smallest count.
+    /// Shared connections never wait.
+    private func waitCommand(_ request: RESPRequest) {
+        guard Int(request.string(1)) != nil, let timeout = Int(request.string(2)) else {
+            return respondError(RedisErrors.notInteger)
+        }
+        guard timeout >= 0 else { return respondError("ERR timeout is negative") }
+        var groups = loop.groups.indices.filter { writtenGroups & (1 << UInt64(min($0, 63))) != 0 }
+        if groups.isEmpty { groups = [keylessGroup] }
+        writtenGroups = 0
+        let frame = request.frame
+        afterEarlierReplies { [self] in
+            let call = EveryGroupCall(merge: .minimum, write: false, session: self, sequence: reserveSlot(), groups: groups)
+            for group in groups {
+                guard let lease = lease(forGroup: group, failing: .everyGroup(call, group: group)) else { continue }
+                lease.connection.send(Self.waitPublishFrame, to: .discard)
+                lease.connection.send(frame, to: .everyGroup(call, group: group))
+            }
+        }
+    }
+
+    static let waitPublishFrame = RESPRequest(arguments: [Array("PUBLISH".utf8), Array("__shardgate:wait".utf8), []]).frame
+
+    /// `onEveryLoop` for CLIENT KILL: close this client after what is queued for it.
+    func kill() {
+        drain()
+    }
+}
+
+/// Which clients CLIENT LIST / CLIENT KILL select.
+struct ClientFilter: Sendable {
+    var ids: [Int]?
+    var type: String?
+    var address: String?
+    var localAddress: String?
+    /// The caller, left out (SKIPME yes).
+    var skip: Int?
+
+    func matches(_ session: ClientSession) -> Bool {
+        if let ids, !ids.contains(session.id) { return false }
+        if let address, session.remoteAddressText != address { return false }
+        if let localAddress, session.localAddressText != localAddress { return false }
+        if let skip, session.id == skip { return false }
+        switch type {
+        case nil, "normal"?: return type == nil || session.subscriptions.isEmpty
+        case "pubsub"?: return !session.subscriptions.isEmpty
+        default: return false  // the proxy's clients are never masters or replicas
+        }
+    }
+}
+
+extension ClientSession {
 
     // MARK: COMMAND
 

@@ -70,6 +70,15 @@ final class ProxyPool: Sendable {
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop)
     }
 
+    /// `body` run on every loop, on that loop; the results delivered on `eventLoop` (CLIENT LIST/KILL).
+    func onEveryLoop<T: Sendable>(
+        deliveredOn eventLoop: any EventLoop, _ body: @escaping @Sendable (PoolLoop) -> T
+    ) -> EventLoopFuture<[T]> {
+        let all = loops.withLockedValue { Array($0.values) }
+        let futures = all.map { bound in bound.eventLoop.submit { body(bound.value) } }
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop)
+    }
+
     /// Drains every loop's sessions, waiting at most `limit`, then closes backend connections.
     func drain(within limit: TimeAmount) async {
         let all = loops.withLockedValue { Array($0.values) }

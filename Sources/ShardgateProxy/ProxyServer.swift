@@ -91,7 +91,8 @@ public final class ProxyServer: Service, Sendable {
         }
         pool.connectedClients.wrappingIncrement(ordering: .relaxed)
         channel.closeFuture.whenComplete { _ in pool.connectedClients.wrappingDecrement(ordering: .relaxed) }
-        let session = ClientSession(loop: loop, id: pool.nextClientID(), remoteAddress: channel.remoteAddress)
+        let session = ClientSession(
+            loop: loop, id: pool.nextClientID(), remoteAddress: channel.remoteAddress, localAddress: channel.localAddress)
         try channel.pipeline.syncOperations.addHandler(session)
     }
 
