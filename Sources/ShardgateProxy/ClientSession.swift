@@ -416,7 +416,8 @@ final class ClientSession: ChannelInboundHandler {
     /// The owning group of every key of `request`, in key order.
     func keyGroups(_ request: RESPRequest, spec: CommandSpec) -> KeyGroups {
         let spans = request.allSpans()
-        return request.frame.withUnsafeReadableBytes { bytes -> KeyGroups in
+        var sortPatterns = false
+        let found = request.frame.withUnsafeReadableBytes { bytes -> KeyGroups in
             func argument(_ index: Int) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: bytes[spans[index].range])
             }
@@ -430,6 +431,10 @@ final class ClientSession: ChannelInboundHandler {
                 case .incompleteKeySpecs:
                     // With one group there is one possible destination whatever the keys are.
                     if loop.groups.count == 1 { return .groups([0]) }
+                    if spec.name == "sort" || spec.name == "sort_ro" {
+                        sortPatterns = true
+                        return .groups([])
+                    }
                     return .failed(ProxyErrors.unsupported(spec.name, because: "its keys cannot be located"))
                 }
             }
@@ -443,6 +448,7 @@ final class ClientSession: ChannelInboundHandler {
             }
             return .groups(groups)
         }
+        return sortPatterns ? sortGroups(request, spec: spec) : found
     }
 
     /// Chooses the backend of `group` for a read or write and sends `frame` to it.

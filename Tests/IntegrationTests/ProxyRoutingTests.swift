@@ -321,4 +321,43 @@ struct ProxyRoutingTests {
         #expect(try client.command("EVAL", "return redis.call('DBSIZE')", "0") == .integer(names.count + 1))
         await proxy.stop()
     }
+
+    /// SORT through several groups: BY/GET patterns that can only form keys of the sorted key's group
+    /// (its hash tag) run and answer as Redis does; others get Redis Cluster's error, before any
+    /// server sees them.
+    @Test func sortPatternsStayInTheKeysGroup() async throws {
+        let shards = try await ShardGroups(groups: 2)
+        defer { shards.stop() }
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML())
+        let setup: [[String]] = [
+            ["RPUSH", "{u}list", "3", "1", "2"], ["MSET", "{u}w_1", "30", "{u}w_2", "10", "{u}w_3", "20"],
+            ["MSET", "{u}obj_1", "one", "{u}obj_2", "two", "{u}obj_3", "three"],
+        ]
+        let allowed: [[String]] = [
+            ["SORT", "{u}list"], ["SORT", "{u}list", "BY", "{u}w_*"], ["SORT", "{u}list", "BY", "{u}w_*", "GET", "{u}obj_*", "GET", "#"],
+            ["SORT", "{u}list", "BY", "nosort", "LIMIT", "0", "2", "DESC"], ["SORT_RO", "{u}list", "GET", "{u}obj_*"],
+            ["SORT", "{u}list", "STORE", "{u}dst"], ["LRANGE", "{u}dst", "0", "-1"], ["SORT", "{u}list", "GET", "fixed"],
+        ]
+        let expected = try redis.client().pipeline(setup + allowed)
+        let actual = try proxy.client().pipeline(setup + allowed)
+        #expect(actual == expected)
+        let client = try proxy.client()
+        #expect(try client.command("SORT", "{u}list", "BY", "w_*") == .error(
+            "ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots."))
+        #expect(try client.command("SORT", "{u}list", "GET", "{*}obj") == .error(
+            "ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots."))
+        let other = (0..<50).map { "other\($0)" }.first { key in
+            (try? client.command("SET", key, "1")) != nil && (try? shards.owner(of: key)) != (try? shards.owner(of: "{u}list"))
+        }
+        if let other {
+            guard case .error(let text) = try client.command("SORT", "{u}list", "STORE", other) else {
+                Issue.record("STORE into another group was not refused")
+                return
+            }
+            #expect(text.hasPrefix("CROSSSLOT"))
+        }
+        await proxy.stop()
+    }
 }
