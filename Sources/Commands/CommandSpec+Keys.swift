@@ -66,7 +66,29 @@ extension CommandSpec {
         argument: (Int) -> UnsafeRawBufferPointer
     ) throws(KeyExtractionError) -> [Int] {
         var keys: [Int] = []
-        guard keySpecEnd > keySpecStart else { return keys }
+        try forEachKey(argumentCount: argc, options: options, argument: argument) { index, _ in keys.append(index) }
+        return keys
+    }
+
+    /// `keyIndices` with each key's spec flags (RW, access, …), for COMMAND GETKEYSANDFLAGS.
+    public func keyIndicesAndFlags(
+        argumentCount argc: Int,
+        options: KeyExtractionOptions = [],
+        argument: (Int) -> UnsafeRawBufferPointer
+    ) throws(KeyExtractionError) -> [(index: Int, flags: KeySpec.Flags)] {
+        var keys: [(index: Int, flags: KeySpec.Flags)] = []
+        try forEachKey(argumentCount: argc, options: options, argument: argument) { keys.append(($0, $1)) }
+        return keys
+    }
+
+    /// Calls `body` with each key's argument index and its spec's flags, in spec order.
+    private func forEachKey(
+        argumentCount argc: Int,
+        options: KeyExtractionOptions,
+        argument: (Int) -> UnsafeRawBufferPointer,
+        _ body: (Int, KeySpec.Flags) -> Void
+    ) throws(KeyExtractionError) {
+        guard keySpecEnd > keySpecStart else { return }
         for specIndex in Int(keySpecStart)..<Int(keySpecEnd) {
             let spec = CommandTable.redis.keySpecStorage[specIndex]
             if spec.flags.contains(.notKey) && !options.contains(.includeNotKeys) { continue }
@@ -74,7 +96,7 @@ extension CommandSpec {
             case .keys(let first, let last, let step):
                 var i = first
                 while i <= last {
-                    keys.append(i)
+                    body(i, spec.flags)
                     i += step
                 }
                 if spec.flags.contains(.incomplete) && !options.contains(.partial) {
@@ -87,7 +109,6 @@ extension CommandSpec {
                 throw error
             }
         }
-        return keys
     }
 
     /// Outcome of one key spec for one request.

@@ -448,6 +448,10 @@ extension ClientSession {
             return respond { $0.writeBytes(reply) }
         }
         let sub = request.string(1).lowercased()
+        // Each subcommand's arity from the table (GETKEYSANDFLAGS takes -4 in 7.0, GETKEYS -3).
+        if let spec = table.lookup(fullName: "command|\(sub)"), !spec.acceptsArgumentCount(request.argumentCount) {
+            return respondError(RedisErrors.wrongArity("command|\(sub)"))
+        }
         let names = (2..<request.argumentCount).map { request.string($0) }
         let reply: [UInt8]
         switch sub {
@@ -460,8 +464,8 @@ extension ClientSession {
             reply = names.isEmpty ? table.commandReply() : table.commandInfoReply(names.map { table.lookup(fullName: $0) })
         case "docs":
             reply = table.commandDocsReply(names.isEmpty ? nil : names.compactMap { table.lookup(fullName: $0) })
-        case "getkeys":
-            return commandGetKeys(request)
+        case "getkeys", "getkeysandflags":
+            return commandGetKeys(request, withFlags: sub == "getkeysandflags")
         default:
             return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "command"))
         }
@@ -489,8 +493,10 @@ extension ClientSession {
         }
     }
 
-    private func commandGetKeys(_ request: RESPRequest) {
-        guard request.argumentCount >= 3 else { return respondError(RedisErrors.wrongArity("command|getkeys")) }
+    /// COMMAND GETKEYS / GETKEYSANDFLAGS: the keys (and their specs' flags) from the command table.
+    private func commandGetKeys(_ request: RESPRequest, withFlags: Bool) {
+        let name = withFlags ? "command|getkeysandflags" : "command|getkeys"
+        guard request.argumentCount >= 3 else { return respondError(RedisErrors.wrongArity(name)) }
         let table = runtime.commands
         let spans = request.allSpans()
         request.frame.withUnsafeReadableBytes { bytes in
@@ -505,13 +511,25 @@ extension ClientSession {
             guard spec.acceptsArgumentCount(count) else {
                 return respondError("ERR Invalid number of arguments specified for command")
             }
-            guard let keys = try? spec.keyIndices(argumentCount: count, argument: argument), !keys.isEmpty else {
+            guard let keys = try? spec.keyIndicesAndFlags(argumentCount: count, argument: argument), !keys.isEmpty else {
                 return respondError("ERR The command has no key arguments")
             }
-            let values = keys.map { Array(argument($0)) }
+            let values = keys.map { (Array(argument($0.index)), $0.flags) }
+            let resp3 = protocolVersion == 3
             respond { reply in
                 reply.writeRESPArrayHeader(values.count)
-                for value in values { reply.writeRESPBulkString(value) }
+                for (key, flags) in values {
+                    guard withFlags else {
+                        reply.writeRESPBulkString(key)
+                        continue
+                    }
+                    reply.writeRESPArrayHeader(2)
+                    reply.writeRESPBulkString(key)
+                    let names = KeySpec.Flags.redisNames.filter { flags.contains($0.flag) }.map(\.name)
+                    reply.writeStaticString(resp3 ? "~" : "*")
+                    reply.writeString("\(names.count)\r\n")
+                    for name in names { reply.writeString("+\(name)\r\n") }
+                }
             }
         }
     }
