@@ -146,7 +146,7 @@ final class Node {
         while index < pendingFlush.count {
             let client = pendingFlush[index]
             client.flushQueued = false
-            client.flush()
+            if !enforceOutputBufferLimit(client) { client.flush() }
             index += 1
         }
         pendingFlush.removeAll(keepingCapacity: true)
