@@ -45,7 +45,7 @@ final class NodeClientHandler: ChannelInboundHandler {
         if input == nil {
             input = incoming
         } else {
-            input!.writeBuffer(&incoming)
+            input!.appendReceived(&incoming, allocator: context.channel.allocator)
         }
         processInput()
     }
