@@ -117,12 +117,14 @@ struct BoundedMemoryTests {
         }
     }
 
-    /// Normal clients have no limit by default: the replies are kept (as Redis does), not dropped.
-    @Test func nodeKeepsEveryReplyWithTheDefaultLimitsLikeRedis() async throws {
+    /// `normal 0 0 0` (the default) sets no limit: every reply is kept for the client (as Redis does).
+    @Test func nodeKeepsEveryReplyWithoutLimitsLikeRedis() async throws {
         let both = try await RedisAndNode()
         defer { both.stop() }
         for server in [both.redis, both.node] {
             let client = try server.client()
+            #expect(try client.command("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0") == .status("OK"))
+            #expect(try client.command("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0") == .status("OK"))
             _ = try client.command("SET", "big", String(repeating: "v", count: 100_000))
             try client.sendRaw(Self.getBig(count: 300))
             try await Task.sleep(for: .milliseconds(500))
