@@ -36,6 +36,8 @@ final class ClientSession: ChannelInboundHandler {
     private var readingPaused = false
     /// Stopped reading because a backend it sent to is congested (resumed by `backendUncongested`).
     private var backendBlocked = false
+    /// Requests may be waiting in `input`: the last run stopped before the parser ran dry.
+    private var inputWaiting = false
     /// Bytes of replies held in `slots`, waiting for an earlier reply.
     private var heldReplyBytes = 0
     /// Running average size of this client's replies (0 before the first): with `slots.count` it
@@ -114,9 +116,20 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Runs every complete request buffered, until a backend it sends to is congested.
     private func processInput() {
-        guard isOpen, input != nil else { return updateReadInterest() }
+        guard isOpen, input != nil else {
+            inputWaiting = false
+            return updateReadInterest()
+        }
         do {
-            while !isClosing && !backendBlocked && !isBackedUp, let request = try parser.next(from: &input!) {
+            while !isClosing {
+                if backendBlocked || isBackedUp {
+                    inputWaiting = true
+                    break
+                }
+                guard let request = try parser.next(from: &input!) else {
+                    inputWaiting = false
+                    break
+                }
                 dispatch(request)
             }
         } catch {
@@ -305,7 +318,7 @@ final class ClientSession: ChannelInboundHandler {
         isDirty = false
         guard context.channel.isActive else { return }
         // Requests left waiting while the window was full: replies have come back since.
-        if readingPaused && input != nil && !isClosing && !backendBlocked && !isBackedUp { processInput() }
+        if inputWaiting && !isClosing && !backendBlocked && !isBackedUp { processInput() }
         if outbound.readableBytes > 0 {
             context.write(wrapOutboundOut(outbound), promise: nil)
         }
