@@ -117,6 +117,34 @@ struct BoundedMemoryTests {
         }
     }
 
+    @Test func nodeDisconnectsASubscriberThatDoesNotReadAtThePubsubLimitLikeRedis() async throws {
+        let limit = ["--client-output-buffer-limit", "pubsub 256kb 0 0"]
+        let redis = try await RedisServer(limit)
+        defer { redis.stop() }
+        let node = try await startNode(limit)
+        defer { node.stop() }
+        let message = String(repeating: "m", count: 50_000)
+        for server in [redis, node] {
+            let subscriber = try Flood(port: server.port)
+            let subscribe = RedisTestClient.encode([Array("SUBSCRIBE".utf8), Array("news".utf8)])
+            #expect(subscribe.withUnsafeBytes { send(subscriber.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == subscribe.count)
+            let publisher = try server.client()
+            try await waitUntil("\(server.kind): subscribed") {
+                try publisher.command("PUBSUB", "NUMSUB", "news") == .array([.bulk("news"), .integer(1)])
+            }
+            // A closed subscriber no longer counts as a receiver (its FIN waits behind the unread data).
+            var published = 0
+            var receivers = 1
+            while published < 400, receivers > 0 {
+                guard case .integer(let count) = try publisher.command("PUBLISH", "news", message) else { break }
+                receivers = count
+                published += 1
+            }
+            #expect(receivers == 0, "\(server.kind): the subscriber is disconnected")
+            #expect(published > 2, "\(server.kind): not before its replies pass the limit (\(published))")
+        }
+    }
+
     /// `normal 0 0 0` (the default) sets no limit: every reply is kept for the client (as Redis does).
     @Test func nodeKeepsEveryReplyWithoutLimitsLikeRedis() async throws {
         let both = try await RedisAndNode()
