@@ -30,6 +30,8 @@ final class ClientConnection {
     /// Past this many bytes of replies gathered in one tick, the output limit is checked after each
     /// command rather than only when the tick's replies are written.
     static let outputCheckBytes = 16 * 1024
+    /// Replies gathered in one tick past this size are handed to the channel (`Node.repliesGrew`).
+    static let handOffBytes = 1024 * 1024
     /// Waiting in the node's end-of-tick flush list.
     var flushQueued = false
     /// Argument spans of the request being executed, reused between requests.

@@ -12,6 +12,19 @@ extension Node {
         return used
     }
 
+    /// Replies were added to `client` during the tick: past a few KB, checks its output limit, and hands
+    /// a large reply buffer to the channel unflushed (it still leaves with the end-of-tick flush, after
+    /// the AOF and replicas are fed), so a client without a limit that pipelines large reads cannot
+    /// grow one buffer past ByteBuffer's 4 GiB (the node crashed there where Redis keeps buffering).
+    func repliesGrew(_ client: ClientConnection) {
+        guard client.reply.readableBytes >= ClientConnection.outputCheckBytes else { return }
+        if enforceOutputBufferLimit(client) { return }
+        if client.reply.readableBytes >= ClientConnection.handOffBytes {
+            client.channel.write(client.reply, promise: nil)
+            client.reply = client.channel.allocator.buffer(capacity: 512)
+        }
+    }
+
     /// The `client-output-buffer-limit` class of `client`.
     func outputLimitClass(_ client: ClientConnection) -> ClientOutputBufferLimits.Class {
         if client.flags.isReplica && !client.flags.isMonitor { return .replica }

@@ -74,7 +74,7 @@ final class NodeClientHandler: ChannelInboundHandler {
             next += 1
             node.execute(request, from: client, keyHash: keyHash)
             parser.authenticated = client.authenticated
-            if client.reply.readableBytes >= ClientConnection.outputCheckBytes { node.enforceOutputBufferLimit(client) }
+            node.repliesGrew(client)
         }
         if input?.readableBytes == 0 { input = nil }
     }
