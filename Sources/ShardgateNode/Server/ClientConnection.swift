@@ -25,6 +25,9 @@ final class ClientConnection {
     var reply: ByteBuffer
     /// Closed for exceeding its `client-output-buffer-limit`: nothing more is run or written.
     var closedForOutputLimit = false
+    /// Replies of more than `handOffBytes` were gathered for it in one tick: its memory is given
+    /// back to the system when it goes (`Node.unregister`).
+    var hadLargeBacklog = false
     /// When its unsent replies first reached the soft limit (ms), 0 while below it.
     var softLimitReachedAt: Int64 = 0
     /// Past this many bytes of replies gathered in one tick, the output limit is checked after each

@@ -1,3 +1,4 @@
+import CMallocInfo
 import NIOCore
 
 extension Node {
@@ -22,7 +23,15 @@ extension Node {
         if client.reply.readableBytes >= ClientConnection.handOffBytes {
             client.channel.write(client.reply, promise: nil)
             client.reply = client.channel.allocator.buffer(capacity: 512)
+            client.hadLargeBacklog = true
         }
+    }
+
+    /// A client that had a large reply backlog is gone: once its channel has released the buffers,
+    /// return the freed memory to the system (Redis's allocator does this by itself).
+    func releaseBacklogMemory(of client: ClientConnection) {
+        guard client.hadLargeBacklog || client.closedForOutputLimit else { return }
+        loop.execute { shardgate_release_free_memory() }
     }
 
     /// The `client-output-buffer-limit` class of `client`.

@@ -119,6 +119,7 @@ final class Node {
     func unregister(_ client: ClientConnection) {
         clients[client.id] = nil
         clientWillClose(client)
+        releaseBacklogMemory(of: client)
     }
 
     /// Writes `client`'s pending replies at the end of this event-loop tick, after every readable
