@@ -126,14 +126,13 @@ final class BackendConnection {
         for session in sessions { session.backendUncongested() }
     }
 
-    /// The backend's socket became writable or full.
+    /// The backend's socket became writable or full. NIO reports this from inside `channel.write`
+    /// and `channel.flush`, so nothing is written here: the end-of-tick flush writes what waits and
+    /// resumes the blocked sessions (writing from here would send `outbound` a second time).
     func writabilityChanged(_ writable: Bool, generation: Int) {
         guard generation == self.generation else { return }
         channelWritable = writable
-        if writable {
-            flush()
-            resumeBlockedSessions()
-        }
+        if writable { markDirty() }
     }
 
     /// Queues a request that `encode` writes straight into the outbound buffer (split commands build
@@ -166,10 +165,17 @@ final class BackendConnection {
     }
 
     /// Writes everything queued since the last flush in one syscall-sized batch (unless the backend's
-    /// socket is full: then it waits for `writabilityChanged`).
+    /// socket is full: then only what the channel already holds is flushed, and the rest waits for
+    /// `writabilityChanged`).
     func flush() {
         isDirty = false
-        guard case .connected(let channel) = state, channelWritable else { return }
+        guard case .connected(let channel) = state else { return }
+        guard channelWritable else {
+            // Large frames written straight to the channel this tick must still leave, or the
+            // channel never drains and never becomes writable again.
+            channel.flush()
+            return
+        }
         while let buffer = queued.popFirst() { channel.write(buffer, promise: nil) }
         queuedBytes = 0
         if outbound.readableBytes > 0 { channel.write(outbound, promise: nil) }

@@ -143,7 +143,10 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { processInput() } else { updateReadInterest() }
+        // NIO reports this from inside our own writes and flushes: requests left waiting run from
+        // the next flush, never from here (a reply answered here could be cleared with `outbound`).
+        if context.channel.isWritable && inputWaiting { markDirty() }
+        updateReadInterest()
         context.fireChannelWritabilityChanged()
     }
 

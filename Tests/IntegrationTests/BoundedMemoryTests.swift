@@ -268,6 +268,21 @@ struct BoundedMemoryTests {
         let ratio = try Self.largeSetPeak(port: port, pid: proxy.pid)
         #expect(ratio < 1.3, "proxy peak RSS grew by \(ratio)x the request")
         #expect(try redis.client().command("STRLEN", "large") == .integer(64 << 20))
+        // Pipelines of large writes fill the backend's socket: clients wait and resume, none stalls.
+        let value = String(repeating: "w", count: 100_000)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for clientIndex in 0..<3 {
+                group.addTask {
+                    let client = try RedisTestClient(port: port, timeoutSeconds: 10)
+                    for (round, depth) in [16, 16, 200, 4, 16].enumerated() {
+                        let replies = try client.pipeline((0..<depth).map { ["SET", "w\(clientIndex):\(round):\($0)", value] })
+                        #expect(replies.count == depth && replies.allSatisfy { $0 == .status("OK") })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try redis.client().command("STRLEN", "w2:4:15") == .integer(100_000))
     }
 
     @Test func nodeHoldsALargeRequestOnce() async throws {
