@@ -5,6 +5,10 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 
+void shardgate_release_free_memory(void) {
+    malloc_trim(0);
+}
+
 size_t shardgate_heap_in_use(void) {
 #if __GLIBC_PREREQ(2, 33)
     struct mallinfo2 info = mallinfo2();
@@ -32,4 +36,8 @@ size_t shardgate_heap_in_use(void) {
     return 0;
 }
 
+#endif
+
+#if !defined(__GLIBC__)
+void shardgate_release_free_memory(void) {}
 #endif

@@ -149,6 +149,8 @@ public struct PoolConfig: Sendable, Hashable {
     public static let defaultLeasedConnections = 64
     /// Default for `sentinel_poll` (ms).
     public static let defaultSentinelPollMilliseconds = 1000
+    /// Default for `client_output_buffer_limit` (bytes): Redis's hard limit for replicas.
+    public static let defaultClientOutputBufferLimit = 256 << 20
 
     /// The pool's name (its top-level key).
     public var name: String
@@ -175,6 +177,9 @@ public struct PoolConfig: Sendable, Hashable {
     public var preconnect: Bool
     /// Maximum client connections; 0 means unlimited.
     public var clientConnections: Int
+    /// A client holding more than this many bytes of replies it has not read is disconnected
+    /// (`client_output_buffer_limit`); 0 means no limit.
+    public var clientOutputBufferLimit: Int
     /// Listen backlog (twemproxy `backlog`, default 512).
     public var backlog: Int
     /// `SO_KEEPALIVE` on backend connections (twemproxy `tcpkeepalive`).
@@ -221,7 +226,8 @@ public struct PoolConfig: Sendable, Hashable {
         password: String? = nil, auth: BackendAuth? = nil, database: Int = 0, autoEjectHosts: Bool = false,
         serverFailureLimit: Int = PoolConfig.defaultServerFailureLimit,
         serverRetryTimeoutMilliseconds: Int = PoolConfig.defaultServerRetryTimeoutMilliseconds,
-        preconnect: Bool = false, clientConnections: Int = 0, backlog: Int = PoolConfig.defaultBacklog,
+        preconnect: Bool = false, clientConnections: Int = 0,
+        clientOutputBufferLimit: Int = PoolConfig.defaultClientOutputBufferLimit, backlog: Int = PoolConfig.defaultBacklog,
         tcpKeepalive: Bool = false, reusePort: Bool = false, sentinels: [Endpoint] = [],
         sentinelAuth: BackendAuth? = nil,
         sentinelTimeoutMilliseconds: Int = PoolConfig.defaultSentinelTimeoutMilliseconds,
@@ -248,6 +254,7 @@ public struct PoolConfig: Sendable, Hashable {
         self.serverRetryTimeoutMilliseconds = serverRetryTimeoutMilliseconds
         self.preconnect = preconnect
         self.clientConnections = clientConnections
+        self.clientOutputBufferLimit = clientOutputBufferLimit
         self.backlog = backlog
         self.tcpKeepalive = tcpKeepalive
         self.reusePort = reusePort

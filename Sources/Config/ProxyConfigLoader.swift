@@ -12,7 +12,7 @@ import Yams
 /// Defaults for native pools: `hash: fnv1a_64`, `distribution: ketama`, `read_policy: master`,
 /// `timeout: 1000`, `server_connections: 1`, `database: 0`, `auto_eject_hosts: false`,
 /// `server_failure_limit: 2`, `server_retry_timeout: 30000`, `preconnect: false`,
-/// `client_connections: 0` (unlimited), `backlog: 512`, `tcpkeepalive: false`, `reuseport: false`,
+/// `client_connections: 0` (unlimited), `client_output_buffer_limit: 256mb`, `backlog: 512`, `tcpkeepalive: false`, `reuseport: false`,
 /// `read_your_writes: false`, no `max_replica_lag`.
 ///
 /// A native pool with `sentinels:` (a list of `host:port`) is Sentinel-managed: each group gives
@@ -60,7 +60,7 @@ private let nativePoolKeys = [
     "database", "redis_db", "auto_eject_hosts", "server_failure_limit", "server_retry_timeout", "preconnect",
     "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels", "sentinel_auth",
     "sentinel_timeout", "sentinel_poll", "sentinel_subscriptions", "max_replica_lag", "read_your_writes",
-    "leased_connections", "routes", "keyless_group",
+    "leased_connections", "routes", "keyless_group", "client_output_buffer_limit",
 ]
 
 /// Keys of a twemproxy pool: twemproxy 0.5.0's `conf_commands` plus `reuseport` (added on its master).
@@ -141,6 +141,7 @@ extension ConfigReader {
         var retryTimeout = PoolConfig.defaultServerRetryTimeoutMilliseconds
         var preconnect = false
         var clientConnections = 0
+        var outputLimit = PoolConfig.defaultClientOutputBufferLimit
         var backlog = PoolConfig.defaultBacklog
         var tcpKeepalive = false
         var reusePort = false
@@ -214,6 +215,8 @@ extension ConfigReader {
                 preconnect = bool(value, key) ?? preconnect
             case "client_connections":
                 clientConnections = int(value, key, minimum: 0) ?? clientConnections
+            case "client_output_buffer_limit" where !isTwemproxy:
+                outputLimit = byteSize(value, key) ?? outputLimit
             case "backlog":
                 backlog = int(value, key, minimum: 0) ?? backlog
             case "tcpkeepalive":
@@ -348,7 +351,7 @@ extension ConfigReader {
             readPolicy: readPolicy, timeoutMilliseconds: timeout, serverConnections: serverConnections,
             password: password, auth: auth, database: database, autoEjectHosts: autoEject,
             serverFailureLimit: failureLimit, serverRetryTimeoutMilliseconds: retryTimeout, preconnect: preconnect,
-            clientConnections: clientConnections, backlog: backlog, tcpKeepalive: tcpKeepalive, reusePort: reusePort,
+            clientConnections: clientConnections, clientOutputBufferLimit: outputLimit, backlog: backlog, tcpKeepalive: tcpKeepalive, reusePort: reusePort,
             sentinels: sentinels, sentinelAuth: sentinelAuth, sentinelTimeoutMilliseconds: sentinelTimeout,
             sentinelPollMilliseconds: sentinelPoll, sentinelSubscriptions: sentinelSubscriptions,
             maxReplicaLagBytes: maxLagBytes,
@@ -493,6 +496,33 @@ extension ConfigReader {
             }
         }
         return sentinels
+    }
+
+    /// A byte count: a non-negative integer, optionally with Redis's units (`k`/`m`/`g` are powers of
+    /// 1000, `kb`/`mb`/`gb` of 1024; case-insensitive), e.g. `256mb`.
+    private mutating func byteSize(_ node: Node, _ path: String) -> Int? {
+        guard case .scalar(let scalar) = node, !isNull(node) else {
+            report(node, path, "expected a size such as 256mb, got \(describe(node))")
+            return nil
+        }
+        let text = scalar.string.lowercased()
+        let units: [(String, Int)] = [
+            ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000),
+            ("b", 1),
+        ]
+        var digits = Substring(text)
+        var scale = 1
+        if let unit = units.first(where: { text.hasSuffix($0.0) }) {
+            digits = digits.dropLast(unit.0.count)
+            scale = unit.1
+        }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(digits),
+            number <= Int.max / scale
+        else {
+            report(node, path, "expected a size such as 256mb (b, k, kb, m, mb, g, gb; 0 for no limit), got \(describe(node))")
+            return nil
+        }
+        return number * scale
     }
 
     /// `max_replica_lag: {bytes: n, seconds: n}`, each optional but not both, each > 0.

@@ -34,7 +34,17 @@ final class BackendConnection {
     unowned let loop: PoolLoop
     private(set) var state: State = .idle
     private var waiters = CircularBuffer<Waiter>(initialCapacity: 16)
+    /// Small requests gathered since the last flush, written after everything in `queued`.
     private var outbound: ByteBuffer
+    /// Buffers waiting to be written, in order, before `outbound`: large requests kept as they
+    /// arrived (never copied) while the connection is not ready to take them.
+    private var queued = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    private var queuedBytes = 0
+    /// The backend's socket can take more (NIO's writability); while it cannot, nothing more is
+    /// written to it and clients sending here stop reading (`isCongested`).
+    private var channelWritable = true
+    /// Client sessions that stopped reading because this connection was congested.
+    private var blockedSessions: [ClientSession] = []
     private var isDirty = false
     private var timeoutTimer: Scheduled<Void>?
     private var reconnectTimer: Scheduled<Void>?
@@ -48,6 +58,8 @@ final class BackendConnection {
     static let maximumBackoff = TimeAmount.seconds(2)
     /// Requests larger than this are written as their own buffer instead of being copied.
     static let copyLimit = 16 * 1024
+    /// With this many bytes waiting to be written here, clients sending here stop reading.
+    static let congestionBytes = 1024 * 1024
 
     /// 2, or 3 when the connection serves clients that said `HELLO 3`.
     let protocolVersion: Int
@@ -92,18 +104,59 @@ final class BackendConnection {
         return waiters.isEmpty
     }
 
-    /// Queues `frame` for the server; `target` gets the reply, or an error.
+    /// Queues `frame` for the server; `target` gets the reply, or an error. A large frame is never
+    /// copied: it is written as it is, or queued as it is until the connection can take it.
     func send(_ frame: ByteBuffer, to target: ReplyTarget) {
         guard admit(target) else { return }
-        if frame.readableBytes >= Self.copyLimit, case .connected(let channel) = state {
+        guard frame.readableBytes >= Self.copyLimit else {
+            outbound.writeImmutableBuffer(frame)
+            return
+        }
+        if case .connected(let channel) = state, channelWritable, queued.isEmpty {
             if outbound.readableBytes > 0 {
                 channel.write(outbound, promise: nil)
                 outbound = loop.allocator.buffer(capacity: 0)
             }
             channel.write(frame, promise: nil)
         } else {
-            outbound.writeImmutableBuffer(frame)
+            if outbound.readableBytes > 0 {
+                queue(outbound)
+                outbound = loop.allocator.buffer(capacity: 0)
+            }
+            queue(frame)
         }
+    }
+
+    private func queue(_ buffer: ByteBuffer) {
+        queuedBytes += buffer.readableBytes
+        queued.append(buffer)
+    }
+
+    /// Too much is waiting to be written here: a client that sends here stops reading until the
+    /// backend catches up (`waitUntilUncongested`).
+    var isCongested: Bool {
+        !channelWritable || queuedBytes + outbound.readableBytes >= Self.congestionBytes
+    }
+
+    /// `session` stopped reading because this connection is congested; it is resumed once it is not.
+    func waitUntilUncongested(_ session: ClientSession) {
+        if !blockedSessions.contains(where: { $0 === session }) { blockedSessions.append(session) }
+    }
+
+    private func resumeBlockedSessions() {
+        guard !blockedSessions.isEmpty, !isCongested else { return }
+        let sessions = blockedSessions
+        blockedSessions.removeAll()
+        for session in sessions { session.backendUncongested() }
+    }
+
+    /// The backend's socket became writable or full. NIO reports this from inside `channel.write`
+    /// and `channel.flush`, so nothing is written here: the end-of-tick flush writes what waits and
+    /// resumes the blocked sessions (writing from here would send `outbound` a second time).
+    func writabilityChanged(_ writable: Bool, generation: Int) {
+        guard generation == self.generation else { return }
+        channelWritable = writable
+        if writable { markDirty() }
     }
 
     /// Queues a request that `encode` writes straight into the outbound buffer (split commands build
@@ -140,15 +193,26 @@ final class BackendConnection {
         return true
     }
 
-    /// Writes everything queued since the last flush in one syscall-sized batch.
+    /// Writes everything queued since the last flush in one syscall-sized batch (unless the backend's
+    /// socket is full: then only what the channel already holds is flushed, and the rest waits for
+    /// `writabilityChanged`).
     func flush() {
         isDirty = false
         guard case .connected(let channel) = state else { return }
+        guard channelWritable else {
+            // Large frames written straight to the channel this tick must still leave, or the
+            // channel never drains and never becomes writable again.
+            channel.flush()
+            return
+        }
+        while let buffer = queued.popFirst() { channel.write(buffer, promise: nil) }
+        queuedBytes = 0
         if outbound.readableBytes > 0 { channel.write(outbound, promise: nil) }
         channel.flush()
         // The flush normally completes the write, so the storage is ours again and `clear` reuses it
         // without allocating (clearing before the flush would allocate every time).
         outbound.clear()
+        if !blockedSessions.isEmpty { resumeBlockedSessions() }
     }
 
     private func markDirty() {
@@ -190,6 +254,7 @@ final class BackendConnection {
                 switch result {
                 case .success(let channel):
                     connection.state = .connected(channel)
+                    connection.channelWritable = channel.isWritable
                     connection.failedSinceConnected = false
                     connection.backoff = Self.initialBackoff
                     if let group = connection.masterOf { connection.loop.masterSucceeded(group: group) }
@@ -255,6 +320,9 @@ final class BackendConnection {
         state = .down(reason: reason)
         if case .connected(let channel) = previous { channel.close(promise: nil) }
         outbound.clear()
+        queued.removeAll()
+        queuedBytes = 0
+        channelWritable = true
         timeoutTimer?.cancel()
         timeoutTimer = nil
         let failed = waiters
@@ -263,6 +331,7 @@ final class BackendConnection {
         loop.logger.warning(
             "backend unavailable", metadata: ["backend": "\(label)", "reason": "\(reason)", "failed": "\(failed.count)"])
         for waiter in failed { waiter.target.fail("ERR shardgate: \(label): \(reason)") }
+        resumeBlockedSessions()
         guard !retired else { return }
         // A database a client SELECTed that the server refuses is not retried in the background
         // (the next request to it tries again).
@@ -383,7 +452,7 @@ final class BackendHandler: ChannelInboundHandler {
         if pending == nil {
             pending = incoming
         } else {
-            pending!.writeBuffer(&incoming)
+            pending!.appendReceived(&incoming, allocator: context.channel.allocator)
         }
         do {
             while let frame = try framer.nextFrame(from: &pending!) {
@@ -397,6 +466,11 @@ final class BackendHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         connection.lost(generation, reason: "connection closed by the server")
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection.writabilityChanged(context.channel.isWritable, generation: generation)
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -35,6 +35,15 @@ final class ClientSession: ChannelInboundHandler {
     /// No further requests are read (QUIT, protocol error, shutdown).
     private var isClosing = false
     private var readingPaused = false
+    /// Stopped reading because a backend it sent to is congested (resumed by `backendUncongested`).
+    private var backendBlocked = false
+    /// Requests may be waiting in `input`: the last run stopped before the parser ran dry.
+    private var inputWaiting = false
+    /// Bytes of replies held in `slots`, waiting for an earlier reply.
+    private var heldReplyBytes = 0
+    /// Running average size of this client's replies (0 before the first): with `slots.count` it
+    /// estimates how many reply bytes are on their way (`windowIsFull`).
+    private var averageReplyBytes = 0
     var isAuthenticated: Bool {
         didSet { parser.authenticated = isAuthenticated }
     }
@@ -68,6 +77,16 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Stop reading from a client with this many replies outstanding until it catches up.
     static let maximumPendingReplies = 16 * 1024
+    /// Stop reading from a client with this many bytes of replies held for it until it catches up.
+    static let maximumHeldReplyBytes = 1024 * 1024
+    /// Requests in flight for one client before the size of its replies is known.
+    static let initialWindow = 128
+    /// Requests are forwarded for a client while its replies on their way are estimated below this
+    /// (but at least `minimumWindow` requests): a client that pipelines large reads cannot make a
+    /// backend build gigabytes of replies for it, nor make the other clients of the group wait
+    /// behind them.
+    static let inFlightReplyBudget = 8 * 1024 * 1024
+    static let minimumWindow = 16
 
     let remoteAddressText: String
     let localAddressText: String
@@ -101,6 +120,8 @@ final class ClientSession: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
         slots.removeAll()
+        heldReplyBytes = 0
+        input = nil
         leaveSubscriptions()
         dropLeases()
         loop.sessionClosed(self)
@@ -114,16 +135,29 @@ final class ClientSession: ChannelInboundHandler {
         if input == nil {
             input = incoming
         } else {
-            input!.writeBuffer(&incoming)
+            input!.appendReceived(&incoming, allocator: context.channel.allocator)
         }
         processInput()
     }
 
-    /// Runs the complete requests buffered, until one must wait for every earlier reply (`barrier`).
+    /// Runs every complete request buffered, until a backend it sends to is congested, the client's
+    /// window of replies on their way is full, or a request must wait for every earlier reply
+    /// (`barrier`).
     private func processInput() {
-        guard isOpen, input != nil else { return updateReadInterest() }
+        guard isOpen, input != nil else {
+            inputWaiting = false
+            return updateReadInterest()
+        }
         do {
-            while !isClosing && barrier == nil, let request = try parser.next(from: &input!) {
+            while !isClosing && barrier == nil {
+                if backendBlocked || isBackedUp {
+                    inputWaiting = true
+                    break
+                }
+                guard let request = try parser.next(from: &input!) else {
+                    inputWaiting = false
+                    break
+                }
                 dispatch(request)
             }
         } catch {
@@ -154,6 +188,9 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // NIO reports this from inside our own writes and flushes: requests left waiting run from
+        // the next flush, never from here (a reply answered here could be cleared with `outbound`).
+        if context.channel.isWritable && inputWaiting { markDirty() }
         updateReadInterest()
         context.fireChannelWritabilityChanged()
     }
@@ -162,10 +199,35 @@ final class ClientSession: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Reads are paused while the client has too many replies outstanding or its socket is full.
+    /// No more requests are run for now: the client's socket is full (it is not reading its replies),
+    /// or enough replies are already on their way to it.
+    private var isBackedUp: Bool {
+        !context.channel.isWritable || windowIsFull
+    }
+
+    private var windowIsFull: Bool {
+        let inFlight = slots.count
+        if averageReplyBytes == 0 { return inFlight >= Self.initialWindow }
+        return inFlight >= Self.minimumWindow && inFlight * averageReplyBytes >= Self.inFlightReplyBudget
+    }
+
+    @inline(__always)
+    private func noteReplySize(_ bytes: Int) {
+        averageReplyBytes = averageReplyBytes == 0 ? max(bytes, 1) : averageReplyBytes + (bytes - averageReplyBytes) / 8
+    }
+
+    /// A backend this client was waiting for can take requests again: run what is buffered, read on.
+    func backendUncongested() {
+        guard backendBlocked else { return }
+        backendBlocked = false
+        processInput()
+    }
+
+    /// Reads are paused while the client has too many replies outstanding, its socket is full, or a
+    /// backend it sends to is congested.
     private func updateReadInterest() {
-        let shouldPause = isClosing || barrier != nil || slots.count >= Self.maximumPendingReplies
-            || !context.channel.isWritable
+        let shouldPause = isClosing || barrier != nil || backendBlocked || slots.count >= Self.maximumPendingReplies
+            || heldReplyBytes >= Self.maximumHeldReplyBytes || isBackedUp
         guard shouldPause != readingPaused, isOpen else { return }
         readingPaused = shouldPause
         context.channel.setOption(ChannelOptions.autoRead, value: !shouldPause).whenFailure { _ in }
@@ -184,14 +246,23 @@ final class ClientSession: ChannelInboundHandler {
     /// The reply for slot `sequence` is here.
     func complete(_ sequence: UInt64, with reply: ByteBuffer) {
         guard let offset = slotOffset(sequence) else { return }
+        noteReplySize(reply.readableBytes)
         if offset == 0 {
             slots.removeFirst()
             headSequence &+= 1
             emit(reply)
             writeReadySlots()
         } else {
-            slots[slots.index(slots.startIndex, offsetBy: offset)] = .ready(reply)
+            hold(reply, at: offset)
         }
+    }
+
+    /// Keeps a reply that must wait for an earlier one; the client is closed when that makes it
+    /// hold more than its `client_output_buffer_limit`.
+    private func hold(_ reply: ByteBuffer, at offset: Int) {
+        slots[slots.index(slots.startIndex, offsetBy: offset)] = .ready(reply)
+        heldReplyBytes += reply.readableBytes
+        enforceOutputLimit()
     }
 
     /// The reply for slot `sequence` is built by `build`: straight into the outgoing buffer when the
@@ -207,7 +278,7 @@ final class ClientSession: ChannelInboundHandler {
         } else {
             var reply = ByteBuffer()
             build(&reply)
-            slots[slots.index(slots.startIndex, offsetBy: offset)] = .ready(reply)
+            hold(reply, at: offset)
         }
     }
 
@@ -225,7 +296,8 @@ final class ClientSession: ChannelInboundHandler {
         } else {
             var reply = ByteBuffer()
             build(&reply)
-            slots.append(.ready(reply))
+            slots.append(.waiting)
+            hold(reply, at: slots.count - 1)
         }
     }
 
@@ -255,6 +327,7 @@ final class ClientSession: ChannelInboundHandler {
             case .ready(let reply):
                 slots.removeFirst()
                 headSequence &+= 1
+                heldReplyBytes -= reply.readableBytes
                 emit(reply)
             case .close(let reply):
                 slots.removeFirst()
@@ -293,6 +366,8 @@ final class ClientSession: ChannelInboundHandler {
     func flush() {
         isDirty = false
         guard context.channel.isActive else { return }
+        // Requests left waiting while the window was full: replies have come back since.
+        if inputWaiting && !isClosing && !backendBlocked && !isBackedUp { processInput() }
         if outbound.readableBytes > 0 {
             context.write(wrapOutboundOut(outbound), promise: nil)
         }
@@ -300,6 +375,41 @@ final class ClientSession: ChannelInboundHandler {
         // The write has completed (or holds its own reference): reuse the storage.
         outbound.clear()
         if outbound.capacity > 256 * 1024 { outbound = loop.allocator.buffer(capacity: 0) }
+        if !context.channel.isWritable { enforceOutputLimit() }
+    }
+
+    // MARK: - Output limit
+
+    /// Bytes of replies the client has not read: held in slots, gathered for the next flush, and
+    /// still in the channel because the client's socket is full.
+    var unsentReplyBytes: Int {
+        var used = heldReplyBytes + outbound.readableBytes
+        if !context.channel.isWritable,
+            let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+        {
+            used += buffered
+        }
+        return used
+    }
+
+    /// Closes the client at once, dropping its replies, when it holds more unsent replies than the
+    /// pool's `client_output_buffer_limit` (like Redis's hard output buffer limit).
+    private func enforceOutputLimit() {
+        let limit = runtime.config.clientOutputBufferLimit
+        guard limit > 0, isOpen else { return }
+        let used = unsentReplyBytes
+        guard used > limit else { return }
+        loop.stats.outputLimitDisconnections += 1
+        loop.logger.warning(
+            "client closed for exceeding client_output_buffer_limit",
+            metadata: ["client": "\(remoteAddressText)", "unsent": "\(used)", "limit": "\(limit)"])
+        isClosing = true
+        isOpen = false
+        slots.removeAll()
+        heldReplyBytes = 0
+        outbound.clear()
+        input = nil
+        context.close(promise: nil)
     }
 
     // MARK: - Dispatch
@@ -453,7 +563,15 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Chooses the backend of `group` for a read or write and sends `frame` to it.
     func send(_ frame: ByteBuffer, toGroup group: Int, write: Bool, target: ReplyTarget) {
-        connection(forGroup: group, write: write, failing: target)?.send(frame, to: target)
+        guard let connection = connection(forGroup: group, write: write, failing: target) else { return }
+        connection.send(frame, to: target)
+        if connection.isCongested { wait(for: connection) }
+    }
+
+    /// Stops reading (and running buffered requests) until `connection` is no longer congested.
+    private func wait(for connection: BackendConnection) {
+        backendBlocked = true
+        connection.waitUntilUncongested(self)
     }
 
     /// The connection a read or write for `group` goes to; nil (after failing `target` with the
@@ -531,9 +649,12 @@ final class ClientSession: ChannelInboundHandler {
         let fanOut = FanOut(kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups, write: write)
         for part in fanOut.parts.indices {
             let target = ReplyTarget.part(fanOut, index: part)
-            connection(forGroup: fanOut.parts[part].group, write: write, failing: target)?.send(to: target) { buffer in
+            guard let connection = connection(forGroup: fanOut.parts[part].group, write: write, failing: target)
+            else { continue }
+            connection.send(to: target) { buffer in
                 fanOut.encodePart(part, of: request, spans: spans, keyGroups: groups, width: width, into: &buffer)
             }
+            if connection.isCongested { wait(for: connection) }
         }
     }
 }

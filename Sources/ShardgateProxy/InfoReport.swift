@@ -149,6 +149,7 @@ struct InfoReport {
             ("protocol_errors", "\(total.protocolErrors)"),
             ("crossslot_errors", "\(total.crossSlotErrors)"),
             ("split_commands", "\(total.splitCommands)"),
+            ("client_output_buffer_limit_disconnections", "\(total.outputLimitDisconnections)"),
         ])
     }
 

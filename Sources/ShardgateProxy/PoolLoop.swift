@@ -386,6 +386,8 @@ struct LoopStats: Sendable {
     var protocolErrors = 0
     var crossSlotErrors = 0
     var splitCommands = 0
+    /// Clients closed for holding more unsent replies than `client_output_buffer_limit`.
+    var outputLimitDisconnections = 0
 
     mutating func add(_ other: LoopStats) {
         connectionsReceived += other.connectionsReceived
@@ -394,6 +396,7 @@ struct LoopStats: Sendable {
         protocolErrors += other.protocolErrors
         crossSlotErrors += other.crossSlotErrors
         splitCommands += other.splitCommands
+        outputLimitDisconnections += other.outputLimitDisconnections
     }
 }
 

@@ -114,6 +114,25 @@ import Testing
         #expect(pool.hashedNodes == [HashedNode(name: Array("only".utf8), weight: 1)])
     }
 
+    @Test func clientOutputBufferLimit() throws {
+        func limit(_ value: String?) throws -> Int {
+            let line = value.map { "  client_output_buffer_limit: \($0)\n" } ?? ""
+            let config = try parseOK("p:\n  listen: 127.0.0.1:6380\n\(line)  groups:\n    - name: a\n      master: 127.0.0.1:7001\n")
+            return try #require(config.pools.first).clientOutputBufferLimit
+        }
+        #expect(try limit(nil) == 256 << 20)
+        #expect(try limit("0") == 0)
+        #expect(try limit("1048576") == 1 << 20)
+        #expect(try limit("64mb") == 64 << 20)
+        #expect(try limit("2GB") == 2 << 30)
+        #expect(try limit("10k") == 10_000)
+        #expect(try limit("512kb") == 512 << 10)
+        for bad in ["-1", "10xb", "mb", "1.5mb", "\"\"", "[1]"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try ProxyConfigLoader.parse(
+                "p:\n  listen: 127.0.0.1:6380\n  client_output_buffer_limit: \(bad)\n  groups:\n    - name: a\n      master: 127.0.0.1:7001\n") }
+        }
+    }
+
     @Test func rangePoolsKeepFileOrderAndOpenEnds() throws {
         let config = try parseOK(
             """

@@ -11,4 +11,10 @@
 /// microsecond (few free chunks) to milliseconds (hundreds of thousands); callers rate-limit it.
 size_t shardgate_heap_in_use(void);
 
+/// Gives memory the C allocator holds free back to the system (glibc `malloc_trim(0)`; nothing
+/// elsewhere). glibc keeps freed chunks below its mmap threshold in its arenas, so the memory of a
+/// large reply backlog would otherwise stay resident after the client is gone. Costs up to
+/// milliseconds: for rare events only.
+void shardgate_release_free_memory(void);
+
 #endif

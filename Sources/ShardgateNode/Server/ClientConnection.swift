@@ -23,6 +23,18 @@ final class ClientConnection {
     var closeAfterReply = false
     /// Replies not yet handed to the channel.
     var reply: ByteBuffer
+    /// Closed for exceeding its `client-output-buffer-limit`: nothing more is run or written.
+    var closedForOutputLimit = false
+    /// Replies of more than `handOffBytes` were gathered for it in one tick: its memory is given
+    /// back to the system when it goes (`Node.unregister`).
+    var hadLargeBacklog = false
+    /// When its unsent replies first reached the soft limit (ms), 0 while below it.
+    var softLimitReachedAt: Int64 = 0
+    /// Past this many bytes of replies gathered in one tick, the output limit is checked after each
+    /// command rather than only when the tick's replies are written.
+    static let outputCheckBytes = 16 * 1024
+    /// Replies gathered in one tick past this size are handed to the channel (`Node.repliesGrew`).
+    static let handOffBytes = 1024 * 1024
     /// Waiting in the node's end-of-tick flush list.
     var flushQueued = false
     /// Argument spans of the request being executed, reused between requests.

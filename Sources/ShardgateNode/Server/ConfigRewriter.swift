@@ -40,6 +40,13 @@ enum ConfigRewriter {
         }
         if parameter.name == "replicaof" && value.isEmpty { return [] }
         if parameter.name == "bind" { return ["bind \(value)"] }
+        if parameter.name == "client-output-buffer-limit" {
+            // One line per class, as Redis writes them.
+            let fields = value.split(separator: " ")
+            return stride(from: 0, to: fields.count, by: 4).map {
+                "client-output-buffer-limit " + fields[$0..<$0 + 4].joined(separator: " ")
+            }
+        }
         return ["\(parameter.name) \(quote(value))"]
     }
 

@@ -10,7 +10,8 @@ extension Node {
         return "normal"
     }
 
-    /// One CLIENT LIST line with Redis 7.0's fields.
+    /// One CLIENT LIST line with Redis 7.0's fields. `omem` counts the replies held back because the
+    /// client's socket is full (what Redis keeps in its reply list).
     func clientInfoLine(_ client: ClientConnection, current: ClientConnection, running: String = "client|list") -> String {
         let now = self.now
         var flags = ""
@@ -28,7 +29,7 @@ extension Node {
             + "age=\((now - client.connectedAt) / 1000) idle=\((now - client.lastInteraction) / 1000) flags=\(flags) "
             + "db=\(client.database) sub=\(client.flags.channels.count) psub=\(client.flags.patterns.count) ssub=0 "
             + "multi=\(client.flags.queued.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=512 "
-            + "rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=\(command) user=default redir=-1 "
+            + "rbp=0 obl=0 oll=0 omem=\(client.channel.isWritable ? 0 : unsentReplyBytes(client)) tot-mem=0 events=r cmd=\(command) user=default redir=-1 "
             + "resp=\(client.protocolVersion) lib-name=\(client.libraryName) lib-ver=\(client.libraryVersion)"
     }
 

@@ -119,6 +119,7 @@ final class Node {
     func unregister(_ client: ClientConnection) {
         clients[client.id] = nil
         clientWillClose(client)
+        releaseBacklogMemory(of: client)
     }
 
     /// Writes `client`'s pending replies at the end of this event-loop tick, after every readable
@@ -146,7 +147,7 @@ final class Node {
         while index < pendingFlush.count {
             let client = pendingFlush[index]
             client.flushQueued = false
-            client.flush()
+            if !enforceOutputBufferLimit(client) { client.flush() }
             index += 1
         }
         pendingFlush.removeAll(keepingCapacity: true)

@@ -45,7 +45,7 @@ final class NodeClientHandler: ChannelInboundHandler {
         if input == nil {
             input = incoming
         } else {
-            input!.writeBuffer(&incoming)
+            input!.appendReceived(&incoming, allocator: context.channel.allocator)
         }
         processInput()
     }
@@ -57,7 +57,7 @@ final class NodeClientHandler: ChannelInboundHandler {
     /// client leaves of a batch waits here until it is resumed.
     private func processInput() {
         guard let client else { return }
-        while !client.flags.isBlocked && !client.closeAfterReply {
+        while !client.flags.isBlocked && !client.closeAfterReply && !client.closedForOutputLimit {
             if next == batch.count {
                 parseBatch()
                 if batch.isEmpty {
@@ -74,6 +74,7 @@ final class NodeClientHandler: ChannelInboundHandler {
             next += 1
             node.execute(request, from: client, keyHash: keyHash)
             parser.authenticated = client.authenticated
+            node.repliesGrew(client)
         }
         if input?.readableBytes == 0 { input = nil }
     }

@@ -79,7 +79,9 @@ enum NodeInfo {
         return ("Clients", [
             ("connected_clients", "\(all.count - replicas)"), ("cluster_connections", "0"),
             ("maxclients", "\(node.settings.maxClients)"), ("client_recent_max_input_buffer", "0"),
-            ("client_recent_max_output_buffer", "0"),
+            // The largest `omem` of the clients connected now (Redis keeps a few seconds' peak).
+            ("client_recent_max_output_buffer",
+             "\(all.map { $0.channel.isWritable ? 0 : node.unsentReplyBytes($0) }.max() ?? 0)"),
             ("blocked_clients", "\(all.filter { $0.flags.isBlocked }.count)"), ("tracking_clients", "0"),
             ("clients_in_timeout_table", "\(all.filter { $0.flags.isBlocked }.count)"),
         ])

@@ -21,6 +21,7 @@ public struct NodeSettings: Sendable {
     public var autoAOFRewriteMinSize = 64 * 1024 * 1024
     public var databases = 16
     public var maxClients = 10000
+    public var clientOutputBufferLimits = ClientOutputBufferLimits()
     public var maxMemory = 0
     public var maxMemoryPolicy = "noeviction"
     public var maxMemorySamples = 5
@@ -124,6 +125,9 @@ extension NodeSettings {
         memory("auto-aof-rewrite-min-size", \.autoAOFRewriteMinSize, range: 0...Int.max),
         integer("databases", \.databases, range: 1...Int(Int32.max), mutable: false),
         integer("maxclients", \.maxClients, range: 1...Int(UInt32.max)),
+        ConfigParameter(
+            name: "client-output-buffer-limit", get: { $0.clientOutputBufferLimits.description },
+            set: { settings, value throws(NodeConfigError) in try settings.clientOutputBufferLimits.apply(value) }),
         memory("maxmemory", \.maxMemory, range: nil),
         choice(
             "maxmemory-policy", \.maxMemoryPolicy,

@@ -96,6 +96,7 @@ final class PubSubRegistry {
                 client.bulk(channel)
                 client.bulk(message)
                 node.scheduleFlush(client)
+                node.repliesGrew(client)
                 receivers += 1
             }
         }
@@ -108,6 +109,7 @@ final class PubSubRegistry {
                 client.bulk(channel)
                 client.bulk(message)
                 node.scheduleFlush(client)
+                node.repliesGrew(client)
                 receivers += 1
             }
         }

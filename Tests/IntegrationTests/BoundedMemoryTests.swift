@@ -1,0 +1,298 @@
+import Foundation
+import Testing
+
+/// Memory stays bounded: a client that pipelines without reading its replies is disconnected at the
+/// node's `client-output-buffer-limit` as redis-server does, and paused or disconnected by the proxy
+/// without holding up the other clients of its group; a large request is held once, never copied.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
+struct BoundedMemoryTests {
+    /// A client that sends `GET big` as fast as the server takes it and never reads. Its receive
+    /// buffer is kept small so the server's replies back up quickly.
+    final class Flood {
+        let fd: Int32
+
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var small: Int32 = 16 * 1024
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { throw TestFailure("cannot connect to 127.0.0.1:\(port)") }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+
+        deinit { close(fd) }
+
+        /// Sends `requests` pipelined for up to `seconds`, stopping early when the server closes the
+        /// connection; returns true if it did.
+        func run(_ requests: [UInt8], seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            var offset = 0
+            while Date() < deadline {
+                let written = requests[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if written > 0 {
+                    offset = (offset + written) % requests.count
+                } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    if isClosedByServer() { return true }
+                    usleep(5_000)
+                } else {
+                    return true
+                }
+            }
+            return isClosedByServer()
+        }
+
+        /// The server closed its side (FIN or RST), even though unread replies wait in our buffer.
+        func isClosedByServer() -> Bool {
+            var info = tcp_info()
+            var length = socklen_t(MemoryLayout<tcp_info>.size)
+            guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return true }
+            // TCP_CLOSE_WAIT (8) after a FIN, TCP_CLOSE (7) after a reset.
+            return info.tcpi_state == 8 || info.tcpi_state == 7
+        }
+    }
+
+    static func getBig(count: Int = 64) -> [UInt8] {
+        Array(repeating: RedisTestClient.encode([Array("GET".utf8), Array("big".utf8)]), count: count).flatMap { $0 }
+    }
+
+    static func field(_ name: String, in reply: Reply) -> String? {
+        guard case .bulk(let bytes?) = reply else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\r\n") where line.hasPrefix(name + ":") {
+            return String(line.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+
+    /// `VmHWM` or `VmRSS` of `pid`, in bytes.
+    static func memory(_ pid: pid_t, _ field: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
+        }
+        return 0
+    }
+
+    // MARK: - Node
+
+    @Test func nodeDisconnectsANonReadingClientAtTheHardLimitLikeRedis() async throws {
+        let limit = ["--client-output-buffer-limit", "normal 1mb 0 0"]
+        let redis = try await RedisServer(limit)
+        defer { redis.stop() }
+        let node = try await startNode(limit)
+        defer { node.stop() }
+        for server in [redis, node] {
+            let setup = try server.client()
+            #expect(try setup.command("SET", "big", String(repeating: "v", count: 100_000)) == .status("OK"))
+            let flood = try Flood(port: server.port)
+            #expect(flood.run(Self.getBig(), seconds: 10), "\(server.kind): the non-reading client is disconnected")
+            #expect(try setup.command("GET", "small") == .bulk(nil), "\(server.kind): other clients are served")
+            #expect(
+                try setup.command("CONFIG", "GET", "client-output-buffer-limit")
+                    == .array([.bulk("client-output-buffer-limit"),
+                               .bulk("normal 1048576 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60")]))
+        }
+    }
+
+    @Test func nodeSoftLimitDisconnectsOnlyAfterItsSecondsLikeRedis() async throws {
+        let limit = ["--client-output-buffer-limit", "normal 0 256kb 1"]
+        let redis = try await RedisServer(limit)
+        defer { redis.stop() }
+        let node = try await startNode(limit)
+        defer { node.stop() }
+        for server in [redis, node] {
+            _ = try server.client().command("SET", "big", String(repeating: "v", count: 100_000))
+            let flood = try Flood(port: server.port)
+            let started = Date()
+            #expect(flood.run(Self.getBig(count: 1), seconds: 10), "\(server.kind): disconnected at the soft limit")
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(elapsed >= 1 && elapsed < 8, "\(server.kind): after the soft seconds (\(elapsed) s)")
+        }
+    }
+
+    @Test func nodeDisconnectsASubscriberThatDoesNotReadAtThePubsubLimitLikeRedis() async throws {
+        let limit = ["--client-output-buffer-limit", "pubsub 256kb 0 0"]
+        let redis = try await RedisServer(limit)
+        defer { redis.stop() }
+        let node = try await startNode(limit)
+        defer { node.stop() }
+        let message = String(repeating: "m", count: 50_000)
+        for server in [redis, node] {
+            let subscriber = try Flood(port: server.port)
+            let subscribe = RedisTestClient.encode([Array("SUBSCRIBE".utf8), Array("news".utf8)])
+            #expect(subscribe.withUnsafeBytes { send(subscriber.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == subscribe.count)
+            let publisher = try server.client()
+            try await waitUntil("\(server.kind): subscribed") {
+                try publisher.command("PUBSUB", "NUMSUB", "news") == .array([.bulk("news"), .integer(1)])
+            }
+            // A closed subscriber no longer counts as a receiver (its FIN waits behind the unread data).
+            var published = 0
+            var receivers = 1
+            while published < 400, receivers > 0 {
+                guard case .integer(let count) = try publisher.command("PUBLISH", "news", message) else { break }
+                receivers = count
+                published += 1
+            }
+            #expect(receivers == 0, "\(server.kind): the subscriber is disconnected")
+            #expect(published > 2, "\(server.kind): not before its replies pass the limit (\(published))")
+        }
+    }
+
+    /// `normal 0 0 0` (the default) sets no limit: every reply is kept for the client (as Redis does).
+    @Test func nodeKeepsEveryReplyWithoutLimitsLikeRedis() async throws {
+        let both = try await RedisAndNode()
+        defer { both.stop() }
+        for server in [both.redis, both.node] {
+            let client = try server.client()
+            #expect(try client.command("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0") == .status("OK"))
+            #expect(try client.command("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0") == .status("OK"))
+            _ = try client.command("SET", "big", String(repeating: "v", count: 100_000))
+            try client.sendRaw(Self.getBig(count: 300))
+            try await Task.sleep(for: .milliseconds(500))
+            for index in 0..<300 {
+                guard case .bulk(let value?) = try client.readReply(), value.count == 100_000 else {
+                    Issue.record("\(server.kind): reply \(index) lost")
+                    break
+                }
+            }
+        }
+    }
+
+    @Test func nodeConfigSetClientOutputBufferLimitAnswersAsRedis() async throws {
+        let both = try await RedisAndNode()
+        defer { both.stop() }
+        let redis = try both.redis.client()
+        let node = try both.node.client()
+        for value in [
+            "wrong number", "invalid_class 10mb 10mb 60", "master 10mb 10mb 60", "normal 10mbs 10mb 60",
+            "normal 10mb 10mb 6x", "normal 10mb 10mb -1", "pubsub 1mb 512kb 10", "replica 1gb 2k 5 normal 10mb 5m 10",
+            "",
+        ] {
+            let expected = try redis.command("CONFIG", "SET", "client-output-buffer-limit", value)
+            #expect(try node.command("CONFIG", "SET", "client-output-buffer-limit", value) == expected, "\(value)")
+            let current = try redis.command("CONFIG", "GET", "client-output-buffer-limit")
+            #expect(try node.command("CONFIG", "GET", "client-output-buffer-limit") == current, "after \(value)")
+        }
+    }
+
+    // MARK: - Proxy
+
+    /// One event loop, so the flooding client and the other client share the backend connection.
+    static func proxy(_ redis: RedisServer, limit: String?) async throws -> ProxyUnderTest {
+        let option = limit.map { "  client_output_buffer_limit: \($0)\n" } ?? ""
+        return try await ProxyUnderTest(
+            yaml: "pool:\n  listen: LISTEN\n  timeout: 5000\n\(option)  groups:\n    - name: a\n      master: \(redis.address)\n",
+            threads: 1)
+    }
+
+    @Test func proxyDisconnectsANonReadingClientAtItsLimitAndServesTheGroup() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        _ = try redis.client().command("SET", "big", String(repeating: "v", count: 200_000))
+        let proxy = try await Self.proxy(redis, limit: "2mb")
+        let other = try proxy.client()
+        #expect(try other.command("SET", "small", "s") == .status("OK"))
+        let flood = try Flood(port: proxy.port)
+        let flooding = Task.detached { flood.run(Self.getBig(), seconds: 10) }
+        let clock = ContinuousClock()
+        var slowest = Duration.zero
+        for _ in 0..<20 {
+            let started = clock.now
+            #expect(try other.command("GET", "small") == .bulk("s"))
+            slowest = max(slowest, clock.now - started)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await flooding.value, "the non-reading client is disconnected")
+        #expect(slowest < .seconds(1), "the group's other client is answered promptly (slowest \(slowest))")
+        #expect(Self.field("client_output_buffer_limit_disconnections", in: try other.command("INFO")) == "1")
+        // The backend never had to build more than a bounded window of replies for it.
+        let gets = try redis.calls("get")
+        #expect(gets < 1_000, "\(gets) GETs reached the backend")
+        await proxy.stop()
+    }
+
+    @Test func proxyPausesANonReadingClientWithoutFloodingTheBackend() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        _ = try redis.client().command("SET", "big", String(repeating: "v", count: 200_000))
+        let proxy = try await Self.proxy(redis, limit: nil)
+        let other = try proxy.client()
+        #expect(try other.command("SET", "small", "s") == .status("OK"))
+        let flood = try Flood(port: proxy.port)
+        #expect(!flood.run(Self.getBig(), seconds: 2), "under the default limit the client is only paused")
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(try other.command("GET", "small") == .bulk("s"))
+        #expect(clock.now - started < .seconds(1), "the group's other client is answered promptly")
+        let gets = try redis.calls("get")
+        #expect(gets < 1_000, "\(gets) GETs reached the backend for a client that reads nothing")
+        await proxy.stop()
+    }
+
+    // MARK: - Large requests
+
+    /// One 64 MB SET, the first request of its connection: peak RSS grows by the request once, not twice.
+    static func largeSetPeak(port: Int, pid: pid_t) throws -> Double {
+        let size = 64 << 20
+        let client = try RedisTestClient(port: port, timeoutSeconds: 60)
+        #expect(try client.command("PING") == .status("PONG"))
+        let baseline = memory(pid, "VmRSS")
+        try client.sendRaw(Array("*3\r\n$3\r\nSET\r\n$5\r\nlarge\r\n$\(size)\r\n".utf8))
+        let chunk = [UInt8](repeating: UInt8(ascii: "y"), count: 1 << 20)
+        for _ in 0..<(size >> 20) { try client.sendRaw(chunk) }
+        try client.sendRaw([13, 10])
+        #expect(try client.readReply() == .status("OK"))
+        return Double(memory(pid, "VmHWM") - baseline) / Double(size)
+    }
+
+    @Test func proxyHoldsALargeRequestOnce() async throws {
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let directory = try TemporaryDirectory()
+        let port = try freePort()
+        let config = "\(directory.path)/proxy.yml"
+        try "main:\n  listen: 127.0.0.1:\(port)\n  timeout: 30000\n  groups:\n    - name: a\n      master: \(redis.address)\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let proxy = try ManagedProcess(CLITests.binary, ["proxy", "-c", config], name: "proxy", directory: directory.path)
+        defer { proxy.stop() }
+        try await waitUntil("proxy listening") {
+            (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) == .status("PONG")
+        }
+        let ratio = try Self.largeSetPeak(port: port, pid: proxy.pid)
+        #expect(ratio < 1.3, "proxy peak RSS grew by \(ratio)x the request")
+        #expect(try redis.client().command("STRLEN", "large") == .integer(64 << 20))
+        // Pipelines of large writes fill the backend's socket: clients wait and resume, none stalls.
+        let value = String(repeating: "w", count: 100_000)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for clientIndex in 0..<3 {
+                group.addTask {
+                    let client = try RedisTestClient(port: port, timeoutSeconds: 10)
+                    for (round, depth) in [16, 16, 200, 4, 16].enumerated() {
+                        let replies = try client.pipeline((0..<depth).map { ["SET", "w\(clientIndex):\(round):\($0)", value] })
+                        #expect(replies.count == depth && replies.allSatisfy { $0 == .status("OK") })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try redis.client().command("STRLEN", "w2:4:15") == .integer(100_000))
+    }
+
+    @Test func nodeHoldsALargeRequestOnce() async throws {
+        let node = try await startNode()
+        defer { node.stop() }
+        let ratio = try Self.largeSetPeak(port: node.port, pid: node.process.pid)
+        // SET copies its value out of the request (StringCommands' `call.bytes(2)` into Value.string's
+        // [UInt8]); holding it once needs a string value that can keep the request's bytes.
+        withKnownIssue("the node copies a SET's value out of the request: 2x the request at peak") {
+            #expect(ratio < 1.3, "node peak RSS grew by \(ratio)x the request")
+        }
+    }
+}
