@@ -241,7 +241,7 @@ final class BackendConnection {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        BackendHandler(connection: loopBound.value, generation: generation))
+                        ReplyFrameHandler(consumer: loopBound.value, generation: generation))
                 }
             }
             .connect(to: endpoint)
@@ -418,6 +418,12 @@ final class BackendConnection {
     }
 }
 
+extension BackendConnection: ReplyFrameConsumer {
+    func channelFailed(_ generation: Int, reason: String) {
+        lost(generation, reason: reason)
+    }
+}
+
 /// Counters of one backend connection, summed across loops for INFO.
 struct BackendStats: Sendable {
     var requests = 0
@@ -430,52 +436,6 @@ struct BackendStats: Sendable {
         errors += other.errors
         errorReplies += other.errorReplies
         timeouts += other.timeouts
-    }
-}
-
-/// Frames replies on a backend channel and hands each to its connection.
-final class BackendHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let connection: BackendConnection
-    private let generation: Int
-    private var framer = RESPReplyFramer()
-    private var pending: ByteBuffer?
-
-    init(connection: BackendConnection, generation: Int) {
-        self.connection = connection
-        self.generation = generation
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if pending == nil {
-            pending = incoming
-        } else {
-            pending!.appendReceived(&incoming, allocator: context.channel.allocator)
-        }
-        do {
-            while let frame = try framer.nextFrame(from: &pending!) {
-                connection.received(frame, generation: generation)
-            }
-        } catch {
-            connection.lost(generation, reason: "sent invalid RESP (\(error.message))")
-        }
-        if pending?.readableBytes == 0 { pending = nil }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        connection.lost(generation, reason: "connection closed by the server")
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        connection.writabilityChanged(context.channel.isWritable, generation: generation)
-        context.fireChannelWritabilityChanged()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        connection.lost(generation, reason: "connection failed (\(BackendConnection.describe(error)))")
-        context.close(promise: nil)
     }
 }
 

@@ -7,28 +7,22 @@ import Testing
 /// bytes as redis-server 7.0, and keep answering afterwards.
 @Suite(.serialized)
 struct NodeHardeningTests {
-    /// A redis-server and a node started with the same extra arguments.
+    /// A redis-server and a node started with the same extra arguments, a client of each.
     struct Pair {
-        let redis: RedisServer
-        let node: RedisServer
+        let servers: RedisAndNode
         let redisClient: RedisTestClient
         let nodeClient: RedisTestClient
+        var redis: RedisServer { servers.redis }
+        var node: RedisServer { servers.node }
 
         init(_ extra: [String] = []) async throws {
-            redis = try await RedisServer(extra)
-            do {
-                node = try await startNode(extra)
-            } catch {
-                redis.stop()
-                throw error
-            }
-            redisClient = try redis.client()
-            nodeClient = try node.client()
+            servers = try await RedisAndNode(extra)
+            redisClient = try servers.redis.client()
+            nodeClient = try servers.node.client()
         }
 
         func stop() {
-            redis.stop()
-            node.stop()
+            servers.stop()
         }
 
         /// Sends each command to both servers, one at a time, and records every reply that differs;

@@ -57,7 +57,7 @@ final class SubscriberConnection {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        SubscriberHandler(connection: bound.value, generation: generation))
+                        ReplyFrameHandler(consumer: bound.value, generation: generation))
                 }
             }
             .connect(to: endpoint)
@@ -148,39 +148,10 @@ final class SubscriberConnection {
     }
 }
 
-/// Frames what a subscriber connection receives.
-final class SubscriberHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let connection: SubscriberConnection
-    private let generation: Int
-    private var framer = RESPReplyFramer()
-    private var pending: ByteBuffer?
-
-    init(connection: SubscriberConnection, generation: Int) {
-        self.connection = connection
-        self.generation = generation
+extension SubscriberConnection: ReplyFrameConsumer {
+    func channelFailed(_ generation: Int, reason: String) {
+        lost(generation)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
-        do {
-            while let frame = try framer.nextFrame(from: &pending!) {
-                connection.received(frame, generation: generation)
-            }
-        } catch {
-            connection.lost(generation)
-        }
-        if pending?.readableBytes == 0 { pending = nil }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        connection.lost(generation)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        connection.lost(generation)
-        context.close(promise: nil)
-    }
+    func writabilityChanged(_ isWritable: Bool, generation: Int) {}
 }

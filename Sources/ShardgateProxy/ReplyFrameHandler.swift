@@ -1,0 +1,58 @@
+import NIOCore
+import RESP
+
+/// What a channel of server replies hands its frames and troubles to (a backend connection, a
+/// subscriber connection). `generation` tells a connection's current channel from older ones.
+protocol ReplyFrameConsumer: AnyObject {
+    func received(_ frame: ByteBuffer, generation: Int)
+    /// The channel closed, failed, or sent bytes that are not RESP: it cannot be trusted any more.
+    func channelFailed(_ generation: Int, reason: String)
+    func writabilityChanged(_ isWritable: Bool, generation: Int)
+}
+
+/// Frames the replies a server sends on one channel and hands each to its consumer. Generic over
+/// the consumer's concrete type, so no existential sits on the reply path.
+final class ReplyFrameHandler<Consumer: ReplyFrameConsumer>: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let consumer: Consumer
+    private let generation: Int
+    private var framer = RESPReplyFramer()
+    private var pending: ByteBuffer?
+
+    init(consumer: Consumer, generation: Int) {
+        self.consumer = consumer
+        self.generation = generation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if pending == nil {
+            pending = incoming
+        } else {
+            pending!.appendReceived(&incoming, allocator: context.channel.allocator)
+        }
+        do {
+            while let frame = try framer.nextFrame(from: &pending!) {
+                consumer.received(frame, generation: generation)
+            }
+        } catch {
+            consumer.channelFailed(generation, reason: "sent invalid RESP (\(error.message))")
+        }
+        if pending?.readableBytes == 0 { pending = nil }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        consumer.channelFailed(generation, reason: "connection closed by the server")
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        consumer.writabilityChanged(context.channel.isWritable, generation: generation)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        consumer.channelFailed(generation, reason: "connection failed (\(BackendConnection.describe(error)))")
+        context.close(promise: nil)
+    }
+}
