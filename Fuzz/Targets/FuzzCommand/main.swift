@@ -1,0 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import CFuzzerDriver
+
+exit(shardgate_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv, fuzzCommand))
