@@ -1,17 +1,18 @@
 #include "CFuzzerDriver.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+/// The target, defined in Swift with @_cdecl.
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int (*target)(const uint8_t *_Nonnull data, size_t size);
-
-/// libFuzzer may pass a null pointer with an empty input; the targets take a non-null one.
+/// The Swift side takes a non-null pointer; give it one for an empty input.
 static int trampoline(const uint8_t *data, size_t size) {
     static const uint8_t empty = 0;
-    return target(data ? data : &empty, size);
+    return LLVMFuzzerTestOneInput(data ? data : &empty, size);
 }
 
-int shardgate_fuzz_main(int argc, char *_Nullable *_Nonnull argv,
-                        int (*_Nonnull test)(const uint8_t *_Nonnull data, size_t size)) {
-    target = test;
+int shardgate_fuzz_main(int argc, char *_Nullable *_Nonnull argv) {
     return LLVMFuzzerRunDriver(&argc, (char ***)&argv, trampoline);
 }

@@ -5,4 +5,5 @@ import Darwin
 #endif
 import CFuzzerDriver
 
-exit(shardgate_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv, fuzzRESPReply))
+// libFuzzer runs LLVMFuzzerTestOneInput, defined (@_cdecl) next to this file.
+exit(shardgate_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv))
