@@ -8,12 +8,13 @@ private let deniedCommands: Set<String> = [
 ]
 /// Subcommands denied the same way (CONFIG SET can turn on appendonly, move the directory...).
 private let deniedSubcommands: Set<String> = ["config set", "config rewrite", "client pause"]
-/// Commands whose numeric arguments may legally ask for up to 4 GB (offsets in bits or bytes,
-/// counts of random picks with repetition): values in `hugeButLegal` are skipped for them.
-private let allocatingCommands: Set<String> = [
-    "setrange", "setbit", "bitfield", "bitfield_ro", "srandmember", "zrandmember", "hrandfield",
-]
+/// Commands whose offsets may legally ask for up to 4 GB (in bits or bytes): values in
+/// `hugeButLegal` are skipped for them (larger ones must fail, and are sent).
+private let allocatingCommands: Set<String> = ["setrange", "setbit", "bitfield", "bitfield_ro"]
 private let hugeButLegal: ClosedRange<UInt64> = (1 << 20)...(1 << 40)
+/// Random picks with repetition (a negative count): Redis 7.0 also replies with that many
+/// elements, up to 2^63, so counts from 2^20 on are skipped (they only measure the reply's size).
+private let repeatingCommands: Set<String> = ["srandmember", "zrandmember", "hrandfield"]
 
 public func skipped(_ request: RESPRequest) -> Bool {
     let name = request.string(0).lowercased()
@@ -27,6 +28,11 @@ public func skipped(_ request: RESPRequest) -> Bool {
                 return true
             }
         }
+    }
+    if repeatingCommands.contains(name) && request.argumentCount > 2,
+        let count = Int64(request.string(2)), count.magnitude >= 1 << 20
+    {
+        return true
     }
     return false
 }
