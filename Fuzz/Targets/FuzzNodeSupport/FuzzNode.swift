@@ -40,7 +40,7 @@ public final class FuzzNode {
     }
 
     /// Replays `bytes` as an append-only file (an RDB preamble first when it starts with `REDIS`),
-    /// as the node does at startup; returns whether it loaded.
+    /// as the node does at startup.
     public func replayAOF(_ bytes: [UInt8]) {
         let client = node.register(channel: DetachedChannel(eventLoop: loop))!
         do {
