@@ -69,6 +69,7 @@ public final class FuzzNode {
         node.unregister(client)
         let cleaner = node.register(channel: DetachedChannel(eventLoop: loop))!
         node.execute(RESPRequest(arguments: [Array("FLUSHALL".utf8)]), from: cleaner)
+        node.settings.maxMemory = 0
         node.unregister(cleaner)
         loop.run()
     }

@@ -18,10 +18,17 @@ private let repeatingCommands: Set<String> = ["srandmember", "zrandmember", "hra
 
 public func skipped(_ request: RESPRequest) -> Bool {
     let name = request.string(0).lowercased()
-    if deniedCommands.contains(name) { return true }
-    if request.argumentCount > 1 && deniedSubcommands.contains(name + " " + request.string(1).lowercased()) {
-        return true
+    let subcommand = request.argumentCount > 1 ? name + " " + request.string(1).lowercased() : name
+    // Two exceptions for extreme arguments: DEBUG SLEEP with a time that must not sleep (not a
+    // number, NaN, infinite, negative or tiny), and CONFIG SET maxmemory (FuzzNode resets it).
+    if subcommand == "debug sleep" && request.argumentCount == 3 {
+        guard let seconds = Double(request.string(2)) else { return false }
+        return seconds.isFinite && seconds > 0.001
     }
+    if subcommand == "config set" && request.argumentCount == 4 && request.string(2).lowercased() == "maxmemory" {
+        return false
+    }
+    if deniedCommands.contains(name) || deniedSubcommands.contains(subcommand) { return true }
     if allocatingCommands.contains(name) {
         for index in 1..<request.argumentCount {
             if let value = Int64(request.string(index)), hugeButLegal.contains(value.magnitude) {
