@@ -12,7 +12,9 @@ let package = Package(
     name: "shardgate",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "shardgate", targets: ["shardgate"])
+        .executable(name: "shardgate", targets: ["shardgate"]),
+        // For the fuzz targets in Fuzz/ (a separate package): the modules they drive in-process.
+        .library(name: "ShardgateFuzzable", targets: ["RedisText", "RESP", "Commands", "Config", "RDB", "ShardgateNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -52,11 +52,15 @@ public struct RESPReplyFramer: Sendable {
                 if length == -1 {
                     scanned = lineEnd
                 } else {
-                    guard count - lineEnd >= length + 2 else { return .success(nil) }
+                    // `length + 2` would overflow for a length near Int.max; this side cannot.
+                    guard count - lineEnd - 2 >= length else { return .success(nil) }
                     scanned = lineEnd + length + 2
                 }
             case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
-                guard let elements = DecimalBytes.parse(bytes, from: start + 1, to: cr), elements >= -1 else {
+                // A count too large to double (for maps and attributes) can never arrive complete.
+                guard let elements = DecimalBytes.parse(bytes, from: start + 1, to: cr), elements >= -1,
+                    elements < Int.max / 2
+                else {
                     return .failure(.badReply(type))
                 }
                 scanned = lineEnd

@@ -45,6 +45,20 @@ private func frames(_ input: String, split: Int) throws -> [String] {
         #expect(throws: RESPProtocolError.self) { try frames("$x\r\n", split: 0) }
     }
 
+    /// Found by the resp-reply fuzz target: lengths and counts near Int64.max overflowed
+    /// (`length + 2`, a map's `count * 2`) and trapped.
+    @Test func hugeLengthsAndCountsDoNotOverflow() throws {
+        for header in ["$", "=", "!"] {
+            #expect(try frames("\(header)9223372036854775807\r\nabc", split: 0) == [])
+            #expect(try frames("\(header)9223372036854775806\r\nabc", split: 0) == [])
+        }
+        for header in ["*", "~", ">", "%", "|"] {
+            #expect(throws: RESPProtocolError.self) { try frames("\(header)9223372036854775807\r\n:1\r\n", split: 0) }
+            #expect(throws: RESPProtocolError.self) { try frames("\(header)4611686018427387904\r\n:1\r\n", split: 0) }
+        }
+        #expect(try frames("%4611686018427387902\r\n:1\r\n", split: 0) == [])
+    }
+
     @Test func capsNesting() {
         let deep = String(repeating: "*1\r\n", count: RESPReplyFramer.maximumDepth + 1) + ":1\r\n"
         #expect(throws: RESPProtocolError.self) { try frames(deep, split: 0) }
