@@ -7,7 +7,7 @@ import RESP
 /// handlers, as at startup.
 ///
 /// Input: one selector byte (even: replay, odd: manifest), then the file. Files holding commands
-/// the command target skips (see `skipped` and `wellFormed`) are skipped here too.
+/// the command target skips (see `skipped`) are skipped here too.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAOF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -42,7 +42,7 @@ private func firstCommandSkipped(_ bytes: [UInt8]) -> Bool {
     var buffer = ByteBuffer(bytes: bytes)
     var parser = RESPRequestParser()
     guard let request = try? parser.next(from: &buffer) else { return false }
-    return !wellFormed(request) || skipped(request)
+    return skipped(request)
 }
 
 private func anyCommandSkipped(_ bytes: [UInt8]) -> Bool {
@@ -55,7 +55,7 @@ private func anyCommandSkipped(_ bytes: [UInt8]) -> Bool {
             continue
         }
         guard let request = try? parser.next(from: &buffer) else { return false }
-        if !wellFormed(request) || skipped(request) { return true }
+        if skipped(request) { return true }
     }
     return false
 }

@@ -43,34 +43,3 @@ public func skipped(_ request: RESPRequest) -> Bool {
     }
     return false
 }
-
-/// Whether every header line of `request`'s frame ends in CRLF. The parser accepts a CR followed by
-/// another byte at the end of a header line and `RESPRequest.collectSpans` then walks off the
-/// frame (a known bug, which the resp-request target and scripts/netfuzz report); the node targets
-/// skip such frames so they can look for other bugs.
-public func wellFormed(_ request: RESPRequest) -> Bool {
-    request.frame.withUnsafeReadableBytes { bytes in
-        /// The number on the line at `position` after its type byte, and the index after its CRLF.
-        func line(at position: Int) -> (value: Int, next: Int)? {
-            var index = position + 1
-            var value = 0
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\r") {
-                let digit = Int(bytes[index]) - Int(UInt8(ascii: "0"))
-                guard digit >= 0 && digit <= 9 && value < Int(Int32.max) else { return nil }
-                value = value * 10 + digit
-                index += 1
-            }
-            guard index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") else { return nil }
-            return (value, index + 2)
-        }
-        guard let header = line(at: 0), header.value == request.argumentCount else { return false }
-        var position = header.next
-        for _ in 0..<header.value {
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "$"), let bulk = line(at: position) else {
-                return false
-            }
-            position = bulk.next + bulk.value + 2
-        }
-        return position == bytes.count
-    }
-}
