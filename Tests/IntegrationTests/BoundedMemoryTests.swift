@@ -294,8 +294,8 @@ struct BoundedMemoryTests {
     }
 
     /// Values past the node's big-argument threshold, stored by the commands that keep the argument
-    /// apart (SET, SET .. EX, SETEX, SETNX, GETSET) and by those that get the whole request (MULTI,
-    /// APPEND, MSET), come back byte for byte: from GET, after APPEND/SETRANGE, from a replica fed
+    /// apart (SET, SET .. EX, SETEX, PSETEX, SETNX, GETSET, APPEND, MSET, MSETNX) and inside MULTI
+    /// (which gets the whole request), come back byte for byte: from GET, after APPEND/SETRANGE, from a replica fed
     /// live and one synced afterwards, and after restarts from the rewritten AOF and from an RDB.
     @Test func nodeKeepsBigValuesByteForByte() async throws {
         let master = try await startNode(["--appendonly", "yes"])
@@ -320,7 +320,16 @@ struct BoundedMemoryTests {
         #expect(try client.command([bytes("SET"), bytes("multi"), medium]) == .status("QUEUED"))
         #expect(try client.command("EXEC") == .array([.status("OK")]))
         #expect(try client.command([bytes("APPEND"), bytes("appended"), medium]) == .integer(100_000))
+        #expect(try client.command([bytes("APPEND"), bytes("appended"), medium]) == .integer(200_000))
         #expect(try client.command([bytes("MSET"), bytes("m1"), medium, bytes("m2"), bytes("x")]) == .status("OK"))
+        #expect(try client.command([bytes("MSETNX"), bytes("m3"), bytes("x"), bytes("m4"), medium]) == .integer(1))
+        #expect(try client.command([bytes("PSETEX"), bytes("psetex"), bytes("1000000"), medium]) == .status("OK"))
+        // Big arguments elsewhere: the command gets the whole request.
+        let longKey = Array(repeating: UInt8(ascii: "k"), count: 40_000)
+        #expect(try client.command([bytes("SET"), longKey, bytes("v")]) == .status("OK"))
+        #expect(try client.command([bytes("GET"), longKey]) == .bulk(bytes("v")))
+        #expect(try client.command([bytes("RPUSH"), bytes("list"), bytes("a"), medium]) == .integer(2))
+        #expect(try client.command("LINDEX", "list", "1") == .bulk(medium))
         #expect(try client.command("GET", "big") == .bulk(value))
         #expect(try client.command("APPEND", "big", "tail") == .integer(size + 4))
         #expect(try client.command("SETRANGE", "big", "10", "abc") == .integer(size + 4))
@@ -330,7 +339,8 @@ struct BoundedMemoryTests {
         #expect(try client.command("STRLEN", "big") == .integer(size + 4))
         #expect(try client.command("GETRANGE", "big", "8", "14") == .bulk(Array(expected[8...14])))
         let smalls: [String: [UInt8]] = [
-            "ex": medium, "setex": medium, "setnx": value, "multi": medium, "appended": medium, "m1": medium,
+            "ex": medium, "setex": medium, "setnx": value, "multi": medium, "appended": medium + medium, "m1": medium,
+            "m4": medium, "psetex": medium,
         ]
         func check(_ port: Int, _ what: String) throws {
             let client = try RedisTestClient(port: port, timeoutSeconds: 60)

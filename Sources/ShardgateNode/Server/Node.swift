@@ -271,17 +271,16 @@ final class Node {
 
     /// Whether a big argument can stay out of the request's frame while the command runs: only as
     /// the value of a command that stores it (read with `CommandCall.bytes`, which hands the array
-    /// itself over), run now (not queued by MULTI) and not shown to MONITOR clients. Everything
+    /// itself over, or by APPEND, which reads it from `CommandCall.big`), run now (not queued by MULTI) and not shown to MONITOR clients. Everything
     /// else gets the request as sent, which copies the argument.
     private func keepsApart(_ big: RESPBigArgument, of request: RESPRequest, client: ClientConnection) -> Bool {
         guard big.index >= 2, client.flags.queued == nil, monitors.isEmpty else { return false }
-        let valueIndex: Int
         switch request.string(0).lowercased() {
-        case "set", "setnx", "getset": valueIndex = 2
-        case "setex", "psetex": valueIndex = 3
+        case "set", "setnx", "getset", "append": return big.index == 2
+        case "setex", "psetex": return big.index == 3
+        case "mset", "msetnx": return big.index % 2 == 0
         default: return false
         }
-        return big.index == valueIndex
     }
 
     /// Runs a resolved, admitted command (also how EXEC runs its queue).
