@@ -126,3 +126,48 @@ public struct RESPRequest: Sendable {
         )
     }
 }
+
+/// A large bulk argument the parser collected into an array of its own (`RESPRequestParser
+/// .bigArgumentThreshold`), so a command can keep it without copying it out of the request.
+public struct RESPBigArgument: Sendable {
+    /// Its position in the request (0 is the command name).
+    public let index: Int
+    public var bytes: [UInt8]
+    public init(index: Int, bytes: [UInt8]) {
+        self.index = index
+        self.bytes = bytes
+    }
+}
+
+extension RESPRequest {
+    /// The request as the client sent it: `big` in place of the empty argument the parser left at
+    /// its position. Copies the argument (for the rare consumers that need the whole frame).
+    public func insertingBigArgument(_ big: RESPBigArgument) -> RESPRequest {
+        let placeholder = span(big.index)
+        let headerStart = Int(placeholder.offset) - 4  // `$0\r\n`
+        var buffer = ByteBufferAllocator().buffer(capacity: frame.readableBytes + big.bytes.count + 16)
+        var rest = frame
+        var before = rest.readSlice(length: headerStart)!
+        rest.moveReaderIndex(forwardBy: 4)
+        buffer.writeBuffer(&before)
+        buffer.writeInteger(UInt8(ascii: "$"))
+        buffer.writeDecimal(big.bytes.count)
+        buffer.writeCRLF()
+        let offset = buffer.writerIndex
+        buffer.writeBytes(big.bytes)
+        buffer.writeBuffer(&rest)
+        let shift = Int32(offset - Int(placeholder.offset) + big.bytes.count)
+        let bigSpan = ArgumentSpan(offset: Int32(offset), length: Int32(big.bytes.count))
+        var first = self.first, second = self.second
+        switch big.index {
+        case 0:
+            first = bigSpan
+            if argumentCount > 1 { second.offset += shift }
+        case 1:
+            second = bigSpan
+        default:
+            break
+        }
+        return RESPRequest(frame: buffer, argumentCount: argumentCount, first: first, second: second)
+    }
+}

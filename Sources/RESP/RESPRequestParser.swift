@@ -21,6 +21,17 @@ public struct RESPRequestParser: Sendable {
     /// byte after `\r` unchecked, and so does this parser; such a frame is then re-encoded, so that
     /// nothing downstream (argument walks, backends the proxy forwards to) meets the odd byte.
     private var canonical = true
+    /// Bulk arguments of at least this many bytes are collected into an array of their own as
+    /// they arrive instead of in the caller's buffer (see `takeBigArgument`); `Int.max` (the
+    /// default, and the proxy's) turns this off.
+    public var bigArgumentThreshold = Int.max
+    /// While a big argument is collected: the frame's bytes before it, with an empty argument in
+    /// its place, the argument so far, and how many of its bytes (and its terminator's) are to come.
+    private var bigPrefix: ByteBuffer?
+    private var big: RESPBigArgument?
+    private var bigRemaining = 0
+    /// The big argument of the request `next` returned last, until taken.
+    private var completedBig: RESPBigArgument?
 
     public init(limits: RESPLimits = RESPLimits(), authenticated: Bool = true) {
         self.limits = limits
@@ -33,12 +44,38 @@ public struct RESPRequestParser: Sendable {
         case inline(lineLength: Int, consumed: Int)
         case needMoreData
         case failure(RESPProtocolError)
+        case bigArgument(lineStart: Int, payloadStart: Int)
+    }
+
+    /// The big argument of the request `next` just returned, if it had one: that request's frame
+    /// holds an empty argument in its place (`RESPRequest.insertingBigArgument` puts it back).
+    public mutating func takeBigArgument() -> RESPBigArgument? {
+        defer { completedBig = nil }
+        return completedBig
     }
 
     /// The next complete request in `buffer`, consuming its bytes; `nil` when more bytes are needed.
     /// Empty lines, `*0` and `*-1` are consumed and ignored, as Redis does.
     public mutating func next(from buffer: inout ByteBuffer) throws(RESPProtocolError) -> RESPRequest? {
+        completedBig = nil
         while true {
+            if bigRemaining > 0 {
+                // Inside a big argument: its bytes go to its array and leave the buffer at once.
+                let available = buffer.readableBytes
+                guard available > 0 else { return nil }
+                let take = min(available, bigRemaining)
+                let copy = min(take, bigRemaining - 2)
+                if copy > 0 {
+                    buffer.withUnsafeReadableBytes { bytes in
+                        big!.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<copy]))
+                    }
+                }
+                // Its terminator is skipped unchecked, as Redis does (the placeholder is canonical).
+                buffer.moveReaderIndex(forwardBy: take)
+                bigRemaining -= take
+                if bigRemaining > 0 { return nil }
+                if remainingArguments == 0 { return finish(frameLength: 0, from: &buffer) }
+            }
             let step = buffer.withUnsafeReadableBytes { bytes in self.scan(bytes) }
             switch step {
             case .needMoreData:
@@ -48,12 +85,26 @@ public struct RESPRequestParser: Sendable {
             case .skip(let count):
                 buffer.moveReaderIndex(forwardBy: count)
             case .request(let frameLength):
-                let frame = buffer.readSlice(length: frameLength)!
-                var request = RESPRequest(
-                    frame: frame, argumentCount: argumentCount, first: first, second: second)
-                if !canonical { request = request.canonicalized() }
-                resetFrameState()
-                return request
+                return finish(frameLength: frameLength, from: &buffer)
+            case .bigArgument(let lineStart, let payloadStart):
+                let index = argumentCount - remainingArguments
+                var prefix = ByteBufferAllocator().buffer(capacity: lineStart + 6)
+                prefix.writeBytes(buffer.readableBytesView.prefix(lineStart))
+                prefix.writeStaticString("$0\r\n")
+                let span = RESPRequest.ArgumentSpan(offset: Int32(prefix.writerIndex), length: 0)
+                if index == 0 { first = span } else if index == 1 { second = span }
+                prefix.writeStaticString("\r\n")
+                bigPrefix = prefix
+                // Sized to the length the client announced, as Redis sizes its query buffer for a
+                // big argument (only authenticated clients can announce more than 16 KB).
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(bulkLength)
+                big = RESPBigArgument(index: index, bytes: bytes)
+                bigRemaining = bulkLength + 2
+                buffer.moveReaderIndex(forwardBy: payloadStart)
+                scanned = 0
+                bulkLength = -1
+                remainingArguments -= 1
             case .inline(let lineLength, let consumed):
                 let arguments = buffer.withUnsafeReadableBytes { bytes in
                     InlineRequestSplitter.split(UnsafeRawBufferPointer(rebasing: bytes[0..<lineLength]))
@@ -66,7 +117,26 @@ public struct RESPRequestParser: Sendable {
         }
     }
 
+    /// Cuts the complete request (whose rest is the first `frameLength` bytes of `buffer`).
+    private mutating func finish(frameLength: Int, from buffer: inout ByteBuffer) -> RESPRequest {
+        var frame = buffer.readSlice(length: frameLength)!
+        if var prefix = bigPrefix {
+            // Spans found after the big argument are relative to the rest.
+            if big!.index == 0 && argumentCount > 1 { second.offset += Int32(prefix.readableBytes) }
+            prefix.writeBuffer(&frame)
+            frame = prefix
+            completedBig = big
+        }
+        var request = RESPRequest(frame: frame, argumentCount: argumentCount, first: first, second: second)
+        if !canonical { request = request.canonicalized() }
+        resetFrameState()
+        return request
+    }
+
     private mutating func resetFrameState() {
+        bigPrefix = nil
+        big = nil
+        bigRemaining = 0
         scanned = 0
         remainingArguments = 0
         argumentCount = 0
@@ -132,8 +202,12 @@ public struct RESPRequestParser: Sendable {
                     return .failure(.unauthenticatedBulkLength)
                 }
                 checkTerminator(bytes, at: cr)
+                let lineStart = scanned
                 scanned = cr + 2
                 bulkLength = length
+                if length >= bigArgumentThreshold && bigPrefix == nil {
+                    return .bigArgument(lineStart: lineStart, payloadStart: scanned)
+                }
             }
             // Redis skips the two bytes after the payload without checking them; so does this (and
             // re-encodes the frame when they are not `\r\n`).

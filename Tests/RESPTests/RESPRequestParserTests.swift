@@ -65,6 +65,44 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(request.frame.readableBytes == input.count)
     }
 
+    /// With a big-argument threshold, the argument at each position comes apart from the frame
+    /// (whatever the reads), the bytes before and after it stay parsed as usual, and putting it back
+    /// gives the frame as sent. Only the first big argument of a frame comes apart.
+    @Test(arguments: [0, 1, 2, 3])
+    func bigArgumentComesApart(position: Int) throws {
+        var arguments: [[UInt8]] = [bytes("SET"), bytes("key"), bytes("value"), bytes("KEEPTTL")]
+        arguments[position] = (0..<300).map { UInt8($0 % 251) }
+        if position < 3 { arguments[3] = [UInt8](repeating: 7, count: 60) }  // a second big one stays
+        let frame = RESPRequest(arguments: arguments).frame
+        let input = Array(frame.readableBytesView) + bytes("*1\r\n$4\r\nPING\r\n")
+        for chunk in [1, 3, 7, 64, 1000] {
+            var parser = RESPRequestParser()
+            parser.bigArgumentThreshold = 50
+            var buffer = ByteBuffer()
+            var requests: [(RESPRequest, RESPBigArgument?)] = []
+            var offset = 0
+            while offset < input.count {
+                buffer.writeBytes(input[offset..<min(input.count, offset + chunk)])
+                offset += chunk
+                while let request = try parser.next(from: &buffer) { requests.append((request, parser.takeBigArgument())) }
+                // The big argument never waits in the buffer.
+                #expect(buffer.readableBytes <= chunk + 100)
+            }
+            try #require(requests.count == 2)
+            let (request, big) = requests[0]
+            let argument = try #require(big)
+            #expect(argument.index == position && argument.bytes == arguments[position])
+            #expect(request.span(position).length == 0)
+            for index in 0..<4 where index != position {
+                #expect(request.withArgument(index) { Array($0) } == arguments[index])
+            }
+            let whole = request.insertingBigArgument(argument)
+            #expect(whole.frame == frame, "chunk \(chunk)")
+            for index in 0..<4 { #expect(whole.withArgument(index) { Array($0) } == arguments[index]) }
+            #expect(requests[1].0.string(0) == "PING" && requests[1].1 == nil)
+        }
+    }
+
     @Test func frameIsForwardedUnchanged() throws {
         var parser = RESPRequestParser()
         let input = bytes("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n")

@@ -27,6 +27,9 @@ struct CommandCall {
     /// The table hash of argument 1 when the client handler already computed it (to prefetch a
     /// pipelined batch), so the lookup does not hash the key again; nil otherwise.
     var keyHash: UInt32? = nil
+    /// A big argument kept out of the request's frame (which holds an empty argument in its place);
+    /// only for the commands `Node.bigValueIndex` names, which read it with `bytes`.
+    var big: RESPBigArgument? = nil
 
     var count: Int { request.argumentCount }
     var database: Database { node.databases[client.database] }
@@ -48,7 +51,17 @@ struct CommandCall {
         return request.frame.withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
-    func bytes(_ index: Int) -> [UInt8] { argument(index) { Array($0) } }
+    /// Argument `index` as an array: a copy, or the big argument itself (shared, not copied).
+    func bytes(_ index: Int) -> [UInt8] {
+        if let big, big.index == index { return big.bytes }
+        return argument(index) { Array($0) }
+    }
+
+    /// The request as sent, the big argument included.
+    var wholeRequest: RESPRequest {
+        guard let big else { return request }
+        return request.insertingBigArgument(big)
+    }
     func string(_ index: Int) -> String { argument(index) { String(decoding: $0, as: UTF8.self) } }
 
     /// Case-insensitive comparison with an ASCII option name given in lowercase.

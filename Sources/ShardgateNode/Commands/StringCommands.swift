@@ -256,15 +256,17 @@ enum StringCommands {
             return call.client.integer(value.count)
         }
         guard case .string = database.value(at: slot) else { throw .wrongType }
-        let extra = call.spans[2].length
+        // The argument may be a big one kept apart from the request (`CommandCall.big`).
+        let big = call.big.flatMap { $0.index == 2 ? $0.bytes : nil }
+        let extra = big?.count ?? Int(call.spans[2].length)
         var length = 0
         try database.modify(slot: slot) { (value) throws(CommandError) in
             guard case .string(var bytes) = value else { return }
-            guard bytes.count + Int(extra) <= maxStringLength else {
+            guard bytes.count + extra <= maxStringLength else {
                 throw CommandError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
             }
             value = .string([])
-            call.argument(2) { bytes.append(contentsOf: $0) }
+            if let big { bytes.append(contentsOf: big) } else { call.argument(2) { bytes.append(contentsOf: $0) } }
             length = bytes.count
             value = .string(bytes)
         }

@@ -56,11 +56,23 @@ extension Node {
         for argument in arguments { propagation.pending.writeRESPBulkString(argument) }
     }
 
-    /// Appends a request exactly as the client sent it.
-    func propagate(database: Int, request: RESPRequest) {
+    /// Appends a request exactly as the client sent it (with its big argument back in place).
+    func propagate(database: Int, request: RESPRequest, big: RESPBigArgument? = nil) {
         guard isPropagating else { return }
         selectForPropagation(database)
-        propagation.pending.writeImmutableBuffer(request.frame)
+        guard let big else {
+            propagation.pending.writeImmutableBuffer(request.frame)
+            return
+        }
+        var rest = request.frame
+        var before = rest.readSlice(length: Int(request.span(big.index).offset) - 4)!  // `$0\r\n`
+        rest.moveReaderIndex(forwardBy: 4)
+        propagation.pending.writeBuffer(&before)
+        propagation.pending.writeInteger(UInt8(ascii: "$"))
+        propagation.pending.writeDecimal(big.bytes.count)
+        propagation.pending.writeCRLF()
+        propagation.pending.writeBytes(big.bytes)
+        propagation.pending.writeBuffer(&rest)
     }
 
     private func selectForPropagation(_ database: Int) {
@@ -96,7 +108,7 @@ extension Node {
         if let commands = Self.rewrite(call) {
             for command in commands { propagate(database: database, arguments: command) }
         } else {
-            propagate(database: database, request: call.request)
+            propagate(database: database, request: call.request, big: call.big)
         }
     }
 

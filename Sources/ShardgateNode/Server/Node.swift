@@ -208,7 +208,16 @@ final class Node {
 
     /// Runs one request from `client`, writing its reply into `client.reply`. `keyHash`: the table
     /// hash of argument 1, when `prefetchKeys` computed it.
-    func execute(_ request: RESPRequest, from client: ClientConnection, keyHash: UInt32? = nil) {
+    /// `big` is a big argument the client handler collected apart from the request's frame.
+    func execute(
+        _ request: RESPRequest, from client: ClientConnection, keyHash: UInt32? = nil, big: RESPBigArgument? = nil
+    ) {
+        var request = request
+        var big = big
+        if let argument = big, !keepsApart(argument, of: request, client: client) {
+            request = request.insertingBigArgument(argument)
+            big = nil
+        }
         let handler: CommandHandler
         let spec: CommandSpec
         switch resolve(request) {
@@ -257,17 +266,32 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return client.error(refusal)
         }
-        run(handler, spec: spec, request: request, client: client, keyHash: keyHash)
+        run(handler, spec: spec, request: request, client: client, keyHash: keyHash, big: big)
+    }
+
+    /// Whether a big argument can stay out of the request's frame while the command runs: only as
+    /// the value of a command that stores it (read with `CommandCall.bytes`, which hands the array
+    /// itself over, or by APPEND, which reads it from `CommandCall.big`), run now (not queued by MULTI) and not shown to MONITOR clients. Everything
+    /// else gets the request as sent, which copies the argument.
+    private func keepsApart(_ big: RESPBigArgument, of request: RESPRequest, client: ClientConnection) -> Bool {
+        guard big.index >= 2, client.flags.queued == nil, monitors.isEmpty else { return false }
+        switch request.string(0).lowercased() {
+        case "set", "setnx", "getset", "append": return big.index == 2
+        case "setex", "psetex": return big.index == 3
+        case "mset", "msetnx": return big.index % 2 == 0
+        default: return false
+        }
     }
 
     /// Runs a resolved, admitted command (also how EXEC runs its queue).
     func run(
-        _ handler: CommandHandler, spec: CommandSpec, request: RESPRequest, client: ClientConnection, keyHash: UInt32? = nil
+        _ handler: CommandHandler, spec: CommandSpec, request: RESPRequest, client: ClientConnection, keyHash: UInt32? = nil,
+        big: RESPBigArgument? = nil
     ) {
         client.spans.removeAll(keepingCapacity: true)
         request.collectSpans(into: &client.spans)
         let call = CommandCall(
-            node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash)
+            node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let dirtyBefore = dirty
         propagationForced = false
         let started = Clock.monotonicMicroseconds()

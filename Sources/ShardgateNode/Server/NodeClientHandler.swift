@@ -16,12 +16,19 @@ final class NodeClientHandler: ChannelInboundHandler {
     private var batch: [RESPRequest] = []
     private var keyHashes: [UInt32?] = []
     private var next = 0
+    /// The big argument of the batch's last request (`RESPRequestParser.takeBigArgument`).
+    private var bigArgument: RESPBigArgument?
+    /// A bulk argument this large is collected into an array of exactly its size as it arrives, and
+    /// each read buffer dropped once copied, so the value a SET stores is that array: held once,
+    /// as Redis does for arguments of `PROTO_MBULK_BIG_ARG` (32 KB) and more.
+    static let bigArgumentThreshold = 32 * 1024
     /// A malformed request that ended the current batch, answered once the batch has run.
     private var protocolError: RESPProtocolError?
     static let batchLimit = 32
 
     init(node: Node) {
         self.node = node
+        parser.bigArgumentThreshold = Self.bigArgumentThreshold
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -72,7 +79,13 @@ final class NodeClientHandler: ChannelInboundHandler {
             let request = batch[next]
             let keyHash = next < keyHashes.count ? keyHashes[next] : nil
             next += 1
-            node.execute(request, from: client, keyHash: keyHash)
+            if bigArgument != nil && next == batch.count {
+                let big = bigArgument
+                bigArgument = nil
+                node.execute(request, from: client, keyHash: keyHash, big: big)
+            } else {
+                node.execute(request, from: client, keyHash: keyHash)
+            }
             parser.authenticated = client.authenticated
             node.repliesGrew(client)
         }
@@ -88,7 +101,14 @@ final class NodeClientHandler: ChannelInboundHandler {
         guard input != nil, protocolError == nil else { return }
         let limit = parser.authenticated ? Self.batchLimit : 1
         do {
-            while batch.count < limit, let request = try parser.next(from: &input!) { batch.append(request) }
+            while batch.count < limit, let request = try parser.next(from: &input!) {
+                batch.append(request)
+                // A request with a big argument ends its batch, which then carries that argument.
+                if let big = parser.takeBigArgument() {
+                    bigArgument = big
+                    break
+                }
+            }
         } catch {
             protocolError = error
         }
