@@ -310,6 +310,27 @@ struct NodeHardeningTests {
 
     /// Row 9: a pattern of many stars against a long key fails at once (CVE-2022-36021), in KEYS,
     /// SCAN MATCH and HSCAN MATCH.
+    /// SRANDMEMBER/HRANDFIELD/ZRANDMEMBER with a count of -(2^63 - 1) build a reply without end:
+    /// with an output limit, the client is closed at the limit and the server goes on, as Redis
+    /// does (the node used to trap when the reply passed one 4 GiB buffer).
+    @Test(arguments: [["SADD", "k", "m"], ["HSET", "k", "f", "v"], ["ZADD", "k", "1", "m"]])
+    func endlessRandomPicksStopAtTheOutputLimit(create: [String]) async throws {
+        let pair = try await Pair(["--client-output-buffer-limit", "normal 2mb 0 0"])
+        defer { pair.stop() }
+        let pick = ["SADD": "SRANDMEMBER", "HSET": "HRANDFIELD", "ZADD": "ZRANDMEMBER"][create[0]]!
+        for server in [pair.redis, pair.node] {
+            let client = try RedisTestClient(port: server.port, timeoutSeconds: 20)
+            _ = try client.command(create.map { Array($0.utf8) })
+            _ = try client.command("CLIENT", "SETNAME", "picker")
+            try client.sendRaw(RedisTestClient.encode([Array(pick.utf8), Array("k".utf8), Array("-\(Self.max)".utf8)]))
+            try await waitUntil("\(server.kind) closes the client", seconds: 30) {
+                guard case .bulk(let list?) = try server.client().command("CLIENT", "LIST") else { return false }
+                return !String(decoding: list, as: UTF8.self).contains("name=picker")
+            }
+            #expect(try server.client().command("PING") == .status("PONG"), "\(server.kind) goes on")
+        }
+    }
+
     @Test func pathologicalPatternsFinishQuickly() async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
         let pair = try await Pair()

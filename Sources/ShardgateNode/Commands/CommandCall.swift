@@ -94,3 +94,16 @@ struct CommandCall {
         return argument(index) { database.find($0, hash: hash, now: now) }
     }
 }
+
+extension CommandCall {
+    /// For a command that writes a reply of any size in a loop (SRANDMEMBER -n and the like): hands
+    /// what is gathered to the channel as it grows and checks the client's output limit, as
+    /// `Node.repliesGrew` does between commands. True when the client was closed for its limit:
+    /// the loop stops (the client will never read the rest, as in Redis). Without a limit the reply
+    /// keeps growing, as in Redis; it never has to fit one 4 GiB buffer.
+    func replyMustStop() -> Bool {
+        guard client.reply.readableBytes >= ClientConnection.handOffBytes else { return false }
+        node.repliesGrew(client)
+        return client.closedForOutputLimit
+    }
+}

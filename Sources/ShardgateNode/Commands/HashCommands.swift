@@ -186,7 +186,8 @@ enum HashCommands {
         if requested < 0 || requested == 1 {
             let count = requested.magnitude == 1 ? 1 : Int(requested.magnitude)
             call.client.arrayHeader(withValues && !resp3 ? count * 2 : count)
-            for _ in 0..<count {
+            for index in 0..<count {
+                if index & 1023 == 0 && call.replyMustStop() { return }
                 let (field, value) = hash.randomPair(using: &generator)
                 emit(field, value)
             }

@@ -110,7 +110,10 @@ enum SetCommands {
         if requested < 0 || requested == 1 {
             let count = Int(requested.magnitude)
             call.client.arrayHeader(count)
-            for _ in 0..<count { call.client.bulk(set.randomMember(using: &generator)) }
+            for index in 0..<count {
+                if index & 1023 == 0 && call.replyMustStop() { return }
+                call.client.bulk(set.randomMember(using: &generator))
+            }
             return
         }
         if requested >= set.count {

@@ -400,7 +400,8 @@ enum SortedSetCommands {
         if requested < 0 || requested == 1 {
             let count = Int(requested.magnitude)
             call.client.arrayHeader(withScores && !nested ? count * 2 : count)
-            for _ in 0..<count {
+            for index in 0..<count {
+                if index & 1023 == 0 && call.replyMustStop() { return }
                 let (member, score) = set.randomEntry(using: &generator)
                 emit(member, score)
             }

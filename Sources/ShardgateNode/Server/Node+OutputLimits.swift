@@ -4,10 +4,13 @@ import NIOCore
 extension Node {
     /// Bytes of replies `client` has not been sent yet: those gathered this tick plus those the
     /// channel still holds because the client's socket is full (Redis's `omem`). While the channel
-    /// is writable it holds less than its high-water mark, so it is only asked when it is not.
+    /// is writable it holds less than its high-water mark, so it is only asked when it is not, or
+    /// when replies were handed to it during the tick (they count before any flush).
     func unsentReplyBytes(_ client: ClientConnection) -> Int {
         var used = client.reply.readableBytes
-        if !client.channel.isWritable, let buffered = try? client.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+        if !client.channel.isWritable || client.hadLargeBacklog,
+            let buffered = try? client.channel.syncOptions?.getOption(.bufferedWritableBytes)
+        {
             used += buffered
         }
         return used
