@@ -233,18 +233,8 @@ final class BackendConnection {
         generation += 1
         let generation = self.generation
         writeHandshake()
-        let timeout = loop.runtime.timeout ?? .seconds(5)
         let loopBound = NIOLoopBound(self, eventLoop: loop.eventLoop)
-        ClientBootstrap(group: loop.eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ReplyFrameHandler(consumer: loopBound.value, generation: generation))
-                }
-            }
-            .connect(to: endpoint)
+        loop.connect(to: endpoint, consumer: loopBound, generation: generation)
             .whenComplete { result in
                 let connection = loopBound.value
                 guard connection.generation == generation else {
@@ -436,6 +426,25 @@ struct BackendStats: Sendable {
         errors += other.errors
         errorReplies += other.errorReplies
         timeouts += other.timeouts
+    }
+}
+
+extension PoolLoop {
+    /// A TCP connection from this loop to `endpoint` (connect timeout: the pool's `timeout`, else
+    /// 5 s), whose replies are framed for `consumer` and tagged with `generation`.
+    func connect<Consumer: ReplyFrameConsumer>(
+        to endpoint: Endpoint, consumer: NIOLoopBound<Consumer>, generation: Int
+    ) -> EventLoopFuture<any Channel> {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(runtime.timeout ?? .seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ReplyFrameHandler(consumer: consumer.value, generation: generation))
+                }
+            }
+            .connect(to: endpoint)
     }
 }
 

@@ -1,6 +1,5 @@
 import Config
 import NIOCore
-import NIOPosix
 import RESP
 
 /// One event loop's pub/sub connection to one group's master, shared by every subscribed client of
@@ -51,16 +50,7 @@ final class SubscriberConnection {
         generation += 1
         let generation = self.generation
         let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
-        ClientBootstrap(group: loop.eventLoop)
-            .connectTimeout(loop.runtime.timeout ?? .seconds(5))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ReplyFrameHandler(consumer: bound.value, generation: generation))
-                }
-            }
-            .connect(to: endpoint)
+        loop.connect(to: endpoint, consumer: bound, generation: generation)
             .whenComplete { result in
                 let connection = bound.value
                 connection.isConnecting = false
