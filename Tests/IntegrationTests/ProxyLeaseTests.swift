@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct ProxyLeaseTests {
     static func proxy(_ shards: ShardGroups, extra: String = "", threads: Int = 2) async throws -> ProxyUnderTest {
-        try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n\(extra)" + shards.groupsYAML(), threads: threads)
+        try await shards.taggedProxy(extra: extra, threads: threads)
     }
 
     @Test func blockingRepliesMatchRedis() async throws {

@@ -27,7 +27,7 @@ struct ProxyTransactionTests {
         defer { shards.stop() }
         let redis = try await RedisServer()
         defer { redis.stop() }
-        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML())
+        let proxy = try await shards.taggedProxy()
         let commands: [[String]] = [
             ["EXEC"], ["DISCARD"],
             ["MULTI"], ["SET", "{t}a", "1"], ["INCR", "{t}a"], ["LPUSH", "{t}a", "x"], ["GET", "{t}a"],
@@ -51,7 +51,7 @@ struct ProxyTransactionTests {
         defer { shards.stop() }
         let redis = try await RedisServer()
         defer { redis.stop() }
-        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML())
+        let proxy = try await shards.taggedProxy()
         let commands: [[String]] = [
             ["MULTI"], ["HSET", "{t}h", "f", "v"], ["HGETALL", "{t}h"], ["GET", "{t}none"], ["ZADD", "{t}z", "1.5", "m"],
             ["ZSCORE", "{t}z", "m"], ["EXEC"],
@@ -68,7 +68,7 @@ struct ProxyTransactionTests {
     @Test func crossGroupTransactionLeavesNoTrace() async throws {
         let shards = try await ShardGroups(groups: 2)
         defer { shards.stop() }
-        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML())
+        let proxy = try await shards.taggedProxy()
         let client = try proxy.client()
         let keys = try Self.keyPerGroup(client, shards)
         let replies = try client.pipeline([
@@ -91,7 +91,7 @@ struct ProxyTransactionTests {
     @Test func aTransactionIsOneBlockOnItsBackend() async throws {
         let shards = try await ShardGroups(groups: 2)
         defer { shards.stop() }
-        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML(), threads: 1)
+        let proxy = try await shards.taggedProxy(threads: 1)
         let writer = try proxy.client()
         #expect(try writer.pipeline([["SET", "{acct}a", "1000"], ["SET", "{acct}b", "1000"]]) == [.status("OK"), .status("OK")])
         let rounds = 300
@@ -124,7 +124,7 @@ struct ProxyTransactionTests {
     func redisPyTransactionalPipeline() async throws {
         let shards = try await ShardGroups(groups: 2)
         defer { shards.stop() }
-        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n" + shards.groupsYAML())
+        let proxy = try await shards.taggedProxy()
         let python = try #require(TestEnvironment.python)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Clients/redis_py_transactions.py").path

@@ -31,6 +31,11 @@ final class ShardGroups: @unchecked Sendable {
             + "keep them in one group with a hash tag (`hash_tag`) or a prefix route (`routes:`))")
     }
 
+    /// A proxy over these groups with the `{}` hash tag (`extra`: more pool lines).
+    func taggedProxy(extra: String = "", threads: Int = 2) async throws -> ProxyUnderTest {
+        try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  hash_tag: \"{}\"\n\(extra)" + groupsYAML(), threads: threads)
+    }
+
     func groupsYAML(extra: (Int) -> String = { _ in "" }) -> String {
         var text = "  groups:\n"
         for (index, master) in masters.enumerated() {
