@@ -205,6 +205,12 @@ struct NodeReplicationTests {
         try await waitUntil("replicas caught up") {
             try Self.dataset(first.port) == Self.dataset(master.port) && Self.dataset(second.port) == Self.dataset(master.port)
         }
+        // Partial resync needs every node at the same offset when `first` is promoted.
+        try await waitUntil("replicas at the master's offset") {
+            let offset = try Self.info(master.port, "replication")["master_repl_offset"]
+            return try Self.info(first.port, "replication")["master_repl_offset"] == offset
+                && Self.info(second.port, "replication")["master_repl_offset"] == offset
+        }
         let oldID = try Self.info(master.port, "replication")["master_replid"]
         #expect(try first.client().command("REPLICAOF", "NO", "ONE") == .status("OK"))
         let promoted = try Self.info(first.port, "replication")

@@ -344,6 +344,10 @@ extension Node {
         reapReplicationChild()
         startReplicationSnapshotIfDue()
         let online = replication.replicas.contains { $0.state == .online }
+        // The first PING goes one period after a replica comes online, not at once: a ping that
+        // lands just as a replica is promoted leaves the others one PING ahead of it, and their
+        // partial resync to the promoted node fails.
+        if !online { replication.lastPingSent = now }
         if online && now - replication.lastPingSent >= Int64(settings.replPingReplicaPeriod) * 1000 {
             replication.lastPingSent = now
             propagateToReplicas(["PING"])
