@@ -31,7 +31,7 @@ let package = Package(
         // Redis's integer spelling (string2ll), shared by RESP, Commands and RDB.
         .target(name: "RedisText", swiftSettings: hotPath),
         .target(name: "RESP", dependencies: ["RedisText", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
-        .target(name: "Commands", dependencies: ["RedisText"], swiftSettings: hotPath),
+        .target(name: "Commands", dependencies: ["RedisText", "RESP"], swiftSettings: hotPath),
         .target(
             name: "Config",
             dependencies: ["Routing", "RESP", .product(name: "Yams", package: "Yams")],

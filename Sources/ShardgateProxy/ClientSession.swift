@@ -416,20 +416,19 @@ final class ClientSession: ChannelInboundHandler {
 
     private func dispatch(_ request: RESPRequest) {
         loop.stats.commandsProcessed += 1
-        let table = runtime.commands
-        guard var spec = request.withArgument(0, { table.lookup($0) }) else {
+        guard let resolved = runtime.commands.resolve(request) else {
             return unknownCommand(request)
         }
+        var spec = resolved.command
         var policy = runtime.policies[spec.id]
         if case .closeSilently = policy {
             return finish(with: nil)
         }
         if spec.hasSubcommands, case .local = policy {
             // Local containers (CLIENT, COMMAND) check their own subcommands.
-        } else if spec.hasSubcommands && request.argumentCount >= 2 {
-            guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
-                return reject(RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
-            }
+        } else if resolved.subcommandIsUnknown {
+            return reject(RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
+        } else if let sub = resolved.subcommand {
             spec = sub
             policy = runtime.policies[sub.id]
         }

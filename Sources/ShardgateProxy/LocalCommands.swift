@@ -504,10 +504,9 @@ extension ClientSession {
                 UnsafeRawBufferPointer(rebasing: bytes[spans[index + 2].range])
             }
             let count = request.argumentCount - 2
-            guard var spec = table.lookup(argument(0)) else {
+            guard let spec = table.resolve(argumentCount: count, { index, body in body(argument(index)) })?.spec else {
                 return respondError("ERR Invalid command specified")
             }
-            if spec.hasSubcommands && count >= 2, let sub = table.subcommand(of: spec, named: argument(1)) { spec = sub }
             guard spec.acceptsArgumentCount(count) else {
                 return respondError("ERR Invalid number of arguments specified for command")
             }

@@ -264,13 +264,9 @@ enum ConnectionCommands {
     }
 
     static func commandGetKeys(_ call: CommandCall) throws(CommandError) {
-        let table = CommandTable.redis
         let count = call.count - 2
-        guard var spec = call.argument(2, { table.lookup($0) }) else {
+        guard let spec = CommandTable.redis.resolve(argumentCount: count, { index, body in call.argument(index + 2, body) })?.spec else {
             throw CommandError("ERR Invalid command specified")
-        }
-        if spec.hasSubcommands && count >= 2, let sub = call.argument(3, { table.subcommand(of: spec, named: $0) }) {
-            spec = sub
         }
         // Redis's order: a command without key specs, then the arity, then arguments naming no key
         // (an empty list for commands whose keys are optional).

@@ -117,14 +117,8 @@ extension Node {
 
     /// One replayed command, straight to its handler (the admission checks are for clients).
     private func runLoadedCommand(_ request: RESPRequest, client: ClientConnection) throws {
-        let table = CommandTable.redis
-        guard var spec = request.withArgument(0, { table.lookup($0) }) else {
+        guard let spec = CommandTable.redis.resolve(request)?.spec else {
             throw AOFLoadError(description: "unknown command '\(request.string(0))' reading the append only file")
-        }
-        if spec.hasSubcommands && request.argumentCount >= 2,
-            let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) })
-        {
-            spec = sub
         }
         guard spec.acceptsArgumentCount(request.argumentCount), let handler = handler(for: spec) else {
             throw AOFLoadError(description: "command '\(spec.name)' in the append only file cannot be replayed")

@@ -131,14 +131,7 @@ extension Node {
     }
 
     private static func deniesOOM(_ request: RESPRequest) -> Bool {
-        let table = CommandTable.redis
-        guard var spec = request.withArgument(0, { table.lookup($0) }) else { return false }
-        if spec.hasSubcommands && request.argumentCount >= 2,
-           let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) })
-        {
-            spec = sub
-        }
-        return spec.flags.contains(.denyOOM)
+        CommandTable.redis.resolve(request)?.spec.flags.contains(.denyOOM) ?? false
     }
 
     // MARK: - Evicting

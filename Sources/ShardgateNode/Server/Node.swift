@@ -165,22 +165,19 @@ final class Node {
     /// Finds the command (and subcommand) a request names and checks its arity, as Redis does before
     /// anything else. Commands of the table the node does not implement are unknown commands.
     func resolve(_ request: RESPRequest) -> Resolution {
-        let table = CommandTable.redis
-        guard var spec = request.withArgument(0, { table.lookup($0) }) else {
+        guard let resolved = CommandTable.redis.resolve(request) else {
             return .refuse(Self.unknownCommand(request), rejected: nil)
         }
-        if spec.hasSubcommands && request.argumentCount >= 2 {
-            guard let sub = request.withArgument(1, { table.subcommand(of: spec, named: $0) }) else {
-                let fullName = "\(spec.name)|\(request.string(1).lowercased())"
-                guard let newer = CommandRegistry.newerSubcommands[fullName] else {
-                    return .refuse(RedisErrors.unknownSubcommand(request.string(1), of: spec.name), rejected: nil)
-                }
-                guard request.argumentCount == newer.arity else {
-                    return .refuse(RedisErrors.wrongArity(fullName), rejected: nil)
-                }
-                return .run(newer.handler, spec)
+        let spec = resolved.spec
+        if resolved.subcommandIsUnknown {
+            let fullName = "\(spec.name)|\(request.string(1).lowercased())"
+            guard let newer = CommandRegistry.newerSubcommands[fullName] else {
+                return .refuse(RedisErrors.unknownSubcommand(request.string(1), of: spec.name), rejected: nil)
             }
-            spec = sub
+            guard request.argumentCount == newer.arity else {
+                return .refuse(RedisErrors.wrongArity(fullName), rejected: nil)
+            }
+            return .run(newer.handler, spec)
         }
         guard spec.acceptsArgumentCount(request.argumentCount) else {
             return .refuse(RedisErrors.wrongArity(spec.name), rejected: spec.id)
