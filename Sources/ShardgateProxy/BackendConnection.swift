@@ -50,7 +50,9 @@ final class BackendConnection {
     private var reconnectTimer: Scheduled<Void>?
     private var backoff: TimeAmount = BackendConnection.initialBackoff
     /// Bumped on every new channel so late events from an old channel are ignored.
-    private var generation = 0
+    /// Goes up at every connect and every loss: a client that holds state on the server (WATCH)
+    /// compares it to know its connection is still the one that holds it.
+    private(set) var generation = 0
     private(set) var stats = BackendStats()
     private var retired = false
 
@@ -317,6 +319,9 @@ final class BackendConnection {
         timeoutTimer = nil
         let failed = waiters
         waiters.removeAll(keepingCapacity: true)
+        // A lease's holder learns it is idle once everything in flight has failed (after the
+        // reconnect is scheduled, so a holder that closes it cancels that too).
+        defer { if !failed.isEmpty, waiters.isEmpty, let whenIdle { whenIdle() } }
         stats.errors += failed.count
         loop.logger.warning(
             "backend unavailable", metadata: ["backend": "\(label)", "reason": "\(reason)", "failed": "\(failed.count)"])

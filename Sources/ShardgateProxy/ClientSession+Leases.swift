@@ -73,6 +73,7 @@ extension ClientSession {
             guard let lease = watching ?? lease(forGroup: group) else { return }
             watching = lease
             lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+            if lease.watchedGeneration == nil { lease.watchedGeneration = lease.connection.generation }
         }
     }
 
@@ -80,6 +81,7 @@ extension ClientSession {
     func stopWatching(_ request: RESPRequest? = nil) {
         guard let lease = watching else { return }
         watching = nil
+        lease.watchedGeneration = nil
         let target: ReplyTarget = request == nil ? .discard : .client(self, sequence: reserveSlot())
         lease.connection.send(request?.frame ?? Self.unwatchFrame, to: target)
     }
@@ -89,6 +91,12 @@ extension ClientSession {
     /// EXEC of a client that watches: the block goes on its lease, and the lease may go back after.
     func executeWatched(_ queued: Transaction, lease: Lease) {
         watching = nil
+        defer { lease.watchedGeneration = nil }
+        guard lease.watchedGeneration == lease.connection.generation else {
+            // Run on a new connection, the transaction would skip the WATCH check: refuse it.
+            respondError(ProxyErrors.watchLost(loop.groups[lease.group].name))
+            return releaseIfIdle(lease)
+        }
         lease.connection.send(Self.multiFrame, to: .discard)
         for frame in queued.frames { lease.connection.send(frame, to: .discard) }
         lease.connection.send(Self.execFrame, to: .client(self, sequence: reserveSlot()))

@@ -9,6 +9,9 @@ final class Lease {
     let connection: BackendConnection
     let protocolVersion: Int
     var database: Int { connection.database }
+    /// The connection's generation when the holder sent WATCH: if the connection was lost since,
+    /// the server forgot the watch and EXEC must not run.
+    var watchedGeneration: Int?
 
     init(group: Int, connection: BackendConnection, protocolVersion: Int) {
         self.group = group

@@ -22,6 +22,10 @@ enum ProxyErrors {
     static func noMaster(_ group: String, problem: String?) -> String {
         "ERR shardgate: group '\(group)': \(problem ?? "no master")"
     }
+    /// EXEC after the leased connection that held the client's WATCH was lost (failover, restart).
+    static func watchLost(_ group: String) -> String {
+        "ERR shardgate: group '\(group)': the connection holding WATCH was lost; the transaction was not run"
+    }
     static func noReplica(_ group: String) -> String {
         "ERR shardgate: group '\(group)' has no replica available for reads (read_policy: replica)"
     }
