@@ -2,7 +2,7 @@ import Config
 import Foundation
 import Testing
 
-/// The option table against the loader and PoolConfig's defaults.
+/// The option table against the loader, PoolConfig's defaults and README.md.
 @Suite struct PoolOptionsTests {
     /// A value other than the default for every key that has one, and how `check` shows it. A key
     /// added to the table without an entry here fails `everyKeySetsItsField`.
@@ -118,5 +118,27 @@ import Testing
             #expect(issues.map(\.keyPath) == ["p.\(option.name)"], "\(option.name): \(issues)")
             #expect(issues.first?.line == 4, "\(issues)")
         }
+    }
+
+    /// README.md's key reference is exactly what the table renders.
+    @Test func readmeListsEveryKey() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let begin = try #require(text.range(of: "<!-- BEGIN options"), "README.md has no BEGIN options marker")
+        let afterBegin = try #require(text.range(of: "-->\n", range: begin.upperBound..<text.endIndex))
+        let end = try #require(text.range(of: "<!-- END options -->", range: afterBegin.upperBound..<text.endIndex))
+        let documented = String(text[afterBegin.upperBound..<end.lowerBound])
+        let rendered = PoolOptions.markdown()
+        let firstDifference = zip(documented.split(separator: "\n"), rendered.split(separator: "\n"))
+            .first { $0 != $1 }
+        #expect(
+            documented == rendered,
+            """
+            README.md's option table differs from the option table (Sources/Config/PoolOptions.swift); \
+            paste `swift run shardgate options --markdown` between its markers. First difference:
+            README: \(firstDifference.map { String($0.0) } ?? "(line count differs)")
+            table:  \(firstDifference.map { String($0.1) } ?? "")
+            """)
     }
 }
