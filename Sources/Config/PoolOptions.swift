@@ -381,6 +381,11 @@ public struct GroupKey: Sendable {
     public let doc: String
 }
 
+extension GroupConfig {
+    /// A group with every optional key at its default (GroupConfig's init holds the defaults).
+    static let unnamed = GroupConfig(name: "", master: nil)
+}
+
 extension PoolOptions {
     /// The keys of one entry of `groups:`, in the order the docs list them.
     public static let groupKeys: [GroupKey] = [
@@ -394,7 +399,7 @@ extension PoolOptions {
             name: "replicas", value: "list of host:port", defaultText: "none",
             doc: "Read replicas of the master, used while they are in sync (Sentinel pools discover them)."),
         GroupKey(
-            name: "weight", value: "integer ≥ 1", defaultText: "`1`",
+            name: "weight", value: "integer ≥ 1", defaultText: "`\(GroupConfig.unnamed.weight)`",
             doc: "The group's share of keys with ketama, modula and random."),
         GroupKey(
             name: "slots", value: "`0-5460`, a slot, or a list of them", defaultText: "required with `distribution: slots`",

@@ -285,7 +285,7 @@ extension ConfigReader {
             var name: String?
             var master: Endpoint?
             var replicas: [Endpoint] = []
-            var weight = 1
+            var weight = GroupConfig.unnamed.weight
             var slots: [SlotRange]?
             var range: KeyRange?
             var slotsEntry: Entry?
