@@ -111,13 +111,13 @@ public enum PoolOptions {
         PoolOption(
             name: "groups", pools: .native, value: "list of groups",
             doc: "The shard groups, in order: each a master and its replicas (group keys below).",
-            isRequired: true, read: { _, _, _, _ in }),
+            isRequired: true, read: afterGroups),
         PoolOption(
             name: "servers", pools: .twemproxy, value: "list of `host:port:weight [name]`",
             doc: "twemproxy's servers: each becomes a group without replicas, hashed by twemproxy's name for it.",
             isRequired: true,
             elsewhere: "a pool has either Shardgate `groups:` or twemproxy `servers:`, not both",
-            read: { _, _, _, _ in }),
+            read: afterGroups),
         PoolOption(
             name: "redis", pools: .twemproxy, value: "true",
             doc: "Must be true: twemproxy's default is memcached, and Shardgate speaks Redis only.",
@@ -248,13 +248,13 @@ public enum PoolOptions {
                 }
                 return "{" + pairs.joined(separator: ", ") + "}"
             },
-            read: { _, _, _, _ in }),
+            read: afterGroups),
         PoolOption(
             name: "keyless_group", pools: .native, value: "group name",
             doc: "The group that answers commands without keys.",
             defaultNote: "the first group",
             show: { $0.groups.indices.contains($0.keylessGroup) ? $0.groups[$0.keylessGroup].name : "the first group" },
-            read: { _, _, _, _ in }),
+            read: afterGroups),
         PoolOption(
             name: "sentinels", pools: .native, value: "list of host:port",
             doc: "Follow Redis Sentinel: each group's `name` is a Sentinel master name, "
@@ -311,6 +311,10 @@ public enum PoolOptions {
     public static func names(for kind: PoolKind) -> [String] {
         all.filter { $0.pools.accept(kind) }.map(\.name)
     }
+
+    /// For keys the loader reads once the pool's groups are known (`groups`, `servers`, `routes`,
+    /// `keyless_group`): `PoolDraft.given` keeps their entries until then.
+    private static let afterGroups: @Sendable (inout ConfigReader, Entry, String, inout PoolDraft) -> Void = { _, _, _, _ in }
 
     // MARK: Building entries
 
