@@ -47,7 +47,7 @@ extension PoolOptions {
         let defaults = PoolConfig(name: pool.name, listen: pool.listen, groups: pool.groups, kind: pool.kind)
         return all.compactMap { option in
             guard option.pools.accept(pool.kind), !option.isRequired, !isAlias(option, in: pool.kind),
-                let value = option.value(in: pool), value != option.value(in: defaults)
+                let value = option.setting(in: pool), value != option.setting(in: defaults)
             else { return nil }
             return (option.name, value)
         }

@@ -72,7 +72,7 @@ public struct PoolOption: Sendable {
     }
 
     /// `pool`'s value of this key, as proxy.yml would spell it; nil when it is not one value.
-    public func value(in pool: PoolConfig) -> String? {
+    public func setting(in pool: PoolConfig) -> String? {
         show?(pool)
     }
 }

@@ -79,7 +79,7 @@ import Testing
                 let yaml = Self.pool(kind, option.name, example.yaml)
                 let pool = try #require(try parseOK(yaml).pools.first)
                 let unset = try #require(try parseOK(Self.pool(kind, "#", "")).pools.first)
-                #expect(option.value(in: pool) == example.shown, "\(kind) \(option.name) as read:\n\(yaml)")
+                #expect(option.setting(in: pool) == example.shown, "\(kind) \(option.name) as read:\n\(yaml)")
                 #expect(pool != unset, "\(kind) \(option.name) changes the pool")
                 let changed = PoolOptions.changedSettings(of: pool)
                 let expected = option.sameAs != nil && kind == .native ? (option.sameAs ?? "") : option.name
