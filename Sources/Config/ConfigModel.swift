@@ -130,74 +130,71 @@ public struct GroupConfig: Sendable, Hashable {
     }
 }
 
+/// The two shapes of pool proxy.yml accepts.
+public enum PoolKind: String, Sendable, Hashable {
+    /// Shardgate `groups:`, each a master and its replicas.
+    case native
+    /// An unchanged twemproxy nutcracker.yml pool (`servers:`).
+    case twemproxy
+}
+
 /// One listening proxy and the shard groups behind it.
+///
+/// The initial values below are proxy.yml's defaults, written nowhere else: the loader starts every
+/// pool from them, and the option table (``PoolOptions``) reads them to document each key (README,
+/// `shardgate options`, `shardgate check`). A twemproxy pool differs only in `timeout`: none, as in
+/// twemproxy.
 public struct PoolConfig: Sendable, Hashable {
-    /// Native default for `timeout` (ms).
-    public static let defaultTimeoutMilliseconds = 1000
     /// `timeoutMilliseconds` value meaning "wait for the backend forever". Only twemproxy pools
     /// produce it: twemproxy's default when `timeout` is absent, and its meaning of `timeout: 0`.
     public static let noTimeout = 0
-    public static let defaultServerFailureLimit = 2
-    public static let defaultServerRetryTimeoutMilliseconds = 30_000
-    /// twemproxy's default listen backlog.
-    public static let defaultBacklog = 512
-    /// Default for `sentinel_timeout` (ms).
-    public static let defaultSentinelTimeoutMilliseconds = 250
-    /// Default for `sentinel_subscriptions`.
-    public static let defaultSentinelSubscriptions = 5
-    /// Default for `leased_connections`.
-    public static let defaultLeasedConnections = 64
-    /// Default for `sentinel_poll` (ms).
-    public static let defaultSentinelPollMilliseconds = 1000
-    /// Default for `client_output_buffer_limit` (bytes): Redis's hard limit for replicas.
-    public static let defaultClientOutputBufferLimit = 256 << 20
 
     /// The pool's name (its top-level key).
     public var name: String
     public var listen: Endpoint
     /// Key hash for ketama/modula (ignored by random, slots and range).
-    public var hash: HashFunction
+    public var hash: HashFunction = .fnv1a_64
     public var hashTag: HashTag?
-    public var distribution: Distribution
-    public var readPolicy: ReadPolicy
+    public var distribution: Distribution = .ketama
+    public var readPolicy: ReadPolicy = .master
     /// Per-request backend timeout in ms; ``noTimeout`` (0) means none (twemproxy pools only).
-    public var timeoutMilliseconds: Int
+    public var timeoutMilliseconds = 1000
     /// Connections per backend per proxy thread, >= 1.
-    public var serverConnections: Int
+    public var serverConnections = 1
     /// Clients must `AUTH` with this password (twemproxy: `redis_auth`).
     public var password: String?
     /// Sent as `AUTH` on every backend connection (twemproxy: `redis_auth`).
     public var auth: BackendAuth?
     /// `SELECT`ed on every backend connection when non-zero (twemproxy: `redis_db`).
-    public var database: Int
+    public var database = 0
     /// twemproxy-style temporary ejection of failing groups; only with ketama/modula/random.
-    public var autoEjectHosts: Bool
-    public var serverFailureLimit: Int
-    public var serverRetryTimeoutMilliseconds: Int
-    public var preconnect: Bool
+    public var autoEjectHosts = false
+    public var serverFailureLimit = 2
+    public var serverRetryTimeoutMilliseconds = 30_000
+    public var preconnect = false
     /// Maximum client connections; 0 means unlimited.
-    public var clientConnections: Int
+    public var clientConnections = 0
     /// A client holding more than this many bytes of replies it has not read is disconnected
-    /// (`client_output_buffer_limit`); 0 means no limit.
-    public var clientOutputBufferLimit: Int
-    /// Listen backlog (twemproxy `backlog`, default 512).
-    public var backlog: Int
-    /// `SO_KEEPALIVE` on backend connections (twemproxy `tcpkeepalive`).
-    public var tcpKeepalive: Bool
+    /// (`client_output_buffer_limit`); 0 means no limit. The default is Redis's hard limit for replicas.
+    public var clientOutputBufferLimit = 256 << 20
+    /// Listen backlog (twemproxy `backlog`, and its default).
+    public var backlog = 512
+    /// `SO_KEEPALIVE` on client and backend connections (twemproxy `tcpkeepalive`).
+    public var tcpKeepalive = false
     /// `SO_REUSEPORT` on the listening socket (twemproxy `reuseport`).
-    public var reusePort: Bool
+    public var reusePort = false
     /// The Sentinels to ask for each group's master and replicas, in file order, no duplicates.
     /// Empty means the groups name their master (and replicas) themselves.
-    public var sentinels: [Endpoint]
+    public var sentinels: [Endpoint] = []
     /// Sent as `AUTH` on every Sentinel connection (`sentinel_auth`).
     public var sentinelAuth: BackendAuth?
     /// Timeout in ms for connecting to a Sentinel and for each request to it, > 0.
-    public var sentinelTimeoutMilliseconds: Int
+    public var sentinelTimeoutMilliseconds = 250
     /// Interval in ms between polls of the Sentinels, > 0.
-    public var sentinelPollMilliseconds: Int
+    public var sentinelPollMilliseconds = 1000
     /// On how many Sentinels to keep pub/sub subscriptions (`sentinel_subscriptions`): only the
     /// failover's leader announces `+promoted-slave`, so the default covers every usual deployment.
-    public var sentinelSubscriptions: Int
+    public var sentinelSubscriptions = 5
     /// Replicas further behind their master than this many bytes of replication offset serve no
     /// reads (`max_replica_lag.bytes`); `nil` means no byte limit. > 0 when set.
     public var maxReplicaLagBytes: Int?
@@ -206,72 +203,30 @@ public struct PoolConfig: Sendable, Hashable {
     public var maxReplicaLagSeconds: Int?
     /// After a client writes to a group, its reads of that group go to the master until the
     /// replicas have caught up (`read_your_writes`).
-    public var readYourWrites: Bool
+    public var readYourWrites = false
     /// Connections to a group's master that one event loop may lend to clients at once, each to one
     /// client while it blocks (BLPOP…) or watches keys (WATCH); one more is refused with an error.
-    public var leasedConnections: Int
+    public var leasedConnections = 64
     /// Key prefixes pinned to groups (`routes:`), checked before the distribution.
-    public var routes: PrefixRoutes
+    public var routes = PrefixRoutes([])
     /// The group that answers commands without keys (`keyless_group`, a group name; the first by default).
-    public var keylessGroup: Int
+    public var keylessGroup = 0
     /// At least one group, in file order.
     public var groups: [GroupConfig]
-    /// The pool was written in nutcracker.yml form (`servers:`).
-    public var isTwemproxyPool: Bool
+    /// Whether the pool was written with Shardgate `groups:` or in nutcracker.yml form (`servers:`).
+    public var kind: PoolKind
 
-    public init(
-        name: String, listen: Endpoint, hash: HashFunction = .fnv1a_64, hashTag: HashTag? = nil,
-        distribution: Distribution = .ketama, readPolicy: ReadPolicy = .master,
-        timeoutMilliseconds: Int = PoolConfig.defaultTimeoutMilliseconds, serverConnections: Int = 1,
-        password: String? = nil, auth: BackendAuth? = nil, database: Int = 0, autoEjectHosts: Bool = false,
-        serverFailureLimit: Int = PoolConfig.defaultServerFailureLimit,
-        serverRetryTimeoutMilliseconds: Int = PoolConfig.defaultServerRetryTimeoutMilliseconds,
-        preconnect: Bool = false, clientConnections: Int = 0,
-        clientOutputBufferLimit: Int = PoolConfig.defaultClientOutputBufferLimit, backlog: Int = PoolConfig.defaultBacklog,
-        tcpKeepalive: Bool = false, reusePort: Bool = false, sentinels: [Endpoint] = [],
-        sentinelAuth: BackendAuth? = nil,
-        sentinelTimeoutMilliseconds: Int = PoolConfig.defaultSentinelTimeoutMilliseconds,
-        sentinelPollMilliseconds: Int = PoolConfig.defaultSentinelPollMilliseconds,
-        sentinelSubscriptions: Int = PoolConfig.defaultSentinelSubscriptions, maxReplicaLagBytes: Int? = nil,
-        maxReplicaLagSeconds: Int? = nil, readYourWrites: Bool = false,
-        leasedConnections: Int = PoolConfig.defaultLeasedConnections, routes: PrefixRoutes = PrefixRoutes([]),
-        keylessGroup: Int = 0, groups: [GroupConfig],
-        isTwemproxyPool: Bool = false
-    ) {
+    /// A pool with every other setting at its default (twemproxy's defaults for a twemproxy pool).
+    public init(name: String, listen: Endpoint, groups: [GroupConfig], kind: PoolKind = .native) {
         self.name = name
         self.listen = listen
-        self.hash = hash
-        self.hashTag = hashTag
-        self.distribution = distribution
-        self.readPolicy = readPolicy
-        self.timeoutMilliseconds = timeoutMilliseconds
-        self.serverConnections = serverConnections
-        self.password = password
-        self.auth = auth
-        self.database = database
-        self.autoEjectHosts = autoEjectHosts
-        self.serverFailureLimit = serverFailureLimit
-        self.serverRetryTimeoutMilliseconds = serverRetryTimeoutMilliseconds
-        self.preconnect = preconnect
-        self.clientConnections = clientConnections
-        self.clientOutputBufferLimit = clientOutputBufferLimit
-        self.backlog = backlog
-        self.tcpKeepalive = tcpKeepalive
-        self.reusePort = reusePort
-        self.sentinels = sentinels
-        self.sentinelAuth = sentinelAuth
-        self.sentinelTimeoutMilliseconds = sentinelTimeoutMilliseconds
-        self.sentinelPollMilliseconds = sentinelPollMilliseconds
-        self.sentinelSubscriptions = sentinelSubscriptions
-        self.maxReplicaLagBytes = maxReplicaLagBytes
-        self.maxReplicaLagSeconds = maxReplicaLagSeconds
-        self.readYourWrites = readYourWrites
-        self.leasedConnections = leasedConnections
-        self.routes = routes
-        self.keylessGroup = keylessGroup
         self.groups = groups
-        self.isTwemproxyPool = isTwemproxyPool
+        self.kind = kind
+        if kind == .twemproxy { timeoutMilliseconds = Self.noTimeout }
     }
+
+    /// The pool was written in nutcracker.yml form (`servers:`).
+    public var isTwemproxyPool: Bool { kind == .twemproxy }
 
     /// The groups' masters and replicas come from ``sentinels`` (each group's `name` is its
     /// Sentinel master name) rather than from the file.

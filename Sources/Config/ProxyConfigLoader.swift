@@ -9,19 +9,15 @@ import Yams
 /// together in one ``ConfigError``, each naming file, line and key path, e.g.
 /// `proxy.yml:14: main.groups[1].master: expected host:port, got "localhost"`.
 ///
-/// Defaults for native pools: `hash: fnv1a_64`, `distribution: ketama`, `read_policy: master`,
-/// `timeout: 1000`, `server_connections: 1`, `database: 0`, `auto_eject_hosts: false`,
-/// `server_failure_limit: 2`, `server_retry_timeout: 30000`, `preconnect: false`,
-/// `client_connections: 0` (unlimited), `client_output_buffer_limit: 256mb`, `backlog: 512`, `tcpkeepalive: false`, `reuseport: false`,
-/// `read_your_writes: false`, no `max_replica_lag`.
+/// Every key a pool takes (its value, validation, doc and field) is one entry of the option table,
+/// ``PoolOptions``; the defaults are ``PoolConfig``'s initial values. Rules between keys (Sentinel-only
+/// keys, `auto_eject_hosts` with slots, `routes` naming groups…) are checked here once every key is read.
 ///
 /// A native pool with `sentinels:` (a list of `host:port`) is Sentinel-managed: each group gives
 /// only its `name` (the master name the Sentinels monitor; plus `weight`, `slots`, `range`), and the
-/// proxy asks the Sentinels for its master and replicas. Such pools also take `sentinel_auth` (like
-/// `auth`), `sentinel_timeout` (ms, default 250), `sentinel_poll` (ms, default 1000) and
-/// `sentinel_subscriptions` (how many Sentinels to subscribe to, default 5).
+/// proxy asks the Sentinels for its master and replicas.
 ///
-/// twemproxy pools take twemproxy 0.5.0's defaults, which match the above except `timeout`:
+/// twemproxy pools take twemproxy 0.5.0's defaults, which match the native ones except `timeout`:
 /// absent (or `0`) means no timeout (``PoolConfig/noTimeout``), as in twemproxy. They must say
 /// `redis: true` (twemproxy's default is memcached), and `redis_auth` sets both the password clients
 /// must `AUTH` with and the backend `AUTH`, as in twemproxy.
@@ -53,24 +49,6 @@ public enum ProxyConfigLoader {
         return config
     }
 }
-
-/// Keys of a native pool.
-private let nativePoolKeys = [
-    "listen", "hash", "hash_tag", "distribution", "read_policy", "timeout", "server_connections", "password", "auth",
-    "database", "redis_db", "auto_eject_hosts", "server_failure_limit", "server_retry_timeout", "preconnect",
-    "client_connections", "backlog", "tcpkeepalive", "reuseport", "groups", "sentinels", "sentinel_auth",
-    "sentinel_timeout", "sentinel_poll", "sentinel_subscriptions", "max_replica_lag", "read_your_writes",
-    "leased_connections", "routes", "keyless_group", "client_output_buffer_limit",
-]
-
-/// Keys of a twemproxy pool: twemproxy 0.5.0's `conf_commands` plus `reuseport` (added on its master).
-private let twemproxyPoolKeys = [
-    "listen", "hash", "hash_tag", "distribution", "timeout", "backlog", "client_connections", "redis", "tcpkeepalive",
-    "redis_auth", "redis_db", "preconnect", "auto_eject_hosts", "server_connections", "server_retry_timeout",
-    "server_failure_limit", "servers", "reuseport",
-]
-
-private let groupKeys = ["name", "master", "replicas", "weight", "slots", "range"]
 
 extension ConfigReader {
     mutating func readDocument(_ yaml: String) -> ProxyConfig? {
@@ -120,265 +98,136 @@ extension ConfigReader {
         let path = pool.key
         if path.isEmpty { report(pool.keyNode, path, "a pool name must not be empty") }
         guard let items = entries(of: pool.value, path, what: "a map of pool settings") else { return nil }
-        let isTwemproxy = items.contains { $0.key == "servers" } && !items.contains { $0.key == "groups" }
+        let kind: PoolKind =
+            items.contains { $0.key == "servers" } && !items.contains { $0.key == "groups" } ? .twemproxy : .native
         let issuesBefore = issues.count
-
-        var listen: Endpoint?
-        var listenNode: Node?
-        var hash = HashFunction.fnv1a_64
-        var hashTag: HashTag?
-        var distribution: Distribution? = .ketama  // nil: given but invalid
-        var readPolicy = ReadPolicy.master
-        var timeout = isTwemproxy ? PoolConfig.noTimeout : PoolConfig.defaultTimeoutMilliseconds
-        var serverConnections = 1
-        var password: String?
-        var auth: BackendAuth?
-        var database = 0
-        var databaseKey: Entry?
-        var autoEject = false
-        var autoEjectEntry: Entry?
-        var failureLimit = PoolConfig.defaultServerFailureLimit
-        var retryTimeout = PoolConfig.defaultServerRetryTimeoutMilliseconds
-        var preconnect = false
-        var clientConnections = 0
-        var outputLimit = PoolConfig.defaultClientOutputBufferLimit
-        var backlog = PoolConfig.defaultBacklog
-        var tcpKeepalive = false
-        var reusePort = false
-        var redis: Bool?
-        var redisNode: Node?
-        var groupsEntry: Entry?
-        var sentinels: [Endpoint] = []
-        var sentinelAuth: BackendAuth?
-        var sentinelTimeout = PoolConfig.defaultSentinelTimeoutMilliseconds
-        var sentinelPoll = PoolConfig.defaultSentinelPollMilliseconds
-        var sentinelSubscriptions = PoolConfig.defaultSentinelSubscriptions
-        var sentinelOnlyEntries: [Entry] = []
-        var replicaLagEntry: Entry?
-        var maxLagBytes: Int?
-        var maxLagSeconds: Int?
-        var readYourWrites = false
-        var leasedConnections = PoolConfig.defaultLeasedConnections
-        var routesEntry: Entry?
-        var keylessGroupEntry: Entry?
-        // Groups are checked in Sentinel mode whenever `sentinels` is written, even if invalid, so a
-        // bad sentinel address does not also make every group "miss" its master.
-        let sentinelMode = !isTwemproxy && items.contains { $0.key == "sentinels" }
-
+        var draft = PoolDraft(
+            kind: kind,
+            // Groups are checked in Sentinel mode whenever `sentinels` is written, even if invalid, so a
+            // bad sentinel address does not also make every group "miss" its master.
+            sentinelMode: kind == .native && items.contains { $0.key == "sentinels" },
+            config: PoolConfig(name: path, listen: Endpoint(host: "", port: 0), groups: [], kind: kind))
         for item in items {
-            let key = join(path, item.key)
-            let value = item.value
-            switch item.key {
-            case "listen":
-                listenNode = value
-                listen = endpoint(value, key, allowAnyPort: true)
-            case "hash":
-                if let parsed: HashFunction = choice(value, key, "hash") { hash = parsed }
-            case "hash_tag":
-                hashTag = readHashTag(value, key)
-            case "distribution":
-                distribution = choice(value, key, "distribution")
-                if isTwemproxy, let chosen = distribution, chosen == .slots || chosen == .range {
-                    report(
-                        value, key,
-                        "twemproxy pools (with `servers:`) support ketama, modula and random; "
-                            + "\(chosen.rawValue) needs Shardgate `groups:`")
-                    distribution = nil
-                }
-            case "read_policy" where !isTwemproxy:
-                if let parsed: ReadPolicy = choice(value, key, "read policy") { readPolicy = parsed }
-            case "timeout":
-                timeout = int(value, key, minimum: isTwemproxy ? 0 : 1) ?? timeout
-            case "server_connections":
-                serverConnections = int(value, key, minimum: 1) ?? serverConnections
-            case "password" where !isTwemproxy:
-                password = nonEmptyString(value, key, hint: "omit `password` to let clients in without AUTH")
-            case "auth" where !isTwemproxy:
-                auth = backendAuth(value, key, omitHint: "omit `auth` to connect to backends without AUTH")
-            case "database" where !isTwemproxy, "redis_db":
-                if let earlier = databaseKey {
-                    report(
-                        item.keyNode, key,
-                        "`database` and `redis_db` are the same setting and \(quote(earlier.key)) is already given"
-                            + (earlier.keyNode.mark.map { " (line \($0.line))" } ?? ""))
-                }
-                databaseKey = item
-                database = int(value, key, minimum: 0) ?? database
-            case "auto_eject_hosts":
-                autoEjectEntry = item
-                autoEject = bool(value, key) ?? autoEject
-            case "server_failure_limit":
-                failureLimit = int(value, key, minimum: 0) ?? failureLimit
-            case "server_retry_timeout":
-                retryTimeout = int(value, key, minimum: 0) ?? retryTimeout
-            case "preconnect":
-                preconnect = bool(value, key) ?? preconnect
-            case "client_connections":
-                clientConnections = int(value, key, minimum: 0) ?? clientConnections
-            case "client_output_buffer_limit" where !isTwemproxy:
-                outputLimit = byteSize(value, key) ?? outputLimit
-            case "backlog":
-                backlog = int(value, key, minimum: 0) ?? backlog
-            case "tcpkeepalive":
-                tcpKeepalive = bool(value, key) ?? tcpKeepalive
-            case "reuseport":
-                reusePort = bool(value, key) ?? reusePort
-            case "sentinels" where isTwemproxy:
-                report(
-                    item.keyNode, key,
-                    "twemproxy has no Sentinel support, so a twemproxy pool (with `servers:`) cannot use "
-                        + "`sentinels`; convert `servers:` to Shardgate `groups:` (one group per Sentinel master name)")
-            case "sentinels":
-                sentinels = readSentinels(value, key)
-            case "sentinel_auth" where !isTwemproxy:
-                sentinelOnlyEntries.append(item)
-                sentinelAuth = backendAuth(
-                    value, key, omitHint: "omit `sentinel_auth` to connect to the Sentinels without AUTH")
-            case "sentinel_timeout" where !isTwemproxy:
-                sentinelOnlyEntries.append(item)
-                sentinelTimeout = int(value, key, minimum: 1) ?? sentinelTimeout
-            case "sentinel_poll" where !isTwemproxy:
-                sentinelOnlyEntries.append(item)
-                sentinelPoll = int(value, key, minimum: 1) ?? sentinelPoll
-            case "sentinel_subscriptions" where !isTwemproxy:
-                sentinelOnlyEntries.append(item)
-                sentinelSubscriptions = int(value, key, minimum: 1) ?? sentinelSubscriptions
-            case "max_replica_lag" where !isTwemproxy:
-                // Lag is measured by the Sentinel follower, or in a fixed pool by the replica watcher;
-                // a pool without replicas would ignore it silently.
-                replicaLagEntry = item
-                (maxLagBytes, maxLagSeconds) = readReplicaLag(value, key)
-            case "read_your_writes" where !isTwemproxy:
-                readYourWrites = bool(value, key) ?? readYourWrites
-            case "leased_connections" where !isTwemproxy:
-                leasedConnections = int(value, key, minimum: 1) ?? leasedConnections
-            case "routes" where !isTwemproxy:
-                routesEntry = item
-            case "keyless_group" where !isTwemproxy:
-                keylessGroupEntry = item
-            case "groups":
-                groupsEntry = item
-            case "servers":
-                if isTwemproxy {
-                    groupsEntry = item
-                } else {
-                    report(
-                        item.keyNode, key,
-                        "a pool has either Shardgate `groups:` or twemproxy `servers:`, not both")
-                }
-            case "redis" where isTwemproxy:
-                redisNode = value
-                redis = bool(value, key)
-            case "redis_auth" where isTwemproxy:
-                // twemproxy: an empty redis_auth means no AUTH at all.
-                if let secret = string(value, key), !secret.isEmpty {
-                    password = secret
-                    auth = BackendAuth(password: secret)
-                }
-            default:
-                report(item.keyNode, key, poolKeyMessage(item.key, isTwemproxy: isTwemproxy))
-            }
+            readPoolKey(item, poolPath: path, into: &draft)
+        }
+        checkPoolKeys(pool, items, draft)
+
+        var groups: [GroupConfig]?
+        if let entry = draft.given["servers"] {
+            groups = readTwemproxyServers(entry, poolPath: path)
+        } else if let entry = draft.given["groups"] {
+            groups = readGroups(
+                entry, poolPath: path, distribution: draft.distributionValid ? draft.config.distribution : nil,
+                sentinelMode: draft.sentinelMode)
+        } else {
+            report(
+                pool.keyNode, join(path, "groups"),
+                "missing required key: a pool needs at least one group (`groups:`, or twemproxy `servers:`)")
+        }
+        if let groups {
+            readGroupReferences(groups, path: path, into: &draft)
         }
 
-        if listenNode == nil {
+        guard issues.count == issuesBefore, draft.listenValid, let listenNode = draft.listenNode, let groups,
+            draft.distributionValid
+        else { return nil }
+        var config = draft.config
+        config.groups = groups
+        return (config, listenNode)
+    }
+
+    /// Reads one key of a pool through the option table.
+    private mutating func readPoolKey(_ item: Entry, poolPath: String, into draft: inout PoolDraft) {
+        let path = join(poolPath, item.key)
+        guard let option = PoolOptions.byName[item.key], option.pools.accept(draft.kind) else {
+            report(item.keyNode, path, poolKeyMessage(item.key, kind: draft.kind))
+            return
+        }
+        let setting = option.sameAs ?? option.name
+        if let earlier = draft.given.values.first(where: { (PoolOptions.byName[$0.key]?.sameAs ?? $0.key) == setting }) {
+            let other = item.key == setting ? earlier.key : item.key
+            report(
+                item.keyNode, path,
+                "`\(setting)` and `\(other)` are the same setting and \(quote(earlier.key)) is already given"
+                    + (earlier.keyNode.mark.map { " (line \($0.line))" } ?? ""))
+        }
+        draft.given[item.key] = item
+        option.read(&self, item, path, &draft)
+    }
+
+    /// The rules between a pool's keys that do not need its groups.
+    private mutating func checkPoolKeys(_ pool: Entry, _ items: [Entry], _ draft: PoolDraft) {
+        let path = pool.key
+        if draft.given["listen"] == nil {
             report(pool.keyNode, join(path, "listen"), "missing required key (the host:port to listen on)")
         }
-        if isTwemproxy {
-            if redisNode == nil {
+        if draft.kind == .twemproxy {
+            if let entry = draft.given["redis"] {
+                if draft.redis == false {
+                    report(
+                        entry.value, join(path, "redis"),
+                        "memcached pools (redis: false) are not supported: Shardgate speaks Redis only")
+                }
+            } else {
                 report(
                     pool.keyNode, join(path, "redis"),
                     "missing `redis: true`: twemproxy treats a pool without it as memcached "
                         + "(its default is redis: false), and Shardgate speaks Redis only")
-            } else if redis == false {
-                report(
-                    redisNode, join(path, "redis"),
-                    "memcached pools (redis: false) are not supported: Shardgate speaks Redis only")
             }
         }
-        if autoEject, let autoEjectEntry, let chosen = distribution, chosen == .slots || chosen == .range {
+        let distribution = draft.config.distribution
+        if draft.config.autoEjectHosts, draft.distributionValid, distribution == .slots || distribution == .range,
+            let entry = draft.given["auto_eject_hosts"]
+        {
             report(
-                autoEjectEntry.value, join(path, autoEjectEntry.key),
-                "auto_eject_hosts cannot be used with distribution: \(chosen.rawValue): ejecting a failing group "
-                    + "would rehash its keys to a different group, but \(chosen.rawValue) pins every key to one "
+                entry.value, join(path, entry.key),
+                "auto_eject_hosts cannot be used with distribution: \(distribution.rawValue): ejecting a failing group "
+                    + "would rehash its keys to a different group, but \(distribution.rawValue) pins every key to one "
                     + "group, so other groups would serve (and store) keys they do not own")
         }
-
-        if !sentinelMode && !isTwemproxy {
-            for entry in sentinelOnlyEntries {
+        if draft.kind == .native && !draft.sentinelMode {
+            for entry in items where PoolOptions.byName[entry.key]?.needsSentinels == true {
                 report(
                     entry.keyNode, join(path, entry.key),
                     "only used with `sentinels` (this pool has none: its groups name their masters)")
             }
         }
-
-        var groups: [GroupConfig]?
-        if let groupsEntry {
-            groups =
-                isTwemproxy
-                ? readTwemproxyServers(groupsEntry, poolPath: path)
-                : readGroups(groupsEntry, poolPath: path, distribution: distribution, sentinelMode: sentinelMode)
-        } else if !items.contains(where: { $0.key == "servers" }) {
-            report(
-                pool.keyNode, join(path, "groups"),
-                "missing required key: a pool needs at least one group (`groups:`, or twemproxy `servers:`)")
-        }
-
-        if !sentinelMode && !isTwemproxy, let replicaLagEntry, let groups, groups.allSatisfy({ $0.replicas.isEmpty }) {
-            report(
-                replicaLagEntry.keyNode, join(path, replicaLagEntry.key),
-                "only used with replicas: `sentinels`, or groups that list `replicas` (no group of this pool has any)")
-        }
-
-        var routes = PrefixRoutes([])
-        var keylessGroup = 0
-        if let groups {
-            let names = groups.map(\.name)
-            if let routesEntry { routes = readRoutes(routesEntry.value, join(path, "routes"), groupNames: names) }
-            if let keylessGroupEntry, let name = string(keylessGroupEntry.value, join(path, "keyless_group")) {
-                if let index = names.firstIndex(of: name) {
-                    keylessGroup = index
-                } else {
-                    report(keylessGroupEntry.value, join(path, "keyless_group"), "no group is named \(quote(name)); the groups are \(names.map(quote).joined(separator: ", "))")
-                }
-            }
-        }
-
-        guard issues.count == issuesBefore, let listen, let listenNode, let groups, let distribution else {
-            return nil
-        }
-        let config = PoolConfig(
-            name: path, listen: listen, hash: hash, hashTag: hashTag, distribution: distribution,
-            readPolicy: readPolicy, timeoutMilliseconds: timeout, serverConnections: serverConnections,
-            password: password, auth: auth, database: database, autoEjectHosts: autoEject,
-            serverFailureLimit: failureLimit, serverRetryTimeoutMilliseconds: retryTimeout, preconnect: preconnect,
-            clientConnections: clientConnections, clientOutputBufferLimit: outputLimit, backlog: backlog, tcpKeepalive: tcpKeepalive, reusePort: reusePort,
-            sentinels: sentinels, sentinelAuth: sentinelAuth, sentinelTimeoutMilliseconds: sentinelTimeout,
-            sentinelPollMilliseconds: sentinelPoll, sentinelSubscriptions: sentinelSubscriptions,
-            maxReplicaLagBytes: maxLagBytes,
-            maxReplicaLagSeconds: maxLagSeconds, readYourWrites: readYourWrites,
-            leasedConnections: leasedConnections, routes: routes, keylessGroup: keylessGroup, groups: groups,
-            isTwemproxyPool: isTwemproxy)
-        return (config, listenNode)
     }
 
-    private func poolKeyMessage(_ key: String, isTwemproxy: Bool) -> String {
-        if isTwemproxy && nativePoolKeys.contains(key) {
-            return "\(quote(key)) is a Shardgate key, but this is a twemproxy pool (it has `servers:`), "
-                + "which takes nutcracker.yml keys only; convert `servers:` to `groups:` to use it"
+    /// The keys that name groups or depend on them: `max_replica_lag`, `routes`, `keyless_group`.
+    private mutating func readGroupReferences(_ groups: [GroupConfig], path: String, into draft: inout PoolDraft) {
+        // Lag is measured by the Sentinel follower, or in a fixed pool by the replica watcher; a pool
+        // without replicas would ignore it silently.
+        if !draft.sentinelMode, let entry = draft.given["max_replica_lag"], groups.allSatisfy({ $0.replicas.isEmpty }) {
+            report(
+                entry.keyNode, join(path, entry.key),
+                "only used with replicas: `sentinels`, or groups that list `replicas` (no group of this pool has any)")
         }
-        if !isTwemproxy && twemproxyPoolKeys.contains(key) {
-            switch key {
-            case "redis":
-                return "`redis` is a nutcracker.yml key, accepted only in twemproxy pools (with `servers:`); "
-                    + "Shardgate always speaks Redis, so remove it"
-            case "redis_auth":
-                return "`redis_auth` is a nutcracker.yml key, accepted only in twemproxy pools (with `servers:`); "
-                    + "use `password` (clients' AUTH) and `auth` (backends' AUTH)"
-            default:
-                break
+        let names = groups.map(\.name)
+        if let entry = draft.given["routes"] {
+            draft.config.routes = readRoutes(entry.value, join(path, "routes"), groupNames: names)
+        }
+        if let entry = draft.given["keyless_group"], let name = string(entry.value, join(path, "keyless_group")) {
+            if let index = names.firstIndex(of: name) {
+                draft.config.keylessGroup = index
+            } else {
+                report(
+                    entry.value, join(path, "keyless_group"),
+                    "no group is named \(quote(name)); the groups are \(names.map(quote).joined(separator: ", "))")
             }
         }
-        return unknownKeyMessage(key, allowed: isTwemproxy ? twemproxyPoolKeys : nativePoolKeys)
+    }
+
+    /// Why `key` is not a key of a `kind` pool.
+    private func poolKeyMessage(_ key: String, kind: PoolKind) -> String {
+        if let option = PoolOptions.byName[key] {
+            if let elsewhere = option.elsewhere { return elsewhere }
+            if kind == .twemproxy {
+                return "\(quote(key)) is a Shardgate key, but this is a twemproxy pool (it has `servers:`), "
+                    + "which takes nutcracker.yml keys only; convert `servers:` to `groups:` to use it"
+            }
+        }
+        return unknownKeyMessage(key, allowed: PoolOptions.names(for: kind))
     }
 
     /// `routes:` maps key prefixes to group names: `{"rq:": shard-a, "celery": shard-b}`.
@@ -399,152 +248,6 @@ extension ConfigReader {
             routes.append(PrefixRoutes.Route(prefix: Array(entry.key.utf8), group: group))
         }
         return PrefixRoutes(routes)
-    }
-
-    private mutating func readHashTag(_ node: Node, _ path: String) -> HashTag? {
-        switch node {
-        case .mapping(let mapping) where mapping.isEmpty:
-            report(node, path, "expected two characters such as \"{}\"; quote them, unquoted {} is an empty YAML map")
-            return nil
-        default:
-            guard let text = string(node, path) else { return nil }
-            let bytes = Array(text.utf8)
-            guard bytes.count == 2 else {
-                report(node, path, "expected exactly two characters (the opening and closing tag), got \(quote(text))")
-                return nil
-            }
-            return HashTag(open: bytes[0], close: bytes[1])
-        }
-    }
-
-    private mutating func nonEmptyString(_ node: Node, _ path: String, hint: String) -> String? {
-        guard let text = string(node, path) else { return nil }
-        if text.isEmpty {
-            report(node, path, "must not be empty; \(hint)")
-            return nil
-        }
-        return text
-    }
-
-    /// `auth: password` or `auth: {user: name, password: secret}` (`username` is accepted for `user`).
-    /// Also `sentinel_auth`. `omitHint` ends the message for an empty password.
-    private mutating func backendAuth(_ node: Node, _ path: String, omitHint: String) -> BackendAuth? {
-        switch node {
-        case .scalar where !isNull(node):
-            return nonEmptyString(node, path, hint: omitHint).map {
-                BackendAuth(password: $0)
-            }
-        case .mapping:
-            guard let items = entries(of: node, path) else { return nil }
-            rejectUnknown(items, allowed: ["user", "username", "password"], path)
-            var username: String?
-            var secret: String?
-            var sawUser = false
-            for item in items {
-                let key = join(path, item.key)
-                switch item.key {
-                case "user", "username":
-                    if sawUser {
-                        report(item.keyNode, key, "`user` and `username` are the same setting; give only one")
-                    }
-                    sawUser = true
-                    username = nonEmptyString(item.value, key, hint: "omit it to use the default user")
-                case "password":
-                    secret = string(item.value, key)
-                default:
-                    break
-                }
-            }
-            if !items.contains(where: { $0.key == "password" }) {
-                report(node, join(path, "password"), "missing required key")
-            }
-            return secret.map { BackendAuth(username: username, password: $0) }
-        default:
-            report(node, path, "expected a password or {user: name, password: secret}, got \(describe(node))")
-            return nil
-        }
-    }
-
-    // MARK: Sentinel
-
-    /// `sentinels: [host:port, ...]`: at least one, no duplicates (host names compared case-insensitively).
-    private mutating func readSentinels(_ node: Node, _ path: String) -> [Endpoint] {
-        guard case .sequence(let sequence) = node else {
-            report(node, path, "expected a list of Sentinel host:port addresses, got \(describe(node))")
-            return []
-        }
-        if sequence.isEmpty {
-            report(
-                node, path,
-                "expected at least one Sentinel host:port; omit `sentinels` to give each group's master instead")
-            return []
-        }
-        var sentinels: [Endpoint] = []
-        var seen: [Endpoint: (index: Int, line: Int?)] = [:]
-        for (index, item) in sequence.enumerated() {
-            let itemPath = "\(path)[\(index)]"
-            guard let sentinel = endpoint(item, itemPath) else { continue }
-            let key = Endpoint(host: sentinel.host.lowercased(), port: sentinel.port)
-            if let other = seen[key] {
-                report(
-                    item, itemPath,
-                    "duplicate sentinel \(sentinel) (also \(path)[\(other.index)]"
-                        + (other.line.map { " at line \($0)" } ?? "") + ")")
-            } else {
-                seen[key] = (index, item.mark?.line)
-                sentinels.append(sentinel)
-            }
-        }
-        return sentinels
-    }
-
-    /// A byte count: a non-negative integer, optionally with Redis's units (`k`/`m`/`g` are powers of
-    /// 1000, `kb`/`mb`/`gb` of 1024; case-insensitive), e.g. `256mb`.
-    private mutating func byteSize(_ node: Node, _ path: String) -> Int? {
-        guard case .scalar(let scalar) = node, !isNull(node) else {
-            report(node, path, "expected a size such as 256mb, got \(describe(node))")
-            return nil
-        }
-        let text = scalar.string.lowercased()
-        let units: [(String, Int)] = [
-            ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000),
-            ("b", 1),
-        ]
-        var digits = Substring(text)
-        var scale = 1
-        if let unit = units.first(where: { text.hasSuffix($0.0) }) {
-            digits = digits.dropLast(unit.0.count)
-            scale = unit.1
-        }
-        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(digits),
-            number <= Int.max / scale
-        else {
-            report(node, path, "expected a size such as 256mb (b, k, kb, m, mb, g, gb; 0 for no limit), got \(describe(node))")
-            return nil
-        }
-        return number * scale
-    }
-
-    /// `max_replica_lag: {bytes: n, seconds: n}`, each optional but not both, each > 0.
-    private mutating func readReplicaLag(_ node: Node, _ path: String) -> (bytes: Int?, seconds: Int?) {
-        guard let items = entries(of: node, path, what: "a map {bytes: ..., seconds: ...}") else { return (nil, nil) }
-        rejectUnknown(items, allowed: ["bytes", "seconds"], path)
-        var bytes: Int?
-        var seconds: Int?
-        for item in items {
-            let key = join(path, item.key)
-            switch item.key {
-            case "bytes": bytes = int(item.value, key, minimum: 1, maximum: Int.max)
-            case "seconds": seconds = int(item.value, key, minimum: 1)
-            default: break
-            }
-        }
-        if !items.contains(where: { $0.key == "bytes" || $0.key == "seconds" }) {
-            report(
-                node, path,
-                "give `bytes`, `seconds` or both; omit `max_replica_lag` to read from replicas however far behind")
-        }
-        return (bytes, seconds)
     }
 
     // MARK: Native groups
@@ -578,11 +281,11 @@ extension ConfigReader {
                 coverageReadable = false
                 continue
             }
-            rejectUnknown(items, allowed: groupKeys, groupPath)
+            rejectUnknown(items, allowed: PoolOptions.groupKeys.map(\.name), groupPath)
             var name: String?
             var master: Endpoint?
             var replicas: [Endpoint] = []
-            var weight = 1
+            var weight = GroupConfig.unnamed.weight
             var slots: [SlotRange]?
             var range: KeyRange?
             var slotsEntry: Entry?

@@ -443,6 +443,8 @@ extension PoolLoop {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(runtime.timeout ?? .seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // `tcpkeepalive` (client connections: ProxyServer).
+            .channelOption(.socketOption(.so_keepalive), value: runtime.config.tcpKeepalive ? 1 : 0)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

@@ -1,4 +1,7 @@
 import Config
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 import Logging
 import NIOCore
@@ -50,10 +53,15 @@ public final class ProxyServer: Service, Sendable {
                 let task = Task { await watcher.run(from: checked) }
                 controlTasks.withLockedValue { $0.append(task) }
             }
-            let channel = try await ServerBootstrap(group: group)
+            let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(config.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // `reuseport`: every proxy that sets it may listen on the port; the kernel spreads
+                // new connections over them.
+                .serverChannelOption(.socketOption(.so_reuseport), value: config.reusePort ? 1 : 0)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                // `tcpkeepalive`, on client connections as twemproxy does (backends: PoolLoop.connect).
+                .childChannelOption(.socketOption(.so_keepalive), value: config.tcpKeepalive ? 1 : 0)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 // Start small: each channel keeps its receive buffer, and idle clients are the common
                 // case (10,000 of them should cost well under 40 MB). Busy clients grow it adaptively.
@@ -63,8 +71,12 @@ public final class ProxyServer: Service, Sendable {
                         try Self.accept(channel, pool: pool)
                     }
                 }
-                .bind(host: config.listen.host, port: config.listen.port)
-                .get()
+            let channel: any Channel
+            do {
+                channel = try await bootstrap.bind(host: config.listen.host, port: config.listen.port).get()
+            } catch {
+                throw ListenError(pool: config.name, address: config.listen, reusePort: config.reusePort, underlying: error)
+            }
             serverChannels.withLockedValue { $0.append(channel) }
             let address = channel.localAddress!
             pool.listenAddress.withLockedValue { $0 = address }
@@ -123,3 +135,27 @@ public final class ProxyServer: Service, Sendable {
     }
 }
 
+/// A pool could not listen: names the pool and the address, and when the port is taken says what
+/// `reuseport` would change.
+public struct ListenError: Error, CustomStringConvertible {
+    public let pool: String
+    public let address: Endpoint
+    public let reusePort: Bool
+    public let underlying: any Error
+
+    public var description: String {
+        var text = "pool '\(pool)' cannot listen on \(address): \(BackendConnection.describe(underlying))"
+        if let error = underlying as? IOError, error.errnoCode == EADDRINUSE {
+            text +=
+                reusePort
+                ? "; the socket there does not share it (every proxy on one port needs `reuseport: true`)"
+                : "; proxies that share a port all need `reuseport: true`"
+        }
+        return text
+    }
+}
+
+extension NIOBSDSocket.Option {
+    /// `SO_REUSEPORT`, which NIO does not name.
+    static let so_reuseport = NIOBSDSocket.Option(rawValue: SO_REUSEPORT)
+}

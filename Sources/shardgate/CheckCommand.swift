@@ -5,7 +5,8 @@ import Foundation
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate proxy.yml; print every error with its line and exit non-zero if any."
+        abstract: "Validate proxy.yml; print every error with its line and exit non-zero if any.",
+        discussion: "For a valid file, prints each pool and the keys it sets away from their defaults."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -18,6 +19,9 @@ struct CheckCommand: ParsableCommand {
                 "\(options.config): pool '\(pool.name)' listen \(pool.listen): \(pool.groups.count) groups, "
                     + "\(replicas) replicas, \(pool.distribution.rawValue)/\(pool.hash.rawValue), read_policy \(pool.readPolicy.rawValue)"
             )
+            for setting in PoolOptions.changedSettings(of: pool) {
+                print("  \(setting.key): \(setting.value)")
+            }
         }
         print("\(options.config): OK")
     }
