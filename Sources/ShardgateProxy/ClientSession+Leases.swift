@@ -68,17 +68,26 @@ extension ClientSession {
     /// run on its lease (see `connection(forGroup:)`), as on a connection of its own.
     func watch(_ request: RESPRequest, spec: CommandSpec) {
         guard let group = singleGroup(request, spec: spec) else { return }
-        if let watching, watching.group != group { return respondCrossSlot([watching.group, group]) }
-        afterEarlierRepliesUnlessLeased(group) { [self] in
-            guard let lease = watching ?? lease(forGroup: group) else { return }
-            watching = lease
-            lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+        switch machine.watch(group: group) {
+        case .crossSlot(let groups):
+            respondCrossSlot(groups)
+        case .send(let group):
+            afterEarlierRepliesUnlessLeased(group) { [self] in
+                guard let lease = watching ?? lease(forGroup: group) else { return }
+                watching = lease
+                machine.watchStarted(group: group)
+                lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+            }
         }
     }
 
-    /// UNWATCH, or the implicit one of DISCARD (`answered`: false) or of an aborted EXEC.
+    /// UNWATCH (`request`, answered by the server), or the implicit one of DISCARD, RESET or an
+    /// aborted EXEC (nobody reads its reply). The machine has ended the watch already.
     func stopWatching(_ request: RESPRequest? = nil) {
-        guard let lease = watching else { return }
+        guard let lease = watching else {
+            if request != nil { respond(.ok) }
+            return
+        }
         watching = nil
         let target: ReplyTarget = request == nil ? .discard : .client(self, sequence: reserveSlot())
         lease.connection.send(request?.frame ?? Self.unwatchFrame, to: target)
@@ -87,7 +96,8 @@ extension ClientSession {
     static let unwatchFrame = RESPRequest(arguments: [Array("UNWATCH".utf8)]).frame
 
     /// EXEC of a client that watches: the block goes on its lease, and the lease may go back after.
-    func executeWatched(_ queued: Transaction, lease: Lease) {
+    func executeWatched(_ queued: Transaction) {
+        guard let lease = watching else { return respondError(SessionStateMachine.execAbortError) }
         watching = nil
         lease.connection.send(Self.multiFrame, to: .discard)
         for frame in queued.frames { lease.connection.send(frame, to: .discard) }
@@ -112,5 +122,6 @@ extension ClientSession {
         }
         leases.removeAll()
         watching = nil
+        machine.watchLost()
     }
 }

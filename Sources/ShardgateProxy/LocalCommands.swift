@@ -13,7 +13,7 @@ extension ClientSession {
         case .ping:
             if request.argumentCount > 2 {
                 respondError(RedisErrors.wrongArity("ping"))
-            } else if !subscriptions.isEmpty && protocolVersion == 2 {
+            } else if machine.answersPingAsMessage {
                 // A subscribed RESP2 connection answers PING as a message-shaped array.
                 let message = request.argumentCount == 2 ? request.argumentBuffer(1) : ByteBuffer()
                 respond { reply in
@@ -31,9 +31,8 @@ extension ClientSession {
             let message = request.argumentBuffer(1)
             respond { $0.writeRESPBulkString(buffer: message) }
         case .quit:
-            var reply = ByteBuffer()
-            reply.writeStaticString("+OK\r\n")
-            finish(with: reply)
+            // The machine closes the session for QUIT; it never runs here.
+            break
         case .auth:
             authCommand(request)
         case .hello:
@@ -69,12 +68,11 @@ extension ClientSession {
     private func selectCommand(_ request: RESPRequest) {
         guard let index = request.withArgument(1, { RedisInteger.parse($0) }), index >= Int32.min, index <= Int32.max
         else { return respondError(RedisErrors.notInteger) }
-        guard index >= 0 else { return respondError(Self.databaseOutOfRange) }
-        // Leases belong to the database they were taken in.
-        guard leases.isEmpty else {
-            return respondError(ProxyErrors.unsupported("select", because: "this client holds a leased connection (WATCH or a blocking command in flight)"))
+        let database: Int
+        switch machine.select(Int(index), holdingLeases: !leases.isEmpty) {
+        case .error(let message): return respondError(message)
+        case .check(let checked): database = checked
         }
-        let database = Int(index)
         let sequence = reserveSlot()
         let backends = loop.groups[keylessGroup]
         guard let master = backends.master else {
@@ -87,16 +85,17 @@ extension ClientSession {
     }
 
     static let pingFrame = RESPRequest(arguments: [Array("PING".utf8)]).frame
-    static let databaseOutOfRange = "ERR DB index is out of range"
 
     /// The keyless group answered the PING of a SELECT.
     func selectAnswered(_ sequence: UInt64, database: Int, reply: ByteBuffer) {
         guard RESPReplyReader.isError(reply) else {
-            self.database = database
+            machine.selected(database)
             return complete(sequence) { $0.writeStaticString("+OK\r\n") }
         }
         let text = String(buffer: reply)
-        if text.contains("DB index is out of range") { return complete(sequence) { $0.writeRESPError(Self.databaseOutOfRange) } }
+        if text.contains("DB index is out of range") {
+            return complete(sequence) { $0.writeRESPError(SessionStateMachine.databaseOutOfRange) }
+        }
         complete(sequence, with: reply)
     }
 
@@ -111,26 +110,13 @@ extension ClientSession {
 
     // MARK: AUTH and HELLO
 
-    /// Checks a user/password pair; only the `default` user exists on the proxy.
-    private func credentialsAccepted(user: String?, password: [UInt8]) -> Bool {
-        if let user, user != "default" { return false }
-        guard let expected = runtime.password else { return true }
-        return constantTimeEquals(password, expected)
-    }
-
     private func authCommand(_ request: RESPRequest) {
         guard request.argumentCount <= 3 else { return respondError(RedisErrors.syntax) }
         let user = request.argumentCount == 3 ? request.string(1) : nil
         let password = request.withArgument(request.argumentCount - 1) { Array($0) }
-        if runtime.password == nil && user == nil {
-            return respondError(RedisErrors.authWithoutPassword)
-        }
-        if credentialsAccepted(user: user, password: password) {
-            isAuthenticated = true
-            respond { $0.writeStaticString("+OK\r\n") }
-        } else {
-            respondError(RedisErrors.wrongPass)
-        }
+        if let error = machine.auth(user: user, password: password) { return respondError(error) }
+        authenticationChanged()
+        respond(.ok)
     }
 
     private func helloCommand(_ request: RESPRequest) {
@@ -151,10 +137,10 @@ extension ClientSession {
             if option == "auth" && remaining >= 2 {
                 let user = request.string(index + 1)
                 let password = request.withArgument(index + 2) { Array($0) }
-                guard credentialsAccepted(user: user, password: password) else {
+                guard machine.authenticate(user: user, password: password) else {
                     return respondError(RedisErrors.wrongPass)
                 }
-                isAuthenticated = true
+                authenticationChanged()
                 index += 3
             } else if option == "setname" && remaining >= 1 {
                 newName = request.string(index + 1)
@@ -163,14 +149,12 @@ extension ClientSession {
                 return respondError("ERR Syntax error in HELLO option '\(request.string(index))'")
             }
         }
-        guard isAuthenticated else {
-            return respondError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-        }
+        if let refusal = machine.helloRefusal { return respondError(refusal) }
         if let newName {
             guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
             name = newName.isEmpty ? nil : newName
         }
-        protocolVersion = requestedVersion
+        machine.hello(protocolVersion: requestedVersion)
         let id = self.id
         let version = requestedVersion
         respond { reply in
@@ -257,20 +241,18 @@ extension ClientSession {
     /// This client as a line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields (those that
     /// describe a server's buffers are the proxy's own, or 0).
     func clientInfoLine() -> String {
-        let now = NIODeadline.now()
-        let age = (now - createdAt).nanoseconds / 1_000_000_000
-        let idle = (now - lastActive).nanoseconds / 1_000_000_000
+        let (age, idle) = machine.ageAndIdleSeconds(at: .now())
         var flags = ""
         if !subscriptions.isEmpty { flags += "P" }
-        if transaction != nil { flags += "x" }
+        if machine.transaction != nil { flags += "x" }
         if !leases.isEmpty && watching == nil { flags += "b" }
         if noEvict { flags += "e" }
         if noTouch { flags += "T" }
         if flags.isEmpty { flags = "N" }
-        let count = { (kind: SubscriptionKind) in self.subscriptions.filter { $0.kind == kind }.count }
+        let count = { (kind: SubscriptionKind) in self.machine.subscriptionCount(ofKind: kind) }
         return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(name ?? "") age=\(age) idle=\(idle) "
             + "flags=\(flags) db=\(database) sub=\(count(.channel)) psub=\(count(.pattern)) ssub=\(count(.shardChannel)) "
-            + "multi=\(transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
+            + "multi=\(machine.transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
             + "omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=\(protocolVersion) "
             + "lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
     }
@@ -372,15 +354,13 @@ extension ClientSession {
     /// RESET: the connection as new (no transaction, watch, subscription or selected database,
     /// RESP2, not authenticated when the pool has a password).
     private func resetCommand() {
-        transaction = nil
-        stopWatching()
-        leaveSubscriptions()
-        protocolVersion = 2
-        database = runtime.config.database
+        let reset = machine.reset()
+        if reset.unwatch { stopWatching() }
+        leave(reset.subscriptions)
+        authenticationChanged()
         name = nil
         noEvict = false
         noTouch = false
-        isAuthenticated = runtime.password == nil
         respond { $0.writeStaticString("+RESET\r\n") }
     }
 
@@ -393,9 +373,7 @@ extension ClientSession {
             return respondError(RedisErrors.notInteger)
         }
         guard timeout >= 0 else { return respondError("ERR timeout is negative") }
-        var groups = loop.groups.indices.filter { writtenGroups & (1 << UInt64(min($0, 63))) != 0 }
-        if groups.isEmpty { groups = [keylessGroup] }
-        writtenGroups = 0
+        let groups = machine.takeWrittenGroups(groupCount: loop.groups.count)
         let frame = request.frame
         afterEarlierReplies { [self] in
             let call = EveryGroupCall(merge: .minimum, write: false, session: self, sequence: reserveSlot(), groups: groups)

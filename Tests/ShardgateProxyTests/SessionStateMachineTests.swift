@@ -1,0 +1,382 @@
+import Commands
+import NIOCore
+import Testing
+
+@testable import ShardgateProxy
+
+/// A client's protocol state without sockets: each test feeds requests (a command's spec and policy,
+/// as the handler resolves them) and the handler's reports, and checks the actions returned.
+@Suite struct SessionStateMachineTests {
+    typealias Machine = SessionStateMachine
+    static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    let frame = ByteBuffer(string: "*1\r\n$4\r\nPING\r\n")
+
+    /// A pool of `groups` groups; `password` set: clients must AUTH first.
+    static func machine(password: String? = nil, keylessGroup: Int = 0, readYourWritesGroups: Int = 0) -> Machine {
+        Machine(
+            password: password.map { Array($0.utf8) }, database: 0, keylessGroup: keylessGroup,
+            readYourWritesGroups: readYourWritesGroups, now: start)
+    }
+
+    /// The request `name` (`container|sub` for a subcommand) with `arguments` arguments after the
+    /// name, in a pool of `groups` groups; the action, described.
+    static func send(_ machine: inout Machine, _ name: String, arguments: Int = 0, groups: Int = 2) -> String {
+        guard let spec = CommandTable.redis.lookup(fullName: name) else {
+            Issue.record("no command \(name)")
+            return "?"
+        }
+        let policy = CommandPolicy.make(for: spec, groupCount: groups)
+        let count = arguments + (spec.isSubcommand ? 2 : 1)
+        return describe(machine.requestReceived(spec, policy: policy, argumentCount: count))
+    }
+
+    static func describe(_ action: Machine.RequestAction) -> String {
+        switch action {
+        case .run(let policy):
+            switch policy {
+            case .forward(let write): return write ? "forward write" : "forward read"
+            case .split: return "split"
+            case .local(let command): return "local \(command.rawValue)"
+            case .pubsub(let command): return "pubsub \(command.rawValue)"
+            case .everyGroup: return "every group"
+            case .keylessGroup: return "keyless group"
+            case .blocking: return "blocking"
+            case .refused: return "refused"
+            default: return "run"
+            }
+        case .queue(let keys): return "queue \(keys)"
+        case .reply(let reply): return "reply \(reply)"
+        case .error(let message): return "error \(message)"
+        case .watch: return "watch"
+        case .unwatch: return "unwatch"
+        case .execute(let transaction, let group): return "execute \(transaction.frames.count) in \(group)"
+        case .executeWatched(let transaction): return "execute watched \(transaction.frames.count)"
+        case .abortTransaction(let unwatch): return unwatch ? "abort and unwatch" : "abort"
+        case .discard(let unwatch): return unwatch ? "discard and unwatch" : "discard"
+        case .close(let reply): return reply.map { "close after \($0)" } ?? "close"
+        case .drop: return "drop"
+        }
+    }
+
+    // MARK: Authentication
+
+    @Test func commandsBeforeAuthAreRefusedExceptNoAuthOnes() {
+        var machine = Self.machine(password: "secret")
+        #expect(!machine.isAuthenticated)
+        #expect(Self.send(&machine, "get", arguments: 1) == "error \(RedisErrors.noAuth)")
+        #expect(Self.send(&machine, "auth", arguments: 1) == "local auth")
+        #expect(Self.send(&machine, "hello", arguments: 1) == "local hello")
+        #expect(Self.send(&machine, "quit") == "close after ok")
+    }
+
+    @Test func arityIsCheckedBeforeAuthentication() {
+        var machine = Self.machine(password: "secret")
+        #expect(Self.send(&machine, "get") == "error \(RedisErrors.wrongArity("get"))")
+    }
+
+    @Test func authWithTheRightPasswordLetsCommandsThrough() {
+        var machine = Self.machine(password: "secret")
+        let result1 = machine.auth(user: nil, password: Array("wrong".utf8))
+        #expect(result1 == RedisErrors.wrongPass)
+        let result2 = machine.auth(user: "someone", password: Array("secret".utf8))
+        #expect(result2 == RedisErrors.wrongPass)
+        #expect(!machine.isAuthenticated)
+        let result3 = machine.auth(user: "default", password: Array("secret".utf8))
+        #expect(result3 == nil)
+        #expect(machine.isAuthenticated)
+        #expect(Self.send(&machine, "get", arguments: 1) == "forward read")
+        #expect(Self.send(&machine, "set", arguments: 2) == "forward write")
+    }
+
+    @Test func authWithoutAPasswordConfiguredIsAnError() {
+        var machine = Self.machine()
+        #expect(machine.isAuthenticated)
+        let result4 = machine.auth(user: nil, password: Array("x".utf8))
+        #expect(result4 == RedisErrors.authWithoutPassword)
+        let result5 = machine.auth(user: "default", password: Array("x".utf8))
+        #expect(result5 == nil, "any password for default, as Redis")
+    }
+
+    @Test func helloNeedsAuthenticationUnlessItAuthenticates() {
+        var machine = Self.machine(password: "secret")
+        #expect(machine.helloRefusal == Machine.helloNoAuthError)
+        machine.hello(protocolVersion: 3)
+        #expect(machine.protocolVersion == 2, "not switched before authentication")
+        let result6 = machine.authenticate(user: "default", password: Array("nope".utf8))
+        #expect(!result6)
+        let result7 = machine.authenticate(user: "default", password: Array("secret".utf8))
+        #expect(result7)
+        #expect(machine.helloRefusal == nil)
+        machine.hello(protocolVersion: 3)
+        #expect(machine.protocolVersion == 3)
+    }
+
+    // MARK: Subscribed mode
+
+    @Test func aSubscribedRESP2ClientRunsOnlyPubSubPingQuitReset() {
+        var machine = Self.machine()
+        #expect(Self.send(&machine, "get", arguments: 1) == "forward read")
+        let result8 = machine.subscribe(SubscriptionKey(kind: .channel, name: Array("news".utf8)))
+        #expect(result8 == 1)
+        #expect(Self.send(&machine, "get", arguments: 1) == "error \(Machine.subscribedModeError("get"))")
+        #expect(Self.send(&machine, "subscribe", arguments: 1) == "pubsub subscribe")
+        #expect(Self.send(&machine, "punsubscribe") == "pubsub punsubscribe")
+        #expect(Self.send(&machine, "ping") == "local ping")
+        #expect(machine.answersPingAsMessage)
+        #expect(Self.send(&machine, "reset") == "local reset")
+        #expect(Self.send(&machine, "quit") == "close after ok")
+    }
+
+    @Test func aSubscribedRESP3ClientRunsAnything() {
+        var machine = Self.machine()
+        machine.hello(protocolVersion: 3)
+        _ = machine.subscribe(SubscriptionKey(kind: .pattern, name: Array("n*".utf8)))
+        #expect(Self.send(&machine, "get", arguments: 1) == "forward read")
+        #expect(!machine.answersPingAsMessage, "PING answers PONG in RESP3")
+    }
+
+    @Test func subscriptionCountsFollowRedis() {
+        var machine = Self.machine()
+        let result9 = machine.subscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
+        #expect(result9 == 1)
+        let result10 = machine.subscribe(SubscriptionKey(kind: .pattern, name: Array("p*".utf8)))
+        #expect(result10 == 2, "channels and patterns count together")
+        let result11 = machine.subscribe(SubscriptionKey(kind: .shardChannel, name: Array("s".utf8)))
+        #expect(result11 == 1, "shard channels apart")
+        let result12 = machine.subscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
+        #expect(result12 == 2, "twice is once")
+        #expect(machine.subscribedNames(.channel) == [Array("a".utf8)])
+        let (was, count) = machine.unsubscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
+        #expect(was && count == 1)
+        let (wasAgain, _) = machine.unsubscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
+        #expect(!wasAgain)
+        let result13 = machine.closed()
+        #expect(result13.count == 2, "the pattern and the shard channel are left upstream")
+        #expect(machine.subscriptions.isEmpty)
+    }
+
+    // MARK: MULTI / EXEC
+
+    @Test func commandsInsideMultiAreQueuedAndSentAtExec() {
+        var machine = Self.machine()
+        #expect(Self.send(&machine, "multi") == "reply ok")
+        #expect(Self.send(&machine, "multi") == "error ERR MULTI calls can not be nested")
+        #expect(Self.send(&machine, "set", arguments: 2) == "queue command")
+        let result14 = machine.queue(frame, keys: .groups([1]))
+        #expect(result14 == .reply(.queued))
+        #expect(Self.send(&machine, "mget", arguments: 2) == "queue command")
+        let result15 = machine.queue(frame, keys: .groups([1, 1]))
+        #expect(result15 == .reply(.queued))
+        #expect(Self.send(&machine, "ping") == "queue none")
+        let result16 = machine.queue(frame, keys: .groups([]))
+        #expect(result16 == .reply(.queued))
+        #expect(Self.send(&machine, "publish", arguments: 2) == "queue channel")
+        #expect(Self.send(&machine, "exec") == "execute 3 in 1", "the transaction is its keys' group's")
+        #expect(machine.transaction == nil)
+        #expect(Self.send(&machine, "exec") == "error ERR EXEC without MULTI")
+    }
+
+    @Test func aKeyInAnotherGroupDoomsTheTransaction() {
+        var machine = Self.machine()
+        _ = Self.send(&machine, "multi")
+        _ = Self.send(&machine, "set", arguments: 2)
+        let result17 = machine.queue(frame, keys: .groups([1]))
+        #expect(result17 == .reply(.queued))
+        _ = Self.send(&machine, "set", arguments: 2)
+        let result18 = machine.queue(frame, keys: .groups([0]))
+        #expect(result18 == .crossSlot([1, 0]))
+        _ = Self.send(&machine, "get", arguments: 1)
+        let result19 = machine.queue(frame, keys: .groups([1]))
+        #expect(result19 == .reply(.queued), "later commands still queue")
+        #expect(Self.send(&machine, "exec") == "abort")
+    }
+
+    @Test func queueTimeErrorsDoomTheTransaction() {
+        for doom in ["unknown command", "arity", "no-multi", "every group", "key failure"] {
+            var machine = Self.machine()
+            _ = Self.send(&machine, "multi")
+            switch doom {
+            case "unknown command":
+                let result20 = machine.invalidRequest("ERR unknown command 'x'")
+                #expect(result20 == .error("ERR unknown command 'x'"))
+            case "arity":
+                #expect(Self.send(&machine, "get").hasPrefix("error ERR wrong number"))
+            case "no-multi":
+                #expect(Self.send(&machine, "save") == "error ERR Command not allowed inside a transaction")
+            case "every group":
+                #expect(Self.send(&machine, "keys", arguments: 1).hasPrefix("error ERR shardgate: 'keys' is not supported"))
+            default:
+                _ = Self.send(&machine, "get", arguments: 1)
+                let result21 = machine.queue(frame, keys: .failed("ERR bad keys"))
+                #expect(result21 == .error("ERR bad keys"))
+            }
+            #expect(Self.send(&machine, "exec") == "abort", "after \(doom)")
+        }
+    }
+
+    @Test func errorsOutsideTheMachinesQueueDoNotDoom() {
+        var machine = Self.machine()
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "watch", arguments: 1) == "error ERR WATCH inside MULTI is not allowed")
+        #expect(Self.send(&machine, "exec") == "reply emptyArray")
+    }
+
+    @Test func keylessTransactionsGoToTheKeylessGroup() {
+        var machine = Self.machine(keylessGroup: 1)
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "config|get", arguments: 1) == "queue none")
+        let result22 = machine.queue(frame, keys: .groups([]))
+        #expect(result22 == .reply(.queued))
+        #expect(Self.send(&machine, "exec") == "execute 1 in 1")
+    }
+
+    @Test func discardEndsTheTransaction() {
+        var machine = Self.machine()
+        #expect(Self.send(&machine, "discard") == "error ERR DISCARD without MULTI")
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "discard") == "discard")
+        #expect(machine.transaction == nil)
+        #expect(Self.send(&machine, "get", arguments: 1) == "forward read")
+    }
+
+    // MARK: WATCH
+
+    @Test func watchKeepsTheClientInOneGroupUntilExec() {
+        var machine = Self.machine()
+        #expect(Self.send(&machine, "watch", arguments: 1) == "watch")
+        #expect(machine.watch(group: 1) == .send(group: 1))
+        machine.watchStarted(group: 1)
+        #expect(machine.watch(group: 0) == .crossSlot([1, 0]))
+        #expect(machine.watch(group: 1) == .send(group: 1))
+        _ = Self.send(&machine, "multi")
+        #expect(machine.transaction?.group == 1, "the transaction starts in the watched group")
+        _ = Self.send(&machine, "set", arguments: 2)
+        let result23 = machine.queue(frame, keys: .groups([0]))
+        #expect(result23 == .crossSlot([1, 0]))
+        #expect(Self.send(&machine, "exec") == "abort and unwatch")
+        #expect(machine.watchedGroup == nil)
+    }
+
+    @Test func aWatchingClientsExecGoesOnItsLeaseEvenWhenEmpty() {
+        var machine = Self.machine()
+        machine.watchStarted(group: 0)
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "exec") == "execute watched 0")
+        #expect(machine.watchedGroup == nil)
+    }
+
+    @Test func unwatchAndDiscardEndTheWatch() {
+        var machine = Self.machine()
+        #expect(Self.send(&machine, "unwatch") == "reply ok", "nothing watched: answered here")
+        machine.watchStarted(group: 1)
+        #expect(Self.send(&machine, "unwatch") == "unwatch")
+        #expect(machine.watchedGroup == nil)
+        machine.watchStarted(group: 1)
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "unwatch") == "queue none", "UNWATCH inside MULTI is queued")
+        #expect(Self.send(&machine, "discard") == "discard and unwatch")
+        machine.watchStarted(group: 1)
+        machine.watchLost()
+        #expect(Self.send(&machine, "unwatch") == "reply ok")
+    }
+
+    // MARK: Closing
+
+    @Test func quitClosesAfterEarlierRepliesAndNothingRunsAfter() {
+        var machine = Self.machine()
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "quit") == "close after ok", "QUIT runs at once inside MULTI")
+        #expect(machine.phase == .closing)
+        #expect(Self.send(&machine, "get", arguments: 1) == "drop")
+        let result24 = machine.invalidRequest("ERR x")
+        #expect(result24 == .drop)
+        let result25 = machine.startClosing()
+        #expect(!result25, "already closing")
+        _ = machine.closed()
+        #expect(machine.phase == .closed)
+        #expect(machine.transaction == nil)
+    }
+
+    @Test func crossProtocolProbesCloseWithoutAReply() {
+        var machine = Self.machine(password: "secret")
+        let probe = machine.crossProtocolProbe()
+        #expect(probe == .close, "even before AUTH")
+        #expect(machine.phase == .closing)
+        #expect(Self.send(&machine, "auth", arguments: 1) == "drop")
+    }
+
+    @Test func shutdownClosesOnce() {
+        var machine = Self.machine()
+        let result27 = machine.startClosing()
+        #expect(result27)
+        let result28 = machine.startClosing()
+        #expect(!result28)
+        #expect(Self.send(&machine, "ping") == "drop")
+    }
+
+    // MARK: SELECT and RESET
+
+    @Test func selectIsCheckedThenConfirmed() {
+        var machine = Self.machine()
+        #expect(machine.select(-1, holdingLeases: false) == .error(Machine.databaseOutOfRange))
+        #expect(machine.select(3, holdingLeases: true) != .check(database: 3), "a lease belongs to its database")
+        #expect(machine.select(3, holdingLeases: false) == .check(database: 3))
+        #expect(machine.database == 0, "only once the backend confirmed it")
+        machine.selected(3)
+        #expect(machine.database == 3)
+    }
+
+    @Test func resetMakesTheConnectionNew() {
+        var machine = Self.machine(password: "secret")
+        _ = machine.auth(user: nil, password: Array("secret".utf8))
+        machine.hello(protocolVersion: 3)
+        machine.selected(5)
+        machine.watchStarted(group: 1)
+        _ = machine.subscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "reset") == "local reset", "RESET runs at once inside MULTI")
+        let reset = machine.reset()
+        #expect(reset.unwatch)
+        #expect(reset.subscriptions.count == 1)
+        #expect(machine.transaction == nil && machine.watchedGroup == nil && machine.subscriptions.isEmpty)
+        #expect(machine.protocolVersion == 2 && machine.database == 0)
+        #expect(!machine.isAuthenticated)
+        #expect(Self.send(&machine, "get", arguments: 1) == "error \(RedisErrors.noAuth)")
+    }
+
+    // MARK: Time and writes
+
+    @Test func idleAndAgeComeFromTheTimesPassedIn() {
+        var machine = Self.machine()
+        machine.readArrived(at: Self.start + .seconds(5))
+        let (age, idle) = machine.ageAndIdleSeconds(at: Self.start + .seconds(12))
+        #expect(age == 12)
+        #expect(idle == 7)
+    }
+
+    @Test func readYourWritesNotesAcknowledgements() {
+        var tracked = Self.machine(readYourWritesGroups: 2)
+        #expect(tracked.tracksWriteAcknowledgements)
+        #expect(tracked.lastWriteAcknowledged(group: 1) == .distantPast)
+        tracked.writeAcknowledged(group: 1, at: Self.start + .seconds(1))
+        #expect(tracked.lastWriteAcknowledged(group: 1) == Self.start + .seconds(1))
+        #expect(tracked.lastWriteAcknowledged(group: 0) == .distantPast)
+        var untracked = Self.machine()
+        untracked.writeAcknowledged(group: 0, at: Self.start)
+        #expect(!untracked.tracksWriteAcknowledgements)
+        #expect(untracked.lastWriteAcknowledged(group: 0) == .distantPast)
+    }
+
+    @Test func waitCoversTheGroupsWrittenSinceTheLastWait() {
+        var machine = Self.machine(keylessGroup: 2)
+        let result29 = machine.takeWrittenGroups(groupCount: 3)
+        #expect(result29 == [2], "nothing written: the keyless group")
+        machine.wrote(toGroup: 0)
+        machine.wrote(toGroup: 1)
+        machine.wrote(toGroup: 1)
+        let result30 = machine.takeWrittenGroups(groupCount: 3)
+        #expect(result30 == [0, 1])
+        let result31 = machine.takeWrittenGroups(groupCount: 3)
+        #expect(result31 == [2], "forgotten after WAIT")
+    }
+}
