@@ -11,7 +11,7 @@ extension ClientSession {
 
     /// Finds the groups of a command's keys (`keys` says how) and queues it (`SessionStateMachine`),
     /// answering `+QUEUED` or the queue-time error.
-    func queueInTransaction(_ request: RESPRequest, spec: CommandSpec, keys: SessionStateMachine.QueueKeys) {
+    func queueInTransaction(_ request: RESPRequest, spec: CommandSpec, keys: Machine.QueueKeys) {
         let found: KeyGroups
         switch keys {
         case .none:

@@ -7,9 +7,10 @@ import RESP
 /// in request order, whichever groups they came from.
 ///
 /// The client's protocol state (authentication, RESP version, database, subscriptions, MULTI, WATCH,
-/// closing) is `machine`'s: each request goes through `SessionStateMachine.requestReceived`, and this
-/// handler performs the action it returns. What stays here is I/O and the resources it needs: the
-/// reply slots, backpressure, leased connections and the pub/sub hub.
+/// which leases it holds, closing) is `machine`'s: each request goes through
+/// `SessionStateMachine.requestReceived`, and this handler performs the action it returns. What stays
+/// here is I/O: the reply slots and backpressure, routing, the backend connections, the lease pool and
+/// the pub/sub hub.
 ///
 /// Every request takes the next slot in `slots`; a reply fills its slot, and replies are written from
 /// the head as soon as the head is filled. Local replies to an idle client skip the queue.
@@ -27,8 +28,9 @@ final class ClientSession: ChannelInboundHandler {
     let loop: PoolLoop
     let runtime: PoolRuntime
     let id: Int
+    typealias Machine = SessionStateMachine<Lease>
     /// The client's protocol state; this handler performs what it decides.
-    var machine: SessionStateMachine
+    var machine: Machine
     private var context: ChannelHandlerContext!
     private var parser: RESPRequestParser
     private var input: ByteBuffer?
@@ -56,10 +58,6 @@ final class ClientSession: ChannelInboundHandler {
     var name: String?
     var libraryName: String?
     var libraryVersion: String?
-    /// Connections lent to this client (one per group at most), and the one that carries its WATCH
-    /// (of `machine.watchedGroup`).
-    var leases: [Lease] = []
-    var watching: Lease?
     /// CLIENT NO-EVICT / NO-TOUCH, as set (shown in CLIENT LIST flags).
     var noEvict = false
     var noTouch = false
@@ -89,7 +87,7 @@ final class ClientSession: ChannelInboundHandler {
         self.runtime = loop.runtime
         self.id = id
         let config = loop.runtime.config
-        self.machine = SessionStateMachine(
+        self.machine = Machine(
             password: loop.runtime.password, database: config.database, keylessGroup: config.keylessGroup,
             readYourWritesGroups: config.readYourWrites ? config.groups.count : 0, now: .now())
         self.parser = RESPRequestParser(authenticated: machine.isAuthenticated)
@@ -117,8 +115,9 @@ final class ClientSession: ChannelInboundHandler {
         slots.removeAll()
         heldReplyBytes = 0
         input = nil
-        leave(machine.closed())
-        dropLeases()
+        let closed = machine.closed()
+        leave(closed.subscriptions)
+        drop(closed.leases)
         loop.sessionClosed(self)
         context.fireChannelInactive()
     }
@@ -430,7 +429,7 @@ final class ClientSession: ChannelInboundHandler {
 
     /// Does what the machine decided for `request`.
     @inline(__always)
-    private func perform(_ action: SessionStateMachine.RequestAction, _ request: RESPRequest, spec: CommandSpec) {
+    private func perform(_ action: Machine.RequestAction, _ request: RESPRequest, spec: CommandSpec) {
         switch action {
         case .run(let policy):
             run(request, spec: spec, policy: policy)
@@ -442,17 +441,17 @@ final class ClientSession: ChannelInboundHandler {
             respondError(message)
         case .watch:
             watch(request, spec: spec)
-        case .unwatch:
-            stopWatching(request)
+        case .unwatch(let lease):
+            unwatch(lease, request)
         case .execute(let transaction, let group):
             execute(transaction, group: group)
-        case .executeWatched(let transaction):
-            executeWatched(transaction)
-        case .abortTransaction(let unwatch):
-            if unwatch { stopWatching() }
-            respondError(SessionStateMachine.execAbortError)
-        case .discard(let unwatch):
-            if unwatch { stopWatching() }
+        case .executeWatched(let transaction, let lease):
+            executeWatched(transaction, on: lease)
+        case .abortTransaction(let lease):
+            if let lease { unwatch(lease) }
+            respondError(Machine.execAbortError)
+        case .discard(let lease):
+            if let lease { unwatch(lease) }
             respond(.ok)
         case .close(let reply):
             finish(with: reply.map { reply in
@@ -496,7 +495,7 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     /// A reply from static bytes.
-    func respond(_ reply: SessionStateMachine.LocalReply) {
+    func respond(_ reply: Machine.LocalReply) {
         respond { $0.writeStaticString(reply.bytes) }
     }
 
@@ -515,7 +514,7 @@ final class ClientSession: ChannelInboundHandler {
         perform(machine.invalidRequest(RedisErrors.unknownCommand(name, arguments: arguments)))
     }
 
-    private func perform(_ action: SessionStateMachine.InvalidRequestAction) {
+    private func perform(_ action: Machine.InvalidRequestAction) {
         switch action {
         case .error(let message): respondError(message)
         case .close: finish(with: nil)
@@ -603,11 +602,7 @@ final class ClientSession: ChannelInboundHandler {
     func connection(forGroup group: Int, write: Bool, failing target: ReplyTarget) -> BackendConnection? {
         // A client with a lease on this group (it watches keys, or a blocking command of its is in
         // flight) talks to the group over it, reads included, so its requests keep their order.
-        if !leases.isEmpty,
-            let lease = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database })
-        {
-            return lease.connection
-        }
+        if let lease = machine.heldLease(forGroup: group) { return lease.connection }
         let backends = loop.groups[group]
         let set: BackendSet
         if write {

@@ -69,7 +69,7 @@ extension ClientSession {
         guard let index = request.withArgument(1, { RedisInteger.parse($0) }), index >= Int32.min, index <= Int32.max
         else { return respondError(RedisErrors.notInteger) }
         let database: Int
-        switch machine.select(Int(index), holdingLeases: !leases.isEmpty) {
+        switch machine.select(Int(index)) {
         case .error(let message): return respondError(message)
         case .check(let checked): database = checked
         }
@@ -94,7 +94,7 @@ extension ClientSession {
         }
         let text = String(buffer: reply)
         if text.contains("DB index is out of range") {
-            return complete(sequence) { $0.writeRESPError(SessionStateMachine.databaseOutOfRange) }
+            return complete(sequence) { $0.writeRESPError(Machine.databaseOutOfRange) }
         }
         complete(sequence, with: reply)
     }
@@ -245,7 +245,7 @@ extension ClientSession {
         var flags = ""
         if !subscriptions.isEmpty { flags += "P" }
         if machine.transaction != nil { flags += "x" }
-        if !leases.isEmpty && watching == nil { flags += "b" }
+        if machine.isBlocked { flags += "b" }
         if noEvict { flags += "e" }
         if noTouch { flags += "T" }
         if flags.isEmpty { flags = "N" }
@@ -355,7 +355,7 @@ extension ClientSession {
     /// RESP2, not authenticated when the pool has a password).
     private func resetCommand() {
         let reset = machine.reset()
-        if reset.unwatch { stopWatching() }
+        if let lease = reset.unwatch { unwatch(lease) }
         leave(reset.subscriptions)
         authenticationChanged()
         name = nil

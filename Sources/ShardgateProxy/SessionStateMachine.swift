@@ -2,19 +2,29 @@ import Commands
 import NIOCore
 import OrderedCollections
 
+/// What the session machine knows of a backend connection lent to one client (`Lease`; tests use
+/// their own): enough to pick it for a request, never to do I/O on it.
+protocol SessionLease: AnyObject {
+    var group: Int { get }
+    var protocolVersion: Int { get }
+    var database: Int { get }
+}
+
 /// One client's protocol state, without I/O: whether it authenticated, the RESP version it chose
-/// with HELLO, its database, its subscriptions, its MULTI queue and the group it WATCHes, and
-/// whether the session is closing.
+/// with HELLO, its database, its subscriptions, its MULTI queue, the connections lent to it and the
+/// one that carries its WATCH, and whether the session is closing.
 ///
 /// `ClientSession` (the channel handler) parses a request, resolves its spec and policy, and hands
 /// them to `requestReceived`; the machine decides and returns what to do as a concrete enum, and
 /// the handler does it (routes, writes, leases, closes). Other events — a backend's answer to a
 /// SELECT, a lease that now carries a WATCH, RESET, the connection going away — come in the same
 /// way. Time is passed in, never read here, so every state is a unit test that runs in microseconds.
+/// Leases are `LeaseHandle`s: the handler takes them from the loop's pool and gives them back when
+/// the machine says so; the machine decides which one a request uses and when one is done.
 ///
 /// The per-request path for a plain GET or SET is a few comparisons and one switch: no allocation
 /// (error texts are built only when an error is answered).
-struct SessionStateMachine {
+struct SessionStateMachine<LeaseHandle: SessionLease> {
     /// Whether requests are still read.
     enum Phase: Equatable, Sendable {
         /// Requests are read and run.
@@ -34,9 +44,14 @@ struct SessionStateMachine {
     private(set) var database: Int
     /// Between MULTI and EXEC/DISCARD: the commands queued so far.
     private(set) var transaction: Transaction?
-    /// The group whose keys the client WATCHes (on a leased connection), from the moment that lease
-    /// carries the WATCH until EXEC, DISCARD, UNWATCH or RESET.
-    private(set) var watchedGroup: Int?
+    /// Connections lent to this client (one per group, RESP version and database at most): while it
+    /// blocks (BLPOP…), waits (WAIT) or watches keys, its requests for that group go there, in order.
+    private(set) var leases: [LeaseHandle] = []
+    /// The lease that carries the client's WATCH, from the moment it is sent there until EXEC,
+    /// DISCARD, UNWATCH or RESET.
+    private(set) var watching: LeaseHandle?
+    /// The group whose keys the client watches.
+    var watchedGroup: Int? { watching?.group }
     /// The channels, patterns and shard channels this client subscribed to, in order (an
     /// unsubscribe-all walks them in that order, as Redis does).
     private(set) var subscriptions = OrderedSet<SubscriptionKey>()
@@ -109,24 +124,24 @@ struct SessionStateMachine {
         /// WATCH: find the one group its keys live in, then call `watch(group:)`.
         case watch
         /// UNWATCH of a watching client: the request goes on the watch's lease, which answers it.
-        case unwatch
+        case unwatch(LeaseHandle)
         /// EXEC: `MULTI`, the queued frames and `EXEC` go to `group`'s master as one block.
         case execute(Transaction, group: Int)
-        /// EXEC of a client that watches: the block goes on its lease (the server checks the
-        /// watched keys there), which may go back afterwards.
-        case executeWatched(Transaction)
-        /// EXEC after a queue-time error: `-EXECABORT`, nothing sent; the lease's WATCH first ends
-        /// (an UNWATCH nobody reads) when `unwatch`.
-        case abortTransaction(unwatch: Bool)
-        /// DISCARD: `+OK`; the lease's WATCH ends first when `unwatch`.
-        case discard(unwatch: Bool)
+        /// EXEC of a client that watches: the block goes on `lease` (the server checks the watched
+        /// keys there), which may go back afterwards.
+        case executeWatched(Transaction, on: LeaseHandle)
+        /// EXEC after a queue-time error: `-EXECABORT`, nothing sent; the WATCH on `unwatch` first
+        /// ends (an UNWATCH nobody reads).
+        case abortTransaction(unwatch: LeaseHandle?)
+        /// DISCARD: `+OK`; the WATCH on `unwatch` ends first.
+        case discard(unwatch: LeaseHandle?)
         /// Write every reply due before, then `reply` (if any), then close.
         case close(LocalReply?)
         /// The session is closing: nothing more runs.
         case drop
     }
 
-    static let execAbortError = "EXECABORT Transaction discarded because of previous errors."
+    static var execAbortError: String { "EXECABORT Transaction discarded because of previous errors." }
 
     /// A request whose command is `spec` (the subcommand for a container given one) and whose
     /// policy is `policy`, with `argumentCount` arguments (the name included).
@@ -223,10 +238,7 @@ struct SessionStateMachine {
                 return .abortTransaction(unwatch: endWatch())
             }
             // WATCH's check happens on the server, so a watching client's EXEC always reaches it.
-            if watchedGroup != nil {
-                watchedGroup = nil
-                return .executeWatched(queued)
-            }
+            if let lease = endWatch() { return .executeWatched(queued, on: lease) }
             switch execution {
             case .abort, .empty: return .reply(.emptyArray)
             case .send(let group): return .execute(queued, group: group)
@@ -239,15 +251,15 @@ struct SessionStateMachine {
             guard transaction == nil else { return .error("ERR WATCH inside MULTI is not allowed") }
             return .watch
         case .unwatch:
-            return endWatch() ? .unwatch : .reply(.ok)
+            guard let lease = endWatch() else { return .reply(.ok) }
+            return .unwatch(lease)
         }
     }
 
-    /// Ends the WATCH, if any; whether there was one.
-    private mutating func endWatch() -> Bool {
-        guard watchedGroup != nil else { return false }
-        watchedGroup = nil
-        return true
+    /// Ends the WATCH, if any: the lease that carried it.
+    private mutating func endWatch() -> LeaseHandle? {
+        defer { watching = nil }
+        return watching
     }
 
     /// Inside MULTI: whether and how `spec` can be queued.
@@ -297,8 +309,9 @@ struct SessionStateMachine {
     enum WatchAction: Equatable {
         /// The client already watches keys of another group: `-CROSSSLOT` naming both.
         case crossSlot([Int])
-        /// Send WATCH on the client's lease of `group` (once every earlier reply is in, unless it
-        /// holds one already), then report `watchStarted(group:)`.
+        /// Send WATCH on the client's lease of `group` (`watching`, or one it holds or takes; once
+        /// every earlier reply is in, unless it holds one on the group already), then report
+        /// `watchStarted(on:)`.
         case send(group: Int)
     }
 
@@ -307,15 +320,43 @@ struct SessionStateMachine {
         return .send(group: group)
     }
 
-    /// A lease of `group` carries the client's WATCH now.
-    mutating func watchStarted(group: Int) {
-        watchedGroup = group
+    /// `lease` carries the client's WATCH now.
+    mutating func watchStarted(on lease: LeaseHandle) {
+        watching = lease
     }
 
-    /// The lease the client watched through is gone (its connection closed).
-    mutating func watchLost() {
-        watchedGroup = nil
+    // MARK: - Leases
+
+    /// The lease a request for `group` goes on: the one the client holds there in its current RESP
+    /// version and database, if any (its requests there then keep their order).
+    @inline(__always)
+    func heldLease(forGroup group: Int) -> LeaseHandle? {
+        if leases.isEmpty { return nil }
+        return leases.first { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database }
     }
+
+    /// Whether the client holds a lease on `group`: a new request there needs no wait for the
+    /// client's earlier replies.
+    func holdsLease(onGroup group: Int) -> Bool {
+        leases.contains { $0.group == group }
+    }
+
+    /// The handler took `lease` from the loop's pool for this client.
+    mutating func leaseAcquired(_ lease: LeaseHandle) {
+        leases.append(lease)
+    }
+
+    /// Nothing is in flight on `lease` any more: whether it goes back to the pool now (it does
+    /// unless it carries the client's WATCH); it is no longer the client's then.
+    mutating func leaseIdle(_ lease: LeaseHandle) -> Bool {
+        guard lease !== watching, let index = leases.firstIndex(where: { $0 === lease }) else { return false }
+        leases.remove(at: index)
+        return true
+    }
+
+    /// The client holds a lease and watches nothing: a blocking command or WAIT of its is in
+    /// flight (CLIENT LIST's flag `b`).
+    var isBlocked: Bool { !leases.isEmpty && watching == nil }
 
     // MARK: - AUTH, HELLO, SELECT, RESET
 
@@ -340,8 +381,9 @@ struct SessionStateMachine {
         return true
     }
 
-    static let helloNoAuthError =
+    static var helloNoAuthError: String {
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
+    }
 
     /// Why HELLO cannot run now (its options parsed, AUTH applied), or nil.
     var helloRefusal: String? { isAuthenticated ? nil : Self.helloNoAuthError }
@@ -352,7 +394,7 @@ struct SessionStateMachine {
         protocolVersion = version
     }
 
-    static let databaseOutOfRange = "ERR DB index is out of range"
+    static var databaseOutOfRange: String { "ERR DB index is out of range" }
 
     /// What SELECT does.
     enum SelectAction: Equatable {
@@ -362,11 +404,11 @@ struct SessionStateMachine {
         case check(database: Int)
     }
 
-    /// SELECT `index`; `holdingLeases`: the client holds a leased connection, which belongs to the
-    /// database it was taken in.
-    func select(_ index: Int, holdingLeases: Bool) -> SelectAction {
+    /// SELECT `index`. Refused while the client holds a lease, which belongs to the database it was
+    /// taken in.
+    func select(_ index: Int) -> SelectAction {
         guard index >= 0 else { return .error(Self.databaseOutOfRange) }
-        guard !holdingLeases else {
+        guard leases.isEmpty else {
             return .error(ProxyErrors.unsupported(
                 "select", because: "this client holds a leased connection (WATCH or a blocking command in flight)"))
         }
@@ -380,8 +422,8 @@ struct SessionStateMachine {
 
     /// What RESET leaves behind for the handler to undo.
     struct ResetAction {
-        /// The client watched keys: an UNWATCH goes on the lease (nobody reads its reply).
-        var unwatch: Bool
+        /// The client watched keys: an UNWATCH goes on this lease (nobody reads its reply).
+        var unwatch: LeaseHandle?
         /// Subscriptions to leave upstream.
         var subscriptions: OrderedSet<SubscriptionKey>
     }
@@ -438,15 +480,24 @@ struct SessionStateMachine {
         return true
     }
 
-    /// The connection is gone: the subscriptions to leave upstream (the handler also drops its
-    /// leases, closing them so the servers drop what they did for the client).
-    mutating func closed() -> OrderedSet<SubscriptionKey> {
+    /// What the handler undoes when the connection is gone.
+    struct ClosedAction {
+        /// Subscriptions to leave upstream.
+        var subscriptions: OrderedSet<SubscriptionKey>
+        /// Leases to close, not give back: the servers then drop what they were doing for the
+        /// client (a blocked pop pops nothing for a client that is gone).
+        var leases: [LeaseHandle]
+    }
+
+    /// The connection is gone.
+    mutating func closed() -> ClosedAction {
         phase = .closed
         transaction = nil
-        watchedGroup = nil
-        let left = subscriptions
+        watching = nil
+        let action = ClosedAction(subscriptions: subscriptions, leases: leases)
         subscriptions.removeAll()
-        return left
+        leases.removeAll()
+        return action
     }
 
     // MARK: - Time and writes

@@ -7,7 +7,22 @@ import Testing
 /// A client's protocol state without sockets: each test feeds requests (a command's spec and policy,
 /// as the handler resolves them) and the handler's reports, and checks the actions returned.
 @Suite struct SessionStateMachineTests {
-    typealias Machine = SessionStateMachine
+    /// A lease as the machine sees it: no connection behind it.
+    final class TestLease: SessionLease, CustomStringConvertible {
+        let group: Int
+        let protocolVersion: Int
+        let database: Int
+
+        init(group: Int, protocolVersion: Int = 2, database: Int = 0) {
+            self.group = group
+            self.protocolVersion = protocolVersion
+            self.database = database
+        }
+
+        var description: String { "lease \(group)" }
+    }
+
+    typealias Machine = SessionStateMachine<TestLease>
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
     let frame = ByteBuffer(string: "*1\r\n$4\r\nPING\r\n")
 
@@ -48,11 +63,11 @@ import Testing
         case .reply(let reply): return "reply \(reply)"
         case .error(let message): return "error \(message)"
         case .watch: return "watch"
-        case .unwatch: return "unwatch"
+        case .unwatch(let lease): return "unwatch on \(lease)"
         case .execute(let transaction, let group): return "execute \(transaction.frames.count) in \(group)"
-        case .executeWatched(let transaction): return "execute watched \(transaction.frames.count)"
-        case .abortTransaction(let unwatch): return unwatch ? "abort and unwatch" : "abort"
-        case .discard(let unwatch): return unwatch ? "discard and unwatch" : "discard"
+        case .executeWatched(let transaction, let lease): return "execute \(transaction.frames.count) on \(lease)"
+        case .abortTransaction(let lease): return lease.map { "abort and unwatch on \($0)" } ?? "abort"
+        case .discard(let lease): return lease.map { "discard and unwatch on \($0)" } ?? "discard"
         case .close(let reply): return reply.map { "close after \($0)" } ?? "close"
         case .drop: return "drop"
         }
@@ -150,8 +165,8 @@ import Testing
         #expect(was && count == 1)
         let (wasAgain, _) = machine.unsubscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
         #expect(!wasAgain)
-        let result13 = machine.closed()
-        #expect(result13.count == 2, "the pattern and the shard channel are left upstream")
+        let closed = machine.closed()
+        #expect(closed.subscriptions.count == 2, "the pattern and the shard channel are left upstream")
         #expect(machine.subscriptions.isEmpty)
     }
 
@@ -243,41 +258,92 @@ import Testing
 
     @Test func watchKeepsTheClientInOneGroupUntilExec() {
         var machine = Self.machine()
+        let lease = TestLease(group: 1)
         #expect(Self.send(&machine, "watch", arguments: 1) == "watch")
         #expect(machine.watch(group: 1) == .send(group: 1))
-        machine.watchStarted(group: 1)
+        machine.leaseAcquired(lease)
+        machine.watchStarted(on: lease)
+        #expect(machine.watchedGroup == 1)
         #expect(machine.watch(group: 0) == .crossSlot([1, 0]))
         #expect(machine.watch(group: 1) == .send(group: 1))
         _ = Self.send(&machine, "multi")
         #expect(machine.transaction?.group == 1, "the transaction starts in the watched group")
         _ = Self.send(&machine, "set", arguments: 2)
-        let result23 = machine.queue(frame, keys: .groups([0]))
-        #expect(result23 == .crossSlot([1, 0]))
-        #expect(Self.send(&machine, "exec") == "abort and unwatch")
-        #expect(machine.watchedGroup == nil)
+        let stray = machine.queue(frame, keys: .groups([0]))
+        #expect(stray == .crossSlot([1, 0]))
+        #expect(Self.send(&machine, "exec") == "abort and unwatch on lease 1")
+        #expect(machine.watching == nil)
     }
 
     @Test func aWatchingClientsExecGoesOnItsLeaseEvenWhenEmpty() {
         var machine = Self.machine()
-        machine.watchStarted(group: 0)
+        let lease = TestLease(group: 0)
+        machine.leaseAcquired(lease)
+        machine.watchStarted(on: lease)
         _ = Self.send(&machine, "multi")
-        #expect(Self.send(&machine, "exec") == "execute watched 0")
-        #expect(machine.watchedGroup == nil)
+        #expect(Self.send(&machine, "exec") == "execute 0 on lease 0")
+        #expect(machine.watching == nil)
     }
 
     @Test func unwatchAndDiscardEndTheWatch() {
         var machine = Self.machine()
+        let lease = TestLease(group: 1)
         #expect(Self.send(&machine, "unwatch") == "reply ok", "nothing watched: answered here")
-        machine.watchStarted(group: 1)
-        #expect(Self.send(&machine, "unwatch") == "unwatch")
+        machine.leaseAcquired(lease)
+        machine.watchStarted(on: lease)
+        #expect(Self.send(&machine, "unwatch") == "unwatch on lease 1")
         #expect(machine.watchedGroup == nil)
-        machine.watchStarted(group: 1)
+        machine.watchStarted(on: lease)
         _ = Self.send(&machine, "multi")
         #expect(Self.send(&machine, "unwatch") == "queue none", "UNWATCH inside MULTI is queued")
-        #expect(Self.send(&machine, "discard") == "discard and unwatch")
-        machine.watchStarted(group: 1)
-        machine.watchLost()
+        #expect(Self.send(&machine, "discard") == "discard and unwatch on lease 1")
         #expect(Self.send(&machine, "unwatch") == "reply ok")
+    }
+
+    // MARK: Leases
+
+    @Test func requestsForALeasedGroupUseTheLeaseOfTheirProtocolAndDatabase() {
+        var machine = Self.machine()
+        #expect(machine.heldLease(forGroup: 1) == nil)
+        #expect(!machine.holdsLease(onGroup: 1))
+        let lease = TestLease(group: 1)
+        machine.leaseAcquired(lease)
+        #expect(machine.heldLease(forGroup: 1) === lease)
+        #expect(machine.heldLease(forGroup: 0) == nil)
+        #expect(machine.isBlocked, "a lease without a WATCH: a blocking command is in flight")
+        machine.hello(protocolVersion: 3)
+        #expect(machine.heldLease(forGroup: 1) == nil, "a RESP2 lease does not answer a RESP3 client")
+        #expect(machine.holdsLease(onGroup: 1), "but its requests there still keep their order")
+    }
+
+    @Test func anIdleLeaseGoesBackUnlessItCarriesTheWatch() {
+        var machine = Self.machine()
+        let blocking = TestLease(group: 0)
+        let watched = TestLease(group: 1)
+        machine.leaseAcquired(blocking)
+        machine.leaseAcquired(watched)
+        machine.watchStarted(on: watched)
+        #expect(!machine.isBlocked)
+        let watchedIdle = machine.leaseIdle(watched)
+        #expect(!watchedIdle, "kept while it carries the WATCH")
+        let blockingIdle = machine.leaseIdle(blocking)
+        #expect(blockingIdle)
+        let again = machine.leaseIdle(blocking)
+        #expect(!again, "given back once")
+        #expect(Self.send(&machine, "unwatch") == "unwatch on lease 1")
+        let afterUnwatch = machine.leaseIdle(watched)
+        #expect(afterUnwatch)
+        #expect(machine.leases.isEmpty)
+    }
+
+    @Test func closingHandsBackEveryLeaseToClose() {
+        var machine = Self.machine()
+        let lease = TestLease(group: 0)
+        machine.leaseAcquired(lease)
+        machine.watchStarted(on: lease)
+        let closed = machine.closed()
+        #expect(closed.leases.count == 1 && closed.leases[0] === lease)
+        #expect(machine.leases.isEmpty && machine.watching == nil)
     }
 
     // MARK: Closing
@@ -318,12 +384,13 @@ import Testing
 
     @Test func selectIsCheckedThenConfirmed() {
         var machine = Self.machine()
-        #expect(machine.select(-1, holdingLeases: false) == .error(Machine.databaseOutOfRange))
-        #expect(machine.select(3, holdingLeases: true) != .check(database: 3), "a lease belongs to its database")
-        #expect(machine.select(3, holdingLeases: false) == .check(database: 3))
+        #expect(machine.select(-1) == .error(Machine.databaseOutOfRange))
+        #expect(machine.select(3) == .check(database: 3))
         #expect(machine.database == 0, "only once the backend confirmed it")
         machine.selected(3)
         #expect(machine.database == 3)
+        machine.leaseAcquired(TestLease(group: 0, database: 3))
+        #expect(machine.select(4) != .check(database: 4), "a lease belongs to its database")
     }
 
     @Test func resetMakesTheConnectionNew() {
@@ -331,14 +398,16 @@ import Testing
         _ = machine.auth(user: nil, password: Array("secret".utf8))
         machine.hello(protocolVersion: 3)
         machine.selected(5)
-        machine.watchStarted(group: 1)
+        let lease = TestLease(group: 1)
+        machine.leaseAcquired(lease)
+        machine.watchStarted(on: lease)
         _ = machine.subscribe(SubscriptionKey(kind: .channel, name: Array("a".utf8)))
         _ = Self.send(&machine, "multi")
         #expect(Self.send(&machine, "reset") == "local reset", "RESET runs at once inside MULTI")
         let reset = machine.reset()
-        #expect(reset.unwatch)
+        #expect(reset.unwatch === lease)
         #expect(reset.subscriptions.count == 1)
-        #expect(machine.transaction == nil && machine.watchedGroup == nil && machine.subscriptions.isEmpty)
+        #expect(machine.transaction == nil && machine.watching == nil && machine.subscriptions.isEmpty)
         #expect(machine.protocolVersion == 2 && machine.database == 0)
         #expect(!machine.isAuthenticated)
         #expect(Self.send(&machine, "get", arguments: 1) == "error \(RedisErrors.noAuth)")
