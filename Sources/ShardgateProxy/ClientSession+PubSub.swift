@@ -17,10 +17,9 @@ extension ClientSession {
 
     private func subscribe(_ kind: SubscriptionKind, _ names: [[UInt8]]) {
         let hub = loop.pubSub
-        var frames: [ByteBuffer] = []
-        for name in names {
-            let count = machine.subscribe(SubscriptionKey(kind: kind, name: name))
-            frames.append(PubSubFrames.confirmation(kind.subscribed, name: name, count: count, protocolVersion: protocolVersion))
+        let version = protocolVersion
+        let frames = machine.subscribe(kind, names).map { confirmation in
+            PubSubFrames.confirmation(kind.subscribed, name: confirmation.name, count: confirmation.count, protocolVersion: version)
         }
         // The confirmations go out once every subscription is active upstream.
         let reply = PendingConfirmations(session: self, sequence: reserveSlot(), frames: frames)
@@ -30,18 +29,11 @@ extension ClientSession {
     }
 
     private func unsubscribe(_ kind: SubscriptionKind, _ requested: [[UInt8]]) {
-        let names = requested.isEmpty ? machine.subscribedNames(kind) : requested
-        guard !names.isEmpty else {
-            let frame = PubSubFrames.confirmation(
-                kind.unsubscribed, name: nil, count: machine.subscriptionCount(for: kind), protocolVersion: protocolVersion)
-            return respond { $0.writeImmutableBuffer(frame) }
-        }
-        var frames: [ByteBuffer] = []
-        for name in names {
-            let key = SubscriptionKey(kind: kind, name: name)
-            let (wasSubscribed, count) = machine.unsubscribe(key)
-            if wasSubscribed { loop.pubSub.unsubscribe(self, from: key) }
-            frames.append(PubSubFrames.confirmation(kind.unsubscribed, name: name, count: count, protocolVersion: protocolVersion))
+        let action = machine.unsubscribe(kind, requested)
+        for key in action.leave { loop.pubSub.unsubscribe(self, from: key) }
+        let version = protocolVersion
+        let frames = action.confirmations.map { confirmation in
+            PubSubFrames.confirmation(kind.unsubscribed, name: confirmation.name, count: confirmation.count, protocolVersion: version)
         }
         respond { buffer in for frame in frames { buffer.writeImmutableBuffer(frame) } }
     }

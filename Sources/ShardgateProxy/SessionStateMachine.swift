@@ -442,22 +442,43 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
 
     // MARK: - Subscriptions
 
-    /// Subscribes to `key`; the count its confirmation reports.
-    mutating func subscribe(_ key: SubscriptionKey) -> Int {
-        subscriptions.append(key)
-        return subscriptionCount(for: key.kind)
+    /// One confirmation of a (P|S)(UN)SUBSCRIBE, in Redis's words: the name (nil when an
+    /// unsubscribe-all had nothing to leave) and the count of subscriptions after it.
+    struct Confirmation: Equatable {
+        var name: [UInt8]?
+        var count: Int
     }
 
-    /// Unsubscribes from `key`: whether it was subscribed (so must be left upstream), and the count
-    /// its confirmation reports.
-    mutating func unsubscribe(_ key: SubscriptionKey) -> (wasSubscribed: Bool, count: Int) {
-        let removed = subscriptions.remove(key) != nil
-        return (removed, subscriptionCount(for: key.kind))
+    /// (P|S)SUBSCRIBE `names`: one confirmation each (a name subscribed twice counts once). The
+    /// handler subscribes each name upstream and sends the confirmations once all are active.
+    mutating func subscribe(_ kind: SubscriptionKind, _ names: [[UInt8]]) -> [Confirmation] {
+        names.map { name in
+            subscriptions.append(SubscriptionKey(kind: kind, name: name))
+            return Confirmation(name: name, count: subscriptionCount(for: kind))
+        }
     }
 
-    /// The names subscribed to as `kind`, in order (what an unsubscribe-all leaves).
-    func subscribedNames(_ kind: SubscriptionKind) -> [[UInt8]] {
-        subscriptions.filter { $0.kind == kind }.map(\.name)
+    /// What a (P|S)UNSUBSCRIBE does.
+    struct UnsubscribeAction {
+        /// Answered at once, in order.
+        var confirmations: [Confirmation]
+        /// Subscriptions to leave upstream (the ones the client had).
+        var leave: [SubscriptionKey]
+    }
+
+    /// (P|S)UNSUBSCRIBE `requested` (every name of `kind`, in subscription order, when empty).
+    mutating func unsubscribe(_ kind: SubscriptionKind, _ requested: [[UInt8]]) -> UnsubscribeAction {
+        let names = requested.isEmpty ? subscriptions.filter { $0.kind == kind }.map(\.name) : requested
+        guard !names.isEmpty else {
+            return UnsubscribeAction(confirmations: [Confirmation(name: nil, count: subscriptionCount(for: kind))], leave: [])
+        }
+        var action = UnsubscribeAction(confirmations: [], leave: [])
+        for name in names {
+            let key = SubscriptionKey(kind: kind, name: name)
+            if subscriptions.remove(key) != nil { action.leave.append(key) }
+            action.confirmations.append(Confirmation(name: name, count: subscriptionCount(for: kind)))
+        }
+        return action
     }
 
     /// What a SUBSCRIBE-family reply counts: channels and patterns together, shard channels apart.
