@@ -55,12 +55,6 @@ final class ClientSession: ChannelInboundHandler {
     var protocolVersion: Int { machine.protocolVersion }
     var database: Int { machine.database }
     var subscriptions: OrderedSet<SubscriptionKey> { machine.subscriptions }
-    var name: String?
-    var libraryName: String?
-    var libraryVersion: String?
-    /// CLIENT NO-EVICT / NO-TOUCH, as set (shown in CLIENT LIST flags).
-    var noEvict = false
-    var noTouch = false
     /// A request waiting for every earlier reply before it runs (see `afterEarlierReplies`).
     private var barrier: (() -> Void)?
 

@@ -151,8 +151,7 @@ extension ClientSession {
         }
         if let refusal = machine.helloRefusal { return respondError(refusal) }
         if let newName {
-            guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
-            name = newName.isEmpty ? nil : newName
+            if let error = machine.setName(newName) { return respondError(error) }
         }
         machine.hello(protocolVersion: requestedVersion)
         let id = self.id
@@ -178,10 +177,6 @@ extension ClientSession {
 
     // MARK: CLIENT
 
-    static func isValidClientName(_ name: String) -> Bool {
-        name.utf8.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
-    }
-
     private func clientCommand(_ request: RESPRequest) {
         guard request.argumentCount >= 2 else { return respondError(RedisErrors.wrongArity("client")) }
         let sub = request.string(1).lowercased()
@@ -193,29 +188,22 @@ extension ClientSession {
         switch sub {
         case "setname":
             guard arity(3) else { return }
-            let newName = request.string(2)
-            guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
-            name = newName.isEmpty ? nil : newName
-            respond { $0.writeStaticString("+OK\r\n") }
+            if let error = machine.setName(request.string(2)) { return respondError(error) }
+            respond(.ok)
         case "getname":
             guard arity(2) else { return }
-            if let name { respond { $0.writeRESPBulkString(name) } } else { respondNull() }
+            if let name = machine.attributes.name { respond { $0.writeRESPBulkString(name) } } else { respondNull() }
         case "id":
             guard arity(2) else { return }
             let id = self.id
             respond { $0.writeRESPInteger(id) }
         case "setinfo":
             guard arity(4) else { return }
-            let attribute = request.string(2).lowercased()
-            let value = request.string(3)
-            guard attribute == "lib-name" || attribute == "lib-ver" else {
-                return respondError("ERR Unrecognized option '\(request.string(2))'")
+            let option = request.string(2)
+            if let error = machine.setInfo(option.lowercased(), option: option, value: request.string(3)) {
+                return respondError(error)
             }
-            guard value.utf8.allSatisfy({ $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }) else {
-                return respondError("ERR \(attribute) cannot contain spaces, newlines or special characters.")
-            }
-            if attribute == "lib-name" { libraryName = value } else { libraryVersion = value }
-            respond { $0.writeStaticString("+OK\r\n") }
+            respond(.ok)
         case "info":
             guard arity(2) else { return }
             let line = clientInfoLine() + "\n"
@@ -228,8 +216,8 @@ extension ClientSession {
             guard arity(3) else { return }
             let value = request.string(2).lowercased()
             guard value == "on" || value == "off" else { return respondError(RedisErrors.syntax) }
-            if sub == "no-evict" { noEvict = value == "on" } else { noTouch = value == "on" }
-            respond { $0.writeStaticString("+OK\r\n") }
+            if sub == "no-evict" { machine.setNoEvict(value == "on") } else { machine.setNoTouch(value == "on") }
+            respond(.ok)
         default:
             if runtime.commands.lookup(fullName: "client|\(sub)") == nil {
                 return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "client"))
@@ -246,15 +234,16 @@ extension ClientSession {
         if !subscriptions.isEmpty { flags += "P" }
         if machine.transaction != nil { flags += "x" }
         if machine.isBlocked { flags += "b" }
-        if noEvict { flags += "e" }
-        if noTouch { flags += "T" }
+        let attributes = machine.attributes
+        if attributes.noEvict { flags += "e" }
+        if attributes.noTouch { flags += "T" }
         if flags.isEmpty { flags = "N" }
         let count = { (kind: SubscriptionKind) in self.machine.subscriptionCount(ofKind: kind) }
-        return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(name ?? "") age=\(age) idle=\(idle) "
+        return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(attributes.name ?? "") age=\(age) idle=\(idle) "
             + "flags=\(flags) db=\(database) sub=\(count(.channel)) psub=\(count(.pattern)) ssub=\(count(.shardChannel)) "
             + "multi=\(machine.transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
             + "omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=\(protocolVersion) "
-            + "lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
+            + "lib-name=\(attributes.libraryName ?? "") lib-ver=\(attributes.libraryVersion ?? "")"
     }
 
     /// CLIENT LIST [TYPE normal|pubsub|master|replica] [ID id …]: every client of the pool, on
@@ -358,9 +347,6 @@ extension ClientSession {
         if let lease = reset.unwatch { unwatch(lease) }
         leave(reset.subscriptions)
         authenticationChanged()
-        name = nil
-        noEvict = false
-        noTouch = false
         respond { $0.writeStaticString("+RESET\r\n") }
     }
 

@@ -57,6 +57,8 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     private(set) var subscriptions = OrderedSet<SubscriptionKey>()
     /// The groups this client wrote to since its last WAIT (bit g; all bits when g >= 64).
     private(set) var writtenGroups: UInt64 = 0
+    /// What the client said about itself (CLIENT SETNAME, SETINFO, NO-EVICT, NO-TOUCH; HELLO SETNAME).
+    private(set) var attributes = ClientAttributes()
     /// When the client last sent something (CLIENT LIST's idle).
     private(set) var lastActive: NIODeadline
     /// When the connection was accepted (CLIENT LIST's age).
@@ -428,16 +430,48 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
         var subscriptions: OrderedSet<SubscriptionKey>
     }
 
-    /// RESET: the connection as new (no transaction, watch, subscription or selected database,
-    /// RESP2, not authenticated when the pool has a password).
+    /// RESET: the connection as new (no transaction, watch, subscription, selected database or name,
+    /// RESP2, not authenticated when the pool has a password, NO-EVICT and NO-TOUCH off).
     mutating func reset() -> ResetAction {
         transaction = nil
+        attributes.name = nil
+        attributes.noEvict = false
+        attributes.noTouch = false
         let action = ResetAction(unwatch: endWatch(), subscriptions: subscriptions)
         subscriptions.removeAll()
         protocolVersion = 2
         database = defaultDatabase
         isAuthenticated = password == nil
         return action
+    }
+
+    // MARK: - CLIENT attributes
+
+    /// CLIENT SETNAME or HELLO's SETNAME: nil when set (an empty name clears it), else the error.
+    mutating func setName(_ name: String) -> String? {
+        guard ClientAttributes.isPrintable(name) else { return RedisErrors.badClientName }
+        attributes.name = name.isEmpty ? nil : name
+        return nil
+    }
+
+    /// CLIENT SETINFO `attribute` `value` (`attribute` lowercased, `option` as the client spelled
+    /// it): nil when set, else the error.
+    mutating func setInfo(_ attribute: String, option: String, value: String) -> String? {
+        guard attribute == "lib-name" || attribute == "lib-ver" else { return "ERR Unrecognized option '\(option)'" }
+        guard ClientAttributes.isPrintable(value) else {
+            return "ERR \(attribute) cannot contain spaces, newlines or special characters."
+        }
+        if attribute == "lib-name" { attributes.libraryName = value } else { attributes.libraryVersion = value }
+        return nil
+    }
+
+    /// CLIENT NO-EVICT / NO-TOUCH on|off.
+    mutating func setNoEvict(_ on: Bool) {
+        attributes.noEvict = on
+    }
+
+    mutating func setNoTouch(_ on: Bool) {
+        attributes.noTouch = on
     }
 
     // MARK: - Subscriptions
@@ -561,6 +595,20 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     @inline(__always)
     func lastWriteAcknowledged(group: Int) -> NIODeadline {
         writeAcknowledged.isEmpty ? .distantPast : writeAcknowledged[group]
+    }
+}
+
+/// What a client said about itself, shown by CLIENT LIST / CLIENT INFO.
+struct ClientAttributes: Equatable, Sendable {
+    var name: String?
+    var libraryName: String?
+    var libraryVersion: String?
+    var noEvict = false
+    var noTouch = false
+
+    /// Names and library attributes are printable ASCII without spaces, as in Redis.
+    static func isPrintable(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
     }
 }
 

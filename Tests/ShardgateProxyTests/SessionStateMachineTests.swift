@@ -419,6 +419,29 @@ import Testing
         #expect(Self.send(&machine, "get", arguments: 1) == "error \(RedisErrors.noAuth)")
     }
 
+    @Test func clientAttributesAreCheckedAndResetClearsTheNameAndFlags() {
+        var machine = Self.machine()
+        let spaced = machine.setName("two words")
+        #expect(spaced == RedisErrors.badClientName)
+        let named = machine.setName("worker-1")
+        #expect(named == nil)
+        let badOption = machine.setInfo("lib-colour", option: "LIB-COLOUR", value: "x")
+        #expect(badOption == "ERR Unrecognized option 'LIB-COLOUR'")
+        let badValue = machine.setInfo("lib-name", option: "lib-name", value: "redis py")
+        #expect(badValue == "ERR lib-name cannot contain spaces, newlines or special characters.")
+        let library = machine.setInfo("lib-name", option: "LIB-NAME", value: "redis-py")
+        #expect(library == nil)
+        machine.setNoEvict(true)
+        machine.setNoTouch(true)
+        #expect(machine.attributes == ClientAttributes(
+            name: "worker-1", libraryName: "redis-py", libraryVersion: nil, noEvict: true, noTouch: true))
+        _ = machine.reset()
+        #expect(machine.attributes == ClientAttributes(name: nil, libraryName: "redis-py", libraryVersion: nil))
+        _ = machine.setName("x")
+        let cleared = machine.setName("")
+        #expect(cleared == nil && machine.attributes.name == nil, "an empty name clears it")
+    }
+
     // MARK: Time and writes
 
     @Test func idleAndAgeComeFromTheTimesPassedIn() {
