@@ -4,7 +4,8 @@ import RESP
 
 /// Blocking commands and WATCH: each runs on a connection to its group's master lent to this
 /// client alone (`LeasePool`), so the shared, pipelined connections never stall or carry a
-/// client's watched keys.
+/// client's watched keys. Which leases the client holds, which one carries its WATCH and when one
+/// goes back is `machine`'s to decide; this takes them from the pool and sends on them.
 extension ClientSession {
     /// The client's lease on `group`'s master, one it holds or a new one; nil (after answering the
     /// error) when none can be had.
@@ -18,12 +19,10 @@ extension ClientSession {
     }
 
     private func lease(forGroup group: Int, orElse fail: (String) -> Void) -> Lease? {
-        if let held = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database }) {
-            return held
-        }
+        if let held = machine.heldLease(forGroup: group) { return held }
         switch loop.leases.lease(group: group, protocolVersion: protocolVersion, database: database) {
         case .success(let lease):
-            leases.append(lease)
+            machine.leaseAcquired(lease)
             lease.connection.whenIdle = { [unowned self, unowned lease] in self.releaseIfIdle(lease) }
             return lease
         case .failure(let error):
@@ -60,7 +59,7 @@ extension ClientSession {
     /// A client with a lease on `group` already sends there in order; otherwise a new lease waits
     /// until the client's earlier requests are answered.
     private func afterEarlierRepliesUnlessLeased(_ group: Int, _ run: @escaping () -> Void) {
-        if leases.contains(where: { $0.group == group }) { return run() }
+        if machine.holdsLease(onGroup: group) { return run() }
         afterEarlierReplies(run)
     }
 
@@ -68,19 +67,22 @@ extension ClientSession {
     /// run on its lease (see `connection(forGroup:)`), as on a connection of its own.
     func watch(_ request: RESPRequest, spec: CommandSpec) {
         guard let group = singleGroup(request, spec: spec) else { return }
-        if let watching, watching.group != group { return respondCrossSlot([watching.group, group]) }
-        afterEarlierRepliesUnlessLeased(group) { [self] in
-            guard let lease = watching ?? lease(forGroup: group) else { return }
-            watching = lease
-            lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
-            if lease.watchedGeneration == nil { lease.watchedGeneration = lease.connection.generation }
+        switch machine.watch(group: group) {
+        case .crossSlot(let groups):
+            respondCrossSlot(groups)
+        case .send(let group):
+            afterEarlierRepliesUnlessLeased(group) { [self] in
+                guard let lease = machine.watching ?? lease(forGroup: group) else { return }
+                machine.watchStarted(on: lease)
+                lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+                if lease.watchedGeneration == nil { lease.watchedGeneration = lease.connection.generation }
+            }
         }
     }
 
-    /// UNWATCH, or the implicit one of DISCARD (`answered`: false) or of an aborted EXEC.
-    func stopWatching(_ request: RESPRequest? = nil) {
-        guard let lease = watching else { return }
-        watching = nil
+    /// Ends the WATCH on `lease`: the client's UNWATCH (`request`, answered by the server), or the
+    /// implicit one of DISCARD, RESET or an aborted EXEC (nobody reads its reply).
+    func unwatch(_ lease: Lease, _ request: RESPRequest? = nil) {
         lease.watchedGeneration = nil
         let target: ReplyTarget = request == nil ? .discard : .client(self, sequence: reserveSlot())
         lease.connection.send(request?.frame ?? Self.unwatchFrame, to: target)
@@ -89,8 +91,7 @@ extension ClientSession {
     static let unwatchFrame = RESPRequest(arguments: [Array("UNWATCH".utf8)]).frame
 
     /// EXEC of a client that watches: the block goes on its lease, and the lease may go back after.
-    func executeWatched(_ queued: Transaction, lease: Lease) {
-        watching = nil
+    func executeWatched(_ queued: Transaction, on lease: Lease) {
         defer { lease.watchedGeneration = nil }
         guard lease.watchedGeneration == lease.connection.generation else {
             // Run on a new connection, the transaction would skip the WATCH check: refuse it.
@@ -102,23 +103,19 @@ extension ClientSession {
         lease.connection.send(Self.execFrame, to: .client(self, sequence: reserveSlot()))
     }
 
-    /// A lease nothing waits on, and through which the client no longer watches, goes back.
+    /// A lease with nothing in flight goes back to the pool, unless the client still watches
+    /// through it.
     func releaseIfIdle(_ lease: Lease) {
-        guard lease !== watching, lease.connection.inFlight == 0,
-            let index = leases.firstIndex(where: { $0 === lease })
-        else { return }
-        leases.remove(at: index)
+        guard lease.connection.inFlight == 0, machine.leaseIdle(lease) else { return }
         lease.connection.whenIdle = nil
         loop.leases.giveBack(lease)
     }
 
     /// The client went away: its leases are closed, not reused.
-    func dropLeases() {
+    func drop(_ leases: [Lease]) {
         for lease in leases {
             lease.connection.whenIdle = nil
             loop.leases.discard(lease)
         }
-        leases.removeAll()
-        watching = nil
     }
 }

@@ -1,28 +1,11 @@
 import Commands
 import NIOCore
+import OrderedCollections
 import RESP
 
 /// SUBSCRIBE and friends through the proxy: the client's own subscriptions, confirmed in Redis's
 /// words, with the upstream side multiplexed by the loop's `PubSubHub`.
 extension ClientSession {
-    /// A RESP2 client with subscriptions may only run these (Redis's rule); RESP3 clients may run
-    /// anything.
-    static func allowedWhileSubscribed(_ policy: CommandPolicy) -> Bool {
-        switch policy {
-        case .pubsub, .local(.ping), .local(.quit), .local(.reset), .closeSilently: return true
-        default: return false
-        }
-    }
-
-    static func subscribedModeError(_ name: String) -> String {
-        "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-    }
-
-    /// What a SUBSCRIBE-family reply counts: channels and patterns together, shard channels apart.
-    func subscriptionCount(for kind: SubscriptionKind) -> Int {
-        subscriptions.filter { ($0.kind == .shardChannel) == (kind == .shardChannel) }.count
-    }
-
     func pubSubCommand(_ command: PubSubCommand, _ request: RESPRequest) {
         let names = (1..<request.argumentCount).map { index in request.withArgument(index) { Array($0) } }
         if command.subscribes {
@@ -34,11 +17,9 @@ extension ClientSession {
 
     private func subscribe(_ kind: SubscriptionKind, _ names: [[UInt8]]) {
         let hub = loop.pubSub
-        var frames: [ByteBuffer] = []
-        for name in names {
-            subscriptions.append(SubscriptionKey(kind: kind, name: name))
-            frames.append(PubSubFrames.confirmation(
-                kind.subscribed, name: name, count: subscriptionCount(for: kind), protocolVersion: protocolVersion))
+        let version = protocolVersion
+        let frames = machine.subscribe(kind, names).map { confirmation in
+            PubSubFrames.confirmation(kind.subscribed, name: confirmation.name, count: confirmation.count, protocolVersion: version)
         }
         // The confirmations go out once every subscription is active upstream.
         let reply = PendingConfirmations(session: self, sequence: reserveSlot(), frames: frames)
@@ -48,17 +29,11 @@ extension ClientSession {
     }
 
     private func unsubscribe(_ kind: SubscriptionKind, _ requested: [[UInt8]]) {
-        let names = requested.isEmpty ? subscriptions.filter { $0.kind == kind }.map(\.name) : requested
-        guard !names.isEmpty else {
-            let frame = PubSubFrames.confirmation(kind.unsubscribed, name: nil, count: subscriptionCount(for: kind), protocolVersion: protocolVersion)
-            return respond { $0.writeImmutableBuffer(frame) }
-        }
-        var frames: [ByteBuffer] = []
-        for name in names {
-            let key = SubscriptionKey(kind: kind, name: name)
-            if subscriptions.remove(key) != nil { loop.pubSub.unsubscribe(self, from: key) }
-            frames.append(PubSubFrames.confirmation(
-                kind.unsubscribed, name: name, count: subscriptionCount(for: kind), protocolVersion: protocolVersion))
+        let action = machine.unsubscribe(kind, requested)
+        for key in action.leave { loop.pubSub.unsubscribe(self, from: key) }
+        let version = protocolVersion
+        let frames = action.confirmations.map { confirmation in
+            PubSubFrames.confirmation(kind.unsubscribed, name: confirmation.name, count: confirmation.count, protocolVersion: version)
         }
         respond { buffer in for frame in frames { buffer.writeImmutableBuffer(frame) } }
     }
@@ -70,11 +45,9 @@ extension ClientSession {
         respond { $0.writeImmutableBuffer(push) }
     }
 
-    /// The connection closed: its subscriptions end.
-    func leaveSubscriptions() {
-        guard !subscriptions.isEmpty else { return }
-        for key in subscriptions { loop.pubSub.unsubscribe(self, from: key) }
-        subscriptions.removeAll()
+    /// Subscriptions the machine ended (the connection closed, or RESET) are left upstream.
+    func leave(_ keys: OrderedSet<SubscriptionKey>) {
+        for key in keys { loop.pubSub.unsubscribe(self, from: key) }
     }
 }
 

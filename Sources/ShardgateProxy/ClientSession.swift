@@ -6,6 +6,12 @@ import RESP
 /// One client connection: parses its requests, routes each one, and writes the replies back strictly
 /// in request order, whichever groups they came from.
 ///
+/// The client's protocol state (authentication, RESP version, database, subscriptions, MULTI, WATCH,
+/// which leases it holds, closing) is `machine`'s: each request goes through
+/// `SessionStateMachine.requestReceived`, and this handler performs the action it returns. What stays
+/// here is I/O: the reply slots and backpressure, routing, the backend connections, the lease pool and
+/// the pub/sub hub.
+///
 /// Every request takes the next slot in `slots`; a reply fills its slot, and replies are written from
 /// the head as soon as the head is filled. Local replies to an idle client skip the queue.
 final class ClientSession: ChannelInboundHandler {
@@ -22,7 +28,9 @@ final class ClientSession: ChannelInboundHandler {
     let loop: PoolLoop
     let runtime: PoolRuntime
     let id: Int
-    let createdAt = NIODeadline.now()
+    typealias Machine = SessionStateMachine<Lease>
+    /// The client's protocol state; this handler performs what it decides.
+    var machine: Machine
     private var context: ChannelHandlerContext!
     private var parser: RESPRequestParser
     private var input: ByteBuffer?
@@ -33,7 +41,7 @@ final class ClientSession: ChannelInboundHandler {
     private var isDirty = false
     private(set) var isOpen = true
     /// No further requests are read (QUIT, protocol error, shutdown).
-    private var isClosing = false
+    private var isClosing: Bool { machine.phase != .open }
     private var readingPaused = false
     /// Stopped reading because a backend it sent to is congested (resumed by `backendUncongested`).
     private var backendBlocked = false
@@ -44,34 +52,9 @@ final class ClientSession: ChannelInboundHandler {
     /// Running average size of this client's replies (0 before the first): with `slots.count` it
     /// estimates how many reply bytes are on their way (`windowIsFull`).
     private var averageReplyBytes = 0
-    var isAuthenticated: Bool {
-        didSet { parser.authenticated = isAuthenticated }
-    }
-    /// Read-your-writes: per group, when this client's last write there was acknowledged (empty when
-    /// the pool does not ask for read-your-writes).
-    private var writeAcknowledged: [NIODeadline]
-    /// RESP version chosen with HELLO: replies come from backend connections speaking the same one.
-    var protocolVersion = 2
-    /// The database this client SELECTed (the pool's `database` until it does).
-    var database: Int
-    var name: String?
-    var libraryName: String?
-    var libraryVersion: String?
-    /// Between MULTI and EXEC/DISCARD: the commands queued so far.
-    var transaction: Transaction?
-    /// The channels, patterns and shard channels this client subscribed to, in order (an
-    /// unsubscribe-all walks patterns in that order, as Redis does).
-    var subscriptions = OrderedSet<SubscriptionKey>()
-    /// Connections lent to this client (one per group at most), and the one it watches keys through.
-    var leases: [Lease] = []
-    var watching: Lease?
-    /// The groups this client wrote to since its last WAIT (bit g; all bits when g >= 64).
-    var writtenGroups: UInt64 = 0
-    /// CLIENT NO-EVICT / NO-TOUCH, as set (shown in CLIENT LIST flags).
-    var noEvict = false
-    var noTouch = false
-    /// When the client last sent something (for CLIENT LIST's idle).
-    var lastActive = NIODeadline.now()
+    var protocolVersion: Int { machine.protocolVersion }
+    var database: Int { machine.database }
+    var subscriptions: OrderedSet<SubscriptionKey> { machine.subscriptions }
     /// A request waiting for every earlier reply before it runs (see `afterEarlierReplies`).
     private var barrier: (() -> Void)?
 
@@ -97,13 +80,17 @@ final class ClientSession: ChannelInboundHandler {
         self.localAddressText = localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
         self.runtime = loop.runtime
         self.id = id
-        let authenticated = loop.runtime.password == nil
-        self.isAuthenticated = authenticated
-        self.parser = RESPRequestParser(authenticated: authenticated)
+        let config = loop.runtime.config
+        self.machine = Machine(
+            password: loop.runtime.password, database: config.database, keylessGroup: config.keylessGroup,
+            readYourWritesGroups: config.readYourWrites ? config.groups.count : 0, now: .now())
+        self.parser = RESPRequestParser(authenticated: machine.isAuthenticated)
         self.outbound = loop.allocator.buffer(capacity: 0)
-        self.database = loop.runtime.config.database
-        self.writeAcknowledged = loop.runtime.config.readYourWrites
-            ? Array(repeating: .distantPast, count: loop.runtime.config.groups.count) : []
+    }
+
+    /// AUTH, HELLO or RESET changed whether the client is authenticated: the parser's limits follow.
+    func authenticationChanged() {
+        parser.authenticated = machine.isAuthenticated
     }
 
     // MARK: - Channel events
@@ -122,15 +109,16 @@ final class ClientSession: ChannelInboundHandler {
         slots.removeAll()
         heldReplyBytes = 0
         input = nil
-        leaveSubscriptions()
-        dropLeases()
+        let closed = machine.closed()
+        leave(closed.subscriptions)
+        drop(closed.leases)
         loop.sessionClosed(self)
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
-        lastActive = .now()
+        machine.readArrived(at: .now())
         var incoming = unwrapInboundIn(data)
         if input == nil {
             input = incoming
@@ -162,6 +150,7 @@ final class ClientSession: ChannelInboundHandler {
             }
         } catch {
             loop.stats.protocolErrors += 1
+            _ = machine.startClosing()
             var reply = ByteBuffer()
             reply.writeRESPError("ERR \(error.message)")
             finish(with: reply)
@@ -305,16 +294,16 @@ final class ClientSession: ChannelInboundHandler {
         respond { $0.writeRESPError(message) }
     }
 
-    /// Ends the session after every earlier reply and then `reply` (if any) are written.
-    func finish(with reply: ByteBuffer?) {
-        isClosing = true
+    /// Ends the session after every earlier reply and then `reply` (if any) are written (the
+    /// machine is closing already).
+    private func finish(with reply: ByteBuffer?) {
         slots.append(.close(reply))
         writeReadySlots()
     }
 
     /// Shutdown: stop reading, close once in-flight replies are written.
     func drain() {
-        guard !isClosing else { return }
+        guard machine.startClosing() else { return }
         finish(with: nil)
         updateReadInterest()
     }
@@ -403,7 +392,7 @@ final class ClientSession: ChannelInboundHandler {
         loop.logger.warning(
             "client closed for exceeding client_output_buffer_limit",
             metadata: ["client": "\(remoteAddressText)", "unsent": "\(used)", "limit": "\(limit)"])
-        isClosing = true
+        _ = machine.startClosing()
         isOpen = false
         slots.removeAll()
         heldReplyBytes = 0
@@ -421,29 +410,57 @@ final class ClientSession: ChannelInboundHandler {
         }
         var spec = resolved.command
         var policy = runtime.policies[spec.id]
-        if case .closeSilently = policy {
-            return finish(with: nil)
-        }
         if spec.hasSubcommands, case .local = policy {
             // Local containers (CLIENT, COMMAND) check their own subcommands.
         } else if resolved.subcommandIsUnknown {
-            return reject(RedisErrors.unknownSubcommand(request.string(1), of: spec.name))
+            return perform(machine.invalidRequest(RedisErrors.unknownSubcommand(request.string(1), of: spec.name)))
         } else if let sub = resolved.subcommand {
             spec = sub
             policy = runtime.policies[sub.id]
         }
-        guard spec.acceptsArgumentCount(request.argumentCount) else {
-            return reject(RedisErrors.wrongArity(spec.name))
+        perform(machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount), request, spec: spec)
+    }
+
+    /// Does what the machine decided for `request`.
+    @inline(__always)
+    private func perform(_ action: Machine.RequestAction, _ request: RESPRequest, spec: CommandSpec) {
+        switch action {
+        case .run(let policy):
+            run(request, spec: spec, policy: policy)
+        case .queue(let keys):
+            queueInTransaction(request, spec: spec, keys: keys)
+        case .reply(let reply):
+            respond(reply)
+        case .error(let message):
+            respondError(message)
+        case .watch:
+            watch(request, spec: spec)
+        case .unwatch(let lease):
+            unwatch(lease, request)
+        case .execute(let transaction, let group):
+            execute(transaction, group: group)
+        case .executeWatched(let transaction, let lease):
+            executeWatched(transaction, on: lease)
+        case .abortTransaction(let lease):
+            if let lease { unwatch(lease) }
+            respondError(Machine.execAbortError)
+        case .discard(let lease):
+            if let lease { unwatch(lease) }
+            respond(.ok)
+        case .close(let reply):
+            finish(with: reply.map { reply in
+                var buffer = ByteBuffer()
+                buffer.writeStaticString(reply.bytes)
+                return buffer
+            })
+        case .drop:
+            break
         }
-        if !isAuthenticated && !spec.flags.contains(.noAuth) {
-            return reject(RedisErrors.noAuth)
-        }
-        if !subscriptions.isEmpty && protocolVersion == 2 && !Self.allowedWhileSubscribed(policy) {
-            return respondError(Self.subscribedModeError(spec.name))
-        }
-        if transaction != nil && !Self.runsImmediately(policy) {
-            return queueInTransaction(request, spec: spec, policy: policy)
-        }
+    }
+
+    /// Runs a request the machine let through, as its command's policy says.
+    @inline(__always)
+    private func run(_ request: RESPRequest, spec: CommandSpec, policy: CommandPolicy) {
         switch policy {
         case .forward(let write):
             forward(request, spec: spec, write: write)
@@ -451,8 +468,6 @@ final class ClientSession: ChannelInboundHandler {
             split(request, spec: spec, kind: kind, write: write)
         case .local(let command):
             answerLocally(command, request)
-        case .transaction(let command):
-            transactionCommand(command, request, spec: spec)
         case .everyGroup(let merge, let write):
             sendToEveryGroup(request, merge: merge, write: write)
         case .pubsub(let command):
@@ -467,9 +482,15 @@ final class ClientSession: ChannelInboundHandler {
             sendBlocking(request, spec: spec)
         case .refused(let reason):
             respondError(ProxyErrors.unsupported(spec.name, because: reason))
-        case .closeSilently:
-            finish(with: nil)
+        case .transaction, .closeSilently:
+            // The machine answers these itself.
+            break
         }
+    }
+
+    /// A reply from static bytes.
+    func respond(_ reply: Machine.LocalReply) {
+        respond { $0.writeStaticString(reply.bytes) }
     }
 
     /// CROSSSLOT for keys that live in `groups` (counted; the groups named once each, in order).
@@ -480,17 +501,19 @@ final class ClientSession: ChannelInboundHandler {
         respondError(ProxyErrors.crossSlot(names))
     }
 
-    /// A request refused before it runs; inside MULTI this also dooms the transaction, as in Redis.
-    func reject(_ message: String) {
-        if transaction != nil { _ = transaction!.reject(message) }
-        respondError(message)
-    }
-
     private func unknownCommand(_ request: RESPRequest) {
         let name = request.string(0)
-        if CrossProtocolGuard.isHTTPLine(name) { return finish(with: nil) }
+        if CrossProtocolGuard.isHTTPLine(name) { return perform(machine.crossProtocolProbe()) }
         let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
-        reject(RedisErrors.unknownCommand(name, arguments: arguments))
+        perform(machine.invalidRequest(RedisErrors.unknownCommand(name, arguments: arguments)))
+    }
+
+    private func perform(_ action: Machine.InvalidRequestAction) {
+        switch action {
+        case .error(let message): respondError(message)
+        case .close: finish(with: nil)
+        case .drop: break
+        }
     }
 
     /// Sends a request whose keys all live in one group.
@@ -515,11 +538,6 @@ final class ClientSession: ChannelInboundHandler {
             }
         }
         send(request.frame, toGroup: group, write: write, target: replyTarget(write: write, group: group))
-    }
-
-    enum KeyGroups {
-        case groups([Int])
-        case failed(String)
     }
 
     /// The owning group of every key of `request`, in key order.
@@ -578,11 +596,7 @@ final class ClientSession: ChannelInboundHandler {
     func connection(forGroup group: Int, write: Bool, failing target: ReplyTarget) -> BackendConnection? {
         // A client with a lease on this group (it watches keys, or a blocking command of its is in
         // flight) talks to the group over it, reads included, so its requests keep their order.
-        if !leases.isEmpty,
-            let lease = leases.first(where: { $0.group == group && $0.protocolVersion == protocolVersion && $0.database == database })
-        {
-            return lease.connection
-        }
+        if let lease = machine.heldLease(forGroup: group) { return lease.connection }
         let backends = loop.groups[group]
         let set: BackendSet
         if write {
@@ -592,7 +606,7 @@ final class ClientSession: ChannelInboundHandler {
             }
             set = master
         } else {
-            let writtenAt = writeAcknowledged.isEmpty ? .distantPast : writeAcknowledged[group]
+            let writtenAt = machine.lastWriteAcknowledged(group: group)
             guard let chosen = backends.readTarget(runtime.config.readPolicy, writtenAt: writtenAt) else {
                 if backends.master == nil {
                     target.fail(ProxyErrors.noMaster(backends.name, problem: backends.problem))
@@ -611,14 +625,14 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     func replyTarget(write: Bool, group: Int) -> ReplyTarget {
         let sequence = reserveSlot()
-        if write { writtenGroups |= group < 64 ? 1 << UInt64(group) : .max }
-        if write && !writeAcknowledged.isEmpty { return .clientWrite(self, sequence: sequence, group: group) }
+        if write { machine.wrote(toGroup: group) }
+        if write && machine.tracksWriteAcknowledgements { return .clientWrite(self, sequence: sequence, group: group) }
         return .client(self, sequence: sequence)
     }
 
     /// Read-your-writes: the client's write to `group` was acknowledged now.
     func noteWriteAcknowledged(group: Int) {
-        if !writeAcknowledged.isEmpty { writeAcknowledged[group] = .now() }
+        if machine.tracksWriteAcknowledgements { machine.writeAcknowledged(group: group, at: .now()) }
     }
 
     /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: one request per group, merged in key order.

@@ -4,7 +4,7 @@ import NIOCore
 /// A connection to a group's master lent to one client while it blocks (BLPOP…) or watches keys
 /// (WATCH): state the shared, pipelined connections must never carry. It goes back to its pool once
 /// nothing is waiting on it and the client no longer watches through it.
-final class Lease {
+final class Lease: SessionLease {
     let group: Int
     let connection: BackendConnection
     let protocolVersion: Int

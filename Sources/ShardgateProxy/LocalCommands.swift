@@ -13,7 +13,7 @@ extension ClientSession {
         case .ping:
             if request.argumentCount > 2 {
                 respondError(RedisErrors.wrongArity("ping"))
-            } else if !subscriptions.isEmpty && protocolVersion == 2 {
+            } else if machine.answersPingAsMessage {
                 // A subscribed RESP2 connection answers PING as a message-shaped array.
                 let message = request.argumentCount == 2 ? request.argumentBuffer(1) : ByteBuffer()
                 respond { reply in
@@ -31,9 +31,8 @@ extension ClientSession {
             let message = request.argumentBuffer(1)
             respond { $0.writeRESPBulkString(buffer: message) }
         case .quit:
-            var reply = ByteBuffer()
-            reply.writeStaticString("+OK\r\n")
-            finish(with: reply)
+            // The machine closes the session for QUIT; it never runs here.
+            break
         case .auth:
             authCommand(request)
         case .hello:
@@ -69,12 +68,11 @@ extension ClientSession {
     private func selectCommand(_ request: RESPRequest) {
         guard let index = request.withArgument(1, { RedisInteger.parse($0) }), index >= Int32.min, index <= Int32.max
         else { return respondError(RedisErrors.notInteger) }
-        guard index >= 0 else { return respondError(Self.databaseOutOfRange) }
-        // Leases belong to the database they were taken in.
-        guard leases.isEmpty else {
-            return respondError(ProxyErrors.unsupported("select", because: "this client holds a leased connection (WATCH or a blocking command in flight)"))
+        let database: Int
+        switch machine.select(Int(index)) {
+        case .error(let message): return respondError(message)
+        case .check(let checked): database = checked
         }
-        let database = Int(index)
         let sequence = reserveSlot()
         let backends = loop.groups[keylessGroup]
         guard let master = backends.master else {
@@ -87,16 +85,17 @@ extension ClientSession {
     }
 
     static let pingFrame = RESPRequest(arguments: [Array("PING".utf8)]).frame
-    static let databaseOutOfRange = "ERR DB index is out of range"
 
     /// The keyless group answered the PING of a SELECT.
     func selectAnswered(_ sequence: UInt64, database: Int, reply: ByteBuffer) {
         guard RESPReplyReader.isError(reply) else {
-            self.database = database
+            machine.selected(database)
             return complete(sequence) { $0.writeStaticString("+OK\r\n") }
         }
         let text = String(buffer: reply)
-        if text.contains("DB index is out of range") { return complete(sequence) { $0.writeRESPError(Self.databaseOutOfRange) } }
+        if text.contains("DB index is out of range") {
+            return complete(sequence) { $0.writeRESPError(Machine.databaseOutOfRange) }
+        }
         complete(sequence, with: reply)
     }
 
@@ -111,26 +110,13 @@ extension ClientSession {
 
     // MARK: AUTH and HELLO
 
-    /// Checks a user/password pair; only the `default` user exists on the proxy.
-    private func credentialsAccepted(user: String?, password: [UInt8]) -> Bool {
-        if let user, user != "default" { return false }
-        guard let expected = runtime.password else { return true }
-        return constantTimeEquals(password, expected)
-    }
-
     private func authCommand(_ request: RESPRequest) {
         guard request.argumentCount <= 3 else { return respondError(RedisErrors.syntax) }
         let user = request.argumentCount == 3 ? request.string(1) : nil
         let password = request.withArgument(request.argumentCount - 1) { Array($0) }
-        if runtime.password == nil && user == nil {
-            return respondError(RedisErrors.authWithoutPassword)
-        }
-        if credentialsAccepted(user: user, password: password) {
-            isAuthenticated = true
-            respond { $0.writeStaticString("+OK\r\n") }
-        } else {
-            respondError(RedisErrors.wrongPass)
-        }
+        if let error = machine.auth(user: user, password: password) { return respondError(error) }
+        authenticationChanged()
+        respond(.ok)
     }
 
     private func helloCommand(_ request: RESPRequest) {
@@ -151,10 +137,10 @@ extension ClientSession {
             if option == "auth" && remaining >= 2 {
                 let user = request.string(index + 1)
                 let password = request.withArgument(index + 2) { Array($0) }
-                guard credentialsAccepted(user: user, password: password) else {
+                guard machine.authenticate(user: user, password: password) else {
                     return respondError(RedisErrors.wrongPass)
                 }
-                isAuthenticated = true
+                authenticationChanged()
                 index += 3
             } else if option == "setname" && remaining >= 1 {
                 newName = request.string(index + 1)
@@ -163,14 +149,11 @@ extension ClientSession {
                 return respondError("ERR Syntax error in HELLO option '\(request.string(index))'")
             }
         }
-        guard isAuthenticated else {
-            return respondError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-        }
+        if let refusal = machine.helloRefusal { return respondError(refusal) }
         if let newName {
-            guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
-            name = newName.isEmpty ? nil : newName
+            if let error = machine.setName(newName) { return respondError(error) }
         }
-        protocolVersion = requestedVersion
+        machine.hello(protocolVersion: requestedVersion)
         let id = self.id
         let version = requestedVersion
         respond { reply in
@@ -194,10 +177,6 @@ extension ClientSession {
 
     // MARK: CLIENT
 
-    static func isValidClientName(_ name: String) -> Bool {
-        name.utf8.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
-    }
-
     private func clientCommand(_ request: RESPRequest) {
         guard request.argumentCount >= 2 else { return respondError(RedisErrors.wrongArity("client")) }
         let sub = request.string(1).lowercased()
@@ -209,29 +188,22 @@ extension ClientSession {
         switch sub {
         case "setname":
             guard arity(3) else { return }
-            let newName = request.string(2)
-            guard Self.isValidClientName(newName) else { return respondError(RedisErrors.badClientName) }
-            name = newName.isEmpty ? nil : newName
-            respond { $0.writeStaticString("+OK\r\n") }
+            if let error = machine.setName(request.string(2)) { return respondError(error) }
+            respond(.ok)
         case "getname":
             guard arity(2) else { return }
-            if let name { respond { $0.writeRESPBulkString(name) } } else { respondNull() }
+            if let name = machine.attributes.name { respond { $0.writeRESPBulkString(name) } } else { respondNull() }
         case "id":
             guard arity(2) else { return }
             let id = self.id
             respond { $0.writeRESPInteger(id) }
         case "setinfo":
             guard arity(4) else { return }
-            let attribute = request.string(2).lowercased()
-            let value = request.string(3)
-            guard attribute == "lib-name" || attribute == "lib-ver" else {
-                return respondError("ERR Unrecognized option '\(request.string(2))'")
+            let option = request.string(2)
+            if let error = machine.setInfo(option.lowercased(), option: option, value: request.string(3)) {
+                return respondError(error)
             }
-            guard value.utf8.allSatisfy({ $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }) else {
-                return respondError("ERR \(attribute) cannot contain spaces, newlines or special characters.")
-            }
-            if attribute == "lib-name" { libraryName = value } else { libraryVersion = value }
-            respond { $0.writeStaticString("+OK\r\n") }
+            respond(.ok)
         case "info":
             guard arity(2) else { return }
             let line = clientInfoLine() + "\n"
@@ -244,8 +216,8 @@ extension ClientSession {
             guard arity(3) else { return }
             let value = request.string(2).lowercased()
             guard value == "on" || value == "off" else { return respondError(RedisErrors.syntax) }
-            if sub == "no-evict" { noEvict = value == "on" } else { noTouch = value == "on" }
-            respond { $0.writeStaticString("+OK\r\n") }
+            if sub == "no-evict" { machine.setNoEvict(value == "on") } else { machine.setNoTouch(value == "on") }
+            respond(.ok)
         default:
             if runtime.commands.lookup(fullName: "client|\(sub)") == nil {
                 return respondError(RedisErrors.unknownSubcommand(request.string(1), of: "client"))
@@ -257,22 +229,21 @@ extension ClientSession {
     /// This client as a line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields (those that
     /// describe a server's buffers are the proxy's own, or 0).
     func clientInfoLine() -> String {
-        let now = NIODeadline.now()
-        let age = (now - createdAt).nanoseconds / 1_000_000_000
-        let idle = (now - lastActive).nanoseconds / 1_000_000_000
+        let (age, idle) = machine.ageAndIdleSeconds(at: .now())
         var flags = ""
         if !subscriptions.isEmpty { flags += "P" }
-        if transaction != nil { flags += "x" }
-        if !leases.isEmpty && watching == nil { flags += "b" }
-        if noEvict { flags += "e" }
-        if noTouch { flags += "T" }
+        if machine.transaction != nil { flags += "x" }
+        if machine.isBlocked { flags += "b" }
+        let attributes = machine.attributes
+        if attributes.noEvict { flags += "e" }
+        if attributes.noTouch { flags += "T" }
         if flags.isEmpty { flags = "N" }
-        let count = { (kind: SubscriptionKind) in self.subscriptions.filter { $0.kind == kind }.count }
-        return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(name ?? "") age=\(age) idle=\(idle) "
+        let count = { (kind: SubscriptionKind) in self.machine.subscriptionCount(ofKind: kind) }
+        return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(attributes.name ?? "") age=\(age) idle=\(idle) "
             + "flags=\(flags) db=\(database) sub=\(count(.channel)) psub=\(count(.pattern)) ssub=\(count(.shardChannel)) "
-            + "multi=\(transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
+            + "multi=\(machine.transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
             + "omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=\(protocolVersion) "
-            + "lib-name=\(libraryName ?? "") lib-ver=\(libraryVersion ?? "")"
+            + "lib-name=\(attributes.libraryName ?? "") lib-ver=\(attributes.libraryVersion ?? "")"
     }
 
     /// CLIENT LIST [TYPE normal|pubsub|master|replica] [ID id …]: every client of the pool, on
@@ -372,15 +343,10 @@ extension ClientSession {
     /// RESET: the connection as new (no transaction, watch, subscription or selected database,
     /// RESP2, not authenticated when the pool has a password).
     private func resetCommand() {
-        transaction = nil
-        stopWatching()
-        leaveSubscriptions()
-        protocolVersion = 2
-        database = runtime.config.database
-        name = nil
-        noEvict = false
-        noTouch = false
-        isAuthenticated = runtime.password == nil
+        let reset = machine.reset()
+        if let lease = reset.unwatch { unwatch(lease) }
+        leave(reset.subscriptions)
+        authenticationChanged()
         respond { $0.writeStaticString("+RESET\r\n") }
     }
 
@@ -393,9 +359,7 @@ extension ClientSession {
             return respondError(RedisErrors.notInteger)
         }
         guard timeout >= 0 else { return respondError("ERR timeout is negative") }
-        var groups = loop.groups.indices.filter { writtenGroups & (1 << UInt64(min($0, 63))) != 0 }
-        if groups.isEmpty { groups = [keylessGroup] }
-        writtenGroups = 0
+        let groups = machine.takeWrittenGroups(groupCount: loop.groups.count)
         let frame = request.frame
         afterEarlierReplies { [self] in
             let call = EveryGroupCall(merge: .minimum, write: false, session: self, sequence: reserveSlot(), groups: groups)
