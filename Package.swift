@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
         .testTarget(name: "RDBTests", dependencies: ["RDB", "RedisText"]),
         .testTarget(name: "NodeTests", dependencies: ["ShardgateNode", "RESP"]),
-        .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", "Commands", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
