@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Logging
 import ServiceLifecycle
@@ -27,7 +30,12 @@ struct NodeCommand: AsyncParsableCommand {
             printError("shardgate node: \(error.description)")
             throw ExitCode(1)
         }
-        bootstrapLogging(Self.logLevel(settings.logLevel))
+        do {
+            try bootstrapLogging(Self.logLevel(settings.logLevel), file: settings.logFile)
+        } catch {
+            printError("shardgate node: \(error.description)")
+            throw ExitCode(1)
+        }
         let logger = Logger(label: "shardgate-node")
         let server = NodeServer(settings: settings, configFile: file, logger: logger)
         do {
@@ -37,6 +45,8 @@ struct NodeCommand: AsyncParsableCommand {
             await server.stop()
             throw ExitCode.failure
         }
+        let pidFile = PIDFile(path: settings.pidFile, logger: logger)
+        defer { pidFile?.remove() }
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -55,4 +65,23 @@ struct NodeCommand: AsyncParsableCommand {
         default: .notice
         }
     }
+}
+
+/// The node's `pidfile`: written once the node listens, removed when it stops (as redis-server
+/// does). A file that cannot be written is logged, not fatal, as in Redis.
+struct PIDFile {
+    let path: String
+
+    init?(path: String, logger: Logger) {
+        guard !path.isEmpty else { return nil }
+        self.path = path
+        guard let stream = fopen(path, "w") else {
+            logger.warning("failed to write PID file", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            return nil
+        }
+        fputs("\(getpid())\n", stream)
+        fclose(stream)
+    }
+
+    func remove() { unlink(path) }
 }

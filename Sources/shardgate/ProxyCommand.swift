@@ -18,7 +18,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        bootstrapLogging(runtime.logLevel.level)
+        try bootstrapLogging(runtime.logLevel.level)
         let logger = Logger(label: "shardgate")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let server = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)

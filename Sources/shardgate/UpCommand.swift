@@ -29,7 +29,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        bootstrapLogging(runtime.logLevel.level)
+        try bootstrapLogging(runtime.logLevel.level)
         let logger = Logger(label: "shardgate")
         let nodes = try loadNodes()
         let command = nodeBinary.map { [$0] } ?? [Self.ownExecutable(), "node"]
@@ -98,13 +98,5 @@ struct UpCommand: AsyncParsableCommand {
         }
         lines.append("Ctrl-C stops the proxy and every node; data stays in the data folder.")
         return lines.joined(separator: "\n")
-    }
-}
-
-func bootstrapLogging(_ level: Logger.Level) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
     }
 }

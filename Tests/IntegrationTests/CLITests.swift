@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The `shardgate` binary itself: `check` and `proxy` with graceful shutdown.
+/// The `shardgate` binary itself: `check`, `proxy` with graceful shutdown, the node's log and PID files.
 @Suite(.serialized)
 struct CLITests {
     /// The executable built next to this test bundle.
@@ -69,5 +69,24 @@ struct CLITests {
         #expect(try client.readReply() == .bulk("v"), "the in-flight reply is delivered")
         #expect(proxy.waitForExit(seconds: 10) == 0, "exit status 0\n\(proxy.log)")
         #expect(proxy.log.contains("shutdown complete"))
+    }
+
+    /// `logfile` and `pidfile` do what they say: the log goes to the file, the PID file holds the
+    /// node's PID while it runs and is gone after; a log file that cannot be opened stops the start.
+    @Test func nodeWritesItsLogAndPIDFiles() async throws {
+        let directory = try TemporaryDirectory()
+        let log = "\(directory.path)/node.log"
+        let pid = "\(directory.path)/node.pid"
+        let node = try await startNode(["--logfile", log, "--pidfile", pid, "--loglevel", "verbose"], directory: directory)
+        let written = try String(contentsOfFile: pid, encoding: .utf8)
+        #expect(written == "\(node.process.pid)\n")
+        node.stop()
+        try await waitUntil("PID file removed") { !FileManager.default.fileExists(atPath: pid) }
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!text.isEmpty, "log lines go to the file")
+
+        let refused = try run(Self.binary, ["node", "--port", "0", "--logfile", "\(directory.path)/no/such/dir/node.log"])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("Can't open the log file: No such file or directory"), "\(refused.output)")
     }
 }
