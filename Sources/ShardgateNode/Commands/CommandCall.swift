@@ -14,10 +14,12 @@ struct CommandError: Error {
     static let noSuchKey = CommandError("ERR no such key")
 }
 
-/// A command handler: reads its arguments from the call, writes its reply to `call.client`.
-typealias CommandHandler = (CommandCall) throws(CommandError) -> Void
+/// A command handler: reads its arguments from the call, writes its reply to `call.client` and
+/// describes what it changed in `call.effect`.
+typealias CommandHandler = (inout CommandCall) throws(CommandError) -> Void
 
-/// What a handler sees: the node, the client, the request and its argument positions.
+/// What a handler sees: the node, the client, the request and its argument positions; and what it
+/// fills as it runs: its effect, which the node applies once it returned (`Node.apply(_:of:)`).
 struct CommandCall {
     let node: Node
     let client: ClientConnection
@@ -30,6 +32,8 @@ struct CommandCall {
     /// A big argument kept out of the request's frame (which holds an empty argument in its place);
     /// only for the commands `Node.bigValueIndex` names, which read it with `bytes`.
     var big: RESPBigArgument? = nil
+    /// What the command changed, what to propagate and which keys it modified, so far.
+    var effect = CommandEffect()
 
     var count: Int { request.argumentCount }
     var database: Database { node.databases[client.database] }
@@ -84,6 +88,12 @@ struct CommandCall {
     func double(_ index: Int, error: CommandError = .notFloat) throws(CommandError) -> Double {
         guard let value = argument(index, { RedisNumber.parseDouble($0) }) else { throw error }
         return value
+    }
+
+    /// Propagates `commands` (each an argument list, run in the client's database) instead of the
+    /// request as sent; an empty list propagates nothing. Only takes effect if the command changed data.
+    mutating func propagate(as commands: [[[UInt8]]]) {
+        effect.propagate(as: commands)
     }
 
     /// The slot of a live key argument in the selected database.

@@ -6,7 +6,7 @@ import NIOCore
 enum MonitorCommand {
     static var all: [(String, CommandHandler)] {[("monitor", monitor)]}
 
-    static func monitor(_ call: CommandCall) throws(CommandError) {
+    static func monitor(_ call: inout CommandCall) throws(CommandError) {
         // Run from EXEC, the client expects one reply per command (Redis's CLIENT_DENY_BLOCKING).
         if call.node.blocking.transactionDepth > 0 {
             throw CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")

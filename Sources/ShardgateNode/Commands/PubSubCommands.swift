@@ -12,12 +12,12 @@ enum PubSubCommands {
         ("pubsub|shardchannels", pubsubShardChannels), ("pubsub|shardnumsub", pubsubShardNumsub),
     ]}
 
-    static func subscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .channel) }
-    static func psubscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .pattern) }
-    static func ssubscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .shardChannel) }
-    static func unsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .channel) }
-    static func punsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .pattern) }
-    static func sunsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .shardChannel) }
+    static func subscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .channel) }
+    static func psubscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .pattern) }
+    static func ssubscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .shardChannel) }
+    static func unsubscribe(_ call: inout CommandCall) throws(CommandError) { unsubscribe(call, kind: .channel) }
+    static func punsubscribe(_ call: inout CommandCall) throws(CommandError) { unsubscribe(call, kind: .pattern) }
+    static func sunsubscribe(_ call: inout CommandCall) throws(CommandError) { unsubscribe(call, kind: .shardChannel) }
 
     /// The count a confirmation carries: channels plus patterns, or shard channels alone.
     private static func count(_ client: ClientConnection, _ kind: PubSubRegistry.Kind) -> Int {
@@ -63,16 +63,16 @@ enum PubSubCommands {
         }
     }
 
-    static func publish(_ call: CommandCall) throws(CommandError) {
+    static func publish(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
     }
 
-    static func spublish(_ call: CommandCall) throws(CommandError) {
+    static func spublish(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
     }
 
-    static func pubsubChannels(_ call: CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }
-    static func pubsubShardChannels(_ call: CommandCall) throws(CommandError) { try listChannels(call, kind: .shardChannel) }
+    static func pubsubChannels(_ call: inout CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }
+    static func pubsubShardChannels(_ call: inout CommandCall) throws(CommandError) { try listChannels(call, kind: .shardChannel) }
 
     private static func listChannels(_ call: CommandCall, kind: PubSubRegistry.Kind) throws(CommandError) {
         // At most one pattern (the table's arity, -2, allows more).
@@ -85,8 +85,8 @@ enum PubSubCommands {
         for name in names { call.client.bulk(name) }
     }
 
-    static func pubsubNumsub(_ call: CommandCall) throws(CommandError) { numsub(call, kind: .channel) }
-    static func pubsubShardNumsub(_ call: CommandCall) throws(CommandError) { numsub(call, kind: .shardChannel) }
+    static func pubsubNumsub(_ call: inout CommandCall) throws(CommandError) { numsub(call, kind: .channel) }
+    static func pubsubShardNumsub(_ call: inout CommandCall) throws(CommandError) { numsub(call, kind: .shardChannel) }
 
     /// A flat array of channel, count pairs (Redis 7.0 sends an array even in RESP3).
     private static func numsub(_ call: CommandCall, kind: PubSubRegistry.Kind) {
@@ -99,7 +99,7 @@ enum PubSubCommands {
         }
     }
 
-    static func pubsubNumpat(_ call: CommandCall) throws(CommandError) {
+    static func pubsubNumpat(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(call.node.pubsub.patterns.count)
     }
 }

@@ -12,14 +12,14 @@ enum TransactionCommands {
         ("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch),
     ]}
 
-    static func multi(_ call: CommandCall) throws(CommandError) {
+    static func multi(_ call: inout CommandCall) throws(CommandError) {
         guard call.client.flags.queued == nil else { throw CommandError("ERR MULTI calls can not be nested") }
         call.client.flags.queued = []
         call.client.flags.transactionFailed = false
         call.client.ok()
     }
 
-    static func discard(_ call: CommandCall) throws(CommandError) {
+    static func discard(_ call: inout CommandCall) throws(CommandError) {
         guard call.client.flags.queued != nil else { throw CommandError("ERR DISCARD without MULTI") }
         endTransaction(call)
         call.client.ok()
@@ -32,7 +32,7 @@ enum TransactionCommands {
         call.client.flags.watchTouched = false
     }
 
-    static func exec(_ call: CommandCall) throws(CommandError) {
+    static func exec(_ call: inout CommandCall) throws(CommandError) {
         let client = call.client
         let node = call.node
         guard let queue = client.flags.queued else { throw CommandError("ERR EXEC without MULTI") }
@@ -101,7 +101,7 @@ enum TransactionCommands {
         return newlines == 2 ? position - buffer.readerIndex : nil
     }
 
-    static func watch(_ call: CommandCall) throws(CommandError) {
+    static func watch(_ call: inout CommandCall) throws(CommandError) {
         guard call.client.flags.queued == nil else { throw CommandError("ERR WATCH inside MULTI is not allowed") }
         let node = call.node
         for index in 1..<call.count {
@@ -112,7 +112,7 @@ enum TransactionCommands {
         call.client.ok()
     }
 
-    static func unwatch(_ call: CommandCall) throws(CommandError) {
+    static func unwatch(_ call: inout CommandCall) throws(CommandError) {
         call.node.watches.unwatchAll(call.client)
         call.client.flags.watchTouched = false
         call.client.ok()

@@ -22,7 +22,6 @@ extension Node {
             stats = savedStats
             dirty = 0
             propagation.pending.clear()
-            propagation.override = nil
         }
         try readAOFManifest()
         if settings.appendOnly {
@@ -54,10 +53,12 @@ extension Node {
     /// FLUSHALL's part (Redis's `flushAllDataAndResetRDB`): a running BGSAVE would write data that
     /// no longer exists, so it is stopped; with save points, the now empty dataset is saved in the
     /// foreground (not counted in `rdb_saves`, as in Redis).
-    func snapshotAfterFlushAll() {
+    /// True when it saved (which resets the change count).
+    @discardableResult
+    func snapshotAfterFlushAll() -> Bool {
         if persistence.child?.kind == .snapshot { killChild() }
-        guard !settings.savePoints.isEmpty else { return }
-        _ = saveSnapshot(countsAsSave: false)
+        guard !settings.savePoints.isEmpty else { return false }
+        return saveSnapshot(countsAsSave: false)
     }
 
     /// SAVE: writes the dump in the foreground. False when it could not be written.

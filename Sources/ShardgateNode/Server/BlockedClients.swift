@@ -184,18 +184,17 @@ extension Node {
         blocking.remove(client)
         var spans: [RESPRequest.ArgumentSpan] = []
         waiter.request.collectSpans(into: &spans)
-        let call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
-        let dirtyBefore = dirty
+        var call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
         blocking.serving = (key, waiter.deadline)
         do {
-            try waiter.handler(call)
+            try waiter.handler(&call)
         } catch {
             stats.commandFailures[waiter.spec.id] += 1
             client.error(error.message)
         }
         blocking.serving = nil
         client.lastInteraction = now
-        if dirty != dirtyBefore { commandChangedData(call) }
+        apply(call.effect, of: call)
         if !client.flags.isBlocked { resumeUnblocked(client) }
     }
 }

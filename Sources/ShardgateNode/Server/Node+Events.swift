@@ -3,59 +3,24 @@ import Commands
 /// How data changes reach WATCH and blocked clients, and how a closing client leaves the event
 /// registries (called from the hooks in Node+Hooks.swift).
 extension Node {
-    /// Command ids the change tracking treats specially.
-    private enum Special {
-        static let flushdb = id("flushdb")
-        static let flushall = id("flushall")
-        static let swapdb = id("swapdb")
-        static let move = id("move")
-        static let copy = id("copy")
-
-        static func id(_ name: String) -> Int {
-            var name = name
-            return name.withUTF8 { CommandTable.redis.lookup(fullName: UnsafeRawBufferPointer($0))!.id }
+    /// A command changed data: the keys it modified change for their watchers and become ready for
+    /// the clients blocked on them (served by `apply(_:of:)` once the command is propagated).
+    func touchModifiedKeys(_ effect: CommandEffect, of call: CommandCall) {
+        guard !watches.isEmpty || !blocking.waiters.isEmpty else { return }
+        switch effect.modifiedKeys {
+        case .flushed(let flushed):
+            for index in flushed { watches.touchExisting(database: index) }
+        case .swapped(let first, let second):
+            let now = self.now
+            watches.touchSwapped(first, second) { index, key in databases[index].find(key, now: now) != nil }
+            blocking.signalAll(database: first)
+            blocking.signalAll(database: second)
+        case .writtenArguments:
+            guard call.spec.isWrite, let keys = Self.writtenKeys(call) else { break }
+            let database = call.client.database
+            for index in keys { changed(database: database, key: call.bytes(index)) }
         }
-    }
-
-    /// After a command changed data: touches watched keys and marks keys waited on as ready
-    /// (then serves the waiters, unless an EXEC is still running).
-    func trackChangedKeys(_ call: CommandCall) {
-        if !watches.isEmpty || !blocking.waiters.isEmpty {
-            let id = call.spec.id
-            if id == Special.flushdb {
-                watches.touchExisting(database: call.client.database)
-            } else if id == Special.flushall {
-                for index in databases.indices { watches.touchExisting(database: index) }
-            } else if id == Special.swapdb {
-                if let first = try? call.integer(1), let second = try? call.integer(2) {
-                    let now = self.now
-                    watches.touchSwapped(first, second) { index, key in databases[index].find(key, now: now) != nil }
-                    blocking.signalAll(database: first)
-                    blocking.signalAll(database: second)
-                }
-            } else if call.spec.isWrite {
-                keyChanged(call)
-            }
-        }
-        if !blocking.readyKeys.isEmpty { handleReadyKeys() }
-    }
-
-    private func keyChanged(_ call: CommandCall) {
-        guard let keys = Self.writtenKeys(call) else { return }
-        let database = call.client.database
-        for index in keys { changed(database: database, key: call.bytes(index)) }
-        // MOVE and COPY ... DB write a key of another database.
-        if call.spec.id == Special.move, let target = try? call.integer(2) {
-            changed(database: target, key: call.bytes(1))
-        } else if call.spec.id == Special.copy {
-            var index = 3
-            while index + 1 < call.count {
-                if call.matches(index, "db"), let target = try? call.integer(index + 1) {
-                    changed(database: target, key: call.bytes(2))
-                }
-                index += 1
-            }
-        }
+        for other in effect.otherModifiedKeys { changed(database: other.database, key: other.key) }
     }
 
     /// The key arguments a write command may have changed: its keys minus those it only reads

@@ -20,11 +20,9 @@ final class Node {
     var databases: [Database]
     var clients: [Int: ClientConnection] = [:]
     var stats = NodeStats()
-    /// Changes since the last successful save (Redis's `server.dirty`).
+    /// Changes since the last successful save (Redis's `server.dirty`); commands add theirs through
+    /// their effect (`apply(_:of:)`).
     var dirty = 0
-    /// Set by a command that must reach the AOF and replicas although `dirty` did not grow (Redis's
-    /// `forceCommandPropagation`: FLUSHALL on an empty dataset, or one that saved and reset it).
-    var propagationForced = false
     var lastSaveTime: Int64
     let startedAt: Int64
     let runID: String
@@ -287,14 +285,12 @@ final class Node {
     ) {
         client.spans.removeAll(keepingCapacity: true)
         request.collectSpans(into: &client.spans)
-        let call = CommandCall(
+        var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
-        let dirtyBefore = dirty
-        propagationForced = false
         let started = Clock.monotonicMicroseconds()
         commandTime = (wallClockOffset + Int64(started)) / 1000
         do {
-            try handler(call)
+            try handler(&call)
         } catch {
             stats.commandFailures[spec.id] += 1
             client.error(error.message)
@@ -304,7 +300,7 @@ final class Node {
         stats.commandsProcessed += 1
         client.lastInteraction = commandTime
         client.lastCommandID = spec.id
-        if dirty != dirtyBefore || propagationForced { commandChangedData(call) }
+        apply(call.effect, of: call)
         feedMonitors(call)
     }
 
