@@ -128,7 +128,7 @@ import Testing
         harness.execute("RPUSH", "l", "a", "b", "c")
         harness.execute("SET", "k", "v", "NX")
         harness.execute("SET", "k", "v", "NX")
-        #expect(harness.node.dirty == 4)
+        #expect(harness.node.persistence.dirty == 4)
     }
 
     /// A push that serves a blocked pop: the push goes first, then the pop as the non-blocking

@@ -42,7 +42,7 @@ enum BlockingCommands {
     private static func blockingPop(_ call: inout CommandCall, left: Bool) throws(CommandError) {
         let deadline = try deadline(call, call.count - 1)
         let keys = Array(1..<call.count - 1)
-        for index in call.node.blocking.order(call, keys) {
+        for index in call.node.clients.blocking.order(call, keys) {
             guard let popped = try ListCommands.pop(&call, keyIndex: index, left: left, count: 1) else { continue }
             // Replicas and the AOF get the pop that happened, never a command that could block.
             call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]])
@@ -80,7 +80,7 @@ enum BlockingCommands {
         // Redis reads numkeys, the keys, the direction and COUNT before the timeout.
         let (keys, left, count) = try call.multiPopArguments(numkeysIndex: 2, first: "left", second: "right")
         let deadline = try deadline(call, 1)
-        let order = call.node.blocking.order(call, keys)
+        let order = call.node.clients.blocking.order(call, keys)
         guard let served = try ListCommands.serveMultiPop(&call, keys: order, left: left, count: count) else {
             return call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
         }
@@ -95,7 +95,7 @@ enum BlockingCommands {
     private static func blockingZPop(_ call: inout CommandCall, max: Bool) throws(CommandError) {
         let deadline = try deadline(call, call.count - 1)
         let keys = Array(1..<call.count - 1)
-        for index in call.node.blocking.order(call, keys) {
+        for index in call.node.clients.blocking.order(call, keys) {
             guard let popped = try SortedSetCommands.pop(&call, keyIndex: index, max: max, count: 1) else { continue }
             call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]])
             call.client.arrayHeader(3)
@@ -110,7 +110,7 @@ enum BlockingCommands {
     static func bzmpop(_ call: inout CommandCall) throws(CommandError) {
         let (keys, min, count) = try call.multiPopArguments(numkeysIndex: 2, first: "min", second: "max")
         let deadline = try deadline(call, 1)
-        let order = call.node.blocking.order(call, keys)
+        let order = call.node.clients.blocking.order(call, keys)
         guard let served = try SortedSetCommands.serveMultiPop(&call, keys: order, max: !min, count: count) else {
             return call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
         }
@@ -132,7 +132,7 @@ enum BlockingCommands {
             }
         }
         let id = try call.integer(2)
-        guard let target = call.node.clients[id] else { return call.client.integer(0) }
+        guard let target = call.node.clients.connected[id] else { return call.client.integer(0) }
         let unblocked = call.node.unblock(target) { client in
             if withError { client.error("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { client.nullArray() }
         }

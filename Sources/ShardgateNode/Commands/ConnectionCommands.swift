@@ -158,7 +158,7 @@ enum ConnectionCommands {
     }
 
     static func clientList(_ call: inout CommandCall) throws(CommandError) {
-        var selected = call.node.clients.values.sorted { $0.id < $1.id }
+        var selected = call.node.clients.connected.values.sorted { $0.id < $1.id }
         if call.count >= 4 && call.matches(2, "type") {
             let type = call.string(3).lowercased()
             guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
@@ -185,7 +185,7 @@ enum ConnectionCommands {
         let node = call.node
         if call.count == 3 {
             let address = call.string(2)
-            guard let target = node.clients.values.first(where: { $0.remoteAddress == address }) else {
+            guard let target = node.clients.connected.values.first(where: { $0.remoteAddress == address }) else {
                 throw CommandError("ERR No such client")
             }
             node.kill(target)
@@ -221,7 +221,7 @@ enum ConnectionCommands {
             }
         }
         var killed = 0
-        for client in node.clients.values {
+        for client in node.clients.connected.values {
             if let id, client.id != id { continue }
             if let type, node.clientType(client) != type { continue }
             if let address, client.remoteAddress != address { continue }

@@ -32,7 +32,7 @@ enum PubSubCommands {
     }
 
     private static func subscribe(_ call: CommandCall, kind: PubSubRegistry.Kind) {
-        let registry = call.node.pubsub
+        let registry = call.node.clients.pubsub
         for index in 1..<call.count {
             let name = call.bytes(index)
             registry.subscribe(call.client, to: name, kind: kind)
@@ -42,7 +42,7 @@ enum PubSubCommands {
 
     private static func unsubscribe(_ call: CommandCall, kind: PubSubRegistry.Kind) {
         let client = call.client
-        let registry = call.node.pubsub
+        let registry = call.node.clients.pubsub
         var names: [[UInt8]]
         if call.count > 1 {
             names = (1..<call.count).map { call.bytes($0) }
@@ -64,11 +64,11 @@ enum PubSubCommands {
     }
 
     static func publish(_ call: inout CommandCall) throws(CommandError) {
-        call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
+        call.client.integer(call.node.clients.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
     }
 
     static func spublish(_ call: inout CommandCall) throws(CommandError) {
-        call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
+        call.client.integer(call.node.clients.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
     }
 
     static func pubsubChannels(_ call: inout CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }
@@ -78,7 +78,7 @@ enum PubSubCommands {
         // At most one pattern (the table's arity, -2, allows more).
         guard call.count <= 3 else { throw CommandError(RedisErrors.subcommandSyntax(call.string(1), of: call.string(0))) }
         let pattern = call.count > 2 ? call.bytes(2) : nil
-        let names = call.node.pubsub.subscribers(kind).keys.filter { name in
+        let names = call.node.clients.pubsub.subscribers(kind).keys.filter { name in
             pattern.map { GlobMatch.matches($0, name) } ?? true
         }
         call.client.arrayHeader(names.count)
@@ -90,7 +90,7 @@ enum PubSubCommands {
 
     /// A flat array of channel, count pairs (Redis 7.0 sends an array even in RESP3).
     private static func numsub(_ call: CommandCall, kind: PubSubRegistry.Kind) {
-        let table = call.node.pubsub.subscribers(kind)
+        let table = call.node.clients.pubsub.subscribers(kind)
         call.client.arrayHeader((call.count - 2) * 2)
         for index in 2..<call.count {
             let name = call.bytes(index)
@@ -100,6 +100,6 @@ enum PubSubCommands {
     }
 
     static func pubsubNumpat(_ call: inout CommandCall) throws(CommandError) {
-        call.client.integer(call.node.pubsub.patterns.count)
+        call.client.integer(call.node.clients.pubsub.patterns.count)
     }
 }

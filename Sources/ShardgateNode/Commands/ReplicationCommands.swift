@@ -61,7 +61,7 @@ enum ReplicationCommands {
         node.flushPropagation()
         let offset = call.client.flags.wroteData ? node.replication.identity.offset : 0
         let acknowledged = node.acknowledgedReplicas(atLeast: offset)
-        if acknowledged >= wanted || call.client.flags.queued != nil || node.blocking.transactionDepth > 0 {
+        if acknowledged >= wanted || call.client.flags.queued != nil || node.clients.blocking.transactionDepth > 0 {
             return call.client.integer(acknowledged)
         }
         let client = call.client

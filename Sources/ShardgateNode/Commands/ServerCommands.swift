@@ -111,7 +111,7 @@ enum ServerCommands {
     }
 
     static func lastsave(_ call: inout CommandCall) throws(CommandError) {
-        call.client.integer(Int(call.node.lastSaveTime / 1000))
+        call.client.integer(Int(call.node.persistence.lastSaveTime / 1000))
     }
 
     /// DEBUG SLEEP (blocks the node, as in Redis) and DEBUG JMAP-free basics.

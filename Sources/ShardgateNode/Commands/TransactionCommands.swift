@@ -28,7 +28,7 @@ enum TransactionCommands {
     private static func endTransaction(_ call: CommandCall) {
         call.client.flags.queued = nil
         call.client.flags.transactionFailed = false
-        call.node.watches.unwatchAll(call.client)
+        call.node.clients.watches.unwatchAll(call.client)
         call.client.flags.watchTouched = false
     }
 
@@ -51,7 +51,7 @@ enum TransactionCommands {
         }
         endTransaction(call)
         client.arrayHeader(queue.count)
-        node.blocking.transactionDepth += 1
+        node.clients.blocking.transactionDepth += 1
         let streamStart = node.propagation.pending.writerIndex
         for request in queue {
             switch node.resolve(request) {
@@ -59,7 +59,7 @@ enum TransactionCommands {
             case .refuse(let message, _): client.error(message)
             }
         }
-        node.blocking.transactionDepth -= 1
+        node.clients.blocking.transactionDepth -= 1
         wrapPropagatedTransaction(node, from: streamStart)
     }
 
@@ -107,13 +107,13 @@ enum TransactionCommands {
         for index in 1..<call.count {
             // `find` deletes a key already expired, so the key is watched as missing.
             let exists = call.find(index) != nil
-            node.watches.watch(call.client, database: call.client.database, key: call.bytes(index), exists: exists)
+            node.clients.watches.watch(call.client, database: call.client.database, key: call.bytes(index), exists: exists)
         }
         call.client.ok()
     }
 
     static func unwatch(_ call: inout CommandCall) throws(CommandError) {
-        call.node.watches.unwatchAll(call.client)
+        call.node.clients.watches.unwatchAll(call.client)
         call.client.flags.watchTouched = false
         call.client.ok()
     }

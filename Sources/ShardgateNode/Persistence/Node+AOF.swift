@@ -309,7 +309,7 @@ extension Node {
         noteFork(started: started)
         persistence.child = BackgroundChild(
             kind: .aofRewrite, pid: pid, started: started, temporaryPath: "\(directory)/temp-rewriteaof-bg-\(pid).aof",
-            dirtyAtFork: dirty)
+            dirtyAtFork: persistence.dirty)
         logger.notice("Background append only file rewriting started", metadata: ["pid": "\(pid)"])
         return true
     }

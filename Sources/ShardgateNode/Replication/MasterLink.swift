@@ -338,9 +338,9 @@ final class MasterLink {
         state = .connected
         offersOwnHistory = true
         node.ensureBacklog()
-        let client = ClientConnection(id: node.allocateClientID(), channel: channel, authenticated: true, now: node.now)
+        let client = ClientConnection(id: node.clients.allocateID(), channel: channel, authenticated: true, now: node.now)
         client.flags.isMaster = true
-        node.clients[client.id] = client
+        node.clients.connected[client.id] = client
         masterClient = client
         parser = RESPRequestParser()
         sendAck()

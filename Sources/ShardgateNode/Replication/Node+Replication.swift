@@ -64,7 +64,7 @@ extension Node {
             watchExpiry(database)
             databases[index] = database
         }
-        dirty += 1
+        persistence.dirty += 1
         if settings.appendOnly { _ = startAOFRewrite() }
     }
 

@@ -6,15 +6,15 @@ extension Node {
     /// A command changed data: the keys it modified change for their watchers and become ready for
     /// the clients blocked on them (served by `apply(_:of:)` once the command is propagated).
     func touchModifiedKeys(_ effect: CommandEffect, of call: CommandCall) {
-        guard !watches.isEmpty || !blocking.waiters.isEmpty else { return }
+        guard !clients.watches.isEmpty || !clients.blocking.waiters.isEmpty else { return }
         switch effect.modifiedKeys {
         case .flushed(let flushed):
-            for index in flushed { watches.touchExisting(database: index) }
+            for index in flushed { clients.watches.touchExisting(database: index) }
         case .swapped(let first, let second):
             let now = self.now
-            watches.touchSwapped(first, second) { index, key in databases[index].find(key, now: now) != nil }
-            blocking.signalAll(database: first)
-            blocking.signalAll(database: second)
+            clients.watches.touchSwapped(first, second) { index, key in databases[index].find(key, now: now) != nil }
+            clients.blocking.signalAll(database: first)
+            clients.blocking.signalAll(database: second)
         case .writtenArguments:
             guard call.spec.isWrite, let keys = Self.writtenKeys(call) else { break }
             let database = call.client.database
@@ -52,36 +52,25 @@ extension Node {
     }
 
     private func changed(database: Int, key: [UInt8]) {
-        if let watchers = watches.keys[WatchedKeys.Key(database: database, key: key)] {
+        if let watchers = clients.watches.keys[WatchedKeys.Key(database: database, key: key)] {
             // A key missing when watched and still missing did not change (DEL of several keys,
             // some absent); anything else did.
             if watchers.existed || (database < databases.count && databases[database].find(key, now: now) != nil) {
-                watches.touch(database: database, key: key)
+                clients.watches.touch(database: database, key: key)
             }
         }
-        blocking.signal(database: database, key: key)
+        clients.blocking.signal(database: database, key: key)
     }
 
     /// A key expired: it changed for its watchers.
     func watchedKeyExpired(_ database: Database, _ key: [UInt8]) {
-        guard !watches.isEmpty, let index = databases.firstIndex(where: { $0 === database }) else { return }
-        watches.touch(database: index, key: key)
+        guard !clients.watches.isEmpty, let index = databases.firstIndex(where: { $0 === database }) else { return }
+        clients.watches.touch(database: index, key: key)
     }
 
     /// Loading or replacing a database wholesale (full resync, DEBUG RELOAD): every watched key that
     /// existed changes.
     func touchAllWatchedKeys() {
-        for index in databases.indices { watches.touchExisting(database: index) }
-    }
-
-    /// Drops the client from pub/sub, WATCH, blocking and MONITOR (disconnect or RESET).
-    func removeFromEventRegistries(_ client: ClientConnection) {
-        pubsub.removeAll(client)
-        watches.unwatchAll(client)
-        blocking.remove(client)
-        if client.flags.isMonitor {
-            monitors.removeAll { $0 === client }
-            client.flags.isMonitor = false
-        }
+        for index in databases.indices { clients.watches.touchExisting(database: index) }
     }
 }

@@ -18,13 +18,13 @@ extension Node {
     /// through here in turn (deferred to the end of a running EXEC). The one path for commands run
     /// by a client, inside EXEC and for served blocked clients.
     func apply(_ effect: CommandEffect, of call: CommandCall) {
-        dirty += effect.dirty
+        persistence.dirty += effect.dirty
         if effect.changedData {
             touchModifiedKeys(effect, of: call)
             propagate(effect.propagation, of: call)
             call.client.flags.wroteData = true
         }
-        if !blocking.readyKeys.isEmpty { handleReadyKeys() }
+        if !clients.blocking.readyKeys.isEmpty { handleReadyKeys() }
     }
 
     /// After every executed command: MONITOR feed.
@@ -34,7 +34,7 @@ extension Node {
 
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
-        removeFromEventRegistries(client)
+        clients.removeFromEventRegistries(client)
         if client.flags.isReplica { detachReplica(client) }
         replication.waiters.removeAll { $0.client === client }
     }
@@ -104,6 +104,6 @@ extension Node {
         persistenceInfoFields()
     }
 
-    var pubsubChannelCount: Int { pubsub.channels.count }
-    var pubsubPatternCount: Int { pubsub.patterns.count }
+    var pubsubChannelCount: Int { clients.pubsub.channels.count }
+    var pubsubPatternCount: Int { clients.pubsub.patterns.count }
 }

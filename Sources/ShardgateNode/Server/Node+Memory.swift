@@ -120,7 +120,7 @@ extension Node {
             guard let queue = client.flags.queued, queue.contains(where: Self.deniesOOM) else { return nil }
             client.flags.queued = nil
             client.flags.transactionFailed = false
-            watches.unwatchAll(client)
+            clients.watches.unwatchAll(client)
             client.flags.watchTouched = false
             return "EXECABORT Transaction discarded because of: " + Self.outOfMemoryError
         case "discard", "quit", "reset":
@@ -265,7 +265,7 @@ extension Node {
         let volatile = database.expireAt(slot: slot) != 0
         let value = database.remove(slot: slot)
         memory.evictedKeys += 1
-        if !watches.isEmpty { watches.touch(database: index, key: key) }
+        if !clients.watches.isEmpty { clients.watches.touch(database: index, key: key) }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
         return Self.estimatedSize(key: key, value: value, volatile: volatile)
     }

@@ -18,15 +18,11 @@ final class Node {
     let loop: any EventLoop
     let logger: Logger
     var databases: [Database]
-    var clients: [Int: ClientConnection] = [:]
+    /// Connected clients, their subscriptions, WATCHes, waits and MONITOR.
+    let clients = ClientRegistry()
     var stats = NodeStats()
-    /// Changes since the last successful save (Redis's `server.dirty`); commands add theirs through
-    /// their effect (`apply(_:of:)`).
-    var dirty = 0
-    var lastSaveTime: Int64
     let startedAt: Int64
     let runID: String
-    private var nextClientID = 3
     private let handlers: [CommandHandler?]
     /// Clients with replies to write at the end of this event-loop tick.
     private var pendingFlush: [ClientConnection] = []
@@ -37,9 +33,6 @@ final class Node {
     var shutdownHandler: (() -> Void)?
     /// Memory accounting and eviction (`maxmemory`).
     let memory = MemoryState()
-    var latestForkMicroseconds = 0
-    var totalForks = 0
-    var replicationCounters = ReplicationCounters()
     let replication = ReplicationState()
     /// Bound listening port (for INFO `tcp_port` when configured as 0).
     var boundPort = 0
@@ -47,11 +40,6 @@ final class Node {
     let persistence = PersistenceState()
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
-    /// Pub/sub subscriptions, WATCHed keys, blocked clients and MONITOR clients.
-    let pubsub = PubSubRegistry()
-    let watches = WatchedKeys()
-    let blocking = BlockedClients()
-    var monitors: [ClientConnection] = []
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -60,10 +48,10 @@ final class Node {
         self.logger = logger
         self.databases = (0..<settings.databases).map { Database(index: $0) }
         let now = Clock.milliseconds()
-        self.lastSaveTime = now
         self.startedAt = now
         self.runID = Self.randomHex(40)
         self.handlers = CommandRegistry.handlers()
+        persistence.lastSaveTime = now
         stats.commandCalls = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandMicroseconds = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
@@ -98,24 +86,17 @@ final class Node {
 
     // MARK: - Clients
 
-    /// A new client id (ids are never reused).
-    func allocateClientID() -> Int {
-        defer { nextClientID += 1 }
-        return nextClientID
-    }
-
     func register(channel: any Channel) -> ClientConnection? {
-        guard clients.count < settings.maxClients else { return nil }
+        guard clients.connected.count < settings.maxClients else { return nil }
         let client = ClientConnection(
-            id: nextClientID, channel: channel, authenticated: settings.requirePass == nil, now: now)
-        nextClientID += 1
-        clients[client.id] = client
+            id: clients.allocateID(), channel: channel, authenticated: settings.requirePass == nil, now: now)
+        clients.connected[client.id] = client
         stats.connectionsReceived += 1
         return client
     }
 
     func unregister(_ client: ClientConnection) {
-        clients[client.id] = nil
+        clients.connected[client.id] = nil
         clientWillClose(client)
         releaseBacklogMemory(of: client)
     }
@@ -269,7 +250,7 @@ final class Node {
     /// itself over, or by APPEND, which reads it from `CommandCall.big`), run now (not queued by MULTI) and not shown to MONITOR clients. Everything
     /// else gets the request as sent, which copies the argument.
     private func keepsApart(_ big: RESPBigArgument, of request: RESPRequest, client: ClientConnection) -> Bool {
-        guard big.index >= 2, client.flags.queued == nil, monitors.isEmpty else { return false }
+        guard big.index >= 2, client.flags.queued == nil, clients.monitors.isEmpty else { return false }
         switch request.string(0).lowercased() {
         case "set", "setnx", "getset", "append": return big.index == 2
         case "setex", "psetex": return big.index == 3
@@ -312,7 +293,7 @@ final class Node {
         if let command, command == Self.execID {
             client.flags.queued = nil
             client.flags.transactionFailed = false
-            watches.unwatchAll(client)
+            clients.watches.unwatchAll(client)
             client.flags.watchTouched = false
             let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
             return client.error("EXECABORT Transaction discarded because of: \(reason)")
@@ -347,13 +328,6 @@ final class Node {
     private static func ids(_ names: [String]) -> Set<Int> {
         Set(names.compactMap { CommandTable.redis.lookup($0)?.id })
     }
-}
-
-/// Full and partial resynchronisations served (INFO stats `sync_*`).
-struct ReplicationCounters {
-    var full = 0
-    var partialOK = 0
-    var partialError = 0
 }
 
 /// Counters behind INFO stats and commandstats.
