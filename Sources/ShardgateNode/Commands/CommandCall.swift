@@ -36,7 +36,7 @@ struct CommandCall {
     var effect = CommandEffect()
 
     var count: Int { request.argumentCount }
-    var database: Database { node.databases[client.database] }
+    var database: Database { node.keyspace.databases[client.database] }
     var now: Int64 { node.commandTime }
 
     /// Calls `body` with the bytes of argument `index` (0 is the command name).

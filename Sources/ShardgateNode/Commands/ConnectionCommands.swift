@@ -39,7 +39,7 @@ enum ConnectionCommands {
 
     static func select(_ call: inout CommandCall) throws(CommandError) {
         let index = try call.intArgument(1)
-        guard index >= 0 && index < call.node.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
+        guard index >= 0 && index < call.node.keyspace.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
         call.client.database = index
         call.client.ok()
     }

@@ -202,14 +202,14 @@ enum KeyCommands {
     /// stopped and, with save points configured, the empty dataset is saved at once.
     static func flushall(_ call: inout CommandCall) throws(CommandError) {
         try checkFlushMode(call)
-        for database in call.node.databases {
+        for database in call.node.keyspace.databases {
             call.effect.dirty += database.count
             database.removeAll()
         }
         // The save covers the flush: no change is left to count.
         if call.node.snapshotAfterFlushAll() { call.effect.dirty = 0 }
         call.effect.forcesPropagation = true
-        call.effect.modifiedKeys = .flushed(Array(call.node.databases.indices))
+        call.effect.modifiedKeys = .flushed(Array(call.node.keyspace.databases.indices))
         call.client.ok()
     }
 
@@ -229,7 +229,7 @@ enum KeyCommands {
             } else if call.matches(index, "db"), index + 1 < call.count {
                 targetIndex = try call.intArgument(index + 1)
                 otherDatabase = true
-                guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
+                guard targetIndex >= 0 && targetIndex < call.node.keyspace.databases.count else {
                     throw CommandError("ERR DB index is out of range")
                 }
                 index += 1
@@ -243,7 +243,7 @@ enum KeyCommands {
             throw CommandError("ERR source and destination objects are the same")
         }
         guard let source = call.find(1) else { return call.client.integer(0) }
-        let target = call.node.databases[targetIndex]
+        let target = call.node.keyspace.databases[targetIndex]
         let value = call.database.value(at: source).copy()
         let deadline = call.database.expireAt(slot: source)
         let now = call.now
@@ -259,13 +259,13 @@ enum KeyCommands {
 
     static func move(_ call: inout CommandCall) throws(CommandError) {
         let targetIndex = try call.intArgument(2)
-        guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
+        guard targetIndex >= 0 && targetIndex < call.node.keyspace.databases.count else {
             throw CommandError("ERR DB index is out of range")
         }
         guard targetIndex != call.client.database else {
             throw CommandError("ERR source and destination objects are the same")
         }
-        let target = call.node.databases[targetIndex]
+        let target = call.node.keyspace.databases[targetIndex]
         guard let source = call.find(1) else { return call.client.integer(0) }
         let now = call.now
         if call.argument(1, { target.find($0, now: now) }) != nil { return call.client.integer(0) }
@@ -279,13 +279,13 @@ enum KeyCommands {
     }
 
     static func swapdb(_ call: inout CommandCall) throws(CommandError) {
-        let count = call.node.databases.count
+        let count = call.node.keyspace.databases.count
         let first = try call.intArgument(1, message: "invalid first DB index")
         let second = try call.intArgument(2, message: "invalid second DB index")
         guard first >= 0, first < count, second >= 0, second < count else {
             throw CommandError("ERR DB index is out of range")
         }
-        call.node.swapDatabases(first, second)
+        call.node.keyspace.swap(first, second)
         call.effect.dirty += 1
         call.effect.modifiedKeys = .swapped(first, second)
         call.client.ok()

@@ -42,8 +42,8 @@ enum TransactionCommands {
         }
         // A watched key whose TTL passed since WATCH counts as changed: reading it deletes it,
         // which touches its watchers.
-        for (database, key) in client.flags.watchedKeys where database < node.databases.count {
-            _ = node.databases[database].find(key, now: node.now)
+        for (database, key) in client.flags.watchedKeys where database < node.keyspace.databases.count {
+            _ = node.keyspace.databases[database].find(key, now: node.now)
         }
         if client.flags.watchTouched {
             endTransaction(call)

@@ -38,7 +38,7 @@ extension Node {
         guard let bytes = try FileIO.read(path) else { return }
         let result = try bytes.withUnsafeBytes {
             try Snapshot.load(
-                $0, into: databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
+                $0, into: keyspace.databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
         }
         persistence.lastLoadKeysLoaded = result.loaded
         persistence.lastLoadKeysExpired = result.expired
@@ -66,7 +66,7 @@ extension Node {
         let path = rdbPath
         do {
             try Snapshot.save(
-                databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
+                keyspace.databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
                 creationTime: Int(now / 1000), compression: settings.rdbCompression)
         } catch {
             logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
@@ -85,7 +85,7 @@ extension Node {
     /// complete) while the node keeps serving; cron reaps it. False when the fork failed.
     func startBackgroundSave() -> Bool {
         guard persistence.child == nil, replication.snapshot == nil else { return false }
-        let databases = self.databases
+        let databases = self.keyspace.databases
         let path = rdbPath
         let directory = settings.directory
         let compression = settings.rdbCompression

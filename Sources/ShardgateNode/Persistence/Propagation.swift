@@ -91,7 +91,7 @@ extension Node {
 
     /// From `keyExpired`: an expired key's deletion, as DEL in its database.
     func propagateExpiry(_ database: Database, _ key: [UInt8]) {
-        guard isPropagating, let index = databases.firstIndex(where: { $0 === database }) else { return }
+        guard isPropagating, let index = keyspace.number(of: database) else { return }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
     }
 }

@@ -314,7 +314,7 @@ final class MasterLink {
         }
         transfer = ByteBuffer()
         let incoming = staged.reduce(0) { $0 + $1.count }
-        let held = node.databases.reduce(0) { $0 + $1.count }
+        let held = node.keyspace.databases.reduce(0) { $0 + $1.count }
         if node.refusesEmptyMaster(id: identity.id, incomingKeys: incoming, heldKeys: held) {
             stop()
             // Try again later: the master may have been restored, or the operator may promote us.

@@ -132,7 +132,7 @@ extension Node {
         propagation.database = -1
         let offset = replication.identity.offset
         let id = replication.identity.replicationID
-        let databases = self.databases
+        let databases = self.keyspace.databases
         let compression = settings.rdbCompression
         let creation = Int(now / 1000)
         let started = Clock.monotonicMicroseconds()

@@ -164,8 +164,8 @@ extension Node {
             let ready = clients.blocking.takeReadyKeys()
             if ready.isEmpty { break }
             for entry in ready {
-                guard let ids = clients.blocking.waiters[entry], entry.database < databases.count else { continue }
-                let database = databases[entry.database]
+                guard let ids = clients.blocking.waiters[entry], entry.database < keyspace.databases.count else { continue }
+                let database = keyspace.databases[entry.database]
                 for id in ids {
                     guard let waiter = clients.blocking.blocked[id] else { continue }
                     guard let slot = database.find(entry.key, now: now) else { break }

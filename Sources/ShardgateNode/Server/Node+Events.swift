@@ -12,7 +12,7 @@ extension Node {
             for index in flushed { clients.watches.touchExisting(database: index) }
         case .swapped(let first, let second):
             let now = self.now
-            clients.watches.touchSwapped(first, second) { index, key in databases[index].find(key, now: now) != nil }
+            clients.watches.touchSwapped(first, second) { index, key in keyspace.databases[index].find(key, now: now) != nil }
             clients.blocking.signalAll(database: first)
             clients.blocking.signalAll(database: second)
         case .writtenArguments:
@@ -55,7 +55,7 @@ extension Node {
         if let watchers = clients.watches.keys[WatchedKeys.Key(database: database, key: key)] {
             // A key missing when watched and still missing did not change (DEL of several keys,
             // some absent); anything else did.
-            if watchers.existed || (database < databases.count && databases[database].find(key, now: now) != nil) {
+            if watchers.existed || (database < keyspace.databases.count && keyspace.databases[database].find(key, now: now) != nil) {
                 clients.watches.touch(database: database, key: key)
             }
         }
@@ -64,13 +64,13 @@ extension Node {
 
     /// A key expired: it changed for its watchers.
     func watchedKeyExpired(_ database: Database, _ key: [UInt8]) {
-        guard !clients.watches.isEmpty, let index = databases.firstIndex(where: { $0 === database }) else { return }
+        guard !clients.watches.isEmpty, let index = keyspace.number(of: database) else { return }
         clients.watches.touch(database: index, key: key)
     }
 
     /// Loading or replacing a database wholesale (full resync, DEBUG RELOAD): every watched key that
     /// existed changes.
     func touchAllWatchedKeys() {
-        for index in databases.indices { clients.watches.touchExisting(database: index) }
+        for index in keyspace.databases.indices { clients.watches.touchExisting(database: index) }
     }
 }

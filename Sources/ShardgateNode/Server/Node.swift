@@ -17,7 +17,8 @@ final class Node {
     let configFile: String?
     let loop: any EventLoop
     let logger: Logger
-    var databases: [Database]
+    /// The databases: keys, values, expiry.
+    let keyspace: Keyspace
     /// Connected clients, their subscriptions, WATCHes, waits and MONITOR.
     let clients = ClientRegistry()
     var stats = NodeStats()
@@ -46,7 +47,7 @@ final class Node {
         self.configFile = configFile
         self.loop = loop
         self.logger = logger
-        self.databases = (0..<settings.databases).map { Database(index: $0) }
+        self.keyspace = Keyspace(count: settings.databases)
         let now = Clock.milliseconds()
         self.startedAt = now
         self.runID = Self.randomHex(40)
@@ -56,7 +57,7 @@ final class Node {
         stats.commandMicroseconds = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
-        for database in databases { watchExpiry(database) }
+        for database in keyspace.databases { watchExpiry(database) }
         pendingFlush.reserveCapacity(64)
         let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
         flushTask = { node.value.node?.flushPending() }
@@ -179,7 +180,7 @@ final class Node {
         for request in requests {
             hashes.append(request.argumentCount > 1 ? request.withArgument(1) { KeyTable<Entry>.hash($0) } : nil)
         }
-        databases[database].prefetch(hashes: hashes)
+        keyspace.databases[database].prefetch(hashes: hashes)
     }
 
     /// Runs one request from `client`, writing its reply into `client.reply`. `keyHash`: the table

@@ -172,7 +172,7 @@ enum NodeInfo {
 
     private static func keyspace(_ node: Node) -> Section {
         var fields: [(String, String)] = []
-        for database in node.databases where database.count > 0 {
+        for database in node.keyspace.databases where database.count > 0 {
             fields.append(("db\(database.index)", "keys=\(database.count),expires=\(database.expiresCount),avg_ttl=0"))
         }
         return ("Keyspace", fields)
