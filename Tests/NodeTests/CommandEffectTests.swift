@@ -159,4 +159,16 @@ import Testing
         #expect(stream.map { $0[0] } == ["SELECT", "MULTI", "RPUSH", "SET", "EXEC", "LPOP"])
         #expect(stream[3].count == 5 && stream[3][3] == "PXAT")
     }
+
+    /// The SELECT a transaction starts with stays before MULTI, one inside stays inside; a
+    /// transaction that changes nothing propagates nothing.
+    @Test func aTransactionsSelectsStayWhereTheyBelong() {
+        let harness = Harness()
+        for command in [["MULTI"], ["SET", "x", "1"], ["SELECT", "3"], ["SET", "y", "2"], ["EXEC"], ["MULTI"], ["GET", "y"], ["EXEC"]] {
+            harness.node.execute(RESPRequest(arguments: command.map { Array($0.utf8) }), from: harness.client)
+        }
+        #expect(harness.propagated() == [
+            ["SELECT", "0"], ["MULTI"], ["SET", "x", "1"], ["SELECT", "3"], ["SET", "y", "2"], ["EXEC"],
+        ])
+    }
 }

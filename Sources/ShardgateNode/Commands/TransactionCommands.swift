@@ -52,7 +52,7 @@ enum TransactionCommands {
         endTransaction(call)
         client.arrayHeader(queue.count)
         node.clients.blocking.transactionDepth += 1
-        let streamStart = node.propagation.pending.writerIndex
+        node.beginPropagatedTransaction()
         for request in queue {
             switch node.resolve(request) {
             case .run(let handler, let spec): node.run(handler, spec: spec, request: request, client: client)
@@ -60,45 +60,7 @@ enum TransactionCommands {
             }
         }
         node.clients.blocking.transactionDepth -= 1
-        wrapPropagatedTransaction(node, from: streamStart)
-    }
-
-    /// Replicas and the AOF apply a transaction's changes as one: what its commands propagated is
-    /// enclosed in MULTI ... EXEC, as Redis does.
-    private static func wrapPropagatedTransaction(_ node: Node, from start: Int) {
-        let stream = node.propagation
-        guard stream.pending.writerIndex > start else { return }
-        let commands = stream.pending.getSlice(at: start, length: stream.pending.writerIndex - start)!
-        var multi = ByteBuffer()
-        multi.writeRESPArrayHeader(1)
-        multi.writeRESPBulkString("MULTI")
-        stream.pending.moveWriterIndex(to: start)
-        // Keep a SELECT the commands began with outside the transaction.
-        var body = commands
-        if let select = Self.leadingSelect(body) {
-            var prefix = body.readSlice(length: select)!
-            stream.pending.writeBuffer(&prefix)
-        }
-        stream.pending.writeBuffer(&multi)
-        stream.pending.writeBuffer(&body)
-        stream.pending.writeRESPArrayHeader(1)
-        stream.pending.writeRESPBulkString("EXEC")
-    }
-
-    /// Length of a `SELECT n` command at the start of `buffer`, if there is one.
-    private static func leadingSelect(_ buffer: ByteBuffer) -> Int? {
-        let prefix = Array("*2\r\n$6\r\nSELECT\r\n".utf8)
-        guard buffer.readableBytes > prefix.count, buffer.getBytes(at: buffer.readerIndex, length: prefix.count) == prefix else {
-            return nil
-        }
-        var position = buffer.readerIndex + prefix.count
-        // `$len\r\n<digits>\r\n`
-        var newlines = 0
-        while position < buffer.writerIndex, newlines < 2 {
-            if buffer.getInteger(at: position, as: UInt8.self) == UInt8(ascii: "\n") { newlines += 1 }
-            position += 1
-        }
-        return newlines == 2 ? position - buffer.readerIndex : nil
+        node.endPropagatedTransaction()
     }
 
     static func watch(_ call: inout CommandCall) throws(CommandError) {

@@ -22,6 +22,17 @@ final class PropagationStream {
     var database = -1
     /// Consumers besides the AOF (replication): called with each batch, before replies are written.
     var consumers: [(ByteBuffer) -> Void] = []
+    /// Inside EXEC, what is propagated goes between MULTI and EXEC, so that replicas and the AOF
+    /// apply the transaction as one.
+    var transaction = Transaction.none
+
+    enum Transaction {
+        case none
+        /// EXEC started; nothing propagated yet.
+        case begun
+        /// MULTI is written (with the transaction's first command).
+        case opened
+    }
 }
 
 extension Node {
@@ -57,12 +68,34 @@ extension Node {
         propagation.pending.writeBuffer(&rest)
     }
 
+    /// Before a command: SELECT when the database changes, MULTI before a transaction's first one.
     private func selectForPropagation(_ database: Int) {
-        guard propagation.database != database else { return }
-        propagation.database = database
-        propagation.pending.writeRESPArrayHeader(2)
-        propagation.pending.writeRESPBulkString("SELECT")
-        propagation.pending.writeRESPBulkString(String(database))
+        if propagation.database != database {
+            propagation.database = database
+            propagation.pending.writeRESPArrayHeader(2)
+            propagation.pending.writeRESPBulkString("SELECT")
+            propagation.pending.writeRESPBulkString(String(database))
+        }
+        if case .begun = propagation.transaction {
+            propagation.transaction = .opened
+            propagation.pending.writeRESPArrayHeader(1)
+            propagation.pending.writeRESPBulkString("MULTI")
+        }
+    }
+
+    /// EXEC starts running its queue: what its commands propagate is one transaction (as Redis does;
+    /// a transaction that propagates nothing leaves no trace).
+    func beginPropagatedTransaction() {
+        propagation.transaction = .begun
+    }
+
+    /// EXEC ran its queue: closes the transaction its commands propagated, if any.
+    func endPropagatedTransaction() {
+        let transaction = propagation.transaction
+        propagation.transaction = .none
+        guard case .opened = transaction else { return }
+        propagation.pending.writeRESPArrayHeader(1)
+        propagation.pending.writeRESPBulkString("EXEC")
     }
 
     /// Hands the pending stream to the AOF and the other consumers (before replies are written).
