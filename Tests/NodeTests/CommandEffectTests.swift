@@ -171,4 +171,11 @@ import Testing
             ["SELECT", "0"], ["MULTI"], ["SET", "x", "1"], ["SELECT", "3"], ["SET", "y", "2"], ["EXEC"],
         ])
     }
+
+    /// Without an AOF or replicas nothing is propagated, so no rewrite is built.
+    @Test func aNodeThatPropagatesNothingBuildsNoRewrite() {
+        let harness = Harness()
+        harness.node.propagation.consumers.removeAll()
+        #expect(harness.effect("SET", "k", "v", "EX", "100") == CommandEffect(dirty: 1))
+    }
 }

@@ -45,7 +45,7 @@ enum BlockingCommands {
         for index in call.node.clients.blocking.order(call, keys) {
             guard let popped = try ListCommands.pop(&call, keyIndex: index, left: left, count: 1) else { continue }
             // Replicas and the AOF get the pop that happened, never a command that could block.
-            call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]])
+            call.propagate { call in [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]] }
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.bulk(popped[0])
@@ -70,10 +70,10 @@ enum BlockingCommands {
             return call.node.block(call, keys: [1], kind: .list, deadline: deadline) { call.client.null() }
         }
         try ListCommands.move(&call, fromLeft: fromLeft, toLeft: toLeft)
-        call.propagate(as: [[
+        call.propagate { call in [[
             Array("LMOVE".utf8), call.bytes(1), call.bytes(2), Array((fromLeft ? "LEFT" : "RIGHT").utf8),
             Array((toLeft ? "LEFT" : "RIGHT").utf8),
-        ]])
+        ]] }
     }
 
     static func blmpop(_ call: inout CommandCall) throws(CommandError) {
@@ -84,7 +84,7 @@ enum BlockingCommands {
         guard let served = try ListCommands.serveMultiPop(&call, keys: order, left: left, count: count) else {
             return call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
         }
-        call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8)]])
+        call.propagate { call in [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8)]] }
     }
 
     // MARK: - Sorted sets
@@ -97,7 +97,7 @@ enum BlockingCommands {
         let keys = Array(1..<call.count - 1)
         for index in call.node.clients.blocking.order(call, keys) {
             guard let popped = try SortedSetCommands.pop(&call, keyIndex: index, max: max, count: 1) else { continue }
-            call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]])
+            call.propagate { call in [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]] }
             call.client.arrayHeader(3)
             call.argument(index) { call.client.bulk($0) }
             call.client.bulk(popped[0].0)
@@ -114,9 +114,9 @@ enum BlockingCommands {
         guard let served = try SortedSetCommands.serveMultiPop(&call, keys: order, max: !min, count: count) else {
             return call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
         }
-        call.propagate(as: [[
+        call.propagate { call in [[
             Array((min ? "ZPOPMIN" : "ZPOPMAX").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8),
-        ]])
+        ]] }
     }
 
     // MARK: - CLIENT UNBLOCK

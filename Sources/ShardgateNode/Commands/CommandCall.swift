@@ -91,9 +91,13 @@ struct CommandCall {
     }
 
     /// Propagates `commands` (each an argument list, run in the client's database) instead of the
-    /// request as sent; an empty list propagates nothing. Only takes effect if the command changed data.
-    mutating func propagate(as commands: [[[UInt8]]]) {
-        effect.propagate(as: commands)
+    /// request as sent; an empty list propagates nothing. Only takes effect if the command changed
+    /// data. The list is built only when the node propagates (an AOF or replicas): a node without
+    /// either pays nothing for rewrites.
+    /// `commands` gets the call (read-only) to build the list from its arguments.
+    mutating func propagate(_ commands: (CommandCall) -> [[[UInt8]]]) {
+        guard node.isPropagating else { return }
+        effect.propagate(as: commands(self))
     }
 
     /// The slot of a live key argument in the selected database.

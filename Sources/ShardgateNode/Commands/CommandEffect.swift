@@ -11,7 +11,8 @@ struct CommandEffect: Equatable {
     /// The command reaches the AOF and replicas although it changed nothing (Redis's
     /// `forceCommandPropagation`: FLUSHALL or FLUSHDB on empty databases).
     var forcesPropagation = false
-    /// What the AOF and replicas receive for the command.
+    /// What the AOF and replicas receive for the command (rewrites are only described while the
+    /// node propagates: see `CommandCall.propagate(as:)`).
     var propagation = Propagation.asSent
     /// Which keys changed, for WATCH and for the clients blocked on them.
     var modifiedKeys = ModifiedKeys.writtenArguments

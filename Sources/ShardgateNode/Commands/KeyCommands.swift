@@ -73,12 +73,12 @@ enum KeyCommands {
         if lt && current != 0 && deadline >= current { return call.client.integer(0) }
         if deadline <= call.now {
             call.delete(1)
-            call.propagate(as: [[Array("DEL".utf8), call.bytes(1)]])
+            call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
         } else {
             database.setExpiry(slot: slot, deadline)
             call.effect.dirty += 1
             // Replicas and the AOF get the absolute time, which means the same whenever replayed.
-            call.propagate(as: [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]])
+            call.propagate { call in [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]] }
         }
         call.client.integer(1)
     }

@@ -69,7 +69,7 @@ enum SetCommands {
             if set.count == 0 { removeKey(call, 1) }
             call.effect.dirty += 1
             // The random pick is propagated as what it removed.
-            call.propagate(as: [[Array("SREM".utf8), call.bytes(1), member]])
+            call.propagate { call in [[Array("SREM".utf8), call.bytes(1), member]] }
             return call.client.bulk(member)
         }
         let count = try call.positiveInteger(2)
@@ -78,7 +78,7 @@ enum SetCommands {
         let size = set.count
         if count >= size {
             call.effect.dirty += size
-            call.propagate(as: [[Array("DEL".utf8), call.bytes(1)]])
+            call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
             let union = combine([set], operation: .union, maxIntset: call.node.settings.setMaxIntsetEntries)
             call.client.setHeader(union.count)
             union.forEach { call.client.bulk($0) }
@@ -94,7 +94,7 @@ enum SetCommands {
             call.client.bulk(member)
             removed.append(member)
         }
-        call.propagate(as: [removed])
+        call.propagate { _ in [removed] }
     }
 
     static func srandmember(_ call: inout CommandCall) throws(CommandError) {

@@ -122,10 +122,10 @@ enum StringCommands {
         if case .at(let deadline) = expiry {
             database.setExpiry(slot: target, deadline)
             // A relative time would not mean the same when replayed: the deadline goes instead.
-            call.propagate(as: [absoluteSet(call, key: 1, value: 2, deadline: deadline)])
+            call.propagate { call in [absoluteSet(call, key: 1, value: 2, deadline: deadline)] }
         } else if returnOld {
             // GET only changes the reply: replicas and the AOF get the SET without it.
-            call.propagate(as: [(0..<call.count).filter { $0 < 3 || !call.matches($0, "get") }.map { call.bytes($0) }])
+            call.propagate { call in [(0..<call.count).filter { $0 < 3 || !call.matches($0, "get") }.map { call.bytes($0) }] }
         }
         if !returnOld { call.client.ok() }
     }
@@ -152,7 +152,7 @@ enum StringCommands {
         guard !overflow else { throw invalid }
         call.store(1, .string(call.bytes(3)))
         if let slot = call.find(1) { call.database.setExpiry(slot: slot, deadline) }
-        call.propagate(as: [absoluteSet(call, key: 1, value: 3, deadline: deadline)])
+        call.propagate { call in [absoluteSet(call, key: 1, value: 3, deadline: deadline)] }
         call.client.ok()
     }
 
@@ -181,17 +181,17 @@ enum StringCommands {
             case .at(let deadline):
                 if deadline <= call.now {
                     call.delete(1)
-                    call.propagate(as: [[Array("DEL".utf8), call.bytes(1)]])
+                    call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
                 } else {
                     call.database.setExpiry(slot: slot, deadline)
                     call.effect.dirty += 1
-                    call.propagate(as: [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]])
+                    call.propagate { call in [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]] }
                 }
             case .persist:
                 if call.database.expireAt(slot: slot) != 0 {
                     call.database.setExpiry(slot: slot, 0)
                     call.effect.dirty += 1
-                    call.propagate(as: [[Array("PERSIST".utf8), call.bytes(1)]])
+                    call.propagate { call in [[Array("PERSIST".utf8), call.bytes(1)]] }
                 }
             case .none, .keepTTL:
                 break
@@ -262,7 +262,7 @@ enum StringCommands {
         let value = Array(text.utf8)
         call.store(1, .string(value), keepTTL: true)
         // The sum as text, so that replicas and the AOF never add floats themselves.
-        call.propagate(as: [[Array("SET".utf8), call.bytes(1), value, Array("KEEPTTL".utf8)]])
+        call.propagate { call in [[Array("SET".utf8), call.bytes(1), value, Array("KEEPTTL".utf8)]] }
         call.client.bulk(text)
     }
 

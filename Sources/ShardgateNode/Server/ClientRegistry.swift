@@ -1,7 +1,7 @@
 /// The connected clients and what they listen to or wait for: their ids, pub/sub subscriptions,
 /// WATCHed keys, clients blocked on keys and MONITOR clients. Lives on the node's event loop.
 final class ClientRegistry {
-    /// Connected clients by id (the master link's client is not listed).
+    /// Connected clients by id (the link to this replica's master included).
     var connected: [Int: ClientConnection] = [:]
     /// The next client id (ids are never reused; Redis starts at 3 too, after its own internal clients).
     private var nextID = 3
