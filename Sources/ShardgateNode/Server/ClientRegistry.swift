@@ -9,6 +9,14 @@ final class ClientRegistry {
     let watches = WatchedKeys()
     let blocking = BlockedClients()
     var monitors: [ClientConnection] = []
+    /// Clients with replies to write at the end of this event-loop tick, in the order they got them.
+    private var flushQueue: [ClientConnection] = []
+    /// The end-of-tick flush is scheduled.
+    private var flushScheduled = false
+
+    init() {
+        flushQueue.reserveCapacity(64)
+    }
 
     /// A new client id.
     func allocateID() -> Int {
@@ -25,5 +33,31 @@ final class ClientRegistry {
             monitors.removeAll { $0 === client }
             client.flags.isMonitor = false
         }
+    }
+
+    /// Queues `client` for the end-of-tick flush (once per tick); true when the flush must be
+    /// scheduled (the first client queued this tick).
+    func queueFlush(_ client: ClientConnection) -> Bool {
+        guard !client.flushQueued else { return false }
+        client.flushQueued = true
+        flushQueue.append(client)
+        guard !flushScheduled else { return false }
+        flushScheduled = true
+        return true
+    }
+
+    /// The end-of-tick flush: `prepare` (feeding the AOF and replicas), then `flush` for each queued
+    /// client, including those queued meanwhile (a client queued from here on schedules another flush).
+    func flushQueued(prepare: () -> Void, _ flush: (ClientConnection) -> Void) {
+        flushScheduled = false
+        prepare()
+        var index = 0
+        while index < flushQueue.count {
+            let client = flushQueue[index]
+            client.flushQueued = false
+            flush(client)
+            index += 1
+        }
+        flushQueue.removeAll(keepingCapacity: true)
     }
 }

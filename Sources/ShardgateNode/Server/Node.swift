@@ -25,9 +25,6 @@ final class Node {
     let startedAt: Int64
     let runID: String
     private let handlers: [CommandHandler?]
-    /// Clients with replies to write at the end of this event-loop tick.
-    private var pendingFlush: [ClientConnection] = []
-    private var flushScheduled = false
     /// Made once: submitting the same closure every tick allocates nothing.
     private var flushTask: @Sendable () -> Void = {}
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
@@ -58,7 +55,6 @@ final class Node {
         stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
         for database in keyspace.databases { watchExpiry(database) }
-        pendingFlush.reserveCapacity(64)
         let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
         flushTask = { node.value.node?.flushPending() }
     }
@@ -107,12 +103,7 @@ final class Node {
     /// and the AOF and replicas are fed before any reply leaves. Replies to a client's own requests
     /// and those produced elsewhere (pub/sub messages, unblocked commands, MONITOR) go the same way.
     func scheduleFlush(_ client: ClientConnection) {
-        guard !client.flushQueued else { return }
-        client.flushQueued = true
-        pendingFlush.append(client)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.execute(flushTask)
+        if clients.queueFlush(client) { loop.execute(flushTask) }
     }
 
     /// Lets the flush task reach the node without keeping it alive.
@@ -121,16 +112,9 @@ final class Node {
     }
 
     private func flushPending() {
-        flushScheduled = false
-        beforeReplies()
-        var index = 0
-        while index < pendingFlush.count {
-            let client = pendingFlush[index]
-            client.flushQueued = false
+        clients.flushQueued(prepare: beforeReplies) { client in
             if !enforceOutputBufferLimit(client) { client.flush() }
-            index += 1
         }
-        pendingFlush.removeAll(keepingCapacity: true)
     }
 
     // MARK: - Executing commands
