@@ -12,7 +12,7 @@ struct CommandEffect: Equatable {
     /// `forceCommandPropagation`: FLUSHALL or FLUSHDB on empty databases).
     var forcesPropagation = false
     /// What the AOF and replicas receive for the command (rewrites are only described while the
-    /// node propagates: see `CommandCall.propagate(as:)`).
+    /// node propagates: see `CommandCall.propagate(_:)`).
     var propagation = Propagation.asSent
     /// Which keys changed, for WATCH and for the clients blocked on them.
     var modifiedKeys = ModifiedKeys.writtenArguments
