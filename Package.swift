@@ -90,7 +90,13 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "RedisText"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
         .testTarget(name: "RDBTests", dependencies: ["RDB", "RedisText"]),
-        .testTarget(name: "NodeTests", dependencies: ["ShardgateNode", "RESP"]),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "ShardgateNode", "RESP", "Commands", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", "Commands", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "IntegrationTests",

@@ -284,6 +284,26 @@ struct NodeReplicationTests {
         #expect(aof.range(of: "in3")!.upperBound < exec.lowerBound)
     }
 
+    /// A push that serves blocked pops reaches a real replica as the push, then the pops the
+    /// waiters made (never their blocking commands, which a replica would not block on).
+    @Test func servedBlockedPopsReachReplicasAfterThePush() async throws {
+        let master = try await startNode(["--repl-diskless-sync-delay", "0"])
+        defer { master.stop() }
+        let replica = try await RedisServer(["--replicaof", "127.0.0.1", "\(master.port)"])
+        defer { replica.stop() }
+        try await Self.waitForLink(replica.port)
+        let waiters = try [master.client(), master.client()]
+        try waiters[0].sendRaw(RedisTestClient.encode([Array("BLPOP".utf8), Array("l".utf8), Array("0".utf8)]))
+        try waiters[1].sendRaw(RedisTestClient.encode(["BLMOVE", "s", "d", "LEFT", "RIGHT", "0"].map { Array($0.utf8) }))
+        try await waitUntil("both clients block") { try Self.info(master.port, "clients")["blocked_clients"] == "2" }
+        _ = try master.client().pipeline([["RPUSH", "l", "a", "b"], ["RPUSH", "s", "x", "y"]])
+        #expect(try waiters[0].readReply() == .array([.bulk("l"), .bulk("a")]))
+        #expect(try waiters[1].readReply() == .bulk("x"))
+        try await waitUntil("replica caught up") { try Self.dataset(replica.port) == Self.dataset(master.port) }
+        #expect(try replica.client().command("LRANGE", "l", "0", "-1") == .array([.bulk("b")]))
+        #expect(try replica.client().command("LRANGE", "d", "0", "-1") == .array([.bulk("x")]))
+    }
+
     // 6. The empty-master guard: a master restarted without its data does not wipe the replica.
     @Test func emptyMasterGuardKeepsTheReplicasData() async throws {
         let directory = try TemporaryDirectory()

@@ -47,7 +47,7 @@ public final class FuzzNode {
             var offset = 0
             if bytes.starts(with: Array("REDIS".utf8)) {
                 let result = try bytes.withUnsafeBytes {
-                    try Snapshot.load($0, into: node.databases, settings: node.settings, now: node.now, dropExpired: false)
+                    try Snapshot.load($0, into: node.keyspace.databases, settings: node.settings, now: node.now, dropExpired: false)
                 }
                 offset = result.length
             }

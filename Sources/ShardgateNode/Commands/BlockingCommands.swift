@@ -36,16 +36,16 @@ enum BlockingCommands {
 
     // MARK: - Lists
 
-    static func blpop(_ call: CommandCall) throws(CommandError) { try blockingPop(call, left: true) }
-    static func brpop(_ call: CommandCall) throws(CommandError) { try blockingPop(call, left: false) }
+    static func blpop(_ call: inout CommandCall) throws(CommandError) { try blockingPop(&call, left: true) }
+    static func brpop(_ call: inout CommandCall) throws(CommandError) { try blockingPop(&call, left: false) }
 
-    private static func blockingPop(_ call: CommandCall, left: Bool) throws(CommandError) {
+    private static func blockingPop(_ call: inout CommandCall, left: Bool) throws(CommandError) {
         let deadline = try deadline(call, call.count - 1)
         let keys = Array(1..<call.count - 1)
-        for index in call.node.blocking.order(call, keys) {
-            guard let popped = try ListCommands.pop(call, keyIndex: index, left: left, count: 1) else { continue }
+        for index in call.node.clients.blocking.order(call, keys) {
+            guard let popped = try ListCommands.pop(&call, keyIndex: index, left: left, count: 1) else { continue }
             // Replicas and the AOF get the pop that happened, never a command that could block.
-            call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]])
+            call.propagate { call in [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(index)]] }
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.bulk(popped[0])
@@ -54,50 +54,50 @@ enum BlockingCommands {
         call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
     }
 
-    static func blmove(_ call: CommandCall) throws(CommandError) {
+    static func blmove(_ call: inout CommandCall) throws(CommandError) {
         let fromLeft = try ListCommands.isLeft(call, 3)
         let toLeft = try ListCommands.isLeft(call, 4)
-        try blockingMove(call, fromLeft: fromLeft, toLeft: toLeft, timeoutIndex: 5)
+        try blockingMove(&call, fromLeft: fromLeft, toLeft: toLeft, timeoutIndex: 5)
     }
 
-    static func brpoplpush(_ call: CommandCall) throws(CommandError) {
-        try blockingMove(call, fromLeft: false, toLeft: true, timeoutIndex: 3)
+    static func brpoplpush(_ call: inout CommandCall) throws(CommandError) {
+        try blockingMove(&call, fromLeft: false, toLeft: true, timeoutIndex: 3)
     }
 
-    private static func blockingMove(_ call: CommandCall, fromLeft: Bool, toLeft: Bool, timeoutIndex: Int) throws(CommandError) {
+    private static func blockingMove(_ call: inout CommandCall, fromLeft: Bool, toLeft: Bool, timeoutIndex: Int) throws(CommandError) {
         let deadline = try deadline(call, timeoutIndex)
         guard call.find(1) != nil else {
             return call.node.block(call, keys: [1], kind: .list, deadline: deadline) { call.client.null() }
         }
-        try ListCommands.move(call, fromLeft: fromLeft, toLeft: toLeft)
-        call.propagate(as: [[
+        try ListCommands.move(&call, fromLeft: fromLeft, toLeft: toLeft)
+        call.propagate { call in [[
             Array("LMOVE".utf8), call.bytes(1), call.bytes(2), Array((fromLeft ? "LEFT" : "RIGHT").utf8),
             Array((toLeft ? "LEFT" : "RIGHT").utf8),
-        ]])
+        ]] }
     }
 
-    static func blmpop(_ call: CommandCall) throws(CommandError) {
+    static func blmpop(_ call: inout CommandCall) throws(CommandError) {
         // Redis reads numkeys, the keys, the direction and COUNT before the timeout.
         let (keys, left, count) = try call.multiPopArguments(numkeysIndex: 2, first: "left", second: "right")
         let deadline = try deadline(call, 1)
-        let order = call.node.blocking.order(call, keys)
-        guard let served = try ListCommands.serveMultiPop(call, keys: order, left: left, count: count) else {
+        let order = call.node.clients.blocking.order(call, keys)
+        guard let served = try ListCommands.serveMultiPop(&call, keys: order, left: left, count: count) else {
             return call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
         }
-        call.propagate(as: [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8)]])
+        call.propagate { call in [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8)]] }
     }
 
     // MARK: - Sorted sets
 
-    static func bzpopmin(_ call: CommandCall) throws(CommandError) { try blockingZPop(call, max: false) }
-    static func bzpopmax(_ call: CommandCall) throws(CommandError) { try blockingZPop(call, max: true) }
+    static func bzpopmin(_ call: inout CommandCall) throws(CommandError) { try blockingZPop(&call, max: false) }
+    static func bzpopmax(_ call: inout CommandCall) throws(CommandError) { try blockingZPop(&call, max: true) }
 
-    private static func blockingZPop(_ call: CommandCall, max: Bool) throws(CommandError) {
+    private static func blockingZPop(_ call: inout CommandCall, max: Bool) throws(CommandError) {
         let deadline = try deadline(call, call.count - 1)
         let keys = Array(1..<call.count - 1)
-        for index in call.node.blocking.order(call, keys) {
-            guard let popped = try SortedSetCommands.pop(call, keyIndex: index, max: max, count: 1) else { continue }
-            call.propagate(as: [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]])
+        for index in call.node.clients.blocking.order(call, keys) {
+            guard let popped = try SortedSetCommands.pop(&call, keyIndex: index, max: max, count: 1) else { continue }
+            call.propagate { call in [[Array((max ? "ZPOPMAX" : "ZPOPMIN").utf8), call.bytes(index)]] }
             call.client.arrayHeader(3)
             call.argument(index) { call.client.bulk($0) }
             call.client.bulk(popped[0].0)
@@ -107,21 +107,21 @@ enum BlockingCommands {
         call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
     }
 
-    static func bzmpop(_ call: CommandCall) throws(CommandError) {
+    static func bzmpop(_ call: inout CommandCall) throws(CommandError) {
         let (keys, min, count) = try call.multiPopArguments(numkeysIndex: 2, first: "min", second: "max")
         let deadline = try deadline(call, 1)
-        let order = call.node.blocking.order(call, keys)
-        guard let served = try SortedSetCommands.serveMultiPop(call, keys: order, max: !min, count: count) else {
+        let order = call.node.clients.blocking.order(call, keys)
+        guard let served = try SortedSetCommands.serveMultiPop(&call, keys: order, max: !min, count: count) else {
             return call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
         }
-        call.propagate(as: [[
+        call.propagate { call in [[
             Array((min ? "ZPOPMIN" : "ZPOPMAX").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8),
-        ]])
+        ]] }
     }
 
     // MARK: - CLIENT UNBLOCK
 
-    static func clientUnblock(_ call: CommandCall) throws(CommandError) {
+    static func clientUnblock(_ call: inout CommandCall) throws(CommandError) {
         guard call.count == 3 || call.count == 4 else { throw .syntax }
         var withError = false
         if call.count == 4 {
@@ -132,7 +132,7 @@ enum BlockingCommands {
             }
         }
         let id = try call.integer(2)
-        guard let target = call.node.clients[id] else { return call.client.integer(0) }
+        guard let target = call.node.clients.connected[id] else { return call.client.integer(0) }
         let unblocked = call.node.unblock(target) { client in
             if withError { client.error("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { client.nullArray() }
         }

@@ -21,22 +21,22 @@ extension CommandCall {
     }
 
     /// Stores `value` under key argument `index` (clearing any TTL unless `keepTTL`), counts a change.
-    func store(_ index: Int, _ value: Value, keepTTL: Bool = false) {
+    mutating func store(_ index: Int, _ value: Value, keepTTL: Bool = false) {
         let database = self.database
         if let slot = find(index) {
             database.replace(slot: slot, with: value, keepTTL: keepTTL)
         } else {
             _ = argument(index) { database.add($0, value) }
         }
-        node.dirty += 1
+        effect.dirty += 1
     }
 
     /// Deletes key argument `index`; true when it existed.
     @discardableResult
-    func delete(_ index: Int) -> Bool {
+    mutating func delete(_ index: Int) -> Bool {
         guard let slot = find(index) else { return false }
         database.remove(slot: slot)
-        node.dirty += 1
+        effect.dirty += 1
         return true
     }
 }

@@ -14,10 +14,12 @@ struct CommandError: Error {
     static let noSuchKey = CommandError("ERR no such key")
 }
 
-/// A command handler: reads its arguments from the call, writes its reply to `call.client`.
-typealias CommandHandler = (CommandCall) throws(CommandError) -> Void
+/// A command handler: reads its arguments from the call, writes its reply to `call.client` and
+/// describes what it changed in `call.effect`.
+typealias CommandHandler = (inout CommandCall) throws(CommandError) -> Void
 
-/// What a handler sees: the node, the client, the request and its argument positions.
+/// What a handler sees: the node, the client, the request and its argument positions; and what it
+/// fills as it runs: its effect, which the node applies once it returned (`Node.apply(_:of:)`).
 struct CommandCall {
     let node: Node
     let client: ClientConnection
@@ -30,9 +32,11 @@ struct CommandCall {
     /// A big argument kept out of the request's frame (which holds an empty argument in its place);
     /// only for the commands `Node.bigValueIndex` names, which read it with `bytes`.
     var big: RESPBigArgument? = nil
+    /// What the command changed, what to propagate and which keys it modified, so far.
+    var effect = CommandEffect()
 
     var count: Int { request.argumentCount }
-    var database: Database { node.databases[client.database] }
+    var database: Database { node.keyspace.databases[client.database] }
     var now: Int64 { node.commandTime }
 
     /// Calls `body` with the bytes of argument `index` (0 is the command name).
@@ -84,6 +88,16 @@ struct CommandCall {
     func double(_ index: Int, error: CommandError = .notFloat) throws(CommandError) -> Double {
         guard let value = argument(index, { RedisNumber.parseDouble($0) }) else { throw error }
         return value
+    }
+
+    /// Propagates `commands` (each an argument list, run in the client's database) instead of the
+    /// request as sent; an empty list propagates nothing. Only takes effect if the command changed
+    /// data. The list is built only when the node propagates (an AOF or replicas): a node without
+    /// either pays nothing for rewrites.
+    /// `commands` gets the call (read-only) to build the list from its arguments.
+    mutating func propagate(_ commands: (CommandCall) -> [[[UInt8]]]) {
+        guard node.isPropagating else { return }
+        effect.propagate(as: commands(self))
     }
 
     /// The slot of a live key argument in the selected database.

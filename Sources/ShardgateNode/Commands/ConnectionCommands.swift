@@ -11,7 +11,7 @@ enum ConnectionCommands {
         ("command|list", commandList), ("command|getkeys", commandGetKeys),
     ]}
 
-    static func ping(_ call: CommandCall) throws(CommandError) {
+    static func ping(_ call: inout CommandCall) throws(CommandError) {
         // The table's arity (-1) lets any count through; PING itself takes at most one argument.
         guard call.count <= 2 else { throw CommandError(RedisErrors.wrongArity("ping")) }
         if call.client.flags.subscriptionCount > 0 && call.client.protocolVersion == 2 {
@@ -28,18 +28,18 @@ enum ConnectionCommands {
         }
     }
 
-    static func echo(_ call: CommandCall) throws(CommandError) {
+    static func echo(_ call: inout CommandCall) throws(CommandError) {
         call.argument(1) { call.client.bulk($0) }
     }
 
-    static func quit(_ call: CommandCall) throws(CommandError) {
+    static func quit(_ call: inout CommandCall) throws(CommandError) {
         call.client.ok()
         call.client.closeAfterReply = true
     }
 
-    static func select(_ call: CommandCall) throws(CommandError) {
+    static func select(_ call: inout CommandCall) throws(CommandError) {
         let index = try call.intArgument(1)
-        guard index >= 0 && index < call.node.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
+        guard index >= 0 && index < call.node.keyspace.databases.count else { throw CommandError(RedisErrors.dbIndexOutOfRange) }
         call.client.database = index
         call.client.ok()
     }
@@ -50,7 +50,7 @@ enum ConnectionCommands {
         return call.argument(passwordIndex) { $0.elementsEqual(expected.utf8) }
     }
 
-    static func auth(_ call: CommandCall) throws(CommandError) {
+    static func auth(_ call: inout CommandCall) throws(CommandError) {
         guard call.count <= 3 else { throw .syntax }
         let user = call.count == 3 ? call.string(1) : nil
         if call.node.settings.requirePass == nil && user == nil {
@@ -63,7 +63,7 @@ enum ConnectionCommands {
         call.client.ok()
     }
 
-    static func hello(_ call: CommandCall) throws(CommandError) {
+    static func hello(_ call: inout CommandCall) throws(CommandError) {
         var index = 1
         var version = call.client.protocolVersion
         if call.count >= 2 {
@@ -112,7 +112,7 @@ enum ConnectionCommands {
         client.arrayHeader(0)
     }
 
-    static func reset(_ call: CommandCall) throws(CommandError) {
+    static func reset(_ call: inout CommandCall) throws(CommandError) {
         let client = call.client
         call.node.clientWillClose(client)
         client.flags = ClientFlags()
@@ -127,20 +127,20 @@ enum ConnectionCommands {
         name.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
     }
 
-    static func clientID(_ call: CommandCall) throws(CommandError) { call.client.integer(call.client.id) }
+    static func clientID(_ call: inout CommandCall) throws(CommandError) { call.client.integer(call.client.id) }
 
-    static func clientGetName(_ call: CommandCall) throws(CommandError) {
+    static func clientGetName(_ call: inout CommandCall) throws(CommandError) {
         if let name = call.client.name { call.client.bulk(name) } else { call.client.null() }
     }
 
-    static func clientSetName(_ call: CommandCall) throws(CommandError) {
+    static func clientSetName(_ call: inout CommandCall) throws(CommandError) {
         let name = call.bytes(2)
         guard isValidName(name) else { throw CommandError(RedisErrors.badClientName) }
         call.client.name = name.isEmpty ? nil : name
         call.client.ok()
     }
 
-    static func clientSetInfo(_ call: CommandCall) throws(CommandError) {
+    static func clientSetInfo(_ call: inout CommandCall) throws(CommandError) {
         let value = call.bytes(3)
         let isName = call.matches(2, "lib-name")
         guard isName || call.matches(2, "lib-ver") else {
@@ -153,12 +153,12 @@ enum ConnectionCommands {
         call.client.ok()
     }
 
-    static func clientInfo(_ call: CommandCall) throws(CommandError) {
+    static func clientInfo(_ call: inout CommandCall) throws(CommandError) {
         call.client.verbatim(call.node.clientInfoLine(call.client, current: call.client, running: "client|info") + "\n")
     }
 
-    static func clientList(_ call: CommandCall) throws(CommandError) {
-        var selected = call.node.clients.values.sorted { $0.id < $1.id }
+    static func clientList(_ call: inout CommandCall) throws(CommandError) {
+        var selected = call.node.clients.connected.values.sorted { $0.id < $1.id }
         if call.count >= 4 && call.matches(2, "type") {
             let type = call.string(3).lowercased()
             guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
@@ -181,11 +181,11 @@ enum ConnectionCommands {
     }
 
     /// CLIENT KILL addr, or the filter form (ID, TYPE, ADDR, LADDR, SKIPME, USER).
-    static func clientKill(_ call: CommandCall) throws(CommandError) {
+    static func clientKill(_ call: inout CommandCall) throws(CommandError) {
         let node = call.node
         if call.count == 3 {
             let address = call.string(2)
-            guard let target = node.clients.values.first(where: { $0.remoteAddress == address }) else {
+            guard let target = node.clients.connected.values.first(where: { $0.remoteAddress == address }) else {
                 throw CommandError("ERR No such client")
             }
             node.kill(target)
@@ -221,7 +221,7 @@ enum ConnectionCommands {
             }
         }
         var killed = 0
-        for client in node.clients.values {
+        for client in node.clients.connected.values {
             if let id, client.id != id { continue }
             if let type, node.clientType(client) != type { continue }
             if let address, client.remoteAddress != address { continue }
@@ -233,15 +233,15 @@ enum ConnectionCommands {
         call.client.integer(killed)
     }
 
-    static func command(_ call: CommandCall) throws(CommandError) {
+    static func command(_ call: inout CommandCall) throws(CommandError) {
         call.client.reply.writeBytes(CommandTable.redis.commandReply())
     }
 
-    static func commandCount(_ call: CommandCall) throws(CommandError) {
+    static func commandCount(_ call: inout CommandCall) throws(CommandError) {
         call.client.reply.writeBytes(CommandTable.redis.commandCountReply())
     }
 
-    static func commandInfo(_ call: CommandCall) throws(CommandError) {
+    static func commandInfo(_ call: inout CommandCall) throws(CommandError) {
         let table = CommandTable.redis
         guard call.count > 2 else {
             call.client.reply.writeBytes(table.commandReply())
@@ -251,19 +251,19 @@ enum ConnectionCommands {
         call.client.reply.writeBytes(table.commandInfoReply(specs))
     }
 
-    static func commandDocs(_ call: CommandCall) throws(CommandError) {
+    static func commandDocs(_ call: inout CommandCall) throws(CommandError) {
         let table = CommandTable.redis
         let specs = call.count > 2 ? (2..<call.count).compactMap { index in call.argument(index) { table.lookup(fullName: $0) } } : nil
         call.client.reply.writeBytes(table.commandDocsReply(specs))
     }
 
-    static func commandList(_ call: CommandCall) throws(CommandError) {
+    static func commandList(_ call: inout CommandCall) throws(CommandError) {
         let all = CommandTable.redis.commands
         call.client.arrayHeader(all.count)
         for spec in all { call.client.bulk(spec.name) }
     }
 
-    static func commandGetKeys(_ call: CommandCall) throws(CommandError) {
+    static func commandGetKeys(_ call: inout CommandCall) throws(CommandError) {
         let count = call.count - 2
         guard let spec = CommandTable.redis.resolve(argumentCount: count, { index, body in call.argument(index + 2, body) })?.spec else {
             throw CommandError("ERR Invalid command specified")

@@ -27,18 +27,18 @@ enum HashCommands {
         return hash
     }
 
-    static func hset(_ call: CommandCall) throws(CommandError) {
+    static func hset(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 0 else { throw CommandError(RedisErrors.wrongArity("hset")) }
-        call.client.integer(try setPairs(call))
+        call.client.integer(try setPairs(&call))
     }
 
-    static func hmset(_ call: CommandCall) throws(CommandError) {
+    static func hmset(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 0 else { throw CommandError(RedisErrors.wrongArity("hmset")) }
-        _ = try setPairs(call)
+        _ = try setPairs(&call)
         call.client.ok()
     }
 
-    private static func setPairs(_ call: CommandCall) throws(CommandError) -> Int {
+    private static func setPairs(_ call: inout CommandCall) throws(CommandError) -> Int {
         let hash = try writeOrCreate(call)
         let settings = call.node.settings
         if hash.isPacked {
@@ -55,11 +55,11 @@ enum HashCommands {
                 }
             }
         }
-        call.node.dirty += (call.count - 2) / 2
+        call.effect.dirty += (call.count - 2) / 2
         return created
     }
 
-    static func hsetnx(_ call: CommandCall) throws(CommandError) {
+    static func hsetnx(_ call: inout CommandCall) throws(CommandError) {
         let hash = try writeOrCreate(call)
         if call.argument(2, { hash.contains($0) }) { return call.client.integer(0) }
         let settings = call.node.settings
@@ -67,17 +67,17 @@ enum HashCommands {
         call.argument(2) { field in
             call.argument(3) { value in _ = hash.set(field, value, maxEntries: settings.hashMaxListpackEntries) }
         }
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.integer(1)
     }
 
-    static func hget(_ call: CommandCall) throws(CommandError) {
+    static func hget(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try read(call) else { return call.client.null() }
         let found: Void? = call.argument(2) { field in hash.withValue(field) { call.client.bulk($0) } }
         if found == nil { call.client.null() }
     }
 
-    static func hmget(_ call: CommandCall) throws(CommandError) {
+    static func hmget(_ call: inout CommandCall) throws(CommandError) {
         let hash = try read(call)
         call.client.arrayHeader(call.count - 2)
         for index in 2..<call.count {
@@ -86,38 +86,38 @@ enum HashCommands {
         }
     }
 
-    static func hdel(_ call: CommandCall) throws(CommandError) {
+    static func hdel(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try write(call) else { return call.client.integer(0) }
-        removeMembers(call, remove: hash.remove, isEmpty: { hash.count == 0 })
+        removeMembers(&call, remove: hash.remove, isEmpty: { hash.count == 0 })
     }
 
-    static func hlen(_ call: CommandCall) throws(CommandError) {
+    static func hlen(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(try read(call)?.count ?? 0)
     }
 
-    static func hstrlen(_ call: CommandCall) throws(CommandError) {
+    static func hstrlen(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try read(call) else { return call.client.integer(0) }
         call.client.integer(call.argument(2) { field in hash.withValue(field) { $0.count } } ?? 0)
     }
 
-    static func hexists(_ call: CommandCall) throws(CommandError) {
+    static func hexists(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try read(call) else { return call.client.integer(0) }
         call.client.integer(call.argument(2) { hash.contains($0) } ? 1 : 0)
     }
 
-    static func hkeys(_ call: CommandCall) throws(CommandError) {
+    static func hkeys(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try read(call) else { return call.client.arrayHeader(0) }
         call.client.arrayHeader(hash.count)
         hash.forEach { field, _ in call.client.bulk(field) }
     }
 
-    static func hvals(_ call: CommandCall) throws(CommandError) {
+    static func hvals(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try read(call) else { return call.client.arrayHeader(0) }
         call.client.arrayHeader(hash.count)
         hash.forEach { _, value in call.client.bulk(value) }
     }
 
-    static func hgetall(_ call: CommandCall) throws(CommandError) {
+    static func hgetall(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try read(call) else { return call.client.mapHeader(0) }
         call.client.mapHeader(hash.count)
         hash.forEach { field, value in
@@ -126,7 +126,7 @@ enum HashCommands {
         }
     }
 
-    static func hincrby(_ call: CommandCall) throws(CommandError) {
+    static func hincrby(_ call: inout CommandCall) throws(CommandError) {
         let increment = try call.integer(3)
         let hash = try writeOrCreate(call)
         var current = 0
@@ -138,11 +138,11 @@ enum HashCommands {
         guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
         let text = Array(String(result).utf8)
         call.argument(2) { field in text.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.integer(result)
     }
 
-    static func hincrbyfloat(_ call: CommandCall) throws(CommandError) {
+    static func hincrbyfloat(_ call: inout CommandCall) throws(CommandError) {
         guard let increment = call.argument(3, { RedisNumber.parseLongDouble($0) }) else { throw .notFloat }
         guard increment.isFinite else { throw CommandError("ERR value is NaN or Infinity") }
         let hash = try writeOrCreate(call)
@@ -156,11 +156,11 @@ enum HashCommands {
         let text = DoubleFormat.incrByFloat(result)
         let bytes = Array(text.utf8)
         call.argument(2) { field in bytes.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.bulk(bytes)
     }
 
-    static func hrandfield(_ call: CommandCall) throws(CommandError) {
+    static func hrandfield(_ call: inout CommandCall) throws(CommandError) {
         var generator = SystemRandomNumberGenerator()
         guard call.count >= 3 else {
             guard let hash = try read(call) else { return call.client.null() }
@@ -177,10 +177,11 @@ enum HashCommands {
         }
         guard let hash = try read(call) else { return call.client.arrayHeader(0) }
         let resp3 = call.client.protocolVersion == 3
+        let client = call.client
         let emit = { (field: [UInt8], value: [UInt8]) in
-            if withValues && resp3 { call.client.arrayHeader(2) }
-            call.client.bulk(field)
-            if withValues { call.client.bulk(value) }
+            if withValues && resp3 { client.arrayHeader(2) }
+            client.bulk(field)
+            if withValues { client.bulk(value) }
         }
         if requested == 0 { return call.client.arrayHeader(0) }
         if requested < 0 || requested == 1 {
@@ -204,7 +205,7 @@ enum HashCommands {
         for (field, value) in RandomPick.distinct(count, of: hash.pairs, using: &generator) { emit(field, value) }
     }
 
-    static func hscan(_ call: CommandCall) throws(CommandError) {
+    static func hscan(_ call: inout CommandCall) throws(CommandError) {
         let cursor = try parseCursor(call, 2)
         guard let hash = try read(call) else { return emptyScan(call) }
         try scanCollection(call, from: cursor, perEntry: 2, stepsPerCount: 20) { cursor, emit in
@@ -247,7 +248,7 @@ func removeKey(_ call: CommandCall, _ index: Int) {
 /// HDEL, SREM and ZREM: removes the members named from argument 2 on from the collection at key
 /// argument 1, deletes the key once it is empty, counts each removal as a change and replies how
 /// many there were.
-func removeMembers(_ call: CommandCall, remove: (UnsafeRawBufferPointer) -> Bool, isEmpty: () -> Bool) {
+func removeMembers(_ call: inout CommandCall, remove: (UnsafeRawBufferPointer) -> Bool, isEmpty: () -> Bool) {
     var removed = 0
     for index in 2..<call.count where call.argument(index, remove) {
         removed += 1
@@ -256,7 +257,7 @@ func removeMembers(_ call: CommandCall, remove: (UnsafeRawBufferPointer) -> Bool
             break
         }
     }
-    call.node.dirty += removed
+    call.effect.dirty += removed
     call.client.integer(removed)
 }
 

@@ -16,30 +16,30 @@ enum KeyCommands {
         ("copy", copy), ("move", move), ("swapdb", swapdb), ("object|encoding", objectEncoding),
     ]}
 
-    static func del(_ call: CommandCall) throws(CommandError) {
+    static func del(_ call: inout CommandCall) throws(CommandError) {
         var deleted = 0
         for index in 1..<call.count where call.delete(index) { deleted += 1 }
         call.client.integer(deleted)
     }
 
-    static func exists(_ call: CommandCall) throws(CommandError) {
+    static func exists(_ call: inout CommandCall) throws(CommandError) {
         var found = 0
         for index in 1..<call.count where call.lookupRead(index) != nil { found += 1 }
         call.client.integer(found)
     }
 
-    static func type(_ call: CommandCall) throws(CommandError) {
+    static func type(_ call: inout CommandCall) throws(CommandError) {
         guard let slot = call.find(1) else { return call.client.simple("none") }
         call.client.simple(call.database.value(at: slot).typeName)
     }
 
-    static func expire(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1000, absolute: false) }
-    static func pexpire(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1, absolute: false) }
-    static func expireat(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1000, absolute: true) }
-    static func pexpireat(_ call: CommandCall) throws(CommandError) { try setExpiry(call, scale: 1, absolute: true) }
+    static func expire(_ call: inout CommandCall) throws(CommandError) { try setExpiry(&call, scale: 1000, absolute: false) }
+    static func pexpire(_ call: inout CommandCall) throws(CommandError) { try setExpiry(&call, scale: 1, absolute: false) }
+    static func expireat(_ call: inout CommandCall) throws(CommandError) { try setExpiry(&call, scale: 1000, absolute: true) }
+    static func pexpireat(_ call: inout CommandCall) throws(CommandError) { try setExpiry(&call, scale: 1, absolute: true) }
 
     /// EXPIRE and friends with the NX/XX/GT/LT conditions of Redis 7.
-    private static func setExpiry(_ call: CommandCall, scale: Int64, absolute: Bool) throws(CommandError) {
+    private static func setExpiry(_ call: inout CommandCall, scale: Int64, absolute: Bool) throws(CommandError) {
         var nx = false, xx = false, gt = false, lt = false
         for index in 3..<max(3, call.count) {
             if call.matches(index, "nx") { nx = true }
@@ -73,15 +73,18 @@ enum KeyCommands {
         if lt && current != 0 && deadline >= current { return call.client.integer(0) }
         if deadline <= call.now {
             call.delete(1)
+            call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
         } else {
             database.setExpiry(slot: slot, deadline)
-            call.node.dirty += 1
+            call.effect.dirty += 1
+            // Replicas and the AOF get the absolute time, which means the same whenever replayed.
+            call.propagate { call in [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]] }
         }
         call.client.integer(1)
     }
 
-    static func ttl(_ call: CommandCall) throws(CommandError) { try remaining(call, scale: 1000) }
-    static func pttl(_ call: CommandCall) throws(CommandError) { try remaining(call, scale: 1) }
+    static func ttl(_ call: inout CommandCall) throws(CommandError) { try remaining(call, scale: 1000) }
+    static func pttl(_ call: inout CommandCall) throws(CommandError) { try remaining(call, scale: 1) }
 
     private static func remaining(_ call: CommandCall, scale: Int64) throws(CommandError) {
         guard let slot = call.lookupRead(1) else { return call.client.integer(-2) }
@@ -91,8 +94,8 @@ enum KeyCommands {
         call.client.integer(Int((left + scale / 2) / scale))
     }
 
-    static func expiretime(_ call: CommandCall) throws(CommandError) { try deadline(call, scale: 1000) }
-    static func pexpiretime(_ call: CommandCall) throws(CommandError) { try deadline(call, scale: 1) }
+    static func expiretime(_ call: inout CommandCall) throws(CommandError) { try deadline(call, scale: 1000) }
+    static func pexpiretime(_ call: inout CommandCall) throws(CommandError) { try deadline(call, scale: 1) }
 
     private static func deadline(_ call: CommandCall, scale: Int64) throws(CommandError) {
         guard let slot = call.lookupRead(1) else { return call.client.integer(-2) }
@@ -100,23 +103,23 @@ enum KeyCommands {
         call.client.integer(deadline == 0 ? -1 : Int(deadline / scale))
     }
 
-    static func persist(_ call: CommandCall) throws(CommandError) {
+    static func persist(_ call: inout CommandCall) throws(CommandError) {
         guard let slot = call.find(1), call.database.expireAt(slot: slot) != 0 else { return call.client.integer(0) }
         call.database.setExpiry(slot: slot, 0)
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.integer(1)
     }
 
-    static func rename(_ call: CommandCall) throws(CommandError) {
-        guard try renameKey(call, onlyIfMissing: false) else { return }
+    static func rename(_ call: inout CommandCall) throws(CommandError) {
+        guard try renameKey(&call, onlyIfMissing: false) else { return }
         call.client.ok()
     }
 
-    static func renamenx(_ call: CommandCall) throws(CommandError) {
-        call.client.integer(try renameKey(call, onlyIfMissing: true) ? 1 : 0)
+    static func renamenx(_ call: inout CommandCall) throws(CommandError) {
+        call.client.integer(try renameKey(&call, onlyIfMissing: true) ? 1 : 0)
     }
 
-    private static func renameKey(_ call: CommandCall, onlyIfMissing: Bool) throws(CommandError) -> Bool {
+    private static func renameKey(_ call: inout CommandCall, onlyIfMissing: Bool) throws(CommandError) -> Bool {
         let database = call.database
         guard let source = call.find(1) else { throw .noSuchKey }
         let sameKey = call.argument(1) { a in call.argument(2) { b in a.elementsEqual(b) } }
@@ -127,11 +130,11 @@ enum KeyCommands {
         database.remove(slot: source)
         if let target = call.find(2) { database.remove(slot: target) }
         database.add(call.bytes(2), value, expireAt: deadline)
-        call.node.dirty += 1
+        call.effect.dirty += 1
         return true
     }
 
-    static func keys(_ call: CommandCall) throws(CommandError) {
+    static func keys(_ call: inout CommandCall) throws(CommandError) {
         let database = call.database
         let now = call.now
         let pattern = call.bytes(1)
@@ -147,7 +150,7 @@ enum KeyCommands {
         for key in found { call.client.bulk(key) }
     }
 
-    static func scan(_ call: CommandCall) throws(CommandError) {
+    static func scan(_ call: inout CommandCall) throws(CommandError) {
         guard let cursor = call.argument(1, { ScanOptions.parseCursor($0) }) else {
             throw CommandError("ERR invalid cursor")
         }
@@ -171,7 +174,7 @@ enum KeyCommands {
         scanReply(call, next, found)
     }
 
-    static func randomkey(_ call: CommandCall) throws(CommandError) {
+    static func randomkey(_ call: inout CommandCall) throws(CommandError) {
         let database = call.database
         for _ in 0..<100 {
             guard let slot = database.randomSlot() else { break }
@@ -181,29 +184,32 @@ enum KeyCommands {
         call.client.null()
     }
 
-    static func dbsize(_ call: CommandCall) throws(CommandError) {
+    static func dbsize(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(call.database.count)
     }
 
     /// Counts one change per key removed; reaches the AOF and replicas even when nothing was there.
-    static func flushdb(_ call: CommandCall) throws(CommandError) {
+    static func flushdb(_ call: inout CommandCall) throws(CommandError) {
         try checkFlushMode(call)
-        call.node.dirty += call.database.count
+        call.effect.dirty += call.database.count
         call.database.removeAll()
-        call.node.propagationForced = true
+        call.effect.forcesPropagation = true
+        call.effect.modifiedKeys = .flushed([call.client.database])
         call.client.ok()
     }
 
     /// As FLUSHDB for every database; then, as Redis's `flushAllDataAndResetRDB`, a running BGSAVE is
     /// stopped and, with save points configured, the empty dataset is saved at once.
-    static func flushall(_ call: CommandCall) throws(CommandError) {
+    static func flushall(_ call: inout CommandCall) throws(CommandError) {
         try checkFlushMode(call)
-        for database in call.node.databases {
-            call.node.dirty += database.count
+        for database in call.node.keyspace.databases {
+            call.effect.dirty += database.count
             database.removeAll()
         }
-        call.node.snapshotAfterFlushAll()
-        call.node.propagationForced = true
+        // The save covers the flush: no change is left to count.
+        if call.node.snapshotAfterFlushAll() { call.effect.dirty = 0 }
+        call.effect.forcesPropagation = true
+        call.effect.modifiedKeys = .flushed(Array(call.node.keyspace.databases.indices))
         call.client.ok()
     }
 
@@ -212,16 +218,18 @@ enum KeyCommands {
         if call.count == 2 && !call.matches(1, "async") && !call.matches(1, "sync") { throw .syntax }
     }
 
-    static func copy(_ call: CommandCall) throws(CommandError) {
+    static func copy(_ call: inout CommandCall) throws(CommandError) {
         var targetIndex = call.client.database
         var replace = false
+        var otherDatabase = false
         var index = 3
         while index < call.count {
             if call.matches(index, "replace") {
                 replace = true
             } else if call.matches(index, "db"), index + 1 < call.count {
                 targetIndex = try call.intArgument(index + 1)
-                guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
+                otherDatabase = true
+                guard targetIndex >= 0 && targetIndex < call.node.keyspace.databases.count else {
                     throw CommandError("ERR DB index is out of range")
                 }
                 index += 1
@@ -235,7 +243,7 @@ enum KeyCommands {
             throw CommandError("ERR source and destination objects are the same")
         }
         guard let source = call.find(1) else { return call.client.integer(0) }
-        let target = call.node.databases[targetIndex]
+        let target = call.node.keyspace.databases[targetIndex]
         let value = call.database.value(at: source).copy()
         let deadline = call.database.expireAt(slot: source)
         let now = call.now
@@ -244,19 +252,20 @@ enum KeyCommands {
             target.remove(slot: existing)
         }
         target.add(call.bytes(2), value, expireAt: deadline)
-        call.node.dirty += 1
+        call.effect.dirty += 1
+        if otherDatabase { call.effect.modified(database: targetIndex, key: call.bytes(2)) }
         call.client.integer(1)
     }
 
-    static func move(_ call: CommandCall) throws(CommandError) {
+    static func move(_ call: inout CommandCall) throws(CommandError) {
         let targetIndex = try call.intArgument(2)
-        guard targetIndex >= 0 && targetIndex < call.node.databases.count else {
+        guard targetIndex >= 0 && targetIndex < call.node.keyspace.databases.count else {
             throw CommandError("ERR DB index is out of range")
         }
         guard targetIndex != call.client.database else {
             throw CommandError("ERR source and destination objects are the same")
         }
-        let target = call.node.databases[targetIndex]
+        let target = call.node.keyspace.databases[targetIndex]
         guard let source = call.find(1) else { return call.client.integer(0) }
         let now = call.now
         if call.argument(1, { target.find($0, now: now) }) != nil { return call.client.integer(0) }
@@ -264,23 +273,25 @@ enum KeyCommands {
         let deadline = call.database.expireAt(slot: source)
         call.database.remove(slot: source)
         target.add(call.bytes(1), value, expireAt: deadline)
-        call.node.dirty += 1
+        call.effect.dirty += 1
+        call.effect.modified(database: targetIndex, key: call.bytes(1))
         call.client.integer(1)
     }
 
-    static func swapdb(_ call: CommandCall) throws(CommandError) {
-        let count = call.node.databases.count
+    static func swapdb(_ call: inout CommandCall) throws(CommandError) {
+        let count = call.node.keyspace.databases.count
         let first = try call.intArgument(1, message: "invalid first DB index")
         let second = try call.intArgument(2, message: "invalid second DB index")
         guard first >= 0, first < count, second >= 0, second < count else {
             throw CommandError("ERR DB index is out of range")
         }
-        call.node.swapDatabases(first, second)
-        call.node.dirty += 1
+        call.node.keyspace.swap(first, second)
+        call.effect.dirty += 1
+        call.effect.modifiedKeys = .swapped(first, second)
         call.client.ok()
     }
 
-    static func objectEncoding(_ call: CommandCall) throws(CommandError) {
+    static func objectEncoding(_ call: inout CommandCall) throws(CommandError) {
         guard let slot = call.find(2) else { return call.client.null() }
         call.client.bulk(call.database.value(at: slot).encodingName)
     }

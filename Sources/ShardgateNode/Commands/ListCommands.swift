@@ -23,13 +23,13 @@ enum ListCommands {
 
     /// Pushes `element` at the head (`left`) or tail of the list at key argument `index`, creating
     /// the list when missing. Counts one change.
-    static func push(_ call: CommandCall, keyIndex index: Int, _ element: [UInt8], left: Bool) throws(CommandError) {
+    static func push(_ call: inout CommandCall, keyIndex index: Int, _ element: [UInt8], left: Bool) throws(CommandError) {
         if let list = try write(call, index) {
             if left { list.elements.prepend(element) } else { list.elements.append(element) }
         } else {
             call.database.add(call.bytes(index), .list(ListObject([element])))
         }
-        call.node.dirty += 1
+        call.effect.dirty += 1
     }
 
     /// Removes up to `count` elements from the head (`left`) or tail of `list`, in pop order.
@@ -43,11 +43,11 @@ enum ListCommands {
 
     /// Pops up to `count` elements from the list at key argument `index` (deleting it when emptied,
     /// counting the changes); nil when the key is missing.
-    static func pop(_ call: CommandCall, keyIndex index: Int, left: Bool, count: Int) throws(CommandError) -> [[UInt8]]? {
+    static func pop(_ call: inout CommandCall, keyIndex index: Int, left: Bool, count: Int) throws(CommandError) -> [[UInt8]]? {
         guard let list = try write(call, index) else { return nil }
         let popped = pop(from: list, left: left, count: count)
         if list.elements.isEmpty { removeKey(call, index) }
-        call.node.dirty += popped.count
+        call.effect.dirty += popped.count
         return popped
     }
 
@@ -60,12 +60,12 @@ enum ListCommands {
 
     // MARK: - Commands
 
-    static func lpush(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: true, onlyExisting: false) }
-    static func rpush(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: false, onlyExisting: false) }
-    static func lpushx(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: true, onlyExisting: true) }
-    static func rpushx(_ call: CommandCall) throws(CommandError) { try pushCommand(call, left: false, onlyExisting: true) }
+    static func lpush(_ call: inout CommandCall) throws(CommandError) { try pushCommand(&call, left: true, onlyExisting: false) }
+    static func rpush(_ call: inout CommandCall) throws(CommandError) { try pushCommand(&call, left: false, onlyExisting: false) }
+    static func lpushx(_ call: inout CommandCall) throws(CommandError) { try pushCommand(&call, left: true, onlyExisting: true) }
+    static func rpushx(_ call: inout CommandCall) throws(CommandError) { try pushCommand(&call, left: false, onlyExisting: true) }
 
-    private static func pushCommand(_ call: CommandCall, left: Bool, onlyExisting: Bool) throws(CommandError) {
+    private static func pushCommand(_ call: inout CommandCall, left: Bool, onlyExisting: Bool) throws(CommandError) {
         let list: ListObject
         if let existing = try write(call) {
             list = existing
@@ -78,14 +78,14 @@ enum ListCommands {
             let element = call.bytes(index)
             if left { list.elements.prepend(element) } else { list.elements.append(element) }
         }
-        call.node.dirty += call.count - 2
+        call.effect.dirty += call.count - 2
         call.client.integer(list.elements.count)
     }
 
-    static func lpop(_ call: CommandCall) throws(CommandError) { try popCommand(call, left: true) }
-    static func rpop(_ call: CommandCall) throws(CommandError) { try popCommand(call, left: false) }
+    static func lpop(_ call: inout CommandCall) throws(CommandError) { try popCommand(&call, left: true) }
+    static func rpop(_ call: inout CommandCall) throws(CommandError) { try popCommand(&call, left: false) }
 
-    private static func popCommand(_ call: CommandCall, left: Bool) throws(CommandError) {
+    private static func popCommand(_ call: inout CommandCall, left: Bool) throws(CommandError) {
         if call.count > 3 { throw CommandError(RedisErrors.wrongArity(left ? "lpop" : "rpop")) }
         let hasCount = call.count == 3
         let count = hasCount ? try call.positiveInteger(2) : 1
@@ -93,7 +93,7 @@ enum ListCommands {
         if hasCount && count == 0 { return call.client.arrayHeader(0) }
         let popped = pop(from: list, left: left, count: count)
         if list.elements.isEmpty { removeKey(call, 1) }
-        call.node.dirty += popped.count
+        call.effect.dirty += popped.count
         if hasCount {
             call.client.arrayHeader(popped.count)
             for element in popped { call.client.bulk(element) }
@@ -102,7 +102,7 @@ enum ListCommands {
         }
     }
 
-    static func llen(_ call: CommandCall) throws(CommandError) {
+    static func llen(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(try read(call)?.elements.count ?? 0)
     }
 
@@ -116,7 +116,7 @@ enum ListCommands {
         return start...end
     }
 
-    static func lrange(_ call: CommandCall) throws(CommandError) {
+    static func lrange(_ call: inout CommandCall) throws(CommandError) {
         let start = try call.integer(2)
         let end = try call.integer(3)
         guard let list = try read(call),
@@ -126,7 +126,7 @@ enum ListCommands {
         for index in range { call.client.bulk(list.elements[index]) }
     }
 
-    static func lindex(_ call: CommandCall) throws(CommandError) {
+    static func lindex(_ call: inout CommandCall) throws(CommandError) {
         guard let list = try read(call) else { return call.client.null() }
         var index = try call.integer(2)
         if index < 0 { index = list.elements.count &+ index }
@@ -134,17 +134,17 @@ enum ListCommands {
         call.client.bulk(list.elements[index])
     }
 
-    static func lset(_ call: CommandCall) throws(CommandError) {
+    static func lset(_ call: inout CommandCall) throws(CommandError) {
         guard let list = try write(call) else { throw .noSuchKey }
         var index = try call.integer(2)
         if index < 0 { index = list.elements.count &+ index }
         guard index >= 0 && index < list.elements.count else { throw CommandError("ERR index out of range") }
         list.elements[index] = call.bytes(3)
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.ok()
     }
 
-    static func linsert(_ call: CommandCall) throws(CommandError) {
+    static func linsert(_ call: inout CommandCall) throws(CommandError) {
         let after: Bool
         if call.matches(2, "after") { after = true } else if call.matches(2, "before") { after = false } else { throw .syntax }
         guard let list = try write(call) else { return call.client.integer(0) }
@@ -153,11 +153,11 @@ enum ListCommands {
         }
         guard let position else { return call.client.integer(-1) }
         list.elements.insert(call.bytes(4), at: after ? position + 1 : position)
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.integer(list.elements.count)
     }
 
-    static func lrem(_ call: CommandCall) throws(CommandError) {
+    static func lrem(_ call: inout CommandCall) throws(CommandError) {
         let requested = try call.integer(2)
         guard let list = try write(call) else { return call.client.integer(0) }
         let target = call.bytes(3)
@@ -185,12 +185,12 @@ enum ListCommands {
             }
             if removed > 0 { list.elements = kept }
         }
-        call.node.dirty += removed
+        call.effect.dirty += removed
         if list.elements.isEmpty { removeKey(call, 1) }
         call.client.integer(removed)
     }
 
-    static func ltrim(_ call: CommandCall) throws(CommandError) {
+    static func ltrim(_ call: inout CommandCall) throws(CommandError) {
         let start = try call.integer(2)
         let end = try call.integer(3)
         guard let list = try write(call) else { return call.client.ok() }
@@ -205,11 +205,11 @@ enum ListCommands {
             list.elements.removeAll()
         }
         if list.elements.isEmpty { removeKey(call, 1) }
-        call.node.dirty += removed
+        call.effect.dirty += removed
         call.client.ok()
     }
 
-    static func lpos(_ call: CommandCall) throws(CommandError) {
+    static func lpos(_ call: inout CommandCall) throws(CommandError) {
         var rank = 1
         var count = -1
         var maxlen = 0
@@ -262,18 +262,18 @@ enum ListCommands {
         }
     }
 
-    static func lmove(_ call: CommandCall) throws(CommandError) {
+    static func lmove(_ call: inout CommandCall) throws(CommandError) {
         let fromLeft = try isLeft(call, 3)
         let toLeft = try isLeft(call, 4)
-        try move(call, fromLeft: fromLeft, toLeft: toLeft)
+        try move(&call, fromLeft: fromLeft, toLeft: toLeft)
     }
 
-    static func rpoplpush(_ call: CommandCall) throws(CommandError) {
-        try move(call, fromLeft: false, toLeft: true)
+    static func rpoplpush(_ call: inout CommandCall) throws(CommandError) {
+        try move(&call, fromLeft: false, toLeft: true)
     }
 
     /// LMOVE's work on keys 1 → 2 (`lmoveGenericCommand`); replies with the moved element or null.
-    static func move(_ call: CommandCall, fromLeft: Bool, toLeft: Bool) throws(CommandError) {
+    static func move(_ call: inout CommandCall, fromLeft: Bool, toLeft: Bool) throws(CommandError) {
         guard let source = try write(call, 1) else { return call.client.null() }
         let target = try write(call, 2)
         let element = fromLeft ? source.elements.removeFirst() : source.elements.removeLast()
@@ -283,23 +283,23 @@ enum ListCommands {
             call.database.add(call.bytes(2), .list(ListObject([element])))
         }
         if source.elements.isEmpty { removeKey(call, 1) }
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.bulk(element)
     }
 
-    static func lmpop(_ call: CommandCall) throws(CommandError) {
+    static func lmpop(_ call: inout CommandCall) throws(CommandError) {
         let (keys, left, count) = try call.multiPopArguments(numkeysIndex: 1, first: "left", second: "right")
-        if try serveMultiPop(call, keys: keys, left: left, count: count) == nil { call.client.nullArray() }
+        if try serveMultiPop(&call, keys: keys, left: left, count: count) == nil { call.client.nullArray() }
     }
 
     /// LMPOP's work (and BLMPOP's when it can be served): pops from the first non-empty list of
     /// `keys` and replies `[key, [elements]]`. Returns the served key argument and how many were
     /// popped; nil, with nothing replied, when every list is empty.
     static func serveMultiPop(
-        _ call: CommandCall, keys: [Int], left: Bool, count: Int
+        _ call: inout CommandCall, keys: [Int], left: Bool, count: Int
     ) throws(CommandError) -> (keyIndex: Int, popped: Int)? {
         for index in keys {
-            guard let popped = try pop(call, keyIndex: index, left: left, count: count) else { continue }
+            guard let popped = try pop(&call, keyIndex: index, left: left, count: count) else { continue }
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.arrayHeader(popped.count)

@@ -6,15 +6,15 @@ import NIOCore
 enum MonitorCommand {
     static var all: [(String, CommandHandler)] {[("monitor", monitor)]}
 
-    static func monitor(_ call: CommandCall) throws(CommandError) {
+    static func monitor(_ call: inout CommandCall) throws(CommandError) {
         // Run from EXEC, the client expects one reply per command (Redis's CLIENT_DENY_BLOCKING).
-        if call.node.blocking.transactionDepth > 0 {
+        if call.node.clients.blocking.transactionDepth > 0 {
             throw CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")
         }
         // Redis ignores MONITOR (without a reply) from a client already monitoring.
         guard !call.client.flags.isMonitor else { return }
         call.client.flags.isMonitor = true
-        call.node.monitors.append(call.client)
+        call.node.clients.monitors.append(call.client)
         call.client.ok()
     }
 
@@ -109,9 +109,9 @@ enum MonitorCommand {
 extension Node {
     /// Sends the line of an executed command to every MONITOR client (admin commands excepted).
     func feedMonitorClients(_ call: CommandCall) {
-        guard !monitors.isEmpty, !call.spec.flags.contains(.admin), !call.spec.flags.contains(.skipMonitor) else { return }
+        guard !clients.monitors.isEmpty, !call.spec.flags.contains(.admin), !call.spec.flags.contains(.skipMonitor) else { return }
         let line = MonitorCommand.line(call, microseconds: Clock.microseconds())
-        for monitor in monitors {
+        for monitor in clients.monitors {
             var copy = line
             monitor.reply.writeBuffer(&copy)
             if monitor !== call.client { scheduleFlush(monitor) }

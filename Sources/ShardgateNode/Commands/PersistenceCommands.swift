@@ -4,7 +4,7 @@ enum PersistenceCommands {
         ("save", save), ("bgsave", bgsave), ("bgrewriteaof", bgrewriteaof),
     ]}
 
-    static func save(_ call: CommandCall) throws(CommandError) {
+    static func save(_ call: inout CommandCall) throws(CommandError) {
         if call.node.persistence.child?.kind == .snapshot {
             throw CommandError("ERR Background save already in progress")
         }
@@ -14,7 +14,7 @@ enum PersistenceCommands {
 
     /// BGSAVE [SCHEDULE]: forks a child that writes the dump; with an AOF rewrite running, SCHEDULE
     /// starts it when the rewrite is done.
-    static func bgsave(_ call: CommandCall) throws(CommandError) {
+    static func bgsave(_ call: inout CommandCall) throws(CommandError) {
         var schedule = false
         if call.count > 1 {
             guard call.count == 2, call.matches(1, "schedule") else { throw .syntax }
@@ -34,7 +34,7 @@ enum PersistenceCommands {
         call.client.simple("Background saving started")
     }
 
-    static func bgrewriteaof(_ call: CommandCall) throws(CommandError) {
+    static func bgrewriteaof(_ call: inout CommandCall) throws(CommandError) {
         let node = call.node
         if let child = node.persistence.child {
             if child.kind == .aofRewrite {

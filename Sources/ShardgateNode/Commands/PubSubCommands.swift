@@ -12,12 +12,12 @@ enum PubSubCommands {
         ("pubsub|shardchannels", pubsubShardChannels), ("pubsub|shardnumsub", pubsubShardNumsub),
     ]}
 
-    static func subscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .channel) }
-    static func psubscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .pattern) }
-    static func ssubscribe(_ call: CommandCall) throws(CommandError) { subscribe(call, kind: .shardChannel) }
-    static func unsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .channel) }
-    static func punsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .pattern) }
-    static func sunsubscribe(_ call: CommandCall) throws(CommandError) { unsubscribe(call, kind: .shardChannel) }
+    static func subscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .channel) }
+    static func psubscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .pattern) }
+    static func ssubscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .shardChannel) }
+    static func unsubscribe(_ call: inout CommandCall) throws(CommandError) { unsubscribe(call, kind: .channel) }
+    static func punsubscribe(_ call: inout CommandCall) throws(CommandError) { unsubscribe(call, kind: .pattern) }
+    static func sunsubscribe(_ call: inout CommandCall) throws(CommandError) { unsubscribe(call, kind: .shardChannel) }
 
     /// The count a confirmation carries: channels plus patterns, or shard channels alone.
     private static func count(_ client: ClientConnection, _ kind: PubSubRegistry.Kind) -> Int {
@@ -32,7 +32,7 @@ enum PubSubCommands {
     }
 
     private static func subscribe(_ call: CommandCall, kind: PubSubRegistry.Kind) {
-        let registry = call.node.pubsub
+        let registry = call.node.clients.pubsub
         for index in 1..<call.count {
             let name = call.bytes(index)
             registry.subscribe(call.client, to: name, kind: kind)
@@ -42,7 +42,7 @@ enum PubSubCommands {
 
     private static func unsubscribe(_ call: CommandCall, kind: PubSubRegistry.Kind) {
         let client = call.client
-        let registry = call.node.pubsub
+        let registry = call.node.clients.pubsub
         var names: [[UInt8]]
         if call.count > 1 {
             names = (1..<call.count).map { call.bytes($0) }
@@ -63,34 +63,34 @@ enum PubSubCommands {
         }
     }
 
-    static func publish(_ call: CommandCall) throws(CommandError) {
-        call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
+    static func publish(_ call: inout CommandCall) throws(CommandError) {
+        call.client.integer(call.node.clients.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
     }
 
-    static func spublish(_ call: CommandCall) throws(CommandError) {
-        call.client.integer(call.node.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
+    static func spublish(_ call: inout CommandCall) throws(CommandError) {
+        call.client.integer(call.node.clients.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
     }
 
-    static func pubsubChannels(_ call: CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }
-    static func pubsubShardChannels(_ call: CommandCall) throws(CommandError) { try listChannels(call, kind: .shardChannel) }
+    static func pubsubChannels(_ call: inout CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }
+    static func pubsubShardChannels(_ call: inout CommandCall) throws(CommandError) { try listChannels(call, kind: .shardChannel) }
 
     private static func listChannels(_ call: CommandCall, kind: PubSubRegistry.Kind) throws(CommandError) {
         // At most one pattern (the table's arity, -2, allows more).
         guard call.count <= 3 else { throw CommandError(RedisErrors.subcommandSyntax(call.string(1), of: call.string(0))) }
         let pattern = call.count > 2 ? call.bytes(2) : nil
-        let names = call.node.pubsub.subscribers(kind).keys.filter { name in
+        let names = call.node.clients.pubsub.subscribers(kind).keys.filter { name in
             pattern.map { GlobMatch.matches($0, name) } ?? true
         }
         call.client.arrayHeader(names.count)
         for name in names { call.client.bulk(name) }
     }
 
-    static func pubsubNumsub(_ call: CommandCall) throws(CommandError) { numsub(call, kind: .channel) }
-    static func pubsubShardNumsub(_ call: CommandCall) throws(CommandError) { numsub(call, kind: .shardChannel) }
+    static func pubsubNumsub(_ call: inout CommandCall) throws(CommandError) { numsub(call, kind: .channel) }
+    static func pubsubShardNumsub(_ call: inout CommandCall) throws(CommandError) { numsub(call, kind: .shardChannel) }
 
     /// A flat array of channel, count pairs (Redis 7.0 sends an array even in RESP3).
     private static func numsub(_ call: CommandCall, kind: PubSubRegistry.Kind) {
-        let table = call.node.pubsub.subscribers(kind)
+        let table = call.node.clients.pubsub.subscribers(kind)
         call.client.arrayHeader((call.count - 2) * 2)
         for index in 2..<call.count {
             let name = call.bytes(index)
@@ -99,7 +99,7 @@ enum PubSubCommands {
         }
     }
 
-    static func pubsubNumpat(_ call: CommandCall) throws(CommandError) {
-        call.client.integer(call.node.pubsub.patterns.count)
+    static func pubsubNumpat(_ call: inout CommandCall) throws(CommandError) {
+        call.client.integer(call.node.clients.pubsub.patterns.count)
     }
 }

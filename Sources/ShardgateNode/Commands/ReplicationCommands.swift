@@ -8,7 +8,7 @@ enum ReplicationCommands {
         ("psync", psync), ("sync", sync),
     ]}
 
-    static func replicaof(_ call: CommandCall) throws(CommandError) {
+    static func replicaof(_ call: inout CommandCall) throws(CommandError) {
         let node = call.node
         if call.client.flags.isReplica { throw CommandError("ERR Command is not valid when client is a replica.") }
         if call.matches(1, "no") && call.matches(2, "one") {
@@ -25,7 +25,7 @@ enum ReplicationCommands {
         call.client.ok()
     }
 
-    static func role(_ call: CommandCall) throws(CommandError) {
+    static func role(_ call: inout CommandCall) throws(CommandError) {
         let node = call.node
         let client = call.client
         if let link = node.replication.link {
@@ -50,7 +50,7 @@ enum ReplicationCommands {
         }
     }
 
-    static func wait(_ call: CommandCall) throws(CommandError) {
+    static func wait(_ call: inout CommandCall) throws(CommandError) {
         let node = call.node
         if node.isReplica {
             throw CommandError("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
@@ -61,7 +61,7 @@ enum ReplicationCommands {
         node.flushPropagation()
         let offset = call.client.flags.wroteData ? node.replication.identity.offset : 0
         let acknowledged = node.acknowledgedReplicas(atLeast: offset)
-        if acknowledged >= wanted || call.client.flags.queued != nil || node.blocking.transactionDepth > 0 {
+        if acknowledged >= wanted || call.client.flags.queued != nil || node.clients.blocking.transactionDepth > 0 {
             return call.client.integer(acknowledged)
         }
         let client = call.client
@@ -78,7 +78,7 @@ enum ReplicationCommands {
         node.propagateToReplicas(["REPLCONF", "GETACK", "*"])
     }
 
-    static func replconf(_ call: CommandCall) throws(CommandError) {
+    static func replconf(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 1 else { throw .syntax }
         let node = call.node
         let client = call.client
@@ -118,11 +118,11 @@ enum ReplicationCommands {
         client.ok()
     }
 
-    static func psync(_ call: CommandCall) throws(CommandError) {
+    static func psync(_ call: inout CommandCall) throws(CommandError) {
         try startSync(call, legacy: false)
     }
 
-    static func sync(_ call: CommandCall) throws(CommandError) {
+    static func sync(_ call: inout CommandCall) throws(CommandError) {
         try startSync(call, legacy: true)
     }
 

@@ -14,12 +14,12 @@ enum ServerCommands {
         ("lastsave", lastsave),
     ]}
 
-    static func info(_ call: CommandCall) throws(CommandError) {
+    static func info(_ call: inout CommandCall) throws(CommandError) {
         let sections = (1..<call.count).map { call.string($0) }
         call.client.verbatim(NodeInfo.report(call.node, sections: sections))
     }
 
-    static func configGet(_ call: CommandCall) throws(CommandError) {
+    static func configGet(_ call: inout CommandCall) throws(CommandError) {
         var pairs: [(String, String)] = []
         var seen: Set<String> = []
         for index in 2..<call.count {
@@ -41,7 +41,7 @@ enum ServerCommands {
     /// CONFIG SET name value [name value ...], checked as Redis's `configSetCommand` checks it: every
     /// name first (unknown, immutable, protected, duplicate: the first problem wins), then each value
     /// in order; nothing changes unless all are valid.
-    static func configSet(_ call: CommandCall) throws(CommandError) {
+    static func configSet(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 0 else { throw .syntax }
         var parameters: [ConfigParameter] = []
         var names: Set<String> = []
@@ -80,7 +80,7 @@ enum ServerCommands {
         call.client.ok()
     }
 
-    static func configResetStat(_ call: CommandCall) throws(CommandError) {
+    static func configResetStat(_ call: inout CommandCall) throws(CommandError) {
         let count = CommandTable.redis.count
         var stats = NodeStats()
         stats.commandCalls = [Int](repeating: 0, count: count)
@@ -93,7 +93,7 @@ enum ServerCommands {
 
     /// Rewrites the config file: directives the node knows are updated in place, others kept,
     /// missing non-default ones appended (as Redis does).
-    static func configRewrite(_ call: CommandCall) throws(CommandError) {
+    static func configRewrite(_ call: inout CommandCall) throws(CommandError) {
         guard let path = call.node.configFile else { throw CommandError("ERR The server is running without a config file") }
         do {
             try ConfigRewriter.rewrite(path: path, settings: call.node.settings)
@@ -103,19 +103,19 @@ enum ServerCommands {
         call.client.ok()
     }
 
-    static func time(_ call: CommandCall) throws(CommandError) {
+    static func time(_ call: inout CommandCall) throws(CommandError) {
         let micros = Clock.microseconds()
         call.client.arrayHeader(2)
         call.client.bulk(String(micros / 1_000_000))
         call.client.bulk(String(micros % 1_000_000))
     }
 
-    static func lastsave(_ call: CommandCall) throws(CommandError) {
-        call.client.integer(Int(call.node.lastSaveTime / 1000))
+    static func lastsave(_ call: inout CommandCall) throws(CommandError) {
+        call.client.integer(Int(call.node.persistence.lastSaveTime / 1000))
     }
 
     /// DEBUG SLEEP (blocks the node, as in Redis) and DEBUG JMAP-free basics.
-    static func debug(_ call: CommandCall) throws(CommandError) {
+    static func debug(_ call: inout CommandCall) throws(CommandError) {
         guard call.count >= 2 else { throw CommandError(RedisErrors.wrongArity("debug")) }
         if call.matches(1, "sleep") && call.count == 3 {
             if let duration = sleepDuration(call.string(2)) {
@@ -143,7 +143,7 @@ enum ServerCommands {
     }
 
     /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves unless NOSAVE (or no save points), then stops.
-    static func shutdown(_ call: CommandCall) throws(CommandError) {
+    static func shutdown(_ call: inout CommandCall) throws(CommandError) {
         var nosave = false, save = false, other = false, abort = false
         for index in 1..<call.count {
             if call.matches(index, "nosave") { nosave = true }

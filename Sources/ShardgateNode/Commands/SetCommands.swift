@@ -18,7 +18,7 @@ enum SetCommands {
         try call.typedValue(index, forWrite: true, \.asSet)
     }
 
-    static func sadd(_ call: CommandCall) throws(CommandError) {
+    static func sadd(_ call: inout CommandCall) throws(CommandError) {
         let set: SetObject
         if let existing = try write(call) {
             set = existing
@@ -29,25 +29,25 @@ enum SetCommands {
         let maxIntset = call.node.settings.setMaxIntsetEntries
         var added = 0
         for index in 2..<call.count where call.argument(index, { set.add($0, maxIntset: maxIntset) }) { added += 1 }
-        call.node.dirty += added
+        call.effect.dirty += added
         call.client.integer(added)
     }
 
-    static func srem(_ call: CommandCall) throws(CommandError) {
+    static func srem(_ call: inout CommandCall) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
-        removeMembers(call, remove: set.remove, isEmpty: { set.count == 0 })
+        removeMembers(&call, remove: set.remove, isEmpty: { set.count == 0 })
     }
 
-    static func smembers(_ call: CommandCall) throws(CommandError) {
-        try intersect(call, keys: Array(1..<call.count), destination: nil)
+    static func smembers(_ call: inout CommandCall) throws(CommandError) {
+        try intersect(&call, keys: Array(1..<call.count), destination: nil)
     }
 
-    static func sismember(_ call: CommandCall) throws(CommandError) {
+    static func sismember(_ call: inout CommandCall) throws(CommandError) {
         guard let set = try read(call) else { return call.client.integer(0) }
         call.client.integer(call.argument(2) { set.contains($0) } ? 1 : 0)
     }
 
-    static func smismember(_ call: CommandCall) throws(CommandError) {
+    static func smismember(_ call: inout CommandCall) throws(CommandError) {
         let set = try read(call)
         call.client.arrayHeader(call.count - 2)
         for index in 2..<call.count {
@@ -55,11 +55,11 @@ enum SetCommands {
         }
     }
 
-    static func scard(_ call: CommandCall) throws(CommandError) {
+    static func scard(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(try read(call)?.count ?? 0)
     }
 
-    static func spop(_ call: CommandCall) throws(CommandError) {
+    static func spop(_ call: inout CommandCall) throws(CommandError) {
         var generator = SystemRandomNumberGenerator()
         if call.count > 3 { throw .syntax }
         guard call.count == 3 else {
@@ -67,9 +67,9 @@ enum SetCommands {
             let member = set.randomMember(using: &generator)
             member.withUnsafeBytes { _ = set.remove($0) }
             if set.count == 0 { removeKey(call, 1) }
-            call.node.dirty += 1
+            call.effect.dirty += 1
             // The random pick is propagated as what it removed.
-            call.propagate(as: [[Array("SREM".utf8), call.bytes(1), member]])
+            call.propagate { call in [[Array("SREM".utf8), call.bytes(1), member]] }
             return call.client.bulk(member)
         }
         let count = try call.positiveInteger(2)
@@ -77,15 +77,15 @@ enum SetCommands {
         if count == 0 { return call.client.setHeader(0) }
         let size = set.count
         if count >= size {
-            call.node.dirty += size
-            call.propagate(as: [[Array("DEL".utf8), call.bytes(1)]])
+            call.effect.dirty += size
+            call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
             let union = combine([set], operation: .union, maxIntset: call.node.settings.setMaxIntsetEntries)
             call.client.setHeader(union.count)
             union.forEach { call.client.bulk($0) }
             removeKey(call, 1)
             return
         }
-        call.node.dirty += count
+        call.effect.dirty += count
         call.client.setHeader(count)
         var removed: [[UInt8]] = [Array("SREM".utf8), call.bytes(1)]
         for _ in 0..<count {
@@ -94,10 +94,10 @@ enum SetCommands {
             call.client.bulk(member)
             removed.append(member)
         }
-        call.propagate(as: [removed])
+        call.propagate { _ in [removed] }
     }
 
-    static func srandmember(_ call: CommandCall) throws(CommandError) {
+    static func srandmember(_ call: inout CommandCall) throws(CommandError) {
         var generator = SystemRandomNumberGenerator()
         if call.count > 3 { throw .syntax }
         guard call.count == 3 else {
@@ -125,7 +125,7 @@ enum SetCommands {
         for member in RandomPick.distinct(requested, of: set.members, using: &generator) { call.client.bulk(member) }
     }
 
-    static func smove(_ call: CommandCall) throws(CommandError) {
+    static func smove(_ call: inout CommandCall) throws(CommandError) {
         guard let source = try write(call, 1) else {
             return call.client.integer(0)
         }
@@ -140,23 +140,23 @@ enum SetCommands {
             destination = call.argument(3) { SetObject(first: $0) }
             call.database.add(call.bytes(2), .set(destination))
         }
-        call.node.dirty += 1
+        call.effect.dirty += 1
         let maxIntset = call.node.settings.setMaxIntsetEntries
-        if call.argument(3, { destination.add($0, maxIntset: maxIntset) }) { call.node.dirty += 1 }
+        if call.argument(3, { destination.add($0, maxIntset: maxIntset) }) { call.effect.dirty += 1 }
         call.client.integer(1)
     }
 
     // MARK: - Intersection, union, difference
 
-    static func sinter(_ call: CommandCall) throws(CommandError) {
-        try intersect(call, keys: Array(1..<call.count), destination: nil)
+    static func sinter(_ call: inout CommandCall) throws(CommandError) {
+        try intersect(&call, keys: Array(1..<call.count), destination: nil)
     }
 
-    static func sinterstore(_ call: CommandCall) throws(CommandError) {
-        try intersect(call, keys: Array(2..<call.count), destination: 1)
+    static func sinterstore(_ call: inout CommandCall) throws(CommandError) {
+        try intersect(&call, keys: Array(2..<call.count), destination: 1)
     }
 
-    static func sintercard(_ call: CommandCall) throws(CommandError) {
+    static func sintercard(_ call: inout CommandCall) throws(CommandError) {
         let numkeys = try call.rangeInteger(1, min: 1, max: Int.max, message: "numkeys should be greater than 0")
         guard numkeys <= call.count - 2 else { throw CommandError("ERR Number of keys can't be greater than number of args") }
         var limit = 0
@@ -166,12 +166,12 @@ enum SetCommands {
             limit = try call.positiveInteger(index + 1, message: "LIMIT can't be negative")
             index += 2
         }
-        try intersect(call, keys: Array(2..<(2 + numkeys)), destination: nil, cardinalityOnly: true, limit: limit)
+        try intersect(&call, keys: Array(2..<(2 + numkeys)), destination: nil, cardinalityOnly: true, limit: limit)
     }
 
     /// `sinterGenericCommand`: iterates the smallest set, testing each member against the others.
     private static func intersect(
-        _ call: CommandCall, keys: [Int], destination: Int?, cardinalityOnly: Bool = false, limit: Int = 0
+        _ call: inout CommandCall, keys: [Int], destination: Int?, cardinalityOnly: Bool = false, limit: Int = 0
     ) throws(CommandError) {
         var sets: [SetObject] = []
         var missing = false
@@ -182,7 +182,7 @@ enum SetCommands {
             if let destination {
                 if call.find(destination) != nil {
                     removeKey(call, destination)
-                    call.node.dirty += 1
+                    call.effect.dirty += 1
                 }
                 call.client.integer(0)
             } else if cardinalityOnly {
@@ -211,21 +211,21 @@ enum SetCommands {
         }
         if cardinalityOnly { return call.client.integer(cardinality) }
         if let result, let destination {
-            return store(call, result, at: destination)
+            return store(&call, result, at: destination)
         }
         call.client.setHeader(found.count)
         for member in found { call.client.bulk(member) }
     }
 
     /// SINTERSTORE/SUNIONSTORE/SDIFFSTORE: stores a non-empty result, deletes the key otherwise.
-    private static func store(_ call: CommandCall, _ result: SetObject, at destination: Int) {
+    private static func store(_ call: inout CommandCall, _ result: SetObject, at destination: Int) {
         if result.count > 0 {
             call.store(destination, .set(result))
             call.client.integer(result.count)
         } else {
             if call.find(destination) != nil {
                 removeKey(call, destination)
-                call.node.dirty += 1
+                call.effect.dirty += 1
             }
             call.client.integer(0)
         }
@@ -233,16 +233,16 @@ enum SetCommands {
 
     enum Operation { case union, difference }
 
-    static func sunion(_ call: CommandCall) throws(CommandError) { try unionOrDifference(call, .union, from: 1, destination: nil) }
-    static func sunionstore(_ call: CommandCall) throws(CommandError) { try unionOrDifference(call, .union, from: 2, destination: 1) }
-    static func sdiff(_ call: CommandCall) throws(CommandError) { try unionOrDifference(call, .difference, from: 1, destination: nil) }
-    static func sdiffstore(_ call: CommandCall) throws(CommandError) { try unionOrDifference(call, .difference, from: 2, destination: 1) }
+    static func sunion(_ call: inout CommandCall) throws(CommandError) { try unionOrDifference(&call, .union, from: 1, destination: nil) }
+    static func sunionstore(_ call: inout CommandCall) throws(CommandError) { try unionOrDifference(&call, .union, from: 2, destination: 1) }
+    static func sdiff(_ call: inout CommandCall) throws(CommandError) { try unionOrDifference(&call, .difference, from: 1, destination: nil) }
+    static func sdiffstore(_ call: inout CommandCall) throws(CommandError) { try unionOrDifference(&call, .difference, from: 2, destination: 1) }
 
-    private static func unionOrDifference(_ call: CommandCall, _ operation: Operation, from start: Int, destination: Int?) throws(CommandError) {
+    private static func unionOrDifference(_ call: inout CommandCall, _ operation: Operation, from start: Int, destination: Int?) throws(CommandError) {
         var sets: [SetObject?] = []
         for index in start..<call.count { sets.append(try read(call, index)) }
         let result = combine(sets, operation: operation, maxIntset: call.node.settings.setMaxIntsetEntries)
-        if let destination { return store(call, result, at: destination) }
+        if let destination { return store(&call, result, at: destination) }
         call.client.setHeader(result.count)
         result.forEach { call.client.bulk($0) }
     }
@@ -279,7 +279,7 @@ enum SetCommands {
         return result
     }
 
-    static func sscan(_ call: CommandCall) throws(CommandError) {
+    static func sscan(_ call: inout CommandCall) throws(CommandError) {
         let cursor = try parseCursor(call, 2)
         guard let set = try read(call) else { return emptyScan(call) }
         try scanCollection(call, from: cursor, perEntry: 1, stepsPerCount: 10) { cursor, emit in

@@ -43,21 +43,21 @@ enum SortedSetCommands {
 
     /// Pops from the sorted set at key argument `index` (deleting it when emptied, counting the
     /// changes); nil when the key is missing.
-    static func pop(_ call: CommandCall, keyIndex index: Int, max: Bool, count: Int) throws(CommandError) -> [([UInt8], Double)]? {
+    static func pop(_ call: inout CommandCall, keyIndex index: Int, max: Bool, count: Int) throws(CommandError) -> [([UInt8], Double)]? {
         guard let set = try write(call, index) else { return nil }
         let popped = pop(from: set, max: max, count: count)
         if set.count == 0 { removeKey(call, index) }
-        call.node.dirty += popped.count
+        call.effect.dirty += popped.count
         return popped
     }
 
     // MARK: - ZADD, ZINCRBY, ZREM
 
-    static func zadd(_ call: CommandCall) throws(CommandError) { try add(call, incr: false) }
-    static func zincrby(_ call: CommandCall) throws(CommandError) { try add(call, incr: true) }
+    static func zadd(_ call: inout CommandCall) throws(CommandError) { try add(&call, incr: false) }
+    static func zincrby(_ call: inout CommandCall) throws(CommandError) { try add(&call, incr: true) }
 
     /// `zaddGenericCommand`.
-    private static func add(_ call: CommandCall, incr initialIncr: Bool) throws(CommandError) {
+    private static func add(_ call: inout CommandCall, incr initialIncr: Bool) throws(CommandError) {
         var nx = false, xx = false, gt = false, lt = false, ch = false, incr = initialIncr
         var scoreIndex = 2
         while scoreIndex < call.count {
@@ -120,7 +120,7 @@ enum SortedSetCommands {
                 if outcome != .nop { lastScore = score }
             }
         }
-        call.node.dirty += added + updated
+        call.effect.dirty += added + updated
         if incr {
             if processed > 0 { call.client.double(lastScore) } else { call.client.null() }
         } else {
@@ -130,23 +130,23 @@ enum SortedSetCommands {
 
     private enum Outcome { case added, updated, unchanged, nop, nan }
 
-    static func zrem(_ call: CommandCall) throws(CommandError) {
+    static func zrem(_ call: inout CommandCall) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
-        removeMembers(call, remove: set.remove, isEmpty: { set.count == 0 })
+        removeMembers(&call, remove: set.remove, isEmpty: { set.count == 0 })
     }
 
     // MARK: - Reads
 
-    static func zcard(_ call: CommandCall) throws(CommandError) {
+    static func zcard(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(try read(call)?.count ?? 0)
     }
 
-    static func zscore(_ call: CommandCall) throws(CommandError) {
+    static func zscore(_ call: inout CommandCall) throws(CommandError) {
         guard let set = try read(call), let score = call.argument(2, { set.score($0) }) else { return call.client.null() }
         call.client.double(score)
     }
 
-    static func zmscore(_ call: CommandCall) throws(CommandError) {
+    static func zmscore(_ call: inout CommandCall) throws(CommandError) {
         let set = try read(call)
         call.client.arrayHeader(call.count - 2)
         for index in 2..<call.count {
@@ -154,21 +154,21 @@ enum SortedSetCommands {
         }
     }
 
-    static func zrank(_ call: CommandCall) throws(CommandError) { try rank(call, reverse: false) }
-    static func zrevrank(_ call: CommandCall) throws(CommandError) { try rank(call, reverse: true) }
+    static func zrank(_ call: inout CommandCall) throws(CommandError) { try rank(call, reverse: false) }
+    static func zrevrank(_ call: inout CommandCall) throws(CommandError) { try rank(call, reverse: true) }
 
     private static func rank(_ call: CommandCall, reverse: Bool) throws(CommandError) {
         guard let set = try read(call), let rank = call.argument(2, { set.rank($0) }) else { return call.client.null() }
         call.client.integer(reverse ? set.count - 1 - rank : rank)
     }
 
-    static func zcount(_ call: CommandCall) throws(CommandError) {
+    static func zcount(_ call: inout CommandCall) throws(CommandError) {
         let range = try ScoreRange(call, 2, 3)
         guard let set = try read(call) else { return call.client.integer(0) }
         call.client.integer(range.ranks(in: set).count)
     }
 
-    static func zlexcount(_ call: CommandCall) throws(CommandError) {
+    static func zlexcount(_ call: inout CommandCall) throws(CommandError) {
         let range = try LexRange(call, 2, 3)
         guard let set = try read(call) else { return call.client.integer(0) }
         call.client.integer(range.ranks(in: set).count)
@@ -178,16 +178,16 @@ enum SortedSetCommands {
 
     enum RangeKind { case auto, rank, score, lex }
 
-    static func zrange(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .auto, reverse: nil) }
-    static func zrangestore(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 2, store: true, kind: .auto, reverse: nil) }
-    static func zrevrange(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .rank, reverse: true) }
-    static func zrangebyscore(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .score, reverse: false) }
-    static func zrevrangebyscore(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .score, reverse: true) }
-    static func zrangebylex(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .lex, reverse: false) }
-    static func zrevrangebylex(_ call: CommandCall) throws(CommandError) { try range(call, keyIndex: 1, store: false, kind: .lex, reverse: true) }
+    static func zrange(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 1, store: false, kind: .auto, reverse: nil) }
+    static func zrangestore(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 2, store: true, kind: .auto, reverse: nil) }
+    static func zrevrange(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 1, store: false, kind: .rank, reverse: true) }
+    static func zrangebyscore(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 1, store: false, kind: .score, reverse: false) }
+    static func zrevrangebyscore(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 1, store: false, kind: .score, reverse: true) }
+    static func zrangebylex(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 1, store: false, kind: .lex, reverse: false) }
+    static func zrevrangebylex(_ call: inout CommandCall) throws(CommandError) { try range(&call, keyIndex: 1, store: false, kind: .lex, reverse: true) }
 
     /// `zrangeGenericCommand`: option parsing, range parsing, then the selected ranks.
-    private static func range(_ call: CommandCall, keyIndex: Int, store: Bool, kind initialKind: RangeKind, reverse initialReverse: Bool?) throws(CommandError) {
+    private static func range(_ call: inout CommandCall, keyIndex: Int, store: Bool, kind initialKind: RangeKind, reverse initialReverse: Bool?) throws(CommandError) {
         var kind = initialKind
         var reverse = initialReverse
         var withScores = false
@@ -258,7 +258,7 @@ enum SortedSetCommands {
             var entries: [([UInt8], Double)] = []
             entries.reserveCapacity(ranks.count)
             set?.forEach(ranks: ranks, reverse: isReverse) { member, score in entries.append((Array(member), score)) }
-            storeResult(call, entries, at: 1)
+            storeResult(&call, entries, at: 1)
             return
         }
         reply(call, set!, ranks: ranks, reverse: isReverse, withScores: withScores)
@@ -286,11 +286,11 @@ enum SortedSetCommands {
 
     /// Stores a computed sorted set under key argument `index` (Redis's encoding choice) and replies
     /// with its size; an empty result deletes the key.
-    private static func storeResult(_ call: CommandCall, _ entries: [([UInt8], Double)], at index: Int) {
+    private static func storeResult(_ call: inout CommandCall, _ entries: [([UInt8], Double)], at index: Int) {
         if entries.isEmpty {
             if call.find(index) != nil {
                 removeKey(call, index)
-                call.node.dirty += 1
+                call.effect.dirty += 1
             }
             return call.client.integer(0)
         }
@@ -301,39 +301,39 @@ enum SortedSetCommands {
 
     // MARK: - ZREMRANGEBY*
 
-    static func zremrangebyrank(_ call: CommandCall) throws(CommandError) {
+    static func zremrangebyrank(_ call: inout CommandCall) throws(CommandError) {
         let start = try call.integer(2)
         let end = try call.integer(3)
-        try removeRange(call) { set in
+        try removeRange(&call) { set in
             guard let clamped = ListCommands.clamp(start: start, end: end, length: set.count) else { return 0..<0 }
             return clamped.lowerBound..<(clamped.upperBound + 1)
         }
     }
 
-    static func zremrangebyscore(_ call: CommandCall) throws(CommandError) {
+    static func zremrangebyscore(_ call: inout CommandCall) throws(CommandError) {
         let range = try ScoreRange(call, 2, 3)
-        try removeRange(call) { range.ranks(in: $0) }
+        try removeRange(&call) { range.ranks(in: $0) }
     }
 
-    static func zremrangebylex(_ call: CommandCall) throws(CommandError) {
+    static func zremrangebylex(_ call: inout CommandCall) throws(CommandError) {
         let range = try LexRange(call, 2, 3)
-        try removeRange(call) { range.ranks(in: $0) }
+        try removeRange(&call) { range.ranks(in: $0) }
     }
 
-    private static func removeRange(_ call: CommandCall, _ ranks: (SortedSetObject) -> Range<Int>) throws(CommandError) {
+    private static func removeRange(_ call: inout CommandCall, _ ranks: (SortedSetObject) -> Range<Int>) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
         let removed = set.removeRanks(ranks(set))
         if set.count == 0 { removeKey(call, 1) }
-        call.node.dirty += removed
+        call.effect.dirty += removed
         call.client.integer(removed)
     }
 
     // MARK: - ZPOPMIN, ZPOPMAX, ZMPOP, ZRANDMEMBER
 
-    static func zpopmin(_ call: CommandCall) throws(CommandError) { try popCommand(call, max: false) }
-    static func zpopmax(_ call: CommandCall) throws(CommandError) { try popCommand(call, max: true) }
+    static func zpopmin(_ call: inout CommandCall) throws(CommandError) { try popCommand(&call, max: false) }
+    static func zpopmax(_ call: inout CommandCall) throws(CommandError) { try popCommand(&call, max: true) }
 
-    private static func popCommand(_ call: CommandCall, max: Bool) throws(CommandError) {
+    private static func popCommand(_ call: inout CommandCall, max: Bool) throws(CommandError) {
         if call.count > 3 { throw .syntax }
         let hasCount = call.count == 3
         let count = hasCount ? try call.positiveInteger(2) : 1
@@ -342,7 +342,7 @@ enum SortedSetCommands {
         if count == 0 { return call.client.arrayHeader(0) }
         let popped = pop(from: set, max: max, count: count)
         if set.count == 0 { removeKey(call, 1) }
-        call.node.dirty += popped.count
+        call.effect.dirty += popped.count
         call.client.arrayHeader(nested ? popped.count : popped.count * 2)
         for (member, score) in popped {
             if nested { call.client.arrayHeader(2) }
@@ -351,19 +351,19 @@ enum SortedSetCommands {
         }
     }
 
-    static func zmpop(_ call: CommandCall) throws(CommandError) {
+    static func zmpop(_ call: inout CommandCall) throws(CommandError) {
         let (keys, min, count) = try call.multiPopArguments(numkeysIndex: 1, first: "min", second: "max")
-        if try serveMultiPop(call, keys: keys, max: !min, count: count) == nil { call.client.nullArray() }
+        if try serveMultiPop(&call, keys: keys, max: !min, count: count) == nil { call.client.nullArray() }
     }
 
     /// ZMPOP's work (and BZMPOP's when it can be served): pops from the first non-empty sorted set
     /// of `keys` and replies `[key, [[member, score]...]]`. Returns the served key argument and how
     /// many were popped; nil, with nothing replied, when every set is empty.
     static func serveMultiPop(
-        _ call: CommandCall, keys: [Int], max: Bool, count: Int
+        _ call: inout CommandCall, keys: [Int], max: Bool, count: Int
     ) throws(CommandError) -> (keyIndex: Int, popped: Int)? {
         for index in keys {
-            guard let popped = try pop(call, keyIndex: index, max: max, count: count) else { continue }
+            guard let popped = try pop(&call, keyIndex: index, max: max, count: count) else { continue }
             call.client.arrayHeader(2)
             call.argument(index) { call.client.bulk($0) }
             call.client.arrayHeader(popped.count)
@@ -377,7 +377,7 @@ enum SortedSetCommands {
         return nil
     }
 
-    static func zrandmember(_ call: CommandCall) throws(CommandError) {
+    static func zrandmember(_ call: inout CommandCall) throws(CommandError) {
         var generator = SystemRandomNumberGenerator()
         guard call.count >= 3 else {
             guard let set = try read(call) else { return call.client.null() }
@@ -392,10 +392,11 @@ enum SortedSetCommands {
         guard let set = try read(call) else { return call.client.arrayHeader(0) }
         if requested == 0 { return call.client.arrayHeader(0) }
         let nested = withScores && call.client.protocolVersion == 3
+        let client = call.client
         let emit = { (member: [UInt8], score: Double) in
-            if nested { call.client.arrayHeader(2) }
-            call.client.bulk(member)
-            if withScores { call.client.double(score) }
+            if nested { client.arrayHeader(2) }
+            client.bulk(member)
+            if withScores { client.double(score) }
         }
         if requested < 0 || requested == 1 {
             let count = Int(requested.magnitude)
@@ -421,14 +422,14 @@ enum SortedSetCommands {
 
     enum Operation { case union, inter, diff }
 
-    static func zunion(_ call: CommandCall) throws(CommandError) { try combine(call, .union, numkeysIndex: 1, destination: nil) }
-    static func zinter(_ call: CommandCall) throws(CommandError) { try combine(call, .inter, numkeysIndex: 1, destination: nil) }
-    static func zdiff(_ call: CommandCall) throws(CommandError) { try combine(call, .diff, numkeysIndex: 1, destination: nil) }
-    static func zunionstore(_ call: CommandCall) throws(CommandError) { try combine(call, .union, numkeysIndex: 2, destination: 1) }
-    static func zinterstore(_ call: CommandCall) throws(CommandError) { try combine(call, .inter, numkeysIndex: 2, destination: 1) }
-    static func zdiffstore(_ call: CommandCall) throws(CommandError) { try combine(call, .diff, numkeysIndex: 2, destination: 1) }
-    static func zintercard(_ call: CommandCall) throws(CommandError) {
-        try combine(call, .inter, numkeysIndex: 1, destination: nil, cardinalityOnly: true)
+    static func zunion(_ call: inout CommandCall) throws(CommandError) { try combine(&call, .union, numkeysIndex: 1, destination: nil) }
+    static func zinter(_ call: inout CommandCall) throws(CommandError) { try combine(&call, .inter, numkeysIndex: 1, destination: nil) }
+    static func zdiff(_ call: inout CommandCall) throws(CommandError) { try combine(&call, .diff, numkeysIndex: 1, destination: nil) }
+    static func zunionstore(_ call: inout CommandCall) throws(CommandError) { try combine(&call, .union, numkeysIndex: 2, destination: 1) }
+    static func zinterstore(_ call: inout CommandCall) throws(CommandError) { try combine(&call, .inter, numkeysIndex: 2, destination: 1) }
+    static func zdiffstore(_ call: inout CommandCall) throws(CommandError) { try combine(&call, .diff, numkeysIndex: 2, destination: 1) }
+    static func zintercard(_ call: inout CommandCall) throws(CommandError) {
+        try combine(&call, .inter, numkeysIndex: 1, destination: nil, cardinalityOnly: true)
     }
 
     /// One input of ZUNION/ZINTER/ZDIFF: a sorted set, a plain set (scores 1) or a missing key.
@@ -467,7 +468,7 @@ enum SortedSetCommands {
 
     /// `zunionInterDiffGenericCommand`.
     private static func combine(
-        _ call: CommandCall, _ operation: Operation, numkeysIndex: Int, destination: Int?, cardinalityOnly: Bool = false
+        _ call: inout CommandCall, _ operation: Operation, numkeysIndex: Int, destination: Int?, cardinalityOnly: Bool = false
     ) throws(CommandError) {
         let setCount = try call.integer(numkeysIndex)
         guard setCount >= 1 else {
@@ -565,7 +566,7 @@ enum SortedSetCommands {
             }
         }
         if cardinalityOnly { return call.client.integer(cardinality) }
-        if let destination { return storeResult(call, results, at: destination) }
+        if let destination { return storeResult(&call, results, at: destination) }
         results.sort { a, b in
             if a.1 != b.1 { return a.1 < b.1 }
             return a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in compareBytes(x, y) } } < 0
@@ -581,7 +582,7 @@ enum SortedSetCommands {
 
     // MARK: - ZSCAN
 
-    static func zscan(_ call: CommandCall) throws(CommandError) {
+    static func zscan(_ call: inout CommandCall) throws(CommandError) {
         let cursor = try parseCursor(call, 2)
         guard let set = try read(call) else { return emptyScan(call) }
         try scanCollection(call, from: cursor, perEntry: 2, stepsPerCount: 20) { cursor, emit in

@@ -12,7 +12,7 @@ enum StringCommands {
 
     static let maxStringLength = 512 * 1024 * 1024
 
-    static func get(_ call: CommandCall) throws(CommandError) {
+    static func get(_ call: inout CommandCall) throws(CommandError) {
         guard let slot = call.lookupRead(1) else { return call.client.null() }
         let client = call.client
         guard call.database.withStringBytes(slot: slot, { client.bulk($0) }) != nil else { throw .wrongType }
@@ -84,7 +84,7 @@ enum StringCommands {
         }
     }
 
-    static func set(_ call: CommandCall) throws(CommandError) {
+    static func set(_ call: inout CommandCall) throws(CommandError) {
         let options = try StringOptions(call, from: 3, forGet: false)
         let (nx, xx, returnOld) = (options.nx, options.xx, options.get)
         var expiry = options.keepTTL ? Expiry.keepTTL : Expiry.none
@@ -118,21 +118,33 @@ enum StringCommands {
         } else {
             target = call.argument(1) { database.add($0, value) }
         }
-        if case .at(let deadline) = expiry { database.setExpiry(slot: target, deadline) }
-        call.node.dirty += 1
+        call.effect.dirty += 1
+        if case .at(let deadline) = expiry {
+            database.setExpiry(slot: target, deadline)
+            // A relative time would not mean the same when replayed: the deadline goes instead.
+            call.propagate { call in [absoluteSet(call, key: 1, value: 2, deadline: deadline)] }
+        } else if returnOld {
+            // GET only changes the reply: replicas and the AOF get the SET without it.
+            call.propagate { call in [(0..<call.count).filter { $0 < 3 || !call.matches($0, "get") }.map { call.bytes($0) }] }
+        }
         if !returnOld { call.client.ok() }
     }
 
-    static func setnx(_ call: CommandCall) throws(CommandError) {
+    /// `SET key value PXAT deadline`, how SET with a time, SETEX and PSETEX propagate.
+    private static func absoluteSet(_ call: CommandCall, key: Int, value: Int, deadline: Int64) -> [[UInt8]] {
+        [Array("SET".utf8), call.bytes(key), call.bytes(value), Array("PXAT".utf8), Array(String(deadline).utf8)]
+    }
+
+    static func setnx(_ call: inout CommandCall) throws(CommandError) {
         guard call.find(1) == nil else { return call.client.integer(0) }
         call.store(1, .string(call.bytes(2)))
         call.client.integer(1)
     }
 
-    static func setex(_ call: CommandCall) throws(CommandError) { try setWithTTL(call, scale: 1000, name: "setex") }
-    static func psetex(_ call: CommandCall) throws(CommandError) { try setWithTTL(call, scale: 1, name: "psetex") }
+    static func setex(_ call: inout CommandCall) throws(CommandError) { try setWithTTL(&call, scale: 1000, name: "setex") }
+    static func psetex(_ call: inout CommandCall) throws(CommandError) { try setWithTTL(&call, scale: 1, name: "psetex") }
 
-    private static func setWithTTL(_ call: CommandCall, scale: Int64, name: String) throws(CommandError) {
+    private static func setWithTTL(_ call: inout CommandCall, scale: Int64, name: String) throws(CommandError) {
         let amount = try call.integer(2)
         let invalid = CommandError("ERR invalid expire time in '\(name)' command")
         guard amount > 0, scale == 1 || amount <= Int.max / 1000 else { throw invalid }
@@ -140,22 +152,23 @@ enum StringCommands {
         guard !overflow else { throw invalid }
         call.store(1, .string(call.bytes(3)))
         if let slot = call.find(1) { call.database.setExpiry(slot: slot, deadline) }
+        call.propagate { call in [absoluteSet(call, key: 1, value: 3, deadline: deadline)] }
         call.client.ok()
     }
 
-    static func getset(_ call: CommandCall) throws(CommandError) {
+    static func getset(_ call: inout CommandCall) throws(CommandError) {
         let old = try call.readString(1)
         call.store(1, .string(call.bytes(2)))
         if let old { call.client.bulk(old) } else { call.client.null() }
     }
 
-    static func getdel(_ call: CommandCall) throws(CommandError) {
+    static func getdel(_ call: inout CommandCall) throws(CommandError) {
         guard let value = try call.readString(1) else { return call.client.null() }
         call.delete(1)
         call.client.bulk(value)
     }
 
-    static func getex(_ call: CommandCall) throws(CommandError) {
+    static func getex(_ call: inout CommandCall) throws(CommandError) {
         let options = try StringOptions(call, from: 2, forGet: true)
         var expiry = options.persist ? Expiry.persist : Expiry.none
         let timeOption = options.timeIndex
@@ -168,14 +181,17 @@ enum StringCommands {
             case .at(let deadline):
                 if deadline <= call.now {
                     call.delete(1)
+                    call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
                 } else {
                     call.database.setExpiry(slot: slot, deadline)
-                    call.node.dirty += 1
+                    call.effect.dirty += 1
+                    call.propagate { call in [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]] }
                 }
             case .persist:
                 if call.database.expireAt(slot: slot) != 0 {
                     call.database.setExpiry(slot: slot, 0)
-                    call.node.dirty += 1
+                    call.effect.dirty += 1
+                    call.propagate { call in [[Array("PERSIST".utf8), call.bytes(1)]] }
                 }
             case .none, .keepTTL:
                 break
@@ -184,7 +200,7 @@ enum StringCommands {
         call.client.bulk(value)
     }
 
-    static func mget(_ call: CommandCall) throws(CommandError) {
+    static func mget(_ call: inout CommandCall) throws(CommandError) {
         call.client.arrayHeader(call.count - 1)
         for index in 1..<call.count {
             if let slot = call.lookupRead(index), case .string(let value) = call.database.value(at: slot) {
@@ -195,13 +211,13 @@ enum StringCommands {
         }
     }
 
-    static func mset(_ call: CommandCall) throws(CommandError) {
+    static func mset(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 1 else { throw CommandError(RedisErrors.wrongArity("mset")) }
         for index in stride(from: 1, to: call.count, by: 2) { call.store(index, .string(call.bytes(index + 1))) }
         call.client.ok()
     }
 
-    static func msetnx(_ call: CommandCall) throws(CommandError) {
+    static func msetnx(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 1 else { throw CommandError(RedisErrors.wrongArity("msetnx")) }
         for index in stride(from: 1, to: call.count, by: 2) where call.find(index) != nil {
             return call.client.integer(0)
@@ -210,16 +226,16 @@ enum StringCommands {
         call.client.integer(1)
     }
 
-    static func incr(_ call: CommandCall) throws(CommandError) { try incrementBy(call, 1) }
-    static func decr(_ call: CommandCall) throws(CommandError) { try incrementBy(call, -1) }
-    static func incrby(_ call: CommandCall) throws(CommandError) { try incrementBy(call, call.integer(2)) }
-    static func decrby(_ call: CommandCall) throws(CommandError) {
+    static func incr(_ call: inout CommandCall) throws(CommandError) { try incrementBy(&call, 1) }
+    static func decr(_ call: inout CommandCall) throws(CommandError) { try incrementBy(&call, -1) }
+    static func incrby(_ call: inout CommandCall) throws(CommandError) { try incrementBy(&call, call.integer(2)) }
+    static func decrby(_ call: inout CommandCall) throws(CommandError) {
         let amount = try call.integer(2)
         guard amount != Int.min else { throw CommandError("ERR decrement would overflow") }
-        try incrementBy(call, -amount)
+        try incrementBy(&call, -amount)
     }
 
-    private static func incrementBy(_ call: CommandCall, _ amount: Int) throws(CommandError) {
+    private static func incrementBy(_ call: inout CommandCall, _ amount: Int) throws(CommandError) {
         var current = 0
         if let bytes = try call.readString(1) {
             guard let value = bytes.withUnsafeBytes({ RedisNumber.parseInteger($0) }) else { throw .notInteger }
@@ -231,7 +247,7 @@ enum StringCommands {
         call.client.integer(result)
     }
 
-    static func incrbyfloat(_ call: CommandCall) throws(CommandError) {
+    static func incrbyfloat(_ call: inout CommandCall) throws(CommandError) {
         var current: RedisNumber.LongDouble = 0
         if let bytes = try call.readString(1) {
             guard let value = bytes.withUnsafeBytes({ RedisNumber.parseLongDouble($0) }) else {
@@ -243,16 +259,19 @@ enum StringCommands {
         let result = current + increment
         guard result.isFinite else { throw CommandError("ERR increment would produce NaN or Infinity") }
         let text = DoubleFormat.incrByFloat(result)
-        call.store(1, .string(Array(text.utf8)), keepTTL: true)
+        let value = Array(text.utf8)
+        call.store(1, .string(value), keepTTL: true)
+        // The sum as text, so that replicas and the AOF never add floats themselves.
+        call.propagate { call in [[Array("SET".utf8), call.bytes(1), value, Array("KEEPTTL".utf8)]] }
         call.client.bulk(text)
     }
 
-    static func append(_ call: CommandCall) throws(CommandError) {
+    static func append(_ call: inout CommandCall) throws(CommandError) {
         let database = call.database
         guard let slot = call.find(1) else {
             let value = call.bytes(2)
             database.add(call.bytes(1), .string(value))
-            call.node.dirty += 1
+            call.effect.dirty += 1
             return call.client.integer(value.count)
         }
         guard case .string = database.value(at: slot) else { throw .wrongType }
@@ -270,15 +289,15 @@ enum StringCommands {
             length = bytes.count
             value = .string(bytes)
         }
-        call.node.dirty += 1
+        call.effect.dirty += 1
         call.client.integer(length)
     }
 
-    static func strlen(_ call: CommandCall) throws(CommandError) {
+    static func strlen(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(try call.readString(1)?.count ?? 0)
     }
 
-    static func getrange(_ call: CommandCall) throws(CommandError) {
+    static func getrange(_ call: inout CommandCall) throws(CommandError) {
         var start = try call.integer(2)
         var end = try call.integer(3)
         guard let value = try call.readString(1) else { return call.client.bulk("") }
@@ -291,7 +310,7 @@ enum StringCommands {
         value.withUnsafeBytes { call.client.bulk(UnsafeRawBufferPointer(rebasing: $0[start...end])) }
     }
 
-    static func setrange(_ call: CommandCall) throws(CommandError) {
+    static func setrange(_ call: inout CommandCall) throws(CommandError) {
         let offset = try call.integer(2)
         guard offset >= 0 else { throw CommandError("ERR offset is out of range") }
         let patchLength = Int(call.spans[3].length)

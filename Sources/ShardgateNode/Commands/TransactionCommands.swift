@@ -12,14 +12,14 @@ enum TransactionCommands {
         ("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch),
     ]}
 
-    static func multi(_ call: CommandCall) throws(CommandError) {
+    static func multi(_ call: inout CommandCall) throws(CommandError) {
         guard call.client.flags.queued == nil else { throw CommandError("ERR MULTI calls can not be nested") }
         call.client.flags.queued = []
         call.client.flags.transactionFailed = false
         call.client.ok()
     }
 
-    static func discard(_ call: CommandCall) throws(CommandError) {
+    static func discard(_ call: inout CommandCall) throws(CommandError) {
         guard call.client.flags.queued != nil else { throw CommandError("ERR DISCARD without MULTI") }
         endTransaction(call)
         call.client.ok()
@@ -28,11 +28,11 @@ enum TransactionCommands {
     private static func endTransaction(_ call: CommandCall) {
         call.client.flags.queued = nil
         call.client.flags.transactionFailed = false
-        call.node.watches.unwatchAll(call.client)
+        call.node.clients.watches.unwatchAll(call.client)
         call.client.flags.watchTouched = false
     }
 
-    static func exec(_ call: CommandCall) throws(CommandError) {
+    static func exec(_ call: inout CommandCall) throws(CommandError) {
         let client = call.client
         let node = call.node
         guard let queue = client.flags.queued else { throw CommandError("ERR EXEC without MULTI") }
@@ -42,8 +42,8 @@ enum TransactionCommands {
         }
         // A watched key whose TTL passed since WATCH counts as changed: reading it deletes it,
         // which touches its watchers.
-        for (database, key) in client.flags.watchedKeys where database < node.databases.count {
-            _ = node.databases[database].find(key, now: node.now)
+        for (database, key) in client.flags.watchedKeys where database < node.keyspace.databases.count {
+            _ = node.keyspace.databases[database].find(key, now: node.now)
         }
         if client.flags.watchTouched {
             endTransaction(call)
@@ -51,69 +51,31 @@ enum TransactionCommands {
         }
         endTransaction(call)
         client.arrayHeader(queue.count)
-        node.blocking.transactionDepth += 1
-        let streamStart = node.propagation.pending.writerIndex
+        node.clients.blocking.transactionDepth += 1
+        node.beginPropagatedTransaction()
         for request in queue {
             switch node.resolve(request) {
             case .run(let handler, let spec): node.run(handler, spec: spec, request: request, client: client)
             case .refuse(let message, _): client.error(message)
             }
         }
-        node.blocking.transactionDepth -= 1
-        wrapPropagatedTransaction(node, from: streamStart)
+        node.clients.blocking.transactionDepth -= 1
+        node.endPropagatedTransaction()
     }
 
-    /// Replicas and the AOF apply a transaction's changes as one: what its commands propagated is
-    /// enclosed in MULTI ... EXEC, as Redis does.
-    private static func wrapPropagatedTransaction(_ node: Node, from start: Int) {
-        let stream = node.propagation
-        guard stream.pending.writerIndex > start else { return }
-        let commands = stream.pending.getSlice(at: start, length: stream.pending.writerIndex - start)!
-        var multi = ByteBuffer()
-        multi.writeRESPArrayHeader(1)
-        multi.writeRESPBulkString("MULTI")
-        stream.pending.moveWriterIndex(to: start)
-        // Keep a SELECT the commands began with outside the transaction.
-        var body = commands
-        if let select = Self.leadingSelect(body) {
-            var prefix = body.readSlice(length: select)!
-            stream.pending.writeBuffer(&prefix)
-        }
-        stream.pending.writeBuffer(&multi)
-        stream.pending.writeBuffer(&body)
-        stream.pending.writeRESPArrayHeader(1)
-        stream.pending.writeRESPBulkString("EXEC")
-    }
-
-    /// Length of a `SELECT n` command at the start of `buffer`, if there is one.
-    private static func leadingSelect(_ buffer: ByteBuffer) -> Int? {
-        let prefix = Array("*2\r\n$6\r\nSELECT\r\n".utf8)
-        guard buffer.readableBytes > prefix.count, buffer.getBytes(at: buffer.readerIndex, length: prefix.count) == prefix else {
-            return nil
-        }
-        var position = buffer.readerIndex + prefix.count
-        // `$len\r\n<digits>\r\n`
-        var newlines = 0
-        while position < buffer.writerIndex, newlines < 2 {
-            if buffer.getInteger(at: position, as: UInt8.self) == UInt8(ascii: "\n") { newlines += 1 }
-            position += 1
-        }
-        return newlines == 2 ? position - buffer.readerIndex : nil
-    }
-
-    static func watch(_ call: CommandCall) throws(CommandError) {
+    static func watch(_ call: inout CommandCall) throws(CommandError) {
         guard call.client.flags.queued == nil else { throw CommandError("ERR WATCH inside MULTI is not allowed") }
         let node = call.node
         for index in 1..<call.count {
             // `find` deletes a key already expired, so the key is watched as missing.
             let exists = call.find(index) != nil
-            node.watches.watch(call.client, database: call.client.database, key: call.bytes(index), exists: exists)
+            node.clients.watches.watch(call.client, database: call.client.database, key: call.bytes(index), exists: exists)
         }
         call.client.ok()
     }
 
-    static func unwatch(_ call: CommandCall) throws(CommandError) {
-        call.node.watches.unwatchAll(call.client)
+    static func unwatch(_ call: inout CommandCall) throws(CommandError) {
+        call.node.clients.watches.unwatchAll(call.client)
         call.client.flags.watchTouched = false
         call.client.ok()
     }

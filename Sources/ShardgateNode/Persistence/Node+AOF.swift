@@ -48,7 +48,7 @@ extension Node {
             var offset = 0
             if bytes.starts(with: Array("REDIS".utf8)) {
                 let result = try bytes.withUnsafeBytes {
-                    try Snapshot.load($0, into: databases, settings: settings, now: now, dropExpired: false)
+                    try Snapshot.load($0, into: keyspace.databases, settings: settings, now: now, dropExpired: false)
                 }
                 offset = result.length
                 persistence.lastLoadKeysLoaded = result.loaded
@@ -136,7 +136,7 @@ extension Node {
         if aof.manifest.base == nil && aof.manifest.incrementals.isEmpty {
             let base = aof.manifest.replaceBase(prefix: settings.appendFilename)
             try Snapshot.save(
-                databases, to: aofPath(base), temporaryPath: "\(aofDirectory)/temp-rewriteaof-\(getpid()).aof",
+                keyspace.databases, to: aofPath(base), temporaryPath: "\(aofDirectory)/temp-rewriteaof-\(getpid()).aof",
                 creationTime: Int(now / 1000), compression: settings.rdbCompression, aofBase: true)
         }
         if let last = aof.manifest.incrementals.last {
@@ -289,7 +289,7 @@ extension Node {
             persistence.lastRewriteOK = false
             return false
         }
-        let databases = self.databases
+        let databases = self.keyspace.databases
         let directory = aofDirectory
         let compression = settings.rdbCompression
         let creationTime = Int(now / 1000)
@@ -309,7 +309,7 @@ extension Node {
         noteFork(started: started)
         persistence.child = BackgroundChild(
             kind: .aofRewrite, pid: pid, started: started, temporaryPath: "\(directory)/temp-rewriteaof-bg-\(pid).aof",
-            dirtyAtFork: dirty)
+            dirtyAtFork: persistence.dirty)
         logger.notice("Background append only file rewriting started", metadata: ["pid": "\(pid)"])
         return true
     }

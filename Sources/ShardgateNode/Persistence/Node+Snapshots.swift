@@ -20,9 +20,8 @@ extension Node {
         defer {
             persistence.loading = false
             stats = savedStats
-            dirty = 0
+            persistence.dirty = 0
             propagation.pending.clear()
-            propagation.override = nil
         }
         try readAOFManifest()
         if settings.appendOnly {
@@ -39,7 +38,7 @@ extension Node {
         guard let bytes = try FileIO.read(path) else { return }
         let result = try bytes.withUnsafeBytes {
             try Snapshot.load(
-                $0, into: databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
+                $0, into: keyspace.databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
         }
         persistence.lastLoadKeysLoaded = result.loaded
         persistence.lastLoadKeysExpired = result.expired
@@ -54,10 +53,12 @@ extension Node {
     /// FLUSHALL's part (Redis's `flushAllDataAndResetRDB`): a running BGSAVE would write data that
     /// no longer exists, so it is stopped; with save points, the now empty dataset is saved in the
     /// foreground (not counted in `rdb_saves`, as in Redis).
-    func snapshotAfterFlushAll() {
+    /// True when it saved (which resets the change count).
+    @discardableResult
+    func snapshotAfterFlushAll() -> Bool {
         if persistence.child?.kind == .snapshot { killChild() }
-        guard !settings.savePoints.isEmpty else { return }
-        _ = saveSnapshot(countsAsSave: false)
+        guard !settings.savePoints.isEmpty else { return false }
+        return saveSnapshot(countsAsSave: false)
     }
 
     /// SAVE: writes the dump in the foreground. False when it could not be written.
@@ -65,15 +66,15 @@ extension Node {
         let path = rdbPath
         do {
             try Snapshot.save(
-                databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
+                keyspace.databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
                 creationTime: Int(now / 1000), compression: settings.rdbCompression)
         } catch {
             logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
             persistence.lastBackgroundSaveOK = false
             return false
         }
-        dirty = 0
-        lastSaveTime = now
+        persistence.dirty = 0
+        persistence.lastSaveTime = now
         persistence.lastBackgroundSaveOK = true
         if countsAsSave { persistence.rdbSaves += 1 }
         logger.notice("DB saved on disk", metadata: ["file": "\(path)"])
@@ -84,7 +85,7 @@ extension Node {
     /// complete) while the node keeps serving; cron reaps it. False when the fork failed.
     func startBackgroundSave() -> Bool {
         guard persistence.child == nil, replication.snapshot == nil else { return false }
-        let databases = self.databases
+        let databases = self.keyspace.databases
         let path = rdbPath
         let directory = settings.directory
         let compression = settings.rdbCompression
@@ -103,7 +104,7 @@ extension Node {
         }
         noteFork(started: started)
         persistence.child = BackgroundChild(
-            kind: .snapshot, pid: pid, started: started, temporaryPath: "\(directory)/temp-\(pid).rdb", dirtyAtFork: dirty)
+            kind: .snapshot, pid: pid, started: started, temporaryPath: "\(directory)/temp-\(pid).rdb", dirtyAtFork: persistence.dirty)
         logger.notice("Background saving started", metadata: ["pid": "\(pid)"])
         return true
     }
@@ -124,8 +125,8 @@ extension Node {
     }
 
     func noteFork(started: Int) {
-        latestForkMicroseconds = Clock.monotonicMicroseconds() - started
-        totalForks += 1
+        persistence.latestForkMicroseconds = Clock.monotonicMicroseconds() - started
+        persistence.totalForks += 1
     }
 
     /// Collects a finished child (cron, without blocking) and completes what it was doing.
@@ -145,8 +146,8 @@ extension Node {
     private func finishBackgroundSave(_ child: BackgroundChild, succeeded: Bool) {
         persistence.lastBackgroundSaveSeconds = (Clock.monotonicMicroseconds() - child.started) / 1_000_000
         if succeeded {
-            dirty = max(0, dirty - child.dirtyAtFork)
-            lastSaveTime = now
+            persistence.dirty = max(0, persistence.dirty - child.dirtyAtFork)
+            persistence.lastSaveTime = now
             persistence.lastBackgroundSaveOK = true
             persistence.rdbSaves += 1
             logger.notice("Background saving terminated with success")
@@ -241,10 +242,10 @@ extension Node {
     /// The first save point whose time and change count are both reached (a failed save is retried
     /// after 5 seconds, as in Redis).
     private func dueSavePoint(now: Int64) -> (seconds: Int, changes: Int)? {
-        let elapsed = (now - lastSaveTime) / 1000
+        let elapsed = (now - persistence.lastSaveTime) / 1000
         let mayRetry = persistence.lastBackgroundSaveOK || now - persistence.lastBackgroundSaveTry > 5000
         guard mayRetry else { return nil }
-        return settings.savePoints.first { dirty >= $0.changes && elapsed > Int64($0.seconds) }
+        return settings.savePoints.first { persistence.dirty >= $0.changes && elapsed > Int64($0.seconds) }
     }
 
     // MARK: - INFO
@@ -257,9 +258,9 @@ extension Node {
             ("loading", persistence.loading ? "1" : "0"), ("async_loading", "0"), ("current_cow_peak", "0"),
             ("current_cow_size", "0"), ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"),
             ("current_save_keys_processed", "0"), ("current_save_keys_total", "0"),
-            ("rdb_changes_since_last_save", "\(dirty)"),
+            ("rdb_changes_since_last_save", "\(persistence.dirty)"),
             ("rdb_bgsave_in_progress", child?.kind == .snapshot ? "1" : "0"),
-            ("rdb_last_save_time", "\(lastSaveTime / 1000)"),
+            ("rdb_last_save_time", "\(persistence.lastSaveTime / 1000)"),
             ("rdb_last_bgsave_status", persistence.lastBackgroundSaveOK ? "ok" : "err"),
             ("rdb_last_bgsave_time_sec", "\(persistence.lastBackgroundSaveSeconds)"),
             ("rdb_current_bgsave_time_sec", child?.kind == .snapshot ? "\(running)" : "-1"),

@@ -14,6 +14,14 @@ final class PersistenceState {
     var loading = false
     /// SHUTDOWN already saved; the stop that follows must not save again.
     var shutdownSaved = false
+    /// Changes since the last successful save (Redis's `server.dirty`); commands add theirs through
+    /// their effect (`Node.apply(_:of:)`).
+    var dirty = 0
+    /// Unix ms of the last successful save (or of the start).
+    var lastSaveTime: Int64 = 0
+    /// INFO stats `latest_fork_usec` and `total_forks`.
+    var latestForkMicroseconds = 0
+    var totalForks = 0
 
     // RDB
     var lastBackgroundSaveOK = true

@@ -314,7 +314,7 @@ final class MasterLink {
         }
         transfer = ByteBuffer()
         let incoming = staged.reduce(0) { $0 + $1.count }
-        let held = node.databases.reduce(0) { $0 + $1.count }
+        let held = node.keyspace.databases.reduce(0) { $0 + $1.count }
         if node.refusesEmptyMaster(id: identity.id, incomingKeys: incoming, heldKeys: held) {
             stop()
             // Try again later: the master may have been restored, or the operator may promote us.
@@ -338,9 +338,9 @@ final class MasterLink {
         state = .connected
         offersOwnHistory = true
         node.ensureBacklog()
-        let client = ClientConnection(id: node.allocateClientID(), channel: channel, authenticated: true, now: node.now)
+        let client = ClientConnection(id: node.clients.allocateID(), channel: channel, authenticated: true, now: node.now)
         client.flags.isMaster = true
-        node.clients[client.id] = client
+        node.clients.connected[client.id] = client
         masterClient = client
         parser = RESPRequestParser()
         sendAck()

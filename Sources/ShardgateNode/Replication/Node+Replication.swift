@@ -13,7 +13,7 @@ extension Node {
         }
         settings.replicaOf = (host, port)
         // A replica leaves expiry to its master (expired keys read as missing until its DEL arrives).
-        for database in databases { database.deletesExpiredKeys = false }
+        for database in keyspace.databases { database.deletesExpiredKeys = false }
         let link = MasterLink(host: host, port: port, node: self, offersOwnHistory: !atStartup)
         replication.link = link
         // Replicas of this node stay: they follow the new master's stream through this one, and are
@@ -29,7 +29,7 @@ extension Node {
         link.stop()
         replication.link = nil
         settings.replicaOf = nil
-        for database in databases { database.deletesExpiredKeys = true }
+        for database in keyspace.databases { database.deletesExpiredKeys = true }
         replication.identity.startNewHistory()
         ensureBacklog()
         logger.notice("replication stopped: this node is a master", metadata: ["id": "\(replication.identity.replicationID)"])
@@ -59,12 +59,12 @@ extension Node {
     func replaceDataset(with staged: [Database]) {
         disconnectReplicas()
         touchAllWatchedKeys()
-        for (index, database) in staged.enumerated() where index < databases.count {
+        for (index, database) in staged.enumerated() where index < keyspace.databases.count {
             database.deletesExpiredKeys = !isReplica
             watchExpiry(database)
-            databases[index] = database
+            keyspace.databases[index] = database
         }
-        dirty += 1
+        persistence.dirty += 1
         if settings.appendOnly { _ = startAOFRewrite() }
     }
 

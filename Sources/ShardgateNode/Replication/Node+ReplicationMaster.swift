@@ -69,7 +69,7 @@ extension Node {
         guard let backlog = replication.backlog, replication.identity.continues(id: id, at: offset),
             backlog.canServe(from: offset)
         else {
-            replicationCounters.partialError += 1
+            replication.counters.partialError += 1
             logger.notice(
                 "partial resynchronization not possible",
                 metadata: ["replica": "\(client.remoteAddress)", "id": "\(id)", "offset": "\(offset)"])
@@ -81,7 +81,7 @@ extension Node {
         attach(peer)
         client.reply.writeString("+CONTINUE \(replication.identity.replicationID)\r\n")
         client.reply.writeBytes(backlog.bytes(from: offset))
-        replicationCounters.partialOK += 1
+        replication.counters.partialOK += 1
         logger.notice(
             "partial resynchronization accepted",
             metadata: ["replica": "\(client.remoteAddress)", "bytes": "\(replication.identity.offset - offset + 1)"])
@@ -90,7 +90,7 @@ extension Node {
 
     /// Queues a replica for a full resynchronisation; the snapshot starts now or from cron.
     func startFullResync(_ client: ClientConnection) {
-        replicationCounters.full += 1
+        replication.counters.full += 1
         ensureBacklog()
         let peer = ReplicaPeer(client: client, state: .waitingForSnapshot, now: now)
         attach(peer)
@@ -132,7 +132,7 @@ extension Node {
         propagation.database = -1
         let offset = replication.identity.offset
         let id = replication.identity.replicationID
-        let databases = self.databases
+        let databases = self.keyspace.databases
         let compression = settings.rdbCompression
         let creation = Int(now / 1000)
         let started = Clock.monotonicMicroseconds()

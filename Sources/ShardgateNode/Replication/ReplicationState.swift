@@ -9,6 +9,8 @@ import NIOCore
 /// replicas it feeds (as a master) and its link to its own master (as a replica).
 final class ReplicationState {
     var identity = ReplicationIdentity()
+    /// Resynchronisations served (INFO stats `sync_*`).
+    var counters = ReplicationCounters()
     /// Created when the first replica attaches (or when this node syncs as a replica, so it can
     /// serve partial resyncs after a promotion); freed after `repl-backlog-ttl` without replicas.
     var backlog: ReplicationBacklog?
@@ -91,4 +93,11 @@ struct ReplicationSnapshot {
     /// Diskless: bytes relayed from the pipe so far (the child's progress).
     var relayedBytes = 0
     var childExited: Bool? = nil
+}
+
+/// Full and partial resynchronisations served (INFO stats `sync_*`).
+struct ReplicationCounters {
+    var full = 0
+    var partialOK = 0
+    var partialError = 0
 }

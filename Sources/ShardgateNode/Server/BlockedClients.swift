@@ -110,12 +110,12 @@ extension Node {
     /// until `deadline` (Unix ms, 0 = never). Inside EXEC the command cannot block: `denied` replies.
     func block(_ call: CommandCall, keys: [Int], kind: BlockedClients.Kind, deadline: Int64, denied: () -> Void) {
         let client = call.client
-        if blocking.transactionDepth > 0 { return denied() }
-        let deadline = blocking.serving?.deadline ?? deadline
+        if clients.blocking.transactionDepth > 0 { return denied() }
+        let deadline = clients.blocking.serving?.deadline ?? deadline
         var waiter = BlockedClients.Waiter(
             client: client, request: call.request, spec: call.spec, handler: handler(for: call.spec)!,
             kind: kind, database: client.database, keys: keys.map { call.bytes($0) }, deadline: deadline,
-            token: blocking.makeToken(), timer: nil)
+            token: clients.blocking.makeToken(), timer: nil)
         if deadline != 0 {
             let node = NIOLoopBound(self, eventLoop: loop)
             let id = client.id
@@ -126,19 +126,19 @@ extension Node {
             }
         }
         client.flags.isBlocked = true
-        blocking.add(waiter)
+        clients.blocking.add(waiter)
     }
 
     private func blockedClientTimedOut(id: Int, token: Int) {
-        guard let waiter = blocking.blocked[id], waiter.token == token else { return }
-        blocking.remove(waiter.client)
+        guard let waiter = clients.blocking.blocked[id], waiter.token == token else { return }
+        clients.blocking.remove(waiter.client)
         waiter.client.nullArray()
         resumeUnblocked(waiter.client)
     }
 
     /// Ends a client's wait with `reply` (CLIENT UNBLOCK); false when it was not blocked.
     func unblock(_ client: ClientConnection, reply: (ClientConnection) -> Void) -> Bool {
-        guard blocking.remove(client) != nil else { return false }
+        guard clients.blocking.remove(client) != nil else { return false }
         reply(client)
         resumeUnblocked(client)
         return true
@@ -157,17 +157,17 @@ extension Node {
     /// Serves the clients waiting on keys that became ready, until no key is ready (a served
     /// BLMOVE can make its destination ready). Deferred to the end of a running EXEC.
     func handleReadyKeys() {
-        guard blocking.transactionDepth == 0, !blocking.handlingReadyKeys else { return }
-        blocking.handlingReadyKeys = true
-        defer { blocking.handlingReadyKeys = false }
+        guard clients.blocking.transactionDepth == 0, !clients.blocking.handlingReadyKeys else { return }
+        clients.blocking.handlingReadyKeys = true
+        defer { clients.blocking.handlingReadyKeys = false }
         while true {
-            let ready = blocking.takeReadyKeys()
+            let ready = clients.blocking.takeReadyKeys()
             if ready.isEmpty { break }
             for entry in ready {
-                guard let ids = blocking.waiters[entry], entry.database < databases.count else { continue }
-                let database = databases[entry.database]
+                guard let ids = clients.blocking.waiters[entry], entry.database < keyspace.databases.count else { continue }
+                let database = keyspace.databases[entry.database]
                 for id in ids {
-                    guard let waiter = blocking.blocked[id] else { continue }
+                    guard let waiter = clients.blocking.blocked[id] else { continue }
                     guard let slot = database.find(entry.key, now: now) else { break }
                     switch (database.value(at: slot), waiter.kind) {
                     case (.list, .list), (.sortedSet, .sortedSet): serve(waiter, key: entry.key)
@@ -181,21 +181,20 @@ extension Node {
     /// Runs a waiter's command again now that `key` holds data for it.
     private func serve(_ waiter: BlockedClients.Waiter, key: [UInt8]) {
         let client = waiter.client
-        blocking.remove(client)
+        clients.blocking.remove(client)
         var spans: [RESPRequest.ArgumentSpan] = []
         waiter.request.collectSpans(into: &spans)
-        let call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
-        let dirtyBefore = dirty
-        blocking.serving = (key, waiter.deadline)
+        var call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
+        clients.blocking.serving = (key, waiter.deadline)
         do {
-            try waiter.handler(call)
+            try waiter.handler(&call)
         } catch {
             stats.commandFailures[waiter.spec.id] += 1
             client.error(error.message)
         }
-        blocking.serving = nil
+        clients.blocking.serving = nil
         client.lastInteraction = now
-        if dirty != dirtyBefore { commandChangedData(call) }
+        apply(call.effect, of: call)
         if !client.flags.isBlocked { resumeUnblocked(client) }
     }
 }

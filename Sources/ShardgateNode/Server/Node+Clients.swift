@@ -38,10 +38,6 @@ extension Node {
         client.closeAfterReply = true
         scheduleFlush(client)
     }
-
-    func swapDatabases(_ first: Int, _ second: Int) {
-        databases.swapAt(first, second)
-    }
 }
 
 extension ClientConnection {

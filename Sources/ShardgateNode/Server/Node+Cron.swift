@@ -12,7 +12,7 @@ extension Node {
         let now = self.now
         refreshWallClockOffset()
         // Active expiry: a bounded amount of work per tick so a burst of deadlines cannot stall clients.
-        for database in databases {
+        for database in keyspace.databases {
             _ = database.expireDueKeys(now: now, limit: 2000)
         }
         cronTasks(now: now)

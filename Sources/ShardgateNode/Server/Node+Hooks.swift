@@ -11,11 +11,20 @@ extension Node {
         return nil
     }
 
-    /// After a command changed data (`dirty` moved).
-    func commandChangedData(_ call: CommandCall) {
-        trackChangedKeys(call)
-        propagateCommand(call)
-        call.client.flags.wroteData = true
+    /// After a command ran: what it described in its effect is carried out, in Redis's order (its
+    /// `call()`): the changes are counted; a command that changed data touches the keys it modified
+    /// (WATCH, and marks them ready for blocked clients) and is propagated to the AOF and replicas;
+    /// then the clients blocked on keys that became ready are served, each served command going
+    /// through here in turn (deferred to the end of a running EXEC). The one path for commands run
+    /// by a client, inside EXEC and for served blocked clients.
+    func apply(_ effect: CommandEffect, of call: CommandCall) {
+        persistence.dirty += effect.dirty
+        if effect.changedData {
+            touchModifiedKeys(effect, of: call)
+            propagate(effect.propagation, of: call)
+            call.client.flags.wroteData = true
+        }
+        if !clients.blocking.readyKeys.isEmpty { handleReadyKeys() }
     }
 
     /// After every executed command: MONITOR feed.
@@ -25,7 +34,7 @@ extension Node {
 
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
-        removeFromEventRegistries(client)
+        clients.removeFromEventRegistries(client)
         if client.flags.isReplica { detachReplica(client) }
         replication.waiters.removeAll { $0.client === client }
     }
@@ -95,6 +104,6 @@ extension Node {
         persistenceInfoFields()
     }
 
-    var pubsubChannelCount: Int { pubsub.channels.count }
-    var pubsubPatternCount: Int { pubsub.patterns.count }
+    var pubsubChannelCount: Int { clients.pubsub.channels.count }
+    var pubsubPatternCount: Int { clients.pubsub.patterns.count }
 }

@@ -120,7 +120,7 @@ extension Node {
             guard let queue = client.flags.queued, queue.contains(where: Self.deniesOOM) else { return nil }
             client.flags.queued = nil
             client.flags.transactionFailed = false
-            watches.unwatchAll(client)
+            clients.watches.unwatchAll(client)
             client.flags.watchTouched = false
             return "EXECABORT Transaction discarded because of: " + Self.outOfMemoryError
         case "discard", "quit", "reset":
@@ -185,14 +185,14 @@ extension Node {
         case .noEviction:
             return nil
         case .allKeysRandom, .volatileRandom:
-            for step in 0..<databases.count {
-                let index = (memory.nextDatabase + step) % databases.count
-                let database = databases[index]
+            for step in 0..<keyspace.databases.count {
+                let index = (memory.nextDatabase + step) % keyspace.databases.count
+                let database = keyspace.databases[index]
                 let slot = policy == .volatileRandom
                     ? database.randomVolatileSlot(using: &memory.random)
                     : database.table.randomSlot(using: &memory.random)
                 if let slot {
-                    memory.nextDatabase = (index + 1) % databases.count
+                    memory.nextDatabase = (index + 1) % keyspace.databases.count
                     return (index, slot)
                 }
             }
@@ -200,7 +200,7 @@ extension Node {
         case .volatileTTL:
             // Exact rather than sampled: the expiry queue knows the soonest deadline of each database.
             var best: (Int, Int, Int64)?
-            for (index, database) in databases.enumerated() where database.expiresCount > 0 {
+            for (index, database) in keyspace.databases.enumerated() where database.expiresCount > 0 {
                 guard let slot = database.soonestExpiringSlot() else { continue }
                 let deadline = database.expireAt(slot: slot)
                 if best == nil || deadline < best!.2 { best = (index, slot, deadline) }
@@ -216,7 +216,7 @@ extension Node {
     private func pooledCandidate(_ policy: EvictionPolicy) -> (Int, Int)? {
         let samples = settings.maxMemorySamples
         let mode = policy.accessMode
-        for (index, database) in databases.enumerated() {
+        for (index, database) in keyspace.databases.enumerated() {
             guard policy.isVolatile ? database.expiresCount > 0 : database.count > 0 else { continue }
             let consider = { (slot: Int) in
                 let score = AccessWord.evictionScore(database.access(slot: slot), mode: mode, now: database.clock)
@@ -235,8 +235,8 @@ extension Node {
             }
         }
         while let best = memory.pool.popLast() {
-            guard best.database < databases.count else { continue }
-            let database = databases[best.database]
+            guard best.database < keyspace.databases.count else { continue }
+            let database = keyspace.databases[best.database]
             guard let slot = database.table.find(best.key) else { continue }
             if policy.isVolatile && database.expireAt(slot: slot) == 0 { continue }
             return (best.database, slot)
@@ -260,12 +260,12 @@ extension Node {
     /// Deletes an evicted key like any deletion (WATCH touched, DEL propagated), counts it and
     /// returns an estimate of the bytes it freed.
     private func evict(_ index: Int, slot: Int) -> Int {
-        let database = databases[index]
+        let database = keyspace.databases[index]
         let key = database.key(at: slot)
         let volatile = database.expireAt(slot: slot) != 0
         let value = database.remove(slot: slot)
         memory.evictedKeys += 1
-        if !watches.isEmpty { watches.touch(database: index, key: key) }
+        if !clients.watches.isEmpty { clients.watches.touch(database: index, key: key) }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
         return Self.estimatedSize(key: key, value: value, volatile: volatile)
     }
@@ -291,7 +291,7 @@ extension Node {
     /// still owed (after CONFIG SET maxmemory lowered the limit, or a round that ran out of time).
     func memoryCron(now: Int64) {
         let mode = EvictionPolicy(settings.maxMemoryPolicy).accessMode
-        for database in databases {
+        for database in keyspace.databases {
             database.clock = now
             database.accessMode = mode
         }

@@ -17,31 +17,20 @@ final class Node {
     let configFile: String?
     let loop: any EventLoop
     let logger: Logger
-    var databases: [Database]
-    var clients: [Int: ClientConnection] = [:]
+    /// The databases: keys, values, expiry.
+    let keyspace: Keyspace
+    /// Connected clients, their subscriptions, WATCHes, waits and MONITOR.
+    let clients = ClientRegistry()
     var stats = NodeStats()
-    /// Changes since the last successful save (Redis's `server.dirty`).
-    var dirty = 0
-    /// Set by a command that must reach the AOF and replicas although `dirty` did not grow (Redis's
-    /// `forceCommandPropagation`: FLUSHALL on an empty dataset, or one that saved and reset it).
-    var propagationForced = false
-    var lastSaveTime: Int64
     let startedAt: Int64
     let runID: String
-    private var nextClientID = 3
     private let handlers: [CommandHandler?]
-    /// Clients with replies to write at the end of this event-loop tick.
-    private var pendingFlush: [ClientConnection] = []
-    private var flushScheduled = false
     /// Made once: submitting the same closure every tick allocates nothing.
     private var flushTask: @Sendable () -> Void = {}
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
     /// Memory accounting and eviction (`maxmemory`).
     let memory = MemoryState()
-    var latestForkMicroseconds = 0
-    var totalForks = 0
-    var replicationCounters = ReplicationCounters()
     let replication = ReplicationState()
     /// Bound listening port (for INFO `tcp_port` when configured as 0).
     var boundPort = 0
@@ -49,29 +38,23 @@ final class Node {
     let persistence = PersistenceState()
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
-    /// Pub/sub subscriptions, WATCHed keys, blocked clients and MONITOR clients.
-    let pubsub = PubSubRegistry()
-    let watches = WatchedKeys()
-    let blocking = BlockedClients()
-    var monitors: [ClientConnection] = []
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
         self.configFile = configFile
         self.loop = loop
         self.logger = logger
-        self.databases = (0..<settings.databases).map { Database(index: $0) }
+        self.keyspace = Keyspace(count: settings.databases)
         let now = Clock.milliseconds()
-        self.lastSaveTime = now
         self.startedAt = now
         self.runID = Self.randomHex(40)
         self.handlers = CommandRegistry.handlers()
+        persistence.lastSaveTime = now
         stats.commandCalls = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandMicroseconds = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
         stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
-        for database in databases { watchExpiry(database) }
-        pendingFlush.reserveCapacity(64)
+        for database in keyspace.databases { watchExpiry(database) }
         let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
         flushTask = { node.value.node?.flushPending() }
     }
@@ -100,24 +83,17 @@ final class Node {
 
     // MARK: - Clients
 
-    /// A new client id (ids are never reused).
-    func allocateClientID() -> Int {
-        defer { nextClientID += 1 }
-        return nextClientID
-    }
-
     func register(channel: any Channel) -> ClientConnection? {
-        guard clients.count < settings.maxClients else { return nil }
+        guard clients.connected.count < settings.maxClients else { return nil }
         let client = ClientConnection(
-            id: nextClientID, channel: channel, authenticated: settings.requirePass == nil, now: now)
-        nextClientID += 1
-        clients[client.id] = client
+            id: clients.allocateID(), channel: channel, authenticated: settings.requirePass == nil, now: now)
+        clients.connected[client.id] = client
         stats.connectionsReceived += 1
         return client
     }
 
     func unregister(_ client: ClientConnection) {
-        clients[client.id] = nil
+        clients.connected[client.id] = nil
         clientWillClose(client)
         releaseBacklogMemory(of: client)
     }
@@ -127,12 +103,7 @@ final class Node {
     /// and the AOF and replicas are fed before any reply leaves. Replies to a client's own requests
     /// and those produced elsewhere (pub/sub messages, unblocked commands, MONITOR) go the same way.
     func scheduleFlush(_ client: ClientConnection) {
-        guard !client.flushQueued else { return }
-        client.flushQueued = true
-        pendingFlush.append(client)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.execute(flushTask)
+        if clients.queueFlush(client) { loop.execute(flushTask) }
     }
 
     /// Lets the flush task reach the node without keeping it alive.
@@ -141,16 +112,9 @@ final class Node {
     }
 
     private func flushPending() {
-        flushScheduled = false
-        beforeReplies()
-        var index = 0
-        while index < pendingFlush.count {
-            let client = pendingFlush[index]
-            client.flushQueued = false
+        clients.flushQueued(prepare: beforeReplies) { client in
             if !enforceOutputBufferLimit(client) { client.flush() }
-            index += 1
         }
-        pendingFlush.removeAll(keepingCapacity: true)
     }
 
     // MARK: - Executing commands
@@ -200,7 +164,7 @@ final class Node {
         for request in requests {
             hashes.append(request.argumentCount > 1 ? request.withArgument(1) { KeyTable<Entry>.hash($0) } : nil)
         }
-        databases[database].prefetch(hashes: hashes)
+        keyspace.databases[database].prefetch(hashes: hashes)
     }
 
     /// Runs one request from `client`, writing its reply into `client.reply`. `keyHash`: the table
@@ -271,7 +235,7 @@ final class Node {
     /// itself over, or by APPEND, which reads it from `CommandCall.big`), run now (not queued by MULTI) and not shown to MONITOR clients. Everything
     /// else gets the request as sent, which copies the argument.
     private func keepsApart(_ big: RESPBigArgument, of request: RESPRequest, client: ClientConnection) -> Bool {
-        guard big.index >= 2, client.flags.queued == nil, monitors.isEmpty else { return false }
+        guard big.index >= 2, client.flags.queued == nil, clients.monitors.isEmpty else { return false }
         switch request.string(0).lowercased() {
         case "set", "setnx", "getset", "append": return big.index == 2
         case "setex", "psetex": return big.index == 3
@@ -287,14 +251,12 @@ final class Node {
     ) {
         client.spans.removeAll(keepingCapacity: true)
         request.collectSpans(into: &client.spans)
-        let call = CommandCall(
+        var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
-        let dirtyBefore = dirty
-        propagationForced = false
         let started = Clock.monotonicMicroseconds()
         commandTime = (wallClockOffset + Int64(started)) / 1000
         do {
-            try handler(call)
+            try handler(&call)
         } catch {
             stats.commandFailures[spec.id] += 1
             client.error(error.message)
@@ -304,7 +266,7 @@ final class Node {
         stats.commandsProcessed += 1
         client.lastInteraction = commandTime
         client.lastCommandID = spec.id
-        if dirty != dirtyBefore || propagationForced { commandChangedData(call) }
+        apply(call.effect, of: call)
         feedMonitors(call)
     }
 
@@ -316,7 +278,7 @@ final class Node {
         if let command, command == Self.execID {
             client.flags.queued = nil
             client.flags.transactionFailed = false
-            watches.unwatchAll(client)
+            clients.watches.unwatchAll(client)
             client.flags.watchTouched = false
             let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
             return client.error("EXECABORT Transaction discarded because of: \(reason)")
@@ -351,13 +313,6 @@ final class Node {
     private static func ids(_ names: [String]) -> Set<Int> {
         Set(names.compactMap { CommandTable.redis.lookup($0)?.id })
     }
-}
-
-/// Full and partial resynchronisations served (INFO stats `sync_*`).
-struct ReplicationCounters {
-    var full = 0
-    var partialOK = 0
-    var partialError = 0
 }
 
 /// Counters behind INFO stats and commandstats.

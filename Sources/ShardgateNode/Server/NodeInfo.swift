@@ -74,7 +74,7 @@ enum NodeInfo {
     }
 
     private static func clients(_ node: Node) -> Section {
-        let all = node.clients.values
+        let all = node.clients.connected.values
         let replicas = all.filter { $0.flags.isReplica }.count
         return ("Clients", [
             ("connected_clients", "\(all.count - replicas)"), ("cluster_connections", "0"),
@@ -143,14 +143,14 @@ enum NodeInfo {
             ("total_commands_processed", "\(stats.commandsProcessed)"),
             ("instantaneous_ops_per_sec", "0"), ("total_net_input_bytes", "0"), ("total_net_output_bytes", "0"),
             ("rejected_connections", "\(stats.rejectedConnections)"),
-            ("sync_full", "\(node.replicationCounters.full)"),
-            ("sync_partial_ok", "\(node.replicationCounters.partialOK)"),
-            ("sync_partial_err", "\(node.replicationCounters.partialError)"),
+            ("sync_full", "\(node.replication.counters.full)"),
+            ("sync_partial_ok", "\(node.replication.counters.partialOK)"),
+            ("sync_partial_err", "\(node.replication.counters.partialError)"),
             ("expired_keys", "\(stats.expiredKeys)"), ("expired_stale_perc", "0.00"),
             ("expired_time_cap_reached_count", "0"), ("evicted_keys", "\(node.memory.evictedKeys)"),
             ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
             ("pubsub_channels", "\(node.pubsubChannelCount)"), ("pubsub_patterns", "\(node.pubsubPatternCount)"),
-            ("latest_fork_usec", "\(node.latestForkMicroseconds)"), ("total_forks", "\(node.totalForks)"),
+            ("latest_fork_usec", "\(node.persistence.latestForkMicroseconds)"), ("total_forks", "\(node.persistence.totalForks)"),
             ("migrate_cached_sockets", "0"), ("total_error_replies", "\(stats.commandFailures.reduce(0, +) + stats.commandRejections.reduce(0, +))"),
             ("total_reads_processed", "0"), ("total_writes_processed", "0"),
         ])
@@ -172,7 +172,7 @@ enum NodeInfo {
 
     private static func keyspace(_ node: Node) -> Section {
         var fields: [(String, String)] = []
-        for database in node.databases where database.count > 0 {
+        for database in node.keyspace.databases where database.count > 0 {
             fields.append(("db\(database.index)", "keys=\(database.count),expires=\(database.expiresCount),avg_ttl=0"))
         }
         return ("Keyspace", fields)

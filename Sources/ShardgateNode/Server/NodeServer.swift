@@ -95,7 +95,7 @@ public final class NodeServer: Service, Sendable {
         let listeners = self.listeners
         let channels = try? await loop.submit {
             node.value.prepareShutdown()
-            let channels = listeners.value + node.value.clients.values.map(\.channel)
+            let channels = listeners.value + node.value.clients.connected.values.map(\.channel)
             listeners.value = []
             return channels
         }.get()
