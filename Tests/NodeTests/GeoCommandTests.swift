@@ -40,4 +40,34 @@ import Testing
         // A failed argument check changes nothing.
         #expect(harness.effect("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "dst", "WITHDIST") == nil)
     }
+
+    /// The sorts Redis uses: the full one keeps equal distances in the order found (glibc's
+    /// merge sort); the partial one (pqsort) orders the first ranks and keeps every match.
+    @Test func sortsOrderByDistance() {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 2, 6, 7, 8, 40, 41, 200] {
+            let matches = (0..<size).map { index in
+                GeoCommands.Match(longitude: 0, latitude: 0, distance: Double(Int.random(in: 0..<(size / 3 + 1), using: &generator)), score: 0, member: Array("\(index)".utf8))
+            }
+            for descending in [false, true] {
+                var full = matches
+                GeoCommands.sortByDistance(&full, descending: descending)
+                #expect(full.count == size)
+                for pair in zip(full, full.dropFirst()) {
+                    let ordered = descending ? pair.0.distance >= pair.1.distance : pair.0.distance <= pair.1.distance
+                    #expect(ordered)
+                    // Stable: equal distances keep the order they were found in.
+                    if pair.0.distance == pair.1.distance {
+                        #expect(Int(String(decoding: pair.0.member, as: UTF8.self))! < Int(String(decoding: pair.1.member, as: UTF8.self))!)
+                    }
+                }
+                guard size > 1 else { continue }
+                let last = Int.random(in: 0..<size, using: &generator)
+                var partial = matches
+                GeoCommands.partialSortByDistance(&partial, descending: descending, through: last)
+                #expect(Set(partial.map(\.member)) == Set(matches.map(\.member)))
+                #expect(partial.prefix(last + 1).map(\.distance) == full.prefix(last + 1).map(\.distance))
+            }
+        }
+    }
 }
