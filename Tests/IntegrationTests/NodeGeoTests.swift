@@ -13,6 +13,8 @@ struct NodeGeoTests {
     typealias Generator = NodeDifferentialTests.Generator
 
     static let keys = ["g1", "g1", "g1", "g2"]
+    /// Where results are stored: usually a key of its own, sometimes a source or a string.
+    static let stores = ["dst", "dst", "dst", "g2", "str"]
     static let members = (0..<14).map { "m\($0)" }
     static let hubs: [(Double, Double)] = [
         (13.361389, 38.115556), (179.9, 0.3), (-179.9, -0.4), (2.5, 84.8), (-73.98, -84.9), (-0.1, 51.5), (0, 0),
@@ -85,7 +87,7 @@ struct NodeGeoTests {
         let bad = g.chance(20)
         let key = bad ? g.pick(keys + ["str", "none"]) : g.pick(keys)
         let member = g.pick(members)
-        switch g.int(0...22) {
+        switch g.int(0...23) {
         case 0...4:
             var command = ["GEOADD", key]
             if g.chance(30) { command += [g.pick(["NX", "XX", "CH", "nx", "ch"])] }
@@ -109,12 +111,12 @@ struct NodeGeoTests {
             return command
         case 12:
             let options = options(&g, search: false, bad: bad).filter { bad || !$0.hasPrefix("WITH") }
-            return ["GEOSEARCHSTORE", "dst", key] + searchArguments(&g, bad: bad) + options + (g.chance(40) ? ["STOREDIST"] : [])
+            return ["GEOSEARCHSTORE", g.pick(stores), key] + searchArguments(&g, bad: bad) + options + (g.chance(40) ? ["STOREDIST"] : [])
         case 13, 14:
             let name = g.pick(["GEORADIUS", "GEORADIUS_RO"])
             var command = [name, key] + position(&g, bad: bad) + distance(&g, bad: bad) + options(&g, search: true, bad: bad)
             if g.chance(20) {
-                command = command.filter { bad || !$0.hasPrefix("WITH") } + [g.pick(["STORE", "STOREDIST"]), "dst"]
+                command = command.filter { bad || !$0.hasPrefix("WITH") } + [g.pick(["STORE", "STOREDIST"]), g.pick(stores)]
             }
             return command
         case 15, 16:
@@ -122,7 +124,7 @@ struct NodeGeoTests {
             var command = [name, key, g.pick(members + ["ne", "origin"] + (bad ? ["nosuch"] : []))]
                 + distance(&g, bad: bad) + options(&g, search: true, bad: bad)
             if g.chance(20) {
-                command = command.filter { bad || !$0.hasPrefix("WITH") } + [g.pick(["STORE", "STOREDIST"]), "dst"]
+                command = command.filter { bad || !$0.hasPrefix("WITH") } + [g.pick(["STORE", "STOREDIST"]), g.pick(stores)]
             }
             return command
         case 17: return ["ZRANGE", g.pick(["g1", "g2", "dst"]), "0", "-1", "WITHSCORES"]
@@ -134,6 +136,9 @@ struct NodeGeoTests {
             var command = ["GEOADD", key]
             for index in 0..<g.int(120...160) { command += position(&g) + ["b\(index)"] }
             return command
+        case 22:
+            // A store replaces the destination's TTL; the encoding it picks is Redis's.
+            return g.pick([["EXPIRE", "dst", "100000"], ["PERSIST", "dst"], ["OBJECT", "ENCODING", g.pick(["dst", "g1", "g2"])]])
         default: return ["ZCARD", key]
         }
     }
