@@ -48,14 +48,14 @@ enum GeoCommands {
     }
 
     /// `radius unit` at `index` (`extractDistanceOrReply`): (radius, meters per unit).
-    static func radius(_ call: CommandCall, _ index: Int) throws(CommandError) -> (Double, Double) {
+    static func radiusArguments(_ call: CommandCall, _ index: Int) throws(CommandError) -> (radius: Double, toMeters: Double) {
         let radius = try call.double(index, error: CommandError("ERR need numeric radius"))
         if radius < 0 { throw CommandError("ERR radius cannot be negative") }
         return (radius, try unit(call, index + 1))
     }
 
     /// `width height unit` at `index` (`extractBoxOrReply`).
-    static func box(_ call: CommandCall, _ index: Int) throws(CommandError) -> (width: Double, height: Double, toMeters: Double) {
+    static func boxArguments(_ call: CommandCall, _ index: Int) throws(CommandError) -> (width: Double, height: Double, toMeters: Double) {
         let width = try call.double(index, error: CommandError("ERR need numeric width"))
         let height = try call.double(index + 1, error: CommandError("ERR need numeric height"))
         if height < 0 || width < 0 { throw CommandError("ERR height or width cannot be negative") }
@@ -233,15 +233,15 @@ enum GeoCommands {
         case .radiusAroundPosition:
             baseArguments = 6
             centre = try position(call, 2)
-            let (radius, unit) = try radius(call, 4)
-            (shapeKind, toMeters) = (.radius(radius), unit)
+            let circle = try radiusArguments(call, 4)
+            (shapeKind, toMeters) = (.radius(circle.radius), circle.toMeters)
         case .radiusAroundMember:
             baseArguments = 5
             // Without the key, arguments are still checked for the reply's kind; not the radius.
             if let set {
                 centre = try memberPosition(call, set, 2)
-                let (radius, unit) = try radius(call, 3)
-                (shapeKind, toMeters) = (.radius(radius), unit)
+                let circle = try radiusArguments(call, 3)
+                (shapeKind, toMeters) = (.radius(circle.radius), circle.toMeters)
             }
         case .search:
             baseArguments = 2
@@ -293,13 +293,13 @@ enum GeoCommands {
                 fromPosition = true
                 index += 2
             } else if call.matches(index, "byradius") && following >= 2 && isSearch && !byBox {
-                let (radius, unit) = try radius(call, index + 1)
-                (shapeKind, toMeters) = (.radius(radius), unit)
+                let circle = try radiusArguments(call, index + 1)
+                (shapeKind, toMeters) = (.radius(circle.radius), circle.toMeters)
                 byRadius = true
                 index += 2
             } else if call.matches(index, "bybox") && following >= 3 && isSearch && !byRadius {
-                let (width, height, unit) = try box(call, index + 1)
-                (shapeKind, toMeters) = (.box(width: width, height: height), unit)
+                let box = try boxArguments(call, index + 1)
+                (shapeKind, toMeters) = (.box(width: box.width, height: box.height), box.toMeters)
                 byBox = true
                 index += 3
             } else {

@@ -145,12 +145,13 @@ enum Geohash {
     /// truncation, where NaN and out-of-range give 0x8000000000000000; from 2^63 on, the
     /// truncation of the value less 2^63 with the top bit flipped.
     static func cUInt64(_ value: Double) -> UInt64 {
+        let twoTo63 = 9_223_372_036_854_775_808.0
         func truncate(_ value: Double) -> UInt64 {
-            guard value >= -9_223_372_036_854_775_808.0, value < 9_223_372_036_854_775_808.0 else { return 1 << 63 }
+            guard value >= -twoTo63, value < twoTo63 else { return 1 << 63 }
             return UInt64(bitPattern: Int64(value))
         }
-        if !(value >= 9_223_372_036_854_775_808.0) { return truncate(value) }
-        return truncate(value - 9_223_372_036_854_775_808.0) ^ 0x8000_0000_0000_0000
+        if !(value >= twoTo63) { return truncate(value) }
+        return truncate(value - twoTo63) ^ (1 << 63)
     }
 
     /// The 11-character geohash string GEOHASH replies: the position re-encoded in the usual
