@@ -302,4 +302,35 @@ struct NodeGeoTests {
         let final = ["g1", "g2", "dst", "str"].map { ["ZRANGE", $0, "0", "-1", "WITHSCORES"] }
         #expect(try redisClient.rawFrames(final).map { String(buffer: $0) } == nodeClient.rawFrames(final).map { String(buffer: $0) })
     }
+
+    /// Replication both ways: a redis-server replica of a node master, and a node replica of a
+    /// redis-server master, end up with the same geo sets as the masters after the same random
+    /// sequence (GEOADD reaches them as ZADD, the stores as sent).
+    @Test func replicasHoldTheSameGeoSets() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let nodeMaster = try await startNode(["--repl-diskless-sync-delay", "0"])
+        defer { nodeMaster.stop() }
+        let redisReplica = try await RedisServer(["--replicaof", "127.0.0.1", "\(nodeMaster.port)"])
+        defer { redisReplica.stop() }
+        let redisMaster = try await RedisServer(["--repl-diskless-sync-delay", "0"])
+        defer { redisMaster.stop() }
+        let nodeReplica = try await startNode(["--replicaof", "127.0.0.1", "\(redisMaster.port)"])
+        defer { nodeReplica.stop() }
+        try await NodeReplicationTests.waitForLink(redisReplica.port)
+        try await NodeReplicationTests.waitForLink(nodeReplica.port)
+        var generator = Generator(seed: 4242)
+        let nodeClient = try nodeMaster.client()
+        let redisClient = try redisMaster.client()
+        for _ in 0..<6 {
+            let commands = (0..<60).map { _ in Self.command(&generator) }
+            _ = try nodeClient.rawFrames(commands)
+            _ = try redisClient.rawFrames(commands)
+        }
+        let masters = (node: try NodeReplicationTests.dataset(nodeMaster.port), redis: try NodeReplicationTests.dataset(redisMaster.port))
+        #expect(masters.node == masters.redis)
+        #expect(masters.node["g1"]?.hasPrefix("zset [") == true)
+        try await waitUntil("replicas caught up", seconds: 15) {
+            try NodeReplicationTests.dataset(redisReplica.port) == masters.node && NodeReplicationTests.dataset(nodeReplica.port) == masters.redis
+        }
+    }
 }
