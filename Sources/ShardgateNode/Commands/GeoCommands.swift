@@ -137,13 +137,15 @@ enum GeoCommands {
         }
         call.effect.dirty += added + updated
         if added + updated > 0 {
-            var zadd: [[UInt8]] = [Array("zadd".utf8)]
-            for index in 1..<first { zadd.append(call.bytes(index)) }
-            for element in 0..<elements {
-                zadd.append(Array(String(scores[element]).utf8))
-                zadd.append(call.bytes(first + element * 3 + 2))
+            call.propagate { call in
+                var zadd: [[UInt8]] = [Array("zadd".utf8)]
+                for index in 1..<first { zadd.append(call.bytes(index)) }
+                for element in 0..<elements {
+                    zadd.append(Array(String(scores[element]).utf8))
+                    zadd.append(call.bytes(first + element * 3 + 2))
+                }
+                return [zadd]
             }
-            call.propagate(as: [zadd])
         }
         call.client.integer(ch ? added + updated : added)
     }
