@@ -29,7 +29,7 @@ struct HyperLogLogMergeVector: Sendable {
     let value: String
 }
 
-/// A value written with SET and what PFCOUNT answered for it.
+/// A value written with SET and what PFCOUNT and PFMERGE answered for it.
 struct HyperLogLogCraftedVector: Sendable {
     enum Result: Sendable, Equatable {
         case count(Int)
@@ -37,6 +37,8 @@ struct HyperLogLogCraftedVector: Sendable {
     }
     let name: String
     let result: Result
+    /// PFMERGE's reply: "OK" or the error.
+    let merge: String
     let value: String
 }
 
@@ -116,6 +118,8 @@ struct HyperLogLogCraftedVector: Sendable {
         #expect(HyperLogLog.isValid(bytes))
         let result = HyperLogLog.cardinality(&bytes).map { HyperLogLogCraftedVector.Result.count(Int(truncatingIfNeeded: $0.value)) }
         #expect((result ?? .error("INVALIDOBJ Corrupted HLL object detected")) == vector.result)
+        var registers = [UInt8](repeating: 0, count: HyperLogLog.registerCount)
+        #expect((HyperLogLog.merge(bytes, into: &registers) ? "OK" : "INVALIDOBJ Corrupted HLL object detected") == vector.merge)
     }
 
     @Test func hashPicksRedisRegister() {

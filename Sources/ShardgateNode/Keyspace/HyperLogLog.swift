@@ -195,6 +195,23 @@ enum HyperLogLog {
         }
     }
 
+    /// Calls `body` with each run of a sparse code and its first register, in order. False when the
+    /// code does not cover exactly the 16384 registers; an opcode that would run past the last
+    /// register stops the walk before `body` sees it (the bound Redis added against CVE-2025-32023,
+    /// which security-patched 7.0 servers apply: a code with anything after its last register is corrupt).
+    static func forEachRun(_ value: UnsafeRawBufferPointer, _ body: (_ first: Int, _ opcode: Opcode) -> Void) -> Bool {
+        var register = 0
+        var offset = headerSize
+        while offset < value.count {
+            let opcode = Opcode(value, at: offset)
+            guard register + opcode.length <= registerCount else { return false }
+            body(register, opcode)
+            register += opcode.length
+            offset += opcode.size
+        }
+        return register == registerCount
+    }
+
     /// Makes a sparse value dense (nothing to do for a dense one); false, leaving it as it was,
     /// when its code does not cover exactly the 16384 registers.
     static func makeDense(_ bytes: inout [UInt8]) -> Bool {
@@ -202,27 +219,15 @@ enum HyperLogLog {
         var dense = [UInt8](repeating: 0, count: denseSize)
         dense.replaceSubrange(0..<headerSize, with: bytes[0..<headerSize])
         dense[4] = denseEncoding
-        let covered = bytes.withUnsafeBytes { sparse in
+        let valid = bytes.withUnsafeBytes { sparse in
             dense.withUnsafeMutableBytes { target in
-                var register = 0
-                var offset = headerSize
-                while offset < sparse.count {
-                    let opcode = Opcode(sparse, at: offset)
-                    if opcode.kind == .value {
-                        if register + opcode.length > registerCount { break }
-                        for _ in 0..<opcode.length {
-                            setDenseRegister(target, register, opcode.value)
-                            register += 1
-                        }
-                    } else {
-                        register += opcode.length
-                    }
-                    offset += opcode.size
+                forEachRun(sparse) { first, opcode in
+                    guard opcode.kind == .value else { return }
+                    for register in first..<(first + opcode.length) { setDenseRegister(target, register, opcode.value) }
                 }
-                return register
             }
         }
-        guard covered == registerCount else { return false }
+        guard valid else { return false }
         bytes = dense
         return true
     }
@@ -328,7 +333,7 @@ enum HyperLogLog {
     // MARK: Merging and counting
 
     /// Raises `registers` (16384 bytes, one per register) to the registers of `bytes`; false when a
-    /// sparse code does not cover exactly 16384 registers.
+    /// sparse code does not cover exactly 16384 registers (what it covered before is merged).
     static func merge(_ bytes: [UInt8], into registers: inout [UInt8]) -> Bool {
         bytes.withUnsafeBytes { value in
             registers.withUnsafeMutableBufferPointer { registers in
@@ -339,22 +344,12 @@ enum HyperLogLog {
                     }
                     return true
                 }
-                var register = 0
-                var offset = headerSize
-                while offset < value.count {
-                    let opcode = Opcode(value, at: offset)
-                    if opcode.kind == .value {
-                        if register + opcode.length > registerCount { break }
-                        for _ in 0..<opcode.length {
-                            if opcode.value > registers[register] { registers[register] = opcode.value }
-                            register += 1
-                        }
-                    } else {
-                        register += opcode.length
+                return forEachRun(value) { first, opcode in
+                    guard opcode.kind == .value else { return }
+                    for register in first..<(first + opcode.length) where opcode.value > registers[register] {
+                        registers[register] = opcode.value
                     }
-                    offset += opcode.size
                 }
-                return register == registerCount
             }
         }
     }
@@ -368,15 +363,7 @@ enum HyperLogLog {
                 for index in 0..<registerCount { histogram[Int(denseRegister(value, index))] += 1 }
                 return true
             }
-            var register = 0
-            var offset = headerSize
-            while offset < value.count {
-                let opcode = Opcode(value, at: offset)
-                register += opcode.length
-                histogram[Int(opcode.value)] += opcode.length
-                offset += opcode.size
-            }
-            return register == registerCount
+            return forEachRun(value) { _, opcode in histogram[Int(opcode.value)] += opcode.length }
         }
         return valid ? histogram : nil
     }
