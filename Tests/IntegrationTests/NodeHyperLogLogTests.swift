@@ -81,6 +81,34 @@ struct NodeHyperLogLogTests {
         }
         let final = Self.keys.flatMap { [[Self.bytes("TYPE"), Self.bytes($0)], [Self.bytes("GET"), Self.bytes($0)]] }
         #expect(try redis.frames(final) == node.frames(final))
+        // As many changes counted (PFADD counts one per register it raised).
+        #expect(try Self.info(redis, "persistence", "rdb_changes_since_last_save") == Self.info(node, "persistence", "rdb_changes_since_last_save"))
+    }
+
+    /// One INFO field.
+    static func info(_ client: RedisTestClient, _ section: String, _ field: String) throws -> String? {
+        guard case .bulk(let bytes?) = try client.command("INFO", section) else { return nil }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("\(field):") }.map(String.init)
+    }
+
+    /// Keyspace hits and misses as Redis counts them: PFCOUNT and PFMERGE read their keys (a
+    /// PFMERGE destination too, as a source), PFADD and PFDEBUG look theirs up for writing.
+    @Test func keyspaceStatisticsMatchRedis() async throws {
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let commands: [[String]] = [
+            ["PFADD", "a", "x"], ["PFADD", "a"], ["PFCOUNT", "a"], ["PFCOUNT", "missing"], ["PFCOUNT", "a", "missing", "a"],
+            ["PFMERGE", "d", "a", "missing"], ["PFMERGE", "d2"], ["PFDEBUG", "ENCODING", "a"], ["PFDEBUG", "GETREG", "missing"],
+            ["SET", "s", "x"], ["PFCOUNT", "a", "s", "a"], ["PFMERGE", "a", "s"], ["PFADD", "s", "e"], ["RPUSH", "l", "x"],
+            ["PFCOUNT", "a", "l"], ["PFMERGE", "missing", "l"], ["PFDEBUG", "DECODE", "l"],
+        ]
+        for server in [servers.redis, servers.node] {
+            let client = try server.client()
+            _ = try client.pipeline(commands)
+        }
+        for field in ["keyspace_hits", "keyspace_misses"] {
+            #expect(try Self.info(servers.redis.client(), "stats", field) == Self.info(servers.node.client(), "stats", field))
+        }
     }
 
     /// Values built on one server, copied with GET and SET to the other, count and grow the same.
