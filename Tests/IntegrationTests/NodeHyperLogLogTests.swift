@@ -4,8 +4,8 @@ import Testing
 
 /// HyperLogLog on the node against a real redis-server: the same random PF*/GET/SET/PFDEBUG
 /// sequences answered byte for byte (the values themselves through GET), raw values moved between
-/// the two servers both ways, replication both ways (full sync and the PF* stream, PFCOUNT's cache
-/// update included), WATCH, and PFSELFTEST.
+/// the two servers both ways (GET/SET, RDB files, replication: full sync and the PF* stream,
+/// PFCOUNT's cache update included), keyspace statistics, WATCH, and PFSELFTEST.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct NodeHyperLogLogTests {
     typealias Generator = NodeDifferentialTests.Generator
@@ -170,6 +170,33 @@ struct NodeHyperLogLogTests {
             // The replica's value is read without PFCOUNT, which would change it there.
             #expect(try replicaClient.command("GET", key) == value, "\(key)")
         }
+    }
+
+    /// An RDB file saved by one server, loaded by the other at startup, holds the same HLL bytes
+    /// (sparse, dense, with and without a valid cache), which then count and grow the same.
+    @Test(arguments: [true, false])
+    func rdbFilesCarryTheValues(nodeSaves: Bool) async throws {
+        let writer = nodeSaves ? try await startNode() : try await RedisServer()
+        defer { writer.stop() }
+        let client = try writer.client()
+        _ = try client.pipeline([
+            ["PFADD", "small", "a", "b"], ["PFADD", "sparse"] + (0..<300).map { "s\($0)" },
+            ["PFADD", "dense"] + (0..<3000).map { "d\($0)" }, ["PFCOUNT", "dense"],
+        ])
+        let keys = ["small", "sparse", "dense"]
+        let saved = try keys.map { try client.command("GET", $0) }
+        #expect(try client.command("SAVE") == .status("OK"))
+        let steps = keys.flatMap { [["PFCOUNT", $0], ["PFADD", $0, "more"], ["PFCOUNT", $0], ["GET", $0]] }
+        let expected = try client.pipeline(steps)
+        writer.stop()
+        let reader = nodeSaves ? try await RedisServer(directory: writer.directory) : try await startNode(directory: writer.directory)
+        defer { reader.stop() }
+        let readerClient = try reader.client()
+        for (key, value) in zip(keys, saved) {
+            #expect(value != .bulk(nil))
+            #expect(try readerClient.command("GET", key) == value, "\(key)")
+        }
+        #expect(try readerClient.pipeline(steps) == expected)
     }
 
     /// WATCH sees PFCOUNT's cache update (Redis signals the key) but not PFDEBUG's conversion.
