@@ -111,6 +111,25 @@ struct NodeHyperLogLogTests {
         }
     }
 
+    /// `hll-sparse-max-bytes` reads, refuses and reports values as Redis's size_t memory directive.
+    @Test func sparseLimitDirectiveMatchesRedis() async throws {
+        let servers = try await RedisAndNode(["--hll-sparse-max-bytes", "2kb"])
+        defer { servers.stop() }
+        var commands: [[[UInt8]]] = [[Self.bytes("CONFIG"), Self.bytes("GET"), Self.bytes("hll-sparse-max-bytes")]]
+        for value in ["0", "1kb", "+5", "007", "-1", "x", "1.5", "9223372036854775807", "9223372036854775808",
+                      "18446744073709551616", "9223372036854775807gb", "3000"] {
+            commands.append(["CONFIG", "SET", "hll-sparse-max-bytes", value].map(Self.bytes))
+            commands.append(["CONFIG", "GET", "hll-sparse-max-bytes"].map(Self.bytes))
+        }
+        let redis = try servers.redis.client().frames(commands)
+        let node = try servers.node.client().frames(commands)
+        for index in commands.indices {
+            #expect(
+                String(decoding: node[index], as: UTF8.self) == String(decoding: redis[index], as: UTF8.self),
+                "\(Self.describe(commands[index]))")
+        }
+    }
+
     /// Values built on one server, copied with GET and SET to the other, count and grow the same.
     @Test func rawValuesMoveBothWays() async throws {
         let servers = try await RedisAndNode()
