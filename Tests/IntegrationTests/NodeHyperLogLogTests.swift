@@ -26,7 +26,7 @@ struct NodeHyperLogLogTests {
     static func command(_ g: inout Generator) -> [[UInt8]] {
         let key = bytes(g.pick(keys))
         let other = bytes(g.pick(keys))
-        switch g.int(0...21) {
+        switch g.int(0...23) {
         case 0...4: return [bytes("PFADD"), key] + (0..<g.int(1...12)).map { _ in bytes("e\(g.int(0...3000))") }
         case 5: return [bytes("PFADD"), key] + (0..<g.pick([100, 400, 2000])).map { _ in bytes("b\(g.int(0...1_000_000))") }
         case 6: return [bytes("PFADD"), key]
@@ -41,6 +41,9 @@ struct NodeHyperLogLogTests {
         case 18: return [bytes("APPEND"), key, g.pick([[0], [0x80], [0x40]])]
         case 19: return [bytes("SETRANGE"), key, bytes(g.pick(["15", "4", "16"])), g.pick([[0], [1], [0x83]])]
         case 20: return [bytes("RPUSH"), key, bytes("x")]
+        // PERSIST answers whether the TTL survived what happened since (PFADD and PFMERGE keep it).
+        case 21: return [bytes("EXPIRE"), key, bytes("1000")]
+        case 22: return [bytes("PERSIST"), key]
         default: return [bytes("TYPE"), key]
         }
     }
@@ -49,7 +52,7 @@ struct NodeHyperLogLogTests {
         command.map { String(decoding: $0.prefix(24), as: UTF8.self) }.joined(separator: " ")
     }
 
-    @Test(arguments: Array(1...16) as [UInt64])
+    @Test(arguments: Array(1...24) as [UInt64])
     func randomSequencesMatchRedis(seed: UInt64) async throws {
         let servers = try await RedisAndNode()
         defer { servers.stop() }
