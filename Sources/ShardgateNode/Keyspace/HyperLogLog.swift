@@ -15,7 +15,8 @@ import Darwin
 /// (1...16384 zero registers), `1vvvvvll` VAL (1...4 registers of value 1...32).
 ///
 /// Corrupt sparse values are handled as Redis handles them: a byte read past the end is 0 (its
-/// string terminator), and the same inputs are refused.
+/// string terminator), and the same inputs are refused, with the bound that security-patched 7.0.15
+/// servers apply (`forEachRun`).
 enum HyperLogLog {
     static let headerSize = 16
     static let registerCount = 16384
@@ -283,7 +284,9 @@ enum HyperLogLog {
                 return promote(&bytes, index: index, count: count)
             }
             // A last XZERO cut short by the end of the string: Redis counts its missing byte in
-            // the new length, so the sequence's last byte falls outside the string.
+            // the new length, so the sequence's last byte falls outside the string. (Redis leaves
+            // that byte where its terminator was, where a later cut-short XZERO would read it;
+            // here that read gives 0.)
             let truncated = offset + opcode.size > bytes.count
             bytes.replaceSubrange(offset..<min(offset + opcode.size, bytes.count), with: sequence)
             if truncated { bytes.removeLast() }
