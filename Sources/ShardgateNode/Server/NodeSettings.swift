@@ -46,6 +46,8 @@ public struct NodeSettings: Sendable {
     public var zsetMaxListpackEntries = 128
     public var zsetMaxListpackValue = 64
     public var listMaxListpackSize = -2
+    /// A sparse HyperLogLog that would grow past this many bytes (header included) turns dense.
+    public var hllSparseMaxBytes = 3000
     // Replication (used by the replication work).
     public var replicaOf: (host: String, port: Int)?
     public var masterAuth: String?
@@ -166,6 +168,7 @@ extension NodeSettings {
         integer("set-max-intset-entries", \.setMaxIntsetEntries, range: 0...Int.max),
         integer("zset-max-listpack-entries", \.zsetMaxListpackEntries, range: 0...Int.max, alias: "zset-max-ziplist-entries"),
         memory("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
+        memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, range: 0...Int.max),
         integer("list-max-listpack-size", \.listMaxListpackSize, range: Int(Int32.min)...Int(Int32.max), alias: "list-max-ziplist-size"),
         ConfigParameter(
             name: "replicaof", alias: "slaveof", mutable: false,
