@@ -31,13 +31,19 @@ struct NodeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         do {
-            try bootstrapLogging(Self.logLevel(settings.logLevel), file: settings.logFile)
+            try bootstrapLogging(settings.swiftLogLevel, file: settings.logFile)
         } catch {
             printError("shardgate node: \(error.description)")
             throw ExitCode(1)
         }
         let logger = Logger(label: "shardgate-node")
-        let server = NodeServer(settings: settings, configFile: file, logger: logger)
+        let server: NodeServer
+        do {
+            server = try NodeServer(settings: settings, configFile: file, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
         do {
             try await server.start()
         } catch {
@@ -53,17 +59,6 @@ struct NodeCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await services.run()
-    }
-
-    /// Redis's log levels mapped onto swift-log's.
-    static func logLevel(_ redisLevel: String) -> Logger.Level {
-        switch redisLevel {
-        case "debug": .debug
-        case "verbose": .info
-        case "warning": .warning
-        case "nothing": .critical
-        default: .notice
-        }
     }
 }
 

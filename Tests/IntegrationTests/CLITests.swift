@@ -80,8 +80,9 @@ struct CLITests {
         let node = try await startNode(["--logfile", log, "--pidfile", pid, "--loglevel", "verbose"], directory: directory)
         let written = try String(contentsOfFile: pid, encoding: .utf8)
         #expect(written == "\(node.process.pid)\n")
-        node.stop()
-        try await waitUntil("PID file removed") { !FileManager.default.fileExists(atPath: pid) }
+        node.process.signal(SIGTERM)
+        #expect(node.process.waitForExit(seconds: 20) == 0, "a clean exit")
+        #expect(!FileManager.default.fileExists(atPath: pid), "the PID file is removed")
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(!text.isEmpty, "log lines go to the file")
 

@@ -33,6 +33,53 @@ extension Node {
             + "resp=\(client.protocolVersion) lib-name=\(client.libraryName) lib-ver=\(client.libraryVersion)"
     }
 
+    /// Why a new connection is turned away before it may send anything, as the error line it gets, or
+    /// nil; Redis's accept checks in its order: `maxclients`, then protected mode (no password and
+    /// `protected-mode yes`: only clients from 127.0.0.1 or ::1 get in).
+    func admissionRefusal(_ channel: any Channel) -> String? {
+        if clients.connected.count >= settings.maxClients {
+            stats.rejectedConnections += 1
+            return "-ERR max number of clients reached\r\n"
+        }
+        if settings.protectedMode && settings.requirePass == nil {
+            let address = channel.remoteAddress?.ipAddress
+            if address != "127.0.0.1" && address != "::1" {
+                stats.rejectedConnections += 1
+                return Self.protectedModeRefusal
+            }
+        }
+        return nil
+    }
+
+    /// Redis's own words to a client refused by protected mode (clients show them to users).
+    static let protectedModeRefusal =
+        "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set "
+        + "for the default user. In this mode connections are only accepted from the loopback interface. If you "
+        + "want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just "
+        + "disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+        + "connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+        + "accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+        + "you can just disable the protected mode by editing the Redis configuration file, and setting the "
+        + "protected mode option to 'no', and then restarting the server. 3) If you started the server manually "
+        + "just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password "
+        + "for the default user. NOTE: You only need to do one of the above things in order for the server to start "
+        + "accepting connections from the outside.\r\n"
+
+    /// `timeout`: closes clients idle for longer, except replicas, the master link, MONITOR, blocked
+    /// and subscribed clients (Redis's exceptions). Checked once a second.
+    func closeIdleClients(now: Int64) {
+        guard settings.timeout > 0 else { return }
+        let limit = Int64(settings.timeout) * 1000
+        for client in clients.connected.values where now - client.lastInteraction > limit {
+            let flags = client.flags
+            guard !flags.isReplica, !flags.isMaster, !flags.isMonitor, !flags.isBlocked, flags.subscriptionCount == 0,
+                !client.closeAfterReply
+            else { continue }
+            logger.info("closing idle client", metadata: ["client": "\(client.remoteAddress)"])
+            kill(client)
+        }
+    }
+
     /// Closes a client after what it has been sent so far (CLIENT KILL).
     func kill(_ client: ClientConnection) {
         client.closeAfterReply = true

@@ -1,11 +1,15 @@
 import NIOCore
 
 extension Node {
-    /// Starts the periodic work Redis does in `serverCron`, `hz` times a second.
+    /// Starts the periodic work Redis does in `serverCron`, `hz` times a second; each tick schedules
+    /// the next from the current `hz`, so CONFIG SET hz takes effect at once.
     func startCron() {
         let interval = TimeAmount.milliseconds(Int64(1000 / max(1, settings.hz)))
         let node = NIOLoopBound(self, eventLoop: loop)
-        loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in node.value.cron() }
+        loop.scheduleTask(in: interval) {
+            node.value.cron()
+            node.value.startCron()
+        }
     }
 
     private func cron() {
@@ -16,5 +20,9 @@ extension Node {
             _ = database.expireDueKeys(now: now, limit: 2000)
         }
         cronTasks(now: now)
+        if now - lastSecondlyCron >= 1000 {
+            lastSecondlyCron = now
+            closeIdleClients(now: now)
+        }
     }
 }

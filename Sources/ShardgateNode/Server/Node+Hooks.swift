@@ -61,6 +61,7 @@ extension Node {
     /// (A new requirepass leaves connected clients authenticated, as in Redis.)
     func settingsChanged(from previous: NodeSettings) {
         persistenceSettingsChanged(from: previous)
+        if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
     }
 
     /// SHUTDOWN: saves when asked (or when save points exist, unless NOSAVE), then stops the node.

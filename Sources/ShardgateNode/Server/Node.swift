@@ -16,7 +16,10 @@ final class Node {
     var settings: NodeSettings
     let configFile: String?
     let loop: any EventLoop
-    let logger: Logger
+    /// When the cron last ran its once-a-second work (idle clients).
+    var lastSecondlyCron: Int64 = 0
+    /// Its level follows `loglevel`, also when CONFIG SET changes it.
+    var logger: Logger
     /// The databases: keys, values, expiry.
     let keyspace: Keyspace
     /// Connected clients, their subscriptions, WATCHes, waits and MONITOR.
@@ -83,8 +86,7 @@ final class Node {
 
     // MARK: - Clients
 
-    func register(channel: any Channel) -> ClientConnection? {
-        guard clients.connected.count < settings.maxClients else { return nil }
+    func register(channel: any Channel) -> ClientConnection {
         let client = ClientConnection(
             id: clients.allocateID(), channel: channel, authenticated: settings.requirePass == nil, now: now)
         clients.connected[client.id] = client

@@ -33,13 +33,13 @@ final class NodeClientHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
-        guard let client = node.register(channel: channel) else {
-            node.stats.rejectedConnections += 1
-            var reply = channel.allocator.buffer(capacity: 64)
-            reply.writeRESPError("ERR max number of clients reached")
+        if let refusal = node.admissionRefusal(channel) {
+            var reply = channel.allocator.buffer(capacity: refusal.utf8.count)
+            reply.writeString(refusal)
             channel.writeAndFlush(reply).whenComplete { _ in channel.close(promise: nil) }
             return
         }
+        let client = node.register(channel: channel)
         self.client = client
         parser.authenticated = client.authenticated
         client.resume = { [weak self] in self?.processInput() }

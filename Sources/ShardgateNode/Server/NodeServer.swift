@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -15,14 +18,15 @@ public final class NodeServer: Service, Sendable {
     private let stopped: EventLoopPromise<Void>
     private let listeners: NIOLoopBoundBox<[any Channel]>
 
-    public init(settings: NodeSettings, configFile: String? = nil, logger: Logger) {
+    /// Throws only if its fresh event loop refuses work (it is being shut down).
+    public init(settings: NodeSettings, configFile: String? = nil, logger: Logger) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         self.logger = logger
         let loop = self.loop
-        node = try! loop.submit { NIOLoopBound(Node(settings: settings, configFile: configFile, loop: loop, logger: logger), eventLoop: loop) }.wait()
+        node = try loop.submit { NIOLoopBound(Node(settings: settings, configFile: configFile, loop: loop, logger: logger), eventLoop: loop) }.wait()
         stopped = loop.makePromise()
-        listeners = try! loop.submit { NIOLoopBoundBox([any Channel](), eventLoop: loop) }.wait()
+        listeners = try loop.submit { NIOLoopBoundBox([any Channel](), eventLoop: loop) }.wait()
     }
 
     /// Loads the dataset, binds every `bind` address; returns the first bound address.
@@ -48,6 +52,7 @@ public final class NodeServer: Service, Sendable {
                         .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            try Self.applyKeepalive(node.value.settings.tcpKeepalive, to: channel)
                             try channel.pipeline.syncOperations.addHandler(NodeClientHandler(node: node.value))
                         }
                     }
@@ -103,5 +108,17 @@ public final class NodeServer: Service, Sendable {
         stopped.succeed()
         try? await group.shutdownGracefully()
         logger.info("node stopped")
+    }
+
+    /// `tcp-keepalive` on a new client connection, as Redis sets it: SO_KEEPALIVE, the first probe
+    /// after `seconds` idle, then every third of that, giving up after 3; 0 leaves it off. Read per
+    /// connection, so CONFIG SET applies to the next ones.
+    static func applyKeepalive(_ seconds: Int, to channel: any Channel) throws {
+        guard seconds > 0, let options = channel.syncOptions else { return }
+        let idle = min(seconds, Int(Int32.max))
+        try options.setOption(.socketOption(.so_keepalive), value: 1)
+        try options.setOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPIDLE)), value: idle)
+        try options.setOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPINTVL)), value: max(1, idle / 3))
+        try options.setOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPCNT)), value: 3)
     }
 }

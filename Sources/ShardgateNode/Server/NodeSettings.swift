@@ -1,3 +1,4 @@
+import Logging
 import RedisText
 
 /// The node's configuration, as redis.conf directives, command-line `--directive value` pairs and
@@ -26,6 +27,16 @@ public struct NodeSettings: Sendable {
     public var maxMemoryPolicy = "noeviction"
     public var maxMemorySamples = 5
     public var logLevel = "notice"
+    /// `loglevel` as swift-log's level.
+    public var swiftLogLevel: Logger.Level {
+        switch logLevel {
+        case "debug": .debug
+        case "verbose": .info
+        case "warning": .warning
+        case "nothing": .critical
+        default: .notice
+        }
+    }
     public var logFile = ""
     public var hz = 10
     public var timeout = 0

@@ -74,8 +74,19 @@ final class RedisTestClient {
     private var framer = RESPReplyFramer()
     private var buffer = ByteBuffer()
 
-    init(port: Int, timeoutSeconds: Int = 10) throws {
+    /// `source`: a loopback address other than 127.0.0.1 to connect from (127.0.0.2 is not "local"
+    /// to Redis's protected mode).
+    init(port: Int, timeoutSeconds: Int = 10, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw TestFailure("cannot bind to \(source)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+/// Directives that act on connections do what they say, beside redis-server given the same ones:
+/// `timeout`, `protected-mode`, `tcp-keepalive`, and `hz`/`loglevel` changed by CONFIG SET.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
+struct NodeOptionsTests {
+    /// Idle clients are closed after `timeout` seconds; subscribed and blocked ones are not.
+    @Test func timeoutClosesIdleClients() async throws {
+        let servers = try await RedisAndNode(["--timeout", "1"])
+        defer { servers.stop() }
+        for server in [servers.redis, servers.node] {
+            let idle = try server.client()
+            let subscriber = try server.client()
+            #expect(try subscriber.command("SUBSCRIBE", "c") == .array([.bulk("subscribe"), .bulk("c"), .integer(1)]))
+            let blocked = try server.client()
+            try blocked.sendRaw(RedisTestClient.encode([Array("BLPOP".utf8), Array("l".utf8), Array("0".utf8)]))
+            #expect(try idle.command("PING") == .status("PONG"))
+            try await Task.sleep(for: .milliseconds(2600))
+            #expect(throws: (any Error).self, "\(server.kind): the idle client is closed") { try idle.command("PING") }
+            #expect(try subscriber.command("PING") == .array([.bulk("pong"), .bulk("")]), "\(server.kind)")
+            _ = try server.client().command("RPUSH", "l", "x")
+            #expect(try blocked.readReply() == .array([.bulk("l"), .bulk("x")]), "\(server.kind)")
+        }
+    }
+
+    /// Without a password, protected mode (on by default) lets in only 127.0.0.1 and ::1, with
+    /// Redis's own refusal; `protected-mode no` or a password opens the door.
+    @Test func protectedModeRefusesOtherAddressesAsRedisDoes() async throws {
+        let defaults = try await RedisAndNode()
+        defer { defaults.stop() }
+        let refusals = try [defaults.redis, defaults.node].map { server in
+            try RedisTestClient(port: server.port, source: "127.0.0.2").command("PING")
+        }
+        #expect(refusals[0].isError)
+        #expect(refusals[1] == refusals[0])
+        for extra in [["--protected-mode", "no"], ["--requirepass", "secret"]] {
+            let open = try await startNode(extra)
+            defer { open.stop() }
+            let reply = try RedisTestClient(port: open.port, source: "127.0.0.2").command("PING")
+            #expect(reply == .status("PONG") || reply == .error("NOAUTH Authentication required."), "\(extra): \(reply)")
+        }
+        // CONFIG SET takes effect for the next connection.
+        _ = try defaults.node.client().command("CONFIG", "SET", "protected-mode", "no")
+        #expect(try RedisTestClient(port: defaults.node.port, source: "127.0.0.2").command("PING") == .status("PONG"))
+    }
+
+    /// `tcp-keepalive` (300 by default) arms the kernel's keepalive timer on client connections; 0
+    /// does not.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/tcp")))
+    func tcpKeepaliveArmsTheTimer() async throws {
+        let on = try await startNode()
+        defer { on.stop() }
+        let off = try await startNode(["--tcp-keepalive", "0"])
+        defer { off.stop() }
+        let clients = try [on.client(), off.client()]
+        for client in clients { #expect(try client.command("PING") == .status("PONG")) }
+        func timers(_ port: Int) async throws -> [ProxySocketOptionsTests.TCPSocket] {
+            var sockets: [ProxySocketOptionsTests.TCPSocket] = []
+            try await waitUntil("connections settle") {
+                sockets = try ProxySocketOptionsTests.TCPSocket.all().filter { $0.state == 1 && $0.localPort == port }
+                return !sockets.isEmpty && sockets.allSatisfy { $0.timer != 1 }
+            }
+            return sockets
+        }
+        let armed = try await timers(on.port)
+        let unarmed = try await timers(off.port)
+        #expect(armed.allSatisfy { $0.timer == 2 }, "\(armed)")
+        #expect(unarmed.allSatisfy { $0.timer == 0 }, "\(unarmed)")
+    }
+
+    /// `loglevel` changed by CONFIG SET changes what reaches the log at once.
+    @Test func loglevelChangesAtRuntime() async throws {
+        let directory = try TemporaryDirectory()
+        let log = "\(directory.path)/node.log"
+        let node = try await startNode(["--logfile", log, "--loglevel", "warning", "--timeout", "1"], directory: directory)
+        defer { node.stop() }
+        func closeAnIdleClient() async throws {
+            let idle = try node.client()
+            #expect(try idle.command("PING") == .status("PONG"))
+            // Reading (not sending, which would make it active again) until the node closes it.
+            #expect(throws: (any Error).self) { try idle.readReply() }
+        }
+        try await closeAnIdleClient()
+        #expect(!(try String(contentsOfFile: log, encoding: .utf8)).contains("closing idle client"), "info lines hidden at warning")
+        #expect(try node.client().command("CONFIG", "SET", "loglevel", "verbose") == .status("OK"))
+        try await closeAnIdleClient()
+        try await waitUntil("the line reaches the log") {
+            (try String(contentsOfFile: log, encoding: .utf8)).contains("closing idle client")
+        }
+    }
+}
