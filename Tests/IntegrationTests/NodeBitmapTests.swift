@@ -271,6 +271,45 @@ struct NodeBitmapTests {
         try await Self.comparePropagation(servers, context: "edge cases")
     }
 
+    /// Each key's type and, for strings, its exact bytes.
+    static func snapshot(_ server: RedisServer) throws -> [String: String] {
+        let client = try server.client()
+        var result: [String: String] = [:]
+        for key in keys {
+            let type = try client.command("TYPE", key).string ?? "?"
+            result[key] = type == "string" ? "string " + escaped(try client.rawFrames([["GET", key]])[0]) : type
+        }
+        return result
+    }
+
+    /// A redis-server replica of a node, and a node replica of a redis-server, end up with the
+    /// master's bitmaps byte for byte: what existed before the link through the full sync, the rest
+    /// through the stream.
+    @Test(arguments: [true, false])
+    func replicasHoldTheMastersBitmaps(nodeIsMaster: Bool) async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let master = nodeIsMaster ? try await startNode() : try await RedisServer()
+        defer { master.stop() }
+        let replica = nodeIsMaster ? try await RedisServer() : try await startNode()
+        defer { replica.stop() }
+        var generator = Generator(seed: nodeIsMaster ? 101 : 202)
+        let client = try master.client()
+        _ = try client.rawFrames((0..<200).map { _ in Self.command(&generator) })
+        try await replica.replicate(from: master)
+        _ = try client.rawFrames((0..<400).map { _ in Self.command(&generator) })
+        let expected = try Self.snapshot(master)
+        #expect(expected.values.contains { $0.hasPrefix("string ") }, "the sequence leaves bitmaps to compare")
+        var actual: [String: String] = [:]
+        do {
+            try await waitUntil("the replica holds the master's data", seconds: 10) {
+                actual = try Self.snapshot(replica)
+                return actual == expected
+            }
+        } catch {
+            Issue.record("replica differs: \(actual.filter { expected[$0.key] != $0.value })")
+        }
+    }
+
     /// The largest offsets: SETBIT at bit 2^32 - 1 makes a 512 MB string on both (and does not hang
     /// or trap), one bit further is refused; BITFIELD may reach a few bytes past 512 MB, as in Redis.
     @Test func offsetsAtTheLimitMatchRedis() async throws {
