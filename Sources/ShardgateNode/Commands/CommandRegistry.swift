@@ -10,7 +10,7 @@ enum CommandRegistry {
             StringCommands.all, KeyCommands.all, ReplicationCommands.all, ConnectionCommands.all, ServerCommands.all,
             PubSubCommands.all, TransactionCommands.all, BlockingCommands.all, MonitorCommand.all,
             HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
-            PersistenceCommands.all, GeoCommands.all, HyperLogLogCommands.all,
+            PersistenceCommands.all, GeoCommands.all, HyperLogLogCommands.all, BitmapCommands.all,
         ]
         for group in groups {
             for (name, handler) in group {
