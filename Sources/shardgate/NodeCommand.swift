@@ -44,13 +44,8 @@ struct NodeCommand: AsyncParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
-        do {
-            try await server.start()
-        } catch {
-            logger.critical("cannot start", metadata: ["error": "\(error)"])
-            await server.stop()
-            throw ExitCode.failure
-        }
+        // The node starts inside the service group, so SIGTERM is handled from the first moment
+        // (a signal during start-up stops the node once it has started, as in Redis).
         let pidFile = PIDFile(path: settings.pidFile, logger: logger)
         defer { pidFile?.remove() }
         let services = ServiceGroup(
@@ -58,11 +53,16 @@ struct NodeCommand: AsyncParsableCommand {
                 services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await services.run()
+        do {
+            try await services.run()
+        } catch {
+            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
     }
 }
 
-/// The node's `pidfile`: written once the node listens, removed when it stops (as redis-server
+/// The node's `pidfile`: written as the node starts, removed when it stops (as redis-server
 /// does). A file that cannot be written is logged, not fatal, as in Redis.
 struct PIDFile {
     let path: String

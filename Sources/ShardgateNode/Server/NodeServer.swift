@@ -82,9 +82,18 @@ public final class NodeServer: Service, Sendable {
         return address
     }
 
+    /// Starts (unless `start()` ran already) and serves until SHUTDOWN or a graceful shutdown; a
+    /// failed start stops what was set up and throws.
     public func run() async throws {
         let isStarted = try await loop.submit { [listeners] in !listeners.value.isEmpty }.get()
-        if !isStarted { try await start() }
+        if !isStarted {
+            do {
+                try await start()
+            } catch {
+                await stop()
+                throw error
+            }
+        }
         let stopped = self.stopped
         try? await withGracefulShutdownHandler {
             try await stopped.futureResult.get()
