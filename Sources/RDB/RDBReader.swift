@@ -20,6 +20,7 @@ public enum RDBReader {
         _ bytes: UnsafeRawBufferPointer,
         aux: (RDBAuxField) throws -> Void = { _ in },
         functionLibrary: ([UInt8]) throws -> Void = { _ in },
+        verifyChecksum: Bool = true,
         entry: (RDBEntry) throws -> Void
     ) throws -> Int {
         var parser = Parser(bytes)
@@ -30,7 +31,7 @@ public enum RDBReader {
             case .functionLibrary(let code): try functionLibrary(code)
             case .entry(let value): try entry(value)
             case .skipped: continue
-            case .end: return try parser.readChecksum()
+            case .end: return try parser.readChecksum(verify: verifyChecksum)
             }
         }
     }
@@ -41,9 +42,12 @@ public enum RDBReader {
         _ bytes: [UInt8],
         aux: (RDBAuxField) throws -> Void = { _ in },
         functionLibrary: ([UInt8]) throws -> Void = { _ in },
+        verifyChecksum: Bool = true,
         entry: (RDBEntry) throws -> Void
     ) throws -> Int {
-        try bytes.withUnsafeBytes { try read($0, aux: aux, functionLibrary: functionLibrary, entry: entry) }
+        try bytes.withUnsafeBytes {
+            try read($0, aux: aux, functionLibrary: functionLibrary, verifyChecksum: verifyChecksum, entry: entry)
+        }
     }
 }
 
@@ -275,12 +279,13 @@ struct Parser {
         }
     }
 
-    /// After the EOF opcode: the checksum (version 5 and later), verified unless zero.
-    mutating func readChecksum() throws(RDBError) -> Int {
+    /// After the EOF opcode: the checksum (version 5 and later), verified unless zero or `verify`
+    /// is off (`rdbchecksum no`).
+    mutating func readChecksum(verify: Bool = true) throws(RDBError) -> Int {
         guard version >= 5 else { return position }
         let covered = position
         let stored = try littleEndian(8)
-        if stored != 0 {
+        if verify && stored != 0 {
             let computed = CRC64.update(0, UnsafeRawBufferPointer(rebasing: bytes[0..<covered]))
             guard computed == stored else { throw .checksumMismatch(stored: stored, computed: computed) }
         }

@@ -20,6 +20,9 @@ public struct RDBWriter: Sendable {
     public private(set) var pending: [UInt8]
     /// Whether strings over 20 bytes are LZF-compressed (Redis's `rdbcompression`, on by default).
     public let compression: Bool
+    /// Whether the CRC64 is computed and written (Redis's `rdbchecksum`); without it the file ends
+    /// in a zero checksum, which readers take as "not checked".
+    public let checksum: Bool
     private var checksummed = 0
     private var crc: UInt64 = 0
     private var handedOut = 0
@@ -29,8 +32,9 @@ public struct RDBWriter: Sendable {
     private var scratch: [UInt8] = []
 
     /// Starts a file with the `REDIS0010` magic; aux fields, databases and keys follow.
-    public init(compression: Bool = true) {
+    public init(compression: Bool = true, checksum: Bool = true) {
         self.compression = compression
+        self.checksum = checksum
         let digits = String(RDBFormat.version)
         pending = Array(("REDIS" + String(repeating: "0", count: 4 - digits.count) + digits).utf8)
     }
@@ -64,7 +68,7 @@ public struct RDBWriter: Sendable {
     }
 
     private mutating func foldChecksum() {
-        guard checksummed < pending.count else { return }
+        guard checksum, checksummed < pending.count else { return }
         let start = checksummed
         let current = crc
         crc = pending.withUnsafeBytes { CRC64.update(current, UnsafeRawBufferPointer(rebasing: $0[start...])) }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Directives that act on connections do what they say, beside redis-server given the same ones:
-/// `timeout`, `protected-mode`, `tcp-keepalive`, and `hz`/`loglevel` changed by CONFIG SET.
+/// `timeout`, `protected-mode`, `tcp-keepalive`, `rdbchecksum`, and `loglevel` changed by CONFIG SET.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct NodeOptionsTests {
     /// Idle clients are closed after `timeout` seconds; subscribed and blocked ones are not.
@@ -88,5 +88,35 @@ struct NodeOptionsTests {
         try await waitUntil("the line reaches the log") {
             (try String(contentsOfFile: log, encoding: .utf8)).contains("closing idle client")
         }
+    }
+
+    /// `rdbchecksum no` ends the dump in a zero checksum, as redis-server does, and a dump whose
+    /// checksum is wrong then loads; with the default the checksum is written and checked.
+    @Test func rdbchecksumDecidesWhetherTheDumpIsChecksummed() async throws {
+        func trailer(_ server: RedisServer) throws -> [UInt8] {
+            _ = try server.client().command("SET", "k", "v")
+            #expect(try server.client().command("SAVE") == .status("OK"))
+            let dump = try Data(contentsOf: URL(fileURLWithPath: "\(server.directory.path)/dump.rdb"))
+            return Array(dump.suffix(8))
+        }
+        let off = try await RedisAndNode(["--rdbchecksum", "no"])
+        let on = try await RedisAndNode()
+        defer { off.stop(); on.stop() }
+        #expect(try trailer(off.redis) == [UInt8](repeating: 0, count: 8))
+        #expect(try trailer(off.node) == [UInt8](repeating: 0, count: 8))
+        let checksummed = try trailer(on.node)
+        #expect(checksummed != [UInt8](repeating: 0, count: 8))
+        #expect(try trailer(on.redis) != [UInt8](repeating: 0, count: 8))
+
+        // A wrong checksum: refused with the default, loaded with `rdbchecksum no`.
+        let path = "\(on.node.directory.path)/dump.rdb"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 1] ^= 0xFF
+        let corrupt = try TemporaryDirectory()
+        try bytes.write(to: URL(fileURLWithPath: "\(corrupt.path)/dump.rdb"))
+        await #expect(throws: (any Error).self) { _ = try await startNode([], directory: corrupt) }
+        let lenient = try await startNode(["--rdbchecksum", "no"], directory: corrupt)
+        defer { lenient.stop() }
+        #expect(try lenient.client().command("GET", "k") == .bulk("v"))
     }
 }

@@ -137,7 +137,8 @@ extension Node {
             let base = aof.manifest.replaceBase(prefix: settings.appendFilename)
             try Snapshot.save(
                 keyspace.databases, to: aofPath(base), temporaryPath: "\(aofDirectory)/temp-rewriteaof-\(getpid()).aof",
-                creationTime: Int(now / 1000), compression: settings.rdbCompression, aofBase: true)
+                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum,
+                aofBase: true)
         }
         if let last = aof.manifest.incrementals.last {
             aof.fd = try FileIO.openForAppend(aofPath(last))
@@ -292,13 +293,14 @@ extension Node {
         let databases = self.keyspace.databases
         let directory = aofDirectory
         let compression = settings.rdbCompression
+        let checksum = settings.rdbChecksum
         let creationTime = Int(now / 1000)
         let started = Clock.monotonicMicroseconds()
         let pid = forkChild {
             let temporary = "\(directory)/temp-rewriteaof-bg-\(getpid()).aof"
             return (try? Snapshot.save(
                 databases, to: temporary, temporaryPath: "\(temporary).tmp", creationTime: creationTime,
-                compression: compression, aofBase: true)) != nil
+                compression: compression, checksum: checksum, aofBase: true)) != nil
         }
         guard pid > 0 else {
             logger.warning("Can't rewrite append only file in background: fork failed",

@@ -67,7 +67,7 @@ extension Node {
         do {
             try Snapshot.save(
                 keyspace.databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
-                creationTime: Int(now / 1000), compression: settings.rdbCompression)
+                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum)
         } catch {
             logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
             persistence.lastBackgroundSaveOK = false
@@ -89,13 +89,14 @@ extension Node {
         let path = rdbPath
         let directory = settings.directory
         let compression = settings.rdbCompression
+        let checksum = settings.rdbChecksum
         let creationTime = Int(now / 1000)
         persistence.lastBackgroundSaveTry = now
         let started = Clock.monotonicMicroseconds()
         let pid = forkChild {
             (try? Snapshot.save(
                 databases, to: path, temporaryPath: "\(directory)/temp-\(getpid()).rdb", creationTime: creationTime,
-                compression: compression)) != nil
+                compression: compression, checksum: checksum)) != nil
         }
         guard pid > 0 else {
             persistence.lastBackgroundSaveOK = false

@@ -15,11 +15,11 @@ enum Snapshot {
     /// Keys whose TTL has passed but which have not been deleted yet are written too, as Redis does;
     /// the loader drops them.
     static func write(
-        _ databases: [Database], creationTime: Int, compression: Bool, aofBase: Bool = false,
+        _ databases: [Database], creationTime: Int, compression: Bool, checksum: Bool = true, aofBase: Bool = false,
         replication: (streamDatabase: Int, id: String, offset: Int)? = nil,
         sink: (UnsafeRawBufferPointer) throws(FileIO.Failure) -> Void
     ) throws(FileIO.Failure) {
-        var writer = RDBWriter(compression: compression)
+        var writer = RDBWriter(compression: compression, checksum: checksum)
         writer.writeDefaultAux(creationTime: creationTime, replication: replication, aofBase: aofBase)
         for (index, database) in databases.enumerated() where database.count > 0 {
             writer.selectDatabase(index, keyCount: database.count, expiresCount: database.expiresCount)
@@ -64,11 +64,11 @@ enum Snapshot {
     /// renamed over `path` only when complete (so a crash never leaves a half-written dump).
     static func save(
         _ databases: [Database], to path: String, temporaryPath: String, creationTime: Int, compression: Bool,
-        aofBase: Bool = false
+        checksum: Bool = true, aofBase: Bool = false
     ) throws(FileIO.Failure) {
         let fd = try FileIO.create(temporaryPath)
         do throws(FileIO.Failure) {
-            try write(databases, creationTime: creationTime, compression: compression, aofBase: aofBase) {
+            try write(databases, creationTime: creationTime, compression: compression, checksum: checksum, aofBase: aofBase) {
                 (bytes) throws(FileIO.Failure) in try FileIO.writeAll(fd, bytes, path: temporaryPath)
             }
             guard fsync(fd) == 0 else { throw FileIO.Failure("fsync", temporaryPath) }
@@ -105,6 +105,7 @@ enum Snapshot {
         result.length = try RDBReader.read(
             bytes,
             aux: { field in result.aux[field.nameText] = field.valueText },
+            verifyChecksum: settings.rdbChecksum,
             entry: { entry in
                 guard entry.database < databases.count else {
                     throw LoadError(description:

@@ -301,7 +301,7 @@ final class MasterLink {
         let settings = node.settings
         do {
             _ = try transfer.withUnsafeReadableBytes { bytes in
-                try RDBReader.read(bytes) { entry in
+                try RDBReader.read(bytes, verifyChecksum: settings.rdbChecksum) { entry in
                     guard entry.database < staged.count else { return }
                     staged[entry.database].add(
                         entry.key, Snapshot.value(entry.value, settings: settings),

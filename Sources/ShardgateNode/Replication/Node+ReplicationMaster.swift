@@ -134,6 +134,7 @@ extension Node {
         let id = replication.identity.replicationID
         let databases = self.keyspace.databases
         let compression = settings.rdbCompression
+        let checksum = settings.rdbChecksum
         let creation = Int(now / 1000)
         let started = Clock.monotonicMicroseconds()
         var snapshot: ReplicationSnapshot
@@ -147,7 +148,7 @@ extension Node {
             let pid = forkChild {
                 close(fds[0])
                 return (try? Snapshot.write(
-                    databases, creationTime: creation, compression: compression,
+                    databases, creationTime: creation, compression: compression, checksum: checksum,
                     replication: (0, id, offset), sink: { bytes throws(FileIO.Failure) in
                         try FileIO.writeAll(writeEnd, bytes, path: "replication pipe")
                     })) != nil
@@ -169,7 +170,7 @@ extension Node {
                 guard let fd = try? FileIO.create(path) else { return false }
                 defer { close(fd) }
                 return (try? Snapshot.write(
-                    databases, creationTime: creation, compression: compression,
+                    databases, creationTime: creation, compression: compression, checksum: checksum,
                     replication: (0, id, offset), sink: { bytes throws(FileIO.Failure) in
                         try FileIO.writeAll(fd, bytes, path: path)
                     })) != nil
