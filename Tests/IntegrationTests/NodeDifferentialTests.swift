@@ -166,31 +166,45 @@ struct NodeDifferentialTests {
             _ = try nodeClient.rawFrames([["HELLO", "3"]])
         }
         var generator = Generator(seed: seed)
-        var history: [[String]] = []
-        for batch in 0..<10 {
-            let commands = (0..<50).map { _ in Self.command(&generator) }
-            history += commands
-            let expected = try redisClient.rawFrames(commands)
-            let actual = try nodeClient.rawFrames(commands)
+        let batches = (0..<10).map { _ in (0..<50).map { _ in Self.command(&generator) } }
+        guard try Self.compareReplies(batches, redis: redisClient, node: nodeClient, seed: seed, normalized: Self.normalized)
+        else { return }
+        // Same dataset at the end, key by key.
+        let finalCommands = Self.keys.map { ["TYPE", $0] }
+        #expect(try redisClient.rawFrames(finalCommands).map { String(buffer: $0) } == nodeClient.rawFrames(finalCommands).map { String(buffer: $0) })
+    }
+}
+
+extension NodeDifferentialTests {
+    /// Sends each batch of commands in one write to redis-server and to the node and compares the
+    /// replies one by one after `normalized`; records the first difference with the commands before
+    /// it and returns false there.
+    static func compareReplies(
+        _ batches: [[[String]]], redis: RedisTestClient, node: RedisTestClient, seed: UInt64,
+        normalized: (ByteBuffer, [String]) -> String
+    ) throws -> Bool {
+        let history = batches.flatMap { $0 }
+        var position = 0
+        for commands in batches {
+            let expected = try redis.rawFrames(commands)
+            let actual = try node.rawFrames(commands)
             for index in commands.indices {
-                let want = Self.normalized(expected[index], for: commands[index])
-                let got = Self.normalized(actual[index], for: commands[index])
+                let want = normalized(expected[index], commands[index])
+                let got = normalized(actual[index], commands[index])
                 if want != got {
-                    let position = batch * 50 + index
                     Issue.record(
                         """
                         seed \(seed), command #\(position): \(commands[index].joined(separator: " "))
                         redis: \(want.debugDescription)
                         node:  \(got.debugDescription)
-                        previous: \(history.suffix(from: max(0, position - 8)).prefix(8).map { $0.joined(separator: " ") })
+                        previous: \(history[max(0, position - 8)..<position].map { $0.joined(separator: " ") })
                         """)
-                    return
+                    return false
                 }
+                position += 1
             }
         }
-        // Same dataset at the end, key by key.
-        let finalCommands = Self.keys.map { ["TYPE", $0] }
-        #expect(try redisClient.rawFrames(finalCommands).map { String(buffer: $0) } == nodeClient.rawFrames(finalCommands).map { String(buffer: $0) })
+        return true
     }
 }
 

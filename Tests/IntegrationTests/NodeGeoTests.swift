@@ -274,31 +274,10 @@ struct NodeGeoTests {
             _ = try nodeClient.rawFrames([["HELLO", "3"]])
         }
         var generator = Generator(seed: seed &+ 7919)
-        var history: [[String]] = []
-        var compared = 0
-        for batch in 0..<8 {
-            let commands = (0..<60).map { _ in Self.command(&generator) }
-            history += commands
-            let expected = try redisClient.rawFrames(commands)
-            let actual = try nodeClient.rawFrames(commands)
-            for index in commands.indices {
-                let want = Self.normalized(expected[index], for: commands[index])
-                let got = Self.normalized(actual[index], for: commands[index])
-                compared += 1
-                if want != got {
-                    let position = batch * 60 + index
-                    Issue.record(
-                        """
-                        seed \(seed), command #\(position): \(commands[index].joined(separator: " "))
-                        redis: \(want.debugDescription)
-                        node:  \(got.debugDescription)
-                        previous: \(history[max(0, position - 6)..<position].map { $0.joined(separator: " ") })
-                        """)
-                    return
-                }
-            }
-        }
-        #expect(compared == 480)
+        let batches = (0..<8).map { _ in (0..<60).map { _ in Self.command(&generator) } }
+        guard try NodeDifferentialTests.compareReplies(
+            batches, redis: redisClient, node: nodeClient, seed: seed, normalized: Self.normalized)
+        else { return }
         let final = ["g1", "g2", "dst", "str"].map { ["ZRANGE", $0, "0", "-1", "WITHSCORES"] }
         #expect(try redisClient.rawFrames(final).map { String(buffer: $0) } == nodeClient.rawFrames(final).map { String(buffer: $0) })
     }
