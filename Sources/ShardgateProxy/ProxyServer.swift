@@ -108,8 +108,17 @@ public final class ProxyServer: Service, Sendable {
         try channel.pipeline.syncOperations.addHandler(session)
     }
 
+    /// Starts (unless `start()` ran already), serves until a graceful shutdown, then stops; a failed
+    /// start stops what it had set up (the pools that did listen) and throws.
     public func run() async throws {
-        if serverChannels.withLockedValue({ $0.isEmpty }) { try await start() }
+        if serverChannels.withLockedValue({ $0.isEmpty }) {
+            do {
+                try await start()
+            } catch {
+                await stop()
+                throw error
+            }
+        }
         try? await gracefulShutdown()
         await stop()
     }

@@ -22,19 +22,19 @@ struct ProxyCommand: AsyncParsableCommand {
         let logger = Logger(label: "shardgate")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let server = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
-        do {
-            try await server.start()
-        } catch {
-            logger.critical("cannot start", metadata: ["error": "\(error)"])
-            try? await group.shutdownGracefully()
-            throw ExitCode.failure
-        }
+        // The proxy starts inside the service group, so SIGTERM is handled from the first moment.
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await services.run()
+        do {
+            try await services.run()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            try? await group.shutdownGracefully()
+            throw ExitCode.failure
+        }
         try await group.shutdownGracefully()
     }
 }
