@@ -26,7 +26,7 @@ final class PropagationStream {
     /// apply the transaction as one.
     var transaction = Transaction.none
 
-    enum Transaction {
+    enum Transaction: Equatable {
         case none
         /// EXEC started; nothing propagated yet.
         case begun
@@ -113,7 +113,15 @@ extension Node {
         let database = call.client.database
         switch propagation {
         case .commands(let commands):
+            // Several commands for one are applied as one (Redis 7.0's `propagatePendingCommands`),
+            // unless they already go inside EXEC's transaction.
+            let wrap = commands.count > 1 && self.propagation.transaction == .none
+            if wrap {
+                beginPropagatedTransaction()
+                selectForPropagation(database)
+            }
             for command in commands { propagate(database: database, arguments: command) }
+            if wrap { endPropagatedTransaction() }
         case .asSent:
             // EXEC, SAVE and the like are no writes themselves (EXEC's commands propagated one by
             // one as they ran).
