@@ -263,3 +263,37 @@ struct NodeReplyDifferencesTests {
         _ = try NodeBitmapTests.compare(commands, redis, node, context: "lex ranges")
     }
 }
+
+extension NodePropagationTests {
+    /// A transaction whose commands propagate one command propagates it alone (Redis 7.0 wraps only
+    /// two or more); a transaction with several is one MULTI/EXEC; one that writes nothing leaves
+    /// nothing.
+    @Test func transactionsPropagateLikeRedis() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        try await Self.expectSamePropagation([
+            ["MULTI"], ["SET", "a", "1"], ["EXEC"],
+            ["MULTI"], ["SET", "a", "2"], ["INCR", "a"], ["EXEC"],
+            ["MULTI"], ["GET", "a"], ["EXEC"],
+            ["MULTI"], ["GET", "a"], ["SPOP", "nokey"], ["DEL", "a"], ["EXEC"],
+            ["SADD", "s", "1", "2", "3", "4", "5", "6", "7"], ["MULTI"], ["SPOP", "s", "7"], ["EXEC"],
+        ], context: "transactions")
+    }
+
+    /// A write that finds its key expired: Redis 7.0 propagates the deletion and the write together,
+    /// as one MULTI/EXEC.
+    @Test func writesOverExpiredKeysPropagateLikeRedis() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let servers = try await NodeBitmapTests.servers()
+        defer { servers.stop() }
+        for server in [servers.redis, servers.node] {
+            let client = try server.client()
+            _ = try client.command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            _ = try client.command("SET", "k", "v", "PX", "1")
+            _ = try client.command("SET", "j", "v", "PX", "1")
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        let commands = [["SET", "k", "w"], ["GET", "j"]]
+        _ = try NodeBitmapTests.compare(commands, servers.redis.client(), servers.node.client(), context: "expired")
+        try await Self.expectSameAOF(servers, context: "writes over expired keys")
+    }
+}
