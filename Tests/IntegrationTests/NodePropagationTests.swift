@@ -276,6 +276,8 @@ extension NodePropagationTests {
             ["MULTI"], ["GET", "a"], ["EXEC"],
             ["MULTI"], ["GET", "a"], ["SPOP", "nokey"], ["DEL", "a"], ["EXEC"],
             ["SADD", "s", "1", "2", "3", "4", "5", "6", "7"], ["MULTI"], ["SPOP", "s", "7"], ["EXEC"],
+            ["MULTI"], ["SELECT", "1"], ["SET", "x", "1"], ["GET", "x"], ["SELECT", "2"], ["SET", "y", "1"], ["EXEC"],
+            ["MULTI"], ["SELECT", "3"], ["SET", "z", "1"], ["EXEC"], ["SET", "w", "1"],
         ], context: "transactions")
     }
 
