@@ -143,7 +143,8 @@ import Testing
         harness.execute("RPUSH", "src", "x")
         #expect(harness.propagated() == [
             ["SELECT", "0"], ["RPUSH", "l", "a", "b"], ["LPOP", "l"],
-            ["RPUSH", "src", "x"], ["LMOVE", "src", "dst", "RIGHT", "LEFT"],
+            // A served BLMOVE names its directions in Redis's own lower-case words.
+            ["RPUSH", "src", "x"], ["LMOVE", "src", "dst", "right", "left"],
         ])
     }
 

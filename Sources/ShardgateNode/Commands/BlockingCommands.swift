@@ -70,10 +70,16 @@ enum BlockingCommands {
             return call.node.block(call, keys: [1], kind: .list, deadline: deadline) { call.client.null() }
         }
         try ListCommands.move(&call, fromLeft: fromLeft, toLeft: toLeft)
-        call.propagate { call in [[
-            Array("LMOVE".utf8), call.bytes(1), call.bytes(2), Array((fromLeft ? "LEFT" : "RIGHT").utf8),
-            Array((toLeft ? "LEFT" : "RIGHT").utf8),
-        ]] }
+        // Replayed as the non-blocking form: BRPOPLPUSH as RPOPLPUSH; BLMOVE as LMOVE, with the
+        // directions as sent when served at once, and in Redis's lower-case words when a client that
+        // blocked is served (Redis builds that command itself).
+        let served = call.node.clients.blocking.serving != nil
+        call.propagate { call in
+            guard timeoutIndex == 5 else { return [[Array("RPOPLPUSH".utf8), call.bytes(1), call.bytes(2)]] }
+            let from = served ? Array((fromLeft ? "left" : "right").utf8) : call.bytes(3)
+            let to = served ? Array((toLeft ? "left" : "right").utf8) : call.bytes(4)
+            return [[Array("LMOVE".utf8), call.bytes(1), call.bytes(2), from, to]]
+        }
     }
 
     static func blmpop(_ call: inout CommandCall) throws(CommandError) {
@@ -81,10 +87,9 @@ enum BlockingCommands {
         let (keys, left, count) = try call.multiPopArguments(numkeysIndex: 2, first: "left", second: "right")
         let deadline = try deadline(call, 1)
         let order = call.node.clients.blocking.order(call, keys)
-        guard let served = try ListCommands.serveMultiPop(&call, keys: order, left: left, count: count) else {
+        guard try ListCommands.serveMultiPop(&call, keys: order, left: left, count: count) != nil else {
             return call.node.block(call, keys: keys, kind: .list, deadline: deadline) { call.client.nullArray() }
         }
-        call.propagate { call in [[Array((left ? "LPOP" : "RPOP").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8)]] }
     }
 
     // MARK: - Sorted sets
@@ -111,12 +116,9 @@ enum BlockingCommands {
         let (keys, min, count) = try call.multiPopArguments(numkeysIndex: 2, first: "min", second: "max")
         let deadline = try deadline(call, 1)
         let order = call.node.clients.blocking.order(call, keys)
-        guard let served = try SortedSetCommands.serveMultiPop(&call, keys: order, max: !min, count: count) else {
+        guard try SortedSetCommands.serveMultiPop(&call, keys: order, max: !min, count: count) != nil else {
             return call.node.block(call, keys: keys, kind: .sortedSet, deadline: deadline) { call.client.nullArray() }
         }
-        call.propagate { call in [[
-            Array((min ? "ZPOPMIN" : "ZPOPMAX").utf8), call.bytes(served.keyIndex), Array(String(served.popped).utf8),
-        ]] }
     }
 
     // MARK: - CLIENT UNBLOCK

@@ -157,6 +157,8 @@ enum HashCommands {
         let bytes = Array(text.utf8)
         call.argument(2) { field in bytes.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
         call.effect.dirty += 1
+        // The result, not the increment: float formatting must not make replicas or a reload differ.
+        call.propagate { call in [[Array("HSET".utf8), call.bytes(1), call.bytes(2), bytes]] }
         call.client.bulk(bytes)
     }
 

@@ -77,8 +77,13 @@ enum KeyCommands {
         } else {
             database.setExpiry(slot: slot, deadline)
             call.effect.dirty += 1
-            // Replicas and the AOF get the absolute time, which means the same whenever replayed.
-            call.propagate { call in [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]] }
+            // Replicas and the AOF get the absolute time, which means the same whenever replayed, and
+            // the conditions as sent; a PEXPIREAT already says it and goes as sent.
+            if !(absolute && scale == 1) {
+                call.propagate { call in
+                    [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)] + (3..<call.count).map { call.bytes($0) }]
+                }
+            }
         }
         call.client.integer(1)
     }

@@ -304,6 +304,10 @@ enum ListCommands {
             call.argument(index) { call.client.bulk($0) }
             call.client.arrayHeader(popped.count)
             for element in popped { call.client.bulk(element) }
+            // Replayed as the pop it was, with the count that was popped (never a command that could
+            // block, nor one naming other keys).
+            let command = left ? "LPOP" : "RPOP"
+            call.propagate { call in [[Array(command.utf8), call.bytes(index), Array(String(popped.count).utf8)]] }
             return (index, popped.count)
         }
         return nil

@@ -87,14 +87,19 @@ enum SetCommands {
         }
         call.effect.dirty += count
         call.client.setHeader(count)
-        var removed: [[UInt8]] = [Array("SREM".utf8), call.bytes(1)]
+        var removed: [[UInt8]] = []
         for _ in 0..<count {
             let member = set.randomMember(using: &generator)
             member.withUnsafeBytes { _ = set.remove($0) }
             call.client.bulk(member)
             removed.append(member)
         }
-        call.propagate { _ in [removed] }
+        // As Redis 7.0: one `SREM key member` per member popped, in reply order (several commands
+        // reach the AOF and replicas inside MULTI/EXEC).
+        call.propagate { call in
+            let key = call.bytes(1)
+            return removed.map { [Array("SREM".utf8), key, $0] }
+        }
     }
 
     static func srandmember(_ call: inout CommandCall) throws(CommandError) {

@@ -250,6 +250,8 @@ enum SortedSetCommands {
                 }
             case .score(let range):
                 ranks = limited(range.ranks(in: set), offset: offset, limit: limit, reverse: isReverse, total: set.count)
+            case .lex(let range) where set.isPacked:
+                if offset >= 0 { ranks = range.walk(set, offset: offset, limit: limit, reverse: isReverse) }
             case .lex(let range):
                 ranks = limited(range.ranks(in: set), offset: offset, limit: limit, reverse: isReverse, total: set.count)
             }
@@ -372,6 +374,10 @@ enum SortedSetCommands {
                 call.client.bulk(member)
                 call.client.double(score)
             }
+            // Replayed as the pop it was, with the count that was popped (never a command that could
+            // block, nor one naming other keys).
+            let command = max ? "ZPOPMAX" : "ZPOPMIN"
+            call.propagate { call in [[Array(command.utf8), call.bytes(index), Array(String(popped.count).utf8)]] }
             return (index, popped.count)
         }
         return nil
@@ -685,9 +691,59 @@ struct LexRange {
         }
     }
 
+    /// Whether no member at all can lie between the bounds (`zslIsInLexRange`'s first check).
+    var isEmpty: Bool {
+        switch (min, max) {
+        case (.maximum, _), (_, .minimum): return true
+        case (.minimum, _), (_, .maximum): return false
+        case (.value(let low, let lowExclusive), .value(let high, let highExclusive)):
+            let order = low.withUnsafeBytes { low in high.withUnsafeBytes { compareBytes(low, $0) } }
+            return order > 0 || (order == 0 && (lowExclusive || highExclusive))
+        }
+    }
+
+    /// The ranks ZLEXCOUNT and ZREMRANGEBYLEX cover (ZRANGE's without LIMIT).
     func ranks(in set: SortedSetObject) -> Range<Int> {
+        if set.isPacked { return walk(set, offset: 0, limit: -1, reverse: false) }
         let start = set.lowerBound { _, member in !aboveMin(member) }
         let end = set.lowerBound { _, member in belowMax(member) }
         return start < end ? start..<end : 0..<0
+    }
+
+    /// The ranks a lex range covers in a listpack, found as Redis finds them there: scores that
+    /// differ can leave members out of lexical order (Redis calls the result unspecified), and Redis
+    /// answers with what a walk from one end gives: from the lowest rank (the highest when
+    /// `reverse`), the first member past the near bound starts the run if it is within the far one;
+    /// `offset` members are then skipped, and the run goes on while members stay within the far
+    /// bound, at most `limit` of them (negative: no limit). In lexical order this is the same as
+    /// a search by halves.
+    func walk(_ set: SortedSetObject, offset: Int, limit: Int, reverse: Bool) -> Range<Int> {
+        guard set.count > 0, !isEmpty else { return 0..<0 }
+        var members: [[UInt8]] = []
+        members.reserveCapacity(set.count)
+        set.forEach(ranks: 0..<set.count, reverse: false) { member, _ in members.append(Array(member)) }
+        func above(_ rank: Int) -> Bool { members[rank].withUnsafeBytes { aboveMin($0) } }
+        func below(_ rank: Int) -> Bool { members[rank].withUnsafeBytes { belowMax($0) } }
+        // Nothing in range unless the last member reaches the minimum and the first the maximum.
+        guard above(members.count - 1), below(0) else { return 0..<0 }
+        var taken = 0
+        if reverse {
+            guard let last = members.indices.last(where: below), above(last), last - offset >= 0 else { return 0..<0 }
+            var rank = last - offset
+            let top = rank
+            while rank >= 0 && taken != limit && above(rank) {
+                rank -= 1
+                taken += 1
+            }
+            return (top + 1 - taken)..<(top + 1)
+        }
+        guard let first = members.indices.first(where: above), below(first), first + offset < members.count else { return 0..<0 }
+        var rank = first + offset
+        let bottom = rank
+        while rank < members.count && taken != limit && below(rank) {
+            rank += 1
+            taken += 1
+        }
+        return bottom..<(bottom + taken)
     }
 }

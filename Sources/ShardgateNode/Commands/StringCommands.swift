@@ -159,12 +159,16 @@ enum StringCommands {
     static func getset(_ call: inout CommandCall) throws(CommandError) {
         let old = try call.readString(1)
         call.store(1, .string(call.bytes(2)))
+        call.propagate { call in [[Array("SET".utf8), call.bytes(1), call.bytes(2)]] }
         if let old { call.client.bulk(old) } else { call.client.null() }
     }
 
     static func getdel(_ call: inout CommandCall) throws(CommandError) {
         guard let value = try call.readString(1) else { return call.client.null() }
         call.delete(1)
+        // Replayed as the deletion it was (Redis: DEL, or UNLINK under lazyfree-lazy-user-del, which
+        // the node does not have).
+        call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
         call.client.bulk(value)
     }
 

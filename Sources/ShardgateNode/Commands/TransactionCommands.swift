@@ -52,7 +52,6 @@ enum TransactionCommands {
         endTransaction(call)
         client.arrayHeader(queue.count)
         node.clients.blocking.transactionDepth += 1
-        node.beginPropagatedTransaction()
         for request in queue {
             switch node.resolve(request) {
             case .run(let handler, let spec): node.run(handler, spec: spec, request: request, client: client)
@@ -60,7 +59,6 @@ enum TransactionCommands {
             }
         }
         node.clients.blocking.transactionDepth -= 1
-        node.endPropagatedTransaction()
     }
 
     static func watch(_ call: inout CommandCall) throws(CommandError) {

@@ -272,17 +272,15 @@ struct KeyTable<Value> {
         }
     }
 
-    /// A uniformly chosen bucket's random entry, nil when empty.
+    /// A uniformly chosen entry, nil when empty.
     func randomSlot<G: RandomNumberGenerator>(using generator: inout G) -> Int? {
         guard count > 0 else { return nil }
+        // Every entry equally likely: a random place in the dense entry array, again while it is a
+        // freed one. (A random bucket, then a random entry of its chain, favours short chains.)
+        // Compaction keeps freed places below buckets − count, so a handful of tries on average.
         while true {
-            var index = buckets[Int.random(in: 0..<buckets.count, using: &generator)]
-            guard index >= 0 else { continue }
-            var length = 0
-            var probe = index
-            while probe >= 0 { length += 1; probe = slots[Int(probe)].next }
-            for _ in 0..<Int.random(in: 0..<length, using: &generator) { index = slots[Int(index)].next }
-            return Int(index)
+            let index = Int.random(in: 0..<slots.count, using: &generator)
+            if slots[index].value != nil { return index }
         }
     }
 }

@@ -11,6 +11,9 @@ import RESP
 /// INCRBYFLOAT → `SET .. KEEPTTL`, SPOP → SREM, served blocking pops → LPOP, ...). Keys that
 /// expire become DEL. A `SELECT` goes in whenever the database changes.
 ///
+/// Two or more commands propagated for one command (SPOP's SREMs, a key found expired then the
+/// write, EXEC's queue) go out inside MULTI/EXEC, as Redis 7.0 does.
+///
 /// Bytes collect in `pending` during a batch of commands and are handed out by
 /// `Node.flushPropagation()` before the batch's replies are written, so with `appendfsync always`
 /// a client never sees a reply to a write that is not on disk.
@@ -22,16 +25,21 @@ final class PropagationStream {
     var database = -1
     /// Consumers besides the AOF (replication): called with each batch, before replies are written.
     var consumers: [(ByteBuffer) -> Void] = []
-    /// Inside EXEC, what is propagated goes between MULTI and EXEC, so that replicas and the AOF
-    /// apply the transaction as one.
-    var transaction = Transaction.none
+    /// What the command running now (with EXEC's whole queue, or one served blocked client) has
+    /// propagated so far: Redis 7.0 applies two or more commands propagated for one as a
+    /// transaction (`propagatePendingCommands`).
+    var scope = Scope()
 
-    enum Transaction {
-        case none
-        /// EXEC started; nothing propagated yet.
-        case begun
-        /// MULTI is written (with the transaction's first command).
-        case opened
+    struct Scope {
+        /// Commands and served clients running (EXEC's queued commands run inside EXEC's).
+        var depth = 0
+        /// Commands propagated in the outermost one.
+        var commands = 0
+        /// Where in `pending` the first of them begins (after its SELECT); MULTI goes there.
+        var start = 0
+        /// Set when its commands go out unwrapped: SCAN and RANDOMKEY, which may expire any keys,
+        /// as Redis's `CMD_TOUCHES_ARBITRARY_KEYS`; or a flush in the middle.
+        var unwrapped = false
     }
 }
 
@@ -68,7 +76,7 @@ extension Node {
         propagation.pending.writeBuffer(&rest)
     }
 
-    /// Before a command: SELECT when the database changes, MULTI before a transaction's first one.
+    /// Before a command: SELECT when the database changes; counts it in the running command's scope.
     private func selectForPropagation(_ database: Int) {
         if propagation.database != database {
             propagation.database = database
@@ -76,24 +84,32 @@ extension Node {
             propagation.pending.writeRESPBulkString("SELECT")
             propagation.pending.writeRESPBulkString(String(database))
         }
-        if case .begun = propagation.transaction {
-            propagation.transaction = .opened
-            propagation.pending.writeRESPArrayHeader(1)
-            propagation.pending.writeRESPBulkString("MULTI")
-        }
+        guard propagation.scope.depth > 0 else { return }
+        if propagation.scope.commands == 0 { propagation.scope.start = propagation.pending.writerIndex }
+        propagation.scope.commands += 1
     }
 
-    /// EXEC starts running its queue: what its commands propagate is one transaction (as Redis does;
-    /// a transaction that propagates nothing leaves no trace).
-    func beginPropagatedTransaction() {
-        propagation.transaction = .begun
+    /// A command (or a served blocked client) starts running: what it propagates, with the keys it
+    /// finds expired on the way, is one unit until `endPropagationScope()`.
+    func beginPropagationScope(_ spec: CommandSpec) {
+        propagation.scope.depth += 1
+        guard propagation.scope.depth == 1 else { return }
+        propagation.scope.commands = 0
+        propagation.scope.unwrapped = spec.name == "scan" || spec.name == "randomkey"
     }
 
-    /// EXEC ran its queue: closes the transaction its commands propagated, if any.
-    func endPropagatedTransaction() {
-        let transaction = propagation.transaction
-        propagation.transaction = .none
-        guard case .opened = transaction else { return }
+    /// The command started last is done (its effect applied): when it was the outermost, two or
+    /// more commands it propagated are wrapped in MULTI/EXEC (SELECT for the first stays before).
+    func endPropagationScope() {
+        guard propagation.scope.depth > 0 else { return }
+        propagation.scope.depth -= 1
+        let scope = propagation.scope
+        guard scope.depth == 0, scope.commands > 1, !scope.unwrapped, scope.start <= propagation.pending.writerIndex else { return }
+        var commands = propagation.pending.getSlice(at: scope.start, length: propagation.pending.writerIndex - scope.start)!
+        propagation.pending.moveWriterIndex(to: scope.start)
+        propagation.pending.writeRESPArrayHeader(1)
+        propagation.pending.writeRESPBulkString("MULTI")
+        propagation.pending.writeBuffer(&commands)
         propagation.pending.writeRESPArrayHeader(1)
         propagation.pending.writeRESPBulkString("EXEC")
     }
@@ -101,6 +117,8 @@ extension Node {
     /// Hands the pending stream to the AOF and the other consumers (before replies are written).
     func flushPropagation() {
         guard propagation.pending.readableBytes > 0 else { return }
+        // A command still running cannot wrap what already went out.
+        if propagation.scope.depth > 0 { propagation.scope.unwrapped = true }
         let batch = propagation.pending
         if persistence.aof.acceptsWrites { appendToAOF(batch) }
         for consumer in propagation.consumers { consumer(batch) }
@@ -113,6 +131,7 @@ extension Node {
         let database = call.client.database
         switch propagation {
         case .commands(let commands):
+            // (Several go out as a transaction: `endPropagationScope()`.)
             for command in commands { propagate(database: database, arguments: command) }
         case .asSent:
             // EXEC, SAVE and the like are no writes themselves (EXEC's commands propagated one by

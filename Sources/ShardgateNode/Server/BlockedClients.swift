@@ -186,6 +186,7 @@ extension Node {
         waiter.request.collectSpans(into: &spans)
         var call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
         clients.blocking.serving = (key, waiter.deadline)
+        beginPropagationScope(waiter.spec)
         do {
             try waiter.handler(&call)
         } catch {

@@ -24,6 +24,7 @@ extension Node {
             propagate(effect.propagation, of: call)
             call.client.flags.wroteData = true
         }
+        endPropagationScope()
         if !clients.blocking.readyKeys.isEmpty { handleReadyKeys() }
     }
 

@@ -257,6 +257,7 @@ final class Node {
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let started = Clock.monotonicMicroseconds()
         commandTime = (wallClockOffset + Int64(started)) / 1000
+        beginPropagationScope(spec)
         do {
             try handler(&call)
         } catch {
