@@ -181,7 +181,11 @@ public struct RDBWriter: Sendable {
                 nodes.append(0)
                 nodeBytes = 0
                 nodeCount = 0
-            } else if nodeCount > 0 && (nodeBytes + size > RDBLimits.listNodeBytes || nodeCount == RDBListpack.unknownCount - 1) {
+            } else if nodeCount > 0
+                && (nodeBytes + element.count + 8 > RDBLimits.listNodeBytes || nodeCount == RDBListpack.unknownCount - 1)
+            {
+                // Redis's `_quicklistNodeAllowInsert`: the node's bytes plus the element's raw length
+                // plus 8 must stay within 8 KB.
                 nodes.append(nodeCount)
                 nodeBytes = RDBListpack.headerSize + 1 + size
                 nodeCount = 1
