@@ -3,8 +3,9 @@ import NIOCore
 import RDB
 import Testing
 
-/// DUMP/RESTORE on the node against a real redis-server: payloads compared byte for byte and moved
-/// between the two servers both ways, RESTORE's errors and propagation.
+/// DUMP/RESTORE and SORT/SORT_RO on the node against a real redis-server: payloads compared byte for
+/// byte and moved between the two servers both ways, RESTORE's errors, propagation, random SORT
+/// commands answered byte for byte.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct NodeDumpSortTests {
     typealias Generator = NodeDifferentialTests.Generator
@@ -265,6 +266,10 @@ struct NodeDumpSortTests {
             [Self.bytes("RESTORE"), Self.bytes("e"), Self.bytes("1"), payload, Self.bytes("ABSTTL"), Self.bytes("REPLACE")],
             [Self.bytes("RESTORE"), Self.bytes("f"), Self.bytes("50000000000000"), payload, Self.bytes("ABSTTL")],
             [Self.bytes("RESTORE"), Self.bytes("a"), Self.bytes("0"), payload],
+            [Self.bytes("SORT"), Self.bytes("a"), Self.bytes("DESC"), Self.bytes("STORE"), Self.bytes("sorted")],
+            [Self.bytes("SORT"), Self.bytes("a")],
+            [Self.bytes("SORT"), Self.bytes("missing"), Self.bytes("STORE"), Self.bytes("sorted")],
+            [Self.bytes("SORT"), Self.bytes("missing"), Self.bytes("STORE"), Self.bytes("sorted")],
         ]
         for command in commands { #expect(try redis.command(command) == node.command(command)) }
         let now = Int(Date().timeIntervalSince1970 * 1000)
@@ -282,5 +287,100 @@ struct NodeDumpSortTests {
         #expect(expected.contains("RESTORE b <now+100s> <payload> ABSTTL"))
         let actual = normalized(try Self.aofCommands(servers.node.directory.path))
         #expect(actual == expected, "node: \(actual)\nredis: \(expected)")
+    }
+
+    // MARK: SORT
+
+    static let sortSources: [String: [String]] = [
+        "sl": ["3", "1", "2", "10", "-5", "2", "3.5", "1e2", " 7", "0x10", "inf", "-inf", "", "007", "7", "3"],
+        "sa": ["banana", "apple", "cherry", "apple", "date", "fig", "grape", "10", "9", "b2", "a", "Apple"],
+        "sx": ["1", "abc", "2"],
+        "ss": ["5", "3", "9", "1", "-2", "100", "7", "70000"],
+        "st": ["alpha", "beta", "gamma", "delta", "eps", "1", "2", "zeta"],
+    ]
+    static let sortedSetSource: [(String, String)] = [("1", "a"), ("1", "b"), ("2", "c"), ("0", "d"), ("-1", "e"), ("5", "f"), ("3", "g"), ("2", "apple")]
+
+    /// The same sources, weights (`w_`, ties and one non-number), unique texts (`u_`), hashes
+    /// (`h_`: `f` numeric with ties, `name` unique) and GET targets (`o_`, some missing).
+    static func fillSortData(_ client: RedisTestClient) throws {
+        var commands: [[String]] = []
+        var elements = Set<String>(sortSources.values.joined())
+        for (source, values) in sortSources {
+            commands.append([source == "ss" || source == "st" ? "SADD" : "RPUSH", source] + values)
+        }
+        commands.append(["ZADD", "sz"] + sortedSetSource.flatMap { [$0.0, $0.1] })
+        for (_, member) in sortedSetSource { elements.insert(member) }
+        commands.append(["SET", "str", "x"])
+        var g = Generator(seed: 99)
+        let weights = ["1", "2", "2", "0.5", "-1", "10", "1e1", " 3"]
+        for (position, element) in elements.sorted().enumerated() {
+            if element != "banana" && g.chance(75) { commands.append(["SET", "w_" + element, g.pick(weights)]) }
+            commands.append(["SET", "u_" + element, "k\((position * 37) % 101 + 100)"])
+            commands.append(["HSET", "h_" + element, "f", g.pick(weights), "name", "n\((position * 53) % 103 + 100)"])
+            if g.chance(70) { commands.append(["SET", "o_" + element, "obj-" + element]) }
+        }
+        commands.append(["SET", "w_banana", "x"])
+        for reply in try client.pipeline(commands) { #expect(!reply.isError, "\(reply)") }
+    }
+
+    /// One random SORT: ties between equal ALPHA BY weights only where both servers start from the
+    /// same order (lists, and the intset), and BY nosort over a hash-table set only with STORE.
+    static func sortCommand(_ g: inout Generator) -> [String] {
+        let source = g.pick(["sl", "sl", "sa", "sa", "sx", "ss", "st", "sz", "sz", "missing", "str"])
+        let sameStart = source == "sl" || source == "sa" || source == "sx" || source == "ss"
+        let readOnly = g.chance(25)
+        var command = [readOnly ? "SORT_RO" : "SORT", source]
+        let alpha = g.chance(40)
+        let store = !readOnly && g.chance(25)
+        if g.chance(60) {
+            var patterns = sameStart || !alpha ? ["w_*", "h_*->f", "h_*->name", "u_*", "missing_*", "o_*", "nosort", "h_*->", "w_*->f"] : ["u_*", "h_*->name"]
+            if source == "st" && !store { patterns.removeAll { $0 == "nosort" } }
+            command += ["BY", g.pick(patterns)]
+        }
+        if g.chance(40) { command += ["LIMIT", g.pick(["0", "1", "2", "-1", "5", "100"]), g.pick(["0", "1", "3", "-1", "-5", "100"])] }
+        for _ in 0..<g.int(0...2) { command += ["GET", g.pick(["#", "o_*", "h_*->name", "h_*->f", "nokey", "o_*->x", "w_*"])] }
+        if g.chance(50) { command.append(g.pick(["ASC", "DESC", "asc", "desc"])) }
+        if alpha { command.append(g.pick(["ALPHA", "alpha"])) }
+        if store { command += ["STORE", g.pick(["dst", "dst", "sl2"])] }
+        if g.chance(3) { command.append(g.pick(["STORE", "LIMIT", "BOGUS"])) }
+        return command
+    }
+
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func randomSortsMatchRedis(seed: UInt64) async throws {
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let redis = try servers.redis.client()
+        let node = try servers.node.client()
+        if seed % 2 == 0 {
+            _ = try redis.rawFrames([["HELLO", "3"]])
+            _ = try node.rawFrames([["HELLO", "3"]])
+        }
+        try Self.fillSortData(redis)
+        try Self.fillSortData(node)
+        var g = Generator(seed: seed)
+        for number in 0..<400 {
+            let command = Self.sortCommand(&g)
+            var commands = [command]
+            if command.contains("STORE") { commands += [["LRANGE", "dst", "0", "-1"], ["TYPE", "sl2"], ["LRANGE", "sl2", "0", "-1"]] }
+            let expected = try redis.rawFrames(commands).map { String(buffer: $0) }
+            let actual = try node.rawFrames(commands).map { String(buffer: $0) }
+            if expected != actual {
+                Issue.record("seed \(seed) #\(number): \(command.joined(separator: " "))\nredis: \(expected.debugDescription)\nnode:  \(actual.debugDescription)")
+                return
+            }
+        }
+    }
+
+    @Test func sortStoreWakesABlockedPop() async throws {
+        let node = try await startNode()
+        defer { node.stop() }
+        let client = try node.client()
+        let blocked = try node.client()
+        _ = try client.command("RPUSH", "src", "3", "1", "2")
+        try blocked.sendRaw(RedisTestClient.encode([Self.bytes("BLPOP"), Self.bytes("dst"), Self.bytes("5")]))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try client.command("SORT", "src", "STORE", "dst") == .integer(3))
+        #expect(try blocked.readReply() == .array([.bulk("dst"), .bulk("1")]))
     }
 }
