@@ -3,9 +3,9 @@ import NIOCore
 import RDB
 import Testing
 
-/// DUMP/RESTORE and SORT/SORT_RO on the node against a real redis-server: payloads compared byte for
-/// byte and moved between the two servers both ways, RESTORE's errors, propagation, random SORT
-/// commands answered byte for byte.
+/// DUMP/RESTORE, SORT/SORT_RO and LCS on the node against a real redis-server: payloads compared
+/// byte for byte and moved between the two servers both ways, RESTORE's errors and propagation,
+/// random SORT commands and LCS cases answered byte for byte.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct NodeDumpSortTests {
     typealias Generator = NodeDifferentialTests.Generator
@@ -382,5 +382,48 @@ struct NodeDumpSortTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(try client.command("SORT", "src", "STORE", "dst") == .integer(3))
         #expect(try blocked.readReply() == .array([.bulk("dst"), .bulk("1")]))
+    }
+
+    // MARK: LCS
+
+    @Test func lcsMatchesRedis() async throws {
+        let servers = try await RedisAndNode()
+        defer { servers.stop() }
+        let redis = try servers.redis.client()
+        let node = try servers.node.client()
+        var commands: [[String]] = [
+            ["SET", "a", "ohmytext"], ["SET", "b", "mynewtext"], ["RPUSH", "l", "x"], ["SET", "e", ""],
+            ["LCS", "a", "b"], ["LCS", "a", "b", "LEN"], ["LCS", "a", "b", "IDX"], ["LCS", "a", "b", "idx", "MINMATCHLEN", "4"],
+            ["LCS", "a", "b", "IDX", "WITHMATCHLEN"], ["LCS", "a", "b", "IDX", "MINMATCHLEN", "-1", "WITHMATCHLEN"],
+            ["LCS", "a", "b", "LEN", "IDX"], ["LCS", "a", "b", "MINMATCHLEN", "x"], ["LCS", "a", "b", "MINMATCHLEN"],
+            ["LCS", "a", "b", "BOGUS"], ["LCS", "a", "b", "LEN", "MINMATCHLEN", "2"], ["LCS", "nope", "b"], ["LCS", "a", "nope", "IDX"],
+            ["LCS", "nope", "nope2", "LEN"], ["LCS", "a", "l"], ["LCS", "l", "a", "BOGUS"], ["LCS", "e", "a", "IDX"], ["LCS", "a", "a", "IDX", "WITHMATCHLEN"],
+            ["LCS", "a"],
+        ]
+        var g = Generator(seed: 5)
+        for round in 0..<60 {
+            let alphabet = Array(g.pick(["ab", "abc", "acgt", "xyz01"]))
+            let first = String((0..<g.int(0...40)).map { _ in g.pick(alphabet) })
+            let second = String((0..<g.int(0...40)).map { _ in g.pick(alphabet) })
+            commands.append(["SET", "r\(round)a", first])
+            commands.append(["SET", "r\(round)b", second])
+            var options: [String] = []
+            switch g.int(0...3) {
+            case 0: break
+            case 1: options = ["LEN"]
+            case 2: options = ["IDX"]
+            default: options = ["IDX", "WITHMATCHLEN", "MINMATCHLEN", g.pick(["0", "1", "2", "3"])]
+            }
+            commands.append(["LCS", "r\(round)a", "r\(round)b"] + options)
+        }
+        for version in ["2", "3"] {
+            _ = try redis.rawFrames([["HELLO", version]])
+            _ = try node.rawFrames([["HELLO", version]])
+            let expected = try redis.rawFrames(commands).map { String(buffer: $0) }
+            let actual = try node.rawFrames(commands).map { String(buffer: $0) }
+            for index in commands.indices where expected[index] != actual[index] {
+                Issue.record("RESP\(version) \(commands[index].joined(separator: " ")):\nredis: \(expected[index].debugDescription)\nnode:  \(actual[index].debugDescription)")
+            }
+        }
     }
 }
