@@ -372,7 +372,7 @@ struct NodeDumpSortTests {
         }
     }
 
-    @Test func sortStoreWakesABlockedPop() async throws {
+    @Test func sortStoreAndRestoreWakeBlockedPops() async throws {
         let node = try await startNode()
         defer { node.stop() }
         let client = try node.client()
@@ -382,6 +382,12 @@ struct NodeDumpSortTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(try client.command("SORT", "src", "STORE", "dst") == .integer(3))
         #expect(try blocked.readReply() == .array([.bulk("dst"), .bulk("1")]))
+        // RESTORE of a list wakes one too.
+        let payload = try Self.dump(client, "src")
+        try blocked.sendRaw(RedisTestClient.encode([Self.bytes("BLPOP"), Self.bytes("restored"), Self.bytes("5")]))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try client.command([Self.bytes("RESTORE"), Self.bytes("restored"), Self.bytes("0"), payload]) == .status("OK"))
+        #expect(try blocked.readReply() == .array([.bulk("restored"), .bulk("3")]))
     }
 
     // MARK: LCS
