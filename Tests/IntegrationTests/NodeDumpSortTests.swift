@@ -297,6 +297,9 @@ struct NodeDumpSortTests {
         "sx": ["1", "abc", "2"],
         "ss": ["5", "3", "9", "1", "-2", "100", "7", "70000"],
         "st": ["alpha", "beta", "gamma", "delta", "eps", "1", "2", "zeta"],
+        // Long enough for every branch of pqsort (insertion sort, median of three, of nine), with
+        // repeated elements and many equal weights.
+        "sb": (0..<150).map { "e\(($0 * 7) % 97)" },
     ]
     static let sortedSetSource: [(String, String)] = [("1", "a"), ("1", "b"), ("2", "c"), ("0", "d"), ("-1", "e"), ("5", "f"), ("3", "g"), ("2", "apple")]
 
@@ -315,8 +318,8 @@ struct NodeDumpSortTests {
         let weights = ["1", "2", "2", "0.5", "-1", "10", "1e1", " 3"]
         for (position, element) in elements.sorted().enumerated() {
             if element != "banana" && g.chance(75) { commands.append(["SET", "w_" + element, g.pick(weights)]) }
-            commands.append(["SET", "u_" + element, "k\((position * 37) % 101 + 100)"])
-            commands.append(["HSET", "h_" + element, "f", g.pick(weights), "name", "n\((position * 53) % 103 + 100)"])
+            commands.append(["SET", "u_" + element, "k\((position * 37) % 1009 + 1000)"])
+            commands.append(["HSET", "h_" + element, "f", g.pick(weights), "name", "n\((position * 53) % 1013 + 1000)"])
             if g.chance(70) { commands.append(["SET", "o_" + element, "obj-" + element]) }
         }
         commands.append(["SET", "w_banana", "x"])
@@ -326,8 +329,8 @@ struct NodeDumpSortTests {
     /// One random SORT: ties between equal ALPHA BY weights only where both servers start from the
     /// same order (lists, and the intset), and BY nosort over a hash-table set only with STORE.
     static func sortCommand(_ g: inout Generator) -> [String] {
-        let source = g.pick(["sl", "sl", "sa", "sa", "sx", "ss", "st", "sz", "sz", "missing", "str"])
-        let sameStart = source == "sl" || source == "sa" || source == "sx" || source == "ss"
+        let source = g.pick(["sl", "sl", "sa", "sa", "sx", "ss", "st", "sz", "sz", "missing", "str", "sb", "sb", "sb"])
+        let sameStart = source == "sl" || source == "sa" || source == "sx" || source == "ss" || source == "sb"
         let readOnly = g.chance(25)
         var command = [readOnly ? "SORT_RO" : "SORT", source]
         let alpha = g.chance(40)
@@ -337,7 +340,7 @@ struct NodeDumpSortTests {
             if source == "st" && !store { patterns.removeAll { $0 == "nosort" } }
             command += ["BY", g.pick(patterns)]
         }
-        if g.chance(40) { command += ["LIMIT", g.pick(["0", "1", "2", "-1", "5", "100"]), g.pick(["0", "1", "3", "-1", "-5", "100"])] }
+        if g.chance(40) { command += ["LIMIT", g.pick(["0", "1", "2", "-1", "5", "100", "37", "140"]), g.pick(["0", "1", "3", "-1", "-5", "100", "20", "60"])] }
         for _ in 0..<g.int(0...2) { command += ["GET", g.pick(["#", "o_*", "h_*->name", "h_*->f", "nokey", "o_*->x", "w_*"])] }
         if g.chance(50) { command.append(g.pick(["ASC", "DESC", "asc", "desc"])) }
         if alpha { command.append(g.pick(["ALPHA", "alpha"])) }
