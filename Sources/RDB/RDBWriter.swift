@@ -30,13 +30,25 @@ public struct RDBWriter: Sendable {
     private var compressor = LZF.Compressor()
     private var compressed: [UInt8] = []
     private var scratch: [UInt8] = []
+    /// Writes one value alone, as DUMP serializes it: no magic, and a key is only its type byte
+    /// (no expiry, no name). See `DumpPayload`.
+    private let bareValue: Bool
 
     /// Starts a file with the `REDIS0010` magic; aux fields, databases and keys follow.
     public init(compression: Bool = true, checksum: Bool = true) {
         self.compression = compression
         self.checksum = checksum
+        bareValue = false
         let digits = String(RDBFormat.version)
         pending = Array(("REDIS" + String(repeating: "0", count: 4 - digits.count) + digits).utf8)
+    }
+
+    /// A writer for one value without the file around it (`DumpPayload.make`).
+    init(bareValueCompression compression: Bool) {
+        self.compression = compression
+        checksum = false  // the payload's CRC64 is DumpPayload's, over the finished bytes
+        bareValue = true
+        pending = []
     }
 
     /// Total bytes produced so far, taken or not.
@@ -185,7 +197,11 @@ public struct RDBWriter: Sendable {
                 nodes.append(0)
                 nodeBytes = 0
                 nodeCount = 0
-            } else if nodeCount > 0 && (nodeBytes + size > RDBLimits.listNodeBytes || nodeCount == RDBListpack.unknownCount - 1) {
+            } else if nodeCount > 0
+                && (nodeBytes + element.count + 8 > RDBLimits.listNodeBytes || nodeCount == RDBListpack.unknownCount - 1)
+            {
+                // Redis's `_quicklistNodeAllowInsert`: the node's bytes plus the element's raw length
+                // plus 8 must stay within 8 KB.
                 nodes.append(nodeCount)
                 nodeBytes = RDBListpack.headerSize + 1 + size
                 nodeCount = 1
@@ -228,13 +244,14 @@ public struct RDBWriter: Sendable {
     }
 
     /// A set: an intset when it has at most 512 members that are all canonical integers, otherwise
-    /// a plain set.
+    /// a plain set. `compact` overrides the size rule (the encoding a server holds the set in, as
+    /// DUMP writes it): true still needs every member to be an integer.
     public mutating func writeSet<C: Collection>(
-        key: some Collection<UInt8>, members: C, expireAtMilliseconds: Int64? = nil
+        key: some Collection<UInt8>, members: C, expireAtMilliseconds: Int64? = nil, compact: Bool? = nil
     ) where C.Element: Collection<UInt8> {
         let count = members.count
         guard count > 0 else { return }
-        if count <= RDBLimits.intsetEntries {
+        if compact ?? (count <= RDBLimits.intsetEntries) {
             var integers: [Int64] = []
             integers.reserveCapacity(count)
             for member in members {
@@ -253,15 +270,16 @@ public struct RDBWriter: Sendable {
     }
 
     /// A hash: a listpack when it has at most 512 fields and every field and value is at most 64
-    /// bytes, otherwise a plain hash.
+    /// bytes, otherwise a plain hash. `compact` overrides the size rule (the encoding a server holds
+    /// the hash in, as DUMP writes it).
     public mutating func writeHash<C: Collection, F: Collection<UInt8>, V: Collection<UInt8>>(
-        key: some Collection<UInt8>, pairs: C, expireAtMilliseconds: Int64? = nil
+        key: some Collection<UInt8>, pairs: C, expireAtMilliseconds: Int64? = nil, compact: Bool? = nil
     ) where C.Element == (field: F, value: V) {
         let count = pairs.count
         guard count > 0 else { return }
-        let small = count <= RDBLimits.hashListpackEntries && pairs.allSatisfy {
+        let small = compact ?? (count <= RDBLimits.hashListpackEntries && pairs.allSatisfy {
             $0.field.count <= RDBLimits.hashListpackValue && $0.value.count <= RDBLimits.hashListpackValue
-        }
+        })
         if small {
             beginKey(RDBType.hashListpack, key, expireAtMilliseconds)
             appendListpack(count: count * 2) { listpack in
@@ -281,14 +299,16 @@ public struct RDBWriter: Sendable {
     }
 
     /// A sorted set: a listpack (sorted by score, then member, as Redis keeps it) when it has at most
-    /// 128 members of at most 64 bytes, otherwise `ZSET_2` with binary scores.
+    /// 128 members of at most 64 bytes, otherwise `ZSET_2` with binary scores, in the order given
+    /// (Redis writes its skiplist from the highest score down). `compact` overrides the size rule
+    /// (the encoding a server holds the set in, as DUMP writes it).
     public mutating func writeSortedSet<C: Collection, M: Collection<UInt8>>(
-        key: some Collection<UInt8>, pairs: C, expireAtMilliseconds: Int64? = nil
+        key: some Collection<UInt8>, pairs: C, expireAtMilliseconds: Int64? = nil, compact: Bool? = nil
     ) where C.Element == (member: M, score: Double) {
         let count = pairs.count
         guard count > 0 else { return }
         precondition(!pairs.contains { $0.score.isNaN }, "a sorted set score is NaN; Redis cannot load it")
-        let small = count <= RDBLimits.zsetListpackEntries && pairs.allSatisfy { $0.member.count <= RDBLimits.zsetListpackValue }
+        let small = compact ?? (count <= RDBLimits.zsetListpackEntries && pairs.allSatisfy { $0.member.count <= RDBLimits.zsetListpackValue })
         if small {
             var sorted = pairs.map { (member: [UInt8]($0.member), score: $0.score) }
             sorted.sort { $0.score < $1.score || ($0.score == $1.score && $0.member.lexicographicallyPrecedes($1.member)) }
@@ -319,6 +339,10 @@ public struct RDBWriter: Sendable {
 
     private mutating func beginKey(_ type: UInt8, _ key: some Collection<UInt8>, _ expireAt: Int64?) {
         begin()
+        if bareValue {
+            pending.append(type)
+            return
+        }
         if let expireAt {
             pending.append(RDBOpcode.expireTimeMilliseconds)
             let bits = UInt64(bitPattern: expireAt)

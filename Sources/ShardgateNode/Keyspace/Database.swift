@@ -64,6 +64,9 @@ final class Database {
 
     func access(slot: Int) -> UInt32 { table.access(at: slot) }
 
+    /// Sets the key's access word (RESTORE's IDLETIME and FREQ).
+    func setAccess(slot: Int, _ word: UInt32) { table.setAccess(word, at: slot) }
+
     func find(_ key: [UInt8], now: Int64) -> Int? {
         key.withUnsafeBytes { find($0, now: now) }
     }
