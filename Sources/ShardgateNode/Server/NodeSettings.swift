@@ -57,6 +57,11 @@ public struct NodeSettings: Sendable {
     public var zsetMaxListpackEntries = 128
     public var zsetMaxListpackValue = 64
     public var listMaxListpackSize = -2
+    /// `list-compress-depth`: how many quicklist nodes at each end Redis leaves uncompressed (0: no
+    /// compression). Accepted, validated and reported as Redis does, but it changes nothing here: the
+    /// node keeps a list's elements in one deque, not in a quicklist of listpacks, so there are no
+    /// inner nodes to compress (a list costs its plain bytes at any depth).
+    public var listCompressDepth = 0
     /// A sparse HyperLogLog that would grow past this many bytes (header included) turns dense.
     public var hllSparseMaxBytes = 3000
     // Replication (used by the replication work).
@@ -181,6 +186,7 @@ extension NodeSettings {
         memory("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
         memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, range: 0...Int.max),
         integer("list-max-listpack-size", \.listMaxListpackSize, range: Int(Int32.min)...Int(Int32.max), alias: "list-max-ziplist-size"),
+        integer("list-compress-depth", \.listCompressDepth, range: 0...Int(Int32.max)),
         ConfigParameter(
             name: "replicaof", alias: "slaveof", mutable: false,
             get: { settings in settings.replicaOf.map { "\($0.host) \($0.port)" } ?? "" },
