@@ -19,6 +19,11 @@ public struct NodeSettings: Sendable {
     public var appendDirname = "appendonlydir"
     public var appendFsync = "everysec"
     public var autoAOFRewritePercentage = 100
+    /// `aof-use-rdb-preamble`: whether a rewrite writes the AOF's base as an RDB (yes, the default)
+    /// or as commands. Accepted and reported as in Redis; the node always writes an RDB base
+    /// (`<name>.base.rdb`, which Redis 7 loads whichever the setting), so `no` only changes the answer
+    /// to CONFIG GET.
+    public var aofUseRDBPreamble = true
     public var autoAOFRewriteMinSize = 64 * 1024 * 1024
     public var databases = 16
     public var maxClients = 10000
@@ -139,6 +144,7 @@ extension NodeSettings {
         string("appendfilename", \.appendFilename, mutable: false, validate: baseName("appendfilename", "filename", nonEmpty: true)),
         string("appenddirname", \.appendDirname, mutable: false, validate: baseName("appenddirname", "dirname", nonEmpty: true)),
         choice("appendfsync", \.appendFsync, ["always", "everysec", "no"]),
+        boolean("aof-use-rdb-preamble", \.aofUseRDBPreamble),
         integer("auto-aof-rewrite-percentage", \.autoAOFRewritePercentage, range: 0...Int(Int32.max)),
         memory("auto-aof-rewrite-min-size", \.autoAOFRewriteMinSize, range: 0...Int.max),
         integer("databases", \.databases, range: 1...Int(Int32.max), mutable: false),
