@@ -163,19 +163,22 @@ enum KeyCommands {
         let database = call.database
         let now = call.now
         var found: [[UInt8]] = []
+        var expired: [[UInt8]] = []
         var next = cursor
         var visited = 0
         repeat {
             next = database.scan(cursor: next) { slot in
                 visited += 1
                 let deadline = database.expireAt(slot: slot)
-                if deadline != 0 && deadline <= now { return }
+                if deadline != 0 && deadline <= now { return expired.append(database.key(at: slot)) }
                 let key = database.key(at: slot)
                 if let pattern = options.pattern, !GlobMatch.matches(pattern, key) { return }
                 if let type = options.type, database.value(at: slot).typeName != type { return }
                 found.append(key)
             }
         } while next != 0 && visited < options.count
+        // As in Redis, the expired keys the scan met are deleted (DEL propagated), after the walk.
+        for key in expired { _ = database.find(key, now: now) }
         scanReply(call, next, found)
     }
 

@@ -15,10 +15,11 @@ enum RedisNumber {
         RedisInteger.parse(bytes).map(Int.init)
     }
 
-    /// `getDoubleFromObject`: strtod over the whole argument, no leading space, not NaN.
+    /// `getDoubleFromObject`: strtod over the whole argument, no leading space, not NaN. Redis 7.0
+    /// sets no length limit (a 309-digit DBL_MAX written out in full is a valid score); a longer
+    /// number overflows and is refused as overflow.
     static func parseDouble(_ bytes: UnsafeRawBufferPointer) -> Double? {
-        guard bytes.count < 256 else { return nil }
-        return wholeNumber(bytes, strtod) { value in
+        wholeNumber(bytes, strtod) { value in
             // Overflow to ±inf or underflow to 0 is an error; a literal "inf" is not.
             !(errno == ERANGE && (value.isInfinite || value == 0)) && !value.isNaN
         }

@@ -1,17 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import Commands
 import Config
 
-/// Server-wide commands: INFO, CONFIG, TIME, DEBUG, SHUTDOWN, LASTSAVE.
+/// Server-wide commands: INFO, CONFIG, TIME, SHUTDOWN, LASTSAVE; DEBUG (`DebugCommands`), MEMORY USAGE
+/// (`MemoryUsage`) and OBJECT REFCOUNT/IDLETIME/FREQ (`ObjectCommands`) are registered here too.
 enum ServerCommands {
     static var all: [(String, CommandHandler)] {[
         ("info", info), ("config|get", configGet), ("config|set", configSet), ("config|resetstat", configResetStat),
-        ("config|rewrite", configRewrite), ("time", time), ("debug", debug), ("shutdown", shutdown),
-        ("lastsave", lastsave),
+        ("config|rewrite", configRewrite), ("time", time), ("debug", DebugCommands.run), ("shutdown", shutdown),
+        ("lastsave", lastsave), ("memory|usage", MemoryUsage.command),
+        ("object|refcount", ObjectCommands.objectRefcount), ("object|idletime", ObjectCommands.objectIdletime),
+        ("object|freq", ObjectCommands.objectFreq),
     ]}
 
     static func info(_ call: inout CommandCall) throws(CommandError) {
@@ -112,34 +110,6 @@ enum ServerCommands {
 
     static func lastsave(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(Int(call.node.persistence.lastSaveTime / 1000))
-    }
-
-    /// DEBUG SLEEP (blocks the node, as in Redis) and DEBUG JMAP-free basics.
-    static func debug(_ call: inout CommandCall) throws(CommandError) {
-        guard call.count >= 2 else { throw CommandError(RedisErrors.wrongArity("debug")) }
-        if call.matches(1, "sleep") && call.count == 3 {
-            if let duration = sleepDuration(call.string(2)) {
-                var request = duration
-                var remaining = timespec()
-                while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
-            }
-            return call.client.ok()
-        }
-        if call.matches(1, "set-active-expire") && call.count == 3 {
-            return call.client.ok()
-        }
-        throw CommandError("ERR DEBUG subcommand '\(call.string(1))' is not supported by shardgate")
-    }
-
-    /// DEBUG SLEEP's argument as Redis reads it (`strtod` of its leading number, no error; seconds
-    /// to whole microseconds): nil for no sleep at all (negative, NaN, or beyond what a
-    /// microsecond count holds, where Redis's conversion yields a negative time `nanosleep` refuses).
-    static func sleepDuration(_ text: String) -> timespec? {
-        let seconds = text.withCString { strtod($0, nil) }
-        let micros = seconds * 1_000_000
-        guard micros.isFinite, micros >= 0, micros < 9.2e18 else { return nil }
-        let whole = Int(micros)
-        return timespec(tv_sec: whole / 1_000_000, tv_nsec: (whole % 1_000_000) * 1000)
     }
 
     /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves unless NOSAVE (or no save points), then stops.

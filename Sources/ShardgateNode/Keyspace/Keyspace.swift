@@ -2,6 +2,9 @@
 /// Lives on the node's event loop.
 final class Keyspace {
     var databases: [Database]
+    /// Whether the cron deletes keys whose TTL passed without anyone reading them (Redis's
+    /// `active_expire_enabled`, switched by DEBUG SET-ACTIVE-EXPIRE); lookups expire keys either way.
+    var activeExpiry = true
 
     init(count: Int) {
         databases = (0..<count).map { Database(index: $0) }

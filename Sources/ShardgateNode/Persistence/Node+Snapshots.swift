@@ -32,10 +32,14 @@ extension Node {
         }
     }
 
-    private func loadSnapshot() throws {
+    /// Loads the dump into the databases. A missing file is no error (a new node) unless `required`.
+    private func loadSnapshot(required: Bool = false) throws {
         let path = rdbPath
         let started = Clock.monotonicMicroseconds()
-        guard let bytes = try FileIO.read(path) else { return }
+        guard let bytes = try FileIO.read(path) else {
+            if required { throw Snapshot.LoadError(description: "no such file: \(path)") }
+            return
+        }
         let result = try bytes.withUnsafeBytes {
             try Snapshot.load(
                 $0, into: keyspace.databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
@@ -46,6 +50,75 @@ extension Node {
             "file": "\(path)", "keys": "\(result.loaded)", "expired": "\(result.expired)",
             "seconds": "\(Double(Clock.monotonicMicroseconds() - started) / 1e6)",
         ])
+    }
+
+    // MARK: - Reloading (DEBUG RELOAD, DEBUG LOADAOF)
+
+    /// DEBUG RELOAD: writes the dump (unless `save` is false), empties every database (unless
+    /// `flush` is false) and loads the dump back, as Redis does to prove that what it holds survives
+    /// a restart. A key of the dump replaces a key of the same name still in memory (Redis merges
+    /// only with MERGE and stops the server on such a conflict otherwise; the node always merges).
+    /// Returns Redis's error text when it fails; the databases are empty then if they were flushed,
+    /// as in Redis.
+    func debugReload(save: Bool, flush: Bool) -> String? {
+        // What earlier commands of this batch propagated goes out first (the load propagates nothing).
+        flushPropagation()
+        if save && !saveSnapshot() { return "ERR" }
+        if flush { emptyForReload() }
+        do {
+            try whileReloading { try loadSnapshot(required: true) }
+        } catch {
+            logger.warning("DEBUG RELOAD could not load the dump", metadata: ["error": "\(error)"])
+            return "ERR Error trying to load the RDB dump"
+        }
+        logger.warning("DB reloaded by DEBUG RELOAD")
+        return nil
+    }
+
+    /// DEBUG LOADAOF: writes what the AOF still buffers, empties every database and replays the
+    /// AOF files the manifest names (with appendonly off too, as Redis does). Returns an error text
+    /// when a file cannot be loaded (where Redis exits).
+    func debugLoadAOF() -> String? {
+        flushPropagation()
+        if settings.appendOnly {
+            writeAOFBuffer()
+            syncAOFNow()
+        }
+        emptyForReload()
+        do {
+            try whileReloading {
+                try readAOFManifest()
+                try loadAppendOnlyFiles()
+            }
+        } catch {
+            logger.warning("DEBUG LOADAOF could not load the append only file", metadata: ["error": "\(error)"])
+            return "ERR Error trying to load the append only file: \(error)"
+        }
+        // The replayed commands are no new changes (Redis: no AOF or replication of them).
+        persistence.dirty = 0
+        logger.warning("Append Only File loaded by DEBUG LOADAOF")
+        return nil
+    }
+
+    /// Every database emptied ahead of a reload, as Redis's `emptyData`: watched keys that exist are
+    /// touched (a reload may bring other values); no change is counted or propagated.
+    private func emptyForReload() {
+        for (index, database) in keyspace.databases.enumerated() {
+            if !clients.watches.isEmpty { clients.watches.touchExisting(database: index) }
+            database.removeAll()
+        }
+    }
+
+    /// Runs a load in the loading state (INFO `loading:1`, nothing propagated); the commands an AOF
+    /// replays leave the command statistics as they were.
+    private func whileReloading(_ body: () throws -> Void) rethrows {
+        persistence.loading = true
+        let savedStats = stats
+        defer {
+            persistence.loading = false
+            stats = savedStats
+        }
+        try body()
     }
 
     // MARK: - Saving

@@ -16,7 +16,7 @@ extension Node {
         let now = self.now
         refreshWallClockOffset()
         // Active expiry: a bounded amount of work per tick so a burst of deadlines cannot stall clients.
-        for database in keyspace.databases {
+        for database in keyspace.databases where keyspace.activeExpiry {
             _ = database.expireDueKeys(now: now, limit: 2000)
         }
         cronTasks(now: now)

@@ -19,6 +19,11 @@ public struct NodeSettings: Sendable {
     public var appendDirname = "appendonlydir"
     public var appendFsync = "everysec"
     public var autoAOFRewritePercentage = 100
+    /// `aof-use-rdb-preamble`: whether a rewrite writes the AOF's base as an RDB (yes, the default)
+    /// or as commands. Accepted and reported as in Redis; the node always writes an RDB base
+    /// (`<name>.base.rdb`, which Redis 7 loads whichever the setting), so `no` only changes the answer
+    /// to CONFIG GET.
+    public var aofUseRDBPreamble = true
     public var autoAOFRewriteMinSize = 64 * 1024 * 1024
     public var databases = 16
     public var maxClients = 10000
@@ -57,6 +62,11 @@ public struct NodeSettings: Sendable {
     public var zsetMaxListpackEntries = 128
     public var zsetMaxListpackValue = 64
     public var listMaxListpackSize = -2
+    /// `list-compress-depth`: how many quicklist nodes at each end Redis leaves uncompressed (0: no
+    /// compression). Accepted, validated and reported as Redis does, but it changes nothing here: the
+    /// node keeps a list's elements in one deque, not in a quicklist of listpacks, so there are no
+    /// inner nodes to compress (a list costs its plain bytes at any depth).
+    public var listCompressDepth = 0
     /// A sparse HyperLogLog that would grow past this many bytes (header included) turns dense.
     public var hllSparseMaxBytes = 3000
     // Replication (used by the replication work).
@@ -134,6 +144,7 @@ extension NodeSettings {
         string("appendfilename", \.appendFilename, mutable: false, validate: baseName("appendfilename", "filename", nonEmpty: true)),
         string("appenddirname", \.appendDirname, mutable: false, validate: baseName("appenddirname", "dirname", nonEmpty: true)),
         choice("appendfsync", \.appendFsync, ["always", "everysec", "no"]),
+        boolean("aof-use-rdb-preamble", \.aofUseRDBPreamble),
         integer("auto-aof-rewrite-percentage", \.autoAOFRewritePercentage, range: 0...Int(Int32.max)),
         memory("auto-aof-rewrite-min-size", \.autoAOFRewriteMinSize, range: 0...Int.max),
         integer("databases", \.databases, range: 1...Int(Int32.max), mutable: false),
@@ -181,6 +192,7 @@ extension NodeSettings {
         memory("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
         memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, range: 0...Int.max),
         integer("list-max-listpack-size", \.listMaxListpackSize, range: Int(Int32.min)...Int(Int32.max), alias: "list-max-ziplist-size"),
+        integer("list-compress-depth", \.listCompressDepth, range: 0...Int(Int32.max)),
         ConfigParameter(
             name: "replicaof", alias: "slaveof", mutable: false,
             get: { settings in settings.replicaOf.map { "\($0.host) \($0.port)" } ?? "" },
