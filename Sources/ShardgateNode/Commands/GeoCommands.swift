@@ -404,125 +404,21 @@ enum GeoCommands {
         return descending ? -ascending : ascending
     }
 
-    /// Redis's `pqsort` (Bentley & McIlroy's quicksort that skips the partitions outside the
-    /// wanted ranks 0...`last`), step for step, so that matches at equal distances end up where
-    /// Redis puts them.
+    /// Redis's `pqsort` over the ranks 0...`last` (`RedisSorting.partialSort`), so that matches at
+    /// equal distances end up where Redis puts them.
     static func partialSortByDistance(_ matches: inout [Match], descending: Bool, through last: Int) {
-        var order = Array(matches.indices)
         let distances = matches.map(\.distance)
-        func cmp(_ i: Int, _ j: Int) -> Int { compare(distances[order[i]], distances[order[j]], descending: descending) }
-        func median(_ a: Int, _ b: Int, _ c: Int) -> Int {
-            cmp(a, b) < 0
-                ? (cmp(b, c) < 0 ? b : (cmp(a, c) < 0 ? c : a))
-                : (cmp(b, c) > 0 ? b : (cmp(a, c) < 0 ? a : c))
+        let order = RedisSorting.partialSort(count: matches.count, low: 0, high: last) {
+            compare(distances[$0], distances[$1], descending: descending)
         }
-        func swapBlocks(_ a: Int, _ b: Int, _ count: Int) {
-            for offset in 0..<max(count, 0) { order.swapAt(a + offset, b + offset) }
-        }
-        func wanted(_ start: Int, _ count: Int) -> Bool { last >= start && 0 < start + count }
-        func sort(_ initialStart: Int, _ initialCount: Int) {
-            var start = initialStart, count = initialCount
-            while true {
-                if count < 7 {
-                    for m in (start + 1)..<max(start + count, start + 1) {
-                        var l = m
-                        while l > start && cmp(l - 1, l) > 0 {
-                            order.swapAt(l, l - 1)
-                            l -= 1
-                        }
-                    }
-                    return
-                }
-                var pivot = start + count / 2
-                if count > 7 {
-                    var low = start, high = start + count - 1
-                    if count > 40 {
-                        let d = count / 8
-                        low = median(low, low + d, low + 2 * d)
-                        pivot = median(pivot - d, pivot, pivot + d)
-                        high = median(high - 2 * d, high - d, high)
-                    }
-                    pivot = median(low, pivot, high)
-                }
-                order.swapAt(start, pivot)
-                var a = start + 1, b = start + 1
-                var c = start + count - 1, d = start + count - 1
-                while true {
-                    while b <= c {
-                        let result = cmp(b, start)
-                        if result > 0 { break }
-                        if result == 0 {
-                            order.swapAt(a, b)
-                            a += 1
-                        }
-                        b += 1
-                    }
-                    while b <= c {
-                        let result = cmp(c, start)
-                        if result < 0 { break }
-                        if result == 0 {
-                            order.swapAt(c, d)
-                            d -= 1
-                        }
-                        c -= 1
-                    }
-                    if b > c { break }
-                    order.swapAt(b, c)
-                    b += 1
-                    c -= 1
-                }
-                let end = start + count
-                var r = min(a - start, b - a)
-                swapBlocks(start, b - r, r)
-                r = min(d - c, end - d - 1)
-                swapBlocks(b, end - r, r)
-                r = b - a
-                if r > 1 && wanted(start, r) { sort(start, r) }
-                r = d - c
-                guard r > 1 else { return }
-                start = end - r
-                count = r
-                guard wanted(start, count) else { return }
-            }
-        }
-        sort(0, order.count)
         matches = order.map { matches[$0] }
     }
 
-    /// A stable merge sort by distance, splitting and merging as glibc's `qsort` does, with
-    /// Redis's comparator (so equal distances keep the order they were found in, as in Redis).
+    /// Redis's full sort (glibc's stable merge sort, `RedisSorting.mergeSort`).
     static func sortByDistance(_ matches: inout [Match], descending: Bool) {
         guard matches.count > 1 else { return }
         let distances = matches.map(\.distance)
-        // cmp(a, b) <= 0: a goes first.
-        func first(_ a: Int, _ b: Int) -> Bool { compare(distances[a], distances[b], descending: descending) <= 0 }
-        var order = Array(matches.indices)
-        var scratch = order
-        func sort(_ start: Int, _ count: Int) {
-            guard count > 1 else { return }
-            let leftCount = count / 2
-            sort(start, leftCount)
-            sort(start + leftCount, count - leftCount)
-            var left = start, right = start + leftCount, out = 0
-            let leftEnd = start + leftCount, rightEnd = start + count
-            while left < leftEnd && right < rightEnd {
-                if first(order[left], order[right]) {
-                    scratch[out] = order[left]
-                    left += 1
-                } else {
-                    scratch[out] = order[right]
-                    right += 1
-                }
-                out += 1
-            }
-            while left < leftEnd {
-                scratch[out] = order[left]
-                left += 1
-                out += 1
-            }
-            for position in 0..<out { order[start + position] = scratch[position] }
-        }
-        sort(0, order.count)
+        let order = RedisSorting.mergeSort(count: matches.count) { compare(distances[$0], distances[$1], descending: descending) }
         matches = order.map { matches[$0] }
     }
 }
