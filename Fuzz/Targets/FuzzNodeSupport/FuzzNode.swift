@@ -30,7 +30,7 @@ public final class FuzzNode {
     /// Runs `requests` as one client would, then closes the client and empties the keyspace, so
     /// inputs do not depend on each other.
     public func run(_ requests: [RESPRequest]) {
-        let client = node.register(channel: DetachedChannel(eventLoop: loop))!
+        let client = node.register(channel: DetachedChannel(eventLoop: loop))
         for request in requests {
             node.execute(request, from: client)
             client.reply.clear()
@@ -42,7 +42,7 @@ public final class FuzzNode {
     /// Replays `bytes` as an append-only file (an RDB preamble first when it starts with `REDIS`),
     /// as the node does at startup.
     public func replayAOF(_ bytes: [UInt8]) {
-        let client = node.register(channel: DetachedChannel(eventLoop: loop))!
+        let client = node.register(channel: DetachedChannel(eventLoop: loop))
         do {
             var offset = 0
             if bytes.starts(with: Array("REDIS".utf8)) {
@@ -67,7 +67,7 @@ public final class FuzzNode {
         loop.advanceTime(by: .seconds(3600))
         client.reply.clear()
         node.unregister(client)
-        let cleaner = node.register(channel: DetachedChannel(eventLoop: loop))!
+        let cleaner = node.register(channel: DetachedChannel(eventLoop: loop))
         node.execute(RESPRequest(arguments: [Array("FLUSHALL".utf8)]), from: cleaner)
         node.settings.maxMemory = 0
         node.unregister(cleaner)
