@@ -55,10 +55,10 @@ struct NodeOptionsTests {
         defer { off.stop() }
         let clients = try [on.client(), off.client()]
         for client in clients { #expect(try client.command("PING") == .status("PONG")) }
-        func timers(_ port: Int) async throws -> [ProxySocketOptionsTests.TCPSocket] {
-            var sockets: [ProxySocketOptionsTests.TCPSocket] = []
+        func timers(_ port: Int) async throws -> [TCPSocket] {
+            var sockets: [TCPSocket] = []
             try await waitUntil("connections settle") {
-                sockets = try ProxySocketOptionsTests.TCPSocket.all().filter { $0.state == 1 && $0.localPort == port }
+                sockets = try TCPSocket.all().filter { $0.state == 1 && $0.localPort == port }
                 return !sockets.isEmpty && sockets.allSatisfy { $0.timer != 1 }
             }
             return sockets
