@@ -306,15 +306,11 @@ extension Node {
         serveWaiters()
     }
 
-    func acknowledgedReplicas(atLeast offset: Int) -> Int {
-        replication.replicas.filter { $0.state == .online && $0.ackOffset >= offset }.count
-    }
-
     func serveWaiters() {
         guard !replication.waiters.isEmpty else { return }
         var remaining: [ReplicationWaiter] = []
         for waiter in replication.waiters {
-            let count = acknowledgedReplicas(atLeast: waiter.offset)
+            let count = replication.acknowledgedReplicas(atLeast: waiter.offset)
             if count >= waiter.replicas {
                 finishWait(waiter, count: count)
             } else {
@@ -334,9 +330,7 @@ extension Node {
 
     /// Replicas whose last acknowledgement is at most `min-replicas-max-lag` seconds old.
     var goodReplicaCount: Int {
-        let limit = Int64(settings.minReplicasMaxLag) * 1000
-        let now = self.now
-        return replication.replicas.filter { $0.state == .online && now - $0.lastAck <= limit }.count
+        replication.goodReplicaCount(maxLag: settings.minReplicasMaxLag, now: now)
     }
 
     // MARK: - Cron

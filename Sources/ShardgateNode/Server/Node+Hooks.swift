@@ -91,19 +91,9 @@ extension Node {
     /// "master" or "slave", as ROLE and HELLO report it.
     var replicationRole: String { isReplica ? "replica" : "master" }
 
-    /// INFO replication fields.
-    func replicationInfo() -> [(String, String)] {
-        replicationInfoFields()
-    }
-
     /// Once listening: follow the master named by `replicaof`, if any.
     func startReplicationIfConfigured() {
         if let master = settings.replicaOf { becomeReplica(of: master.host, port: master.port, atStartup: true) }
-    }
-
-    /// INFO persistence fields.
-    func persistenceInfo() -> [(String, String)] {
-        persistenceInfoFields()
     }
 
     var pubsubChannelCount: Int { clients.pubsub.channels.count }
