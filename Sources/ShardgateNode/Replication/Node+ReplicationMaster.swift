@@ -29,25 +29,10 @@ extension Node {
         }
     }
 
-    /// Appends bytes to the stream: offset, backlog, every replica (or its pending buffer).
+    /// Appends bytes to the stream (see `ReplicationState.feed`); replicas written to are flushed
+    /// at the end of the tick.
     func feedReplicationStream(_ batch: ByteBuffer) {
-        guard replication.backlog != nil else { return }
-        replication.identity.offset += batch.readableBytes
-        replication.backlog!.append(batch)
-        for peer in replication.replicas {
-            switch peer.state {
-            case .online where peer.streamStartsOnAck:
-                peer.pending.writeImmutableBuffer(batch)
-            case .online:
-                peer.client.reply.writeImmutableBuffer(batch)
-                scheduleFlush(peer.client)
-            case .waitingForSnapshot:
-                // The snapshot will include this change.
-                break
-            case .receivingSnapshot:
-                peer.pending.writeImmutableBuffer(batch)
-            }
-        }
+        replication.feed(batch) { scheduleFlush($0) }
     }
 
     /// Adds one command to the stream outside of a client's command (PING, REPLCONF GETACK).
@@ -78,7 +63,7 @@ extension Node {
         flushPropagation()
         let peer = ReplicaPeer(client: client, state: .online, now: now)
         peer.ackOffset = offset - 1
-        attach(peer)
+        replication.attach(peer)
         client.reply.writeString("+CONTINUE \(replication.identity.replicationID)\r\n")
         client.reply.writeBytes(backlog.bytes(from: offset))
         replication.counters.partialOK += 1
@@ -93,24 +78,14 @@ extension Node {
         replication.counters.full += 1
         ensureBacklog()
         let peer = ReplicaPeer(client: client, state: .waitingForSnapshot, now: now)
-        attach(peer)
+        replication.attach(peer)
         if replication.waitingSince == nil { replication.waitingSince = now }
         startReplicationSnapshotIfDue()
     }
 
-    private func attach(_ peer: ReplicaPeer) {
-        peer.client.flags.isReplica = true
-        replication.replicas.append(peer)
-    }
-
     /// A replica's connection closed (or it was killed).
     func detachReplica(_ client: ClientConnection) {
-        replication.replicas.removeAll { $0.client === client }
-        if replication.replicas.isEmpty { replication.noReplicasSince = now }
-        if var snapshot = replication.snapshot {
-            snapshot.peers.removeAll { $0.client === client }
-            replication.snapshot = snapshot
-        }
+        replication.detach(client, now: now)
     }
 
     // MARK: - Snapshots for full resynchronisation

@@ -32,6 +32,42 @@ final class ReplicationState {
     var refusedEmptyMasterCount = 0
     var consumerRegistered = false
 
+    /// Appends bytes to the stream: the offset, the backlog, and every replica (online ones get
+    /// them now, passed to `flush`; those receiving a snapshot keep them for after it; those
+    /// waiting for one get them in it).
+    func feed(_ batch: ByteBuffer, flush: (ClientConnection) -> Void) {
+        guard backlog != nil else { return }
+        identity.offset += batch.readableBytes
+        backlog!.append(batch)
+        for peer in replicas {
+            switch peer.state {
+            case .online where peer.streamStartsOnAck:
+                peer.pending.writeImmutableBuffer(batch)
+            case .online:
+                peer.client.reply.writeImmutableBuffer(batch)
+                flush(peer.client)
+            case .waitingForSnapshot:
+                break
+            case .receivingSnapshot:
+                peer.pending.writeImmutableBuffer(batch)
+            }
+        }
+    }
+
+    /// A replica joins (after PSYNC).
+    func attach(_ peer: ReplicaPeer) {
+        peer.client.flags.isReplica = true
+        replicas.append(peer)
+    }
+
+    /// A replica's connection closed (or it was killed): it leaves the replicas and the snapshot
+    /// it waited for.
+    func detach(_ client: ClientConnection, now: Int64) {
+        replicas.removeAll { $0.client === client }
+        if replicas.isEmpty { noReplicasSince = now }
+        snapshot?.peers.removeAll { $0.client === client }
+    }
+
     /// Online replicas that acknowledged `offset` or later (WAIT).
     func acknowledgedReplicas(atLeast offset: Int) -> Int {
         replicas.filter { $0.state == .online && $0.ackOffset >= offset }.count
