@@ -62,6 +62,7 @@ extension Node {
     /// (A new requirepass leaves connected clients authenticated, as in Redis.)
     func settingsChanged(from previous: NodeSettings) {
         persistenceSettingsChanged(from: previous)
+        if settings.maxMemoryPolicy != previous.maxMemoryPolicy { updateAccessTracking(now: now) }
         if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
     }
 
