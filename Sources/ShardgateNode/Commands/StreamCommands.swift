@@ -529,11 +529,13 @@ enum StreamCommands {
             if serve { served.append((keyIndex, stream, after, history)) }
         }
         if !served.isEmpty {
-            call.client.mapHeader(served.count)
+            let resp3 = call.client.protocolVersion == 3
+            if resp3 { call.client.mapHeader(served.count) } else { call.client.arrayHeader(served.count) }
             var propagated: [[[UInt8]]] = []
             let consumerName = isGroup ? call.bytes(groupIndex + 1) : []
             for (keyIndex, stream, after, history) in served {
                 let position = keyIndex - streamsIndex
+                if !resp3 { call.client.arrayHeader(2) }
                 call.argument(keyIndex) { call.client.bulk($0) }
                 guard isGroup, let group = groups[position] else {
                     if let start = after.incremented {
