@@ -330,6 +330,8 @@ struct NodeStats {
     var commandMicroseconds: [Int] = []
     var commandFailures: [Int] = []
     var commandRejections: [Int] = []
+    /// Values UNLINK found costly enough to free in the background in Redis (`lazyfreed_objects`).
+    var lazyfreedObjects = 0
 }
 
 /// Wall and monotonic clocks without Foundation.
