@@ -642,8 +642,30 @@ final class StreamObject {
         return read == StreamGroup.invalidEntriesRead ? nil : Int64(entriesAdded) - read
     }
 
-    /// The number of radix-tree nodes Redis would report for this many keys (an estimate).
-    var radixTreeNodes: Int { nodes.isEmpty ? 1 : nodes.count + 1 }
+    /// The number of nodes of Redis's radix tree over the nodes' 16-byte keys: a compressed trie
+    /// (one node per run of bytes shared by every key below it, one per branching point, one empty
+    /// node per key end), which is the shape Redis's rax keeps for same-length keys.
+    var radixTreeNodes: Int {
+        if nodes.isEmpty { return 1 }
+        let keys = nodes.map(\.master.raw)
+        func count(_ range: Range<Int>, _ depth: Int) -> Int {
+            if depth == 16 { return 1 }
+            let first = keys[range.lowerBound], last = keys[range.upperBound - 1]
+            var shared = 0
+            while depth + shared < 16 && first[depth + shared] == last[depth + shared] { shared += 1 }
+            if shared > 0 { return 1 + count(range, depth + shared) }
+            var total = 1
+            var start = range.lowerBound
+            while start < range.upperBound {
+                var end = start + 1
+                while end < range.upperBound && keys[end][depth] == keys[start][depth] { end += 1 }
+                total += count(start..<end, depth + 1)
+                start = end
+            }
+            return total
+        }
+        return count(0..<keys.count, 0)
+    }
 
     /// Bytes the nodes take, as Redis's listpacks would.
     var listpackBytes: Int { nodes.reduce(0) { $0 + $1.listpackBytes } }
