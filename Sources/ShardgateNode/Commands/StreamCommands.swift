@@ -236,7 +236,9 @@ enum StreamCommands {
             argv[arguments.thresholdIndex - 1] = Array("=".utf8)
             switch arguments.strategy! {
             case .maxLength: argv[arguments.thresholdIndex] = Array(String(stream.length).utf8)
-            case .minID: argv[arguments.thresholdIndex] = stream.firstID.bytes
+            // The first entry, deleted or not; the highest ID when the stream is empty (so that
+            // the replica trims everything too).
+            case .minID: argv[arguments.thresholdIndex] = (stream.nodes.first.map { $0.entry(at: 0).id } ?? .max).bytes
             }
         }
         if let id { argv[arguments.idIndex] = id.bytes }
@@ -394,9 +396,6 @@ enum StreamCommands {
             index += 2
         }
         guard let stream = try write(call) else { throw .noSuchKey }
-        guard newID >= stream.maxDeletedID else {
-            throw CommandError("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
-        }
         if stream.length > 0 {
             let top = stream.edgeID(first: false) ?? .zero
             guard newID >= top else {
@@ -593,6 +592,11 @@ enum StreamCommands {
         for id in ids {
             if let (node, entry) = stream.lookup(id) {
                 replyEntry(call, node, entry)
+                // Delivered again (Redis does not propagate this).
+                if let nack = consumer.pending[id] {
+                    nack.deliveryTime = call.now
+                    nack.deliveryCount += 1
+                }
             } else {
                 call.client.arrayHeader(2)
                 replyID(call, id)
@@ -646,7 +650,9 @@ enum StreamCommands {
                 }
             }
         }
-        if moved && call.node.isPropagating {
+        // Without NOACK the XCLAIMs carry the last ID (LASTID) and, as in Redis 7.0, nothing carries
+        // entries-read: a replica's counter stays unknown until its next XGROUP SETID.
+        if moved && noAck && call.node.isPropagating {
             propagated.append(setIDCommand(key: key, groupName: groupName, group: group))
         }
     }
@@ -869,8 +875,6 @@ enum StreamCommands {
     }
 
     static func xautoclaim(_ call: inout CommandCall) throws(CommandError) {
-        let stream = try read(call)
-        let group = stream?.groups[call.bytes(2)]
         var minIdle = Int64(try call.integer(4, error: CommandError("ERR Invalid min-idle-time argument for XAUTOCLAIM")))
         if minIdle < 0 { minIdle = 0 }
         var (start, exclusive) = try intervalID(call, 5, missingSeq: 0)
@@ -893,7 +897,7 @@ enum StreamCommands {
                 throw .syntax
             }
         }
-        guard let stream, let group else { throw noGroup(call) }
+        guard let stream = try read(call), let group = stream.groups[call.bytes(2)] else { throw noGroup(call) }
         var attempts = count * 10
         let now = call.now
         let key = call.bytes(1)
@@ -1133,17 +1137,18 @@ enum StreamCommands {
     }
 
     static func xinfoStream(_ call: inout CommandCall) throws(CommandError) {
+        let stream = try streamForInfo(call, 2)
         var full = false
         var count = 10
+        let syntax = CommandError(RedisErrors.subcommandSyntax(call.string(1), of: "xinfo"))
         if call.count > 3 {
-            guard call.matches(3, "full") else { throw .syntax }
+            guard call.matches(3, "full") else { throw syntax }
             full = true
             if call.count > 4 {
-                guard call.count == 6, call.matches(4, "count") else { throw .syntax }
+                guard call.count == 6, call.matches(4, "count") else { throw syntax }
                 count = max(0, try call.integer(5))
             }
         }
-        let stream = try streamForInfo(call, 2)
         call.client.mapHeader(full ? 9 : 10)
         call.client.bulk("length")
         call.client.integer(stream.length)
