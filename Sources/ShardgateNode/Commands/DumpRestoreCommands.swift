@@ -88,6 +88,7 @@ enum DumpRestoreCommands {
             if deleted {
                 call.effect.dirty += 1
                 call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
+                call.notify(.generic, "del", 1)
             }
             return call.client.ok()
         }
@@ -112,6 +113,7 @@ enum DumpRestoreCommands {
             }
         }
         call.effect.dirty += 1
+        call.notify(.generic, "restore", 1)
         call.client.ok()
     }
 }

@@ -43,6 +43,7 @@ extension Node {
     /// A key was deleted because its TTL passed.
     func keyExpired(_ database: Database, _ key: [UInt8]) {
         stats.expiredKeys += 1
+        notifyKeyspaceEvent(.expired, "expired", key: key, database: database.index)
         watchedKeyExpired(database, key)
         propagateExpiry(database, key)
     }
@@ -63,6 +64,7 @@ extension Node {
     func settingsChanged(from previous: NodeSettings) {
         persistenceSettingsChanged(from: previous)
         if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
+        if settings.keyspaceEvents != previous.keyspaceEvents { for database in keyspace.databases { updateNewKeyHook(database) } }
     }
 
     /// SHUTDOWN: saves when asked (or when save points exist, unless NOSAVE), then stops the node.

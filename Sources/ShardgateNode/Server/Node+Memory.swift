@@ -265,6 +265,7 @@ extension Node {
         let volatile = database.expireAt(slot: slot) != 0
         let value = database.remove(slot: slot)
         memory.evictedKeys += 1
+        notifyKeyspaceEvent(.evicted, "evicted", key: key, database: index)
         if !clients.watches.isEmpty { clients.watches.touch(database: index, key: key) }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
         return Self.estimatedSize(key: key, value: value, volatile: volatile)

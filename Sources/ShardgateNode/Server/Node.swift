@@ -65,6 +65,7 @@ final class Node {
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
     func watchExpiry(_ database: Database) {
         database.onExpired = { [unowned self] database, key in keyExpired(database, key) }
+        updateNewKeyHook(database)
     }
 
     /// Unix time in milliseconds.

@@ -90,6 +90,8 @@ public struct NodeSettings: Sendable {
     public var minReplicasToWrite = 0
     public var minReplicasMaxLag = 10
     public var replicaProtectEmptyMaster = true
+    /// `notify-keyspace-events`: which keyspace notifications are published.
+    public var keyspaceEvents = KeyspaceEvents()
 
     public init() {}
 }
@@ -230,6 +232,14 @@ extension NodeSettings {
         integer("min-replicas-to-write", \.minReplicasToWrite, range: 0...Int(Int32.max), alias: "min-slaves-to-write"),
         integer("min-replicas-max-lag", \.minReplicasMaxLag, range: 0...Int(Int32.max), alias: "min-slaves-max-lag"),
         boolean("replica-protect-empty-master", \.replicaProtectEmptyMaster),
+        ConfigParameter(
+            name: "notify-keyspace-events", get: { $0.keyspaceEvents.canonical },
+            set: { settings, value throws(NodeConfigError) in
+                guard let events = KeyspaceEvents(parsing: value) else {
+                    throw NodeConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                }
+                settings.keyspaceEvents = events
+            }),
     ]
 
     static func parameter(named name: String) -> ConfigParameter? {

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// Keyspace notifications, client controls, SLOWLOG, LATENCY and introspection of `shardgate node`,
+/// compared with a real redis-server running the same script.
+@Suite(.serialized)
+struct NodeIntrospectionTests {
+    /// Runs `body` against redis-server, then the node, and returns both results.
+    private func both<T: Equatable>(_ extra: [String] = [], _ body: (Int) async throws -> T) async throws -> (redis: T, node: T)? {
+        guard TestEnvironment.canRun("redis-server") else { return nil }
+        let servers = try await RedisAndNode(extra)
+        defer { servers.stop() }
+        let expected = try await body(servers.redis.port)
+        let actual = try await body(servers.node.port)
+        return (expected, actual)
+    }
+
+    private static func text(_ reply: Reply) -> String { "\(reply)" }
+
+    /// Every command of the script, one per line: run by one client while another listens to every
+    /// keyspace and keyevent channel.
+    static let notificationScript: [[String]] = [
+        // strings
+        ["SET", "s", "1"], ["SET", "s", "2", "EX", "100"], ["SETNX", "s2", "x"], ["SETEX", "s3", "100", "v"],
+        ["PSETEX", "s4", "100000", "v"], ["GETSET", "s", "3"], ["MSET", "m1", "a", "m2", "b"], ["MSETNX", "m3", "a"],
+        ["INCR", "n"], ["DECRBY", "n", "5"], ["INCRBYFLOAT", "n", "1.5"], ["APPEND", "s2", "yz"],
+        ["SETRANGE", "s2", "1", "Q"], ["GETEX", "s2", "EX", "50"], ["GETEX", "s2", "PERSIST"], ["GETDEL", "m3"],
+        ["SETBIT", "b", "7", "1"], ["SETBIT", "b", "7", "1"], ["BITFIELD", "b", "SET", "u8", "8", "5"],
+        ["BITOP", "OR", "b2", "b", "b"], ["BITOP", "AND", "b2", "missing"], ["PFADD", "h1", "a", "b"],
+        ["PFADD", "h1", "a"], ["PFMERGE", "h2", "h1"],
+        // generic
+        ["EXPIRE", "s", "1000"], ["PERSIST", "s"], ["PEXPIREAT", "s4", "1"], ["RENAME", "m1", "m1b"],
+        ["COPY", "m1b", "m1c"], ["COPY", "m1b", "m1c", "DB", "1"], ["MOVE", "m2", "2"], ["DEL", "m1b", "nokey", "m1c"],
+        ["UNLINK", "s3"], ["GET", "nokey"], ["EXISTS", "nokey"], ["TYPE", "nokey"], ["TTL", "nokey"],
+        // lists
+        ["LPUSH", "l", "a", "b", "c"], ["RPUSH", "l", "d"], ["LPUSHX", "l", "e"], ["RPUSHX", "nolist", "e"],
+        ["LINSERT", "l", "BEFORE", "a", "z"], ["LSET", "l", "0", "y"], ["LREM", "l", "1", "z"], ["LREM", "l", "1", "nothing"],
+        ["LTRIM", "l", "0", "3"], ["LPOP", "l"], ["RPOP", "l", "1"], ["LMOVE", "l", "l2", "LEFT", "RIGHT"],
+        ["RPOPLPUSH", "l", "l2"], ["LMPOP", "1", "l2", "LEFT", "COUNT", "5"], ["RPUSH", "l3", "x"], ["LTRIM", "l3", "1", "0"],
+        ["SORT", "l", "STORE", "l4"], ["RPUSH", "l5", "3", "1", "2"], ["SORT", "l5", "STORE", "l6"],
+        ["SORT", "nolist", "STORE", "l6"],
+        // sets
+        ["SADD", "st", "a", "b", "c"], ["SADD", "st", "a"], ["SREM", "st", "a"], ["SMOVE", "st", "st2", "b"],
+        ["SMOVE", "st", "st2", "c"], ["SADD", "st3", "1", "2", "3", "4"], ["SPOP", "st3"], ["SPOP", "st3", "2"],
+        ["SPOP", "st3", "5"], ["SADD", "st4", "x", "y"], ["SINTERSTORE", "st5", "st4", "st2"], ["SUNIONSTORE", "st5", "st4", "st2"],
+        ["SDIFFSTORE", "st5", "st4", "st4"], ["SINTERSTORE", "st4", "st4", "nothing"],
+        // hashes
+        ["HSET", "h", "f", "1", "g", "2"], ["HSETNX", "h", "f", "3"], ["HSETNX", "h", "k", "3"], ["HMSET", "h", "f", "4"],
+        ["HINCRBY", "h", "f", "2"], ["HINCRBYFLOAT", "h", "f", "0.5"], ["HDEL", "h", "f", "nofield"], ["HDEL", "h", "g", "k"],
+        // sorted sets
+        ["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"], ["ZADD", "z", "1", "a"], ["ZINCRBY", "z", "1", "a"],
+        ["ZADD", "z", "INCR", "1", "a"], ["ZREM", "z", "a"], ["ZREMRANGEBYSCORE", "z", "0", "0"], ["ZREMRANGEBYRANK", "z", "0", "0"],
+        ["ZADD", "z", "5", "e", "6", "f"], ["ZREMRANGEBYLEX", "z", "[e", "[e"], ["ZPOPMIN", "z"], ["ZPOPMAX", "z", "1"],
+        ["ZADD", "z2", "1", "x", "2", "y"], ["ZUNIONSTORE", "z3", "2", "z", "z2"], ["ZINTERSTORE", "z4", "2", "z", "z2"],
+        ["ZDIFFSTORE", "z5", "1", "z2"], ["ZRANGESTORE", "z6", "z2", "0", "0"], ["ZMPOP", "1", "z2", "MIN", "COUNT", "10"],
+        ["ZRANGESTORE", "z6", "z2", "0", "-1"],
+        // geo
+        ["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
+        ["GEOSEARCHSTORE", "g2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC"],
+        ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "g3"], ["GEORADIUS", "g", "15", "37", "1", "km", "STORE", "g3"],
+        // dump / restore
+        ["SET", "d", "v"],
+        // databases
+        ["SELECT", "3"], ["SET", "in3", "x"], ["DEL", "in3"], ["SELECT", "0"],
+    ]
+
+    /// The notifications a subscriber to every channel receives for the script, with flags `flags`.
+    private func notifications(port: Int, flags: String, script: [[String]]) throws -> [String] {
+        let subscriber = try RedisTestClient(port: port)
+        let client = try RedisTestClient(port: port)
+        _ = try client.command("CONFIG", "SET", "notify-keyspace-events", flags)
+        _ = try client.command("FLUSHALL")
+        _ = try subscriber.command("PSUBSCRIBE", "*")
+        var replies: [String] = []
+        for command in script {
+            let reply = Self.text(try client.command(command.map { Array($0.utf8) }))
+            // SPOP's members are random: only its effects are compared.
+            replies.append(command[0] == "SPOP" ? "SPOP" : reply)
+        }
+        _ = try client.command("PUBLISH", "end-of-script", "x")
+        var received: [String] = []
+        while true {
+            let frame = try subscriber.readReply()
+            let text = Self.text(frame)
+            if text.contains("end-of-script") { break }
+            received.append(text)
+        }
+        // The replies are part of the comparison: a script step that failed on one server only
+        // would otherwise hide behind matching notifications.
+        return received + ["--- replies"] + replies
+    }
+
+    @Test func keyspaceNotificationsMatchRedisForEveryFamily() async throws {
+        guard let (redis, node) = try await both([], { port in
+            try notifications(port: port, flags: "KEA", script: Self.notificationScript)
+        }) else { return }
+        #expect(redis.count > 100)
+        #expect(node.count == redis.count)
+        for (index, (got, want)) in zip(node, redis).enumerated() where got != want {
+            Issue.record("notification \(index): node \(got), redis \(want)")
+            break
+        }
+    }
+
+    @Test(arguments: ["E", "K", "Kg", "E$", "El", "Es", "Eh", "Ez", "En", "Em", "KEm", "Ag", "KE"])
+    func notificationClassesFilterAsInRedis(flags: String) async throws {
+        let script = Self.notificationScript
+        guard let (redis, node) = try await both([], { port in try notifications(port: port, flags: flags, script: script) }) else {
+            return
+        }
+        #expect(node == redis)
+    }
+
+    @Test func notifyKeyspaceEventsConfigIsCanonical() async throws {
+        let values = ["", "KEA", "AKE", "gK", "Ex$lshz", "KEg$lshzxetd", "KEAn", "Km", "KEAmn", "nE", "Q", "AKEQ"]
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            var results: [String] = []
+            for value in values {
+                results.append(Self.text(try client.command("CONFIG", "SET", "notify-keyspace-events", value)))
+                results.append(Self.text(try client.command("CONFIG", "GET", "notify-keyspace-events")))
+            }
+            return results
+        }) else { return }
+        #expect(node == redis)
+    }
+
+    @Test func expiredEventsArePublishedForLazyAndActiveExpiry() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let subscriber = try RedisTestClient(port: port)
+            let client = try RedisTestClient(port: port)
+            _ = try client.command("CONFIG", "SET", "notify-keyspace-events", "KEx")
+            _ = try subscriber.command("SUBSCRIBE", "__keyevent@0__:expired", "__keyevent@0__:evicted")
+            _ = try subscriber.readReply()
+            _ = try client.command("SET", "lazy", "1", "PX", "1")
+            _ = try client.command("SET", "active", "1", "PX", "1")
+            try await Task.sleep(for: .milliseconds(10))
+            _ = try client.command("GET", "lazy")
+            var received: Set<String> = []
+            for _ in 0..<2 { received.insert(Self.text(try subscriber.readReply())) }
+            return received
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.count == 2)
+    }
+}
