@@ -143,4 +143,82 @@ struct NodeIntrospectionTests {
         #expect(node == redis)
         #expect(redis.count == 2)
     }
+
+    // MARK: - Client controls
+
+    @Test func clientReplyOnOffSkipMatchesRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            let commands: [[String]] = [
+                ["CLIENT", "REPLY", "OFF"], ["PING", "a"], ["SET", "k", "v"], ["GET", "nokey", "extra"], ["CLIENT", "REPLY", "ON"],
+                ["PING", "b"], ["CLIENT", "REPLY", "SKIP"], ["PING", "c"], ["PING", "d"], ["CLIENT", "REPLY", "SKIP"],
+                ["CLIENT", "REPLY", "ON"], ["PING", "e"], ["CLIENT", "REPLY", "MAYBE"], ["GET", "k"],
+            ]
+            var bytes: [UInt8] = []
+            for command in commands { bytes += RedisTestClient.encode(command.map { Array($0.utf8) }) }
+            try client.sendRaw(bytes)
+            // Seven replies are due; the last (GET k) proves the silenced SET ran.
+            return try (0..<7).map { _ in Self.text(try client.readReply()) }
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.last == "\"v\"")
+    }
+
+    @Test func clientPauseWriteHoldsWritesUntilUnpause() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let admin = try RedisTestClient(port: port)
+            let writer = try RedisTestClient(port: port)
+            let reader = try RedisTestClient(port: port)
+            var log: [String] = []
+            log.append(Self.text(try admin.command("CLIENT", "PAUSE", "100000", "WRITE")))
+            try writer.sendRaw(RedisTestClient.encode([Array("SET".utf8), Array("k".utf8), Array("v".utf8)]))
+            try writer.sendRaw(RedisTestClient.encode([Array("GET".utf8), Array("k".utf8)]))
+            try await waitUntil("the writer is paused") {
+                guard case .bulk(let bytes?) = try admin.command("INFO", "clients") else { return false }
+                return String(decoding: bytes, as: UTF8.self).contains("blocked_clients:1\r\n")
+            }
+            // Reads go on; the paused write has not happened.
+            log.append(Self.text(try reader.command("GET", "k")))
+            log.append(Self.text(try reader.command("PING")))
+            log.append(Self.text(try admin.command("CLIENT", "PAUSE", "abc")))
+            log.append(Self.text(try admin.command("CLIENT", "PAUSE", "-1")))
+            log.append(Self.text(try admin.command("CLIENT", "PAUSE", "10", "SOME")))
+            log.append(Self.text(try admin.command("CLIENT", "UNPAUSE")))
+            log.append(Self.text(try writer.readReply()))
+            log.append(Self.text(try writer.readReply()))
+            return log
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.last == "\"v\"")
+    }
+
+    @Test func clientListFieldsMatchRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            _ = try client.command("CLIENT", "SETNAME", "probe")
+            _ = try client.command("CLIENT", "NO-EVICT", "on")
+            var lines: [String] = []
+            for command in [["CLIENT", "INFO"], ["CLIENT", "LIST"], ["CLIENT", "LIST", "ID", "1", "2"]] {
+                guard case .bulk(let bytes?) = try client.command(command.map { Array($0.utf8) }) else {
+                    lines.append("not bulk")
+                    continue
+                }
+                // Field names and the values the node can know exactly (not the fd, memory figures, ports).
+                let text = String(decoding: bytes, as: UTF8.self)
+                for line in text.split(separator: "\n") {
+                    lines.append(line.split(separator: " ").map { field in
+                        let parts = field.split(separator: "=", maxSplits: 1)
+                        let name = String(parts[0])
+                        let exact: Set<String> = ["name", "flags", "db", "sub", "psub", "ssub", "multi", "qbuf", "cmd", "user", "redir", "resp", "argv-mem", "multi-mem"]
+                        return exact.contains(name) ? String(field) : name
+                    }.joined(separator: " "))
+                }
+            }
+            for bad in [["CLIENT", "SETNAME", "a b"], ["CLIENT", "NO-EVICT", "maybe"], ["CLIENT", "KILL", "ID", "0"], ["CLIENT", "KILL", "TYPE", "x"]] {
+                lines.append(Self.text(try client.command(bad.map { Array($0.utf8) })))
+            }
+            return lines
+        }) else { return }
+        #expect(node == redis)
+    }
 }

@@ -36,6 +36,7 @@ extension Node {
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
         clients.removeFromEventRegistries(client)
+        forgetPostponed(client)
         if client.flags.isReplica { detachReplica(client) }
         replication.waiters.removeAll { $0.client === client }
     }

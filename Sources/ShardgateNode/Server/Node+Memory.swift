@@ -143,7 +143,7 @@ extension Node {
     /// Replicas and loading never evict.
     func performEvictions() -> Bool {
         let limit = settings.maxMemory
-        guard limit > 0, replication.link == nil, !persistence.loading else { return true }
+        guard limit > 0, replication.link == nil, !persistence.loading, !clientsArePaused else { return true }
         let used = currentMemory()
         guard used > limit else { return true }
         let policy = EvictionPolicy(settings.maxMemoryPolicy)

@@ -216,6 +216,7 @@ final class Node {
             // (An EXEC refused here was already discarded with its EXECABORT text.)
             return reject(client, refusal)
         }
+        if clients.pause.isActive && postponeIfPaused(request, spec: spec, client: client, keyHash: keyHash, big: big) { return }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)
             client.reply.writeStaticString("+QUEUED\r\n")
