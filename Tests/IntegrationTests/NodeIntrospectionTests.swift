@@ -221,4 +221,76 @@ struct NodeIntrospectionTests {
         }) else { return }
         #expect(node == redis)
     }
+
+    // MARK: - SLOWLOG and LATENCY
+
+    /// The slow log after a script: ids, arguments (trimmed, redacted) and client names; times and
+    /// durations differ between servers and are left out.
+    @Test func slowlogEntriesMatchRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            _ = try client.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+            _ = try client.command("CONFIG", "SET", "slowlog-max-len", "8")
+            _ = try client.command("SLOWLOG", "RESET")
+            _ = try client.command("CLIENT", "SETNAME", "slow")
+            let members: [String] = (1...40).map { String($0) }
+            _ = try client.command((["SADD", "set"] + members).map { Array($0.utf8) })
+            _ = try client.command("SET", "big", String(repeating: "A", count: 200))
+            _ = try client.command("CONFIG", "SET", "masterauth", "secret")
+            _ = try client.command("AUTH", "nobody", "wrong")
+            _ = try client.command("MULTI")
+            _ = try client.command("INCR", "counter")
+            _ = try client.command("EXEC")
+            var log: [String] = []
+            guard case .array(let entries?) = try client.command("SLOWLOG", "GET", "-1") else { return ["no array"] }
+            for case .array(let fields?) in entries {
+                log.append([fields[0], fields[3], fields[5]].map { Self.text($0) }.joined(separator: " | "))
+            }
+            log.append(Self.text(try client.command("SLOWLOG", "LEN")))
+            log.append(Self.text(try client.command("SLOWLOG", "GET", "-2")))
+            log.append(Self.text(try client.command("SLOWLOG", "GET", "1")).components(separatedBy: ",").count.description)
+            return log
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.count > 5)
+    }
+
+    @Test func latencyHistogramAndMonitorFormats() async throws {
+        guard let (redis, node) = try await both(["--enable-debug-command", "yes"], { port in
+            let client = try RedisTestClient(port: port)
+            var log: [String] = []
+            _ = try client.command("CONFIG", "SET", "latency-monitor-threshold", "50")
+            _ = try client.command("CONFIG", "RESETSTAT")
+            _ = try client.command("SET", "a", "b")
+            _ = try client.command("CLIENT", "ID")
+            _ = try client.command("DEBUG", "SLEEP", "0.06")
+            // Which commands have data, and the shape of each entry (bucket values vary).
+            guard case .array(let items?) = try client.command("LATENCY", "HISTOGRAM", "set", "client", "nosuch") else {
+                return ["no array"]
+            }
+            log.append(items.enumerated().map { index, item in
+                index % 2 == 0 ? Self.text(item) : (Self.text(item).hasPrefix("[\"calls\", :1, \"histogram_usec\", [") ? "ok" : Self.text(item))
+            }.joined(separator: " "))
+            guard case .array(let latest?) = try client.command("LATENCY", "LATEST"), case .array(let event?) = latest.first else {
+                return log + ["no latest"]
+            }
+            log.append(Self.text(event[0]))
+            // The graph's title line, numbers aside.
+            let graph = Self.text(try client.command("LATENCY", "GRAPH", "command"))
+            log.append(String(graph.prefix { $0 != "\n" }.filter { !$0.isNumber }))
+            log.append(Self.text(try client.command("LATENCY", "HISTORY", "nosuch")))
+            log.append(Self.text(try client.command("LATENCY", "RESET", "nosuch")))
+            log.append(Self.text(try client.command("LATENCY", "RESET")))
+            log.append(Self.text(try client.command("LATENCY", "LATEST")))
+            log.append(Self.text(try client.command("LATENCY", "GRAPH", "command")))
+            log.append(Self.text(try client.command("LATENCY", "GRAPH", "nosuch")))
+            log.append(Self.text(try client.command("CONFIG", "GET", "latency-tracking-info-percentiles")))
+            log.append(Self.text(try client.command("CONFIG", "SET", "latency-tracking-info-percentiles", "50 101")))
+            guard case .bulk(let info?) = try client.command("INFO", "latencystats") else { return log + ["no info"] }
+            // Redis lists the commands in its hash table's order.
+            log.append(String(decoding: info, as: UTF8.self).split(separator: "\r\n").map { $0.split(separator: ":")[0] }.sorted().joined(separator: " "))
+            return log
+        }) else { return }
+        #expect(node == redis)
+    }
 }

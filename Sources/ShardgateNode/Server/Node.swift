@@ -41,6 +41,8 @@ final class Node {
     let persistence = PersistenceState()
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
+    /// SLOWLOG and the latency monitor.
+    let monitoring = CommandMonitoring()
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -266,7 +268,9 @@ final class Node {
             stats.commandFailures[spec.id] += 1
             client.error(error.message)
         }
-        stats.commandMicroseconds[spec.id] += Clock.monotonicMicroseconds() - started
+        let elapsed = Clock.monotonicMicroseconds() - started
+        stats.commandMicroseconds[spec.id] += elapsed
+        if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }
         stats.commandCalls[spec.id] += 1
         stats.commandsProcessed += 1
         client.lastInteraction = commandTime
@@ -332,6 +336,8 @@ struct NodeStats {
     var commandMicroseconds: [Int] = []
     var commandFailures: [Int] = []
     var commandRejections: [Int] = []
+    /// Per command id, filled once latency tracking records its first command.
+    var latencyHistograms: [LatencyHistogram] = []
 }
 
 /// Wall and monotonic clocks without Foundation.

@@ -92,6 +92,14 @@ public struct NodeSettings: Sendable {
     public var replicaProtectEmptyMaster = true
     /// `notify-keyspace-events`: which keyspace notifications are published.
     public var keyspaceEvents = KeyspaceEvents()
+    /// SLOWLOG: commands taking at least this many µs are logged (-1: none), at most `slowlogMaxLen`.
+    public var slowlogLogSlowerThan = 10000
+    public var slowlogMaxLen = 128
+    /// LATENCY: events of at least this many ms are sampled (0: off).
+    public var latencyMonitorThreshold = 0
+    /// Per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats) and their percentiles.
+    public var latencyTracking = true
+    public var latencyTrackingPercentiles: [Double] = [50, 99, 99.9]
 
     public init() {}
 }
@@ -232,6 +240,26 @@ extension NodeSettings {
         integer("min-replicas-to-write", \.minReplicasToWrite, range: 0...Int(Int32.max), alias: "min-slaves-to-write"),
         integer("min-replicas-max-lag", \.minReplicasMaxLag, range: 0...Int(Int32.max), alias: "min-slaves-max-lag"),
         boolean("replica-protect-empty-master", \.replicaProtectEmptyMaster),
+        integer("slowlog-log-slower-than", \.slowlogLogSlowerThan, range: -1...Int.max),
+        integer("slowlog-max-len", \.slowlogMaxLen, range: 0...Int.max),
+        integer("latency-monitor-threshold", \.latencyMonitorThreshold, range: 0...Int.max),
+        boolean("latency-tracking", \.latencyTracking),
+        ConfigParameter(
+            name: "latency-tracking-info-percentiles",
+            get: { $0.latencyTrackingPercentiles.map { Node.formatPercentile($0) }.joined(separator: " ") },
+            set: { settings, value throws(NodeConfigError) in
+                var percentiles: [Double] = []
+                for field in value.split(separator: " ") {
+                    guard let number = Double(field), number.isFinite else {
+                        throw NodeConfigError("Invalid latency-tracking-info-percentiles parameters")
+                    }
+                    guard (0...100).contains(number) else {
+                        throw NodeConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                    }
+                    percentiles.append(number)
+                }
+                settings.latencyTrackingPercentiles = percentiles
+            }),
         ConfigParameter(
             name: "notify-keyspace-events", get: { $0.keyspaceEvents.canonical },
             set: { settings, value throws(NodeConfigError) in
