@@ -100,6 +100,13 @@ public struct NodeSettings: Sendable {
     /// Per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats) and their percentiles.
     public var latencyTracking = true
     public var latencyTrackingPercentiles: [Double] = [50, 99, 99.9]
+    /// `maxmemory-clients` as given (bytes or a percentage of maxmemory); accepted and reported
+    /// only: the node does not evict clients.
+    public var maxMemoryClients = "0"
+    /// `client-query-buffer-limit`; accepted and reported (the node's parser bounds requests itself).
+    public var clientQueryBufferLimit = 1024 * 1024 * 1024
+    /// `key-load-delay` (a hidden debugging directive of Redis): accepted and reported only.
+    public var keyLoadDelay = 0
 
     public init() {}
 }
@@ -118,6 +125,8 @@ struct ConfigParameter: Sendable {
     var mutable = true
     /// Redis's PROTECTED_CONFIG: CONFIG SET refuses it unless `enable-protected-configs` allows it.
     var isProtected = false
+    /// Redis's HIDDEN_CONFIG: CONFIG GET names it only when asked by its exact name.
+    var hidden = false
     let get: @Sendable (NodeSettings) -> String
     let set: @Sendable (inout NodeSettings, String) throws(NodeConfigError) -> Void
 }
@@ -240,6 +249,21 @@ extension NodeSettings {
         integer("min-replicas-to-write", \.minReplicasToWrite, range: 0...Int(Int32.max), alias: "min-slaves-to-write"),
         integer("min-replicas-max-lag", \.minReplicasMaxLag, range: 0...Int(Int32.max), alias: "min-slaves-max-lag"),
         boolean("replica-protect-empty-master", \.replicaProtectEmptyMaster),
+        ConfigParameter(
+            name: "maxmemory-clients", get: { $0.maxMemoryClients },
+            set: { settings, value throws(NodeConfigError) in
+                if value.hasSuffix("%") {
+                    guard let percent = parseInteger(String(value.dropLast())), percent >= 0 else {
+                        throw NodeConfigError("argument must be a memory or percent value")
+                    }
+                    guard percent <= 100 else { throw NodeConfigError("percentage argument must be less or equal to 100") }
+                } else if parseMemory(value) == nil {
+                    throw NodeConfigError("argument must be a memory or percent value")
+                }
+                settings.maxMemoryClients = value
+            }),
+        memory("client-query-buffer-limit", \.clientQueryBufferLimit, range: (1024 * 1024)...Int.max),
+        hidden(integer("key-load-delay", \.keyLoadDelay, range: Int(Int32.min)...Int(Int32.max))),
         integer("slowlog-log-slower-than", \.slowlogLogSlowerThan, range: -1...Int.max),
         integer("slowlog-max-len", \.slowlogMaxLen, range: 0...Int.max),
         integer("latency-monitor-threshold", \.latencyMonitorThreshold, range: 0...Int.max),
@@ -401,6 +425,12 @@ extension NodeSettings {
                 try validate?(value)
                 settings[keyPath: path] = value
             })
+    }
+
+    private static func hidden(_ parameter: ConfigParameter) -> ConfigParameter {
+        var parameter = parameter
+        parameter.hidden = true
+        return parameter
     }
 
     private static func protected(_ parameter: ConfigParameter) -> ConfigParameter {
