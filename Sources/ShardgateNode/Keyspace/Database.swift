@@ -8,7 +8,8 @@ import HeapModule
 /// of sampling. Pairs go stale when a key's TTL changes or the key goes; they are checked against the
 /// table when popped and the heap is rebuilt when stale pairs dominate.
 final class Database {
-    let index: Int
+    /// Its number: SWAPDB moves a database's contents to another number.
+    var index: Int
     private(set) var table = KeyTable<Entry>()
     private(set) var expiresCount = 0
     private var expiryQueue = Heap<ExpiryItem>()
