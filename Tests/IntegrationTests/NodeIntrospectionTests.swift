@@ -111,6 +111,37 @@ struct NodeIntrospectionTests {
         #expect(node == redis)
     }
 
+    /// Served blocked pops publish their events when served, after the push that woke them.
+    @Test func servedBlockedCommandsNotifyAsInRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let subscriber = try RedisTestClient(port: port)
+            let client = try RedisTestClient(port: port)
+            let popper = try RedisTestClient(port: port)
+            let mover = try RedisTestClient(port: port)
+            _ = try client.command("CONFIG", "SET", "notify-keyspace-events", "KEA")
+            _ = try subscriber.command("PSUBSCRIBE", "*")
+            try popper.sendRaw(RedisTestClient.encode([Array("BLPOP".utf8), Array("bl".utf8), Array("0".utf8)]))
+            try mover.sendRaw(RedisTestClient.encode(["BLMOVE", "bm", "dst", "RIGHT", "LEFT", "0"].map { Array($0.utf8) }))
+            try await waitUntil("two blocked clients") {
+                guard case .bulk(let bytes?) = try client.command("INFO", "clients") else { return false }
+                return String(decoding: bytes, as: UTF8.self).contains("blocked_clients:2\r\n")
+            }
+            _ = try client.command("RPUSH", "bl", "a")
+            _ = try client.command("RPUSH", "bm", "x", "y")
+            _ = try client.command("BZPOPMIN", "nothing", "0.01")
+            _ = try client.command("PUBLISH", "end-of-script", "x")
+            var received: [String] = [Self.text(try popper.readReply()), Self.text(try mover.readReply())]
+            while true {
+                let text = Self.text(try subscriber.readReply())
+                if text.contains("end-of-script") { break }
+                received.append(text)
+            }
+            return received
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.count > 8)
+    }
+
     @Test func notifyKeyspaceEventsConfigIsCanonical() async throws {
         let values = ["", "KEA", "AKE", "gK", "Ex$lshz", "KEg$lshzxetd", "KEAn", "Km", "KEAmn", "nE", "Q", "AKEQ"]
         guard let (redis, node) = try await both([], { port in

@@ -71,11 +71,13 @@ extension Node {
     }
 
     /// Holds `request` back when a CLIENT PAUSE covers it: the client counts as blocked, reads no
-    /// further requests, and its command runs when the pause ends. Replicas are never paused.
+    /// further requests, and its command runs when the pause ends. Replicas are never paused; nor
+    /// is this replica's link to its master (Redis pauses it too; here its stream is applied in one
+    /// loop that cannot wait, so a replica keeps applying its master's writes during a pause).
     func postponeIfPaused(
         _ request: RESPRequest, spec: CommandSpec, client: ClientConnection, keyHash: UInt32?, big: RESPBigArgument?
     ) -> Bool {
-        guard clientsArePaused, !client.flags.isReplica else { return false }
+        guard clientsArePaused, !client.flags.isReplica, !client.flags.isMaster else { return false }
         if clients.pause.writesOnly && !Self.mayReplicate(spec, client: client) { return false }
         client.postponed = PostponedRequest(request: request, keyHash: keyHash, big: big)
         client.flags.isBlocked = true
