@@ -120,11 +120,7 @@ final class ClientSession: ChannelInboundHandler {
         guard !isClosing else { return }
         machine.readArrived(at: .now())
         var incoming = unwrapInboundIn(data)
-        if input == nil {
-            input = incoming
-        } else {
-            input!.appendReceived(&incoming, allocator: context.channel.allocator)
-        }
+        input.accumulate(&incoming, allocator: context.channel.allocator)
         processInput()
     }
 

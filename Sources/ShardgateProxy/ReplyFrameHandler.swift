@@ -27,11 +27,7 @@ final class ReplyFrameHandler<Consumer: ReplyFrameConsumer>: ChannelInboundHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if pending == nil {
-            pending = incoming
-        } else {
-            pending!.appendReceived(&incoming, allocator: context.channel.allocator)
-        }
+        pending.accumulate(&incoming, allocator: context.channel.allocator)
         do {
             while let frame = try framer.nextFrame(from: &pending!) {
                 consumer.received(frame, generation: generation)

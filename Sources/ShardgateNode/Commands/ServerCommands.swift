@@ -81,13 +81,7 @@ enum ServerCommands {
     }
 
     static func configResetStat(_ call: inout CommandCall) throws(CommandError) {
-        let count = CommandTable.redis.count
-        var stats = NodeStats()
-        stats.commandCalls = [Int](repeating: 0, count: count)
-        stats.commandMicroseconds = [Int](repeating: 0, count: count)
-        stats.commandFailures = [Int](repeating: 0, count: count)
-        stats.commandRejections = [Int](repeating: 0, count: count)
-        call.node.stats = stats
+        call.node.stats = NodeStats()
         call.client.ok()
     }
 

@@ -301,6 +301,7 @@ enum SortCommand {
         let database = call.database
         guard let slot = database.find(key, now: call.now) else {
             call.node.stats.keyspaceMisses += 1
+            call.notify(.keyMiss, "keymiss", key: key)
             return nil
         }
         call.node.stats.keyspaceHits += 1

@@ -64,6 +64,7 @@ extension Node {
     /// (A new requirepass leaves connected clients authenticated, as in Redis.)
     func settingsChanged(from previous: NodeSettings) {
         persistenceSettingsChanged(from: previous)
+        if settings.maxMemoryPolicy != previous.maxMemoryPolicy { updateAccessTracking(now: now) }
         if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
         if settings.keyspaceEvents != previous.keyspaceEvents { for database in keyspace.databases { updateNewKeyHook(database) } }
     }
@@ -94,19 +95,9 @@ extension Node {
     /// "master" or "slave", as ROLE and HELLO report it.
     var replicationRole: String { isReplica ? "replica" : "master" }
 
-    /// INFO replication fields.
-    func replicationInfo() -> [(String, String)] {
-        replicationInfoFields()
-    }
-
     /// Once listening: follow the master named by `replicaof`, if any.
     func startReplicationIfConfigured() {
         if let master = settings.replicaOf { becomeReplica(of: master.host, port: master.port, atStartup: true) }
-    }
-
-    /// INFO persistence fields.
-    func persistenceInfo() -> [(String, String)] {
-        persistenceInfoFields()
     }
 
     var pubsubChannelCount: Int { clients.pubsub.channels.count }

@@ -51,11 +51,7 @@ final class NodeClientHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard client != nil else { return }
         var incoming = unwrapInboundIn(data)
-        if input == nil {
-            input = incoming
-        } else {
-            input!.appendReceived(&incoming, allocator: context.channel.allocator)
-        }
+        input.accumulate(&incoming, allocator: context.channel.allocator)
         client?.noteInput(pending: input?.readableBytes ?? 0)
         processInput()
     }
