@@ -42,6 +42,8 @@ final class Node {
     let persistence: PersistenceState
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
+    /// SLOWLOG and the latency monitor.
+    let monitoring = CommandMonitoring()
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -63,6 +65,7 @@ final class Node {
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
     func watchExpiry(_ database: Database) {
         database.onExpired = { [unowned self] database, key in keyExpired(database, key) }
+        updateNewKeyHook(database)
     }
 
     /// Unix time in milliseconds.
@@ -178,6 +181,7 @@ final class Node {
             // (An EXEC refused here was already discarded with its EXECABORT text.)
             return reject(client, refusal)
         }
+        if clients.pause.isActive && postponeIfPaused(request, spec: spec, client: client, keyHash: keyHash, big: big) { return }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)
             client.reply.writeStaticString("+QUEUED\r\n")
@@ -226,7 +230,9 @@ final class Node {
             stats.commandFailures[spec.id] += 1
             client.error(error.message)
         }
-        stats.recordCall(spec.id, microseconds: Clock.monotonicMicroseconds() - started)
+        let elapsed = Clock.monotonicMicroseconds() - started
+        stats.recordCall(spec.id, microseconds: elapsed)
+        if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }
         client.lastInteraction = commandTime
         client.lastCommandID = spec.id
         apply(call.effect, of: call)

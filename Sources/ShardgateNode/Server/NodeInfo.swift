@@ -45,7 +45,7 @@ enum NodeInfo {
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return keyspace(node)
         case "commandstats": return commandstats(node)
-        case "latencystats": return ("Latencystats", [])
+        case "latencystats": return ("Latencystats", node.latencyStatsFields())
         default: return nil
         }
     }
