@@ -41,6 +41,10 @@ final class Node {
     let persistence = PersistenceState()
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
+    /// The Lua state of EVAL scripts, made on first use (SCRIPT FLUSH replaces it).
+    lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
+    /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
+    lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
