@@ -103,6 +103,25 @@ enum LuaPrelude {
         end
         return result
     end
-    return globals, handler
+    -- What a library's code sees while FUNCTION LOAD runs it: only `redis`, with
+    -- register_function, log and the constants.
+    local loadRedis = rawget(G, '__load_redis')
+    G.__load_redis = nil
+    local function strict(names)
+        local view = setmetatable({}, seal({
+            __index = function(_, name)
+                local value = rawget(names, name)
+                if value == nil then
+                    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+                end
+                return value
+            end,
+            __newindex = refuse,
+        }))
+        protected[view] = true
+        return view
+    end
+    local loadGlobals = strict({ redis = strict(loadRedis) })
+    return globals, handler, loadGlobals
     """#
 }

@@ -23,8 +23,11 @@ final class ScriptEngine {
     var running: Run?
     /// The function libraries (FUNCTION LOAD), by name.
     var libraries: [String: FunctionLibrary] = [:]
-    /// While FUNCTION LOAD runs a library's code: what it registers.
+    /// While FUNCTION LOAD runs a library's code: what it registers, the callbacks it gave (by
+    /// their slot in the registry's loading table) and when it must have finished.
     var loading: FunctionLibrary?
+    var loadingCallbacks: [(String, Int32)] = []
+    var loadDeadline = 0
 
     /// What the running script is and may do.
     struct Run {
@@ -94,16 +97,32 @@ final class ScriptEngine {
         lua_pushstring(state, "7.0.15")
         lua_setfield(state, -2, "REDIS_VERSION")
         lua_setfield(state, sg_lua_globals(), "redis")
+        // The `redis` of library code run by FUNCTION LOAD.
+        sg_lua_newtable(state)
+        for (name, function) in [("register_function", Function.registerFunction), ("log", .log), ("setresp", .setresp)] {
+            sg_lua_pushfunction(state, function.rawValue)
+            lua_setfield(state, -2, name)
+        }
+        for (name, value) in constants {
+            lua_pushinteger(state, value)
+            lua_setfield(state, -2, name)
+        }
+        lua_pushstring(state, "7.0.15")
+        lua_setfield(state, -2, "REDIS_VERSION")
+        lua_setfield(state, sg_lua_globals(), "__load_redis")
         // The real globals, for KEYS and ARGV.
         lua_pushvalue(state, sg_lua_globals())
         lua_setfield(state, sg_lua_registry(), "shardgate.globals")
-        guard sg_lua_loadbuffer(state, LuaPrelude.sandbox, LuaPrelude.sandbox.utf8.count, "=shardgate") == 0, lua_pcall(state, 0, 2, 0) == 0 else {
+        guard sg_lua_loadbuffer(state, LuaPrelude.sandbox, LuaPrelude.sandbox.utf8.count, "=shardgate") == 0, lua_pcall(state, 0, 3, 0) == 0 else {
             fatalError("Lua: the sandbox prelude failed: \(string(state, -1) ?? "?")")
         }
+        lua_setfield(state, sg_lua_registry(), "shardgate.loadglobals")
         lua_setfield(state, sg_lua_registry(), "shardgate.handler")
         lua_replace(state, sg_lua_globals())
         sg_lua_newtable(state)
         lua_setfield(state, sg_lua_registry(), "shardgate.scripts")
+        sg_lua_newtable(state)
+        lua_setfield(state, sg_lua_registry(), "shardgate.functions")
         return state
     }
 
@@ -645,9 +664,3 @@ private let scriptCallback: sg_lua_callback = { state, function in
     return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue().callback(which)
 }
 
-extension ScriptEngine {
-    /// redis.register_function (only while FUNCTION LOAD runs a library's code).
-    func registerFunction() -> Int32 {
-        raiseString("redis.register_function can only be called on FUNCTION LOAD command")
-    }
-}
