@@ -50,6 +50,7 @@ extension Node {
                 let result = try bytes.withUnsafeBytes {
                     try Snapshot.load($0, into: keyspace.databases, settings: settings, now: now, dropExpired: false)
                 }
+                try loadFunctionLibraries(result.functions)
                 offset = result.length
                 persistence.lastLoadKeysLoaded = result.loaded
             }
@@ -138,7 +139,7 @@ extension Node {
             try Snapshot.save(
                 keyspace.databases, to: aofPath(base), temporaryPath: "\(aofDirectory)/temp-rewriteaof-\(getpid()).aof",
                 creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum,
-                aofBase: true)
+                aofBase: true, functions: functionLibraryCodes)
         }
         if let last = aof.manifest.incrementals.last {
             aof.fd = try FileIO.openForAppend(aofPath(last))
@@ -296,11 +297,12 @@ extension Node {
         let checksum = settings.rdbChecksum
         let creationTime = Int(now / 1000)
         let started = Clock.monotonicMicroseconds()
+        let functions = functionLibraryCodes
         let pid = forkChild {
             let temporary = "\(directory)/temp-rewriteaof-bg-\(getpid()).aof"
             return (try? Snapshot.save(
                 databases, to: temporary, temporaryPath: "\(temporary).tmp", creationTime: creationTime,
-                compression: compression, checksum: checksum, aofBase: true)) != nil
+                compression: compression, checksum: checksum, aofBase: true, functions: functions)) != nil
         }
         guard pid > 0 else {
             logger.warning("Can't rewrite append only file in background: fork failed",

@@ -265,3 +265,25 @@ private let loadHook: sg_lua_hook = { state in
     lua_pushstring(state, "FUNCTION LOAD timeout")
     return 1
 }
+
+extension Node {
+    /// The function libraries' codes, for snapshots (RDB, AOF base, full resynchronization).
+    var functionLibraryCodes: [[UInt8]] {
+        functions.libraries.values.sorted { $0.name < $1.name }.map(\.code)
+    }
+
+    /// Loads the libraries a snapshot held (replacing libraries of the same names).
+    func loadFunctionLibraries(_ codes: [[UInt8]]) throws {
+        for code in codes {
+            if case .failure(let error) = functions.loadLibrary(code, replace: true) {
+                throw Snapshot.LoadError(description: "cannot load the function library of the snapshot: \(error.message)")
+            }
+        }
+    }
+
+    /// A full resynchronization: the master's libraries replace ours.
+    func replaceFunctionLibraries(with codes: [[UInt8]]) {
+        functions.flushLibraries()
+        for code in codes { _ = functions.loadLibrary(code, replace: true) }
+    }
+}
