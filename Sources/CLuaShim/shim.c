@@ -19,7 +19,8 @@ void sg_lua_pushfunction(lua_State *L, int function) {
 
 // A 48-bit linear congruential generator (the drand48 family's constants), so that a script's
 // random numbers are the same on every node and replica for the same seed.
-static uint64_t generator_state;
+// The drand48 family's state before any seeding, as a process that never called srand48 has it.
+static uint64_t generator_state = 0x1234ABCD330EULL;
 
 void sg_lua_srand(int32_t seed) {
     generator_state = (((uint64_t)(uint32_t)seed) << 16) | 0x330E;
@@ -82,6 +83,7 @@ lua_State *sg_lua_open(void) {
     open_library(L, LUA_DBLIBNAME, luaopen_debug);
     open_library(L, "cjson", luaopen_cjson);
     open_library(L, "bit", luaopen_bit);
+    open_library(L, "cmsgpack", sg_luaopen_cmsgpack);
     lua_getglobal(L, LUA_MATHLIBNAME);
     lua_pushcfunction(L, math_random);
     lua_setfield(L, -2, "random");

@@ -22,6 +22,9 @@ void sg_lua_pushfunction(lua_State *L, int function);
 /// `math.random`/`math.randomseed` replaced by the node's reproducible generator.
 lua_State *sg_lua_open(void);
 
+/// The `cmsgpack` library (cmsgpack.c).
+int sg_luaopen_cmsgpack(lua_State *L);
+
 /// Reseeds the generator `math.random` reads (before each script, as Redis does).
 void sg_lua_srand(int32_t seed);
 

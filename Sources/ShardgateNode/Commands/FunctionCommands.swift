@@ -49,7 +49,8 @@ enum FunctionCommands {
     }
 
     static func flush(_ call: inout CommandCall) throws(CommandError) {
-        if call.count > 3 || (call.count == 3 && !call.matches(2, "sync") && !call.matches(2, "async")) {
+        if call.count > 3 { throw CommandError("ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try FUNCTION HELP.") }
+        if call.count == 3 && !call.matches(2, "sync") && !call.matches(2, "async") {
             throw CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
         }
         call.node.functions.flushLibraries()
@@ -168,7 +169,9 @@ enum FunctionCommands {
     }
 
     static func restore(_ call: inout CommandCall) throws(CommandError) {
-        guard call.count <= 4 else { throw CommandError.syntax }
+        guard call.count <= 4 else {
+            throw CommandError("ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try FUNCTION HELP.")
+        }
         var policy = "append"
         if call.count == 4 {
             policy = call.string(3).lowercased()

@@ -55,12 +55,13 @@ enum LuaPrelude {
         if type(chunk) == 'string' and sub(chunk, 1, 1) == '\27' then return nil, 'binary code not allowed' end
         return loadstring(chunk, name)
     end
+    -- (Refused as Redis's C functions refuse: without a position.)
     G.setmetatable = function(t, meta)
-        if protected[t] then error('Attempt to modify a readonly table', 2) end
+        if protected[t] then error('Attempt to modify a readonly table', 0) end
         return setmetatable(t, meta)
     end
     G.rawset = function(t, k, v)
-        if protected[t] then error('Attempt to modify a readonly table', 2) end
+        if protected[t] then error('Attempt to modify a readonly table', 0) end
         return rawset(t, k, v)
     end
     for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'cjson', 'bit', 'cmsgpack', 'struct', 'coroutine', 'debug' }) do
@@ -121,7 +122,26 @@ enum LuaPrelude {
         protected[view] = true
         return view
     end
-    local loadGlobals = strict({ redis = strict(loadRedis) })
-    return globals, handler, loadGlobals
+    local loadNames = { redis = strict(loadRedis) }
+
+    -- The globals of one library's code: while FUNCTION LOAD runs it, only `redis` with
+    -- register_function; afterwards (the functions it registered, and the local helpers they call,
+    -- share this table) the scripts' globals. Returns the table and the function that switches it.
+    local function libraryGlobals()
+        local names = loadNames
+        local view = setmetatable({}, seal({
+            __index = function(_, name)
+                local value = rawget(names, name)
+                if value == nil then
+                    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+                end
+                return value
+            end,
+            __newindex = refuse,
+        }))
+        protected[view] = true
+        return view, function() names = G end
+    end
+    return globals, handler, libraryGlobals
     """#
 }

@@ -7,17 +7,21 @@ extension ScriptEngine {
     /// The library a FUNCTION LOAD payload names: `#!lua name=<library>` on its first line.
     static func libraryName(of code: [UInt8]) -> Result<String, CommandError> {
         guard code.starts(with: Array("#!".utf8)) else { return .failure(CommandError("ERR Missing library metadata")) }
-        let line = String(decoding: code.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.first == "#!lua" else {
-            if let first = parts.first, first.count > 2, !first.contains("=") {
-                return .failure(CommandError("ERR Engine '\(first.dropFirst(2))' not found"))
-            }
+        guard let end = code.firstIndex(of: UInt8(ascii: "\n")) else { return .failure(CommandError("ERR Invalid library metadata")) }
+        // The engine is what follows `#!` up to the first space; options come after it.
+        let line = code[2..<end]
+        let engineEnd = line.firstIndex(of: UInt8(ascii: " ")) ?? end
+        let engine = String(decoding: code[2..<engineEnd], as: UTF8.self)
+        guard let options = InlineArguments.split(String(decoding: code[engineEnd..<end], as: UTF8.self)) else {
             return .failure(CommandError("ERR Invalid library metadata"))
         }
+        guard engine.lowercased() == "lua" else { return .failure(CommandError("ERR Engine '\(engine)' not found")) }
         var name: String?
-        for option in parts.dropFirst() {
+        for option in options {
             guard option.hasPrefix("name=") else { return .failure(CommandError("ERR Invalid metadata value given: \(option)")) }
+            guard name == nil else {
+                return .failure(CommandError("ERR Invalid metadata value, name argument was given multiple times"))
+            }
             name = String(option.dropFirst(5))
         }
         guard let name else { return .failure(CommandError("ERR Library name was not given")) }
@@ -50,7 +54,11 @@ extension ScriptEngine {
         guard status == 0 else {
             return .failure(CommandError("ERR Error compiling function: \(Self.string(state, -1) ?? "?")"))
         }
-        lua_getfield(state, sg_lua_registry(), "shardgate.loadglobals")
+        // chunk, then its globals and the switch to the scripts' globals (kept at `switchIndex`).
+        lua_getfield(state, sg_lua_registry(), "shardgate.libraryglobals")
+        lua_call(state, 0, 2)
+        let switchIndex = lua_gettop(state)
+        lua_insert(state, switchIndex - 2)
         _ = lua_setfenv(state, -2)
         loading = FunctionLibrary(name: name, code: code)
         loadingCallbacks = []
@@ -74,6 +82,8 @@ extension ScriptEngine {
             return .failure(CommandError("ERR Error registering functions: \(Self.sanitized(message))"))
         }
         guard !library.functions.isEmpty else { return .failure(CommandError("ERR No functions registered")) }
+        lua_pushvalue(state, switchIndex - 2)
+        lua_call(state, 0, 0)
         for function in library.functions.keys {
             if let owner = libraries.values.first(where: { $0.functions[function] != nil }), owner.name != name {
                 return .failure(CommandError("ERR Function \(function) already exists"))
@@ -169,7 +179,7 @@ extension ScriptEngine {
                     }
                     name = Self.string(state, -1)
                 case "description":
-                    guard lua_type(state, -1) == LUA_TSTRING else {
+                    guard lua_type(state, -1) == LUA_TSTRING || lua_type(state, -1) == LUA_TNUMBER else {
                         return raiseError("ERR description argument given to redis.register_function must be a string")
                     }
                     description = Self.string(state, -1)
@@ -208,12 +218,16 @@ extension ScriptEngine {
             }
             callbackIndex = 2
         } else {
+            if count == 1 {
+                return raiseError(
+                    "ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+            }
             guard count == 2 else { return raiseError("ERR wrong number of arguments to redis.register_function") }
-            guard lua_type(state, 1) == LUA_TSTRING else {
-                return raiseError("ERR function_name argument given to redis.register_function must be a string")
+            guard lua_type(state, 1) == LUA_TSTRING || lua_type(state, 1) == LUA_TNUMBER else {
+                return raiseError("ERR first argument to redis.register_function must be a string")
             }
             guard lua_type(state, 2) == LUA_TFUNCTION else {
-                return raiseError("ERR callback argument given to redis.register_function must be a function")
+                return raiseError("ERR second argument to redis.register_function must be a function")
             }
             name = Self.string(state, 1)
             callbackIndex = 2
@@ -225,10 +239,8 @@ extension ScriptEngine {
         }
         guard loading!.functions[name] == nil else { return raiseError("ERR Function already exists in the library") }
         loading!.functions[name] = FunctionLibrary.Function(name: name, description: description, flags: flags)
-        // The callback runs with the scripts' globals, and is kept until the load succeeds.
+        // The callback is kept until the load succeeds.
         lua_pushvalue(state, callbackIndex)
-        lua_pushvalue(state, sg_lua_globals())
-        _ = lua_setfenv(state, -2)
         lua_getfield(state, sg_lua_registry(), "shardgate.loading")
         if sg_lua_isnil(state, -1) != 0 {
             sg_lua_pop(state, 1)
@@ -285,5 +297,44 @@ extension Node {
     func replaceFunctionLibraries(with codes: [[UInt8]]) {
         functions.flushLibraries()
         for code in codes { _ = functions.loadLibrary(code, replace: true) }
+    }
+}
+
+/// Splits a shebang line into words as Redis's `sdssplitargs` does: spaces separate, double quotes
+/// (with backslash escapes) and single quotes group. Nil for unbalanced quotes.
+enum InlineArguments {
+    static func split(_ line: String) -> [String]? {
+        var words: [String] = []
+        var characters = Array(line)[...]
+        while true {
+            while let first = characters.first, first == " " || first == "\t" || first == "\r" { characters.removeFirst() }
+            guard !characters.isEmpty else { return words }
+            var word = ""
+            var quote: Character?
+            while let character = characters.first {
+                characters.removeFirst()
+                if let open = quote {
+                    if open == "\"" && character == "\\", let next = characters.first {
+                        characters.removeFirst()
+                        word.append(next == "n" ? "\n" : next == "t" ? "\t" : next)
+                    } else if character == open {
+                        // A closing quote must end the word.
+                        if let next = characters.first, next != " " && next != "\t" { return nil }
+                        quote = nil
+                        break
+                    } else {
+                        word.append(character)
+                    }
+                } else if character == "\"" || character == "'" {
+                    quote = character
+                } else if character == " " || character == "\t" {
+                    break
+                } else {
+                    word.append(character)
+                }
+            }
+            if quote != nil { return nil }
+            words.append(word)
+        }
     }
 }

@@ -53,6 +53,7 @@ final class ScriptEngine {
         self.client = ClientConnection(
             id: node.clients.allocateID(), channel: DetachedChannel(eventLoop: node.loop), authenticated: true, now: node.now)
         self.state = Self.makeState()
+        client.flags.isScript = true
         bind()
     }
 
@@ -74,7 +75,6 @@ final class ScriptEngine {
     private static func makeState() -> OpaquePointer {
         guard let state = sg_lua_open() else { fatalError("Lua: out of memory creating the scripting state") }
         sg_lua_set_callback(scriptCallback)
-        sg_lua_srand(0)
         // The `redis` table with the node's C functions and constants.
         sg_lua_newtable(state)
         let functions: [(String, Function)] = [
@@ -99,7 +99,7 @@ final class ScriptEngine {
         lua_setfield(state, sg_lua_globals(), "redis")
         // The `redis` of library code run by FUNCTION LOAD.
         sg_lua_newtable(state)
-        for (name, function) in [("register_function", Function.registerFunction), ("log", .log), ("setresp", .setresp)] {
+        for (name, function) in [("register_function", Function.registerFunction), ("log", .log)] {
             sg_lua_pushfunction(state, function.rawValue)
             lua_setfield(state, -2, name)
         }
@@ -116,7 +116,7 @@ final class ScriptEngine {
         guard sg_lua_loadbuffer(state, LuaPrelude.sandbox, LuaPrelude.sandbox.utf8.count, "=shardgate") == 0, lua_pcall(state, 0, 3, 0) == 0 else {
             fatalError("Lua: the sandbox prelude failed: \(string(state, -1) ?? "?")")
         }
-        lua_setfield(state, sg_lua_registry(), "shardgate.loadglobals")
+        lua_setfield(state, sg_lua_registry(), "shardgate.libraryglobals")
         lua_setfield(state, sg_lua_registry(), "shardgate.handler")
         lua_replace(state, sg_lua_globals())
         sg_lua_newtable(state)
@@ -316,8 +316,14 @@ final class ScriptEngine {
             }
             arguments.append(argument)
         }
+        // The arguments are copied: their stack slots are free for the reply.
+        lua_settop(state, 0)
         let request = RESPRequest(arguments: arguments)
         let failure: String?
+        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript {
+            // Refused for what it is, even where the node does not implement it (CLUSTER).
+            failure = "ERR This Redis command is not allowed from script"
+        } else {
         switch node.resolve(request) {
         case .refuse(let message, _):
             if message.hasPrefix("ERR unknown command") {
@@ -338,6 +344,7 @@ final class ScriptEngine {
                 running = run
                 failure = nil
             }
+        }
         }
         if let failure {
             sg_lua_newtable(state)

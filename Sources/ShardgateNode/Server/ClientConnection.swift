@@ -149,4 +149,6 @@ struct ClientFlags {
     var wroteData = false
     /// Waiting in a blocking command.
     var isBlocked = false
+    /// The client scripts run their commands as (`ScriptEngine.client`).
+    var isScript = false
 }
