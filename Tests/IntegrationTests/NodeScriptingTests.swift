@@ -281,6 +281,44 @@ struct NodeScriptingTests {
         #expect(try replica.client().command("FCALL_RO", "ro", "1", "f1") == .bulk("99"), "the library reached the replica")
     }
 
+    /// A script past busy-reply-threshold: connected clients get -BUSY while it runs, SCRIPT KILL
+    /// stops it (its client gets the kill error), a script that wrote cannot be killed, and
+    /// SHUTDOWN NOSAVE stops it and the node. The scripts end by themselves after 10 seconds, so a
+    /// failure cannot hang the test.
+    @Test func busyScriptsAnswerOtherClientsAndCanBeKilled() async throws {
+        let node = try await startNode()
+        defer { node.stop() }
+        let other = try node.client()
+        #expect(try other.command("CONFIG", "SET", "lua-time-limit", "50") == .status("OK"))
+        #expect(try other.command("CONFIG", "GET", "busy-reply-threshold") == .array([.bulk("busy-reply-threshold"), .bulk("50")]))
+        let loop = "local t = redis.call('time')[1] + 10 while tonumber(redis.call('time')[1]) < t do end return 'ended'"
+        let runner = try node.client()
+        try runner.sendRaw(RedisTestClient.encode(["EVAL", loop, "0"].map { Array($0.utf8) }))
+        try await waitUntil("the script is busy") { try other.command("PING").isError }
+        #expect(try other.command("PING")
+            == .error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."))
+        #expect(try other.command("FUNCTION", "KILL")
+            == .error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."))
+        #expect(try other.command("SCRIPT", "KILL") == .status("OK"))
+        guard case .error(let killed) = try runner.readReply() else {
+            Issue.record("the killed script did not fail")
+            return
+        }
+        #expect(killed.hasPrefix("ERR Script killed by user with SCRIPT KILL..."), "\(killed)")
+        #expect(try other.command("PING") == .status("PONG"))
+        #expect(try other.command("SCRIPT", "KILL") == .error("NOTBUSY No scripts in execution right now."))
+
+        try runner.sendRaw(RedisTestClient.encode(["EVAL", "redis.call('set', 'x', 1) " + loop, "0"].map { Array($0.utf8) }))
+        try await waitUntil("the writing script is busy") { try other.command("PING").isError }
+        guard case .error(let unkillable) = try other.command("SCRIPT", "KILL") else {
+            Issue.record("SCRIPT KILL stopped a script that wrote")
+            return
+        }
+        #expect(unkillable.hasPrefix("UNKILLABLE "))
+        _ = try? other.command("SHUTDOWN", "NOSAVE")
+        try await waitUntil("the node exits", seconds: 5) { (try? node.client()) == nil }
+    }
+
     /// redis-py's register_script (EVALSHA, then EVAL after NOSCRIPT) and its Lock (Lua release
     /// and extend) on the node.
     @Test(.enabled(if: TestEnvironment.hasRedisPy)) func redisPyScriptsAndLock() async throws {

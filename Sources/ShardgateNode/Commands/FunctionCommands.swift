@@ -21,7 +21,8 @@ enum FunctionCommands {
         try ScriptingCommands.checkBeforeRun(call, flags: function.flags, readOnlyCommand: readOnly)
         let run = ScriptEngine.Run(
             caller: call.client, name: name, flags: function.flags,
-            readOnly: readOnly || function.flags.contains(.noWrites), startedAt: Clock.monotonicMicroseconds())
+            readOnly: readOnly || function.flags.contains(.noWrites), startedAt: Clock.monotonicMicroseconds(),
+            command: (0..<call.count).map { call.bytes($0) })
         engine.runFunction(name, keys: keys, arguments: arguments, run: run)
     }
 
@@ -111,7 +112,18 @@ enum FunctionCommands {
         let client = call.client
         client.mapHeader(2)
         client.bulk("running_script")
-        client.null()
+        if let run = engine.running {
+            client.mapHeader(3)
+            client.bulk("name")
+            client.bulk(run.name)
+            client.bulk("command")
+            client.arrayHeader(run.command.count)
+            for argument in run.command { client.bulk(argument) }
+            client.bulk("duration_ms")
+            client.integer((Clock.monotonicMicroseconds() - run.startedAt) / 1000)
+        } else {
+            client.null()
+        }
         client.bulk("engines")
         client.mapHeader(1)
         client.bulk("LUA")
@@ -123,7 +135,8 @@ enum FunctionCommands {
     }
 
     static func kill(_ call: inout CommandCall) throws(CommandError) {
-        throw CommandError("NOTBUSY No scripts in execution right now.")
+        try call.node.functions.kill(other: call.node.scripts)
+        call.client.ok()
     }
 
     /// FUNCTION DUMP: each library as an RDB FUNCTION2 record, then the RDB version and a CRC64,

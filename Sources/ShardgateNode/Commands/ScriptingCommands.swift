@@ -81,7 +81,8 @@ enum ScriptingCommands {
         try checkBeforeRun(call, flags: flags, readOnlyCommand: readOnly)
         let run = ScriptEngine.Run(
             caller: call.client, name: sha, flags: flags ?? [],
-            readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: Clock.monotonicMicroseconds())
+            readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: Clock.monotonicMicroseconds(),
+            command: (0..<call.count).map { call.bytes($0) })
         engine.runScript(sha: sha, keys: keys, arguments: arguments, run: run)
     }
 
@@ -131,7 +132,8 @@ enum ScriptingCommands {
     }
 
     static func scriptKill(_ call: inout CommandCall) throws(CommandError) {
-        throw CommandError("NOTBUSY No scripts in execution right now.")
+        try call.node.scripts.kill(other: call.node.functions)
+        call.client.ok()
     }
 
     static func scriptDebug(_ call: inout CommandCall) throws(CommandError) {

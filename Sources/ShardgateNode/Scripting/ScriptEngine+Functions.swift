@@ -63,7 +63,7 @@ extension ScriptEngine {
         loading = FunctionLibrary(name: name, code: code)
         loadingCallbacks = []
         loadDeadline = Clock.monotonicMicroseconds() + 500_000
-        sg_lua_sethook(state, loadHook, 100_000)
+        sg_lua_sethook(state, scriptHook, 100_000)
         let result = lua_pcall(state, 0, 0, 0)
         sg_lua_sethook(state, nil, 0)
         let library = loading!
@@ -265,41 +265,6 @@ extension ScriptEngine {
     }
 }
 
-/// Stops a library's code that runs past FUNCTION LOAD's time limit.
-private let loadHook: sg_lua_hook = { state in
-    guard let state else { return 0 }
-    lua_getfield(state, sg_lua_registry(), "shardgate.engine")
-    let pointer = lua_touserdata(state, -1)
-    sg_lua_pop(state, 1)
-    guard let pointer else { return 0 }
-    let engine = Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue()
-    guard Clock.monotonicMicroseconds() > engine.loadDeadline else { return 0 }
-    lua_pushstring(state, "FUNCTION LOAD timeout")
-    return 1
-}
-
-extension Node {
-    /// The function libraries' codes, for snapshots (RDB, AOF base, full resynchronization).
-    var functionLibraryCodes: [[UInt8]] {
-        functions.libraries.values.sorted { $0.name < $1.name }.map(\.code)
-    }
-
-    /// Loads the libraries a snapshot held (replacing libraries of the same names).
-    func loadFunctionLibraries(_ codes: [[UInt8]]) throws {
-        for code in codes {
-            if case .failure(let error) = functions.loadLibrary(code, replace: true) {
-                throw Snapshot.LoadError(description: "cannot load the function library of the snapshot: \(error.message)")
-            }
-        }
-    }
-
-    /// A full resynchronization: the master's libraries replace ours.
-    func replaceFunctionLibraries(with codes: [[UInt8]]) {
-        functions.flushLibraries()
-        for code in codes { _ = functions.loadLibrary(code, replace: true) }
-    }
-}
-
 /// Splits a shebang line into words as Redis's `sdssplitargs` does: spaces separate, double quotes
 /// (with backslash escapes) and single quotes group. Nil for unbalanced quotes.
 enum InlineArguments {
@@ -336,5 +301,27 @@ enum InlineArguments {
             if quote != nil { return nil }
             words.append(word)
         }
+    }
+}
+
+extension Node {
+    /// The function libraries' codes, for snapshots (RDB, AOF base, full resynchronization).
+    var functionLibraryCodes: [[UInt8]] {
+        functions.libraries.values.sorted { $0.name < $1.name }.map(\.code)
+    }
+
+    /// Loads the libraries a snapshot held (replacing libraries of the same names).
+    func loadFunctionLibraries(_ codes: [[UInt8]]) throws {
+        for code in codes {
+            if case .failure(let error) = functions.loadLibrary(code, replace: true) {
+                throw Snapshot.LoadError(description: "cannot load the function library of the snapshot: \(error.message)")
+            }
+        }
+    }
+
+    /// A full resynchronization: the master's libraries replace ours.
+    func replaceFunctionLibraries(with codes: [[UInt8]]) {
+        functions.flushLibraries()
+        for code in codes { _ = functions.loadLibrary(code, replace: true) }
     }
 }

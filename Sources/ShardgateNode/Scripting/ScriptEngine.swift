@@ -40,7 +40,14 @@ final class ScriptEngine {
         /// Whether it ran a write (it then cannot be killed).
         var wrote = false
         let startedAt: Int
+        /// The command that runs it (FUNCTION STATS).
+        var command: [[UInt8]] = []
     }
+
+    /// SCRIPT KILL, FUNCTION KILL or SHUTDOWN NOSAVE asked the running script to stop.
+    var killRequested = false
+    /// The running script passed `busy-reply-threshold`: other clients get -BUSY.
+    var busy = false
 
     /// Which of its C functions a script calls (the shim's callback argument).
     enum Function: Int32 {
@@ -192,7 +199,9 @@ final class ScriptEngine {
         client.reply.clear()
         running = run
         node.clients.blocking.transactionDepth += 1
+        startHook()
         let status = lua_pcall(state, argumentCount, 1, handlerIndex)
+        stopHook()
         node.clients.blocking.transactionDepth -= 1
         let finished = running!
         running = nil

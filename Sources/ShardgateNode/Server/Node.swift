@@ -41,6 +41,9 @@ final class Node {
     let persistence = PersistenceState()
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
+    /// The script running past `busy-reply-threshold`, while it runs: commands without the
+    /// allow-busy flag are refused.
+    var busyScript: ScriptEngine?
     /// The Lua state of EVAL scripts, made on first use (SCRIPT FLUSH replaces it).
     lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
     /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
@@ -208,6 +211,10 @@ final class Node {
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth, command: spec.id)
+        }
+        if let busy = busyScript, !spec.flags.contains(.allowBusy) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, busy.busyError, command: spec.id)
         }
         // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
         if client.flags.queued != nil && spec.flags.contains(.noMulti) {
