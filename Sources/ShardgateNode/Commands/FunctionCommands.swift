@@ -15,9 +15,10 @@ enum FunctionCommands {
 
     static func fcall(_ call: inout CommandCall, readOnly: Bool) throws(CommandError) {
         let engine = call.node.functions
-        let name = call.string(1)
-        guard let function = engine.function(named: name) else { throw CommandError("ERR Function not found") }
-        let (keys, arguments) = try ScriptingCommands.keysAndArguments(call, at: 2)
+        guard let function = engine.function(named: call.string(1)) else { throw CommandError("ERR Function not found") }
+        let name = function.name
+        let (keys, arguments) = try ScriptingCommands.keysAndArguments(
+            call, at: 2, notInteger: CommandError("ERR Bad number of keys provided"))
         try ScriptingCommands.checkBeforeRun(call, flags: function.flags, readOnlyCommand: readOnly)
         let run = ScriptEngine.Run(
             caller: call.client, name: name, flags: function.flags,

@@ -52,8 +52,10 @@ enum ScriptingCommands {
     ]}
 
     /// Reads `numkeys` at `index` and splits the rest into keys and arguments.
-    static func keysAndArguments(_ call: CommandCall, at index: Int) throws(CommandError) -> ([[UInt8]], [[UInt8]]) {
-        let count = try call.integer(index)
+    static func keysAndArguments(
+        _ call: CommandCall, at index: Int, notInteger: CommandError = .notInteger
+    ) throws(CommandError) -> ([[UInt8]], [[UInt8]]) {
+        let count = try call.integer(index, error: notInteger)
         guard count >= 0 else { throw CommandError("ERR Number of keys can't be negative") }
         guard count <= call.count - index - 1 else {
             throw CommandError("ERR Number of keys can't be greater than number of args")

@@ -85,7 +85,7 @@ extension ScriptEngine {
         lua_pushvalue(state, switchIndex - 2)
         lua_call(state, 0, 0)
         for function in library.functions.keys {
-            if let owner = libraries.values.first(where: { $0.functions[function] != nil }), owner.name != name {
+            if let owner = libraries.values.first(where: { $0.function(named: function) != nil }), owner.name != name {
                 return .failure(CommandError("ERR Function \(function) already exists"))
             }
         }
@@ -126,9 +126,9 @@ extension ScriptEngine {
         reset()
     }
 
-    /// The registered function of that name, with its library.
+    /// The registered function of that name (names compare without case, as in Redis).
     func function(named name: String) -> FunctionLibrary.Function? {
-        for library in libraries.values { if let function = library.functions[name] { return function } }
+        for library in libraries.values { if let function = library.function(named: name) { return function } }
         return nil
     }
 
@@ -237,7 +237,7 @@ extension ScriptEngine {
             return raiseError(
                 "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
         }
-        guard loading!.functions[name] == nil else { return raiseError("ERR Function already exists in the library") }
+        guard loading!.function(named: name) == nil else { return raiseError("ERR Function already exists in the library") }
         loading!.functions[name] = FunctionLibrary.Function(name: name, description: description, flags: flags)
         // The callback is kept until the load succeeds.
         lua_pushvalue(state, callbackIndex)
