@@ -120,7 +120,7 @@ enum NodeInfo {
     }
 
     private static func memory(_ node: Node) -> Section {
-        let used = node.measureMemory()
+        let used = node.memory.measure()
         let rss = memoryUsage().rss
         let peak = node.memory.peak
         let maxMemory = node.settings.maxMemory
