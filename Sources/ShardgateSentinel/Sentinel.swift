@@ -214,13 +214,13 @@ final class Sentinel: @unchecked Sendable {
         let auth = authArguments(for: instance)
         let shortID = String(myID.prefix(8))
         if !instance.commands.isConnected {
+            // As in Redis, a connection attempt counts as a ping sent: an instance that cannot be
+            // reached is down after down-after-milliseconds from the first attempt, whenever its
+            // last reply was.
+            if instance.pingSentAt == 0 { instance.pingSentAt = now }
             instance.commands.connect(host: instance.host, port: instance.port, on: loop, timeout: timeout) { [self] connected in
                 guard connected else { return }
-                instance.pingSentAt = 0
                 instance.infoRequested = false
-                instance.commands.onClose = { [weak instance] in
-                    instance?.pingSentAt = instance?.pingSentAt ?? 0
-                }
                 if let auth { instance.commands.send(auth) }
                 if instance.kind != .sentinel { instance.commands.send(["CLIENT", "SETNAME", "sentinel-\(shortID)-cmd"]) }
                 sendPing(instance)
