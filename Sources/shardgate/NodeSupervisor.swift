@@ -2,77 +2,168 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// One data node of the embedded default, as described by a redis.conf-style file in `backends/`.
+/// One child of the embedded default, as described by a file in `backends/`: a data node
+/// (redis.conf syntax) or, when the file has a `sentinel monitor` line, a sentinel.
 struct NodeDescription: Sendable {
     let name: String
     let configPath: String
     let port: Int
     /// `host:port` of its master when the file says `replicaof`.
     let replicaOf: String?
+    var isSentinel = false
 
     /// Reads the few directives `up` needs to know about; the node itself reads the whole file.
     static func load(_ path: String) throws -> NodeDescription {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var port = 6379
         var replicaOf: String?
+        var isSentinel = false
         for line in text.split(whereSeparator: \.isNewline) {
             let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard let directive = words.first?.lowercased(), !directive.hasPrefix("#") else { continue }
             if directive == "port", words.count == 2, let value = Int(words[1]) { port = value }
             if directive == "replicaof" || directive == "slaveof", words.count == 3 { replicaOf = "\(words[1]):\(words[2])" }
+            if directive == "sentinel", words.count > 1, words[1].lowercased() == "monitor" { isSentinel = true }
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        return NodeDescription(name: name, configPath: path, port: port, replicaOf: replicaOf)
+        return NodeDescription(name: name, configPath: path, port: isSentinel && port == 6379 ? 26379 : port, replicaOf: replicaOf, isSentinel: isSentinel)
     }
 }
 
-/// Runs the data nodes as child processes, forwards their output with a `[name]` prefix, and stops
-/// them (SIGTERM, then SIGKILL after a grace period) when the service group shuts down.
+/// Runs the data nodes and sentinels as child processes, forwards their output with a `[name]`
+/// prefix, restarts a child that exits (logging its exit status), and stops them all (SIGTERM, then
+/// SIGKILL after a grace period) when the service group shuts down.
 final class NodeSupervisor: Service, @unchecked Sendable {
+    private struct Child {
+        let node: NodeDescription
+        let arguments: [String]
+        var pid: pid_t
+        var startedAt: Date
+        /// Set while the child is down: when it starts again.
+        var restartAt: Date?
+        var backoff: Double = 1
+    }
+
     private let nodes: [NodeDescription]
     private let command: [String]
+    private let sentinelCommand: [String]
     private let dataDirectory: String
     private let logger: Logger
     private let lock = NSLock()
-    private var children: [(node: NodeDescription, pid: pid_t)] = []
+    private var children: [Child] = []
+    private var stopping = false
 
-    /// `command` starts a node given its config file: e.g. `["/usr/bin/redis-server"]`.
-    init(nodes: [NodeDescription], command: [String], dataDirectory: String, logger: Logger) {
+    /// `command` starts a node given its config file: e.g. `["/usr/bin/redis-server"]`;
+    /// `sentinelCommand` a sentinel: e.g. `["/usr/bin/redis-sentinel"]`.
+    init(nodes: [NodeDescription], command: [String], sentinelCommand: [String] = [], dataDirectory: String, logger: Logger) {
         self.nodes = nodes
         self.command = command
+        self.sentinelCommand = sentinelCommand
         self.dataDirectory = dataDirectory
         self.logger = logger
     }
 
-    /// Starts masters before replicas and waits (bounded) until each accepts connections.
+    /// Starts masters, then replicas, then sentinels, and waits (bounded) until each accepts connections.
     func start() async throws {
-        for node in nodes.sorted(by: { ($0.replicaOf == nil ? 0 : 1) < ($1.replicaOf == nil ? 0 : 1) }) {
+        func order(_ node: NodeDescription) -> Int { node.isSentinel ? 2 : node.replicaOf == nil ? 0 : 1 }
+        for node in nodes.sorted(by: { order($0) < order($1) }) {
             let directory = "\(dataDirectory)/\(node.name)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let configPath = URL(fileURLWithPath: node.configPath).standardizedFileURL.path
-            let pid = try spawnWithPrefixedOutput(command + [configPath, "--dir", directory], prefix: node.name)
-            lock.withLock { children.append((node, pid)) }
+            let arguments: [String]
+            if node.isSentinel {
+                // A sentinel rewrites its config file: it works on a copy in its data folder, made
+                // once, so its state (epochs, the current master, known replicas and sentinels)
+                // survives a restart and backends/ stays as written.
+                let working = URL(fileURLWithPath: "\(directory)/sentinel.conf").standardizedFileURL.path
+                if !FileManager.default.fileExists(atPath: working) {
+                    try FileManager.default.copyItem(atPath: configPath, toPath: working)
+                }
+                arguments = sentinelCommand + [working]
+            } else {
+                arguments = command + [configPath, "--dir", directory]
+            }
+            let pid = try spawnWithPrefixedOutput(arguments, prefix: node.name)
+            lock.withLock { children.append(Child(node: node, arguments: arguments, pid: pid, startedAt: Date())) }
             try await waitForPort(node.port, name: node.name, pid: pid)
         }
     }
 
     func run() async throws {
-        try? await gracefulShutdown()
+        await withGracefulShutdownHandler {
+            while !lock.withLock({ stopping }) {
+                supervise()
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        } onGracefulShutdown: {
+            self.lock.withLock { self.stopping = true }
+        }
         stopAll()
     }
 
-    func stopAll() {
-        let running = lock.withLock { () -> [(node: NodeDescription, pid: pid_t)] in
-            defer { children.removeAll() }
-            return children
-        }
-        for child in running.reversed() { kill(child.pid, SIGTERM) }
-        for child in running.reversed() {
-            if !waitForExit(child.pid, seconds: 10) {
-                logger.warning("node did not stop in time, killing it", metadata: ["node": "\(child.node.name)"])
-                kill(child.pid, SIGKILL)
-                _ = waitForExit(child.pid, seconds: 5)
+    /// Notices children that exited and restarts them: after 1 s, doubling (up to 30 s) while a
+    /// child keeps exiting within 10 s of its start.
+    private func supervise() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { return }
+        let now = Date()
+        for index in children.indices {
+            if let restartAt = children[index].restartAt {
+                guard now >= restartAt else { continue }
+                do {
+                    children[index].pid = try spawnWithPrefixedOutput(children[index].arguments, prefix: children[index].node.name)
+                    children[index].startedAt = now
+                    children[index].restartAt = nil
+                    logger.notice("restarted", metadata: ["node": "\(children[index].node.name)", "pid": "\(children[index].pid)"])
+                } catch {
+                    children[index].restartAt = now.addingTimeInterval(children[index].backoff)
+                    logger.error("cannot restart", metadata: ["node": "\(children[index].node.name)", "error": "\(error)"])
+                }
+                continue
             }
+            var status: Int32 = 0
+            guard waitpid(children[index].pid, &status, WNOHANG) == children[index].pid else { continue }
+            let uptime = now.timeIntervalSince(children[index].startedAt)
+            children[index].backoff = uptime < 10 ? min(children[index].backoff * 2, 30) : 1
+            let delay = uptime < 10 ? children[index].backoff : 1
+            children[index].restartAt = now.addingTimeInterval(delay)
+            logger.warning(
+                "child exited, restarting",
+                metadata: [
+                    "node": "\(children[index].node.name)", "pid": "\(children[index].pid)", "status": "\(Self.describe(status))",
+                    "restart_in": "\(Int(delay)) s",
+                ])
+        }
+    }
+
+    /// `exit 1` or `signal 9 (SIGKILL)`, from a waitpid status.
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7F
+        if signal == 0 { return "exit \((status >> 8) & 0xFF)" }
+        let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGINT: "SIGINT"]
+        return "signal \(signal)" + (names[signal].map { " (\($0))" } ?? "")
+    }
+
+    func stopAll() {
+        let running = lock.withLock { () -> [Child] in
+            stopping = true
+            defer { children.removeAll() }
+            return children.filter { $0.restartAt == nil }
+        }
+        // Sentinels first, so none fails over a node that is only being stopped.
+        let ordered = running.filter(\.node.isSentinel) + running.filter { !$0.node.isSentinel }.reversed()
+        for child in ordered where child.node.isSentinel { kill(child.pid, SIGTERM) }
+        for child in ordered where child.node.isSentinel { stop(child) }
+        for child in ordered where !child.node.isSentinel { kill(child.pid, SIGTERM) }
+        for child in ordered where !child.node.isSentinel { stop(child) }
+    }
+
+    private func stop(_ child: Child) {
+        if !waitForExit(child.pid, seconds: 10) {
+            logger.warning("node did not stop in time, killing it", metadata: ["node": "\(child.node.name)"])
+            kill(child.pid, SIGKILL)
+            _ = waitForExit(child.pid, seconds: 5)
         }
     }
 
@@ -82,11 +173,11 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             if canConnect(port) { return }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
-                throw UpError("node '\(name)' exited during start-up (status \(status)); see its [\(name)] lines above")
+                throw UpError("'\(name)' exited during start-up (\(Self.describe(status))); see its [\(name)] lines above")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw UpError("node '\(name)' did not accept connections on port \(port) within 15 s")
+        throw UpError("'\(name)' did not accept connections on port \(port) within 15 s")
     }
 }
 
