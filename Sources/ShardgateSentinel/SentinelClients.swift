@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import RESP
 
-/// A reply, encoded as RESP2.
+/// A reply: RESP2, or RESP3 after `HELLO 3` (maps, pushes and nulls of their own, as Redis sends).
 enum Reply {
     case simple(String)
     case error(String)
@@ -11,24 +11,41 @@ enum Reply {
     case null
     case nullArray
     case array([Reply])
+    case map([(Reply, Reply)])
+    /// Pub/sub messages: a push in RESP3, an array in RESP2.
+    case push([Reply])
 
     static let ok = Reply.simple("OK")
 
     static func fields(_ pairs: [(String, String)]) -> Reply {
-        .array(pairs.flatMap { [Reply.bulk($0.0), Reply.bulk($0.1)] })
+        .map(pairs.map { (Reply.bulk($0.0), Reply.bulk($0.1)) })
     }
 
-    func write(to buffer: inout ByteBuffer) {
+    func write(to buffer: inout ByteBuffer, resp3: Bool) {
         switch self {
         case .simple(let text): buffer.writeRESPSimpleString(text)
         case .error(let text): buffer.writeRESPError(text)
         case .integer(let value): buffer.writeRESPInteger(value)
         case .bulk(let text): buffer.writeRESPBulkString(text)
-        case .null: buffer.writeRESPNullBulk()
-        case .nullArray: buffer.writeString("*-1\r\n")
-        case .array(let items):
-            buffer.writeRESPArrayHeader(items.count)
-            for item in items { item.write(to: &buffer) }
+        case .null: if resp3 { buffer.writeString("_\r\n") } else { buffer.writeRESPNullBulk() }
+        case .nullArray: buffer.writeString(resp3 ? "_\r\n" : "*-1\r\n")
+        case .array(let items), .push(let items):
+            if case .push = self, resp3 {
+                buffer.writeString(">\(items.count)\r\n")
+            } else {
+                buffer.writeRESPArrayHeader(items.count)
+            }
+            for item in items { item.write(to: &buffer, resp3: resp3) }
+        case .map(let pairs):
+            if resp3 {
+                buffer.writeString("%\(pairs.count)\r\n")
+            } else {
+                buffer.writeRESPArrayHeader(pairs.count * 2)
+            }
+            for (key, value) in pairs {
+                key.write(to: &buffer, resp3: resp3)
+                value.write(to: &buffer, resp3: resp3)
+            }
         }
     }
 }
@@ -39,6 +56,7 @@ final class SentinelClient {
     let channel: any Channel
     var name = ""
     var authenticated: Bool
+    var resp3 = false
     var channels: Set<String> = []
     var patterns: Set<String> = []
     var subscriptions: Int { channels.count + patterns.count }
@@ -51,7 +69,7 @@ final class SentinelClient {
 
     func send(_ reply: Reply) {
         var buffer = channel.allocator.buffer(capacity: 64)
-        reply.write(to: &buffer)
+        reply.write(to: &buffer, resp3: resp3)
         channel.writeAndFlush(buffer, promise: nil)
     }
 }
@@ -87,10 +105,10 @@ final class ClientRegistry: @unchecked Sendable {
     func publish(_ channel: String, _ message: String) {
         for client in clients.values where client.subscriptions > 0 {
             if client.channels.contains(channel) {
-                client.send(.array([.bulk("message"), .bulk(channel), .bulk(message)]))
+                client.send(.push([.bulk("message"), .bulk(channel), .bulk(message)]))
             }
             for pattern in client.patterns where GlobMatch.matches(pattern, channel) {
-                client.send(.array([.bulk("pmessage"), .bulk(pattern), .bulk(channel), .bulk(message)]))
+                client.send(.push([.bulk("pmessage"), .bulk(pattern), .bulk(channel), .bulk(message)]))
             }
         }
     }

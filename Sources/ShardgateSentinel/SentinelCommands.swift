@@ -12,14 +12,14 @@ enum SentinelCommands {
         if !client.authenticated && !["auth", "hello", "quit"].contains(name) {
             return .error("NOAUTH Authentication required.")
         }
-        if client.subscriptions > 0 && !subscribedContext.contains(name) {
+        if client.subscriptions > 0 && !client.resp3 && !subscribedContext.contains(name) {
             return .error(
                 "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         }
         switch name {
         case "ping":
             guard rest.count <= 1 else { return wrongArity(name) }
-            if client.subscriptions > 0 { return .array([.bulk("pong"), .bulk(rest.first ?? "")]) }
+            if client.subscriptions > 0 && !client.resp3 { return .array([.bulk("pong"), .bulk(rest.first ?? "")]) }
             return rest.first.map(Reply.bulk) ?? .simple("PONG")
         case "echo":
             guard rest.count == 1 else { return wrongArity(name) }
@@ -44,16 +44,16 @@ enum SentinelCommands {
             guard !rest.isEmpty else { return wrongArity(name) }
             for channel in rest {
                 if name == "subscribe" { client.channels.insert(channel) } else { client.patterns.insert(channel) }
-                client.send(.array([.bulk(name), .bulk(channel), .integer(client.subscriptions)]))
+                client.send(.push([.bulk(name), .bulk(channel), .integer(client.subscriptions)]))
             }
             return nil
         case "unsubscribe", "punsubscribe":
             let pattern = name == "punsubscribe"
             let targets = rest.isEmpty ? Array(pattern ? client.patterns : client.channels).sorted() : rest
-            if targets.isEmpty { return .array([.bulk(name), .null, .integer(client.subscriptions)]) }
+            if targets.isEmpty { return .push([.bulk(name), .null, .integer(client.subscriptions)]) }
             for target in targets {
                 if pattern { client.patterns.remove(target) } else { client.channels.remove(target) }
-                client.send(.array([.bulk(name), .bulk(target), .integer(client.subscriptions)]))
+                client.send(.push([.bulk(name), .bulk(target), .integer(client.subscriptions)]))
             }
             return nil
         case "publish":
@@ -71,6 +71,8 @@ enum SentinelCommands {
             client.channels.removeAll()
             client.patterns.removeAll()
             client.name = ""
+            client.resp3 = false
+            client.authenticated = sentinel.settings.requirepass == nil
             return .simple("RESET")
         default:
             let shown = rest.prefix(20).map { "'\($0)' " }.joined()
@@ -104,9 +106,11 @@ enum SentinelCommands {
 
     private static func hello(_ rest: [String], client: SentinelClient, sentinel: Sentinel) -> Reply {
         var index = 0
+        var resp3 = client.resp3
         if let version = rest.first {
             guard let number = Int(version) else { return .error("ERR Protocol version is not an integer or out of range") }
-            guard number == 2 else { return .error("NOPROTO unsupported protocol version") }
+            guard number == 2 || number == 3 else { return .error("NOPROTO unsupported protocol version") }
+            resp3 = number == 3
             index = 1
         }
         while index < rest.count {
@@ -124,10 +128,11 @@ enum SentinelCommands {
             }
         }
         guard client.authenticated else { return .error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time") }
-        return .array([
-            .bulk("server"), .bulk("redis"), .bulk("version"), .bulk(serverVersion), .bulk("proto"), .integer(2),
-            .bulk("id"), .integer(client.id), .bulk("mode"), .bulk("sentinel"), .bulk("role"), .bulk("sentinel"),
-            .bulk("modules"), .array([]),
+        client.resp3 = resp3
+        return .map([
+            (.bulk("server"), .bulk("redis")), (.bulk("version"), .bulk(serverVersion)), (.bulk("proto"), .integer(resp3 ? 3 : 2)),
+            (.bulk("id"), .integer(client.id)), (.bulk("mode"), .bulk("sentinel")), (.bulk("role"), .bulk("sentinel")),
+            (.bulk("modules"), .array([])),
         ])
     }
 

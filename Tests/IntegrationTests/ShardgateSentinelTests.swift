@@ -20,15 +20,17 @@ struct ShardgateSentinelTests {
         if TestEnvironment.hasRedisPy, let python = TestEnvironment.python {
             let script = """
                 from redis.sentinel import Sentinel
-                s = Sentinel([('127.0.0.1', \(cluster.sentinelPorts[1]))], socket_timeout=2, protocol=2)
+                s = Sentinel([('127.0.0.1', \(cluster.sentinelPorts[1]))], socket_timeout=2)
                 print(s.discover_master('\(cluster.masterName)')[1], len(s.discover_slaves('\(cluster.masterName)')))
-                m = s.master_for('\(cluster.masterName)', socket_timeout=2, protocol=2)
+                m = s.master_for('\(cluster.masterName)', socket_timeout=2)
                 m.set('py', 'ok')
                 print(m.get('py').decode())
                 """
             let result = try run(python, ["-c", script], seconds: 20)
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("\(cluster.master.port) 2\nok"), "\(result.output)")
+            // redis-py offers RESP3 (HELLO 3) first, as redis-sentinel accepts it.
+            #expect(!result.output.contains("does not support HELLO"), "\(result.output)")
         }
         let proxy = try await ProxyUnderTest(yaml: SentinelFollowTests.proxyYAML(cluster))
         defer { Task { await proxy.stop() } }
