@@ -221,6 +221,9 @@ final class Sentinel: @unchecked Sendable {
             instance.commands.connect(host: instance.host, port: instance.port, on: loop, timeout: timeout) { [self] connected in
                 guard connected else { return }
                 instance.infoRequested = false
+                // A link that drops is retried at the next tick, not a ping period after the last
+                // attempt: the down-after clock starts at that first failed attempt.
+                instance.commands.onClose = { [weak instance] in instance?.lastReconnectAttempt = 0 }
                 if let auth { instance.commands.send(auth) }
                 if instance.kind != .sentinel { instance.commands.send(["CLIENT", "SETNAME", "sentinel-\(shortID)-cmd"]) }
                 sendPing(instance)
@@ -229,6 +232,7 @@ final class Sentinel: @unchecked Sendable {
         if instance.kind != .sentinel && !instance.pubsub.isConnected {
             instance.pubsub.connect(host: instance.host, port: instance.port, on: loop, timeout: timeout) { [self] connected in
                 guard connected else { return }
+                instance.pubsub.onClose = { [weak instance] in instance?.lastReconnectAttempt = 0 }
                 if let auth { instance.pubsub.send(auth) }
                 instance.pubsub.send(["CLIENT", "SETNAME", "sentinel-\(shortID)-pubsub"])
                 instance.pubsub.onPush = { [weak self, weak instance] message in
