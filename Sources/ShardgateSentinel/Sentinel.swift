@@ -341,15 +341,18 @@ final class Sentinel: @unchecked Sendable {
         guard runID != myID, let master = master(named: tokens[4]) else { return }
         var sentinel = master.sentinels.first { $0.host == ip && $0.port == port && $0.runID == runID }
         if sentinel == nil {
-            // The same run id at another address, or another run id at this address: forget the old one.
-            for other in masters {
-                for stale in other.sentinels where stale.runID == runID || (stale.host == ip && stale.port == port) {
-                    stale.closeLinks()
-                    if stale.runID == runID { event("+sentinel-address-switch", other, " ip \(ip) port \(port) for \(runID)") }
-                    else { event("+sentinel-invalid-addr", stale) }
+            // This master's entry for the same run id at another address, or for another run id at
+            // this address, is stale: forget it. (A sentinel watching several masters has an entry
+            // under each, all at the same address.)
+            for stale in master.sentinels where stale.runID == runID || (stale.host == ip && stale.port == port) {
+                stale.closeLinks()
+                if stale.runID == runID {
+                    event("+sentinel-address-switch", master, " ip \(ip) port \(port) for \(runID)")
+                } else {
+                    event("+sentinel-invalid-addr", stale)
                 }
-                other.sentinels.removeAll { $0.runID == runID || ($0.host == ip && $0.port == port) }
             }
+            master.sentinels.removeAll { $0.runID == runID || ($0.host == ip && $0.port == port) }
             let added = Instance(kind: .sentinel, name: runID, host: ip, port: port, master: master)
             added.runID = runID
             master.sentinels.append(added)

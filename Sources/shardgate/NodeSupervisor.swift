@@ -124,9 +124,9 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             }
             var status: Int32 = 0
             guard waitpid(children[index].pid, &status, WNOHANG) == children[index].pid else { continue }
-            let uptime = now.timeIntervalSince(children[index].startedAt)
-            children[index].backoff = uptime < 10 ? min(children[index].backoff * 2, 30) : 1
-            let delay = uptime < 10 ? children[index].backoff : 1
+            if now.timeIntervalSince(children[index].startedAt) >= 10 { children[index].backoff = 1 }
+            let delay = children[index].backoff
+            children[index].backoff = min(delay * 2, 30)
             children[index].restartAt = now.addingTimeInterval(delay)
             logger.warning(
                 "child exited, restarting",

@@ -118,6 +118,32 @@ struct ShardgateSentinelTests {
             == .error("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master"))
     }
 
+    /// Sentinels watching two masters know each other under both (hello messages name one master
+    /// at a time; the entry under the other must stay).
+    @Test func sentinelsWatchingTwoMastersKnowEachOtherUnderBoth() async throws {
+        let cluster = try await SentinelCluster(replicas: 1, sentinelKinds: [.shardgate, .shardgate, .shardgate])
+        defer { cluster.stop() }
+        for index in cluster.sentinelPorts.indices {
+            #expect(try cluster.sentinelClient(index).command("SENTINEL", "MONITOR", "second", "127.0.0.1", "\(cluster.master.port)", "2")
+                == .status("OK"))
+        }
+        func others(_ index: Int, _ name: String) throws -> Int {
+            guard case .array(let rows?) = try cluster.sentinelClient(index).command("SENTINEL", "SENTINELS", name) else { return -1 }
+            return rows.count
+        }
+        try await waitUntil("every sentinel knows the two others under 'second'", seconds: 10) {
+            try cluster.sentinelPorts.indices.allSatisfy { try others($0, "second") == 2 }
+        }
+        // Two hello rounds: the entries under both names stay.
+        let deadline = ContinuousClock.now + .seconds(4)
+        while ContinuousClock.now < deadline {
+            for index in cluster.sentinelPorts.indices {
+                #expect(try others(index, cluster.masterName) == 2 && others(index, "second") == 2)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// One sentinel, quorum 1: its commands, a manual SENTINEL FAILOVER with every event on
     /// PSUBSCRIBE *, and is-master-down-by-addr's vote.
     @Test func commandsEventsAndManualFailover() async throws {
