@@ -42,7 +42,11 @@ final class NodeSupervisor: Service, @unchecked Sendable {
         /// Set while the child is down: when it starts again.
         var restartAt: Date?
         var backoff: Double = 1
+        var diedAt = Date.distantPast
+        var waitingForFailover = false
     }
+
+    private var sentinelPorts: [Int] { nodes.filter(\.isSentinel).map(\.port) }
 
     private let nodes: [NodeDescription]
     private let command: [String]
@@ -111,6 +115,21 @@ final class NodeSupervisor: Service, @unchecked Sendable {
         for index in children.indices {
             if let restartAt = children[index].restartAt {
                 guard now >= restartAt else { continue }
+                // A data node the sentinels still name as a master is not restarted until they have
+                // failed it over (at most 60 s): back at once, it would stay master, and writes
+                // since its last fsync would be lost instead of found on the promoted replica.
+                let node = children[index].node
+                if !node.isSentinel, now.timeIntervalSince(children[index].diedAt) < 60,
+                    sentinelPorts.contains(where: { Self.sentinel(at: $0, reportsMasterOnPort: node.port) })
+                {
+                    if !children[index].waitingForFailover {
+                        children[index].waitingForFailover = true
+                        logger.notice("waiting for the sentinels to fail it over before restarting it", metadata: ["node": "\(node.name)"])
+                    }
+                    children[index].restartAt = now.addingTimeInterval(0.5)
+                    continue
+                }
+                children[index].waitingForFailover = false
                 do {
                     children[index].pid = try spawnWithPrefixedOutput(children[index].arguments, prefix: children[index].node.name)
                     children[index].startedAt = now
@@ -124,6 +143,7 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             }
             var status: Int32 = 0
             guard waitpid(children[index].pid, &status, WNOHANG) == children[index].pid else { continue }
+            children[index].diedAt = now
             if now.timeIntervalSince(children[index].startedAt) >= 10 { children[index].backoff = 1 }
             let delay = children[index].backoff
             children[index].backoff = min(delay * 2, 30)
@@ -134,6 +154,46 @@ final class NodeSupervisor: Service, @unchecked Sendable {
                     "node": "\(children[index].node.name)", "pid": "\(children[index].pid)", "status": "\(Self.describe(status))",
                     "restart_in": "\(Int(delay)) s",
                 ])
+        }
+    }
+
+    /// Whether the sentinel on `sentinelPort` (127.0.0.1) lists a master at `port`, from its
+    /// `INFO sentinel` (`masterN:name=...,address=ip:port,...`). False when it does not answer
+    /// within 300 ms.
+    static func sentinel(at sentinelPort: Int, reportsMasterOnPort port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(sentinelPort).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("INFO sentinel\r\n".utf8)
+        guard write(fd, request, request.count) == request.count else { return false }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            guard count > 0 else { break }
+            reply += chunk[0..<count]
+            // $<length>\r\n<payload>\r\n
+            if let header = reply.firstIndex(of: UInt8(ascii: "\n")), reply.first == UInt8(ascii: "$"),
+                let length = Int(String(decoding: reply[1..<max(1, header - 1)], as: UTF8.self)),
+                reply.count >= header + 1 + length + 2
+            {
+                break
+            }
+        }
+        let text = String(decoding: reply, as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).contains { line in
+            line.hasPrefix("master") && line.split(separator: ",").contains { $0.hasPrefix("address=") && $0.hasSuffix(":\(port)") }
         }
     }
 

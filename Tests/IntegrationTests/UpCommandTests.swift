@@ -148,6 +148,8 @@ struct UpWithSentinelsTests {
             return text.contains("role:slave\r\n") && text.contains("master_port:\(replicaPort)\r\n")
         }
         #expect(up.log.contains("restarted"))
+        // It was not restarted while the sentinels still named it master (it would have stayed one).
+        #expect(up.log.contains("waiting for the sentinels to fail it over before restarting it"), "\(up.log)")
         up.signal(SIGTERM)
         #expect(up.waitForExit(seconds: 20) == 0, "\(up.log)")
     }
