@@ -9,6 +9,8 @@ final class LinkConnection: @unchecked Sendable {
 
     private(set) var channel: (any Channel)?
     private(set) var connecting = false
+    /// Bumped by `close()`: a connection attempt begun before it is dropped when it completes.
+    private var generation = 0
     var waiters = CircularBuffer<Callback>()
     /// Messages that answer no command (pub/sub).
     var onPush: ((RESPValue) -> Void)?
@@ -29,6 +31,7 @@ final class LinkConnection: @unchecked Sendable {
     ) {
         guard channel == nil, !connecting else { return }
         connecting = true
+        let started = generation
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -47,7 +50,10 @@ final class LinkConnection: @unchecked Sendable {
             self.connecting = false
             switch result {
             case .success(let channel):
-                guard channel.isActive else { return done(false) }
+                guard channel.isActive, started == self.generation else {
+                    channel.close(promise: nil)
+                    return done(false)
+                }
                 self.channel = channel
                 self.connectedAt = SentinelClock.now
                 self.lastActivity = self.connectedAt
@@ -71,11 +77,20 @@ final class LinkConnection: @unchecked Sendable {
         channel?.writeAndFlush(RESPRequest(arguments: arguments.map { Array($0.utf8) }).frame, promise: nil)
     }
 
+    /// Closes at once: waiters get nil now, and nothing the old connection still delivers reaches
+    /// this link (a reset master's link must not take a reply from its old address).
     func close() {
-        channel?.close(promise: nil)
+        generation += 1
+        guard let channel else { return }
+        self.channel = nil
+        channel.close(promise: nil)
+        let failed = waiters
+        waiters.removeAll()
+        for waiter in failed { waiter(nil) }
     }
 
-    fileprivate func received(_ value: RESPValue) {
+    fileprivate func received(_ value: RESPValue, on source: any Channel) {
+        guard channel === source else { return }
         lastActivity = SentinelClock.now
         if let waiter = waiters.popFirst() {
             waiter(value)
@@ -84,8 +99,8 @@ final class LinkConnection: @unchecked Sendable {
         }
     }
 
-    fileprivate func closed() {
-        guard channel != nil else { return }
+    fileprivate func closed(_ source: any Channel) {
+        guard channel === source else { return }
         channel = nil
         let failed = waiters
         waiters.removeAll()
@@ -108,7 +123,7 @@ private final class LinkHandler: ChannelInboundHandler {
         pending.accumulate(&incoming, allocator: context.channel.allocator)
         do {
             while let frame = try framer.nextFrame(from: &pending!) {
-                if let value = RESPValue.decode(frame) { owner.received(value) }
+                if let value = RESPValue.decode(frame) { owner.received(value, on: context.channel) }
             }
         } catch {
             context.close(promise: nil)
@@ -117,7 +132,7 @@ private final class LinkHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        owner.closed()
+        owner.closed(context.channel)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
