@@ -58,6 +58,15 @@ struct NodeIntrospectionTests {
         ["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
         ["GEOSEARCHSTORE", "g2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC"],
         ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "g3"], ["GEORADIUS", "g", "15", "37", "1", "km", "STORE", "g3"],
+        // streams (explicit IDs, so that the replies compare too)
+        ["XGROUP", "CREATE", "xs", "grp", "$", "MKSTREAM"], ["XGROUP", "CREATECONSUMER", "xs", "grp", "Bob"],
+        ["XGROUP", "CREATECONSUMER", "xs", "grp", "Bob"], ["XADD", "xs", "1-1", "f", "A"],
+        ["XREADGROUP", "GROUP", "grp", "Alice", "STREAMS", "xs", ">"], ["XCLAIM", "xs", "grp", "Mike", "0", "1-1", "FORCE", "JUSTID"],
+        ["XGROUP", "DELCONSUMER", "xs", "grp", "Lee"], ["XAUTOCLAIM", "xs", "grp", "Bob", "0", "1-1", "JUSTID"],
+        ["XGROUP", "DELCONSUMER", "xs", "grp", "Bob"], ["XADD", "xs", "MAXLEN", "1", "2-1", "f", "B"],
+        ["XTRIM", "xs", "MAXLEN", "5"], ["XADD", "xs", "3-1", "f", "C"], ["XTRIM", "xs", "MAXLEN", "1"],
+        ["XDEL", "xs", "3-1"], ["XDEL", "xs", "3-1"], ["XSETID", "xs", "10-1"], ["XGROUP", "SETID", "xs", "grp", "0"],
+        ["XGROUP", "DESTROY", "xs", "grp"], ["XGROUP", "DESTROY", "xs", "grp"], ["XADD", "xs2", "NOMKSTREAM", "*", "f", "v"],
         // dump / restore
         ["SET", "d", "v"],
         // databases
@@ -102,7 +111,7 @@ struct NodeIntrospectionTests {
         }
     }
 
-    @Test(arguments: ["E", "K", "Kg", "E$", "El", "Es", "Eh", "Ez", "En", "Em", "KEm", "Ag", "KE"])
+    @Test(arguments: ["E", "K", "Kg", "E$", "El", "Es", "Eh", "Ez", "Et", "Kt", "En", "Em", "KEm", "Ag", "KE"])
     func notificationClassesFilterAsInRedis(flags: String) async throws {
         let script = Self.notificationScript
         guard let (redis, node) = try await both([], { port in try notifications(port: port, flags: flags, script: script) }) else {
