@@ -184,6 +184,15 @@ final class ClientSession: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// `client_timeout`: closes the client when it sent nothing for `limitSeconds`, unless it is
+    /// subscribed or still waits for replies (a blocking command), as Redis exempts them.
+    func closeIfIdle(at now: NIODeadline, limitSeconds: Int64) {
+        guard isOpen, !isClosing, slots.isEmpty, machine.subscriptions.isEmpty,
+            machine.ageAndIdleSeconds(at: now).idle >= limitSeconds
+        else { return }
+        context.close(promise: nil)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         closedOnError = true
         context.close(promise: nil)

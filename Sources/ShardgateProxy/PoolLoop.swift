@@ -65,6 +65,21 @@ final class PoolLoop {
         if runtime.config.preconnect {
             for set in allBackendSets { set.connectAll() }
         }
+        if runtime.config.clientTimeoutSeconds > 0 { scheduleIdleCheck() }
+    }
+
+    /// `client_timeout`: once a second, closes the clients idle that long (Redis's
+    /// `clientsCronHandleTimeout`).
+    private func scheduleIdleCheck() {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.scheduleTask(in: .seconds(1)) {
+            let loop = bound.value
+            guard !loop.isStopping else { return }
+            let now = NIODeadline.now()
+            let limit = Int64(loop.runtime.config.clientTimeoutSeconds)
+            for session in loop.sessions.values { session.closeIfIdle(at: now, limitSeconds: limit) }
+            loop.scheduleIdleCheck()
+        }
     }
 
     func makeBackendSet(_ endpoint: Endpoint, role: String, group: Int) -> BackendSet {
