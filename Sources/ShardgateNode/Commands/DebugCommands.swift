@@ -150,10 +150,12 @@ enum DebugCommands {
 
     /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE].
     static func reload(_ call: CommandCall) throws(CommandError) {
-        var save = true, flush = true
+        var save = true, flush = true, merge = false
         for index in 2..<call.count {
             if call.matches(index, "merge") {
-                continue  // The node's load always lets the dump's keys replace those in memory.
+                // The node's load always lets the dump's keys replace those in memory; MERGE lets
+                // its function libraries replace those loaded.
+                merge = true
             } else if call.matches(index, "noflush") {
                 flush = false
             } else if call.matches(index, "nosave") {
@@ -162,7 +164,7 @@ enum DebugCommands {
                 throw CommandError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
             }
         }
-        if let failure = call.node.debugReload(save: save, flush: flush) { throw CommandError(failure) }
+        if let failure = call.node.debugReload(save: save, flush: flush, merge: merge) { throw CommandError(failure) }
         call.client.ok()
     }
 

@@ -44,6 +44,9 @@ final class ScriptEngine {
         var command: [[UInt8]] = []
     }
 
+    /// Whether a library loaded from a snapshot replaces one of the same name (DEBUG RELOAD
+    /// without MERGE turns it off).
+    var replacesOnLoad = true
     /// SCRIPT KILL, FUNCTION KILL or SHUTDOWN NOSAVE asked the running script to stop.
     var killRequested = false
     /// The running script passed `busy-reply-threshold`: other clients get -BUSY.
