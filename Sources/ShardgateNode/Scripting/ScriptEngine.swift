@@ -200,6 +200,7 @@ final class ScriptEngine {
         client.protocolVersion = 2
         client.flags.isMaster = caller.flags.isMaster
         client.reply.clear()
+        replicationFlags = 3
         running = run
         node.clients.blocking.transactionDepth += 1
         startHook()
