@@ -21,6 +21,11 @@ enum DebugCommands {
         case "set-active-expire" where count == 3:
             call.node.keyspace.activeExpiry = cAtoi(call.string(2)) != 0
             call.client.ok()
+        case "set-disable-deny-scripts" where count == 3:
+            // Scripts may run commands flagged noscript (Redis's test hook).
+            call.node.scripts.allowsDeniedCommands = cAtoi(call.string(2)) != 0
+            call.node.functions.allowsDeniedCommands = call.node.scripts.allowsDeniedCommands
+            call.client.ok()
         case "quicklist-packed-threshold" where count == 3: try quicklistPackedThreshold(call)
         case "reload": try reload(call)
         case "loadaof":

@@ -44,6 +44,8 @@ final class ScriptEngine {
         var command: [[UInt8]] = []
     }
 
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may run commands flagged noscript.
+    var allowsDeniedCommands = false
     /// Whether a library loaded from a snapshot replaces one of the same name (DEBUG RELOAD
     /// without MERGE turns it off).
     var replacesOnLoad = true
@@ -203,9 +205,12 @@ final class ScriptEngine {
         replicationFlags = 3
         running = run
         node.clients.blocking.transactionDepth += 1
+        // The commands it runs see the time it started (keys do not expire while it runs).
+        node.commandTimeFrozen = true
         startHook()
         let status = lua_pcall(state, argumentCount, 1, handlerIndex)
         stopHook()
+        node.commandTimeFrozen = false
         node.clients.blocking.transactionDepth -= 1
         let finished = running!
         running = nil
@@ -333,7 +338,7 @@ final class ScriptEngine {
         lua_settop(state, 0)
         let request = RESPRequest(arguments: arguments)
         let failure: String?
-        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript {
+        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript, !allowsDeniedCommands {
             // Refused for what it is, even where the node does not implement it (CLUSTER).
             failure = "ERR This Redis command is not allowed from script"
         } else {
@@ -378,7 +383,7 @@ final class ScriptEngine {
 
     /// Why the running script may not run `spec` now, as Redis's `scriptCall` checks.
     private func admissionError(_ spec: CommandSpec, run: Run) -> String? {
-        if spec.isNoScript { return "ERR This Redis command is not allowed from script" }
+        if spec.isNoScript && !allowsDeniedCommands { return "ERR This Redis command is not allowed from script" }
         if spec.isWrite {
             if run.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
             if let refusal = node.admissionError(spec, client: client) { return refusal }
@@ -534,6 +539,14 @@ final class ScriptEngine {
         case UInt8(ascii: "_"):
             _ = line()
             lua_pushnil(state)
+        case UInt8(ascii: "|"):
+            // Attributes are not shown to scripts: skipped, the reply after them is the value.
+            let count = number()
+            for _ in 0..<(2 * count) {
+                pushReply(&buffer, depth: depth + 1)
+                sg_lua_pop(state, 1)
+            }
+            return pushReply(&buffer, depth: depth)
         case UInt8(ascii: "#"):
             let value = line()
             lua_pushboolean(state, value.first == UInt8(ascii: "t") ? 1 : 0)
@@ -607,7 +620,7 @@ final class ScriptEngine {
             if client.protocolVersion == 3 {
                 client.reply.writeString("(\(Self.sanitized(text))\r\n")
             } else {
-                client.bulk(text)
+                client.bulk(Self.sanitized(text))
             }
             return
         }

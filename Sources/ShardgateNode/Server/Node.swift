@@ -80,6 +80,9 @@ final class Node {
     /// Redis's cached command time). Derived from the monotonic reading that also times the command
     /// (commandstats), so a command costs two clock reads, not three.
     private(set) var commandTime: Int64 = 0
+    /// While a script runs: its commands keep the script's `commandTime`, as Redis freezes the
+    /// time a script sees.
+    var commandTimeFrozen = false
     /// Wall clock minus monotonic clock, in microseconds; re-read by the cron so wall clock steps
     /// reach `commandTime` within a tick.
     private var wallClockOffset = Clock.wallClockOffset()
@@ -267,7 +270,7 @@ final class Node {
         var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let started = Clock.monotonicMicroseconds()
-        commandTime = (wallClockOffset + Int64(started)) / 1000
+        if !commandTimeFrozen { commandTime = (wallClockOffset + Int64(started)) / 1000 }
         beginPropagationScope(spec)
         do {
             try handler(&call)
