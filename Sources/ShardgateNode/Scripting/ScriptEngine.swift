@@ -697,3 +697,17 @@ private let scriptCallback: sg_lua_callback = { state, function in
     return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue().callback(which)
 }
 
+
+extension Node {
+    /// EVAL and FCALL (flagged skip-monitor) show in MONITOR when they start, before the commands
+    /// their script runs, as in Redis.
+    func feedMonitorsBeforeScript(_ call: CommandCall) {
+        guard !clients.monitors.isEmpty else { return }
+        let line = MonitorCommand.line(call, microseconds: Clock.microseconds())
+        for monitor in clients.monitors {
+            var copy = line
+            monitor.reply.writeBuffer(&copy)
+            if monitor !== call.client { scheduleFlush(monitor) }
+        }
+    }
+}
