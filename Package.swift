@@ -82,10 +82,22 @@ let package = Package(
             ],
             swiftSettings: hotPath
         ),
+        // Redis Sentinel: monitoring, leader election and automatic failover (`shardgate sentinel`).
+        .target(
+            name: "ShardgateSentinel",
+            dependencies: [
+                "RESP", "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "shardgate",
             dependencies: [
-                "ShardgateProxy", "ShardgateNode", "Config",
+                "ShardgateProxy", "ShardgateNode", "ShardgateSentinel", "Config",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -201,8 +201,9 @@ enum SortCommand {
             call.store(storeIndex, .list(ListObject(stored)))
             // Redis counts one change per stored element.
             call.effect.dirty += outputLength - 1
-        } else {
-            call.delete(storeIndex)
+            call.notify(.list, "sortstore", storeIndex)
+        } else if call.delete(storeIndex) {
+            call.notify(.generic, "del", storeIndex)
         }
         if call.effect.dirty > changedBefore {
             // The destination is no key spec position SORT's table entry names.
@@ -301,6 +302,7 @@ enum SortCommand {
         let database = call.database
         guard let slot = database.find(key, now: call.now) else {
             call.node.stats.keyspaceMisses += 1
+            call.notify(.keyMiss, "keymiss", key: key)
             return nil
         }
         call.node.stats.keyspaceHits += 1

@@ -102,6 +102,9 @@ extension Node {
                 guard propagation.pending.readableBytes == 0 else { continue }
                 client.flush()
             }
+            // Replies the channel still holds (a client not reading) must leave before any written
+            // here: that client waits for the script's end.
+            if !client.channel.isWritable || unsentReplyBytes(client) > 0 { continue }
             guard let fd = socket(of: client) else { continue }
             candidates.append((client, fd))
         }
@@ -122,34 +125,42 @@ extension Node {
         guard count > served else { return }
         var buffer = ByteBuffer(bytes: peeked[served..<count])
         var parser = RESPRequestParser(authenticated: client.authenticated)
-        var requests: [RESPRequest] = []
+        // Each complete request and where it ends in the peeked bytes.
+        var requests: [(request: RESPRequest, end: Int)] = []
         while true {
             let before = buffer.readerIndex
             guard let request = try? parser.next(from: &buffer) else {
                 buffer.moveReaderIndex(to: before)
                 break
             }
-            requests.append(request)
+            requests.append((request, buffer.readerIndex))
         }
-        let complete = buffer.readerIndex
-        guard complete > 0 else { return }
-        client.flags.servedWhileBusy += complete
-        for request in requests {
+        var ranUpTo = 0
+        for (request, end) in requests {
+            // Counted before running it: the handler drops it when SwiftNIO reads it later.
+            client.flags.servedWhileBusy += end - ranUpTo
+            ranUpTo = end
             execute(request, from: client)
             var reply = client.reply
             client.reply.clear()
             while reply.readableBytes > 0 {
-                let sent = reply.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let sent = reply.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
                 if sent > 0 {
                     reply.moveReaderIndex(forwardBy: sent)
-                } else if sent < 0 && (errno == EAGAIN || errno == EINTR) {
-                    var wait = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&wait, 1, 100)
+                } else if sent < 0 && errno == EINTR {
+                    continue
                 } else {
                     break
                 }
             }
-            if client.closeAfterReply { break }
+            if reply.readableBytes > 0 {
+                // The socket is full (or failed): the rest, and the replies to the requests after
+                // it, go out through the channel after the script, in order (this client is not
+                // served here again while the channel holds them). Never wait on a client here.
+                client.reply = reply
+                scheduleFlush(client)
+            }
+            if client.closeAfterReply || client.reply.readableBytes > 0 { break }
         }
     }
 
