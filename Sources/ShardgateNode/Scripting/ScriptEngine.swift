@@ -354,6 +354,12 @@ final class ScriptEngine {
         case .run(let handler, let spec):
             if let refusal = admissionError(spec, run: run) {
                 failure = refusal
+            } else if spec.name == "xread" || spec.name == "xreadgroup",
+                let streams = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).lowercased() == "streams" }),
+                arguments[..<streams].contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == "block" })
+            {
+                // A script cannot wait (Redis refuses the option rather than ignoring it).
+                failure = "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
             } else {
                 let dirty = node.persistence.dirty
                 node.run(handler, spec: spec, request: request, client: client)
