@@ -20,7 +20,8 @@ void sg_lua_pushfunction(lua_State *L, int function) {
 // A 48-bit linear congruential generator (the drand48 family's constants), so that a script's
 // random numbers are the same on every node and replica for the same seed.
 // The drand48 family's state before any seeding, as a process that never called srand48 has it.
-static uint64_t generator_state = 0x1234ABCD330EULL;
+// Per thread: each node runs its scripts on its own event loop thread.
+static _Thread_local uint64_t generator_state = 0x1234ABCD330EULL;
 
 void sg_lua_srand(int32_t seed) {
     generator_state = (((uint64_t)(uint32_t)seed) << 16) | 0x330E;

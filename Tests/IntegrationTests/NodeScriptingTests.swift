@@ -44,6 +44,8 @@ struct NodeScriptingTests {
         ["EVAL", "return redis.call({})", "0"],
         ["EVAL", "return redis.call('blpop', 'x', 0)", "0"],
         ["EVAL", "return redis.pcall('eval', 'return 1', 0)", "0"],
+        ["EVAL", "return redis.pcall('xread', 'BLOCK', 0, 'STREAMS', 's', '$')", "0"],
+        ["EVAL", "return redis.pcall('xread', 'STREAMS', 's', '$')", "0"],
         ["EVAL", "return a", "0"],
         ["EVAL", "a = 5", "0"],
         ["EVAL", "error('boom')", "0"],

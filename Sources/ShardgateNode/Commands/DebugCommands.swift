@@ -21,6 +21,11 @@ enum DebugCommands {
         case "set-active-expire" where count == 3:
             call.node.keyspace.activeExpiry = cAtoi(call.string(2)) != 0
             call.client.ok()
+        case "set-disable-deny-scripts" where count == 3:
+            // Scripts may run commands flagged noscript (Redis's test hook).
+            call.node.scripts.allowsDeniedCommands = cAtoi(call.string(2)) != 0
+            call.node.functions.allowsDeniedCommands = call.node.scripts.allowsDeniedCommands
+            call.client.ok()
         case "quicklist-packed-threshold" where count == 3: try quicklistPackedThreshold(call)
         case "reload": try reload(call)
         case "loadaof":
@@ -150,10 +155,12 @@ enum DebugCommands {
 
     /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE].
     static func reload(_ call: CommandCall) throws(CommandError) {
-        var save = true, flush = true
+        var save = true, flush = true, merge = false
         for index in 2..<call.count {
             if call.matches(index, "merge") {
-                continue  // The node's load always lets the dump's keys replace those in memory.
+                // The node's load always lets the dump's keys replace those in memory; MERGE lets
+                // its function libraries replace those loaded.
+                merge = true
             } else if call.matches(index, "noflush") {
                 flush = false
             } else if call.matches(index, "nosave") {
@@ -162,7 +169,7 @@ enum DebugCommands {
                 throw CommandError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
             }
         }
-        if let failure = call.node.debugReload(save: save, flush: flush) { throw CommandError(failure) }
+        if let failure = call.node.debugReload(save: save, flush: flush, merge: merge) { throw CommandError(failure) }
         call.client.ok()
     }
 

@@ -20,6 +20,7 @@ enum FunctionCommands {
         let (keys, arguments) = try ScriptingCommands.keysAndArguments(
             call, at: 2, notInteger: CommandError("ERR Bad number of keys provided"))
         try ScriptingCommands.checkBeforeRun(call, flags: function.flags, readOnlyCommand: readOnly)
+        call.node.feedMonitorsBeforeScript(call)
         let run = ScriptEngine.Run(
             caller: call.client, name: name, flags: function.flags,
             readOnly: readOnly || function.flags.contains(.noWrites), startedAt: Clock.monotonicMicroseconds(),

@@ -81,6 +81,7 @@ enum ScriptingCommands {
             }
         }
         try checkBeforeRun(call, flags: flags, readOnlyCommand: readOnly)
+        call.node.feedMonitorsBeforeScript(call)
         let run = ScriptEngine.Run(
             caller: call.client, name: sha, flags: flags ?? [],
             readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: Clock.monotonicMicroseconds(),

@@ -61,7 +61,10 @@ extension Node {
     /// only with MERGE and stops the server on such a conflict otherwise; the node always merges).
     /// Returns Redis's error text when it fails; the databases are empty then if they were flushed,
     /// as in Redis.
-    func debugReload(save: Bool, flush: Bool) -> String? {
+    func debugReload(save: Bool, flush: Bool, merge: Bool = false) -> String? {
+        // Without MERGE, a library of the dump that is still loaded is an error, as in Redis.
+        functions.replacesOnLoad = merge
+        defer { functions.replacesOnLoad = true }
         // What earlier commands of this batch propagated goes out first (the load propagates nothing).
         flushPropagation()
         if save && !saveSnapshot() { return "ERR" }
@@ -108,6 +111,8 @@ extension Node {
             if !clients.watches.isEmpty { clients.watches.touchExisting(database: index) }
             database.removeAll()
         }
+        // The function libraries go too (they come back from the file), as Redis's emptyData.
+        functions.flushLibraries()
     }
 
     /// Runs a load in the loading state (INFO `loading:1`, nothing propagated); the commands an AOF

@@ -166,7 +166,9 @@ extension Node {
 
     /// The socket of a connected client: the descriptor whose two ends have its addresses.
     private func socket(of client: ClientConnection) -> Int32? {
-        if let fd = client.flags.socketDescriptor { return fd }
+        if let fd = client.flags.socketDescriptor { return fd >= 0 ? fd : nil }
+        // Looked up once per client (-1 remembers a socket not found).
+        client.flags.socketDescriptor = -1
         guard let directory = opendir("/proc/self/fd") else { return nil }
         defer { closedir(directory) }
         while let entry = readdir(directory) {

@@ -310,10 +310,11 @@ extension Node {
         functions.libraries.values.sorted { $0.name < $1.name }.map(\.code)
     }
 
-    /// Loads the libraries a snapshot held (replacing libraries of the same names).
+    /// Loads the libraries a snapshot held (replacing libraries of the same names unless
+    /// `ScriptEngine.replacesOnLoad` is off).
     func loadFunctionLibraries(_ codes: [[UInt8]]) throws {
         for code in codes {
-            if case .failure(let error) = functions.loadLibrary(code, replace: true) {
+            if case .failure(let error) = functions.loadLibrary(code, replace: functions.replacesOnLoad) {
                 throw Snapshot.LoadError(description: "cannot load the function library of the snapshot: \(error.message)")
             }
         }

@@ -44,6 +44,11 @@ final class ScriptEngine {
         var command: [[UInt8]] = []
     }
 
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may run commands flagged noscript.
+    var allowsDeniedCommands = false
+    /// Whether a library loaded from a snapshot replaces one of the same name (DEBUG RELOAD
+    /// without MERGE turns it off).
+    var replacesOnLoad = true
     /// SCRIPT KILL, FUNCTION KILL or SHUTDOWN NOSAVE asked the running script to stop.
     var killRequested = false
     /// The running script passed `busy-reply-threshold`: other clients get -BUSY.
@@ -197,11 +202,15 @@ final class ScriptEngine {
         client.protocolVersion = 2
         client.flags.isMaster = caller.flags.isMaster
         client.reply.clear()
+        replicationFlags = 3
         running = run
         node.clients.blocking.transactionDepth += 1
+        // The commands it runs see the time it started (keys do not expire while it runs).
+        node.commandTimeFrozen = true
         startHook()
         let status = lua_pcall(state, argumentCount, 1, handlerIndex)
         stopHook()
+        node.commandTimeFrozen = false
         node.clients.blocking.transactionDepth -= 1
         let finished = running!
         running = nil
@@ -329,7 +338,7 @@ final class ScriptEngine {
         lua_settop(state, 0)
         let request = RESPRequest(arguments: arguments)
         let failure: String?
-        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript {
+        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript, !allowsDeniedCommands {
             // Refused for what it is, even where the node does not implement it (CLUSTER).
             failure = "ERR This Redis command is not allowed from script"
         } else {
@@ -345,6 +354,12 @@ final class ScriptEngine {
         case .run(let handler, let spec):
             if let refusal = admissionError(spec, run: run) {
                 failure = refusal
+            } else if spec.name == "xread" || spec.name == "xreadgroup",
+                let streams = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).lowercased() == "streams" }),
+                arguments[..<streams].contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == "block" })
+            {
+                // A script cannot wait (Redis refuses the option rather than ignoring it).
+                failure = "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
             } else {
                 let dirty = node.persistence.dirty
                 node.run(handler, spec: spec, request: request, client: client)
@@ -374,7 +389,7 @@ final class ScriptEngine {
 
     /// Why the running script may not run `spec` now, as Redis's `scriptCall` checks.
     private func admissionError(_ spec: CommandSpec, run: Run) -> String? {
-        if spec.isNoScript { return "ERR This Redis command is not allowed from script" }
+        if spec.isNoScript && !allowsDeniedCommands { return "ERR This Redis command is not allowed from script" }
         if spec.isWrite {
             if run.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
             if let refusal = node.admissionError(spec, client: client) { return refusal }
@@ -530,6 +545,14 @@ final class ScriptEngine {
         case UInt8(ascii: "_"):
             _ = line()
             lua_pushnil(state)
+        case UInt8(ascii: "|"):
+            // Attributes are not shown to scripts: skipped, the reply after them is the value.
+            let count = number()
+            for _ in 0..<(2 * count) {
+                pushReply(&buffer, depth: depth + 1)
+                sg_lua_pop(state, 1)
+            }
+            return pushReply(&buffer, depth: depth)
         case UInt8(ascii: "#"):
             let value = line()
             lua_pushboolean(state, value.first == UInt8(ascii: "t") ? 1 : 0)
@@ -603,7 +626,7 @@ final class ScriptEngine {
             if client.protocolVersion == 3 {
                 client.reply.writeString("(\(Self.sanitized(text))\r\n")
             } else {
-                client.bulk(text)
+                client.bulk(Self.sanitized(text))
             }
             return
         }
@@ -680,3 +703,17 @@ private let scriptCallback: sg_lua_callback = { state, function in
     return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue().callback(which)
 }
 
+
+extension Node {
+    /// EVAL and FCALL (flagged skip-monitor) show in MONITOR when they start, before the commands
+    /// their script runs, as in Redis.
+    func feedMonitorsBeforeScript(_ call: CommandCall) {
+        guard !clients.monitors.isEmpty else { return }
+        let line = MonitorCommand.line(call, microseconds: Clock.microseconds())
+        for monitor in clients.monitors {
+            var copy = line
+            monitor.reply.writeBuffer(&copy)
+            if monitor !== call.client { scheduleFlush(monitor) }
+        }
+    }
+}

@@ -176,7 +176,7 @@ struct ClientFlags {
     var replyMode = ReplyMode.on
     /// The client scripts run their commands as (`ScriptEngine.client`).
     var isScript = false
-    /// Its socket, once a busy script looked it up (`Node.serveClientsWhileBusy`).
+    /// Its socket, once a busy script looked it up (`Node.serveClientsWhileBusy`; -1: not found).
     var socketDescriptor: Int32?
     /// Bytes of its input already run while a script was busy, still to be read from the socket:
     /// the handler drops them.

@@ -81,6 +81,9 @@ final class Node {
     private(set) var clock = CommandClock()
     /// Unix milliseconds when the running command started: what its expiry checks compare with.
     var commandTime: Int64 { clock.commandTime }
+    /// While a script runs: its commands keep the script's `commandTime`, as Redis freezes the
+    /// time a script sees.
+    var commandTimeFrozen = false
 
     func refreshWallClockOffset() { clock.refresh() }
 
@@ -233,7 +236,7 @@ final class Node {
         request.collectSpans(into: &client.spans)
         var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
-        let started = clock.startCommand()
+        let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
         beginPropagationScope(spec)
         do {
             try handler(&call)
