@@ -324,4 +324,25 @@ struct NodeIntrospectionTests {
         }) else { return }
         #expect(node == redis)
     }
+
+    // MARK: - Transactions
+
+    /// EXEC is judged by its queue: a queued write is refused (EXECABORT) once min-replicas-to-write
+    /// cannot be met, and nothing runs; a read-only queue still runs.
+    @Test func execOfQueuedWritesIsRefusedWhenReplicasAreMissing() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            let admin = try RedisTestClient(port: port)
+            var log: [String] = []
+            for command in [["SET", "xx", "1"], ["MULTI"], ["INCR", "xx"]] { log.append(Self.text(try client.command(command.map { Array($0.utf8) }))) }
+            log.append(Self.text(try admin.command("CONFIG", "SET", "min-replicas-to-write", "2")))
+            for command in [["EXEC"], ["GET", "xx"], ["MULTI"], ["GET", "xx"], ["EXEC"]] {
+                log.append(Self.text(try client.command(command.map { Array($0.utf8) })))
+            }
+            log.append(Self.text(try admin.command("CONFIG", "SET", "min-replicas-to-write", "0")))
+            return log
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.contains { $0.contains("EXECABORT") })
+    }
 }
