@@ -195,6 +195,25 @@ struct NodeIntrospectionTests {
         #expect(redis.last == "\"v\"")
     }
 
+    /// A silenced reply of megabytes is dropped whole, never sent in part.
+    @Test func silencedLargeReplyIsDroppedWhole() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            let values = [String](repeating: String(repeating: "v", count: 1000), count: 3000)
+            var log = [Self.text(try client.command((["RPUSH", "big"] + values).map { Array($0.utf8) }))]
+            var bytes: [UInt8] = []
+            for command in [["CLIENT", "REPLY", "OFF"], ["LRANGE", "big", "0", "-1"], ["CLIENT", "REPLY", "ON"], ["PING"]] {
+                bytes += RedisTestClient.encode(command.map { Array($0.utf8) })
+            }
+            try client.sendRaw(bytes)
+            log.append(Self.text(try client.readReply()))
+            log.append(Self.text(try client.readReply()))
+            return log
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis == [":3000", "+OK", "+PONG"])
+    }
+
     @Test func clientPauseWriteHoldsWritesUntilUnpause() async throws {
         guard let (redis, node) = try await both([], { port in
             let admin = try RedisTestClient(port: port)
