@@ -76,6 +76,7 @@ extension Value {
     var asHash: HashObject? { if case .hash(let hash) = self { hash } else { nil } }
     var asSet: SetObject? { if case .set(let set) = self { set } else { nil } }
     var asSortedSet: SortedSetObject? { if case .sortedSet(let set) = self { set } else { nil } }
+    var asStream: StreamObject? { if case .stream(let stream) = self { stream } else { nil } }
 
     /// An independent copy (COPY, and anything that must not share a collection).
     func copy() -> Value {
@@ -85,6 +86,7 @@ extension Value {
         case .hash(let hash): .hash(hash.copy())
         case .set(let set): .set(set.copy())
         case .sortedSet(let sortedSet): .sortedSet(sortedSet.copy())
+        case .stream(let stream): .stream(stream.copy())
         }
     }
 }

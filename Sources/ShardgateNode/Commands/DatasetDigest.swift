@@ -54,6 +54,7 @@ struct DatasetDigest {
         case .set: 2
         case .sortedSet: 3
         case .hash: 4
+        case .stream: 15
         }
     }
 
@@ -81,6 +82,16 @@ struct DatasetDigest {
                 pair.mix(field)
                 pair.mix(value)
                 add(pair.bytes)
+            }
+        case .stream(let stream):
+            // Entries only, in order, each ID as `ms.seq` (consumer groups are not digested).
+            stream.forward(from: .zero, to: .max) { node, entry in
+                mix("\(entry.id.ms).\(entry.id.seq)")
+                node.forEachPair(entry) { field, value in
+                    mix(field)
+                    mix(value)
+                }
+                return true
             }
         }
         if expires { add(Array("!!expire!!".utf8)) }

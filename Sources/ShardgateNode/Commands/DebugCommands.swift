@@ -182,6 +182,7 @@ enum DebugCommands {
         case .hash(let hash): identity = UInt(bitPattern: ObjectIdentifier(hash))
         case .set(let set): identity = UInt(bitPattern: ObjectIdentifier(set))
         case .sortedSet(let sortedSet): identity = UInt(bitPattern: ObjectIdentifier(sortedSet))
+        case .stream(let stream): identity = UInt(bitPattern: ObjectIdentifier(stream))
         }
         let access = database.access(slot: slot)
         let lru: UInt32
@@ -227,6 +228,7 @@ enum DebugCommands {
         case .hash(let hash): writer.writeHash(key: key, pairs: hash.pairs.lazy.map { (field: $0.0, value: $0.1) })
         case .sortedSet(let sortedSet):
             writer.writeSortedSet(key: key, pairs: sortedSet.entries.lazy.map { (member: $0.0, score: $0.1) })
+        case .stream(let stream): writer.writeStream(key: key, stream: stream)
         }
         // Less the type byte and the empty key's length byte.
         return max(0, writer.byteCount - before - 2)

@@ -29,6 +29,8 @@ enum DumpRestoreCommands {
                 let entries = sortedSet.entries
                 let ordered = sortedSet.isPacked ? entries : entries.reversed()
                 writer.writeSortedSet(key: [], pairs: ordered.lazy.map { (member: $0.0, score: $0.1) }, compact: sortedSet.isPacked)
+            case .stream(let stream):
+                writer.writeStream(key: [], stream: stream)
             }
         }
     }
@@ -74,6 +76,7 @@ enum DumpRestoreCommands {
         case .failure(.versionOrChecksum): throw CommandError("ERR DUMP payload version or checksum are wrong")
         case .failure(.badData): throw CommandError("ERR Bad data format")
         }
+        if case .stream(let stream) = restored, StreamObject(rdb: stream) == nil { throw CommandError("ERR Bad data format") }
 
         let database = call.database
         var deleted = false

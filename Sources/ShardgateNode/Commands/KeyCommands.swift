@@ -8,7 +8,7 @@ import Commands
 /// The generic key commands: existence, deletion, expiry, renaming, iteration.
 enum KeyCommands {
     static var all: [(String, CommandHandler)] {[
-        ("del", del), ("unlink", del), ("exists", exists), ("touch", exists), ("type", type),
+        ("del", del), ("unlink", unlink), ("exists", exists), ("touch", exists), ("type", type),
         ("expire", expire), ("pexpire", pexpire), ("expireat", expireat), ("pexpireat", pexpireat),
         ("ttl", ttl), ("pttl", pttl), ("expiretime", expiretime), ("pexpiretime", pexpiretime),
         ("persist", persist), ("rename", rename), ("renamenx", renamenx), ("keys", keys), ("scan", scan),
@@ -23,6 +23,39 @@ enum KeyCommands {
             call.notify(.generic, "del", index)
         }
         call.client.integer(deleted)
+    }
+
+    /// DEL that counts, as Redis's `lazyfreed_objects`, the values Redis would free in a background
+    /// thread (those whose freeing effort passes 64 allocations); the node frees them at once.
+    static func unlink(_ call: inout CommandCall) throws(CommandError) {
+        var deleted = 0
+        for index in 1..<call.count {
+            if let slot = call.find(index), freeEffort(call.database.value(at: slot), settings: call.node.settings) > 64 {
+                call.node.stats.lazyfreedObjects += 1
+            }
+            if call.delete(index) {
+                deleted += 1
+                call.notify(.generic, "del", index)
+            }
+        }
+        call.client.integer(deleted)
+    }
+
+    /// Redis's `lazyfreeGetFreeEffort`: about how many allocations freeing the value takes.
+    static func freeEffort(_ value: Value, settings: NodeSettings) -> Int {
+        switch value {
+        case .string: return 1
+        case .list(let list): return MemoryUsage.quicklistShape(list, fill: settings.listMaxListpackSize).nodes
+        case .set(let set): return set.isIntset ? 1 : set.count
+        case .hash(let hash): return hash.isPacked ? 1 : hash.count
+        case .sortedSet(let sortedSet): return sortedSet.scores == nil ? 1 : sortedSet.count
+        case .stream(let stream):
+            var effort = stream.radixTreeNodes
+            if let first = stream.sortedGroups.first {
+                effort += stream.groups.count * (1 + first.1.pending.count)
+            }
+            return effort
+        }
     }
 
     static func exists(_ call: inout CommandCall) throws(CommandError) {

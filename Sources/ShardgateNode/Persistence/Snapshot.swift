@@ -42,6 +42,8 @@ enum Snapshot {
                     writer.writeSortedSet(
                         key: key, pairs: sortedSet.entries.lazy.map { (member: $0.0, score: $0.1) },
                         expireAtMilliseconds: expireAt)
+                case .stream(let stream):
+                    writer.writeStream(key: key, stream: stream, expireAtMilliseconds: expireAt)
                 }
                 if writer.pending.count >= 1 << 16 { try drain(&writer, sink) }
             }
@@ -135,6 +137,7 @@ enum Snapshot {
         case .hash(let pairs): .hash(HashObject(pairs: pairs.lazy.map { ($0.field, $0.value) }, settings: settings))
         case .sortedSet(let entries):
             .sortedSet(SortedSetObject(entries: entries.lazy.map { ($0.member, $0.score) }, settings: settings))
+        case .stream(let stream): .stream(StreamObject(rdb: stream) ?? StreamObject())
         }
     }
 }

@@ -137,6 +137,7 @@ extension Value {
         case .hash(let hash): return hash.encodingName
         case .set(let set): return set.encodingName
         case .sortedSet(let sortedSet): return sortedSet.encodingName
+        case .stream: return "stream"
         }
     }
 }

@@ -9,7 +9,11 @@ extension Node {
         guard !clients.watches.isEmpty || !clients.blocking.waiters.isEmpty else { return }
         switch effect.modifiedKeys {
         case .flushed(let flushed):
-            for index in flushed { clients.watches.touchExisting(database: index) }
+            for index in flushed {
+                clients.watches.touchExisting(database: index)
+                // XREADGROUP clients fail when their stream goes.
+                clients.blocking.signalAll(database: index)
+            }
         case .swapped(let first, let second):
             let now = self.now
             clients.watches.touchSwapped(first, second) { index, key in keyspace.databases[index].find(key, now: now) != nil }

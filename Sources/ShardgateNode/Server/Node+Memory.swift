@@ -168,6 +168,7 @@ extension Node {
         case .hash(let hash): size += 64 + hash.count * 96
         case .set(let set): size += 64 + set.count * 64
         case .sortedSet(let sortedSet): size += 96 + sortedSet.count * 112
+        case .stream(let stream): size += 128 + stream.nodes.count * 96 + stream.listpackBytes
         }
         return size
     }

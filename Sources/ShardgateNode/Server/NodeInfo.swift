@@ -132,7 +132,7 @@ enum NodeInfo {
             ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"), ("maxmemory", "\(maxMemory)"),
             ("maxmemory_human", human(maxMemory)), ("maxmemory_policy", node.settings.maxMemoryPolicy),
             ("mem_fragmentation_ratio", format(ratio)), ("mem_allocator", "libc"),
-            ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "0"),
+            ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "\(node.stats.lazyfreedObjects)"),
         ])
     }
 

@@ -69,6 +69,10 @@ public struct NodeSettings: Sendable {
     public var listCompressDepth = 0
     /// A sparse HyperLogLog that would grow past this many bytes (header included) turns dense.
     public var hllSparseMaxBytes = 3000
+    /// A stream node takes new entries until it holds this many (deleted ones included); 0: no limit.
+    public var streamNodeMaxEntries = 100
+    /// ... or until its listpack size reaches this many bytes; 0: no limit.
+    public var streamNodeMaxBytes = 4096
     // Replication (used by the replication work).
     public var replicaOf: (host: String, port: Int)?
     public var masterAuth: String?
@@ -210,6 +214,8 @@ extension NodeSettings {
         integer("zset-max-listpack-entries", \.zsetMaxListpackEntries, range: 0...Int.max, alias: "zset-max-ziplist-entries"),
         memory("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
         memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, range: 0...Int.max),
+        integer("stream-node-max-entries", \.streamNodeMaxEntries, range: 0...Int.max),
+        memory("stream-node-max-bytes", \.streamNodeMaxBytes, range: 0...Int.max),
         integer("list-max-listpack-size", \.listMaxListpackSize, range: Int(Int32.min)...Int(Int32.max), alias: "list-max-ziplist-size"),
         integer("list-compress-depth", \.listCompressDepth, range: 0...Int(Int32.max)),
         ConfigParameter(
