@@ -242,6 +242,36 @@ struct NodeIntrospectionTests {
         #expect(redis.last == "\"v\"")
     }
 
+    /// RESET clears what the client set up: database, name, protocol, subscriptions, MULTI, WATCH,
+    /// CLIENT REPLY; CLIENT INFO afterwards shows it.
+    @Test func resetClearsClientStateAsInRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            var bytes: [UInt8] = []
+            let commands: [[String]] = [
+                ["SELECT", "2"], ["CLIENT", "SETNAME", "before"], ["WATCH", "k"], ["MULTI"], ["SET", "k", "v"],
+                ["SUBSCRIBE", "ch"], ["CLIENT", "REPLY", "OFF"], ["RESET"], ["CLIENT", "INFO"], ["EXEC"], ["GET", "k"],
+            ]
+            for command in commands { bytes += RedisTestClient.encode(command.map { Array($0.utf8) }) }
+            try client.sendRaw(bytes)
+            var replies: [String] = []
+            for _ in 0..<commands.count {
+                let reply = try client.readReply()
+                guard case .bulk(let info?) = reply, String(decoding: info, as: UTF8.self).hasPrefix("id=") else {
+                    replies.append(Self.text(reply))
+                    continue
+                }
+                let keep: Set<String> = ["name", "flags", "db", "sub", "psub", "multi", "cmd", "resp"]
+                replies.append(String(decoding: info, as: UTF8.self).split(separator: " ").filter { field in
+                    keep.contains(String(field.split(separator: "=")[0]))
+                }.joined(separator: " "))
+            }
+            return replies
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.contains("+RESET"))
+    }
+
     @Test func clientListFieldsMatchRedis() async throws {
         guard let (redis, node) = try await both([], { port in
             let client = try RedisTestClient(port: port)
