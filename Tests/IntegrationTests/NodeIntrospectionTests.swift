@@ -31,7 +31,7 @@ struct NodeIntrospectionTests {
         // generic
         ["EXPIRE", "s", "1000"], ["PERSIST", "s"], ["PEXPIREAT", "s4", "1"], ["RENAME", "m1", "m1b"],
         ["COPY", "m1b", "m1c"], ["COPY", "m1b", "m1c", "DB", "1"], ["MOVE", "m2", "2"], ["DEL", "m1b", "nokey", "m1c"],
-        ["UNLINK", "s3"], ["GET", "nokey"], ["EXISTS", "nokey"], ["TYPE", "nokey"], ["TTL", "nokey"],
+        ["UNLINK", "s3"], ["SET", "fresh", "v", "GET"], ["SET", "fresh", "w", "GET"], ["GET", "nokey"], ["EXISTS", "nokey"], ["TYPE", "nokey"], ["TTL", "nokey"],
         // lists
         ["LPUSH", "l", "a", "b", "c"], ["RPUSH", "l", "d"], ["LPUSHX", "l", "e"], ["RPUSHX", "nolist", "e"],
         ["LINSERT", "l", "BEFORE", "a", "z"], ["LSET", "l", "0", "y"], ["LREM", "l", "1", "z"], ["LREM", "l", "1", "nothing"],
