@@ -2,77 +2,228 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// One data node of the embedded default, as described by a redis.conf-style file in `backends/`.
+/// One child of the embedded default, as described by a file in `backends/`: a data node
+/// (redis.conf syntax) or, when the file has a `sentinel monitor` line, a sentinel.
 struct NodeDescription: Sendable {
     let name: String
     let configPath: String
     let port: Int
     /// `host:port` of its master when the file says `replicaof`.
     let replicaOf: String?
+    var isSentinel = false
 
     /// Reads the few directives `up` needs to know about; the node itself reads the whole file.
     static func load(_ path: String) throws -> NodeDescription {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var port = 6379
         var replicaOf: String?
+        var isSentinel = false
         for line in text.split(whereSeparator: \.isNewline) {
             let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard let directive = words.first?.lowercased(), !directive.hasPrefix("#") else { continue }
             if directive == "port", words.count == 2, let value = Int(words[1]) { port = value }
             if directive == "replicaof" || directive == "slaveof", words.count == 3 { replicaOf = "\(words[1]):\(words[2])" }
+            if directive == "sentinel", words.count > 1, words[1].lowercased() == "monitor" { isSentinel = true }
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        return NodeDescription(name: name, configPath: path, port: port, replicaOf: replicaOf)
+        return NodeDescription(name: name, configPath: path, port: isSentinel && port == 6379 ? 26379 : port, replicaOf: replicaOf, isSentinel: isSentinel)
     }
 }
 
-/// Runs the data nodes as child processes, forwards their output with a `[name]` prefix, and stops
-/// them (SIGTERM, then SIGKILL after a grace period) when the service group shuts down.
+/// Runs the data nodes and sentinels as child processes, forwards their output with a `[name]`
+/// prefix, restarts a child that exits (logging its exit status), and stops them all (SIGTERM, then
+/// SIGKILL after a grace period) when the service group shuts down.
 final class NodeSupervisor: Service, @unchecked Sendable {
+    private struct Child {
+        let node: NodeDescription
+        let arguments: [String]
+        var pid: pid_t
+        var startedAt: Date
+        /// Set while the child is down: when it starts again.
+        var restartAt: Date?
+        var backoff: Double = 1
+        var diedAt = Date.distantPast
+        var waitingForFailover = false
+    }
+
+    private var sentinelPorts: [Int] { nodes.filter(\.isSentinel).map(\.port) }
+
     private let nodes: [NodeDescription]
     private let command: [String]
+    private let sentinelCommand: [String]
     private let dataDirectory: String
     private let logger: Logger
     private let lock = NSLock()
-    private var children: [(node: NodeDescription, pid: pid_t)] = []
+    private var children: [Child] = []
+    private var stopping = false
 
-    /// `command` starts a node given its config file: e.g. `["/usr/bin/redis-server"]`.
-    init(nodes: [NodeDescription], command: [String], dataDirectory: String, logger: Logger) {
+    /// `command` starts a node given its config file: e.g. `["/usr/bin/redis-server"]`;
+    /// `sentinelCommand` a sentinel: e.g. `["/usr/bin/redis-sentinel"]`.
+    init(nodes: [NodeDescription], command: [String], sentinelCommand: [String] = [], dataDirectory: String, logger: Logger) {
         self.nodes = nodes
         self.command = command
+        self.sentinelCommand = sentinelCommand
         self.dataDirectory = dataDirectory
         self.logger = logger
     }
 
-    /// Starts masters before replicas and waits (bounded) until each accepts connections.
+    /// Starts masters, then replicas, then sentinels, and waits (bounded) until each accepts connections.
     func start() async throws {
-        for node in nodes.sorted(by: { ($0.replicaOf == nil ? 0 : 1) < ($1.replicaOf == nil ? 0 : 1) }) {
+        func order(_ node: NodeDescription) -> Int { node.isSentinel ? 2 : node.replicaOf == nil ? 0 : 1 }
+        for node in nodes.sorted(by: { order($0) < order($1) }) {
             let directory = "\(dataDirectory)/\(node.name)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let configPath = URL(fileURLWithPath: node.configPath).standardizedFileURL.path
-            let pid = try spawnWithPrefixedOutput(command + [configPath, "--dir", directory], prefix: node.name)
-            lock.withLock { children.append((node, pid)) }
+            let arguments: [String]
+            if node.isSentinel {
+                // A sentinel rewrites its config file: it works on a copy in its data folder, made
+                // once, so its state (epochs, the current master, known replicas and sentinels)
+                // survives a restart and backends/ stays as written.
+                let working = URL(fileURLWithPath: "\(directory)/sentinel.conf").standardizedFileURL.path
+                if !FileManager.default.fileExists(atPath: working) {
+                    try FileManager.default.copyItem(atPath: configPath, toPath: working)
+                }
+                arguments = sentinelCommand + [working]
+            } else {
+                arguments = command + [configPath, "--dir", directory]
+            }
+            let pid = try spawnWithPrefixedOutput(arguments, prefix: node.name)
+            lock.withLock { children.append(Child(node: node, arguments: arguments, pid: pid, startedAt: Date())) }
             try await waitForPort(node.port, name: node.name, pid: pid)
         }
     }
 
     func run() async throws {
-        try? await gracefulShutdown()
+        await withGracefulShutdownHandler {
+            while !lock.withLock({ stopping }) {
+                supervise()
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        } onGracefulShutdown: {
+            self.lock.withLock { self.stopping = true }
+        }
         stopAll()
     }
 
-    func stopAll() {
-        let running = lock.withLock { () -> [(node: NodeDescription, pid: pid_t)] in
-            defer { children.removeAll() }
-            return children
-        }
-        for child in running.reversed() { kill(child.pid, SIGTERM) }
-        for child in running.reversed() {
-            if !waitForExit(child.pid, seconds: 10) {
-                logger.warning("node did not stop in time, killing it", metadata: ["node": "\(child.node.name)"])
-                kill(child.pid, SIGKILL)
-                _ = waitForExit(child.pid, seconds: 5)
+    /// Notices children that exited and restarts them: after 1 s, doubling (up to 30 s) while a
+    /// child keeps exiting within 10 s of its start.
+    private func supervise() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { return }
+        let now = Date()
+        for index in children.indices {
+            if let restartAt = children[index].restartAt {
+                guard now >= restartAt else { continue }
+                // A data node the sentinels still name as a master is not restarted until they have
+                // failed it over (at most 60 s): back at once, it would stay master, and writes
+                // since its last fsync would be lost instead of found on the promoted replica.
+                let node = children[index].node
+                if !node.isSentinel, now.timeIntervalSince(children[index].diedAt) < 60,
+                    sentinelPorts.contains(where: { Self.sentinel(at: $0, reportsMasterOnPort: node.port) })
+                {
+                    if !children[index].waitingForFailover {
+                        children[index].waitingForFailover = true
+                        logger.notice("waiting for the sentinels to fail it over before restarting it", metadata: ["node": "\(node.name)"])
+                    }
+                    children[index].restartAt = now.addingTimeInterval(0.5)
+                    continue
+                }
+                children[index].waitingForFailover = false
+                do {
+                    children[index].pid = try spawnWithPrefixedOutput(children[index].arguments, prefix: children[index].node.name)
+                    children[index].startedAt = now
+                    children[index].restartAt = nil
+                    logger.notice("restarted", metadata: ["node": "\(children[index].node.name)", "pid": "\(children[index].pid)"])
+                } catch {
+                    children[index].restartAt = now.addingTimeInterval(children[index].backoff)
+                    logger.error("cannot restart", metadata: ["node": "\(children[index].node.name)", "error": "\(error)"])
+                }
+                continue
             }
+            var status: Int32 = 0
+            guard waitpid(children[index].pid, &status, WNOHANG) == children[index].pid else { continue }
+            children[index].diedAt = now
+            if now.timeIntervalSince(children[index].startedAt) >= 10 { children[index].backoff = 1 }
+            let delay = children[index].backoff
+            children[index].backoff = min(delay * 2, 30)
+            children[index].restartAt = now.addingTimeInterval(delay)
+            logger.warning(
+                "child exited, restarting",
+                metadata: [
+                    "node": "\(children[index].node.name)", "pid": "\(children[index].pid)", "status": "\(Self.describe(status))",
+                    "restart_in": "\(Int(delay)) s",
+                ])
+        }
+    }
+
+    /// Whether the sentinel on `sentinelPort` (127.0.0.1) lists a master at `port`, from its
+    /// `INFO sentinel` (`masterN:name=...,address=ip:port,...`). False when it does not answer
+    /// within 300 ms.
+    static func sentinel(at sentinelPort: Int, reportsMasterOnPort port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(sentinelPort).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("INFO sentinel\r\n".utf8)
+        guard write(fd, request, request.count) == request.count else { return false }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            guard count > 0 else { break }
+            reply += chunk[0..<count]
+            // $<length>\r\n<payload>\r\n
+            if let header = reply.firstIndex(of: UInt8(ascii: "\n")), reply.first == UInt8(ascii: "$"),
+                let length = Int(String(decoding: reply[1..<max(1, header - 1)], as: UTF8.self)),
+                reply.count >= header + 1 + length + 2
+            {
+                break
+            }
+        }
+        let text = String(decoding: reply, as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).contains { line in
+            line.hasPrefix("master") && line.split(separator: ",").contains { $0.hasPrefix("address=") && $0.hasSuffix(":\(port)") }
+        }
+    }
+
+    /// `exit 1` or `signal 9 (SIGKILL)`, from a waitpid status.
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7F
+        if signal == 0 { return "exit \((status >> 8) & 0xFF)" }
+        let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGINT: "SIGINT"]
+        return "signal \(signal)" + (names[signal].map { " (\($0))" } ?? "")
+    }
+
+    func stopAll() {
+        let running = lock.withLock { () -> [Child] in
+            stopping = true
+            defer { children.removeAll() }
+            return children.filter { $0.restartAt == nil }
+        }
+        // Sentinels first, so none fails over a node that is only being stopped.
+        let ordered = running.filter(\.node.isSentinel) + running.filter { !$0.node.isSentinel }.reversed()
+        for child in ordered where child.node.isSentinel { kill(child.pid, SIGTERM) }
+        for child in ordered where child.node.isSentinel { stop(child) }
+        for child in ordered where !child.node.isSentinel { kill(child.pid, SIGTERM) }
+        for child in ordered where !child.node.isSentinel { stop(child) }
+    }
+
+    private func stop(_ child: Child) {
+        if !waitForExit(child.pid, seconds: 10) {
+            logger.warning("node did not stop in time, killing it", metadata: ["node": "\(child.node.name)"])
+            kill(child.pid, SIGKILL)
+            _ = waitForExit(child.pid, seconds: 5)
         }
     }
 
@@ -82,11 +233,11 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             if canConnect(port) { return }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
-                throw UpError("node '\(name)' exited during start-up (status \(status)); see its [\(name)] lines above")
+                throw UpError("'\(name)' exited during start-up (\(Self.describe(status))); see its [\(name)] lines above")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw UpError("node '\(name)' did not accept connections on port \(port) within 15 s")
+        throw UpError("'\(name)' did not accept connections on port \(port) within 15 s")
     }
 }
 

@@ -11,7 +11,7 @@ import ShardgateProxy
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start the data nodes described in backends/ and the proxy from proxy.yml; Ctrl-C stops all."
+        abstract: "Start the data nodes and sentinels described in backends/ and the proxy from proxy.yml; Ctrl-C stops all."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -25,6 +25,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "A program that runs a data node from its config file, e.g. redis-server (default: this binary's own `shardgate node`).")
     var nodeBinary: String?
 
+    @Option(help: "A program that runs a sentinel from its config file, e.g. redis-sentinel (default: this binary's own `shardgate sentinel`).")
+    var sentinelBinary: String?
+
     @OptionGroup var runtime: RuntimeOptions
 
     func run() async throws {
@@ -33,7 +36,9 @@ struct UpCommand: AsyncParsableCommand {
         let logger = Logger(label: "shardgate")
         let nodes = try loadNodes()
         let command = nodeBinary.map { [$0] } ?? [Self.ownExecutable(), "node"]
-        let supervisor = NodeSupervisor(nodes: nodes, command: command, dataDirectory: data, logger: logger)
+        let sentinelCommand = sentinelBinary.map { [$0] } ?? [Self.ownExecutable(), "sentinel"]
+        let supervisor = NodeSupervisor(
+            nodes: nodes, command: command, sentinelCommand: sentinelCommand, dataDirectory: data, logger: logger)
         do {
             try await supervisor.start()
         } catch {
@@ -96,6 +101,13 @@ struct UpCommand: AsyncParsableCommand {
                 }
                 for replica in group.replicas { lines.append("      replica \(replica)\(nodeName(replica))") }
             }
+        }
+        let sentinels = nodes.filter(\.isSentinel)
+        if !sentinels.isEmpty {
+            lines.append(
+                "  sentinels: " + sentinels.map { "\($0.name) on 127.0.0.1:\($0.port)" }.joined(separator: ", ")
+                    + "  ->  redis-cli -p \(sentinels[0].port) sentinel masters")
+            lines.append("  a child that exits is restarted; a killed master is failed over by the sentinels")
         }
         lines.append("Ctrl-C stops the proxy and every node; data stays in the data folder.")
         return lines.joined(separator: "\n")

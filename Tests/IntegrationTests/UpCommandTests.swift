@@ -77,3 +77,80 @@ struct UpCommandTests {
 func canConnectForTest(_ port: Int) -> Bool {
     (try? RedisTestClient(port: port, timeoutSeconds: 1)) != nil
 }
+
+/// `shardgate up` with sentinels in backends/: the proxy follows them, a kill -9 of the master is
+/// logged and failed over, and the killed node, restarted by `up`, comes back as a replica.
+@Suite(.serialized)
+struct UpWithSentinelsTests {
+    @Test func upRestartsAKilledMasterThatSentinelsFailedOver() async throws {
+        let directory = try TemporaryDirectory()
+        let ports = try (0..<6).map { _ in try freePort() }
+        let (proxyPort, masterPort, replicaPort) = (ports[0], ports[1], ports[2])
+        let sentinelPorts = Array(ports[3...])
+        let backends = "\(directory.path)/backends"
+        try FileManager.default.createDirectory(atPath: backends, withIntermediateDirectories: true)
+        let node = "bind 127.0.0.1\nappendonly yes\nsave \"\"\nrepl-diskless-sync-delay 0\n"
+        try "port \(masterPort)\n\(node)".write(toFile: "\(backends)/g-master.conf", atomically: true, encoding: .utf8)
+        try "port \(replicaPort)\n\(node)replicaof 127.0.0.1 \(masterPort)\n"
+            .write(toFile: "\(backends)/g-replica.conf", atomically: true, encoding: .utf8)
+        for (index, port) in sentinelPorts.enumerated() {
+            try """
+                port \(port)
+                bind 127.0.0.1
+                sentinel monitor g 127.0.0.1 \(masterPort) 2
+                sentinel down-after-milliseconds g 1000
+                sentinel failover-timeout g 5000
+
+                """.write(toFile: "\(backends)/sentinel-\(index).conf", atomically: true, encoding: .utf8)
+        }
+        try """
+            main:
+              listen: 127.0.0.1:\(proxyPort)
+              read_policy: master
+              timeout: 500
+              sentinels: [\(sentinelPorts.map { "127.0.0.1:\($0)" }.joined(separator: ", "))]
+              groups:
+                - name: g
+            """.write(toFile: "\(directory.path)/proxy.yml", atomically: true, encoding: .utf8)
+        let up = try ManagedProcess(
+            CLITests.binary, ["up", "-c", "\(directory.path)/proxy.yml", "--backends", backends, "--data", "\(directory.path)/data"],
+            name: "up", directory: directory.path)
+        defer { up.stop() }
+        try await waitUntil("up serving", seconds: 20) {
+            (try? RedisTestClient(port: proxyPort, timeoutSeconds: 1).command("SET", "k", "1")) == .status("OK")
+        }
+        #expect(up.log.contains("sentinels: sentinel-0 on 127.0.0.1:\(sentinelPorts[0])"), "\(up.log)")
+        // backends/ stays as written; each sentinel rewrites its own copy.
+        #expect(!(try String(contentsOfFile: "\(backends)/sentinel-0.conf", encoding: .utf8)).contains("myid"))
+        try await waitUntil("every sentinel knows the replica and the other sentinels", seconds: 15) {
+            try sentinelPorts.allSatisfy { port in
+                let client = try RedisTestClient(port: port, timeoutSeconds: 1)
+                guard case .array(let replicas?) = try client.command("SENTINEL", "REPLICAS", "g"),
+                    case .array(let others?) = try client.command("SENTINEL", "SENTINELS", "g")
+                else { return false }
+                return replicas.count == 1 && others.count == 2
+            }
+        }
+        guard case .bulk(let info?) = try RedisTestClient(port: masterPort).command("INFO", "server"),
+            let pidLine = String(decoding: info, as: UTF8.self).split(separator: "\r\n").first(where: { $0.hasPrefix("process_id:") }),
+            let pid = Int32(pidLine.dropFirst("process_id:".count))
+        else { throw TestFailure("no process_id in the master's INFO") }
+        kill(pid, SIGKILL)
+        try await waitUntil("the proxy writes to the promoted replica", seconds: 20) {
+            guard (try? RedisTestClient(port: proxyPort, timeoutSeconds: 1).command("SET", "after", "1")) == .status("OK") else { return false }
+            return (try? RedisTestClient(port: replicaPort, timeoutSeconds: 1).command("GET", "after")) == .bulk("1")
+        }
+        #expect(up.log.contains("status=signal 9 (SIGKILL)"), "\(up.log)")
+        try await waitUntil("the restarted old master replicates from the new one", seconds: 20) {
+            guard case .bulk(let bytes?) = try RedisTestClient(port: masterPort, timeoutSeconds: 1).command("INFO", "replication")
+            else { return false }
+            let text = String(decoding: bytes, as: UTF8.self)
+            return text.contains("role:slave\r\n") && text.contains("master_port:\(replicaPort)\r\n")
+        }
+        #expect(up.log.contains("restarted"))
+        // It was not restarted while the sentinels still named it master (it would have stayed one).
+        #expect(up.log.contains("waiting for the sentinels to fail it over before restarting it"), "\(up.log)")
+        up.signal(SIGTERM)
+        #expect(up.waitForExit(seconds: 20) == 0, "\(up.log)")
+    }
+}

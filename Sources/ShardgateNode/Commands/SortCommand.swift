@@ -81,8 +81,9 @@ enum SortCommand {
             default: throw .wrongType
             }
         }
-        // Stored output must not depend on a set's iteration order: sorted as text instead.
-        if dontSort, case .set = source, storeIndex != nil {
+        // Stored output, and a script's (which must replicate the same), must not depend on a set's
+        // iteration order: sorted as text instead.
+        if dontSort, case .set = source, storeIndex != nil || call.client.flags.isScript {
             dontSort = false
             alpha = true
             byPattern = nil

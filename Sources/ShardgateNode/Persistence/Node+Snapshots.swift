@@ -44,6 +44,7 @@ extension Node {
             try Snapshot.load(
                 $0, into: keyspace.databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
         }
+        try loadFunctionLibraries(result.functions)
         persistence.lastLoadKeysLoaded = result.loaded
         persistence.lastLoadKeysExpired = result.expired
         logger.notice("DB loaded from disk", metadata: [
@@ -140,7 +141,8 @@ extension Node {
         do {
             try Snapshot.save(
                 keyspace.databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
-                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum)
+                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum,
+                functions: functionLibraryCodes)
         } catch {
             logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
             persistence.lastBackgroundSaveOK = false
@@ -166,10 +168,11 @@ extension Node {
         let creationTime = Int(now / 1000)
         persistence.lastBackgroundSaveTry = now
         let started = Clock.monotonicMicroseconds()
+        let functions = functionLibraryCodes
         let pid = forkChild {
             (try? Snapshot.save(
                 databases, to: path, temporaryPath: "\(directory)/temp-\(getpid()).rdb", creationTime: creationTime,
-                compression: compression, checksum: checksum)) != nil
+                compression: compression, checksum: checksum, functions: functions)) != nil
         }
         guard pid > 0 else {
             persistence.lastBackgroundSaveOK = false

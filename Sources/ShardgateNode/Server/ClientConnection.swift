@@ -174,4 +174,11 @@ struct ClientFlags {
     var isBlocked = false
     /// CLIENT REPLY ON/OFF/SKIP.
     var replyMode = ReplyMode.on
+    /// The client scripts run their commands as (`ScriptEngine.client`).
+    var isScript = false
+    /// Its socket, once a busy script looked it up (`Node.serveClientsWhileBusy`).
+    var socketDescriptor: Int32?
+    /// Bytes of its input already run while a script was busy, still to be read from the socket:
+    /// the handler drops them.
+    var servedWhileBusy = 0
 }

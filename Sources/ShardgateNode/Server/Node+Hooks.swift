@@ -73,6 +73,8 @@ extension Node {
     /// Returns an error text when the save fails and the node keeps running.
     func shutdown(save: Bool?) -> String? {
         if let failure = persistBeforeShutdown(save: save) { return failure }
+        // A busy script stops too, even one that wrote.
+        busyScript?.killRequested = true
         prepareShutdown()
         shutdownHandler?()
         return nil

@@ -44,6 +44,13 @@ final class Node {
     let propagation = PropagationStream()
     /// SLOWLOG and the latency monitor.
     let monitoring = CommandMonitoring()
+    /// The script running past `busy-reply-threshold`, while it runs: commands without the
+    /// allow-busy flag are refused.
+    var busyScript: ScriptEngine?
+    /// The Lua state of EVAL scripts, made on first use (SCRIPT FLUSH replaces it).
+    lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
+    /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
+    lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -170,6 +177,10 @@ final class Node {
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth, command: spec.id)
+        }
+        if let busy = busyScript, !spec.flags.contains(.allowBusy) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, busy.busyError, command: spec.id)
         }
         // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
         if client.flags.queued != nil && spec.flags.contains(.noMulti) {

@@ -49,10 +49,17 @@ final class NodeClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard client != nil else { return }
+        guard let client else { return }
         var incoming = unwrapInboundIn(data)
+        if client.flags.servedWhileBusy > 0 {
+            // Requests a busy script's hook already ran (`Node.serveClientsWhileBusy`).
+            let served = min(client.flags.servedWhileBusy, incoming.readableBytes)
+            incoming.moveReaderIndex(forwardBy: served)
+            client.flags.servedWhileBusy -= served
+            guard incoming.readableBytes > 0 else { return }
+        }
         input.accumulate(&incoming, allocator: context.channel.allocator)
-        client?.noteInput(pending: input?.readableBytes ?? 0)
+        client.noteInput(pending: input?.readableBytes ?? 0)
         processInput()
     }
 

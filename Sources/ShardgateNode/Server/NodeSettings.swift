@@ -79,6 +79,8 @@ public struct NodeSettings: Sendable {
     public var masterUser: String?
     public var replicaReadOnly = true
     public var replicaServeStaleData = true
+    /// Milliseconds a script runs before other clients get -BUSY (`lua-time-limit`).
+    public var busyReplyThreshold = 5000
     public var replicaPriority = 100
     public var replicaAnnounceIP = ""
     public var replicaAnnouncePort = 0
@@ -240,6 +242,7 @@ extension NodeSettings {
             set: { settings, value in settings.masterUser = value.isEmpty ? nil : value }),
         boolean("replica-read-only", \.replicaReadOnly, alias: "slave-read-only"),
         boolean("replica-serve-stale-data", \.replicaServeStaleData, alias: "slave-serve-stale-data"),
+        integer("busy-reply-threshold", \.busyReplyThreshold, range: 0...Int.max, alias: "lua-time-limit"),
         integer("replica-priority", \.replicaPriority, range: 0...Int(Int32.max), alias: "slave-priority"),
         string("replica-announce-ip", \.replicaAnnounceIP, alias: "slave-announce-ip"),
         integer("replica-announce-port", \.replicaAnnouncePort, range: 0...65535, alias: "slave-announce-port"),

@@ -26,8 +26,10 @@ final class SentinelCluster: @unchecked Sendable {
     init(
         masterName: String = "mymaster", replicas replicaCount: Int = 2, sentinels sentinelCount: Int = 3,
         quorum: Int = 2, downAfterMilliseconds: Int = 1000, failoverTimeoutMilliseconds: Int = 5000,
-        serverKind: DataServerKind = .redis
+        serverKind: DataServerKind = .redis, sentinelKinds: [SentinelKind]? = nil
     ) async throws {
+        let kinds = sentinelKinds ?? Array(repeating: .redis, count: sentinelCount)
+        let sentinelCount = kinds.count
         guard let sentinelBinary = TestEnvironment.binary("redis-sentinel") else {
             throw TestFailure("redis-sentinel is not installed")
         }
@@ -68,7 +70,13 @@ final class SentinelCluster: @unchecked Sendable {
 
                     """
                 try config.write(toFile: path, atomically: true, encoding: .utf8)
-                return try ManagedProcess(sentinelBinary, [path], name: "sentinel-\(index)-\(port)", directory: directory.path)
+                switch kinds[index] {
+                case .redis:
+                    return try ManagedProcess(sentinelBinary, [path], name: "sentinel-\(index)-\(port)", directory: directory.path)
+                case .shardgate:
+                    return try ManagedProcess(
+                        CLITests.binary, ["sentinel", path], name: "shardgate-sentinel-\(index)-\(port)", directory: directory.path)
+                }
             }
             started.append(process)
             ports.append(port)
@@ -233,6 +241,11 @@ final class SentinelCluster: @unchecked Sendable {
         guard let flags else { return true }
         return flags.split(separator: ",").contains { $0 == "s_down" || $0 == "o_down" || $0 == "disconnected" }
     }
+}
+
+/// Which program a sentinel of a `SentinelCluster` runs: redis-sentinel or `shardgate sentinel`.
+enum SentinelKind: Sendable {
+    case redis, shardgate
 }
 
 /// One `+switch-master` event: `<name> <old-ip> <old-port> <new-ip> <new-port>`.
