@@ -58,6 +58,14 @@ struct NodeIntrospectionTests {
         ["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
         ["GEOSEARCHSTORE", "g2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC"],
         ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "g3"], ["GEORADIUS", "g", "15", "37", "1", "km", "STORE", "g3"],
+        // streams
+        ["XADD", "xs", "1-1", "f", "v"], ["XADD", "xs", "MAXLEN", "1", "2-1", "f", "v"], ["XGROUP", "CREATE", "xs", "g", "$"],
+        ["XGROUP", "CREATECONSUMER", "xs", "g", "c1"], ["XGROUP", "CREATECONSUMER", "xs", "g", "c1"],
+        ["XADD", "xs", "3-1", "f", "v"], ["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "xs", ">"],
+        ["XCLAIM", "xs", "g", "c3", "0", "3-1"], ["XAUTOCLAIM", "xs", "g", "c4", "0", "0"],
+        ["XGROUP", "DELCONSUMER", "xs", "g", "nobody"], ["XGROUP", "DELCONSUMER", "xs", "g", "c1"],
+        ["XGROUP", "SETID", "xs", "g", "0"], ["XDEL", "xs", "2-1"], ["XDEL", "xs", "9-9"], ["XTRIM", "xs", "MAXLEN", "0"],
+        ["XSETID", "xs", "5-0"], ["XGROUP", "DESTROY", "xs", "g"], ["XGROUP", "CREATE", "xs2", "g", "$", "MKSTREAM"],
         // dump / restore
         ["SET", "d", "v"],
         // databases
@@ -102,7 +110,7 @@ struct NodeIntrospectionTests {
         }
     }
 
-    @Test(arguments: ["E", "K", "Kg", "E$", "El", "Es", "Eh", "Ez", "En", "Em", "KEm", "Ag", "KE"])
+    @Test(arguments: ["E", "K", "Kg", "E$", "El", "Es", "Eh", "Ez", "Et", "En", "Em", "KEm", "Ag", "KE"])
     func notificationClassesFilterAsInRedis(flags: String) async throws {
         let script = Self.notificationScript
         guard let (redis, node) = try await both([], { port in try notifications(port: port, flags: flags, script: script) }) else {

@@ -303,8 +303,11 @@ enum StreamCommands {
         target.append(newID, pairs: pairs, maxEntries: limits.entries, maxBytes: limits.bytes)
         call.client.bulk(newID.text)
         call.effect.dirty += 1
-        if let strategy = arguments.strategy {
-            _ = target.trim(strategy, approximate: arguments.approximate, limit: arguments.limit)
+        call.notify(.stream, "xadd", 1)
+        if let strategy = arguments.strategy,
+            target.trim(strategy, approximate: arguments.approximate, limit: arguments.limit) > 0
+        {
+            call.notify(.stream, "xtrim", 1)
         }
         let generated = arguments.id == nil || !arguments.seqGiven
         if generated || arguments.approximate {
@@ -321,6 +324,7 @@ enum StreamCommands {
         let removed = stream.trim(arguments.strategy!, approximate: arguments.approximate, limit: arguments.limit)
         if removed > 0 {
             call.effect.dirty += removed
+            call.notify(.stream, "xtrim", 1)
             if arguments.approximate {
                 let args = arguments
                 call.propagate { call in [rewritten(call, args, stream: stream, id: nil)] }
@@ -370,6 +374,7 @@ enum StreamCommands {
                 stream.firstID = stream.edgeID(first: true) ?? .zero
             }
             call.effect.dirty += deleted
+            call.notify(.stream, "xdel", 1)
         }
         call.client.integer(deleted)
     }
@@ -409,6 +414,7 @@ enum StreamCommands {
         if entriesAdded != -1 { stream.entriesAdded = UInt64(entriesAdded) }
         if !maxDeleted.isZero { stream.maxDeletedID = maxDeleted }
         call.effect.dirty += 1
+        call.notify(.stream, "xsetid", 1)
         call.client.ok()
     }
 
@@ -548,6 +554,7 @@ enum StreamCommands {
                 if consumer == nil {
                     consumer = group.createConsumer(consumerName, now: call.now)
                     call.effect.dirty += 1
+                    call.notify(.stream, "xgroup-createconsumer", keyIndex)
                     if noAck {
                         propagated.append([Array("XGROUP".utf8), Array("CREATECONSUMER".utf8), call.bytes(keyIndex), groupName, consumerName])
                     }
@@ -839,6 +846,7 @@ enum StreamCommands {
                     known.seenTime = now
                 } else {
                     consumer = group.createConsumer(name, now: now)
+                    call.notify(.stream, "xgroup-createconsumer", 1)
                 }
             }
             if fresh {
@@ -929,6 +937,7 @@ enum StreamCommands {
                     known.seenTime = now
                 } else {
                     consumer = group.createConsumer(name, now: now)
+                    call.notify(.stream, "xgroup-createconsumer", 1)
                 }
             }
             if nack.consumer !== consumer! {
@@ -1007,6 +1016,7 @@ enum StreamCommands {
             }
             stream!.groups[groupName] = StreamGroup(lastID: start, entriesRead: entriesRead)
             call.effect.dirty += 1
+            call.notify(.stream, "xgroup-create", 2)
             call.client.ok()
         } else if isSetID {
             guard call.count == 5 || call.count == 7 else { throw subcommandError }
@@ -1015,12 +1025,14 @@ enum StreamCommands {
             group!.lastID = newID
             group!.entriesRead = entriesRead
             call.effect.dirty += 1
+            call.notify(.stream, "xgroup-setid", 2)
             call.client.ok()
         } else if call.matches(1, "destroy") {
             guard call.count == 4 else { throw subcommandError }
             if group != nil {
                 stream!.groups[groupName] = nil
                 call.effect.dirty += 1
+                call.notify(.stream, "xgroup-destroy", 2)
                 call.client.integer(1)
             } else {
                 call.client.integer(0)
@@ -1031,6 +1043,7 @@ enum StreamCommands {
             if group!.consumer(name) != nil { return call.client.integer(0) }
             group!.createConsumer(name, now: call.now)
             call.effect.dirty += 1
+            call.notify(.stream, "xgroup-createconsumer", 2)
             call.client.integer(1)
         } else if call.matches(1, "delconsumer") {
             guard call.count == 5 else { throw subcommandError }
@@ -1039,6 +1052,7 @@ enum StreamCommands {
                 pending = consumer.pending.count
                 for id in consumer.pending.ids { group!.pending.remove(id) }
                 group!.consumers[consumer.name] = nil
+                call.notify(.stream, "xgroup-delconsumer", 2)
             }
             call.effect.dirty += 1
             call.client.integer(pending)
