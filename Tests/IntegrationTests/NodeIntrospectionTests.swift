@@ -31,7 +31,7 @@ struct NodeIntrospectionTests {
         // generic
         ["EXPIRE", "s", "1000"], ["PERSIST", "s"], ["PEXPIREAT", "s4", "1"], ["RENAME", "m1", "m1b"],
         ["COPY", "m1b", "m1c"], ["COPY", "m1b", "m1c", "DB", "1"], ["MOVE", "m2", "2"], ["DEL", "m1b", "nokey", "m1c"],
-        ["UNLINK", "s3"], ["GET", "nokey"], ["EXISTS", "nokey"], ["TYPE", "nokey"], ["TTL", "nokey"],
+        ["UNLINK", "s3"], ["SET", "fresh", "v", "GET"], ["SET", "fresh", "w", "GET"], ["GET", "nokey"], ["EXISTS", "nokey"], ["TYPE", "nokey"], ["TTL", "nokey"],
         // lists
         ["LPUSH", "l", "a", "b", "c"], ["RPUSH", "l", "d"], ["LPUSHX", "l", "e"], ["RPUSHX", "nolist", "e"],
         ["LINSERT", "l", "BEFORE", "a", "z"], ["LSET", "l", "0", "y"], ["LREM", "l", "1", "z"], ["LREM", "l", "1", "nothing"],
@@ -204,6 +204,25 @@ struct NodeIntrospectionTests {
         #expect(redis.last == "\"v\"")
     }
 
+    /// A silenced reply of megabytes is dropped whole, never sent in part.
+    @Test func silencedLargeReplyIsDroppedWhole() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            let values = [String](repeating: String(repeating: "v", count: 1000), count: 3000)
+            var log = [Self.text(try client.command((["RPUSH", "big"] + values).map { Array($0.utf8) }))]
+            var bytes: [UInt8] = []
+            for command in [["CLIENT", "REPLY", "OFF"], ["LRANGE", "big", "0", "-1"], ["CLIENT", "REPLY", "ON"], ["PING"]] {
+                bytes += RedisTestClient.encode(command.map { Array($0.utf8) })
+            }
+            try client.sendRaw(bytes)
+            log.append(Self.text(try client.readReply()))
+            log.append(Self.text(try client.readReply()))
+            return log
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis == [":3000", "+OK", "+PONG"])
+    }
+
     @Test func clientPauseWriteHoldsWritesUntilUnpause() async throws {
         guard let (redis, node) = try await both([], { port in
             let admin = try RedisTestClient(port: port)
@@ -230,6 +249,36 @@ struct NodeIntrospectionTests {
         }) else { return }
         #expect(node == redis)
         #expect(redis.last == "\"v\"")
+    }
+
+    /// RESET clears what the client set up: database, name, protocol, subscriptions, MULTI, WATCH,
+    /// CLIENT REPLY; CLIENT INFO afterwards shows it.
+    @Test func resetClearsClientStateAsInRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            var bytes: [UInt8] = []
+            let commands: [[String]] = [
+                ["SELECT", "2"], ["CLIENT", "SETNAME", "before"], ["WATCH", "k"], ["MULTI"], ["SET", "k", "v"],
+                ["SUBSCRIBE", "ch"], ["CLIENT", "REPLY", "OFF"], ["RESET"], ["CLIENT", "INFO"], ["EXEC"], ["GET", "k"],
+            ]
+            for command in commands { bytes += RedisTestClient.encode(command.map { Array($0.utf8) }) }
+            try client.sendRaw(bytes)
+            var replies: [String] = []
+            for _ in 0..<commands.count {
+                let reply = try client.readReply()
+                guard case .bulk(let info?) = reply, String(decoding: info, as: UTF8.self).hasPrefix("id=") else {
+                    replies.append(Self.text(reply))
+                    continue
+                }
+                let keep: Set<String> = ["name", "flags", "db", "sub", "psub", "multi", "cmd", "resp"]
+                replies.append(String(decoding: info, as: UTF8.self).split(separator: " ").filter { field in
+                    keep.contains(String(field.split(separator: "=")[0]))
+                }.joined(separator: " "))
+            }
+            return replies
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.contains("+RESET"))
     }
 
     @Test func clientListFieldsMatchRedis() async throws {
@@ -332,5 +381,26 @@ struct NodeIntrospectionTests {
             return log
         }) else { return }
         #expect(node == redis)
+    }
+
+    // MARK: - Transactions
+
+    /// EXEC is judged by its queue: a queued write is refused (EXECABORT) once min-replicas-to-write
+    /// cannot be met, and nothing runs; a read-only queue still runs.
+    @Test func execOfQueuedWritesIsRefusedWhenReplicasAreMissing() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            let admin = try RedisTestClient(port: port)
+            var log: [String] = []
+            for command in [["SET", "xx", "1"], ["MULTI"], ["INCR", "xx"]] { log.append(Self.text(try client.command(command.map { Array($0.utf8) }))) }
+            log.append(Self.text(try admin.command("CONFIG", "SET", "min-replicas-to-write", "2")))
+            for command in [["EXEC"], ["GET", "xx"], ["MULTI"], ["GET", "xx"], ["EXEC"]] {
+                log.append(Self.text(try client.command(command.map { Array($0.utf8) })))
+            }
+            log.append(Self.text(try admin.command("CONFIG", "SET", "min-replicas-to-write", "0")))
+            return log
+        }) else { return }
+        #expect(node == redis)
+        #expect(redis.contains { $0.contains("EXECABORT") })
     }
 }

@@ -93,7 +93,8 @@ enum StringCommands {
             expiry = .at(deadline)
         }
         let database = call.database
-        let slot = call.find(1)
+        // With GET the key is read as GET reads it (keyspace hits and misses, keymiss events).
+        let slot = returnOld ? call.lookupRead(1) : call.find(1)
         if returnOld {
             if let slot {
                 guard case .string(let old) = database.value(at: slot) else { throw .wrongType }

@@ -390,10 +390,9 @@ final class ScriptEngine {
     /// Why the running script may not run `spec` now, as Redis's `scriptCall` checks.
     private func admissionError(_ spec: CommandSpec, run: Run) -> String? {
         if spec.isNoScript && !allowsDeniedCommands { return "ERR This Redis command is not allowed from script" }
-        if spec.isWrite {
-            if run.readOnly { return "ERR Write commands are not allowed from read-only scripts." }
-            if let refusal = node.admissionError(spec, client: client) { return refusal }
-        }
+        // A read-only script may not run what writes or may replicate (PUBLISH, PFCOUNT...).
+        if run.readOnly && Node.writesOrMayReplicate(spec) { return "ERR Write commands are not allowed from read-only scripts." }
+        if spec.isWrite, let refusal = node.admissionError(spec, client: client) { return refusal }
         if node.settings.maxMemory > 0 && spec.isDenyOOM && !run.wrote && !run.flags.contains(.allowOOM),
             let refusal = node.memoryAdmissionError(spec, client: client)
         {

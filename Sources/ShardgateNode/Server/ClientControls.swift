@@ -78,7 +78,7 @@ extension Node {
         _ request: RESPRequest, spec: CommandSpec, client: ClientConnection, keyHash: UInt32?, big: RESPBigArgument?
     ) -> Bool {
         guard clientsArePaused, !client.flags.isReplica, !client.flags.isMaster else { return false }
-        if clients.pause.writesOnly && !Self.mayReplicate(spec, client: client) { return false }
+        if clients.pause.writesOnly && !mayReplicate(spec, request: request, client: client) { return false }
         client.postponed = PostponedRequest(request: request, keyHash: keyHash, big: big)
         client.flags.isBlocked = true
         clients.pause.waiting.append(client)
@@ -86,13 +86,38 @@ extension Node {
     }
 
     /// A command that writes or may replicate (PUBLISH, PFCOUNT, ...); EXEC when its queue holds one.
-    private static func mayReplicate(_ spec: CommandSpec, client: ClientConnection) -> Bool {
-        if writesOrMayReplicate(spec) { return true }
-        guard spec.id == execID, let queued = client.flags.queued else { return false }
-        return queued.contains { request in CommandTable.redis.resolve(request).map { writesOrMayReplicate($0.spec) } ?? false }
+    /// A script that declares its flags (a `#!lua` shebang, a function) writes unless `no-writes`.
+    private func mayReplicate(_ spec: CommandSpec, request: RESPRequest, client: ClientConnection) -> Bool {
+        if let writes = declaredScriptWrites(spec, request) { return writes }
+        if Self.writesOrMayReplicate(spec) { return true }
+        guard spec.id == Self.execID, let queued = client.flags.queued else { return false }
+        return queued.contains { queuedRequest in
+            guard let queuedSpec = CommandTable.redis.resolve(queuedRequest)?.spec else { return false }
+            return declaredScriptWrites(queuedSpec, queuedRequest) ?? Self.writesOrMayReplicate(queuedSpec)
+        }
     }
 
-    private static func writesOrMayReplicate(_ spec: CommandSpec) -> Bool {
+    /// Whether an EVAL, EVALSHA or FCALL writes by its script's declared flags (Redis's
+    /// `scriptFlagsToCmdFlags`); nil for other commands and for scripts without declared flags.
+    private func declaredScriptWrites(_ spec: CommandSpec, _ request: RESPRequest) -> Bool? {
+        guard request.argumentCount > 1 else { return nil }
+        let flags: ScriptFlags?
+        switch spec.name {
+        case "eval":
+            let body = request.withArgument(1) { Array($0) }
+            guard body.starts(with: Array("#!".utf8)), case .success(let parsed) = ScriptFlags.parseShebang(body) else { return nil }
+            flags = parsed
+        case "evalsha":
+            flags = scripts.scripts[request.string(1).lowercased()]?.flags ?? nil
+        case "fcall":
+            flags = functions.function(named: request.string(1))?.flags
+        default:
+            return nil
+        }
+        return flags.map { !$0.contains(.noWrites) }
+    }
+
+    static func writesOrMayReplicate(_ spec: CommandSpec) -> Bool {
         spec.flags.contains(.write) || spec.flags.contains(.mayReplicate) || mayReplicateIDs.contains(spec.id)
     }
 

@@ -162,48 +162,16 @@ extension Node {
     static let slowlogMaxArguments = 32
     static let slowlogMaxArgumentBytes = 128
 
-    /// Arguments Redis hides from the slow log and MONITOR: passwords of AUTH, HELLO .. AUTH and
-    /// MIGRATE .. AUTH/AUTH2, sensitive configuration values of CONFIG SET.
+    /// Arguments Redis hides from the slow log: those MONITOR hides (AUTH, HELLO .. AUTH, MIGRATE ..
+    /// AUTH/AUTH2) and the sensitive values of CONFIG SET (masterauth, requirepass).
     static func redactedArguments(_ call: CommandCall) -> Set<Int> {
-        switch call.spec.name {
-        case "auth":
-            return Set(1..<call.count)
-        case "hello":
-            var hidden: Set<Int> = []
-            var index = 2
-            while index < call.count {
-                if call.matches(index, "auth") && index + 2 < call.count {
-                    hidden.formUnion([index + 1, index + 2])
-                    index += 3
-                } else {
-                    index += 1
-                }
-            }
-            return hidden
-        case "config|set":
-            var hidden: Set<Int> = []
-            for index in stride(from: 2, to: call.count - 1, by: 2) where call.matches(index, "masterauth") || call.matches(index, "requirepass") {
-                hidden.insert(index + 1)
-            }
-            return hidden
-        case "migrate":
-            var hidden: Set<Int> = []
-            var index = 6
-            while index < call.count {
-                if call.matches(index, "auth") && index + 1 < call.count {
-                    hidden.insert(index + 1)
-                    index += 2
-                } else if call.matches(index, "auth2") && index + 2 < call.count {
-                    hidden.formUnion([index + 1, index + 2])
-                    index += 3
-                } else {
-                    index += 1
-                }
-            }
-            return hidden
-        default:
-            return []
+        guard call.spec.name == "config|set" else { return MonitorCommand.redactedArguments(call) }
+        var hidden: Set<Int> = []
+        for index in stride(from: 2, to: call.count - 1, by: 2)
+        where call.matches(index, "masterauth") || call.matches(index, "requirepass") {
+            hidden.insert(index + 1)
         }
+        return hidden
     }
 
     /// INFO latencystats: each command's percentiles (`latency-tracking-info-percentiles`).

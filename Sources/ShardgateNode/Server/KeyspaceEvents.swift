@@ -91,6 +91,8 @@ extension Node {
     func updateNewKeyHook(_ database: Database) {
         if notifies(.newKey) {
             database.onAdded = { [unowned self] database, key in
+                // Keys loaded from an RDB or AOF are not new (Redis's dbAddRDBLoad).
+                guard !persistence.loading else { return }
                 notifyKeyspaceEvent(.newKey, "new", key: Array(key), database: database.index)
             }
         } else {

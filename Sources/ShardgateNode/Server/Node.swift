@@ -208,7 +208,8 @@ final class Node {
         }
         if let refusal = admissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
-            return client.error(refusal)
+            // A refused EXEC discards its transaction (EXECABORT).
+            return reject(client, refusal, command: spec.id)
         }
         run(handler, spec: spec, request: request, client: client, keyHash: keyHash, big: big)
     }
