@@ -51,6 +51,8 @@ final class Node {
     lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
     /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
     lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
+    /// Client-side caching (CLIENT TRACKING).
+    let tracking = TrackingTable()
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -190,6 +192,7 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return reject(client, "ERR Command not allowed inside a transaction", command: spec.id)
         }
+        if tracking.keys.count > settings.trackingTableMaxKeys && settings.trackingTableMaxKeys > 0 { limitTrackingTable() }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
             // (An EXEC refused here was already discarded with its EXECABORT text.)
@@ -239,6 +242,8 @@ final class Node {
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
         beginPropagationScope(spec)
+        let trackingScope = beginTrackingScope(client, request, spec)
+        defer { endTrackingScope(trackingScope) }
         do {
             try handler(&call)
         } catch {
