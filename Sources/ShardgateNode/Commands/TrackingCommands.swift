@@ -46,7 +46,7 @@ extension ClientCommands {
             if mode.broadcast && (mode.optIn || mode.optOut) {
                 throw CommandError("ERR OPTIN and OPTOUT are not compatible with BCAST")
             }
-            if mode.optIn && mode.optOut { throw CommandError("ERR You can't use both OPTIN and OPTOUT") }
+            if mode.optIn && mode.optOut { throw CommandError("ERR You can't specify both OPTIN mode and OPTOUT mode") }
             if let current = client.flags.tracking, (mode.optIn && current.optOut) || (mode.optOut && current.optIn) {
                 throw CommandError(
                     "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
