@@ -18,6 +18,8 @@ final class Node {
     let loop: any EventLoop
     /// When the cron last ran its once-a-second work (idle clients).
     var lastSecondlyCron: Int64 = 0
+    /// DEBUG PAUSE-CRON 1: the cron does nothing until resumed.
+    var cronPaused = false
     /// Its level follows `loglevel`, also when CONFIG SET changes it.
     var logger: Logger
     /// The databases: keys, values, expiry.
