@@ -189,4 +189,53 @@ struct NodeTrackingTests {
         }) else { return }
         #expect(node == redis)
     }
+
+    @Test("Scripts track their declared keys when they read, NOLOOP covers a script's writes, a served BLMOVE is answered before its invalidation, CLIENT REPLY OFF keeps pushes")
+    func scriptsBlockingAndReplyOff() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let tracker = try RedisTestClient(port: port)
+            let writer = try RedisTestClient(port: port)
+            var log: [String] = []
+            func t(_ arguments: String...) throws { log.append(try Self.send(tracker, arguments)) }
+            _ = try Self.send(tracker, "HELLO", "3")
+            try t("CLIENT", "TRACKING", "on")
+            // A script that only writes tracks nothing; one that reads tracks the keys it declared.
+            try t("EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2")
+            _ = try writer.command("MSET", "k2", "1", "k1", "1")
+            try t("EVAL", "redis.call('get', 'k3')", "2", "k1", "k2")
+            _ = try writer.command("MSET", "k2", "2", "k1", "2", "k3", "2")
+            log.append(try Self.next(tracker))
+            log.append(try Self.next(tracker))
+            try t("EVAL_RO", "redis.call('ping')", "1", "k1")
+            _ = try writer.command("SET", "k1", "3")
+            try t("PING")
+            // NOLOOP: the script's own write is not reported to the client that ran it.
+            try t("CLIENT", "TRACKING", "on", "NOLOOP")
+            try t("GET", "n1")
+            try t("EVAL", "return redis.call('set', KEYS[1], '2')", "1", "n1")
+            try t("GET", "n1")
+            try t("CLIENT", "TRACKING", "off")
+            try t("CLIENT", "TRACKING", "on")
+            // A blocked BLMOVE served by another client's push: its reply, then the invalidation.
+            _ = try writer.command("RPUSH", "dst", "a")
+            try t("LRANGE", "dst", "0", "-1")
+            try tracker.sendRaw(RedisTestClient.encode(["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"].map { Array($0.utf8) }))
+            try await waitUntil("the tracker blocks", seconds: 5) {
+                guard case .bulk(let text?) = try writer.command("INFO", "clients") else { return false }
+                return String(decoding: text, as: UTF8.self).contains("blocked_clients:1")
+            }
+            _ = try writer.command("RPUSH", "src", "x")
+            log.append(try Self.next(tracker))
+            log.append(try Self.next(tracker))
+            // CLIENT REPLY OFF silences replies, not invalidations.
+            try t("GET", "r1")
+            try tracker.sendRaw(RedisTestClient.encode(["CLIENT", "REPLY", "OFF"].map { Array($0.utf8) }))
+            _ = try writer.command("SET", "r1", "1")
+            log.append(try Self.next(tracker))
+            try t("CLIENT", "REPLY", "ON")
+            try t("PING")
+            return log
+        }) else { return }
+        #expect(node == redis)
+    }
 }
