@@ -288,6 +288,12 @@ final class StreamNode {
         last = id
     }
 
+    /// Trims the buffers to their contents (a node that takes no more entries).
+    func shrink() {
+        if data.capacity > data.count { data = data.withUnsafeBufferPointer { Array($0) } }
+        if masterFields.capacity > masterFields.count { masterFields = masterFields.withUnsafeBufferPointer { Array($0) } }
+    }
+
     /// Flags the entry at `offset` deleted.
     func markDeleted(at offset: Int) {
         data[offset] |= StreamNode.deletedFlag
@@ -460,6 +466,8 @@ final class StreamObject {
             }
         }
         if node == nil {
+            // The full tail gives back the spare capacity its buffer grew with.
+            nodes.last?.shrink()
             let created = StreamNode(master: id)
             nodes.append(created)
             node = created
