@@ -71,6 +71,7 @@ struct NodeStreamTests {
         ["XGROUP", "DESTROY", "t", "g"], ["XGROUP", "DESTROY", "missing", "g"], ["XGROUP", "HELP"], ["XINFO", "HELP"],
         ["XGROUP", "CREATE", "t", "g", "0", "MKSTREAM", "ENTRIESREAD", "3", "X"], ["TYPE", "t"], ["OBJECT", "ENCODING", "t"],
         ["COPY", "t", "t2"], ["XRANGE", "t2", "-", "+"], ["RENAME", "t2", "t3"], ["XLEN", "t3"], ["DEL", "t3"],
+        ["MEMORY", "USAGE", "s"], ["MEMORY", "USAGE", "t"], ["MEMORY", "USAGE", "new"],
     ]
 
     @Test(arguments: [2, 3])

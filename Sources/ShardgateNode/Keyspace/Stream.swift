@@ -653,9 +653,12 @@ final class StreamObject {
     /// The number of nodes of Redis's radix tree over the nodes' 16-byte keys: a compressed trie
     /// (one node per run of bytes shared by every key below it, one per branching point, one empty
     /// node per key end), which is the shape Redis's rax keeps for same-length keys.
-    var radixTreeNodes: Int {
-        if nodes.isEmpty { return 1 }
-        let keys = nodes.map(\.master.raw)
+    var radixTreeNodes: Int { Self.radixTreeNodes(nodes.map(\.master)) }
+
+    /// The node count of Redis's radix tree over these IDs (in order) as 16-byte keys.
+    static func radixTreeNodes(_ ids: [StreamID]) -> Int {
+        if ids.isEmpty { return 1 }
+        let keys = ids.map(\.raw)
         func count(_ range: Range<Int>, _ depth: Int) -> Int {
             if depth == 16 { return 1 }
             let first = keys[range.lowerBound], last = keys[range.upperBound - 1]
