@@ -508,8 +508,16 @@ enum StreamCommands {
         // A client served after blocking gets at most 1000 entries per stream without COUNT.
         if serving != nil && count == 0 { count = 1000 }
         var served: [(Int, StreamObject, StreamID, Bool)] = []
+        // A blocked client is answered with the one stream that woke it, as in Redis.
+        var wakingKeyIndex: Int?
+        if let serving {
+            wakingKeyIndex = (streamsIndex..<(streamsIndex + streamCount)).first { index in
+                call.argument(index) { $0.elementsEqual(serving.key) }
+            }
+        }
         for position in 0..<streamCount {
             let keyIndex = streamsIndex + position
+            if let wakingKeyIndex, keyIndex != wakingKeyIndex { continue }
             guard let slot = call.find(keyIndex), let stream = call.database.value(at: slot).asStream else { continue }
             var after = ids[position]
             var history = false
