@@ -106,6 +106,32 @@ import Testing
         #expect(StreamObject(rdb: header) == nil)
     }
 
+    @Test func pendingMapsMatchAModelAcrossChunks() {
+        var map = StreamIDMap<Int>()
+        var model: [StreamID: Int] = [:]
+        var state: UInt64 = 0x9E37_79B9
+        for step in 0..<6000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let id = StreamID(ms: (state >> 33) % 1500, seq: (state >> 20) % 2)
+            if step % 3 == 2 {
+                #expect(map.remove(id) == model.removeValue(forKey: id))
+            } else {
+                map.insert(id, step)
+                model[id] = step
+            }
+        }
+        let sorted = model.keys.sorted()
+        #expect(map.count == model.count)
+        #expect(map.ids == sorted)
+        #expect(map.first == sorted.first && map.last == sorted.last)
+        #expect(sorted.allSatisfy { map[$0] == model[$0] })
+        let start = StreamID(ms: 700, seq: 1)
+        #expect(map.entries(from: start, limit: 50).map(\.0) == Array(sorted.filter { $0 >= start }.prefix(50)))
+        // Acknowledging from the oldest empties it.
+        for id in sorted { map.remove(id) }
+        #expect(map.isEmpty && map.ids.isEmpty && map.first == nil)
+    }
+
     @Test func copiesAreIndependent() {
         let stream = Self.filled(12)
         let group = StreamGroup(lastID: .zero, entriesRead: -1)

@@ -11,7 +11,7 @@ extension StreamObject {
             RDBStream.Group(
                 name: name, lastID: Self.rdbID(group.lastID),
                 entriesRead: group.entriesRead,
-                pending: zip(group.pending.ids, group.pending.values).map { id, nack in
+                pending: group.pending.entries().map { id, nack in
                     RDBStream.PendingEntry(id: Self.rdbID(id), deliveryTime: nack.deliveryTime, deliveryCount: UInt64(max(0, nack.deliveryCount)))
                 },
                 consumers: group.sortedConsumers.map { consumer in
