@@ -1,3 +1,4 @@
+import DequeModule
 import RDB
 
 /// A stream entry ID: milliseconds and a sequence number, ordered as one 128-bit number.
@@ -481,7 +482,8 @@ final class StreamGroup {
 
 /// A Redis stream: entries ordered by ID in nodes, plus consumer groups.
 final class StreamObject {
-    var nodes: [StreamNode] = []
+    /// In ID order; a deque, so trimming from the front costs nothing per remaining node.
+    var nodes = Deque<StreamNode>()
     /// Live entries.
     var length = 0
     var lastID = StreamID.zero
@@ -498,7 +500,7 @@ final class StreamObject {
 
     func copy() -> StreamObject {
         let stream = StreamObject()
-        stream.nodes = nodes.map { $0.copy() }
+        stream.nodes = Deque(nodes.map { $0.copy() })
         stream.length = length
         stream.lastID = lastID
         stream.firstID = firstID

@@ -1,3 +1,4 @@
+import DequeModule
 import RDB
 
 /// Streams to and from the RDB module's form (snapshots, the AOF base, DUMP/RESTORE, full syncs).
@@ -23,7 +24,7 @@ extension StreamObject {
             maxDeletedID: Self.rdbID(maxDeletedID), entriesAdded: entriesAdded, groups: groups)
     }
 
-    var rdbNodes: LazyMapSequence<[StreamNode], RDBStream.Node> {
+    var rdbNodes: LazyMapSequence<Deque<StreamNode>, RDBStream.Node> {
         nodes.lazy.map { node in
             var masterFields: [[UInt8]] = []
             node.masterFields.withUnsafeBytes { bytes in
