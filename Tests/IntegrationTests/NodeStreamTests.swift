@@ -278,7 +278,7 @@ struct NodeStreamTests {
     /// payload from Redis 5/6 (type 15, no 7.0 counters) loads with Redis's estimates.
     @Test func dumpRestoreAcrossServers() async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
-        let servers = try await RedisAndNode()
+        let servers = try await RedisAndNode(["--enable-debug-command", "yes"])
         defer { servers.stop() }
         let redis = try servers.redis.client()
         let node = try servers.node.client()
@@ -295,6 +295,10 @@ struct NodeStreamTests {
             #expect(restoredOnRedis == .status("OK"))
             #expect(try Self.streams(servers.node.port, keys: ["r-\(key)"]) == Self.streams(servers.redis.port, keys: [key]))
             #expect(try Self.streams(servers.redis.port, keys: ["n-\(key)"]) == Self.streams(servers.node.port, keys: [key]))
+            // Redis's digest of a stream (its entries) is the same on both.
+            let digest = try redis.command("DEBUG", "DIGEST-VALUE", key)
+            #expect(digest.isError == false)
+            #expect(try node.command("DEBUG", "DIGEST-VALUE", "r-\(key)") == digest)
         }
         // Redis's own pre-7.0 payload (unit/type/stream-cgroups.tcl, "Loading from legacy").
         let legacy = Self.legacyPayload
