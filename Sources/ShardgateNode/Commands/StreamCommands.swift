@@ -858,7 +858,7 @@ enum StreamCommands {
                 nack!.deliveryCount += 1
             }
             replies.append((id, justID ? nil : found))
-            propagated.append(claimCommand(key: key, groupName: groupName, group: group, id: call.argumentBytes(of: id), nack: nack!))
+            propagated.append(claimCommand(key: key, groupName: groupName, group: group, id: id.bytes, nack: nack!))
             propagateLastID = false
             call.effect.dirty += 1
         }
@@ -1228,9 +1228,4 @@ enum StreamCommands {
             }
         }
     }
-}
-
-extension CommandCall {
-    /// The text of a stream ID (for propagation).
-    func argumentBytes(of id: StreamID) -> [UInt8] { id.bytes }
 }
