@@ -20,3 +20,16 @@ extension ByteBuffer {
         writeBuffer(&incoming)
     }
 }
+
+extension Optional where Wrapped == ByteBuffer {
+    /// Adds bytes read from a channel to its read buffer: the first read becomes the buffer, later
+    /// ones are appended with `appendReceived`.
+    @inlinable
+    public mutating func accumulate(_ incoming: inout ByteBuffer, allocator: ByteBufferAllocator) {
+        if self == nil {
+            self = incoming
+        } else {
+            self!.appendReceived(&incoming, allocator: allocator)
+        }
+    }
+}

@@ -40,6 +40,8 @@ final class ClientSession: ChannelInboundHandler {
     private var headSequence: UInt64 = 0
     private var isDirty = false
     private(set) var isOpen = true
+    /// Closed on a protocol or socket error rather than by the client (twemproxy's `client_err`).
+    private var closedOnError = false
     /// No further requests are read (QUIT, protocol error, shutdown).
     private var isClosing: Bool { machine.phase != .open }
     private var readingPaused = false
@@ -112,6 +114,7 @@ final class ClientSession: ChannelInboundHandler {
         let closed = machine.closed()
         leave(closed.subscriptions)
         drop(closed.leases)
+        if closedOnError { loop.stats.clientErrors += 1 } else { loop.stats.clientEOF += 1 }
         loop.sessionClosed(self)
         context.fireChannelInactive()
     }
@@ -120,11 +123,7 @@ final class ClientSession: ChannelInboundHandler {
         guard !isClosing else { return }
         machine.readArrived(at: .now())
         var incoming = unwrapInboundIn(data)
-        if input == nil {
-            input = incoming
-        } else {
-            input!.appendReceived(&incoming, allocator: context.channel.allocator)
-        }
+        input.accumulate(&incoming, allocator: context.channel.allocator)
         processInput()
     }
 
@@ -150,6 +149,7 @@ final class ClientSession: ChannelInboundHandler {
             }
         } catch {
             loop.stats.protocolErrors += 1
+            closedOnError = true
             _ = machine.startClosing()
             var reply = ByteBuffer()
             reply.writeRESPError("ERR \(error.message)")
@@ -185,6 +185,7 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        closedOnError = true
         context.close(promise: nil)
     }
 
@@ -660,6 +661,7 @@ final class ClientSession: ChannelInboundHandler {
         }
         loop.stats.splitCommands += 1
         let fanOut = FanOut(kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups, write: write)
+        loop.stats.fragments += fanOut.parts.count
         for part in fanOut.parts.indices {
             let target = ReplyTarget.part(fanOut, index: part)
             guard let connection = connection(forGroup: fanOut.parts[part].group, write: write, failing: target)

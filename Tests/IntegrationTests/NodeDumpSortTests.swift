@@ -211,6 +211,11 @@ struct NodeDumpSortTests {
             restore("v", Self.bytes("9223372036854775807"), payload, "ABSTTL"),
             [Self.bytes("TTL"), Self.bytes("v")],
             [Self.bytes("RESTORE"), Self.bytes("w"), zero],
+            // FREQ is recorded right after CONFIG SET switches to an LFU policy (not a cron tick later).
+            [Self.bytes("CONFIG"), Self.bytes("SET"), Self.bytes("maxmemory-policy"), Self.bytes("allkeys-lfu")],
+            restore("lfu", zero, payload, "FREQ", "100"),
+            [Self.bytes("OBJECT"), Self.bytes("FREQ"), Self.bytes("lfu")],
+            [Self.bytes("CONFIG"), Self.bytes("SET"), Self.bytes("maxmemory-policy"), Self.bytes("noeviction")],
             [Self.bytes("DBSIZE")],
         ]
         // Redis (sanitize-dump-payload no) takes a small plain hash with a repeated field and keeps a

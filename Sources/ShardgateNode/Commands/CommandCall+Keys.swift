@@ -1,9 +1,15 @@
 /// Key lookups shared by the command families.
 extension CommandCall {
     /// The slot of key argument `index` for a read, counting keyspace hits and misses.
-    func lookupRead(_ index: Int) -> Int? {
-        let slot = find(index)
-        if slot == nil { node.stats.keyspaceMisses += 1 } else { node.stats.keyspaceHits += 1 }
+    /// `touch: false`: without recording an access (Redis's LOOKUP_NOTOUCH).
+    func lookupRead(_ index: Int, touch: Bool = true) -> Int? {
+        let slot = find(index, touch: touch)
+        if slot == nil {
+            node.stats.keyspaceMisses += 1
+            notify(.keyMiss, "keymiss", index)
+        } else {
+            node.stats.keyspaceHits += 1
+        }
         return slot
     }
 

@@ -123,7 +123,7 @@ struct DatasetDigest {
     }
 }
 
-/// SHA-1 (FIPS 180-4), for the digests above only: not used for anything that needs security.
+/// SHA-1 (FIPS 180-4), for the digests above and script names: not used for anything that needs security.
 enum SHA1 {
     static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)

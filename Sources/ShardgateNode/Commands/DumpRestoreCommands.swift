@@ -91,6 +91,7 @@ enum DumpRestoreCommands {
             if deleted {
                 call.effect.dirty += 1
                 call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
+                call.notify(.generic, "del", 1)
             }
             return call.client.ok()
         }
@@ -115,6 +116,7 @@ enum DumpRestoreCommands {
             }
         }
         call.effect.dirty += 1
+        call.notify(.generic, "restore", 1)
         call.client.ok()
     }
 }

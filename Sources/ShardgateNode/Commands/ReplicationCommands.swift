@@ -60,7 +60,7 @@ enum ReplicationCommands {
         guard timeout >= 0 else { throw CommandError("ERR timeout is negative") }
         node.flushPropagation()
         let offset = call.client.flags.wroteData ? node.replication.identity.offset : 0
-        let acknowledged = node.acknowledgedReplicas(atLeast: offset)
+        let acknowledged = node.replication.acknowledgedReplicas(atLeast: offset)
         if acknowledged >= wanted || call.client.flags.queued != nil || node.clients.blocking.transactionDepth > 0 {
             return call.client.integer(acknowledged)
         }
@@ -151,6 +151,6 @@ extension Node {
     fileprivate func waitTimedOut(clientID: Int) {
         guard let index = replication.waiters.firstIndex(where: { $0.client.id == clientID }) else { return }
         let waiter = replication.waiters.remove(at: index)
-        finishWait(waiter, count: acknowledgedReplicas(atLeast: waiter.offset))
+        finishWait(waiter, count: replication.acknowledgedReplicas(atLeast: waiter.offset))
     }
 }

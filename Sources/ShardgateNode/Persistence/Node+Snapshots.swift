@@ -23,7 +23,7 @@ extension Node {
             persistence.dirty = 0
             propagation.pending.clear()
         }
-        try readAOFManifest()
+        try persistence.aof.readManifest()
         if settings.appendOnly {
             try loadAppendOnlyFiles()
             try openAOFOnStartup()
@@ -44,6 +44,7 @@ extension Node {
             try Snapshot.load(
                 $0, into: keyspace.databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
         }
+        try loadFunctionLibraries(result.functions)
         persistence.lastLoadKeysLoaded = result.loaded
         persistence.lastLoadKeysExpired = result.expired
         logger.notice("DB loaded from disk", metadata: [
@@ -87,7 +88,7 @@ extension Node {
         emptyForReload()
         do {
             try whileReloading {
-                try readAOFManifest()
+                try persistence.aof.readManifest()
                 try loadAppendOnlyFiles()
             }
         } catch {
@@ -140,7 +141,8 @@ extension Node {
         do {
             try Snapshot.save(
                 keyspace.databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
-                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum)
+                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum,
+                functions: functionLibraryCodes)
         } catch {
             logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
             persistence.lastBackgroundSaveOK = false
@@ -166,10 +168,11 @@ extension Node {
         let creationTime = Int(now / 1000)
         persistence.lastBackgroundSaveTry = now
         let started = Clock.monotonicMicroseconds()
+        let functions = functionLibraryCodes
         let pid = forkChild {
             (try? Snapshot.save(
                 databases, to: path, temporaryPath: "\(directory)/temp-\(getpid()).rdb", creationTime: creationTime,
-                compression: compression, checksum: checksum)) != nil
+                compression: compression, checksum: checksum, functions: functions)) != nil
         }
         guard pid > 0 else {
             persistence.lastBackgroundSaveOK = false
@@ -245,22 +248,12 @@ extension Node {
 
     // MARK: - Refusing writes
 
-    /// MISCONF: with `stop-writes-on-bgsave-error` and save points, writes (and PING) are refused
-    /// after a failed save until one succeeds; with the AOF on, after a failed AOF write. The master
+    /// MISCONF after a failed save or AOF write (see `PersistenceState.writeRefusal`); the master
     /// link of a replica is never refused.
     func persistenceAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
         guard spec.isWrite || spec.isNamed("ping"), !client.flags.isMaster else { return nil }
-        if settings.stopWritesOnBgsaveError && !settings.savePoints.isEmpty && !persistence.lastBackgroundSaveOK {
-            return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
-                + "Commands that may modify the data set are disabled, because this instance is configured to report "
-                + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
-                + "the Redis logs for details about the RDB error."
-        }
-        let aof = persistence.aof
-        if aof.state != .off && !aof.lastWriteOK {
-            return "MISCONF Errors writing to the AOF file: \(String(cString: strerror(aof.lastWriteError)))"
-        }
-        return nil
+        return persistence.writeRefusal(
+            stopWritesOnSaveError: settings.stopWritesOnBgsaveError && !settings.savePoints.isEmpty)
     }
 
     // MARK: - Shutdown
@@ -299,7 +292,7 @@ extension Node {
             {
                 persistence.backgroundSaveScheduled = false
                 _ = startBackgroundSave()
-            } else if let point = dueSavePoint(now: now) {
+            } else if let point = persistence.dueSavePoint(settings.savePoints, now: now) {
                 logger.notice("\(point.changes) changes in \(point.seconds) seconds. Saving...")
                 _ = startBackgroundSave()
             } else if aofNeedsAutomaticRewrite {
@@ -311,57 +304,6 @@ extension Node {
         }
         flushPropagation()
         aofCron(now: now)
-    }
-
-    /// The first save point whose time and change count are both reached (a failed save is retried
-    /// after 5 seconds, as in Redis).
-    private func dueSavePoint(now: Int64) -> (seconds: Int, changes: Int)? {
-        let elapsed = (now - persistence.lastSaveTime) / 1000
-        let mayRetry = persistence.lastBackgroundSaveOK || now - persistence.lastBackgroundSaveTry > 5000
-        guard mayRetry else { return nil }
-        return settings.savePoints.first { persistence.dirty >= $0.changes && elapsed > Int64($0.seconds) }
-    }
-
-    // MARK: - INFO
-
-    func persistenceInfoFields() -> [(String, String)] {
-        let child = persistence.child
-        let running = child.map { (Clock.monotonicMicroseconds() - $0.started) / 1_000_000 } ?? -1
-        let aof = persistence.aof
-        var fields: [(String, String)] = [
-            ("loading", persistence.loading ? "1" : "0"), ("async_loading", "0"), ("current_cow_peak", "0"),
-            ("current_cow_size", "0"), ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"),
-            ("current_save_keys_processed", "0"), ("current_save_keys_total", "0"),
-            ("rdb_changes_since_last_save", "\(persistence.dirty)"),
-            ("rdb_bgsave_in_progress", child?.kind == .snapshot ? "1" : "0"),
-            ("rdb_last_save_time", "\(persistence.lastSaveTime / 1000)"),
-            ("rdb_last_bgsave_status", persistence.lastBackgroundSaveOK ? "ok" : "err"),
-            ("rdb_last_bgsave_time_sec", "\(persistence.lastBackgroundSaveSeconds)"),
-            ("rdb_current_bgsave_time_sec", child?.kind == .snapshot ? "\(running)" : "-1"),
-            ("rdb_saves", "\(persistence.rdbSaves)"), ("rdb_last_cow_size", "0"),
-            ("rdb_last_load_keys_expired", "\(persistence.lastLoadKeysExpired)"),
-            ("rdb_last_load_keys_loaded", "\(persistence.lastLoadKeysLoaded)"),
-            ("aof_enabled", aof.state == .off ? "0" : "1"),
-            ("aof_rewrite_in_progress", child?.kind == .aofRewrite ? "1" : "0"),
-            ("aof_rewrite_scheduled", persistence.aofRewriteScheduled ? "1" : "0"),
-            ("aof_last_rewrite_time_sec", "\(persistence.lastRewriteSeconds)"),
-            ("aof_current_rewrite_time_sec", child?.kind == .aofRewrite ? "\(running)" : "-1"),
-            ("aof_last_bgrewrite_status", persistence.lastRewriteOK ? "ok" : "err"),
-            ("aof_rewrites", "\(persistence.aofRewrites)"),
-            ("aof_rewrites_consecutive_failures", "\(persistence.rewriteFailuresInARow)"),
-            ("aof_last_write_status", aof.lastWriteOK ? "ok" : "err"), ("aof_last_cow_size", "0"),
-            ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
-        ]
-        if aof.state != .off {
-            fields += [
-                ("aof_current_size", "\(aof.currentSize)"), ("aof_base_size", "\(aof.baseSize)"),
-                ("aof_pending_rewrite", persistence.aofRewriteScheduled ? "1" : "0"),
-                ("aof_buffer_length", "\(aof.unwritten.readableBytes)"),
-                ("aof_pending_bio_fsync", aof.syncInFlight ? "1" : "0"),
-                ("aof_delayed_fsync", "\(aof.delayedSyncs)"),
-            ]
-        }
-        return fields
     }
 }
 

@@ -35,12 +35,80 @@ final class PersistenceState {
     var lastLoadKeysExpired = 0
 
     // AOF
-    let aof = AppendOnlyFile()
+    let aof: AppendOnlyFile
     var aofRewriteScheduled = false
     var aofRewrites = 0
     var lastRewriteOK = true
     var lastRewriteSeconds = -1
     var rewriteFailuresInARow = 0
+
+    init(aof: AppendOnlyFile) {
+        self.aof = aof
+    }
+
+    /// The first save point whose time and change count are both reached (a failed save is retried
+    /// after 5 seconds, as in Redis).
+    func dueSavePoint(_ savePoints: [(seconds: Int, changes: Int)], now: Int64) -> (seconds: Int, changes: Int)? {
+        let elapsed = (now - lastSaveTime) / 1000
+        let mayRetry = lastBackgroundSaveOK || now - lastBackgroundSaveTry > 5000
+        guard mayRetry else { return nil }
+        return savePoints.first { dirty >= $0.changes && elapsed > Int64($0.seconds) }
+    }
+
+    /// MISCONF: with `stop-writes-on-bgsave-error` and save points (`stopWritesOnSaveError`),
+    /// writes (and PING) are refused after a failed save until one succeeds; with the AOF on,
+    /// after a failed AOF write (Redis's texts).
+    func writeRefusal(stopWritesOnSaveError: Bool) -> String? {
+        if stopWritesOnSaveError && !lastBackgroundSaveOK {
+            return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+                + "Commands that may modify the data set are disabled, because this instance is configured to report "
+                + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+                + "the Redis logs for details about the RDB error."
+        }
+        if aof.state != .off && !aof.lastWriteOK {
+            return "MISCONF Errors writing to the AOF file: \(String(cString: strerror(aof.lastWriteError)))"
+        }
+        return nil
+    }
+
+    /// INFO persistence, with Redis 7.0's fields.
+    var infoFields: [(String, String)] {
+        let running = child.map { (Clock.monotonicMicroseconds() - $0.started) / 1_000_000 } ?? -1
+        var fields: [(String, String)] = [
+            ("loading", loading ? "1" : "0"), ("async_loading", "0"), ("current_cow_peak", "0"),
+            ("current_cow_size", "0"), ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"),
+            ("current_save_keys_processed", "0"), ("current_save_keys_total", "0"),
+            ("rdb_changes_since_last_save", "\(dirty)"),
+            ("rdb_bgsave_in_progress", child?.kind == .snapshot ? "1" : "0"),
+            ("rdb_last_save_time", "\(lastSaveTime / 1000)"),
+            ("rdb_last_bgsave_status", lastBackgroundSaveOK ? "ok" : "err"),
+            ("rdb_last_bgsave_time_sec", "\(lastBackgroundSaveSeconds)"),
+            ("rdb_current_bgsave_time_sec", child?.kind == .snapshot ? "\(running)" : "-1"),
+            ("rdb_saves", "\(rdbSaves)"), ("rdb_last_cow_size", "0"),
+            ("rdb_last_load_keys_expired", "\(lastLoadKeysExpired)"),
+            ("rdb_last_load_keys_loaded", "\(lastLoadKeysLoaded)"),
+            ("aof_enabled", aof.state == .off ? "0" : "1"),
+            ("aof_rewrite_in_progress", child?.kind == .aofRewrite ? "1" : "0"),
+            ("aof_rewrite_scheduled", aofRewriteScheduled ? "1" : "0"),
+            ("aof_last_rewrite_time_sec", "\(lastRewriteSeconds)"),
+            ("aof_current_rewrite_time_sec", child?.kind == .aofRewrite ? "\(running)" : "-1"),
+            ("aof_last_bgrewrite_status", lastRewriteOK ? "ok" : "err"),
+            ("aof_rewrites", "\(aofRewrites)"),
+            ("aof_rewrites_consecutive_failures", "\(rewriteFailuresInARow)"),
+            ("aof_last_write_status", aof.lastWriteOK ? "ok" : "err"), ("aof_last_cow_size", "0"),
+            ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
+        ]
+        if aof.state != .off {
+            fields += [
+                ("aof_current_size", "\(aof.currentSize)"), ("aof_base_size", "\(aof.baseSize)"),
+                ("aof_pending_rewrite", aofRewriteScheduled ? "1" : "0"),
+                ("aof_buffer_length", "\(aof.unwritten.readableBytes)"),
+                ("aof_pending_bio_fsync", aof.syncInFlight ? "1" : "0"),
+                ("aof_delayed_fsync", "\(aof.delayedSyncs)"),
+            ]
+        }
+        return fields
+    }
 }
 
 /// A forked child writing a snapshot: a dump for BGSAVE or a new AOF base for BGREWRITEAOF.
@@ -54,45 +122,4 @@ struct BackgroundChild {
     let temporaryPath: String
     /// `dirty` at the fork: changes after it are not in the snapshot.
     let dirtyAtFork: Int
-}
-
-/// The append-only file being written: Redis 7's multi-part layout (see `AOFManifest`), with
-/// commands appended to the newest incremental file.
-final class AppendOnlyFile {
-    enum State {
-        /// appendonly no.
-        case off
-        /// appendonly was switched on at run time: waiting for the rewrite that writes the base
-        /// (changes are not appended; the base will hold them).
-        case waitingForRewrite
-        /// The enabling rewrite is running: changes go to the new incremental file, whose manifest
-        /// is written when the base is complete.
-        case rewritingToEnable
-        case on
-    }
-
-    var state = State.off
-    var manifest = AOFManifest()
-    /// The incremental file being appended to, and its descriptor (-1 when none).
-    var incremental: AOFManifest.File?
-    var fd: Int32 = -1
-    /// Propagated bytes not yet written (a failed write keeps them for the next attempt).
-    var unwritten = ByteBuffer()
-    /// Base plus incremental files, in bytes (`aof_current_size`).
-    var currentSize = 0
-    /// `currentSize` after the last rewrite or load: automatic rewrites measure growth from it.
-    var rewriteBaseSize = 0
-    var baseSize = 0
-    /// Written and not yet fsynced.
-    var needsSync = false
-    var syncInFlight = false
-    var lastSync: Int64 = 0
-    /// Descriptors of replaced incremental files, closed when the background fsync finishes.
-    var closeAfterSync: [Int32] = []
-    var lastWriteOK = true
-    /// errno of the failed write or fsync (for MISCONF).
-    var lastWriteError: Int32 = 0
-    var delayedSyncs = 0
-
-    var acceptsWrites: Bool { state == .on || state == .rewritingToEnable }
 }

@@ -29,25 +29,10 @@ extension Node {
         }
     }
 
-    /// Appends bytes to the stream: offset, backlog, every replica (or its pending buffer).
+    /// Appends bytes to the stream (see `ReplicationState.feed`); replicas written to are flushed
+    /// at the end of the tick.
     func feedReplicationStream(_ batch: ByteBuffer) {
-        guard replication.backlog != nil else { return }
-        replication.identity.offset += batch.readableBytes
-        replication.backlog!.append(batch)
-        for peer in replication.replicas {
-            switch peer.state {
-            case .online where peer.streamStartsOnAck:
-                peer.pending.writeImmutableBuffer(batch)
-            case .online:
-                peer.client.reply.writeImmutableBuffer(batch)
-                scheduleFlush(peer.client)
-            case .waitingForSnapshot:
-                // The snapshot will include this change.
-                break
-            case .receivingSnapshot:
-                peer.pending.writeImmutableBuffer(batch)
-            }
-        }
+        replication.feed(batch) { scheduleFlush($0) }
     }
 
     /// Adds one command to the stream outside of a client's command (PING, REPLCONF GETACK).
@@ -78,7 +63,7 @@ extension Node {
         flushPropagation()
         let peer = ReplicaPeer(client: client, state: .online, now: now)
         peer.ackOffset = offset - 1
-        attach(peer)
+        replication.attach(peer)
         client.reply.writeString("+CONTINUE \(replication.identity.replicationID)\r\n")
         client.reply.writeBytes(backlog.bytes(from: offset))
         replication.counters.partialOK += 1
@@ -93,24 +78,14 @@ extension Node {
         replication.counters.full += 1
         ensureBacklog()
         let peer = ReplicaPeer(client: client, state: .waitingForSnapshot, now: now)
-        attach(peer)
+        replication.attach(peer)
         if replication.waitingSince == nil { replication.waitingSince = now }
         startReplicationSnapshotIfDue()
     }
 
-    private func attach(_ peer: ReplicaPeer) {
-        peer.client.flags.isReplica = true
-        replication.replicas.append(peer)
-    }
-
     /// A replica's connection closed (or it was killed).
     func detachReplica(_ client: ClientConnection) {
-        replication.replicas.removeAll { $0.client === client }
-        if replication.replicas.isEmpty { replication.noReplicasSince = now }
-        if var snapshot = replication.snapshot {
-            snapshot.peers.removeAll { $0.client === client }
-            replication.snapshot = snapshot
-        }
+        replication.detach(client, now: now)
     }
 
     // MARK: - Snapshots for full resynchronisation
@@ -145,11 +120,12 @@ extension Node {
                 return
             }
             let writeEnd = fds[1]
+            let functions = functionLibraryCodes
             let pid = forkChild {
                 close(fds[0])
                 return (try? Snapshot.write(
                     databases, creationTime: creation, compression: compression, checksum: checksum,
-                    replication: (0, id, offset), sink: { bytes throws(FileIO.Failure) in
+                    replication: (0, id, offset), functions: functions, sink: { bytes throws(FileIO.Failure) in
                         try FileIO.writeAll(writeEnd, bytes, path: "replication pipe")
                     })) != nil
             }
@@ -166,12 +142,13 @@ extension Node {
             relaySnapshotPipe(fds[0])
         } else {
             let path = "\(settings.directory)/temp-repl-\(getpid())-\(Int.random(in: 0..<1_000_000)).rdb"
+            let functions = functionLibraryCodes
             let pid = forkChild {
                 guard let fd = try? FileIO.create(path) else { return false }
                 defer { close(fd) }
                 return (try? Snapshot.write(
                     databases, creationTime: creation, compression: compression, checksum: checksum,
-                    replication: (0, id, offset), sink: { bytes throws(FileIO.Failure) in
+                    replication: (0, id, offset), functions: functions, sink: { bytes throws(FileIO.Failure) in
                         try FileIO.writeAll(fd, bytes, path: path)
                     })) != nil
             }
@@ -306,15 +283,11 @@ extension Node {
         serveWaiters()
     }
 
-    func acknowledgedReplicas(atLeast offset: Int) -> Int {
-        replication.replicas.filter { $0.state == .online && $0.ackOffset >= offset }.count
-    }
-
     func serveWaiters() {
         guard !replication.waiters.isEmpty else { return }
         var remaining: [ReplicationWaiter] = []
         for waiter in replication.waiters {
-            let count = acknowledgedReplicas(atLeast: waiter.offset)
+            let count = replication.acknowledgedReplicas(atLeast: waiter.offset)
             if count >= waiter.replicas {
                 finishWait(waiter, count: count)
             } else {
@@ -334,9 +307,7 @@ extension Node {
 
     /// Replicas whose last acknowledgement is at most `min-replicas-max-lag` seconds old.
     var goodReplicaCount: Int {
-        let limit = Int64(settings.minReplicasMaxLag) * 1000
-        let now = self.now
-        return replication.replicas.filter { $0.state == .online && now - $0.lastAck <= limit }.count
+        replication.goodReplicaCount(maxLag: settings.minReplicasMaxLag, now: now)
     }
 
     // MARK: - Cron

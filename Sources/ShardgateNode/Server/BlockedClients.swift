@@ -198,6 +198,7 @@ extension Node {
         var call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
         clients.blocking.serving = (key, waiter.deadline, waiter.streamIDs)
         beginPropagationScope(waiter.spec)
+        let started = Clock.monotonicMicroseconds()
         do {
             try waiter.handler(&call)
         } catch {
@@ -205,6 +206,9 @@ extension Node {
             client.error(error.message)
         }
         clients.blocking.serving = nil
+        if monitorsCommands && !client.flags.isBlocked {
+            commandFinished(call, microseconds: Clock.monotonicMicroseconds() - started)
+        }
         client.lastInteraction = now
         apply(call.effect, of: call)
         if !client.flags.isBlocked { resumeUnblocked(client) }

@@ -20,6 +20,7 @@ extension Node {
             _ = database.expireDueKeys(now: now, limit: 2000)
         }
         cronTasks(now: now)
+        resizeQueryBuffers(now: now)
         if now - lastSecondlyCron >= 1000 {
             lastSecondlyCron = now
             closeIdleClients(now: now)

@@ -1,110 +1,9 @@
-import CMallocInfo
 import Commands
 import NIOCore
 import RESP
 
-/// The node's memory as INFO reports it and `maxmemory` enforces it.
-///
-/// `used` is what the C allocator has handed out (glibc `mallinfo2()`: in-use chunks of every arena
-/// plus mmapped chunks), the counterpart of Redis's zmalloc counter. It covers the whole process
-/// (keys, client buffers, the replication backlog, Swift and NIO runtime), where Redis leaves
-/// replica output buffers and the AOF buffer out of the eviction decision.
-///
-/// Unlike zmalloc's counter, `mallinfo2()` is not free: it walks the free lists of every arena, from
-/// about a microsecond to milliseconds on a fragmented heap. So commands read a cached figure,
-/// measured again when it is older than `MemoryState.minimumInterval` and at most 5% of the time
-/// (the next measurement waits 20 times what the last one cost); INFO always measures. Evictions
-/// lower the cached figure by an estimate of each evicted key's size (Redis measures the exact
-/// delta), and the next measurement corrects it.
-final class MemoryState {
-    /// Heap bytes in use at the last measurement, less the estimated size of keys evicted since.
-    var used = 0
-    var peak = 0
-    /// Monotonic microseconds after which `used` is measured again.
-    var nextMeasurement = 0
-    /// Keys evicted (INFO stats `evicted_keys`).
-    var evictedKeys = 0
-    /// The best candidates seen by the LRU/LFU sampling, kept across evictions (Redis's eviction pool).
-    var pool: [EvictionCandidate] = []
-    /// Where the random policies start (they take one key per database in turn).
-    var nextDatabase = 0
-    /// A round ran out of time and the rest is scheduled on the event loop (Redis's eviction timer).
-    var continuationScheduled = false
-    var random = FastRandom(seed: UInt64(truncatingIfNeeded: Clock.monotonicMicroseconds()))
-
-    static let minimumInterval = 1000
-    static let poolSize = 16
-    /// Redis 7.0's eviction time limit at the default `maxmemory-eviction-tenacity 10`.
-    static let evictionTimeLimit = 500
-}
-
-/// A key the LRU/LFU sampling found, by name (its slot may move before it is evicted).
-struct EvictionCandidate {
-    var score: UInt64
-    var database: Int
-    var key: [UInt8]
-}
-
-/// `maxmemory-policy`.
-enum EvictionPolicy {
-    case noEviction, allKeysRandom, volatileRandom, volatileTTL, allKeysLRU, volatileLRU, allKeysLFU, volatileLFU
-
-    init(_ name: String) {
-        switch name {
-        case "allkeys-random": self = .allKeysRandom
-        case "volatile-random": self = .volatileRandom
-        case "volatile-ttl": self = .volatileTTL
-        case "allkeys-lru": self = .allKeysLRU
-        case "volatile-lru": self = .volatileLRU
-        case "allkeys-lfu": self = .allKeysLFU
-        case "volatile-lfu": self = .volatileLFU
-        default: self = .noEviction
-        }
-    }
-
-    /// Only keys with a TTL are candidates.
-    var isVolatile: Bool {
-        switch self {
-        case .volatileRandom, .volatileTTL, .volatileLRU, .volatileLFU: true
-        default: false
-        }
-    }
-
-    var accessMode: AccessMode {
-        switch self {
-        case .allKeysLFU, .volatileLFU: .frequency
-        default: .recency
-        }
-    }
-}
-
 extension Node {
     static let outOfMemoryError = "OOM command not allowed when used memory > 'maxmemory'."
-
-    // MARK: - Measuring
-
-    /// The allocator's bytes in use; the resident set size where the platform has no such figure.
-    static func heapInUse() -> Int {
-        let heap = Int(shardgate_heap_in_use())
-        return heap > 0 ? heap : NodeInfo.memoryUsage().rss
-    }
-
-    /// Measures now (INFO, and when the cached figure is due); tracks the peak.
-    @discardableResult
-    func measureMemory() -> Int {
-        let started = Clock.monotonicMicroseconds()
-        let used = Self.heapInUse()
-        let finished = Clock.monotonicMicroseconds()
-        memory.used = used
-        memory.peak = max(memory.peak, used)
-        memory.nextMeasurement = finished + max(MemoryState.minimumInterval, 20 * (finished - started))
-        return used
-    }
-
-    /// The cached figure, measured again when due.
-    func currentMemory() -> Int {
-        Clock.monotonicMicroseconds() >= memory.nextMeasurement ? measureMemory() : memory.used
-    }
 
     // MARK: - Admission
 
@@ -143,8 +42,8 @@ extension Node {
     /// Replicas and loading never evict.
     func performEvictions() -> Bool {
         let limit = settings.maxMemory
-        guard limit > 0, replication.link == nil, !persistence.loading else { return true }
-        let used = currentMemory()
+        guard limit > 0, replication.link == nil, !persistence.loading, !clientsArePaused else { return true }
+        let used = memory.current()
         guard used > limit else { return true }
         let policy = EvictionPolicy(settings.maxMemoryPolicy)
         guard policy != .noEviction else { return false }
@@ -155,7 +54,7 @@ extension Node {
         while freed < toFree {
             guard let (database, slot) = evictionCandidate(policy) else {
                 // Nothing left to evict: only a fresh measurement can still show room.
-                return measureMemory() <= limit
+                return memory.measure() <= limit
             }
             freed += evict(database, slot: slot)
             evicted += 1
@@ -222,7 +121,7 @@ extension Node {
                 let score = AccessWord.evictionScore(database.access(slot: slot), mode: mode, now: database.clock)
                 // Copy the key only for a candidate the full pool would take.
                 if self.memory.pool.count >= MemoryState.poolSize && score <= self.memory.pool[0].score { return }
-                self.addToPool(EvictionCandidate(score: score, database: index, key: database.key(at: slot)))
+                self.memory.offer(EvictionCandidate(score: score, database: index, key: database.key(at: slot)))
             }
             if policy.isVolatile {
                 // As dictGetSomeKeys: never more samples than keys (maxmemory-samples may be 2^31-1).
@@ -244,19 +143,6 @@ extension Node {
         return nil
     }
 
-    /// Inserts into the pool (kept ascending by score, best last); a key already there is updated.
-    private func addToPool(_ candidate: EvictionCandidate) {
-        if let existing = memory.pool.firstIndex(where: { $0.database == candidate.database && $0.key == candidate.key }) {
-            memory.pool.remove(at: existing)
-        }
-        if memory.pool.count >= MemoryState.poolSize {
-            guard candidate.score > memory.pool[0].score else { return }
-            memory.pool.removeFirst()
-        }
-        let position = memory.pool.firstIndex { $0.score > candidate.score } ?? memory.pool.count
-        memory.pool.insert(candidate, at: position)
-    }
-
     /// Deletes an evicted key like any deletion (WATCH touched, DEL propagated), counts it and
     /// returns an estimate of the bytes it freed.
     private func evict(_ index: Int, slot: Int) -> Int {
@@ -265,6 +151,7 @@ extension Node {
         let volatile = database.expireAt(slot: slot) != 0
         let value = database.remove(slot: slot)
         memory.evictedKeys += 1
+        notifyKeyspaceEvent(.evicted, "evicted", key: key, database: index)
         if !clients.watches.isEmpty { clients.watches.touch(database: index, key: key) }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
         return Self.estimatedSize(key: key, value: value, volatile: volatile)
@@ -288,19 +175,26 @@ extension Node {
 
     // MARK: - Cron
 
-    /// Once per cron tick: the access clock and mode of the databases, the peak, and evictions
-    /// still owed (after CONFIG SET maxmemory lowered the limit, or a round that ran out of time).
-    func memoryCron(now: Int64) {
+    /// What the keys' access words record (`maxmemory-policy`: recency or frequency) and the clock
+    /// they are stamped with. Also run at once when CONFIG SET changes the policy, so a RESTORE
+    /// FREQ right after it records a frequency.
+    func updateAccessTracking(now: Int64) {
         let mode = EvictionPolicy(settings.maxMemoryPolicy).accessMode
         for database in keyspace.databases {
             database.clock = now
             database.accessMode = mode
         }
+    }
+
+    /// Once per cron tick: the access clock and mode of the databases, the peak, and evictions
+    /// still owed (after CONFIG SET maxmemory lowered the limit, or a round that ran out of time).
+    func memoryCron(now: Int64) {
+        updateAccessTracking(now: now)
         if settings.maxMemory > 0 {
             _ = performEvictions()
             flushPropagation()
         } else {
-            _ = currentMemory()
+            _ = memory.current()
         }
     }
 }

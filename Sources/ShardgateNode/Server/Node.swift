@@ -27,7 +27,8 @@ final class Node {
     var stats = NodeStats()
     let startedAt: Int64
     let runID: String
-    private let handlers: [CommandHandler?]
+    /// Command name → handler, and the checks made before anything else (arity, unknown commands).
+    let dispatch = CommandDispatch()
     /// Made once: submitting the same closure every tick allocates nothing.
     private var flushTask: @Sendable () -> Void = {}
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
@@ -38,9 +39,18 @@ final class Node {
     /// Bound listening port (for INFO `tcp_port` when configured as 0).
     var boundPort = 0
     /// Snapshots, the append-only file and the child process writing them.
-    let persistence = PersistenceState()
+    let persistence: PersistenceState
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
+    /// SLOWLOG and the latency monitor.
+    let monitoring = CommandMonitoring()
+    /// The script running past `busy-reply-threshold`, while it runs: commands without the
+    /// allow-busy flag are refused.
+    var busyScript: ScriptEngine?
+    /// The Lua state of EVAL scripts, made on first use (SCRIPT FLUSH replaces it).
+    lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
+    /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
+    lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -48,15 +58,12 @@ final class Node {
         self.loop = loop
         self.logger = logger
         self.keyspace = Keyspace(count: settings.databases)
+        self.persistence = PersistenceState(aof: AppendOnlyFile(
+            directory: "\(settings.directory)/\(settings.appendDirname)", prefix: settings.appendFilename, loop: loop))
         let now = Clock.milliseconds()
         self.startedAt = now
         self.runID = Self.randomHex(40)
-        self.handlers = CommandRegistry.handlers()
         persistence.lastSaveTime = now
-        stats.commandCalls = [Int](repeating: 0, count: CommandTable.redis.count)
-        stats.commandMicroseconds = [Int](repeating: 0, count: CommandTable.redis.count)
-        stats.commandFailures = [Int](repeating: 0, count: CommandTable.redis.count)
-        stats.commandRejections = [Int](repeating: 0, count: CommandTable.redis.count)
         for database in keyspace.databases { watchExpiry(database) }
         let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
         flushTask = { node.value.node?.flushPending() }
@@ -65,19 +72,17 @@ final class Node {
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
     func watchExpiry(_ database: Database) {
         database.onExpired = { [unowned self] database, key in keyExpired(database, key) }
+        updateNewKeyHook(database)
     }
 
     /// Unix time in milliseconds.
     var now: Int64 { Clock.milliseconds() }
-    /// Unix milliseconds when the running command started: what its expiry checks compare with (as
-    /// Redis's cached command time). Derived from the monotonic reading that also times the command
-    /// (commandstats), so a command costs two clock reads, not three.
-    private(set) var commandTime: Int64 = 0
-    /// Wall clock minus monotonic clock, in microseconds; re-read by the cron so wall clock steps
-    /// reach `commandTime` within a tick.
-    private var wallClockOffset = Clock.wallClockOffset()
+    /// The running command's time (see `CommandClock`).
+    private(set) var clock = CommandClock()
+    /// Unix milliseconds when the running command started: what its expiry checks compare with.
+    var commandTime: Int64 { clock.commandTime }
 
-    func refreshWallClockOffset() { wallClockOffset = Clock.wallClockOffset() }
+    func refreshWallClockOffset() { clock.refresh() }
 
     static func randomHex(_ count: Int) -> String {
         let digits = Array("0123456789abcdef")
@@ -121,40 +126,8 @@ final class Node {
 
     // MARK: - Executing commands
 
-    /// What a request names: the handler to run, or Redis's error for it.
-    enum Resolution {
-        case run(CommandHandler, CommandSpec)
-        /// `rejected`: the command whose commandstats count the refusal, when there is one.
-        case refuse(String, rejected: Int?)
-    }
-
-    /// Finds the command (and subcommand) a request names and checks its arity, as Redis does before
-    /// anything else. Commands of the table the node does not implement are unknown commands.
-    func resolve(_ request: RESPRequest) -> Resolution {
-        guard let resolved = CommandTable.redis.resolve(request) else {
-            return .refuse(Self.unknownCommand(request), rejected: nil)
-        }
-        let spec = resolved.spec
-        if resolved.subcommandIsUnknown {
-            let fullName = "\(spec.name)|\(request.string(1).lowercased())"
-            guard let newer = CommandRegistry.newerSubcommands[fullName] else {
-                return .refuse(RedisErrors.unknownSubcommand(request.string(1), of: spec.name), rejected: nil)
-            }
-            guard request.argumentCount == newer.arity else {
-                return .refuse(RedisErrors.wrongArity(fullName), rejected: nil)
-            }
-            return .run(newer.handler, spec)
-        }
-        guard spec.acceptsArgumentCount(request.argumentCount) else {
-            return .refuse(RedisErrors.wrongArity(spec.name), rejected: spec.id)
-        }
-        guard let handler = handlers[spec.id] else { return .refuse(Self.unknownCommand(request), rejected: nil) }
-        return .run(handler, spec)
-    }
-
-    private static func unknownCommand(_ request: RESPRequest) -> String {
-        RedisErrors.unknownCommand(request.string(0), arguments: (1..<min(request.argumentCount, 128)).map { request.string($0) })
-    }
+    /// What a request names: the handler to run, or Redis's error for it (`CommandDispatch.resolve`).
+    func resolve(_ request: RESPRequest) -> CommandDispatch.Resolution { dispatch.resolve(request) }
 
     /// Hashes the second argument (the key, for most commands) of each of a client's pipelined
     /// requests into `hashes` (nil for a request without one), and warms the table memory those
@@ -205,6 +178,10 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth, command: spec.id)
         }
+        if let busy = busyScript, !spec.flags.contains(.allowBusy) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, busy.busyError, command: spec.id)
+        }
         // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
         if client.flags.queued != nil && spec.flags.contains(.noMulti) {
             stats.commandRejections[spec.id] += 1
@@ -215,6 +192,7 @@ final class Node {
             // (An EXEC refused here was already discarded with its EXECABORT text.)
             return reject(client, refusal)
         }
+        if clients.pause.isActive && postponeIfPaused(request, spec: spec, client: client, keyHash: keyHash, big: big) { return }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)
             client.reply.writeStaticString("+QUEUED\r\n")
@@ -255,8 +233,7 @@ final class Node {
         request.collectSpans(into: &client.spans)
         var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
-        let started = Clock.monotonicMicroseconds()
-        commandTime = (wallClockOffset + Int64(started)) / 1000
+        let started = clock.startCommand()
         beginPropagationScope(spec)
         do {
             try handler(&call)
@@ -264,16 +241,16 @@ final class Node {
             stats.commandFailures[spec.id] += 1
             client.error(error.message)
         }
-        stats.commandMicroseconds[spec.id] += Clock.monotonicMicroseconds() - started
-        stats.commandCalls[spec.id] += 1
-        stats.commandsProcessed += 1
+        let elapsed = Clock.monotonicMicroseconds() - started
+        stats.recordCall(spec.id, microseconds: elapsed)
+        if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }
         client.lastInteraction = commandTime
         client.lastCommandID = spec.id
         apply(call.effect, of: call)
         feedMonitors(call)
     }
 
-    func handler(for spec: CommandSpec) -> CommandHandler? { handlers[spec.id] }
+    func handler(for spec: CommandSpec) -> CommandHandler? { dispatch.handler(for: spec) }
 
     /// Refuses a request before it runs. A refused EXEC discards the transaction (and the WATCHes,
     /// even outside MULTI) with the reason in an EXECABORT error, as Redis's `execCommandAbort`.
@@ -315,46 +292,5 @@ final class Node {
 
     private static func ids(_ names: [String]) -> Set<Int> {
         Set(names.compactMap { CommandTable.redis.lookup($0)?.id })
-    }
-}
-
-/// Counters behind INFO stats and commandstats.
-struct NodeStats {
-    var commandsProcessed = 0
-    var connectionsReceived = 0
-    var rejectedConnections = 0
-    var expiredKeys = 0
-    var keyspaceHits = 0
-    var keyspaceMisses = 0
-    var commandCalls: [Int] = []
-    var commandMicroseconds: [Int] = []
-    var commandFailures: [Int] = []
-    var commandRejections: [Int] = []
-    /// Values UNLINK found costly enough to free in the background in Redis (`lazyfreed_objects`).
-    var lazyfreedObjects = 0
-}
-
-/// Wall and monotonic clocks without Foundation.
-enum Clock {
-    static func milliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
-    static func microseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
-    }
-    /// Unix microseconds minus monotonic microseconds: added to a `monotonicMicroseconds()` reading,
-    /// the wall time without a second clock read.
-    static func wallClockOffset() -> Int64 {
-        microseconds() - Int64(monotonicMicroseconds())
-    }
-
-    static func monotonicMicroseconds() -> Int {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return spec.tv_sec * 1_000_000 + spec.tv_nsec / 1000
     }
 }

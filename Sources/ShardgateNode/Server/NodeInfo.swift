@@ -36,16 +36,16 @@ enum NodeInfo {
         case "server": return server(node)
         case "clients": return clients(node)
         case "memory": return memory(node)
-        case "persistence": return ("Persistence", node.persistenceInfo())
+        case "persistence": return ("Persistence", node.persistence.infoFields)
         case "stats": return stats(node)
-        case "replication": return ("Replication", node.replicationInfo())
+        case "replication": return ("Replication", node.replication.infoFields(settings: node.settings, now: node.now))
         case "cpu": return cpu()
         case "modules": return ("Modules", [])
         case "errorstats": return ("Errorstats", [])
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return keyspace(node)
         case "commandstats": return commandstats(node)
-        case "latencystats": return ("Latencystats", [])
+        case "latencystats": return ("Latencystats", node.latencyStatsFields())
         default: return nil
         }
     }
@@ -120,16 +120,24 @@ enum NodeInfo {
     }
 
     private static func memory(_ node: Node) -> Section {
-        let used = node.measureMemory()
+        let used = node.memory.measure()
         let rss = memoryUsage().rss
         let peak = node.memory.peak
         let maxMemory = node.settings.maxMemory
         let ratio = used > 0 ? Double(rss) / Double(used) : 0
+        let scripts = node.scripts
+        let functions = node.functions
         return ("Memory", [
             ("used_memory", "\(used)"), ("used_memory_human", human(used)), ("used_memory_rss", "\(rss)"),
             ("used_memory_rss_human", human(rss)), ("used_memory_peak", "\(peak)"),
-            ("used_memory_peak_human", human(peak)), ("used_memory_lua", "31744"),
-            ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"), ("maxmemory", "\(maxMemory)"),
+            ("used_memory_peak_human", human(peak)),
+            ("used_memory_lua", "\(scripts.memoryBytes)"), ("used_memory_vm_eval", "\(scripts.memoryBytes)"),
+            ("used_memory_vm_functions", "\(functions.memoryBytes)"),
+            ("used_memory_scripts_eval", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"),
+            ("number_of_cached_scripts", "\(scripts.scripts.count)"),
+            ("number_of_functions", "\(functions.libraries.values.reduce(0) { $0 + $1.functions.count })"),
+            ("number_of_libraries", "\(functions.libraries.count)"),
+            ("used_memory_scripts", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"), ("maxmemory", "\(maxMemory)"),
             ("maxmemory_human", human(maxMemory)), ("maxmemory_policy", node.settings.maxMemoryPolicy),
             ("mem_fragmentation_ratio", format(ratio)), ("mem_allocator", "libc"),
             ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "\(node.stats.lazyfreedObjects)"),
@@ -151,7 +159,7 @@ enum NodeInfo {
             ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
             ("pubsub_channels", "\(node.pubsubChannelCount)"), ("pubsub_patterns", "\(node.pubsubPatternCount)"),
             ("latest_fork_usec", "\(node.persistence.latestForkMicroseconds)"), ("total_forks", "\(node.persistence.totalForks)"),
-            ("migrate_cached_sockets", "0"), ("total_error_replies", "\(stats.commandFailures.reduce(0, +) + stats.commandRejections.reduce(0, +))"),
+            ("migrate_cached_sockets", "0"), ("total_error_replies", "\(stats.totalErrorReplies)"),
             ("total_reads_processed", "0"), ("total_writes_processed", "0"),
         ])
     }
@@ -179,21 +187,6 @@ enum NodeInfo {
     }
 
     private static func commandstats(_ node: Node) -> Section {
-        var fields: [(String, String)] = []
-        let table = CommandTable.redis
-        var rows: [(String, Int)] = []
-        for id in 0..<table.count where node.stats.commandCalls[id] > 0 || node.stats.commandRejections[id] > 0 {
-            rows.append((table[id].name, id))
-        }
-        for (name, id) in rows.sorted(by: { $0.0 < $1.0 }) {
-            let calls = node.stats.commandCalls[id]
-            let micros = node.stats.commandMicroseconds[id]
-            let perCall = calls > 0 ? Double(micros) / Double(calls) : 0
-            fields.append((
-                "cmdstat_\(name)",
-                "calls=\(calls),usec=\(micros),usec_per_call=\(format(perCall)),rejected_calls=\(node.stats.commandRejections[id]),failed_calls=\(node.stats.commandFailures[id])"
-            ))
-        }
-        return ("Commandstats", fields)
+        ("Commandstats", node.stats.commandstatsFields(format: format))
     }
 }
