@@ -470,12 +470,25 @@ enum StreamCommands {
         if isGroup && groupIndex == 0 { throw CommandError("ERR Missing GROUP option for XREADGROUP") }
         let streamCount = (call.count - streamsIndex) / 2
         let serving = call.node.clients.blocking.serving
+        // A blocked client is answered with the one stream that woke it, as in Redis: its other
+        // keys are not looked at again.
+        var wakingKeyIndex: Int?
+        if let serving {
+            wakingKeyIndex = (streamsIndex..<(streamsIndex + streamCount)).first { index in
+                call.argument(index) { $0.elementsEqual(serving.key) }
+            }
+        }
         var ids: [StreamID] = []
         var groups: [StreamGroup?] = []
         let groupName = groupIndex == 0 ? [] : call.bytes(groupIndex)
         for position in 0..<streamCount {
             let keyIndex = streamsIndex + position
             let idIndex = keyIndex + streamCount
+            if let wakingKeyIndex, keyIndex != wakingKeyIndex {
+                ids.append(serving?.streamIDs.flatMap { position < $0.count ? $0[position] : nil } ?? .max)
+                groups.append(nil)
+                continue
+            }
             let stream = try call.typedValue(keyIndex, forWrite: false, \.asStream)
             if isGroup {
                 guard let stream, let group = stream.groups[groupName] else {
@@ -508,13 +521,6 @@ enum StreamCommands {
         // A client served after blocking gets at most 1000 entries per stream without COUNT.
         if serving != nil && count == 0 { count = 1000 }
         var served: [(Int, StreamObject, StreamID, Bool)] = []
-        // A blocked client is answered with the one stream that woke it, as in Redis.
-        var wakingKeyIndex: Int?
-        if let serving {
-            wakingKeyIndex = (streamsIndex..<(streamsIndex + streamCount)).first { index in
-                call.argument(index) { $0.elementsEqual(serving.key) }
-            }
-        }
         for position in 0..<streamCount {
             let keyIndex = streamsIndex + position
             if let wakingKeyIndex, keyIndex != wakingKeyIndex { continue }
