@@ -41,7 +41,7 @@ enum NodeInfo {
         case "replication": return ("Replication", node.replication.infoFields(settings: node.settings, now: node.now))
         case "cpu": return cpu()
         case "modules": return ("Modules", [])
-        case "errorstats": return ("Errorstats", [])
+        case "errorstats": return ("Errorstats", node.errorReplies.infoFields)
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return keyspace(node)
         case "commandstats": return commandstats(node)
@@ -159,7 +159,7 @@ enum NodeInfo {
             ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
             ("pubsub_channels", "\(node.pubsubChannelCount)"), ("pubsub_patterns", "\(node.pubsubPatternCount)"),
             ("latest_fork_usec", "\(node.persistence.latestForkMicroseconds)"), ("total_forks", "\(node.persistence.totalForks)"),
-            ("migrate_cached_sockets", "0"), ("total_error_replies", "\(stats.totalErrorReplies)"),
+            ("migrate_cached_sockets", "0"), ("total_error_replies", "\(node.errorReplies.total)"),
             ("total_reads_processed", "0"), ("total_writes_processed", "0"),
         ])
     }
