@@ -172,12 +172,30 @@ final class Sentinel: @unchecked Sendable {
 
     // MARK: - The timer
 
+    /// TILT: after the timer was held up (the process stopped, the machine stalled), times measured
+    /// across the gap mean nothing, so for 30 s this sentinel only observes: no down state, votes
+    /// or failover.
+    private(set) var tiltSince: Int64?
+    private var previousTick: Int64 = 0
+    static let tiltTrigger: Int64 = 2000
+    static let tiltPeriod: Int64 = 30_000
+
     private func tick() {
+        let now = SentinelClock.now
+        if previousTick != 0 && now - previousTick > Self.tiltTrigger {
+            tiltSince = now
+            eventText("+tilt", "#tilt mode entered", level: .warning)
+        }
+        previousTick = now
+        if let since = tiltSince, now - since >= Self.tiltPeriod {
+            tiltSince = nil
+            eventText("-tilt", "#tilt mode exited", level: .warning)
+        }
         for master in masters {
             handle(master)
             for instance in master.replicas + master.sentinels { handle(instance) }
         }
-        for master in masters where master.failoverState == .updateConfig {
+        for master in masters where master.failoverState == .updateConfig && tiltSince == nil {
             switchToPromoted(master)
         }
     }
@@ -185,6 +203,7 @@ final class Sentinel: @unchecked Sendable {
     private func handle(_ instance: Instance) {
         reconnect(instance)
         sendPeriodicCommands(instance)
+        if tiltSince != nil { return }
         checkSubjectivelyDown(instance)
         guard instance.kind == .master else { return }
         checkObjectivelyDown(instance)
@@ -433,7 +452,7 @@ final class Sentinel: @unchecked Sendable {
             if let announced = fields["replica_announced"].flatMap(Int.init) { instance.replicaAnnounced = announced != 0 }
         }
         instance.infoRefreshedAt = now
-        guard let role else { return }
+        guard let role, tiltSince == nil else { return }
         if role != instance.roleReported {
             instance.roleReportedAt = now
             instance.roleReported = role

@@ -200,7 +200,8 @@ enum SentinelCommands {
         }
         if all || section == "sentinel" {
             var lines = [
-                "# Sentinel", "sentinel_masters:\(sentinel.masters.count)", "sentinel_tilt:0", "sentinel_tilt_since_seconds:-1",
+                "# Sentinel", "sentinel_masters:\(sentinel.masters.count)", "sentinel_tilt:\(sentinel.tiltSince == nil ? 0 : 1)",
+                "sentinel_tilt_since_seconds:\(sentinel.tiltSince.map { (SentinelClock.now - $0) / 1000 } ?? -1)",
                 "sentinel_running_scripts:0", "sentinel_scripts_queue_length:0",
                 "sentinel_simulate_failure_flags:\((sentinel.simulateCrashAfterElection ? 1 : 0) | (sentinel.simulateCrashAfterPromotion ? 2 : 0))",
             ]
@@ -243,7 +244,7 @@ enum SentinelCommands {
             guard rest.count == 4 else { return wrongArity("sentinel|is-master-down-by-addr") }
             guard let port = Int(rest[1]), let epoch = UInt64(rest[2]) else { return .error("ERR value is not an integer or out of range") }
             let master = sentinel.masters.first { $0.host == rest[0] && $0.port == port }
-            let down = master?.subjectivelyDown == true
+            let down = master?.subjectivelyDown == true && sentinel.tiltSince == nil
             var leader: String?
             var leaderEpoch: UInt64 = 0
             if let master, rest[3] != "*" {

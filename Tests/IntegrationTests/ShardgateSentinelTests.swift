@@ -206,6 +206,34 @@ struct ShardgateSentinelTests {
         }
     }
 
+    /// A sentinel stopped for longer than the TILT trigger (2 s) distrusts its timers: TILT mode,
+    /// announced with +tilt, in which it declares nothing down.
+    @Test func aStalledSentinelEntersTilt() async throws {
+        let cluster = try await SentinelCluster(replicas: 0, sentinels: 1, quorum: 1, sentinelKinds: [.shardgate])
+        defer { cluster.stop() }
+        func tilt() throws -> String? {
+            guard case .bulk(let bytes?) = try cluster.sentinelClient(0).command("INFO", "sentinel") else { return nil }
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("sentinel_tilt:") }.map(String.init)
+        }
+        #expect(try tilt() == "sentinel_tilt:0")
+        try await Task.sleep(for: .milliseconds(500))
+        cluster.sentinelProcesses[0].signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(2600))
+        cluster.sentinelProcesses[0].signal(SIGCONT)
+        let deadline = ContinuousClock.now + .seconds(3)
+        var tilted = false
+        while !tilted && ContinuousClock.now < deadline {
+            tilted = try tilt() == "sentinel_tilt:1"
+            if !tilted { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(tilted, "\(cluster.sentinelProcesses[0].log)")
+        // In TILT, a dead master is not declared down.
+        cluster.killServer(port: cluster.master.port)
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(!(try cluster.sentinelMasterState(0)["flags"] ?? "").contains("s_down"))
+        #expect(cluster.sentinelProcesses[0].log.contains("+tilt #tilt mode entered"))
+    }
+
     /// A bad sentinel.conf stops the start with the file and line named.
     @Test func badConfigNamesFileAndLine() throws {
         let directory = try TemporaryDirectory()
