@@ -230,7 +230,8 @@ enum SentinelCommands {
         case "replicas", "slaves":
             guard rest.count == 1 else { return wrongArity("sentinel|\(sub)") }
             guard let master = named(rest[0]) else { return noSuchMaster }
-            return .array(master.replicas.map { describe($0, sentinel) })
+            // Replicas configured with replica-announced no are left out, as in Redis.
+            return .array(master.replicas.filter(\.replicaAnnounced).map { describe($0, sentinel) })
         case "sentinels":
             guard rest.count == 1 else { return wrongArity("sentinel|sentinels") }
             guard let master = named(rest[0]) else { return noSuchMaster }
