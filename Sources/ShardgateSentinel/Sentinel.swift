@@ -420,7 +420,7 @@ final class Sentinel: @unchecked Sendable {
                 if let ip = parts["ip"], let port = parts["port"].flatMap(Int.init) { replicaAddresses.append((ip, port)) }
             }
         }
-        if instance.kind == .master { instance.infoCache = (now, info) }
+        instance.infoCache = (now, info)
         if let runID {
             if let old = instance.runID, old != runID { event("+reboot", instance) }
             instance.runID = runID

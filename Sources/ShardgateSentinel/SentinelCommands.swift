@@ -316,13 +316,11 @@ enum SentinelCommands {
                 let now = SentinelClock.now
                 var entries: [Reply] = []
                 for instance in [master] + master.replicas {
-                    let cache: Reply
-                    if instance === master, let cached = master.infoCache {
-                        cache = .array([.integer(Int(now - cached.at)), .bulk(cached.text)])
+                    if let cached = instance.infoCache {
+                        entries.append(.array([.integer(Int(now - cached.at)), .bulk(cached.text)]))
                     } else {
-                        cache = .null
+                        entries.append(.null)
                     }
-                    entries.append(cache)
                 }
                 items.append(.bulk(master.name))
                 items.append(.array(entries))
