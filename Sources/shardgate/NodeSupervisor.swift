@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// One child of the embedded default, as described by a file in `backends/`: a data node
 /// (redis.conf syntax) or, when the file has a `sentinel monitor` line, a sentinel.
 struct NodeDescription: Sendable {
-    let name: String
+    var name: String
     let configPath: String
     let port: Int
     /// `host:port` of its master when the file says `replicaof`.
@@ -22,7 +22,12 @@ struct NodeDescription: Sendable {
             let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard let directive = words.first?.lowercased(), !directive.hasPrefix("#") else { continue }
             if directive == "port", words.count == 2, let value = Int(words[1]) { port = value }
-            if directive == "replicaof" || directive == "slaveof", words.count == 3 { replicaOf = "\(words[1]):\(words[2])" }
+            if directive == "replicaof" || directive == "slaveof" {
+                // `replicaof host port`, or as one quoted argument (how the node's CONFIG REWRITE writes it).
+                let address = words.dropFirst().joined(separator: " ").replacingOccurrences(of: "\"", with: "")
+                    .split(separator: " ").map(String.init)
+                replicaOf = address.count == 2 && address[0].lowercased() != "no" ? "\(address[0]):\(address[1])" : nil
+            }
             if directive == "sentinel", words.count > 1, words[1].lowercased() == "monitor" { isSentinel = true }
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -74,19 +79,7 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             let directory = "\(dataDirectory)/\(node.name)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let configPath = URL(fileURLWithPath: node.configPath).standardizedFileURL.path
-            let arguments: [String]
-            if node.isSentinel {
-                // A sentinel rewrites its config file: it works on a copy in its data folder, made
-                // once, so its state (epochs, the current master, known replicas and sentinels)
-                // survives a restart and backends/ stays as written.
-                let working = URL(fileURLWithPath: "\(directory)/sentinel.conf").standardizedFileURL.path
-                if !FileManager.default.fileExists(atPath: working) {
-                    try FileManager.default.copyItem(atPath: configPath, toPath: working)
-                }
-                arguments = sentinelCommand + [working]
-            } else {
-                arguments = command + [configPath, "--dir", directory]
-            }
+            let arguments = node.isSentinel ? sentinelCommand + [configPath] : command + [configPath, "--dir", directory]
             let pid = try spawnWithPrefixedOutput(arguments, prefix: node.name)
             lock.withLock { children.append(Child(node: node, arguments: arguments, pid: pid, startedAt: Date())) }
             try await waitForPort(node.port, name: node.name, pid: pid)
