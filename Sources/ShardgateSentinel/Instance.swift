@@ -68,7 +68,9 @@ final class Instance: @unchecked Sendable {
     var failoverEpoch: UInt64 = 0
     var failoverState = FailoverState.none
     var failoverStateChangedAt: Int64 = 0
-    var failoverStartedAt: Int64 = 0
+    /// Far in the past at first: the monotonic clock starts at boot, and a failover must not wait
+    /// for the machine to have been up for twice failover-timeout.
+    var failoverStartedAt: Int64 = Int64.min / 4
     weak var promotedReplica: Instance?
     var infoCache: (at: Int64, text: String)?
 
