@@ -170,6 +170,12 @@ struct ShardgateSentinelTests {
         let config = try String(contentsOfFile: Self.configPath(cluster, 0), encoding: .utf8)
         #expect(config.contains("sentinel myid \(myID)") && config.contains("sentinel current-epoch 5"), "\(config)")
 
+        // replica-priority 0 rules a replica out. SENTINEL RESET makes the sentinel forget the
+        // replicas and read their INFO again at once (it reads it every 10 s otherwise).
+        let excluded = cluster.replicas[0].port
+        #expect(try RedisTestClient(port: excluded).command("CONFIG", "SET", "replica-priority", "0") == .status("OK"))
+        #expect(try client.command("SENTINEL", "RESET", cluster.masterName) == .integer(1))
+
         let events = try RedisTestClient(port: cluster.sentinelPorts[0], timeoutSeconds: 10)
         _ = try events.command("PSUBSCRIBE", "*")
         // Until the replicas' first INFO replies arrive, none is a candidate (NOGOODSLAVE).
@@ -189,6 +195,7 @@ struct ShardgateSentinelTests {
         }
         let switched = try #require(seen["+switch-master"], "\(seen)")
         let newPort = try #require(Int(switched.split(separator: " ").last ?? ""))
+        #expect(newPort == cluster.replicas[1].port, "the replica with priority 0 (\(excluded)) is never promoted")
         let master = "master \(cluster.masterName) 127.0.0.1 \(cluster.master.port)"
         let promoted = "slave 127.0.0.1:\(newPort) 127.0.0.1 \(newPort) @ \(cluster.masterName) 127.0.0.1 \(cluster.master.port)"
         #expect(seen["+new-epoch"] == "6")
