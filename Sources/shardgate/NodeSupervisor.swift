@@ -205,15 +205,30 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             return children.filter { $0.restartAt == nil }
         }
         // Sentinels first, so none fails over a node that is only being stopped.
-        let ordered = running.filter(\.node.isSentinel) + running.filter { !$0.node.isSentinel }.reversed()
-        for child in ordered where child.node.isSentinel { kill(child.pid, SIGTERM) }
-        for child in ordered where child.node.isSentinel { stop(child) }
-        for child in ordered where !child.node.isSentinel { kill(child.pid, SIGTERM) }
-        for child in ordered where !child.node.isSentinel { stop(child) }
+        stop(running.filter(\.node.isSentinel))
+        stop(running.filter { !$0.node.isSentinel })
     }
 
-    private func stop(_ child: Child) {
-        if !waitForExit(child.pid, seconds: 10) {
+    /// SIGTERM to every one of `children`, again each second (redis-server refuses a shutdown while
+    /// it writes its initial AOF, and takes the next one), and SIGKILL to those still running after
+    /// 10 s: one deadline for all, not one each.
+    private func stop(_ children: [Child]) {
+        var remaining = children
+        let deadline = Date().addingTimeInterval(10)
+        var lastSignal = Date.distantPast
+        while !remaining.isEmpty && Date() < deadline {
+            if Date().timeIntervalSince(lastSignal) >= 1 {
+                for child in remaining { kill(child.pid, SIGTERM) }
+                lastSignal = Date()
+            }
+            remaining.removeAll { child in
+                var status: Int32 = 0
+                let result = waitpid(child.pid, &status, WNOHANG)
+                return result == child.pid || result < 0
+            }
+            if !remaining.isEmpty { usleep(20_000) }
+        }
+        for child in remaining {
             logger.warning("node did not stop in time, killing it", metadata: ["node": "\(child.node.name)"])
             kill(child.pid, SIGKILL)
             _ = waitForExit(child.pid, seconds: 5)
