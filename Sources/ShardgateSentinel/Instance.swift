@@ -61,6 +61,9 @@ final class Instance: @unchecked Sendable {
     var parallelSyncs = 1
     var authPass: String?
     var authUser: String?
+    /// Accepted and kept in the config file, never run.
+    var notificationScript: String?
+    var clientReconfigScript: String?
     var configEpoch: UInt64 = 0
     /// Master: the sentinel this one voted for; sentinel: the leader it voted for.
     var leader: String?

@@ -289,7 +289,10 @@ enum SentinelCommands {
             guard let quorum = Int(rest[3]), quorum > 0 else { return .error("ERR Quorum must be 1 or greater.") }
             guard named(rest[0]) == nil else { return .error("ERR Duplicated master name") }
             guard SentinelSettings.validName(rest[0]) else { return .error("ERR Invalid master name") }
-            let master = sentinel.addMaster(MasterSettings(name: rest[0], host: rest[1], port: port, quorum: quorum))
+            var settings = MasterSettings(name: rest[0], host: rest[1], port: port, quorum: quorum)
+            settings.downAfterMilliseconds = sentinel.defaultDownAfter
+            settings.failoverTimeoutMilliseconds = sentinel.defaultFailoverTimeout
+            let master = sentinel.addMaster(settings)
             sentinel.flushConfig()
             sentinel.event("+monitor", master, " quorum \(quorum)")
             return .ok
@@ -337,6 +340,32 @@ enum SentinelCommands {
                 }
             }
             return .ok
+        case "debug":
+            // SENTINEL DEBUG [<parameter> <milliseconds> ...]: the timing constants, for tests.
+            let parameters: [(String, ReferenceWritableKeyPath<Sentinel, Int64>)] = [
+                ("info-period", \.infoPeriod), ("ping-period", \.pingPeriod), ("ask-period", \.askPeriod),
+                ("publish-period", \.publishPeriod), ("tilt-trigger", \.tiltTrigger), ("tilt-period", \.tiltPeriod),
+                ("slave-reconf-timeout", \.replicaReconfTimeout), ("min-link-reconnect-period", \.minLinkReconnectPeriod),
+                ("election-timeout", \.electionTimeout), ("default-down-after", \.defaultDownAfter),
+                ("default-failover-timeout", \.defaultFailoverTimeout), ("script-max-runtime", \.scriptMaxRuntime),
+                ("script-retry-delay", \.scriptRetryDelay),
+            ]
+            if rest.isEmpty {
+                return .fields(parameters.map { ($0.0.uppercased(), "\(sentinel[keyPath: $0.1])") })
+            }
+            guard rest.count % 2 == 0 else { return wrongArity("sentinel|debug") }
+            var index = 0
+            while index + 1 < rest.count {
+                guard let parameter = parameters.first(where: { $0.0 == rest[index].lowercased() }) else {
+                    return .error("ERR Unknown option or number of arguments for SENTINEL DEBUG '\(rest[index])'")
+                }
+                guard let value = Int64(rest[index + 1]), value > 0 else {
+                    return .error("ERR Invalid argument '\(rest[index + 1])' for SENTINEL DEBUG '\(rest[index])'")
+                }
+                sentinel[keyPath: parameter.1] = value
+                index += 2
+            }
+            return .ok
         case "pending-scripts":
             return .array([])
         case "help":
@@ -373,6 +402,14 @@ enum SentinelCommands {
             case "quorum":
                 guard let number = Int(value), number > 0 else { return invalid() }
                 master.quorum = number
+            case "notification-script", "client-reconfig-script":
+                // Kept and written to the config file; shardgate sentinel does not run scripts.
+                guard !sentinel.settings.denyScriptsReconfig else {
+                    return .error("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your config file for more info.")
+                }
+                if option == "notification-script" { master.notificationScript = value.isEmpty ? nil : value } else {
+                    master.clientReconfigScript = value.isEmpty ? nil : value
+                }
             case "auth-pass":
                 master.authPass = value.isEmpty ? nil : value
             case "auth-user":
