@@ -63,6 +63,13 @@ final class Instance: @unchecked Sendable {
     var authUser: String?
     /// Accepted and kept in the config file, never run.
     var notificationScript: String?
+    /// `rename-command`: the names this master and its replicas know commands by.
+    var renamedCommands: [String: String] = [:] {
+        didSet { commands.renamed = renamedCommands; pubsub.renamed = renamedCommands }
+    }
+    /// `master-reboot-down-after-period` (0: off): a master that restarted is down for this long.
+    var masterRebootDownAfter: Int64 = 0
+    var rebootedAt: Int64 = 0
     var clientReconfigScript: String?
     var configEpoch: UInt64 = 0
     /// Master: the sentinel this one voted for; sentinel: the leader it voted for.

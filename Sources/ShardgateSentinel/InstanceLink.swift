@@ -22,6 +22,14 @@ final class LinkConnection: @unchecked Sendable {
     var lastActivity: Int64 = 0
     /// The address this side of the connection uses (for the hello message).
     var localIP: String?
+    /// Renamed commands (`rename-command`), applied to the first argument of what is sent.
+    var renamed: [String: String] = [:]
+
+    private func frame(_ arguments: [String]) -> ByteBuffer {
+        var words = arguments
+        if let first = words.first, let name = renamed[first.uppercased()] { words[0] = name }
+        return RESPRequest(arguments: words.map { Array($0.utf8) }).frame
+    }
 
     var isConnected: Bool { channel != nil }
     var pending: Int { waiters.count }
@@ -69,12 +77,12 @@ final class LinkConnection: @unchecked Sendable {
     func send(_ arguments: [String], _ callback: @escaping Callback = { _ in }) {
         guard let channel else { return callback(nil) }
         waiters.append(callback)
-        channel.writeAndFlush(RESPRequest(arguments: arguments.map { Array($0.utf8) }).frame, promise: nil)
+        channel.writeAndFlush(frame(arguments), promise: nil)
     }
 
     /// Sends a command whose replies arrive as pushes (SUBSCRIBE).
     func sendWithoutReply(_ arguments: [String]) {
-        channel?.writeAndFlush(RESPRequest(arguments: arguments.map { Array($0.utf8) }).frame, promise: nil)
+        channel?.writeAndFlush(frame(arguments), promise: nil)
     }
 
     /// Closes at once: waiters get nil now, and nothing the old connection still delivers reaches

@@ -31,8 +31,7 @@ enum SentinelCommands {
         case "hello":
             return hello(rest, client: client, sentinel: sentinel)
         case "info":
-            guard rest.count <= 1 else { return .error("ERR syntax error") }
-            return .bulk(info(section: rest.first?.lowercased() ?? "default", clients: clients))
+            return .bulk(info(sections: rest.map { $0.lowercased() }, clients: clients))
         case "role":
             return .array([.bulk("sentinel"), .array(sentinel.masters.map { .bulk($0.name) })])
         case "client":
@@ -183,22 +182,44 @@ enum SentinelCommands {
     // MARK: - INFO
 
     static func info(section: String, clients: ClientRegistry) -> String {
+        info(sections: [section], clients: clients)
+    }
+
+    /// INFO's sections in a sentinel: server, clients, cpu, stats and sentinel (`default`, `all`
+    /// and `everything` are all five).
+    static func info(sections requested: [String], clients: ClientRegistry) -> String {
         let sentinel = clients.sentinel
         var sections: [String] = []
-        let all = section == "all" || section == "everything" || section == "default"
-        if all || section == "server" {
+        let wanted = Set(requested.isEmpty ? ["default"] : requested)
+        let all = !wanted.isDisjoint(with: ["all", "everything", "default"])
+        if all || wanted.contains("server") {
             sections.append(
                 [
                     "# Server", "redis_version:\(serverVersion)", "redis_mode:sentinel", "shardgate_sentinel:1",
                     "os:\(ProcessInfo.processInfo.operatingSystemVersionString)", "process_id:\(getpid())",
                     "run_id:\(sentinel.myID)", "tcp_port:\(sentinel.settings.port)",
+                    "uptime_in_seconds:\((SentinelClock.now - sentinel.startedAt) / 1000)",
                     "config_file:\(sentinel.configPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "")",
                 ].joined(separator: "\r\n"))
         }
-        if all || section == "clients" {
-            sections.append("# Clients\r\nconnected_clients:\(clients.all.count)")
+        if all || wanted.contains("clients") {
+            sections.append("# Clients\r\nconnected_clients:\(clients.all.count)\r\nmaxclients:10000")
         }
-        if all || section == "sentinel" {
+        if all || wanted.contains("cpu") {
+            var usage = rusage()
+            #if os(Linux)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            #else
+            getrusage(RUSAGE_SELF, &usage)
+            #endif
+            func seconds(_ time: timeval) -> String { String(format: "%.6f", Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000) }
+            sections.append("# CPU\r\nused_cpu_sys:\(seconds(usage.ru_stime))\r\nused_cpu_user:\(seconds(usage.ru_utime))")
+        }
+        if all || wanted.contains("stats") {
+            sections.append("# Stats\r\ntotal_connections_received:\(clients.connectionsReceived)")
+        }
+        let section = all ? "sentinel" : (wanted.contains("sentinel") ? "sentinel" : "")
+        if section == "sentinel" {
             var lines = [
                 "# Sentinel", "sentinel_masters:\(sentinel.masters.count)", "sentinel_tilt:\(sentinel.tiltSince == nil ? 0 : 1)",
                 "sentinel_tilt_since_seconds:\(sentinel.tiltSince.map { (SentinelClock.now - $0) / 1000 } ?? -1)",
@@ -274,7 +295,7 @@ enum SentinelCommands {
         case "ckquorum":
             guard rest.count == 1 else { return wrongArity("sentinel|ckquorum") }
             guard let master = named(rest[0]) else { return noSuchMaster }
-            let usable = 1 + master.sentinels.filter { !$0.subjectivelyDown && !$0.objectivelyDown && !$0.isDisconnected }.count
+            let usable = 1 + master.sentinels.filter { !$0.subjectivelyDown && !$0.objectivelyDown }.count
             let voters = master.sentinels.count + 1
             if usable < master.quorum {
                 return .error("NOQUORUM \(usable) usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master")
@@ -382,13 +403,25 @@ enum SentinelCommands {
     }
 
     private static func set(_ rest: [String], sentinel: Sentinel) -> Reply {
-        guard rest.count >= 3, rest.count % 2 == 1 else { return wrongArity("sentinel|set") }
+        guard rest.count >= 3 else { return wrongArity("sentinel|set") }
         guard let master = sentinel.master(named: rest[0]) else { return .error("ERR No such master with that name") }
         var index = 1
         while index + 1 < rest.count {
             let (option, value) = (rest[index].lowercased(), rest[index + 1])
             func invalid() -> Reply { .error("ERR Invalid argument '\(value)' for SENTINEL SET '\(option)'") }
+            if option == "rename-command" {
+                // rename-command <command> <renamed>: how this master and its replicas call it.
+                guard index + 2 < rest.count else { return .error("ERR Unknown option or number of arguments for SENTINEL SET 'rename-command'") }
+                let (command, renamed) = (value.uppercased(), rest[index + 2])
+                if command == renamed.uppercased() { master.renamedCommands[command] = nil } else { master.renamedCommands[command] = renamed }
+                sentinel.event("+set", master, " rename-command \(value) \(renamed)")
+                index += 3
+                continue
+            }
             switch option {
+            case "master-reboot-down-after-period":
+                guard let number = Int64(value), number >= 0 else { return invalid() }
+                master.masterRebootDownAfter = number
             case "down-after-milliseconds":
                 guard let number = Int64(value), number > 0 else { return invalid() }
                 master.downAfterMilliseconds = number
@@ -407,20 +440,27 @@ enum SentinelCommands {
                 guard !sentinel.settings.denyScriptsReconfig else {
                     return .error("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your config file for more info.")
                 }
+                if !value.isEmpty && access(value, X_OK) != 0 {
+                    return .error(option == "notification-script"
+                        ? "ERR Notification script seems non existing or non executable"
+                        : "ERR Client reconfiguration script seems non existing or non executable")
+                }
                 if option == "notification-script" { master.notificationScript = value.isEmpty ? nil : value } else {
                     master.clientReconfigScript = value.isEmpty ? nil : value
                 }
             case "auth-pass":
                 master.authPass = value.isEmpty ? nil : value
+                sentinel.dropConnections(master)
             case "auth-user":
                 master.authUser = value.isEmpty ? nil : value
+                sentinel.dropConnections(master)
             default:
                 return .error("ERR Unknown option or number of arguments for SENTINEL SET '\(option)'")
             }
             sentinel.event("+set", master, " \(option) \(value)")
             index += 2
         }
-        sentinel.flushConfig()
+        guard sentinel.flushConfig() else { return .error("ERR Failed to save config file. Check server logs.") }
         return .ok
     }
 

@@ -20,6 +20,8 @@ struct MasterSettings: Sendable {
     var authUser: String?
     var notificationScript: String?
     var clientReconfigScript: String?
+    var renamedCommands: [String: String] = [:]
+    var masterRebootDownAfter: Int64 = 0
     var configEpoch: UInt64 = 0
     var leaderEpoch: UInt64 = 0
     var knownReplicas: [(host: String, port: Int)] = []
@@ -233,9 +235,14 @@ public struct SentinelSettings: Sendable {
             try count(1)
             guard let value = Self.yesNo(rest[0]) else { throw fail("'\(sub)' takes yes or no") }
             denyScriptsReconfig = value
-        case "rename-command", "master-reboot-down-after-period":
-            // Accepted so that a file redis-sentinel wrote loads; not applied, dropped on rewrite.
-            break
+        case "rename-command":
+            try count(3)
+            let index = try master(rest[0])
+            masters[index].renamedCommands[rest[1].uppercased()] = rest[2]
+        case "master-reboot-down-after-period":
+            try count(2)
+            let index = try master(rest[0])
+            masters[index].masterRebootDownAfter = try number(rest[1], sub)
         default:
             throw fail("unknown sentinel directive '\(sub)'")
         }
