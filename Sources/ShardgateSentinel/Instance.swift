@@ -113,11 +113,18 @@ final class Instance: @unchecked Sendable {
     var isDisconnected: Bool { !commands.isConnected || (kind != .sentinel && !pubsub.isConnected) }
 
     /// The `%@` of Redis's event messages: `<type> <name> <ip> <port>`, and `@ <master> <ip> <port>`
-    /// for replicas and sentinels.
-    var eventDescription: String {
-        var text = "\(kind.rawValue) \(name) \(host) \(port)"
-        if kind != .master, let master { text += " @ \(master.name) \(master.host) \(master.port)" }
+    /// for replicas and sentinels. `hostnames`: announce hostnames as configured, else their IPs.
+    func eventDescription(hostnames: Bool) -> String {
+        var text = "\(kind.rawValue) \(name) \(announcedHost(hostnames: hostnames)) \(port)"
+        if kind != .master, let master {
+            text += " @ \(master.name) \(master.announcedHost(hostnames: hostnames)) \(master.port)"
+        }
         return text
+    }
+
+    /// `host` as configured (a hostname, with announce-hostnames) or the IP it was reached at.
+    func announcedHost(hostnames: Bool) -> String {
+        hostnames ? host : (commands.remoteIP ?? host)
     }
 
     var flagsDescription: String {

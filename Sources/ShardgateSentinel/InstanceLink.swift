@@ -22,6 +22,8 @@ final class LinkConnection: @unchecked Sendable {
     var lastActivity: Int64 = 0
     /// The address this side of the connection uses (for the hello message).
     var localIP: String?
+    /// The address the other side resolved to (a hostname's IP).
+    var remoteIP: String?
     /// Renamed commands (`rename-command`), applied to the first argument of what is sent.
     var renamed: [String: String] = [:]
 
@@ -49,7 +51,11 @@ final class LinkConnection: @unchecked Sendable {
                 }
             }
         let future: EventLoopFuture<any Channel>
-        if let address = try? SocketAddress(ipAddress: host, port: port) {
+        // A hostname resolves to its first address (getaddrinfo, on this loop: sentinels name
+        // few hosts), so every link to it, and what is announced for it, use the same IP.
+        if let address = (try? SocketAddress(ipAddress: host, port: port))
+            ?? (try? SocketAddress.makeAddressResolvingHost(host, port: port))
+        {
             future = bootstrap.connect(to: address)
         } else {
             future = bootstrap.connect(host: host, port: port)
@@ -66,6 +72,7 @@ final class LinkConnection: @unchecked Sendable {
                 self.connectedAt = SentinelClock.now
                 self.lastActivity = self.connectedAt
                 self.localIP = channel.localAddress?.ipAddress
+                self.remoteIP = channel.remoteAddress?.ipAddress
                 done(true)
             case .failure:
                 done(false)

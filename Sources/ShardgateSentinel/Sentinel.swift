@@ -129,7 +129,7 @@ final class Sentinel: @unchecked Sendable {
 
     /// Logs and publishes an event: `<type> <name> <ip> <port> [@ <master> <ip> <port>]` and extra text.
     func event(_ type: String, _ instance: Instance, _ extra: String = "", level: Logger.Level = .notice) {
-        eventText(type, instance.eventDescription + extra, level: level)
+        eventText(type, instance.eventDescription(hostnames: settings.announceHostnames) + extra, level: level)
     }
 
     func eventText(_ type: String, _ text: String, level: Logger.Level = .notice) {

@@ -261,7 +261,9 @@ enum SentinelCommands {
             guard rest.count == 1 else { return wrongArity("sentinel|get-master-addr-by-name") }
             guard let master = named(rest[0]) else { return .nullArray }
             let address = sentinel.currentAddress(of: master)
-            return .array([.bulk(address.host), .bulk("\(address.port)")])
+            let promoted = master.promotedReplica.flatMap { $0.host == address.host && $0.port == address.port ? $0 : nil }
+            let host = (promoted ?? master).announcedHost(hostnames: sentinel.settings.announceHostnames)
+            return .array([.bulk(host), .bulk("\(address.port)")])
         case "is-master-down-by-addr":
             guard rest.count == 4 else { return wrongArity("sentinel|is-master-down-by-addr") }
             guard let port = Int(rest[1]), let epoch = UInt64(rest[2]) else { return .error("ERR value is not an integer or out of range") }
@@ -510,7 +512,8 @@ enum SentinelCommands {
         let now = SentinelClock.now
         func since(_ time: Int64) -> String { time == 0 ? "0" : "\(now - time)" }
         var fields: [(String, String)] = [
-            ("name", instance.name), ("ip", instance.host), ("port", "\(instance.port)"), ("runid", instance.runID ?? ""),
+            ("name", instance.name), ("ip", instance.announcedHost(hostnames: sentinel.settings.announceHostnames)),
+            ("port", "\(instance.port)"), ("runid", instance.runID ?? ""),
             ("flags", instance.flagsDescription), ("link-pending-commands", "\(instance.commands.pending)"),
             ("link-refcount", "1"), ("last-ping-sent", instance.pingSentAt == 0 ? "0" : since(instance.pingSentAt)),
             ("last-ok-ping-reply", since(instance.lastValidPongAt)), ("last-ping-reply", since(instance.lastPongAt)),
