@@ -59,11 +59,20 @@ let package = Package(
         .target(name: "CForkChild"),
         // A cache prefetch hint (__builtin_prefetch), for the node's pipelined key lookups.
         .target(name: "CPrefetch"),
+        // Lua 5.1 for EVAL and FUNCTION (the system's liblua5.1 with Debian's lua-cjson and
+        // lua-bitop), and the C side of the node's scripting glue: macros, the sandbox's random
+        // numbers, and raising Lua errors outside Swift frames.
+        .systemLibrary(
+            name: "CLua", pkgConfig: "lua5.1",
+            providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]
+        ),
+        .target(name: "CLuaShim", dependencies: ["CLua"]),
         // The data node: keyspace, commands, expiry, persistence, replication.
         .target(
             name: "ShardgateNode",
             dependencies: [
                 "RESP", "RedisText", "Commands", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
+                "CLua", "CLuaShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

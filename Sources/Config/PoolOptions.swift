@@ -169,6 +169,9 @@ public enum PoolOptions {
         integer(
             "client_connections", \.clientConnections, minimum: 0,
             doc: "The most clients connected at once (0: no limit); one more gets an error and is closed."),
+        integer(
+            "client_timeout", \.clientTimeoutSeconds, minimum: 0, unit: "s",
+            doc: "Close a client idle this long (0: never), as Redis's `timeout`: not while it is subscribed or waits for a reply."),
         PoolOption(
             name: "password", pools: .native, value: "string",
             doc: "Clients must AUTH with this (`AUTH pass` or `AUTH default pass`).",

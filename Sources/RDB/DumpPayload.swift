@@ -75,7 +75,7 @@ extension RDBValue {
     var firstDuplicate: [UInt8]? {
         var seen = Set<[UInt8]>()
         switch self {
-        case .string, .list: return nil
+        case .string, .list, .stream: return nil
         case .set(let members): return members.first { !seen.insert($0).inserted }
         case .hash(let pairs): return pairs.first { !seen.insert($0.field).inserted }?.field
         case .sortedSet(let pairs): return pairs.first { !seen.insert($0.member).inserted }?.member

@@ -43,7 +43,6 @@ enum RDBType {
     static func unsupportedName(_ type: UInt8) -> String? {
         switch type {
         case modulePreGA, module2: return "module"
-        case streamListpacks, streamListpacks2, streamListpacks3: return "stream"
         case hashMetadataPreGA, hashListpackExPreGA, hashMetadata, hashListpackEx: return "hash with field expiration"
         default: return nil
         }

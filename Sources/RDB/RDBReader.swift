@@ -3,7 +3,7 @@
 /// without an intermediate copy of the whole file.
 ///
 /// Reads everything Redis 7.0 writes and the older encodings it still loads (see `RDBValue` for the
-/// types). Streams and module types fail with `RDBError.unsupportedType` naming the key;
+/// types). Module types (and hashes with field expiry) fail with `RDBError.unsupportedType` naming the key;
 /// `MODULE_AUX` fails with `.moduleAuxiliaryData`. `IDLE`/`FREQ` (eviction hints), `RESIZEDB` and
 /// `SLOT_INFO` are skipped. Function libraries (`FUNCTION2`, and the 7.0-rc `FUNCTION` translated to
 /// the same `#!engine name=...` text) go to the `functionLibrary` callback.
@@ -404,12 +404,84 @@ struct Parser {
             }
             return pairs.isEmpty ? nil : .sortedSet(pairs)
 
+        case RDBType.streamListpacks, RDBType.streamListpacks2, RDBType.streamListpacks3:
+            return .stream(try readStream(type: type, key: key))
+
         default:
             if let name = RDBType.unsupportedName(type) {
                 throw .unsupportedType(name: name, type: type, key: key, offset: typeOffset)
             }
             throw .unknownType(type, offset: typeOffset)
         }
+    }
+
+    /// A stream (types 15, 19 and 21: Redis 5-6, 7.0, 7.2).
+    mutating func readStream(type: UInt8, key: [UInt8]) throws(RDBError) -> RDBStream {
+        func id() throws(RDBError) -> RDBStream.ID { RDBStream.ID(ms: try self.length(), seq: try self.length()) }
+        func rawID() throws(RDBError) -> RDBStream.ID { RDBStream.id(raw: try take(16)) }
+        func milliseconds() throws(RDBError) -> Int64 { Int64(bitPattern: try littleEndian(8)) }
+        let nodeCount = try count(atLeast: 2)
+        var nodes: [RDBStream.Node] = []
+        var previousLast: RDBStream.ID?
+        for _ in 0..<nodeCount {
+            let keyOffset = position
+            let master: RDBStream.ID = try withString { (raw) throws(RDBError) -> RDBStream.ID in
+                guard raw.count == 16 else {
+                    throw .corrupt(reason: "stream node key entry is not the size of a stream ID", key: key, offset: keyOffset)
+                }
+                return RDBStream.id(raw: raw)
+            }
+            let node = try blob("stream listpack node", key: key) { (raw) throws(RDBPackedError) in
+                try RDBStream.node(master: master, listpack: raw)
+            }
+            if let previousLast, let first = node.entries.first, !(previousLast < first.id) {
+                throw .corrupt(reason: "stream nodes are not in ID order", key: key, offset: keyOffset)
+            }
+            previousLast = node.entries.last?.id ?? previousLast
+            nodes.append(node)
+        }
+        let length = try self.length()
+        let lastID = try id()
+        var firstID: RDBStream.ID?
+        var maxDeletedID: RDBStream.ID?
+        var entriesAdded: UInt64?
+        if type != RDBType.streamListpacks {
+            firstID = try id()
+            maxDeletedID = try id()
+            entriesAdded = try self.length()
+        }
+        let groupCount = try count()
+        var groups: [RDBStream.Group] = []
+        for _ in 0..<groupCount {
+            let name = try string()
+            let groupLast = try id()
+            var entriesRead: Int64?
+            if type != RDBType.streamListpacks { entriesRead = Int64(bitPattern: try self.length()) }
+            let pendingCount = try count(atLeast: 17)
+            var pending: [RDBStream.PendingEntry] = []
+            pending.reserveCapacity(pendingCount)
+            for _ in 0..<pendingCount {
+                let entryID = try rawID()
+                let time = try milliseconds()
+                pending.append(RDBStream.PendingEntry(id: entryID, deliveryTime: time, deliveryCount: try self.length()))
+            }
+            let consumerCount = try count()
+            var consumers: [RDBStream.Consumer] = []
+            for _ in 0..<consumerCount {
+                let consumerName = try string()
+                let seen = try milliseconds()
+                if type == RDBType.streamListpacks3 { _ = try milliseconds() }
+                let ownCount = try count(atLeast: 16)
+                var own: [RDBStream.ID] = []
+                own.reserveCapacity(ownCount)
+                for _ in 0..<ownCount { own.append(try rawID()) }
+                consumers.append(RDBStream.Consumer(name: consumerName, seenTime: seen, pending: own))
+            }
+            groups.append(RDBStream.Group(name: name, lastID: groupLast, entriesRead: entriesRead, pending: pending, consumers: consumers))
+        }
+        return RDBStream(
+            nodes: nodes, length: length, lastID: lastID, firstID: firstID, maxDeletedID: maxDeletedID,
+            entriesAdded: entriesAdded, groups: groups)
     }
 
     /// A score in the pre-RDB-8 text form: a length byte (253 NaN, 254 +inf, 255 -inf) and digits.

@@ -14,6 +14,7 @@ public enum RDBValue: Sendable, Equatable {
     case hash([(field: [UInt8], value: [UInt8])])
     /// Members in file order: sorted by score for listpack encodings, any order otherwise.
     case sortedSet([(member: [UInt8], score: Double)])
+    case stream(RDBStream)
 
     public static func == (lhs: RDBValue, rhs: RDBValue) -> Bool {
         switch (lhs, rhs) {
@@ -24,6 +25,7 @@ public enum RDBValue: Sendable, Equatable {
             return a.count == b.count && zip(a, b).allSatisfy { $0.field == $1.field && $0.value == $1.value }
         case (.sortedSet(let a), .sortedSet(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.member == $1.member && $0.score == $1.score }
+        case (.stream(let a), .stream(let b)): return a == b
         default: return false
         }
     }
@@ -36,6 +38,7 @@ public enum RDBValue: Sendable, Equatable {
         case .set: return "set"
         case .hash: return "hash"
         case .sortedSet: return "zset"
+        case .stream: return "stream"
         }
     }
 }

@@ -168,7 +168,65 @@ public struct RDBWriter: Sendable {
             writeHash(key: entry.key, pairs: pairs, expireAtMilliseconds: entry.expireAtMilliseconds)
         case .sortedSet(let pairs):
             writeSortedSet(key: entry.key, pairs: pairs, expireAtMilliseconds: entry.expireAtMilliseconds)
+        case .stream(let stream):
+            writeStream(key: entry.key, stream: stream, nodes: stream.nodes, expireAtMilliseconds: entry.expireAtMilliseconds)
         }
+    }
+
+    /// A stream as `RDB_TYPE_STREAM_LISTPACKS_2` (Redis 7.0): `nodes` (any collection, so a caller
+    /// can convert its nodes one at a time) replace `stream.nodes`; missing 7.0 counters are derived.
+    public mutating func writeStream<C: Collection<RDBStream.Node>>(
+        key: some Collection<UInt8>, stream: RDBStream, nodes: C, expireAtMilliseconds: Int64? = nil
+    ) {
+        beginKey(RDBType.streamListpacks2, key, expireAtMilliseconds)
+        appendLength(nodes.count)
+        for node in nodes {
+            RDBStream.raw(node.master).withUnsafeBytes { appendString($0) }
+            var listpack = scratch
+            scratch = []
+            RDBStream.listpack(node, into: &listpack)
+            listpack.withUnsafeBytes { appendString($0) }
+            scratch = listpack
+        }
+        func id(_ id: RDBStream.ID) {
+            appendLength64(id.ms)
+            appendLength64(id.seq)
+        }
+        appendLength64(stream.length)
+        id(stream.lastID)
+        id(stream.firstID ?? .zero)
+        id(stream.maxDeletedID ?? .zero)
+        appendLength64(stream.entriesAdded ?? stream.length)
+        appendLength(stream.groups.count)
+        for group in stream.groups {
+            group.name.withUnsafeBytes { appendString($0) }
+            id(group.lastID)
+            appendLength64(UInt64(bitPattern: group.entriesRead ?? -1))
+            appendLength(group.pending.count)
+            for entry in group.pending {
+                pending.append(contentsOf: RDBStream.raw(entry.id))
+                appendMilliseconds(entry.deliveryTime)
+                appendLength64(entry.deliveryCount)
+            }
+            appendLength(group.consumers.count)
+            for consumer in group.consumers {
+                consumer.name.withUnsafeBytes { appendString($0) }
+                appendMilliseconds(consumer.seenTime)
+                appendLength(consumer.pending.count)
+                for entry in consumer.pending { pending.append(contentsOf: RDBStream.raw(entry)) }
+            }
+        }
+    }
+
+    private mutating func appendMilliseconds(_ value: Int64) {
+        let bits = UInt64(bitPattern: value)
+        for shift in stride(from: 0, to: 64, by: 8) { pending.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+    }
+
+    private mutating func appendLength64(_ length: UInt64) {
+        if length <= UInt64(Int.max) { return appendLength(Int(length)) }
+        pending.append(0x81)
+        for shift in stride(from: 56, through: 0, by: -8) { pending.append(UInt8(truncatingIfNeeded: length >> UInt64(shift))) }
     }
 
     public mutating func writeString(

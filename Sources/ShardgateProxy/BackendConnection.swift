@@ -26,6 +26,14 @@ final class BackendConnection {
     struct Waiter {
         var target: ReplyTarget
         var deadline: NIODeadline
+        /// The request's size, for the bytes in flight (`outQueueBytes`).
+        var bytes = 0
+
+        /// A client's request, not the connection's own AUTH/HELLO/SELECT.
+        var isRequest: Bool {
+            if case .handshake = target { return false }
+            return true
+        }
     }
 
     let endpoint: Endpoint
@@ -40,6 +48,10 @@ final class BackendConnection {
     /// arrived (never copied) while the connection is not ready to take them.
     private var queued = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     private var queuedBytes = 0
+    /// Requests admitted since the last complete flush (twemproxy's `in_queue`).
+    private var unwrittenRequests = 0
+    /// Bytes of every request awaiting its reply, written or not.
+    private var pendingBytes = 0
     /// The backend's socket can take more (NIO's writability); while it cannot, nothing more is
     /// written to it and clients sending here stop reading (`isCongested`).
     private var channelWritable = true
@@ -97,6 +109,18 @@ final class BackendConnection {
 
     var inFlight: Int { waiters.count }
 
+    /// The counters with the gauges of this moment: connected or not, requests not yet written
+    /// (`in_queue`) and written awaiting their reply (`out_queue`), in count and bytes.
+    var statsNow: BackendStats {
+        var now = stats
+        if case .connected = state { now.connections = 1 }
+        now.inQueue = unwrittenRequests
+        now.inQueueBytes = queuedBytes + outbound.readableBytes
+        now.outQueue = waiters.count - unwrittenRequests
+        now.outQueueBytes = max(0, pendingBytes - now.inQueueBytes)
+        return now
+    }
+
     /// Called each time the last reply in flight arrived (a leased connection's holder lets it go then).
     var whenIdle: (() -> Void)?
 
@@ -109,7 +133,7 @@ final class BackendConnection {
     /// Queues `frame` for the server; `target` gets the reply, or an error. A large frame is never
     /// copied: it is written as it is, or queued as it is until the connection can take it.
     func send(_ frame: ByteBuffer, to target: ReplyTarget) {
-        guard admit(target) else { return }
+        guard admit(target, bytes: frame.readableBytes) else { return }
         guard frame.readableBytes >= Self.copyLimit else {
             outbound.writeImmutableBuffer(frame)
             return
@@ -164,12 +188,17 @@ final class BackendConnection {
     /// Queues a request that `encode` writes straight into the outbound buffer (split commands build
     /// their per-group parts this way, without a buffer of their own).
     func send(to target: ReplyTarget, encode: (inout ByteBuffer) -> Void) {
-        guard admit(target) else { return }
+        guard admit(target, bytes: 0) else { return }
+        let before = outbound.readableBytes
         encode(&outbound)
+        let bytes = outbound.readableBytes - before
+        waiters[waiters.index(before: waiters.endIndex)].bytes = bytes
+        stats.requestBytes += bytes
+        pendingBytes += bytes
     }
 
     /// Registers `target` as the next waiter, or fails it at once if the server is down.
-    private func admit(_ target: ReplyTarget) -> Bool {
+    private func admit(_ target: ReplyTarget, bytes: Int) -> Bool {
         switch state {
         case .down(let reason) where retired:
             stats.errors += 1
@@ -189,7 +218,10 @@ final class BackendConnection {
             break
         }
         stats.requests += 1
-        waiters.append(Waiter(target: target, deadline: waitsForever ? .distantFuture : loop.deadline()))
+        stats.requestBytes += bytes
+        pendingBytes += bytes
+        unwrittenRequests += 1
+        waiters.append(Waiter(target: target, deadline: waitsForever ? .distantFuture : loop.deadline(), bytes: bytes))
         markDirty()
         armTimeout()
         return true
@@ -209,6 +241,7 @@ final class BackendConnection {
         }
         while let buffer = queued.popFirst() { channel.write(buffer, promise: nil) }
         queuedBytes = 0
+        unwrittenRequests = 0
         if outbound.readableBytes > 0 { channel.write(outbound, promise: nil) }
         channel.flush()
         // The flush normally completes the write, so the storage is ours again and `clear` reuses it
@@ -252,6 +285,9 @@ final class BackendConnection {
                     if let group = connection.masterOf { connection.loop.masterSucceeded(group: group) }
                     connection.flush()
                 case .failure(let error):
+                    // Background reconnects that fail while nothing waits are not counted (as in
+                    // twemproxy, which only connects for requests).
+                    if connection.waiters.contains(where: \.isRequest) { connection.stats.serverErrors += 1 }
                     connection.lost(generation, reason: "cannot connect (\(Self.describe(error)))")
                 }
             }
@@ -276,7 +312,9 @@ final class BackendConnection {
     }
 
     private func queueHandshake(_ frame: ByteBuffer) {
-        waiters.append(Waiter(target: .handshake, deadline: loop.deadline()))
+        waiters.append(Waiter(target: .handshake, deadline: loop.deadline(), bytes: frame.readableBytes))
+        pendingBytes += frame.readableBytes
+        unwrittenRequests += 1
         outbound.writeImmutableBuffer(frame)
     }
 
@@ -287,6 +325,9 @@ final class BackendConnection {
             lost(generation, reason: "sent a reply nobody asked for")
             return
         }
+        stats.responses += 1
+        stats.responseBytes += reply.readableBytes
+        pendingBytes -= waiter.bytes
         if case .handshake = waiter.target, RESPReplyReader.isError(reply) {
             // The error line without its `-` and CRLF ("\r\n" is one Character in a Swift String).
             let text = String(decoding: reply.readableBytesView.dropFirst().dropLast(2), as: UTF8.self)
@@ -314,6 +355,8 @@ final class BackendConnection {
         outbound.clear()
         queued.removeAll()
         queuedBytes = 0
+        unwrittenRequests = 0
+        pendingBytes = 0
         channelWritable = true
         timeoutTimer?.cancel()
         timeoutTimer = nil
@@ -415,22 +458,51 @@ final class BackendConnection {
 
 extension BackendConnection: ReplyFrameConsumer {
     func channelFailed(_ generation: Int, reason: String) {
+        if generation == self.generation {
+            if reason == serverClosedConnection { stats.serverEOF += 1 } else { stats.serverErrors += 1 }
+        }
         lost(generation, reason: reason)
     }
 }
 
 /// Counters of one backend connection, summed across loops for INFO.
+/// One backend connection's counters (summed per backend for INFO and the stats port), in
+/// twemproxy's terms where it has them.
 struct BackendStats: Sendable {
     var requests = 0
+    /// Requests failed without a reply from the server (unreachable, lost, timed out).
     var errors = 0
     var errorReplies = 0
     var timeouts = 0
+    var responses = 0
+    var requestBytes = 0
+    var responseBytes = 0
+    /// The server closed the connection (`server_eof`).
+    var serverEOF = 0
+    /// Connecting failed, or the connection failed or sent invalid RESP (`server_err`).
+    var serverErrors = 0
+    // Gauges, filled in when a snapshot is taken.
+    var connections = 0
+    var inQueue = 0
+    var inQueueBytes = 0
+    var outQueue = 0
+    var outQueueBytes = 0
 
     mutating func add(_ other: BackendStats) {
         requests += other.requests
         errors += other.errors
         errorReplies += other.errorReplies
         timeouts += other.timeouts
+        responses += other.responses
+        requestBytes += other.requestBytes
+        responseBytes += other.responseBytes
+        serverEOF += other.serverEOF
+        serverErrors += other.serverErrors
+        connections += other.connections
+        inQueue += other.inQueue
+        inQueueBytes += other.inQueueBytes
+        outQueue += other.outQueue
+        outQueueBytes += other.outQueueBytes
     }
 }
 

@@ -40,6 +40,8 @@ final class ClientSession: ChannelInboundHandler {
     private var headSequence: UInt64 = 0
     private var isDirty = false
     private(set) var isOpen = true
+    /// Closed on a protocol or socket error rather than by the client (twemproxy's `client_err`).
+    private var closedOnError = false
     /// No further requests are read (QUIT, protocol error, shutdown).
     private var isClosing: Bool { machine.phase != .open }
     private var readingPaused = false
@@ -112,6 +114,7 @@ final class ClientSession: ChannelInboundHandler {
         let closed = machine.closed()
         leave(closed.subscriptions)
         drop(closed.leases)
+        if closedOnError { loop.stats.clientErrors += 1 } else { loop.stats.clientEOF += 1 }
         loop.sessionClosed(self)
         context.fireChannelInactive()
     }
@@ -146,6 +149,7 @@ final class ClientSession: ChannelInboundHandler {
             }
         } catch {
             loop.stats.protocolErrors += 1
+            closedOnError = true
             _ = machine.startClosing()
             var reply = ByteBuffer()
             reply.writeRESPError("ERR \(error.message)")
@@ -180,7 +184,17 @@ final class ClientSession: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// `client_timeout`: closes the client when it sent nothing for `limitSeconds`, unless it is
+    /// subscribed or still waits for replies (a blocking command), as Redis exempts them.
+    func closeIfIdle(at now: NIODeadline, limitSeconds: Int64) {
+        guard isOpen, !isClosing, slots.isEmpty, machine.subscriptions.isEmpty,
+            machine.ageAndIdleSeconds(at: now).idle >= limitSeconds
+        else { return }
+        context.close(promise: nil)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        closedOnError = true
         context.close(promise: nil)
     }
 
@@ -656,6 +670,7 @@ final class ClientSession: ChannelInboundHandler {
         }
         loop.stats.splitCommands += 1
         let fanOut = FanOut(kind: kind, session: self, sequence: reserveSlot(), keyGroups: groups, write: write)
+        loop.stats.fragments += fanOut.parts.count
         for part in fanOut.parts.indices {
             let target = ReplyTarget.part(fanOut, index: part)
             guard let connection = connection(forGroup: fanOut.parts[part].group, write: write, failing: target)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Config
 import Logging
 import NIOCore
@@ -60,6 +65,21 @@ final class PoolLoop {
         if runtime.config.preconnect {
             for set in allBackendSets { set.connectAll() }
         }
+        if runtime.config.clientTimeoutSeconds > 0 { scheduleIdleCheck() }
+    }
+
+    /// `client_timeout`: once a second, closes the clients idle that long (Redis's
+    /// `clientsCronHandleTimeout`).
+    private func scheduleIdleCheck() {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.scheduleTask(in: .seconds(1)) {
+            let loop = bound.value
+            guard !loop.isStopping else { return }
+            let now = NIODeadline.now()
+            let limit = Int64(loop.runtime.config.clientTimeoutSeconds)
+            for session in loop.sessions.values { session.closeIfIdle(at: now, limitSeconds: limit) }
+            loop.scheduleIdleCheck()
+        }
     }
 
     func makeBackendSet(_ endpoint: Endpoint, role: String, group: Int) -> BackendSet {
@@ -108,9 +128,12 @@ final class PoolLoop {
     struct Ejection {
         var failures: [Int]
         var ejected: [Bool]
+        /// Unix seconds of each group's last ejection, 0 if never (twemproxy's `server_ejected_at`).
+        var ejectedAt: [Int64]
         init(groupCount: Int) {
             failures = Array(repeating: 0, count: groupCount)
             ejected = Array(repeating: false, count: groupCount)
+            ejectedAt = Array(repeating: 0, count: groupCount)
         }
     }
 
@@ -123,6 +146,8 @@ final class PoolLoop {
         if state.failures[group] >= runtime.config.serverFailureLimit {
             state.failures[group] = 0
             state.ejected[group] = true
+            state.ejectedAt[group] = Int64(time(nil))
+            stats.serverEjects += 1
             logger.warning("group ejected", metadata: ["group": "\(groups[group].name)"])
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             eventLoop.scheduleTask(in: .milliseconds(Int64(runtime.config.serverRetryTimeoutMilliseconds))) {
@@ -223,11 +248,11 @@ final class PoolLoop {
             backends: groups.map { group in
                 group.allSets.map { set in
                     var total = BackendStats()
-                    for connection in set.allConnections { total.add(connection.stats) }
+                    for connection in set.allConnections { total.add(connection.statsNow) }
                     return BackendSnapshot(
                         group: group.name, role: set.role, endpoint: set.endpoint,
                         available: set.isAvailable, inFlight: set.allConnections.reduce(0) { $0 + $1.inFlight },
-                        stats: total)
+                        stats: total, ejectedAt: set.role == "master" ? ejection?.ejectedAt[group.index] ?? 0 : 0)
                 }
             })
     }
@@ -388,6 +413,14 @@ struct LoopStats: Sendable {
     var splitCommands = 0
     /// Clients closed for holding more unsent replies than `client_output_buffer_limit`.
     var outputLimitDisconnections = 0
+    /// Clients that closed their connection, and those closed on an error (twemproxy's
+    /// `client_eof` and `client_err`).
+    var clientEOF = 0
+    var clientErrors = 0
+    /// Requests sent to a group as parts of a split command (twemproxy's `fragments`).
+    var fragments = 0
+    /// Groups taken out by auto_eject_hosts (twemproxy's `server_ejects`).
+    var serverEjects = 0
 
     mutating func add(_ other: LoopStats) {
         connectionsReceived += other.connectionsReceived
@@ -397,6 +430,10 @@ struct LoopStats: Sendable {
         crossSlotErrors += other.crossSlotErrors
         splitCommands += other.splitCommands
         outputLimitDisconnections += other.outputLimitDisconnections
+        clientEOF += other.clientEOF
+        clientErrors += other.clientErrors
+        fragments += other.fragments
+        serverEjects += other.serverEjects
     }
 }
 
@@ -407,6 +444,8 @@ struct BackendSnapshot: Sendable {
     var available: Bool
     var inFlight: Int
     var stats: BackendStats
+    /// Unix seconds of the group's last ejection by auto_eject_hosts (masters only), 0 if never.
+    var ejectedAt: Int64 = 0
 }
 
 struct LoopSnapshot: Sendable {

@@ -20,9 +20,19 @@ public final class ProxyServer: Service, Sendable {
     /// Sentinel followers and replica watchers, cancelled and awaited by `stop()`.
     private let controlTasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
-    public init(config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil) {
+    /// Where twemproxy's stats port listens (nil: no stats port).
+    private let statsListen: (host: String, port: Int)?
+    /// The stats port's bound address, once listening.
+    public let statsAddress = NIOLockedValueBox<SocketAddress?>(nil)
+    private let startedAt = NIODeadline.now()
+
+    public init(
+        config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil,
+        statsListen: (host: String, port: Int)? = nil
+    ) {
         self.group = group
         self.logger = logger
+        self.statsListen = statsListen
         self.pools = config.pools.map { pool in
             var poolLogger = logger
             poolLogger[metadataKey: "pool"] = "\(pool.name)"
@@ -88,7 +98,31 @@ public final class ProxyServer: Service, Sendable {
                     "distribution": "\(config.distribution.rawValue)",
                 ])
         }
+        if let statsListen { await startStats(statsListen) }
         return addresses
+    }
+
+    /// twemproxy's stats port (`StatsConnectionHandler`). A port that cannot be bound is logged
+    /// and left out: the pools serve without it.
+    private func startStats(_ listen: (host: String, port: Int)) async {
+        let (pools, startedAt) = (self.pools, self.startedAt)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StatsConnectionHandler(pools: pools, startedAt: startedAt))
+                }
+            }
+        do {
+            let channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
+            serverChannels.withLockedValue { $0.append(channel) }
+            statsAddress.withLockedValue { $0 = channel.localAddress }
+            logger.info("stats port listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        } catch {
+            logger.warning(
+                "stats port disabled: cannot listen",
+                metadata: ["address": "\(listen.host):\(listen.port)", "error": "\(BackendConnection.describe(error))"])
+        }
     }
 
     private static func accept(_ channel: any Channel, pool: ProxyPool) throws {

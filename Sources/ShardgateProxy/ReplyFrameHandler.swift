@@ -10,6 +10,10 @@ protocol ReplyFrameConsumer: AnyObject {
     func writabilityChanged(_ isWritable: Bool, generation: Int)
 }
 
+/// The reason given when a backend server closed the connection (twemproxy counts it as `server_eof`,
+/// other failures as `server_err`).
+let serverClosedConnection = "connection closed by the server"
+
 /// Frames the replies a server sends on one channel and hands each to its consumer. Generic over
 /// the consumer's concrete type, so no existential sits on the reply path.
 final class ReplyFrameHandler<Consumer: ReplyFrameConsumer>: ChannelInboundHandler {
@@ -39,7 +43,7 @@ final class ReplyFrameHandler<Consumer: ReplyFrameConsumer>: ChannelInboundHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        consumer.channelFailed(generation, reason: "connection closed by the server")
+        consumer.channelFailed(generation, reason: serverClosedConnection)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -21,7 +21,8 @@ struct ProxyCommand: AsyncParsableCommand {
         try bootstrapLogging(runtime.logLevel.level)
         let logger = Logger(label: "shardgate")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
-        let server = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
+        let server = ProxyServer(
+            config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address)
         // The proxy starts inside the service group, so SIGTERM is handled from the first moment.
         let services = ServiceGroup(
             configuration: .init(

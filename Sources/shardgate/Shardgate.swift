@@ -18,6 +18,41 @@ struct RuntimeOptions: ParsableArguments {
 
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int = System.coreCount
+
+    @Option(help: "twemproxy's stats port: each connection gets nutcracker's JSON stats (host:port; port 0 picks a free port; `off`: none).")
+    var statsListen: StatsListen = StatsListen(host: "127.0.0.1", port: 22222)
+}
+
+/// `--stats-listen host:port` or `off`.
+struct StatsListen: ExpressibleByArgument {
+    var host: String
+    var port: Int
+    var isOff = false
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    init?(argument: String) {
+        if argument == "off" {
+            self.init(host: "", port: 0)
+            isOff = true
+            return
+        }
+        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(argument[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.init(host: host, port: port)
+    }
+
+    var defaultValueDescription: String { isOff ? "off" : "\(host):\(port)" }
+
+    /// What `ProxyServer` takes.
+    var address: (host: String, port: Int)? { isOff ? nil : (host, port) }
 }
 
 /// Options every subcommand that reads `proxy.yml` shares.

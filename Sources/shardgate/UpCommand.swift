@@ -47,7 +47,8 @@ struct UpCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
-        let proxy = ProxyServer(config: config, group: group, logger: logger, configPath: options.config)
+        let proxy = ProxyServer(
+            config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address)
         let addresses: [SocketAddress]
         do {
             addresses = try await proxy.start()

@@ -14,6 +14,7 @@ import Testing
         "timeout": ("250", "250"),
         "server_connections": ("3", "3"),
         "client_connections": ("10", "10"),
+        "client_timeout": ("30", "30"),
         "password": ("secret", "(set)"),
         "auth": ("{user: u, password: p}", "(set)"),
         "redis_auth": ("secret", "(set)"),

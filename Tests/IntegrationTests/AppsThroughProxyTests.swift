@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 
-/// Real job queues through a two-group proxy of real redis-servers: an rq worker and a celery worker
-/// (redis broker and result backend) run jobs enqueued through the proxy, and the results are read
-/// back through it. Their keys carry no hash tags, so the pools pin the apps' prefixes with `routes:`.
+/// Real job queues through a two-group proxy of real redis-servers, and of `shardgate node`s (the
+/// shape `shardgate up` runs): an rq worker and a celery worker (redis broker and result backend,
+/// Lua scripts included) run jobs enqueued through the proxy, and the results are read back through
+/// it. Their keys carry no hash tags, so the pools pin the apps' prefixes with `routes:`.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct AppsThroughProxyTests {
     static let routes: [String: String] = [
@@ -11,8 +12,8 @@ struct AppsThroughProxyTests {
         "celery": "  routes:\n    \"celery\": g0\n    \"_kombu\": g0\n    \"unacked\": g0\n",
     ]
 
-    static func runApp(_ app: String, distribution: String) async throws {
-        let shards = try await ShardGroups(groups: 2)
+    static func runApp(_ app: String, distribution: String, kind: DataServerKind = .redis) async throws {
+        let shards = try await ShardGroups(groups: 2, kind: kind)
         defer { shards.stop() }
         let slots = distribution == "slots"
         let groups = shards.groupsYAML { index in slots ? (index == 0 ? "      slots: 0-8191\n" : "      slots: 8192-16383\n") : "" }
@@ -34,5 +35,10 @@ struct AppsThroughProxyTests {
     @Test(.enabled(if: TestEnvironment.isCI || TestEnvironment.hasPythonModules("celery")), arguments: ["ketama"])
     func celeryWorkerRunsATask(distribution: String) async throws {
         try await Self.runApp("celery", distribution: distribution)
+    }
+
+    @Test(.enabled(if: TestEnvironment.isCI || TestEnvironment.hasPythonModules("rq", "celery")), arguments: ["rq", "celery"])
+    func appsRunThroughTheProxyOnDataNodes(app: String) async throws {
+        try await Self.runApp(app, distribution: "ketama", kind: .shardgateNode)
     }
 }

@@ -50,6 +50,30 @@ struct ProxyConnectionCommandsTests {
         await proxy.stop()
     }
 
+    /// `client_timeout`: an idle client is closed, as redis-server's `timeout` closes it; a
+    /// subscriber, a client blocked in BLPOP and a client that keeps sending stay.
+    @Test func clientTimeoutClosesIdleClientsOnly() async throws {
+        let shards = try await ShardGroups(groups: 1)
+        defer { shards.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  client_timeout: 1\n" + shards.groupsYAML())
+        let idle = try proxy.client()
+        #expect(try idle.command("PING") == .status("PONG"))
+        let subscriber = try proxy.client()
+        _ = try subscriber.command("SUBSCRIBE", "news")
+        let blocked = try proxy.client()
+        try blocked.sendRaw(RedisTestClient.encode([Array("BLPOP".utf8), Array("queue".utf8), Array("0".utf8)]))
+        let busy = try proxy.client()
+        for _ in 0..<12 {
+            #expect(try busy.command("PING") == .status("PONG"))
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(idle.isClosedByPeer(), "the idle client is closed after client_timeout")
+        #expect(try subscriber.command("PING") == .array([.bulk(Array("pong".utf8)), .bulk([])]))
+        _ = try proxy.client().command("RPUSH", "queue", "job")
+        #expect(try blocked.readReply() == .array([.bulk(Array("queue".utf8)), .bulk(Array("job".utf8))]))
+        await proxy.stop()
+    }
+
     /// WAIT counts the replicas that have the client's writes in every group it wrote to: a group
     /// whose replica is held back answers 0, and so does WAIT.
     @Test func waitReportsTheFewestReplicasAcrossWrittenGroups() async throws {

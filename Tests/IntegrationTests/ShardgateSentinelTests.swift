@@ -63,10 +63,15 @@ struct ShardgateSentinelTests {
             let text = String(decoding: bytes, as: UTF8.self)
             return text.contains("master_port:\(newPort)\r\n") && text.contains("master_link_status:up")
         }
-        // The rewritten config files name the new master.
-        let config = try String(contentsOfFile: Self.configPath(cluster, 2), encoding: .utf8)
+        // The rewritten config files name the new master (each sentinel rewrites its own when it
+        // learns of the switch, which may be a moment after the others).
+        var config = ""
+        try await waitUntil("sentinel 2's config names the new master and the old one as a replica", seconds: 10) {
+            config = try String(contentsOfFile: Self.configPath(cluster, 2), encoding: .utf8)
+            return config.contains("sentinel monitor \(cluster.masterName) 127.0.0.1 \(newPort) 2")
+                && config.contains("sentinel known-replica \(cluster.masterName) 127.0.0.1 \(oldPort)")
+        }
         #expect(config.contains("sentinel monitor \(cluster.masterName) 127.0.0.1 \(newPort) 2"), "\(config)")
-        #expect(config.contains("sentinel known-replica \(cluster.masterName) 127.0.0.1 \(oldPort)"), "\(config)")
 
         try await cluster.restart(port: oldPort)
         try await waitUntil("the old master comes back as a replica of the new one", seconds: 15) {

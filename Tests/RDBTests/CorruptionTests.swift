@@ -120,7 +120,7 @@ struct CorruptionTests {
     }
 
     @Test func unsupportedTypesNameTheKey() {
-        for (type, name) in [(UInt8(15), "stream"), (19, "stream"), (21, "stream"), (7, "module"), (6, "module"), (25, "hash with field expiration")] {
+        for (type, name) in [(UInt8(7), "module"), (6, "module"), (25, "hash with field expiration")] {
             let file = Self.file([0xFE, 0x00, type, 0x08] + bytes("mystream") + [0x01, 0x02, 0x03])
             #expect(throws: RDBError.unsupportedType(name: name, type: type, key: bytes("mystream"), offset: 11)) {
                 try readDump(file)
@@ -129,6 +129,16 @@ struct CorruptionTests {
         #expect(throws: RDBError.moduleAuxiliaryData(offset: 9)) { try readDump(Self.file([0xF7, 0x01, 0x02])) }
         #expect(throws: RDBError.unknownType(8, offset: 9)) { try readDump(Self.file([0x08, 0x01, 0x6B])) }
         #expect(throws: RDBError.unknownType(100, offset: 9)) { try readDump(Self.file([100])) }
+    }
+
+    @Test func corruptStreamsAreRefused() {
+        // A node key that is not 16 bytes, then a truncated stream.
+        for type in [UInt8(15), 19, 21] {
+            let badKey = Self.file([0xFE, 0x00, type, 0x01] + bytes("s") + [0x01, 0x03] + bytes("abc"))
+            #expect(throws: RDBError.self) { try readDump(badKey) }
+            let truncated = Self.file([0xFE, 0x00, type, 0x01] + bytes("s") + [0x05])
+            #expect(throws: RDBError.self) { try readDump(truncated) }
+        }
     }
 
     @Test func checksumMismatchIsReported() {

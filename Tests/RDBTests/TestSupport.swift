@@ -36,6 +36,7 @@ enum Shape: Equatable, CustomStringConvertible {
     case set([String])
     case hash([String: String])
     case sortedSet([String], [Double])
+    case stream(RDBStream)
 
     init(_ value: RDBValue) {
         switch value {
@@ -47,6 +48,7 @@ enum Shape: Equatable, CustomStringConvertible {
         case .sortedSet(let pairs):
             let sorted = pairs.sorted { $0.score < $1.score || ($0.score == $1.score && $0.member.lexicographicallyPrecedes($1.member)) }
             self = .sortedSet(sorted.map { text($0.member) }, sorted.map(\.score))
+        case .stream(let stream): self = .stream(stream)
         }
     }
 
@@ -59,6 +61,7 @@ enum Shape: Equatable, CustomStringConvertible {
         case .set(let members): return "set \(members)"
         case .hash(let pairs): return "hash \(pairs.sorted { $0.key < $1.key })"
         case .sortedSet(let members, let scores): return "zset \(Array(zip(members, scores)))"
+        case .stream(let stream): return "stream of \(stream.length) entries"
         }
     }
 }

@@ -56,6 +56,7 @@ private func writable(_ entry: RDBEntry) -> Bool {
     case .hash(let pairs): return !pairs.isEmpty && Set(pairs.map(\.field)).count == pairs.count
     case .sortedSet(let pairs):
         return !pairs.isEmpty && Set(pairs.map(\.member)).count == pairs.count && !pairs.contains { $0.score.isNaN }
+    case .stream: return true
     }
 }
 
@@ -63,7 +64,7 @@ private func writable(_ entry: RDBEntry) -> Bool {
 private func normalized(_ entry: RDBEntry) -> RDBEntry {
     var entry = entry
     switch entry.value {
-    case .string, .list: break
+    case .string, .list, .stream: break
     case .set(let members): entry.value = .set(members.sorted { $0.lexicographicallyPrecedes($1) })
     case .hash(let pairs): entry.value = .hash(pairs.sorted { $0.field.lexicographicallyPrecedes($1.field) })
     case .sortedSet(let pairs): entry.value = .sortedSet(pairs.sorted { $0.member.lexicographicallyPrecedes($1.member) })

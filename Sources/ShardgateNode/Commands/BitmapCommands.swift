@@ -66,7 +66,10 @@ enum BitmapCommands {
             return (old, grew || old != (value == 1))
         }
         // Setting a bit to what it was changes nothing: no propagation either.
-        if changed { call.effect.dirty += 1 }
+        if changed {
+            call.effect.dirty += 1
+            call.notify(.string, "setbit", 1)
+        }
         call.client.integer(old ? 1 : 0)
     }
 
@@ -167,9 +170,10 @@ enum BitmapCommands {
         }
         let result = Bitmaps.combine(operation, sources)
         if result.isEmpty {
-            call.delete(2)
+            if call.delete(2) { call.notify(.generic, "del", 2) }
         } else {
             call.store(2, .string(result))
+            call.notify(.string, "set", 2)
         }
         call.client.integer(result.count)
     }
@@ -279,5 +283,6 @@ enum BitmapCommands {
             return written
         }
         call.effect.dirty += changes
+        if changes > 0 { call.notify(.string, "setbit", 1) }
     }
 }

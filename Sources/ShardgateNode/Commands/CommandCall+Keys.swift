@@ -1,9 +1,15 @@
 /// Key lookups shared by the command families.
 extension CommandCall {
     /// The slot of key argument `index` for a read, counting keyspace hits and misses.
-    func lookupRead(_ index: Int) -> Int? {
-        let slot = find(index)
-        if slot == nil { node.stats.keyspaceMisses += 1 } else { node.stats.keyspaceHits += 1 }
+    /// `touch: false`: without recording an access (Redis's LOOKUP_NOTOUCH).
+    func lookupRead(_ index: Int, touch: Bool = true) -> Int? {
+        let slot = find(index, touch: touch)
+        if slot == nil {
+            node.stats.keyspaceMisses += 1
+            notify(.keyMiss, "keymiss", index)
+        } else {
+            node.stats.keyspaceHits += 1
+        }
         return slot
     }
 
@@ -70,6 +76,7 @@ extension Value {
     var asHash: HashObject? { if case .hash(let hash) = self { hash } else { nil } }
     var asSet: SetObject? { if case .set(let set) = self { set } else { nil } }
     var asSortedSet: SortedSetObject? { if case .sortedSet(let set) = self { set } else { nil } }
+    var asStream: StreamObject? { if case .stream(let stream) = self { stream } else { nil } }
 
     /// An independent copy (COPY, and anything that must not share a collection).
     func copy() -> Value {
@@ -79,6 +86,7 @@ extension Value {
         case .hash(let hash): .hash(hash.copy())
         case .set(let set): .set(set.copy())
         case .sortedSet(let sortedSet): .sortedSet(sortedSet.copy())
+        case .stream(let stream): .stream(stream.copy())
         }
     }
 }

@@ -101,11 +101,11 @@ struct CommandCall {
     }
 
     /// The slot of a live key argument in the selected database.
-    func find(_ index: Int) -> Int? {
+    func find(_ index: Int, touch: Bool = true) -> Int? {
         let database = self.database
         let now = self.now
         let hash = index == 1 ? keyHash : nil
-        return argument(index) { database.find($0, hash: hash, now: now) }
+        return argument(index) { database.find($0, hash: hash, now: now, touch: touch) }
     }
 }
 

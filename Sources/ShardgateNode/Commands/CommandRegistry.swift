@@ -11,7 +11,8 @@ enum CommandRegistry {
             PubSubCommands.all, TransactionCommands.all, BlockingCommands.all, MonitorCommand.all,
             HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
             PersistenceCommands.all, GeoCommands.all, HyperLogLogCommands.all, BitmapCommands.all,
-            DumpRestoreCommands.all, SortCommand.all, LCSCommand.all,
+            DumpRestoreCommands.all, SortCommand.all, LCSCommand.all, StreamCommands.all, ClientCommands.all,
+            MonitoringCommands.all, ScriptingCommands.all, FunctionCommands.all,
         ]
         for group in groups {
             for (name, handler) in group {

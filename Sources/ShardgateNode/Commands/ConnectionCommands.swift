@@ -9,6 +9,7 @@ enum ConnectionCommands {
         ("client|list", clientList), ("client|kill", clientKill), ("command", command),
         ("command|count", commandCount), ("command|info", commandInfo), ("command|docs", commandDocs),
         ("command|list", commandList), ("command|getkeys", commandGetKeys),
+        ("command|getkeysandflags", commandGetKeysAndFlags),
     ]}
 
     static func ping(_ call: inout CommandCall) throws(CommandError) {
@@ -257,31 +258,125 @@ enum ConnectionCommands {
         call.client.reply.writeBytes(table.commandDocsReply(specs))
     }
 
+    /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: commands and
+    /// subcommands (`container|sub`).
     static func commandList(_ call: inout CommandCall) throws(CommandError) {
-        let all = CommandTable.redis.commands
-        call.client.arrayHeader(all.count)
-        for spec in all { call.client.bulk(spec.name) }
+        let table = CommandTable.redis
+        var names: [String] = []
+        for spec in table.commands {
+            names.append(spec.name)
+            for sub in spec.subcommands { names.append(sub.name) }
+        }
+        if call.count != 2 {
+            guard call.count == 5, call.matches(2, "filterby") else { throw .syntax }
+            let value = call.string(4)
+            if call.matches(3, "module") {
+                names = []
+            } else if call.matches(3, "aclcat") {
+                let category = value.lowercased()
+                names = names.filter { name in
+                    table.lookup(fullName: name).map { aclCategories($0).contains(category) } ?? false
+                }
+            } else if call.matches(3, "pattern") {
+                let pattern = Array(value.utf8)
+                names = names.filter { GlobMatch.matches(pattern, Array($0.utf8), noCase: true) }
+            } else {
+                throw .syntax
+            }
+        }
+        call.client.arrayHeader(names.count)
+        for name in names { call.client.bulk(name) }
     }
 
-    static func commandGetKeys(_ call: inout CommandCall) throws(CommandError) {
+    /// A command's ACL categories as Redis derives them: from its flags (write, read, admin and
+    /// dangerous, pubsub, fast or slow, blocking) and its group.
+    static func aclCategories(_ spec: CommandSpec) -> Set<String> {
+        var categories: Set<String> = []
+        if spec.flags.contains(.write) { categories.insert("write") }
+        if spec.flags.contains(.readonly) { categories.insert("read") }
+        if spec.flags.contains(.admin) { categories.formUnion(["admin", "dangerous"]) }
+        if spec.flags.contains(.pubsub) { categories.insert("pubsub") }
+        if spec.flags.contains(.blocking) { categories.insert("blocking") }
+        categories.insert(spec.flags.contains(.fast) ? "fast" : "slow")
+        switch spec.group {
+        case "generic": categories.insert("keyspace")
+        case "sorted-set": categories.insert("sortedset")
+        case "server", "cluster", "sentinel", "module": break
+        default: categories.insert(spec.group)
+        }
+        return categories
+    }
+
+    static func commandGetKeysAndFlags(_ call: inout CommandCall) throws(CommandError) {
+        let (_, keys) = try keysOfCommandArgument(call)
+        call.client.arrayHeader(keys.count)
+        for key in keys {
+            call.client.arrayHeader(2)
+            call.argument(key.index + 2) { call.client.bulk($0) }
+            let names = KeySpec.Flags.redisNames.filter { key.flags.contains($0.flag) && $0.flag != .variableFlags && $0.flag != .incomplete }
+            call.client.setHeader(names.count)
+            // Status strings, as Redis writes flags.
+            for name in names { call.client.simple(name.name) }
+        }
+    }
+
+    /// The command named by COMMAND GETKEYS' arguments and its keys (argument indices from 0 at
+    /// the command name) with their spec flags, with Redis's errors.
+    private static func keysOfCommandArgument(
+        _ call: CommandCall
+    ) throws(CommandError) -> (CommandSpec, [(index: Int, flags: KeySpec.Flags)]) {
         let count = call.count - 2
         guard let spec = CommandTable.redis.resolve(argumentCount: count, { index, body in call.argument(index + 2, body) })?.spec else {
             throw CommandError("ERR Invalid command specified")
         }
-        // Redis's order: a command without key specs, then the arity, then arguments naming no key
-        // (an empty list for commands whose keys are optional).
         guard spec.hasKeys || spec.hasMovableKeys else { throw CommandError("ERR The command has no key arguments") }
         guard spec.acceptsArgumentCount(count) else {
             throw CommandError("ERR Invalid number of arguments specified for command")
         }
-        let keys = call.request.frame.withUnsafeReadableBytes { bytes in
-            try? spec.keyIndices(argumentCount: count) { UnsafeRawBufferPointer(rebasing: bytes[call.spans[$0 + 2].range]) }
+        // Redis's order: a command without key specs, then the arity, then arguments naming no key
+        // (an empty list for commands whose keys are optional).
+        // SORT's and SORT_RO's key specs are incomplete (BY/GET patterns name keys no spec can find):
+        // the first key from the specs, then, as Redis's own key finder, SORT's last STORE key.
+        let isSort = spec.name == "sort" || spec.name == "sort_ro"
+        let found = call.request.frame.withUnsafeReadableBytes { bytes in
+            try? spec.keyIndicesAndFlags(argumentCount: count, options: isSort ? .partial : []) {
+                UnsafeRawBufferPointer(rebasing: bytes[call.spans[$0 + 2].range])
+            }
         }
-        guard let keys, !keys.isEmpty else {
-            if spec.flags.contains(.noMandatoryKeys) { return call.client.arrayHeader(0) }
+        guard var keys = found else {
+            if spec.flags.contains(.noMandatoryKeys) { return (spec, []) }
             throw CommandError("ERR Invalid arguments specified for command")
         }
+        // SET's key is only read too with GET (Redis's own key finder for SET says so).
+        if spec.name == "set" && !(3..<count).contains(where: { call.matches($0 + 2, "get") }) {
+            keys = keys.map { ($0.index, [.overwrite, .update]) }
+        }
+        if spec.name == "sort" {
+            // Redis's sortGetKeys: LIMIT skips two arguments and GET and BY one (unchecked), and
+            // the last STORE followed by an argument names the destination.
+            var store: Int?
+            var index = 2
+            while index < count {
+                if call.matches(index + 2, "limit") {
+                    index += 2
+                } else if call.matches(index + 2, "get") || call.matches(index + 2, "by") {
+                    index += 1
+                } else if call.matches(index + 2, "store") && index + 1 < count {
+                    store = index + 1
+                }
+                index += 1
+            }
+            if let store { keys.append((store, [.overwrite, .update])) }
+        }
+        guard !keys.isEmpty || spec.flags.contains(.noMandatoryKeys) else {
+            throw CommandError("ERR Invalid arguments specified for command")
+        }
+        return (spec, keys)
+    }
+
+    static func commandGetKeys(_ call: inout CommandCall) throws(CommandError) {
+        let (_, keys) = try keysOfCommandArgument(call)
         call.client.arrayHeader(keys.count)
-        for key in keys { call.argument(key + 2) { call.client.bulk($0) } }
+        for key in keys { call.argument(key.index + 2) { call.client.bulk($0) } }
     }
 }

@@ -54,6 +54,7 @@ struct DatasetDigest {
         case .set: 2
         case .sortedSet: 3
         case .hash: 4
+        case .stream: 15
         }
     }
 
@@ -81,6 +82,16 @@ struct DatasetDigest {
                 pair.mix(field)
                 pair.mix(value)
                 add(pair.bytes)
+            }
+        case .stream(let stream):
+            // Entries only, in order, each ID as `ms.seq` (consumer groups are not digested).
+            stream.forward(from: .zero, to: .max) { node, entry in
+                mix("\(entry.id.ms).\(entry.id.seq)")
+                node.forEachPair(entry) { field, value in
+                    mix(field)
+                    mix(value)
+                }
+                return true
             }
         }
         if expires { add(Array("!!expire!!".utf8)) }
@@ -112,7 +123,7 @@ struct DatasetDigest {
     }
 }
 
-/// SHA-1 (FIPS 180-4), for the digests above only: not used for anything that needs security.
+/// SHA-1 (FIPS 180-4), for the digests above and script names: not used for anything that needs security.
 enum SHA1 {
     static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)

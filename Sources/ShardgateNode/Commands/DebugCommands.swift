@@ -21,6 +21,11 @@ enum DebugCommands {
         case "set-active-expire" where count == 3:
             call.node.keyspace.activeExpiry = cAtoi(call.string(2)) != 0
             call.client.ok()
+        case "set-disable-deny-scripts" where count == 3:
+            // Scripts may run commands flagged noscript (Redis's test hook).
+            call.node.scripts.allowsDeniedCommands = cAtoi(call.string(2)) != 0
+            call.node.functions.allowsDeniedCommands = call.node.scripts.allowsDeniedCommands
+            call.client.ok()
         case "quicklist-packed-threshold" where count == 3: try quicklistPackedThreshold(call)
         case "reload": try reload(call)
         case "loadaof":
@@ -150,10 +155,12 @@ enum DebugCommands {
 
     /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE].
     static func reload(_ call: CommandCall) throws(CommandError) {
-        var save = true, flush = true
+        var save = true, flush = true, merge = false
         for index in 2..<call.count {
             if call.matches(index, "merge") {
-                continue  // The node's load always lets the dump's keys replace those in memory.
+                // The node's load always lets the dump's keys replace those in memory; MERGE lets
+                // its function libraries replace those loaded.
+                merge = true
             } else if call.matches(index, "noflush") {
                 flush = false
             } else if call.matches(index, "nosave") {
@@ -162,7 +169,7 @@ enum DebugCommands {
                 throw CommandError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
             }
         }
-        if let failure = call.node.debugReload(save: save, flush: flush) { throw CommandError(failure) }
+        if let failure = call.node.debugReload(save: save, flush: flush, merge: merge) { throw CommandError(failure) }
         call.client.ok()
     }
 
@@ -182,6 +189,7 @@ enum DebugCommands {
         case .hash(let hash): identity = UInt(bitPattern: ObjectIdentifier(hash))
         case .set(let set): identity = UInt(bitPattern: ObjectIdentifier(set))
         case .sortedSet(let sortedSet): identity = UInt(bitPattern: ObjectIdentifier(sortedSet))
+        case .stream(let stream): identity = UInt(bitPattern: ObjectIdentifier(stream))
         }
         let access = database.access(slot: slot)
         let lru: UInt32
@@ -227,6 +235,7 @@ enum DebugCommands {
         case .hash(let hash): writer.writeHash(key: key, pairs: hash.pairs.lazy.map { (field: $0.0, value: $0.1) })
         case .sortedSet(let sortedSet):
             writer.writeSortedSet(key: key, pairs: sortedSet.entries.lazy.map { (member: $0.0, score: $0.1) })
+        case .stream(let stream): writer.writeStream(key: key, stream: stream)
         }
         // Less the type byte and the empty key's length byte.
         return max(0, writer.byteCount - before - 2)

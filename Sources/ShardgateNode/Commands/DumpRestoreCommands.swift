@@ -29,6 +29,8 @@ enum DumpRestoreCommands {
                 let entries = sortedSet.entries
                 let ordered = sortedSet.isPacked ? entries : entries.reversed()
                 writer.writeSortedSet(key: [], pairs: ordered.lazy.map { (member: $0.0, score: $0.1) }, compact: sortedSet.isPacked)
+            case .stream(let stream):
+                writer.writeStream(key: [], stream: stream)
             }
         }
     }
@@ -74,6 +76,7 @@ enum DumpRestoreCommands {
         case .failure(.versionOrChecksum): throw CommandError("ERR DUMP payload version or checksum are wrong")
         case .failure(.badData): throw CommandError("ERR Bad data format")
         }
+        if case .stream(let stream) = restored, StreamObject(rdb: stream) == nil { throw CommandError("ERR Bad data format") }
 
         let database = call.database
         var deleted = false
@@ -88,6 +91,7 @@ enum DumpRestoreCommands {
             if deleted {
                 call.effect.dirty += 1
                 call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
+                call.notify(.generic, "del", 1)
             }
             return call.client.ok()
         }
@@ -112,6 +116,7 @@ enum DumpRestoreCommands {
             }
         }
         call.effect.dirty += 1
+        call.notify(.generic, "restore", 1)
         call.client.ok()
     }
 }

@@ -137,6 +137,7 @@ enum GeoCommands {
         }
         call.effect.dirty += added + updated
         if added + updated > 0 {
+            call.notify(.zset, "zadd", 1)
             call.propagate { call in
                 var zadd: [[UInt8]] = [Array("zadd".utf8)]
                 for index in 1..<first { zadd.append(call.bytes(index)) }
@@ -324,7 +325,7 @@ enum GeoCommands {
 
         guard let set else {
             if let storeIndex {
-                call.delete(storeIndex)
+                if call.delete(storeIndex) { call.notify(.generic, "del", storeIndex) }
                 call.client.integer(0)
             } else {
                 call.client.arrayHeader(0)
@@ -365,7 +366,7 @@ enum GeoCommands {
             return
         }
         if returned == 0 {
-            call.delete(storeIndex)
+            if call.delete(storeIndex) { call.notify(.generic, "del", storeIndex) }
         } else {
             let entries = matches.prefix(returned).map { match in
                 (match.member, storeDistances ? match.distance / toMeters : match.score)
@@ -373,6 +374,11 @@ enum GeoCommands {
             call.store(storeIndex, .sortedSet(SortedSetObject(entries: entries, settings: call.node.settings)))
             // Redis counts one change per stored member.
             call.effect.dirty += returned - 1
+            if kind == .searchStore {
+                call.notify(.zset, "geosearchstore", storeIndex)
+            } else {
+                call.notify(.zset, "georadiusstore", storeIndex)
+            }
         }
         call.client.integer(returned)
     }

@@ -56,6 +56,7 @@ enum HashCommands {
             }
         }
         call.effect.dirty += (call.count - 2) / 2
+        call.notify(.hash, "hset", 1)
         return created
     }
 
@@ -68,6 +69,7 @@ enum HashCommands {
             call.argument(3) { value in _ = hash.set(field, value, maxEntries: settings.hashMaxListpackEntries) }
         }
         call.effect.dirty += 1
+        call.notify(.hash, "hset", 1)
         call.client.integer(1)
     }
 
@@ -88,7 +90,7 @@ enum HashCommands {
 
     static func hdel(_ call: inout CommandCall) throws(CommandError) {
         guard let hash = try write(call) else { return call.client.integer(0) }
-        removeMembers(&call, remove: hash.remove, isEmpty: { hash.count == 0 })
+        removeMembers(&call, event: (.hash, "hdel"), remove: hash.remove, isEmpty: { hash.count == 0 })
     }
 
     static func hlen(_ call: inout CommandCall) throws(CommandError) {
@@ -139,6 +141,7 @@ enum HashCommands {
         let text = Array(String(result).utf8)
         call.argument(2) { field in text.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
         call.effect.dirty += 1
+        call.notify(.hash, "hincrby", 1)
         call.client.integer(result)
     }
 
@@ -157,6 +160,7 @@ enum HashCommands {
         let bytes = Array(text.utf8)
         call.argument(2) { field in bytes.withUnsafeBytes { _ = hash.set(field, $0, settings: call.node.settings) } }
         call.effect.dirty += 1
+        call.notify(.hash, "hincrbyfloat", 1)
         // The result, not the increment: float formatting must not make replicas or a reload differ.
         call.propagate { call in [[Array("HSET".utf8), call.bytes(1), call.bytes(2), bytes]] }
         call.client.bulk(bytes)
@@ -250,16 +254,22 @@ func removeKey(_ call: CommandCall, _ index: Int) {
 /// HDEL, SREM and ZREM: removes the members named from argument 2 on from the collection at key
 /// argument 1, deletes the key once it is empty, counts each removal as a change and replies how
 /// many there were.
-func removeMembers(_ call: inout CommandCall, remove: (UnsafeRawBufferPointer) -> Bool, isEmpty: () -> Bool) {
+func removeMembers(
+    _ call: inout CommandCall, event: (KeyspaceEvents, StaticString), remove: (UnsafeRawBufferPointer) -> Bool,
+    isEmpty: () -> Bool
+) {
     var removed = 0
+    var emptied = false
     for index in 2..<call.count where call.argument(index, remove) {
         removed += 1
         if isEmpty() {
             removeKey(call, 1)
+            emptied = true
             break
         }
     }
     call.effect.dirty += removed
+    if removed > 0 { call.notifyOrDeleted(event.0, event.1, 1, deleted: emptied) }
     call.client.integer(removed)
 }
 

@@ -68,6 +68,7 @@ enum HyperLogLogCommands {
         }
         if failed { throw corrupt }
         call.effect.dirty += updated
+        if updated > 0 { call.notify(.string, "pfadd", 1) }
         call.client.integer(updated > 0 ? 1 : 0)
     }
 
@@ -120,6 +121,7 @@ enum HyperLogLogCommands {
         }
         guard merged else { throw corrupt }
         call.effect.dirty += 1
+        call.notify(.string, "pfadd", 1)
         call.client.ok()
     }
 

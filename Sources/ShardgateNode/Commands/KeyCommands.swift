@@ -8,7 +8,7 @@ import Commands
 /// The generic key commands: existence, deletion, expiry, renaming, iteration.
 enum KeyCommands {
     static var all: [(String, CommandHandler)] {[
-        ("del", del), ("unlink", del), ("exists", exists), ("touch", exists), ("type", type),
+        ("del", del), ("unlink", unlink), ("exists", exists), ("touch", exists), ("type", type),
         ("expire", expire), ("pexpire", pexpire), ("expireat", expireat), ("pexpireat", pexpireat),
         ("ttl", ttl), ("pttl", pttl), ("expiretime", expiretime), ("pexpiretime", pexpiretime),
         ("persist", persist), ("rename", rename), ("renamenx", renamenx), ("keys", keys), ("scan", scan),
@@ -18,18 +18,56 @@ enum KeyCommands {
 
     static func del(_ call: inout CommandCall) throws(CommandError) {
         var deleted = 0
-        for index in 1..<call.count where call.delete(index) { deleted += 1 }
+        for index in 1..<call.count where call.delete(index) {
+            deleted += 1
+            call.notify(.generic, "del", index)
+        }
         call.client.integer(deleted)
+    }
+
+    /// DEL that counts, as Redis's `lazyfreed_objects`, the values Redis would free in a background
+    /// thread (those whose freeing effort passes 64 allocations); the node frees them at once.
+    static func unlink(_ call: inout CommandCall) throws(CommandError) {
+        var deleted = 0
+        for index in 1..<call.count {
+            if let slot = call.find(index), freeEffort(call.database.value(at: slot), settings: call.node.settings) > 64 {
+                call.node.stats.lazyfreedObjects += 1
+            }
+            if call.delete(index) {
+                deleted += 1
+                call.notify(.generic, "del", index)
+            }
+        }
+        call.client.integer(deleted)
+    }
+
+    /// Redis's `lazyfreeGetFreeEffort`: about how many allocations freeing the value takes.
+    static func freeEffort(_ value: Value, settings: NodeSettings) -> Int {
+        switch value {
+        case .string: return 1
+        case .list(let list): return MemoryUsage.quicklistShape(list, fill: settings.listMaxListpackSize).nodes
+        case .set(let set): return set.isIntset ? 1 : set.count
+        case .hash(let hash): return hash.isPacked ? 1 : hash.count
+        case .sortedSet(let sortedSet): return sortedSet.scores == nil ? 1 : sortedSet.count
+        case .stream(let stream):
+            var effort = stream.radixTreeNodes
+            if let first = stream.sortedGroups.first {
+                effort += stream.groups.count * (1 + first.1.pending.count)
+            }
+            return effort
+        }
     }
 
     static func exists(_ call: inout CommandCall) throws(CommandError) {
         var found = 0
-        for index in 1..<call.count where call.lookupRead(index) != nil { found += 1 }
+        // EXISTS leaves the keys' access time alone, TOUCH records it (both count hits and misses).
+        let touch = call.spec.name == "touch"
+        for index in 1..<call.count where call.lookupRead(index, touch: touch) != nil { found += 1 }
         call.client.integer(found)
     }
 
     static func type(_ call: inout CommandCall) throws(CommandError) {
-        guard let slot = call.find(1) else { return call.client.simple("none") }
+        guard let slot = call.lookupRead(1, touch: false) else { return call.client.simple("none") }
         call.client.simple(call.database.value(at: slot).typeName)
     }
 
@@ -74,6 +112,7 @@ enum KeyCommands {
         if deadline <= call.now {
             call.delete(1)
             call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
+            call.notify(.generic, "del", 1)
         } else {
             database.setExpiry(slot: slot, deadline)
             call.effect.dirty += 1
@@ -84,6 +123,7 @@ enum KeyCommands {
                     [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)] + (3..<call.count).map { call.bytes($0) }]
                 }
             }
+            call.notify(.generic, "expire", 1)
         }
         call.client.integer(1)
     }
@@ -92,7 +132,7 @@ enum KeyCommands {
     static func pttl(_ call: inout CommandCall) throws(CommandError) { try remaining(call, scale: 1) }
 
     private static func remaining(_ call: CommandCall, scale: Int64) throws(CommandError) {
-        guard let slot = call.lookupRead(1) else { return call.client.integer(-2) }
+        guard let slot = call.lookupRead(1, touch: false) else { return call.client.integer(-2) }
         let deadline = call.database.expireAt(slot: slot)
         guard deadline != 0 else { return call.client.integer(-1) }
         let left = max(0, deadline - call.now)
@@ -103,7 +143,7 @@ enum KeyCommands {
     static func pexpiretime(_ call: inout CommandCall) throws(CommandError) { try deadline(call, scale: 1) }
 
     private static func deadline(_ call: CommandCall, scale: Int64) throws(CommandError) {
-        guard let slot = call.lookupRead(1) else { return call.client.integer(-2) }
+        guard let slot = call.lookupRead(1, touch: false) else { return call.client.integer(-2) }
         let deadline = call.database.expireAt(slot: slot)
         call.client.integer(deadline == 0 ? -1 : Int(deadline / scale))
     }
@@ -112,6 +152,7 @@ enum KeyCommands {
         guard let slot = call.find(1), call.database.expireAt(slot: slot) != 0 else { return call.client.integer(0) }
         call.database.setExpiry(slot: slot, 0)
         call.effect.dirty += 1
+        call.notify(.generic, "persist", 1)
         call.client.integer(1)
     }
 
@@ -136,6 +177,8 @@ enum KeyCommands {
         if let target = call.find(2) { database.remove(slot: target) }
         database.add(call.bytes(2), value, expireAt: deadline)
         call.effect.dirty += 1
+        call.notify(.generic, "rename_from", 1)
+        call.notify(.generic, "rename_to", 2)
         return true
     }
 
@@ -261,6 +304,7 @@ enum KeyCommands {
         }
         target.add(call.bytes(2), value, expireAt: deadline)
         call.effect.dirty += 1
+        call.notify(.generic, "copy_to", key: call.bytes(2), database: targetIndex)
         if otherDatabase { call.effect.modified(database: targetIndex, key: call.bytes(2)) }
         call.client.integer(1)
     }
@@ -283,6 +327,8 @@ enum KeyCommands {
         target.add(call.bytes(1), value, expireAt: deadline)
         call.effect.dirty += 1
         call.effect.modified(database: targetIndex, key: call.bytes(1))
+        call.notify(.generic, "move_from", 1)
+        call.notify(.generic, "move_to", key: call.bytes(1), database: targetIndex)
         call.client.integer(1)
     }
 

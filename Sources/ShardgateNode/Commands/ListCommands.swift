@@ -46,8 +46,10 @@ enum ListCommands {
     static func pop(_ call: inout CommandCall, keyIndex index: Int, left: Bool, count: Int) throws(CommandError) -> [[UInt8]]? {
         guard let list = try write(call, index) else { return nil }
         let popped = pop(from: list, left: left, count: count)
-        if list.elements.isEmpty { removeKey(call, index) }
+        let emptied = list.elements.isEmpty
+        if emptied { removeKey(call, index) }
         call.effect.dirty += popped.count
+        call.notifyOrDeleted(.list, left ? "lpop" : "rpop", index, deleted: emptied)
         return popped
     }
 
@@ -79,6 +81,7 @@ enum ListCommands {
             if left { list.elements.prepend(element) } else { list.elements.append(element) }
         }
         call.effect.dirty += call.count - 2
+        call.notify(.list, left ? "lpush" : "rpush", 1)
         call.client.integer(list.elements.count)
     }
 
@@ -92,8 +95,10 @@ enum ListCommands {
         guard let list = try write(call) else { return hasCount ? call.client.nullArray() : call.client.null() }
         if hasCount && count == 0 { return call.client.arrayHeader(0) }
         let popped = pop(from: list, left: left, count: count)
-        if list.elements.isEmpty { removeKey(call, 1) }
+        let emptied = list.elements.isEmpty
+        if emptied { removeKey(call, 1) }
         call.effect.dirty += popped.count
+        call.notifyOrDeleted(.list, left ? "lpop" : "rpop", 1, deleted: emptied)
         if hasCount {
             call.client.arrayHeader(popped.count)
             for element in popped { call.client.bulk(element) }
@@ -141,6 +146,7 @@ enum ListCommands {
         guard index >= 0 && index < list.elements.count else { throw CommandError("ERR index out of range") }
         list.elements[index] = call.bytes(3)
         call.effect.dirty += 1
+        call.notify(.list, "lset", 1)
         call.client.ok()
     }
 
@@ -154,6 +160,7 @@ enum ListCommands {
         guard let position else { return call.client.integer(-1) }
         list.elements.insert(call.bytes(4), at: after ? position + 1 : position)
         call.effect.dirty += 1
+        call.notify(.list, "linsert", 1)
         call.client.integer(list.elements.count)
     }
 
@@ -186,7 +193,9 @@ enum ListCommands {
             if removed > 0 { list.elements = kept }
         }
         call.effect.dirty += removed
-        if list.elements.isEmpty { removeKey(call, 1) }
+        let emptied = list.elements.isEmpty
+        if emptied { removeKey(call, 1) }
+        if removed > 0 { call.notifyOrDeleted(.list, "lrem", 1, deleted: emptied) }
         call.client.integer(removed)
     }
 
@@ -204,8 +213,10 @@ enum ListCommands {
             removed = length
             list.elements.removeAll()
         }
-        if list.elements.isEmpty { removeKey(call, 1) }
+        let emptied = list.elements.isEmpty
+        if emptied { removeKey(call, 1) }
         call.effect.dirty += removed
+        call.notifyOrDeleted(.list, "ltrim", 1, deleted: emptied)
         call.client.ok()
     }
 
@@ -282,8 +293,11 @@ enum ListCommands {
         } else {
             call.database.add(call.bytes(2), .list(ListObject([element])))
         }
-        if source.elements.isEmpty { removeKey(call, 1) }
+        call.notify(.list, toLeft ? "lpush" : "rpush", 2)
+        let emptied = source.elements.isEmpty
+        if emptied { removeKey(call, 1) }
         call.effect.dirty += 1
+        call.notifyOrDeleted(.list, fromLeft ? "lpop" : "rpop", 1, deleted: emptied)
         call.client.bulk(element)
     }
 

@@ -132,6 +132,19 @@ enum MemoryUsage {
             }
             return objectHeader + skiplistSet + skiplist + dict + dictBuckets(sortedSet.count) + skiplistHeader
                 + extrapolate(bytes, sampled, to: sortedSet.count)
+        case .stream(let stream):
+            // Redis: the stream header, its radix tree, the listpacks (the tail one preallocated to
+            // 4 KB at most), and the groups' PELs and consumers.
+            var size = objectHeader + 80 + stream.radixTreeNodes * 4
+            for (index, node) in stream.nodes.enumerated() {
+                let bytes = node.listpackBytes
+                size += allocation(index == stream.nodes.count - 1 ? max(bytes, 4096) : bytes)
+            }
+            for group in stream.groups.values {
+                size += 48 + group.pending.count * (24 + 16)
+                for consumer in group.consumers.values { size += 48 + consumer.name.count + consumer.pending.count * 16 }
+            }
+            return size
         }
     }
 

@@ -25,7 +25,8 @@ enum MonitorCommand {
         line.writeString("\(microseconds / 1_000_000).")
         let fraction = String(microseconds % 1_000_000)
         line.writeString(String(repeating: "0", count: 6 - fraction.count) + fraction)
-        line.writeString(" [\(call.client.database) \(call.client.remoteAddress)] ")
+        // Commands a script runs show `lua` as their client, as in Redis.
+        line.writeString(" [\(call.client.database) \(call.client.flags.isScript ? "lua" : call.client.remoteAddress)] ")
         let redacted = redactedArguments(call)
         for index in 0..<call.count {
             if index > 0 { line.writeInteger(UInt8(ascii: " ")) }

@@ -22,7 +22,9 @@ enum ServerCommands {
         var seen: Set<String> = []
         for index in 2..<call.count {
             let pattern = call.bytes(index).map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
-            for parameter in NodeSettings.parameters {
+            // A hidden directive answers only to its exact name, never to a pattern.
+            let isPattern = pattern.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") }
+            for parameter in NodeSettings.parameters where !(parameter.hidden && isPattern) {
                 for name in [parameter.name] + (parameter.alias.map { [$0] } ?? [])
                 where GlobMatch.matches(pattern, Array(name.utf8), noCase: true) && seen.insert(name).inserted {
                     pairs.append((name, parameter.get(call.node.settings)))

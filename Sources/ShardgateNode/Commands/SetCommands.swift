@@ -30,12 +30,13 @@ enum SetCommands {
         var added = 0
         for index in 2..<call.count where call.argument(index, { set.add($0, maxIntset: maxIntset) }) { added += 1 }
         call.effect.dirty += added
+        if added > 0 { call.notify(.set, "sadd", 1) }
         call.client.integer(added)
     }
 
     static func srem(_ call: inout CommandCall) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
-        removeMembers(&call, remove: set.remove, isEmpty: { set.count == 0 })
+        removeMembers(&call, event: (.set, "srem"), remove: set.remove, isEmpty: { set.count == 0 })
     }
 
     static func smembers(_ call: inout CommandCall) throws(CommandError) {
@@ -66,8 +67,10 @@ enum SetCommands {
             guard let set = try write(call) else { return call.client.null() }
             let member = set.randomMember(using: &generator)
             member.withUnsafeBytes { _ = set.remove($0) }
-            if set.count == 0 { removeKey(call, 1) }
+            let emptied = set.count == 0
+            if emptied { removeKey(call, 1) }
             call.effect.dirty += 1
+            call.notifyOrDeleted(.set, "spop", 1, deleted: emptied)
             // The random pick is propagated as what it removed.
             call.propagate { call in [[Array("SREM".utf8), call.bytes(1), member]] }
             return call.client.bulk(member)
@@ -83,6 +86,7 @@ enum SetCommands {
             call.client.setHeader(union.count)
             union.forEach { call.client.bulk($0) }
             removeKey(call, 1)
+            call.notifyOrDeleted(.set, "spop", 1, deleted: true)
             return
         }
         call.effect.dirty += count
@@ -94,6 +98,7 @@ enum SetCommands {
             call.client.bulk(member)
             removed.append(member)
         }
+        call.notify(.set, "spop", 1)
         // As Redis 7.0: one `SREM key member` per member popped, in reply order (several commands
         // reach the AOF and replicas inside MULTI/EXEC).
         call.propagate { call in
@@ -137,7 +142,9 @@ enum SetCommands {
         let target = try write(call, 2)
         if source === target { return call.client.integer(call.argument(3) { source.contains($0) } ? 1 : 0) }
         guard call.argument(3, { source.remove($0) }) else { return call.client.integer(0) }
-        if source.count == 0 { removeKey(call, 1) }
+        let emptied = source.count == 0
+        if emptied { removeKey(call, 1) }
+        call.notifyOrDeleted(.set, "srem", 1, deleted: emptied)
         let destination: SetObject
         if let target {
             destination = target
@@ -147,7 +154,10 @@ enum SetCommands {
         }
         call.effect.dirty += 1
         let maxIntset = call.node.settings.setMaxIntsetEntries
-        if call.argument(3, { destination.add($0, maxIntset: maxIntset) }) { call.effect.dirty += 1 }
+        if call.argument(3, { destination.add($0, maxIntset: maxIntset) }) {
+            call.effect.dirty += 1
+            call.notify(.set, "sadd", 2)
+        }
         call.client.integer(1)
     }
 
@@ -188,6 +198,7 @@ enum SetCommands {
                 if call.find(destination) != nil {
                     removeKey(call, destination)
                     call.effect.dirty += 1
+                    call.notify(.generic, "del", destination)
                 }
                 call.client.integer(0)
             } else if cardinalityOnly {
@@ -226,11 +237,17 @@ enum SetCommands {
     private static func store(_ call: inout CommandCall, _ result: SetObject, at destination: Int) {
         if result.count > 0 {
             call.store(destination, .set(result))
+            switch call.spec.name {
+            case "sinterstore": call.notify(.set, "sinterstore", destination)
+            case "sunionstore": call.notify(.set, "sunionstore", destination)
+            default: call.notify(.set, "sdiffstore", destination)
+            }
             call.client.integer(result.count)
         } else {
             if call.find(destination) != nil {
                 removeKey(call, destination)
                 call.effect.dirty += 1
+                call.notify(.generic, "del", destination)
             }
             call.client.integer(0)
         }

@@ -81,8 +81,9 @@ enum SortCommand {
             default: throw .wrongType
             }
         }
-        // Stored output must not depend on a set's iteration order: sorted as text instead.
-        if dontSort, case .set = source, storeIndex != nil {
+        // Stored output, and a script's (which must replicate the same), must not depend on a set's
+        // iteration order: sorted as text instead.
+        if dontSort, case .set = source, storeIndex != nil || call.client.flags.isScript {
             dontSort = false
             alpha = true
             byPattern = nil
@@ -200,8 +201,9 @@ enum SortCommand {
             call.store(storeIndex, .list(ListObject(stored)))
             // Redis counts one change per stored element.
             call.effect.dirty += outputLength - 1
-        } else {
-            call.delete(storeIndex)
+            call.notify(.list, "sortstore", storeIndex)
+        } else if call.delete(storeIndex) {
+            call.notify(.generic, "del", storeIndex)
         }
         if call.effect.dirty > changedBefore {
             // The destination is no key spec position SORT's table entry names.
@@ -300,6 +302,7 @@ enum SortCommand {
         let database = call.database
         guard let slot = database.find(key, now: call.now) else {
             call.node.stats.keyspaceMisses += 1
+            call.notify(.keyMiss, "keymiss", key: key)
             return nil
         }
         call.node.stats.keyspaceHits += 1

@@ -46,8 +46,10 @@ enum SortedSetCommands {
     static func pop(_ call: inout CommandCall, keyIndex index: Int, max: Bool, count: Int) throws(CommandError) -> [([UInt8], Double)]? {
         guard let set = try write(call, index) else { return nil }
         let popped = pop(from: set, max: max, count: count)
-        if set.count == 0 { removeKey(call, index) }
+        let emptied = set.count == 0
+        if emptied { removeKey(call, index) }
         call.effect.dirty += popped.count
+        if !popped.isEmpty { call.notifyOrDeleted(.zset, max ? "zpopmax" : "zpopmin", index, deleted: emptied) }
         return popped
     }
 
@@ -121,6 +123,7 @@ enum SortedSetCommands {
             }
         }
         call.effect.dirty += added + updated
+        if added + updated > 0 { call.notify(.zset, incr ? "zincr" : "zadd", 1) }
         if incr {
             if processed > 0 { call.client.double(lastScore) } else { call.client.null() }
         } else {
@@ -132,7 +135,7 @@ enum SortedSetCommands {
 
     static func zrem(_ call: inout CommandCall) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
-        removeMembers(&call, remove: set.remove, isEmpty: { set.count == 0 })
+        removeMembers(&call, event: (.zset, "zrem"), remove: set.remove, isEmpty: { set.count == 0 })
     }
 
     // MARK: - Reads
@@ -293,11 +296,18 @@ enum SortedSetCommands {
             if call.find(index) != nil {
                 removeKey(call, index)
                 call.effect.dirty += 1
+                call.notify(.generic, "del", index)
             }
             return call.client.integer(0)
         }
         let set = SortedSetObject(entries: entries, settings: call.node.settings)
         call.store(index, .sortedSet(set))
+        switch call.spec.name {
+        case "zrangestore": call.notify(.zset, "zrangestore", index)
+        case "zunionstore": call.notify(.zset, "zunionstore", index)
+        case "zinterstore": call.notify(.zset, "zinterstore", index)
+        default: call.notify(.zset, "zdiffstore", index)
+        }
         call.client.integer(set.count)
     }
 
@@ -306,7 +316,7 @@ enum SortedSetCommands {
     static func zremrangebyrank(_ call: inout CommandCall) throws(CommandError) {
         let start = try call.integer(2)
         let end = try call.integer(3)
-        try removeRange(&call) { set in
+        try removeRange(&call, "zremrangebyrank") { set in
             guard let clamped = ListCommands.clamp(start: start, end: end, length: set.count) else { return 0..<0 }
             return clamped.lowerBound..<(clamped.upperBound + 1)
         }
@@ -314,19 +324,23 @@ enum SortedSetCommands {
 
     static func zremrangebyscore(_ call: inout CommandCall) throws(CommandError) {
         let range = try ScoreRange(call, 2, 3)
-        try removeRange(&call) { range.ranks(in: $0) }
+        try removeRange(&call, "zremrangebyscore") { range.ranks(in: $0) }
     }
 
     static func zremrangebylex(_ call: inout CommandCall) throws(CommandError) {
         let range = try LexRange(call, 2, 3)
-        try removeRange(&call) { range.ranks(in: $0) }
+        try removeRange(&call, "zremrangebylex") { range.ranks(in: $0) }
     }
 
-    private static func removeRange(_ call: inout CommandCall, _ ranks: (SortedSetObject) -> Range<Int>) throws(CommandError) {
+    private static func removeRange(
+        _ call: inout CommandCall, _ event: StaticString, _ ranks: (SortedSetObject) -> Range<Int>
+    ) throws(CommandError) {
         guard let set = try write(call) else { return call.client.integer(0) }
         let removed = set.removeRanks(ranks(set))
-        if set.count == 0 { removeKey(call, 1) }
+        let emptied = set.count == 0
+        if emptied { removeKey(call, 1) }
         call.effect.dirty += removed
+        if removed > 0 { call.notifyOrDeleted(.zset, event, 1, deleted: emptied) }
         call.client.integer(removed)
     }
 
@@ -343,8 +357,10 @@ enum SortedSetCommands {
         guard let set = try write(call) else { return call.client.arrayHeader(0) }
         if count == 0 { return call.client.arrayHeader(0) }
         let popped = pop(from: set, max: max, count: count)
-        if set.count == 0 { removeKey(call, 1) }
+        let emptied = set.count == 0
+        if emptied { removeKey(call, 1) }
         call.effect.dirty += popped.count
+        if !popped.isEmpty { call.notifyOrDeleted(.zset, max ? "zpopmax" : "zpopmin", 1, deleted: emptied) }
         call.client.arrayHeader(nested ? popped.count : popped.count * 2)
         for (member, score) in popped {
             if nested { call.client.arrayHeader(2) }

@@ -93,7 +93,8 @@ enum StringCommands {
             expiry = .at(deadline)
         }
         let database = call.database
-        let slot = call.find(1)
+        // With GET the key is read as GET reads it (keyspace hits and misses, keymiss events).
+        let slot = returnOld ? call.lookupRead(1) : call.find(1)
         if returnOld {
             if let slot {
                 guard case .string(let old) = database.value(at: slot) else { throw .wrongType }
@@ -123,10 +124,13 @@ enum StringCommands {
             database.setExpiry(slot: target, deadline)
             // A relative time would not mean the same when replayed: the deadline goes instead.
             call.propagate { call in [absoluteSet(call, key: 1, value: 2, deadline: deadline)] }
+            call.notify(.string, "set", 1)
+            call.notify(.generic, "expire", 1)
         } else if returnOld {
             // GET only changes the reply: replicas and the AOF get the SET without it.
             call.propagate { call in [(0..<call.count).filter { $0 < 3 || !call.matches($0, "get") }.map { call.bytes($0) }] }
         }
+        if case .at = expiry {} else { call.notify(.string, "set", 1) }
         if !returnOld { call.client.ok() }
     }
 
@@ -138,6 +142,7 @@ enum StringCommands {
     static func setnx(_ call: inout CommandCall) throws(CommandError) {
         guard call.find(1) == nil else { return call.client.integer(0) }
         call.store(1, .string(call.bytes(2)))
+        call.notify(.string, "set", 1)
         call.client.integer(1)
     }
 
@@ -153,12 +158,15 @@ enum StringCommands {
         call.store(1, .string(call.bytes(3)))
         if let slot = call.find(1) { call.database.setExpiry(slot: slot, deadline) }
         call.propagate { call in [absoluteSet(call, key: 1, value: 3, deadline: deadline)] }
+        call.notify(.string, "set", 1)
+        call.notify(.generic, "expire", 1)
         call.client.ok()
     }
 
     static func getset(_ call: inout CommandCall) throws(CommandError) {
         let old = try call.readString(1)
         call.store(1, .string(call.bytes(2)))
+        call.notify(.string, "set", 1)
         call.propagate { call in [[Array("SET".utf8), call.bytes(1), call.bytes(2)]] }
         if let old { call.client.bulk(old) } else { call.client.null() }
     }
@@ -166,6 +174,7 @@ enum StringCommands {
     static func getdel(_ call: inout CommandCall) throws(CommandError) {
         guard let value = try call.readString(1) else { return call.client.null() }
         call.delete(1)
+        call.notify(.generic, "del", 1)
         // Replayed as the deletion it was (Redis: DEL, or UNLINK under lazyfree-lazy-user-del, which
         // the node does not have).
         call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
@@ -186,16 +195,19 @@ enum StringCommands {
                 if deadline <= call.now {
                     call.delete(1)
                     call.propagate { call in [[Array("DEL".utf8), call.bytes(1)]] }
+                    call.notify(.generic, "del", 1)
                 } else {
                     call.database.setExpiry(slot: slot, deadline)
                     call.effect.dirty += 1
                     call.propagate { call in [[Array("PEXPIREAT".utf8), call.bytes(1), Array(String(deadline).utf8)]] }
+                    call.notify(.generic, "expire", 1)
                 }
             case .persist:
                 if call.database.expireAt(slot: slot) != 0 {
                     call.database.setExpiry(slot: slot, 0)
                     call.effect.dirty += 1
                     call.propagate { call in [[Array("PERSIST".utf8), call.bytes(1)]] }
+                    call.notify(.generic, "persist", 1)
                 }
             case .none, .keepTTL:
                 break
@@ -217,7 +229,10 @@ enum StringCommands {
 
     static func mset(_ call: inout CommandCall) throws(CommandError) {
         guard call.count % 2 == 1 else { throw CommandError(RedisErrors.wrongArity("mset")) }
-        for index in stride(from: 1, to: call.count, by: 2) { call.store(index, .string(call.bytes(index + 1))) }
+        for index in stride(from: 1, to: call.count, by: 2) {
+            call.store(index, .string(call.bytes(index + 1)))
+            call.notify(.string, "set", index)
+        }
         call.client.ok()
     }
 
@@ -226,7 +241,10 @@ enum StringCommands {
         for index in stride(from: 1, to: call.count, by: 2) where call.find(index) != nil {
             return call.client.integer(0)
         }
-        for index in stride(from: 1, to: call.count, by: 2) { call.store(index, .string(call.bytes(index + 1))) }
+        for index in stride(from: 1, to: call.count, by: 2) {
+            call.store(index, .string(call.bytes(index + 1)))
+            call.notify(.string, "set", index)
+        }
         call.client.integer(1)
     }
 
@@ -241,19 +259,20 @@ enum StringCommands {
 
     private static func incrementBy(_ call: inout CommandCall, _ amount: Int) throws(CommandError) {
         var current = 0
-        if let bytes = try call.readString(1) {
+        if let bytes = try call.typedValue(1, forWrite: true, \.asString) {
             guard let value = bytes.withUnsafeBytes({ RedisNumber.parseInteger($0) }) else { throw .notInteger }
             current = value
         }
         let (result, overflow) = current.addingReportingOverflow(amount)
         guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
         call.store(1, .string(Array(String(result).utf8)), keepTTL: true)
+        call.notify(.string, "incrby", 1)
         call.client.integer(result)
     }
 
     static func incrbyfloat(_ call: inout CommandCall) throws(CommandError) {
         var current: RedisNumber.LongDouble = 0
-        if let bytes = try call.readString(1) {
+        if let bytes = try call.typedValue(1, forWrite: true, \.asString) {
             guard let value = bytes.withUnsafeBytes({ RedisNumber.parseLongDouble($0) }) else {
                 throw .notFloat
             }
@@ -265,6 +284,7 @@ enum StringCommands {
         let text = DoubleFormat.incrByFloat(result)
         let value = Array(text.utf8)
         call.store(1, .string(value), keepTTL: true)
+        call.notify(.string, "incrbyfloat", 1)
         // The sum as text, so that replicas and the AOF never add floats themselves.
         call.propagate { call in [[Array("SET".utf8), call.bytes(1), value, Array("KEEPTTL".utf8)]] }
         call.client.bulk(text)
@@ -276,6 +296,7 @@ enum StringCommands {
             let value = call.bytes(2)
             database.add(call.bytes(1), .string(value))
             call.effect.dirty += 1
+            call.notify(.string, "append", 1)
             return call.client.integer(value.count)
         }
         guard case .string = database.value(at: slot) else { throw .wrongType }
@@ -294,6 +315,7 @@ enum StringCommands {
             value = .string(bytes)
         }
         call.effect.dirty += 1
+        call.notify(.string, "append", 1)
         call.client.integer(length)
     }
 
@@ -318,7 +340,7 @@ enum StringCommands {
         let offset = try call.integer(2)
         guard offset >= 0 else { throw CommandError("ERR offset is out of range") }
         let patchLength = Int(call.spans[3].length)
-        let existing = try call.readString(1)
+        let existing = try call.typedValue(1, forWrite: true, \.asString)
         if existing == nil && patchLength == 0 { return call.client.integer(0) }
         // `offset + patchLength` could overflow: compare with what is left instead.
         if patchLength > 0 && offset > maxStringLength - patchLength {
@@ -335,6 +357,7 @@ enum StringCommands {
             }
         }
         call.store(1, .string(bytes), keepTTL: true)
+        call.notify(.string, "setrange", 1)
         call.client.integer(bytes.count)
     }
 }

@@ -8,12 +8,15 @@ import HeapModule
 /// of sampling. Pairs go stale when a key's TTL changes or the key goes; they are checked against the
 /// table when popped and the heap is rebuilt when stale pairs dominate.
 final class Database {
-    let index: Int
+    /// Its number: SWAPDB moves a database's contents to another number.
+    var index: Int
     private(set) var table = KeyTable<Entry>()
     private(set) var expiresCount = 0
     private var expiryQueue = Heap<ExpiryItem>()
     /// Called with each key removed because it expired (for propagation as DEL, and keyspace stats).
     var onExpired: ((Database, [UInt8]) -> Void)?
+    /// Called with each key added, while `new` key notifications are on (nil otherwise).
+    var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// Replicas leave expiry to their master: an expired key reads as missing but is not deleted.
     var deletesExpiredKeys = true
     /// What lookups record in each key's access word (set from `maxmemory-policy` by the cron).
@@ -32,14 +35,15 @@ final class Database {
 
     /// The slot of a live key, deleting it first if it has expired. `hash`: the key's table hash,
     /// when already known.
-    func find(_ key: UnsafeRawBufferPointer, hash: UInt32? = nil, now: Int64) -> Int? {
+    /// `touch: false` leaves the key's access word alone (Redis's LOOKUP_NOTOUCH: TYPE, TTL, EXISTS...).
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt32? = nil, now: Int64, touch: Bool = true) -> Int? {
         guard let slot = table.find(key, hash: hash ?? KeyTable<Entry>.hash(key)) else { return nil }
         let expireAt = table[slot: slot].expireAt
         if expireAt != 0 && expireAt <= now {
             if deletesExpiredKeys { expire(slot: slot) }
             return nil
         }
-        touch(slot)
+        if touch { self.touch(slot) }
         return slot
     }
 
@@ -106,6 +110,7 @@ final class Database {
     func add(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0) -> Int {
         let slot = table.insert(key, Entry(value: value, expireAt: 0, access: AccessWord.initial(accessMode, now: clock)))
         if expireAt != 0 { setExpiry(slot: slot, expireAt) }
+        onAdded?(self, key)
         return slot
     }
 

@@ -18,5 +18,7 @@ final class Keyspace {
     /// SWAPDB: the two databases trade numbers.
     func swap(_ first: Int, _ second: Int) {
         databases.swapAt(first, second)
+        databases[first].index = first
+        databases[second].index = second
     }
 }

@@ -8,6 +8,7 @@ enum Value {
     case hash(HashObject)
     case set(SetObject)
     case sortedSet(SortedSetObject)
+    case stream(StreamObject)
 
     /// The name TYPE reports.
     var typeName: String {
@@ -17,6 +18,7 @@ enum Value {
         case .hash: "hash"
         case .set: "set"
         case .sortedSet: "zset"
+        case .stream: "stream"
         }
     }
 }

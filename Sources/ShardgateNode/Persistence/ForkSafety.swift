@@ -26,6 +26,16 @@ extension Node {
             .hash(many.map { (field: Array("field-\($0)".utf8), value: Array("value".utf8)) }),
             .sortedSet([(member: Array("m".utf8), score: 1)]),
             .sortedSet(many.map { (member: Array("member-\($0)".utf8), score: Double($0)) }),
+            .stream(RDBStream(
+                nodes: [RDBStream.Node(
+                    master: RDBStream.ID(ms: 1, seq: 0), masterFields: [Array("f".utf8)],
+                    entries: [RDBStream.Entry(id: RDBStream.ID(ms: 1, seq: 0), deleted: false, pairs: [Array("f".utf8), Array("v".utf8)])])],
+                length: 1, lastID: RDBStream.ID(ms: 1, seq: 0), firstID: RDBStream.ID(ms: 1, seq: 0), maxDeletedID: .zero,
+                entriesAdded: 1,
+                groups: [RDBStream.Group(
+                    name: Array("g".utf8), lastID: RDBStream.ID(ms: 1, seq: 0), entriesRead: 1,
+                    pending: [RDBStream.PendingEntry(id: RDBStream.ID(ms: 1, seq: 0), deliveryTime: 1, deliveryCount: 1)],
+                    consumers: [RDBStream.Consumer(name: Array("c".utf8), seenTime: 1, pending: [RDBStream.ID(ms: 1, seq: 0)])])])),
         ]
         for (index, value) in values.enumerated() {
             database.add(Array("warm-\(index)".utf8), Snapshot.value(value, settings: settings), expireAt: index == 0 ? 1 : 0)

@@ -39,6 +39,7 @@ extension Node {
                 let result = try bytes.withUnsafeBytes {
                     try Snapshot.load($0, into: keyspace.databases, settings: settings, now: now, dropExpired: false)
                 }
+                try loadFunctionLibraries(result.functions)
                 offset = result.length
                 persistence.lastLoadKeysLoaded = result.loaded
             }
@@ -122,7 +123,8 @@ extension Node {
         try persistence.aof.openOnStartup(now: now) { path, temporaryPath in
             try Snapshot.save(
                 keyspace.databases, to: path, temporaryPath: temporaryPath, creationTime: Int(now / 1000),
-                compression: settings.rdbCompression, checksum: settings.rdbChecksum, aofBase: true)
+                compression: settings.rdbCompression, checksum: settings.rdbChecksum, aofBase: true,
+                functions: functionLibraryCodes)
         }
     }
 
@@ -212,11 +214,12 @@ extension Node {
         let checksum = settings.rdbChecksum
         let creationTime = Int(now / 1000)
         let started = Clock.monotonicMicroseconds()
+        let functions = functionLibraryCodes
         let pid = forkChild {
             let temporary = "\(directory)/temp-rewriteaof-bg-\(getpid()).aof"
             return (try? Snapshot.save(
                 databases, to: temporary, temporaryPath: "\(temporary).tmp", creationTime: creationTime,
-                compression: compression, checksum: checksum, aofBase: true)) != nil
+                compression: compression, checksum: checksum, aofBase: true, functions: functions)) != nil
         }
         guard pid > 0 else {
             logger.warning("Can't rewrite append only file in background: fork failed",

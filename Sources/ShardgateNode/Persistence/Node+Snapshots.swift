@@ -44,6 +44,7 @@ extension Node {
             try Snapshot.load(
                 $0, into: keyspace.databases, settings: settings, now: now, dropExpired: settings.replicaOf == nil)
         }
+        try loadFunctionLibraries(result.functions)
         persistence.lastLoadKeysLoaded = result.loaded
         persistence.lastLoadKeysExpired = result.expired
         logger.notice("DB loaded from disk", metadata: [
@@ -60,7 +61,10 @@ extension Node {
     /// only with MERGE and stops the server on such a conflict otherwise; the node always merges).
     /// Returns Redis's error text when it fails; the databases are empty then if they were flushed,
     /// as in Redis.
-    func debugReload(save: Bool, flush: Bool) -> String? {
+    func debugReload(save: Bool, flush: Bool, merge: Bool = false) -> String? {
+        // Without MERGE, a library of the dump that is still loaded is an error, as in Redis.
+        functions.replacesOnLoad = merge
+        defer { functions.replacesOnLoad = true }
         // What earlier commands of this batch propagated goes out first (the load propagates nothing).
         flushPropagation()
         if save && !saveSnapshot() { return "ERR" }
@@ -107,6 +111,8 @@ extension Node {
             if !clients.watches.isEmpty { clients.watches.touchExisting(database: index) }
             database.removeAll()
         }
+        // The function libraries go too (they come back from the file), as Redis's emptyData.
+        functions.flushLibraries()
     }
 
     /// Runs a load in the loading state (INFO `loading:1`, nothing propagated); the commands an AOF
@@ -140,7 +146,8 @@ extension Node {
         do {
             try Snapshot.save(
                 keyspace.databases, to: path, temporaryPath: "\(settings.directory)/temp-\(getpid()).rdb",
-                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum)
+                creationTime: Int(now / 1000), compression: settings.rdbCompression, checksum: settings.rdbChecksum,
+                functions: functionLibraryCodes)
         } catch {
             logger.warning("Failed saving the DB", metadata: ["error": "\(error)"])
             persistence.lastBackgroundSaveOK = false
@@ -166,10 +173,11 @@ extension Node {
         let creationTime = Int(now / 1000)
         persistence.lastBackgroundSaveTry = now
         let started = Clock.monotonicMicroseconds()
+        let functions = functionLibraryCodes
         let pid = forkChild {
             (try? Snapshot.save(
                 databases, to: path, temporaryPath: "\(directory)/temp-\(getpid()).rdb", creationTime: creationTime,
-                compression: compression, checksum: checksum)) != nil
+                compression: compression, checksum: checksum, functions: functions)) != nil
         }
         guard pid > 0 else {
             persistence.lastBackgroundSaveOK = false

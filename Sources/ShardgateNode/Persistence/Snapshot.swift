@@ -16,11 +16,13 @@ enum Snapshot {
     /// the loader drops them.
     static func write(
         _ databases: [Database], creationTime: Int, compression: Bool, checksum: Bool = true, aofBase: Bool = false,
-        replication: (streamDatabase: Int, id: String, offset: Int)? = nil,
+        replication: (streamDatabase: Int, id: String, offset: Int)? = nil, functions: [[UInt8]] = [],
         sink: (UnsafeRawBufferPointer) throws(FileIO.Failure) -> Void
     ) throws(FileIO.Failure) {
         var writer = RDBWriter(compression: compression, checksum: checksum)
         writer.writeDefaultAux(creationTime: creationTime, replication: replication, aofBase: aofBase)
+        // Function libraries (FUNCTION2 records) before the keys, as Redis 7 writes them.
+        for code in functions { writer.writeFunctionLibrary(code) }
         for (index, database) in databases.enumerated() where database.count > 0 {
             writer.selectDatabase(index, keyCount: database.count, expiresCount: database.expiresCount)
             for slot in database.slots {
@@ -42,6 +44,8 @@ enum Snapshot {
                     writer.writeSortedSet(
                         key: key, pairs: sortedSet.entries.lazy.map { (member: $0.0, score: $0.1) },
                         expireAtMilliseconds: expireAt)
+                case .stream(let stream):
+                    writer.writeStream(key: key, stream: stream, expireAtMilliseconds: expireAt)
                 }
                 if writer.pending.count >= 1 << 16 { try drain(&writer, sink) }
             }
@@ -64,11 +68,14 @@ enum Snapshot {
     /// renamed over `path` only when complete (so a crash never leaves a half-written dump).
     static func save(
         _ databases: [Database], to path: String, temporaryPath: String, creationTime: Int, compression: Bool,
-        checksum: Bool = true, aofBase: Bool = false
+        checksum: Bool = true, aofBase: Bool = false, functions: [[UInt8]] = []
     ) throws(FileIO.Failure) {
         let fd = try FileIO.create(temporaryPath)
         do throws(FileIO.Failure) {
-            try write(databases, creationTime: creationTime, compression: compression, checksum: checksum, aofBase: aofBase) {
+            try write(
+                databases, creationTime: creationTime, compression: compression, checksum: checksum, aofBase: aofBase,
+                functions: functions
+            ) {
                 (bytes) throws(FileIO.Failure) in try FileIO.writeAll(fd, bytes, path: temporaryPath)
             }
             guard fsync(fd) == 0 else { throw FileIO.Failure("fsync", temporaryPath) }
@@ -89,6 +96,8 @@ enum Snapshot {
         /// Bytes the RDB took (an AOF with an RDB preamble continues with commands after them).
         var length = 0
         var aux: [String: String] = [:]
+        /// The function libraries' codes (FUNCTION2 records).
+        var functions: [[UInt8]] = []
     }
 
     struct LoadError: Error, CustomStringConvertible {
@@ -105,6 +114,7 @@ enum Snapshot {
         result.length = try RDBReader.read(
             bytes,
             aux: { field in result.aux[field.nameText] = field.valueText },
+            functionLibrary: { code in result.functions.append(code) },
             verifyChecksum: settings.rdbChecksum,
             entry: { entry in
                 guard entry.database < databases.count else {
@@ -135,6 +145,7 @@ enum Snapshot {
         case .hash(let pairs): .hash(HashObject(pairs: pairs.lazy.map { ($0.field, $0.value) }, settings: settings))
         case .sortedSet(let entries):
             .sortedSet(SortedSetObject(entries: entries.lazy.map { ($0.member, $0.score) }, settings: settings))
+        case .stream(let stream): .stream(StreamObject(rdb: stream) ?? StreamObject())
         }
     }
 }

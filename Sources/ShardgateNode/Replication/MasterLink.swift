@@ -298,10 +298,11 @@ final class MasterLink {
     private func applySnapshot() -> Bool {
         guard let identity = pendingIdentity else { return false }
         let staged: [Database] = (0..<node.settings.databases).map { Database(index: $0) }
+        var functions: [[UInt8]] = []
         let settings = node.settings
         do {
             _ = try transfer.withUnsafeReadableBytes { bytes in
-                try RDBReader.read(bytes, verifyChecksum: settings.rdbChecksum) { entry in
+                try RDBReader.read(bytes, functionLibrary: { functions.append($0) }, verifyChecksum: settings.rdbChecksum) { entry in
                     guard entry.database < staged.count else { return }
                     staged[entry.database].add(
                         entry.key, Snapshot.value(entry.value, settings: settings),
@@ -323,6 +324,7 @@ final class MasterLink {
             return false
         }
         node.replaceDataset(with: staged)
+        node.replaceFunctionLibraries(with: functions)
         node.replication.identity = ReplicationIdentity(replicationID: identity.id, offset: identity.offset)
         node.replication.backlog = nil
         node.ensureBacklog()

@@ -91,14 +91,19 @@ extension Node {
     /// good replicas (Redis's texts).
     func replicationAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
         guard !client.flags.isMaster else { return nil }
+        // EXEC is judged by its queue, as Redis does: a write if any queued command writes, refused
+        // on a stale replica if any queued command is not allowed there.
+        let queued = spec.name == "exec" ? (client.flags.queued ?? []).compactMap { CommandTable.redis.resolve($0)?.spec } : []
+        let isWrite = spec.isWrite || queued.contains { $0.isWrite }
+        let allowedWhenStale = spec.flags.contains(.stale) && queued.allSatisfy { $0.flags.contains(.stale) }
         if let link = replication.link {
-            if settings.replicaReadOnly && spec.isWrite {
+            if settings.replicaReadOnly && isWrite {
                 return "READONLY You can't write against a read only replica."
             }
-            if !link.isUp && !settings.replicaServeStaleData && !spec.flags.contains(.stale) {
+            if !link.isUp && !settings.replicaServeStaleData && !allowedWhenStale {
                 return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
             }
-        } else if settings.minReplicasToWrite > 0 && spec.isWrite && goodReplicaCount < settings.minReplicasToWrite {
+        } else if settings.minReplicasToWrite > 0 && isWrite && goodReplicaCount < settings.minReplicasToWrite {
             return "NOREPLICAS Not enough good replicas to write."
         }
         return nil

@@ -120,11 +120,12 @@ extension Node {
                 return
             }
             let writeEnd = fds[1]
+            let functions = functionLibraryCodes
             let pid = forkChild {
                 close(fds[0])
                 return (try? Snapshot.write(
                     databases, creationTime: creation, compression: compression, checksum: checksum,
-                    replication: (0, id, offset), sink: { bytes throws(FileIO.Failure) in
+                    replication: (0, id, offset), functions: functions, sink: { bytes throws(FileIO.Failure) in
                         try FileIO.writeAll(writeEnd, bytes, path: "replication pipe")
                     })) != nil
             }
@@ -141,12 +142,13 @@ extension Node {
             relaySnapshotPipe(fds[0])
         } else {
             let path = "\(settings.directory)/temp-repl-\(getpid())-\(Int.random(in: 0..<1_000_000)).rdb"
+            let functions = functionLibraryCodes
             let pid = forkChild {
                 guard let fd = try? FileIO.create(path) else { return false }
                 defer { close(fd) }
                 return (try? Snapshot.write(
                     databases, creationTime: creation, compression: compression, checksum: checksum,
-                    replication: (0, id, offset), sink: { bytes throws(FileIO.Failure) in
+                    replication: (0, id, offset), functions: functions, sink: { bytes throws(FileIO.Failure) in
                         try FileIO.writeAll(fd, bytes, path: path)
                     })) != nil
             }

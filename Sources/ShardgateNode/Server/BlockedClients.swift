@@ -10,7 +10,8 @@ import RESP
 /// pops, replies and propagates. Clients waiting on one key are served in the order they blocked.
 final class BlockedClients {
     enum Kind {
-        case list, sortedSet
+        /// XREAD waits for entries; XREADGROUP (`streamGroup`) also fails when its key or group goes.
+        case list, sortedSet, stream, streamGroup
     }
 
     struct Waiter {
@@ -23,6 +24,8 @@ final class BlockedClients {
         let keys: [[UInt8]]
         /// Unix milliseconds, 0 for no timeout.
         let deadline: Int64
+        /// XREAD/XREADGROUP: the IDs to read after, one per stream key, fixed when the client blocked.
+        var streamIDs: [StreamID]? = nil
         let token: Int
         var timer: Scheduled<Void>?
     }
@@ -42,7 +45,7 @@ final class BlockedClients {
     /// EXEC in progress: blocking commands answer at once and readiness waits for the end of EXEC.
     var transactionDepth = 0
     /// While a waiter's command is run again: the key that became ready and the original deadline.
-    var serving: (key: [UInt8], deadline: Int64)?
+    var serving: (key: [UInt8], deadline: Int64, streamIDs: [StreamID]?)?
     var handlingReadyKeys = false
     private var nextToken = 0
 
@@ -108,14 +111,17 @@ final class BlockedClients {
 extension Node {
     /// Blocks the client of `call` on the key arguments `keys` until one holds data of `kind`, or
     /// until `deadline` (Unix ms, 0 = never). Inside EXEC the command cannot block: `denied` replies.
-    func block(_ call: CommandCall, keys: [Int], kind: BlockedClients.Kind, deadline: Int64, denied: () -> Void) {
+    func block(
+        _ call: CommandCall, keys: [Int], kind: BlockedClients.Kind, deadline: Int64, streamIDs: [StreamID]? = nil,
+        denied: () -> Void
+    ) {
         let client = call.client
         if clients.blocking.transactionDepth > 0 { return denied() }
         let deadline = clients.blocking.serving?.deadline ?? deadline
         var waiter = BlockedClients.Waiter(
             client: client, request: call.request, spec: call.spec, handler: handler(for: call.spec)!,
             kind: kind, database: client.database, keys: keys.map { call.bytes($0) }, deadline: deadline,
-            token: clients.blocking.makeToken(), timer: nil)
+            streamIDs: streamIDs, token: clients.blocking.makeToken(), timer: nil)
         if deadline != 0 {
             let node = NIOLoopBound(self, eventLoop: loop)
             let id = client.id
@@ -168,9 +174,14 @@ extension Node {
                 let database = keyspace.databases[entry.database]
                 for id in ids {
                     guard let waiter = clients.blocking.blocked[id] else { continue }
-                    guard let slot = database.find(entry.key, now: now) else { break }
-                    switch (database.value(at: slot), waiter.kind) {
-                    case (.list, .list), (.sortedSet, .sortedSet): serve(waiter, key: entry.key)
+                    let value = database.find(entry.key, now: now).map { database.value(at: $0) }
+                    switch (value, waiter.kind) {
+                    case (.list?, .list), (.sortedSet?, .sortedSet), (.stream?, .stream), (.stream?, .streamGroup):
+                        serve(waiter, key: entry.key)
+                    case (_, .streamGroup):
+                        // XREADGROUP's key was deleted or now holds another type: its group is gone.
+                        stats.commandFailures[waiter.spec.id] += 1
+                        _ = unblock(waiter.client) { $0.error("UNBLOCKED the stream key no longer exists") }
                     default: continue
                     }
                 }
@@ -185,8 +196,9 @@ extension Node {
         var spans: [RESPRequest.ArgumentSpan] = []
         waiter.request.collectSpans(into: &spans)
         var call = CommandCall(node: self, client: client, request: waiter.request, spec: waiter.spec, spans: spans)
-        clients.blocking.serving = (key, waiter.deadline)
+        clients.blocking.serving = (key, waiter.deadline, waiter.streamIDs)
         beginPropagationScope(waiter.spec)
+        let started = Clock.monotonicMicroseconds()
         do {
             try waiter.handler(&call)
         } catch {
@@ -194,6 +206,9 @@ extension Node {
             client.error(error.message)
         }
         clients.blocking.serving = nil
+        if monitorsCommands && !client.flags.isBlocked {
+            commandFinished(call, microseconds: Clock.monotonicMicroseconds() - started)
+        }
         client.lastInteraction = now
         apply(call.effect, of: call)
         if !client.flags.isBlocked { resumeUnblocked(client) }

@@ -41,6 +41,29 @@ final class ClientConnection {
     var spans: [RESPRequest.ArgumentSpan] = []
     /// Runs the requests the client sent while it was blocked (set by the channel handler).
     var resume: (() -> Void)?
+    /// The request CLIENT PAUSE holds back until the pause ends.
+    var postponed: PostponedRequest?
+    /// CLIENT NO-EVICT ON: exempt from client eviction (reported in CLIENT LIST's flags).
+    var noEvict = false
+    /// Received bytes not yet run, the request being run excluded (CLIENT LIST `qbuf`).
+    var pendingInputBytes = 0
+    /// The size of the request being run.
+    var runningRequestBytes = 0
+    /// What Redis's query buffer would hold (`qbuf` + `qbuf-free`), and the most received at once
+    /// since the last cron (its peak).
+    var queryBufferCapacity = 0
+    var queryBufferPeak = 0
+    /// Redis's first query buffer (16 KB plus the allocator's rounding) and the size past which an
+    /// idle buffer is shrunk.
+    static let queryBufferInitial = 20474
+    static let queryBufferResizeThreshold = 32 * 1024
+
+    /// `bytes` are waiting to be run: the query buffer grows to hold them.
+    func noteInput(pending bytes: Int) {
+        pendingInputBytes = bytes
+        queryBufferPeak = max(queryBufferPeak, bytes)
+        if bytes > queryBufferCapacity { queryBufferCapacity = max(Self.queryBufferInitial, bytes) }
+    }
     /// Extra per-client state owned by other features (transactions, pub/sub, blocking, replication).
     var flags = ClientFlags()
 
@@ -147,6 +170,15 @@ struct ClientFlags {
     var legacySync = false
     /// The client changed data at least once (WAIT then waits for the current offset).
     var wroteData = false
-    /// Waiting in a blocking command.
+    /// Waiting in a blocking command, or held back by CLIENT PAUSE.
     var isBlocked = false
+    /// CLIENT REPLY ON/OFF/SKIP.
+    var replyMode = ReplyMode.on
+    /// The client scripts run their commands as (`ScriptEngine.client`).
+    var isScript = false
+    /// Its socket, once a busy script looked it up (`Node.serveClientsWhileBusy`; -1: not found).
+    var socketDescriptor: Int32?
+    /// Bytes of its input already run while a script was busy, still to be read from the socket:
+    /// the handler drops them.
+    var servedWhileBusy = 0
 }

@@ -9,6 +9,8 @@ final class ClientRegistry {
     let watches = WatchedKeys()
     let blocking = BlockedClients()
     var monitors: [ClientConnection] = []
+    /// CLIENT PAUSE's state.
+    var pause = ClientPause()
     /// Clients with replies to write at the end of this event-loop tick, in the order they got them.
     private var flushQueue: [ClientConnection] = []
     /// The end-of-tick flush is scheduled.

@@ -15,22 +15,47 @@ extension Node {
     func clientInfoLine(_ client: ClientConnection, current: ClientConnection, running: String = "client|list") -> String {
         let now = self.now
         var flags = ""
-        if client.flags.isMonitor { flags += "O" }
-        if client.flags.isReplica { flags += "S" }
+        if client.flags.isMonitor { flags += "O" } else if client.flags.isReplica { flags += "S" }
         if client.flags.isMaster { flags += "M" }
         if client.flags.subscriptionCount > 0 { flags += "P" }
         if client.flags.queued != nil { flags += "x" }
         if client.flags.isBlocked { flags += "b" }
+        if client.flags.watchTouched { flags += "d" }
         if client.closeAfterReply { flags += "c" }
+        if client.noEvict { flags += "e" }
         if flags.isEmpty { flags = "N" }
         let name = client.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let command = client === current ? running : (client.lastCommandID < 0 ? "NULL" : CommandTable.redis[client.lastCommandID].name)
+        let isCurrent = client === current
+        let command = isCurrent ? running : (client.lastCommandID < 0 ? "NULL" : CommandTable.redis[client.lastCommandID].name)
+        // The query buffer holds what is not yet run: for the client asking, its own request too.
+        let queryBuffer = client.pendingInputBytes + (isCurrent ? client.runningRequestBytes : 0)
+        let queryFree = max(0, client.queryBufferCapacity - queryBuffer)
+        let argumentBytes = isCurrent ? client.spans.reduce(0) { $0 + Int($1.length) } : 0
+        let multiBytes = client.flags.queued?.reduce(0) { $0 + $1.frame.readableBytes } ?? 0
+        let outputBytes = client.channel.isWritable ? 0 : unsentReplyBytes(client)
+        let totalBytes = client.queryBufferCapacity + argumentBytes + multiBytes + outputBytes + client.reply.capacity + 1024
         return "id=\(client.id) addr=\(client.remoteAddress) laddr=\(client.localAddress) fd=0 name=\(name) "
             + "age=\((now - client.connectedAt) / 1000) idle=\((now - client.lastInteraction) / 1000) flags=\(flags) "
-            + "db=\(client.database) sub=\(client.flags.channels.count) psub=\(client.flags.patterns.count) ssub=0 "
-            + "multi=\(client.flags.queued.map { $0.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=512 "
-            + "rbp=0 obl=0 oll=0 omem=\(client.channel.isWritable ? 0 : unsentReplyBytes(client)) tot-mem=0 events=r cmd=\(command) user=default redir=-1 "
-            + "resp=\(client.protocolVersion) lib-name=\(client.libraryName) lib-ver=\(client.libraryVersion)"
+            + "db=\(client.database) sub=\(client.flags.channels.count) psub=\(client.flags.patterns.count) "
+            + "ssub=\(client.flags.shardChannels.count) multi=\(client.flags.queued.map { $0.count } ?? -1) "
+            + "qbuf=\(queryBuffer) qbuf-free=\(queryFree) argv-mem=\(argumentBytes) multi-mem=\(multiBytes) "
+            + "rbs=\(client.reply.capacity) rbp=\(client.reply.capacity) obl=\(isCurrent ? 0 : client.reply.readableBytes) oll=0 "
+            + "omem=\(outputBytes) tot-mem=\(totalBytes) events=r cmd=\(command) user=default redir=-1 resp=\(client.protocolVersion)"
+    }
+
+    /// Redis's query buffer upkeep in its client cron: the buffer of a client idle for more than 2
+    /// seconds is freed; one much larger than what the client recently sent shrinks back.
+    func resizeQueryBuffers(now: Int64) {
+        for client in clients.connected.values where client.queryBufferCapacity > 0 {
+            if client.pendingInputBytes == 0 && now - client.lastInteraction > 2000 {
+                client.queryBufferCapacity = 0
+            } else if client.queryBufferCapacity > ClientConnection.queryBufferResizeThreshold
+                && client.queryBufferCapacity / 2 > client.queryBufferPeak
+            {
+                client.queryBufferCapacity = max(client.queryBufferPeak, client.pendingInputBytes, ClientConnection.queryBufferInitial)
+            }
+            client.queryBufferPeak = client.pendingInputBytes
+        }
     }
 
     /// Why a new connection is turned away before it may send anything, as the error line it gets, or
@@ -112,6 +137,7 @@ extension Value {
         case .hash(let hash): return hash.encodingName
         case .set(let set): return set.encodingName
         case .sortedSet(let sortedSet): return sortedSet.encodingName
+        case .stream: return "stream"
         }
     }
 }

@@ -16,10 +16,19 @@ extension Node {
         let now = self.now
         refreshWallClockOffset()
         // Active expiry: a bounded amount of work per tick so a burst of deadlines cannot stall clients.
+        let expiryStarted = settings.latencyMonitorThreshold > 0 ? Clock.monotonicMicroseconds() : 0
         for database in keyspace.databases where keyspace.activeExpiry {
             _ = database.expireDueKeys(now: now, limit: 2000)
         }
+        if settings.latencyMonitorThreshold > 0 {
+            // LATENCY's `expire-cycle` event, as Redis samples its active expiry cycle.
+            let milliseconds = (Clock.monotonicMicroseconds() - expiryStarted) / 1000
+            if milliseconds >= settings.latencyMonitorThreshold {
+                monitoring.addLatencySample("expire-cycle", milliseconds: milliseconds, now: now)
+            }
+        }
         cronTasks(now: now)
+        resizeQueryBuffers(now: now)
         if now - lastSecondlyCron >= 1000 {
             lastSecondlyCron = now
             closeIdleClients(now: now)

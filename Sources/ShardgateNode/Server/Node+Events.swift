@@ -9,7 +9,11 @@ extension Node {
         guard !clients.watches.isEmpty || !clients.blocking.waiters.isEmpty else { return }
         switch effect.modifiedKeys {
         case .flushed(let flushed):
-            for index in flushed { clients.watches.touchExisting(database: index) }
+            for index in flushed {
+                clients.watches.touchExisting(database: index)
+                // XREADGROUP clients fail when their stream goes.
+                clients.blocking.signalAll(database: index)
+            }
         case .swapped(let first, let second):
             let now = self.now
             clients.watches.touchSwapped(first, second) { index, key in keyspace.databases[index].find(key, now: now) != nil }
@@ -65,7 +69,9 @@ extension Node {
     /// A key expired: it changed for its watchers.
     func watchedKeyExpired(_ database: Database, _ key: [UInt8]) {
         guard !clients.watches.isEmpty, let index = keyspace.number(of: database) else { return }
-        clients.watches.touch(database: index, key: key)
+        // A key that was already missing (expired) when watched, and that SWAPDB may have brought
+        // back as a stale key, changes nothing by expiring (Redis's watched `expired` flag).
+        clients.watches.touch(database: index, key: key, onlyIfExisted: true)
     }
 
     /// Loading or replacing a database wholesale (full resync, DEBUG RELOAD): every watched key that

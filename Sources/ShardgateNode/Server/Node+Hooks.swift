@@ -36,6 +36,7 @@ extension Node {
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
         clients.removeFromEventRegistries(client)
+        forgetPostponed(client)
         if client.flags.isReplica { detachReplica(client) }
         replication.waiters.removeAll { $0.client === client }
     }
@@ -43,6 +44,7 @@ extension Node {
     /// A key was deleted because its TTL passed.
     func keyExpired(_ database: Database, _ key: [UInt8]) {
         stats.expiredKeys += 1
+        notifyKeyspaceEvent(.expired, "expired", key: key, database: database.index)
         watchedKeyExpired(database, key)
         propagateExpiry(database, key)
     }
@@ -64,12 +66,15 @@ extension Node {
         persistenceSettingsChanged(from: previous)
         if settings.maxMemoryPolicy != previous.maxMemoryPolicy { updateAccessTracking(now: now) }
         if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
+        if settings.keyspaceEvents != previous.keyspaceEvents { for database in keyspace.databases { updateNewKeyHook(database) } }
     }
 
     /// SHUTDOWN: saves when asked (or when save points exist, unless NOSAVE), then stops the node.
     /// Returns an error text when the save fails and the node keeps running.
     func shutdown(save: Bool?) -> String? {
         if let failure = persistBeforeShutdown(save: save) { return failure }
+        // A busy script stops too, even one that wrote.
+        busyScript?.killRequested = true
         prepareShutdown()
         shutdownHandler?()
         return nil

@@ -42,7 +42,7 @@ extension Node {
     /// Replicas and loading never evict.
     func performEvictions() -> Bool {
         let limit = settings.maxMemory
-        guard limit > 0, replication.link == nil, !persistence.loading else { return true }
+        guard limit > 0, replication.link == nil, !persistence.loading, !clientsArePaused else { return true }
         let used = memory.current()
         guard used > limit else { return true }
         let policy = EvictionPolicy(settings.maxMemoryPolicy)
@@ -151,6 +151,7 @@ extension Node {
         let volatile = database.expireAt(slot: slot) != 0
         let value = database.remove(slot: slot)
         memory.evictedKeys += 1
+        notifyKeyspaceEvent(.evicted, "evicted", key: key, database: index)
         if !clients.watches.isEmpty { clients.watches.touch(database: index, key: key) }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
         return Self.estimatedSize(key: key, value: value, volatile: volatile)
@@ -167,6 +168,7 @@ extension Node {
         case .hash(let hash): size += 64 + hash.count * 96
         case .set(let set): size += 64 + set.count * 64
         case .sortedSet(let sortedSet): size += 96 + sortedSet.count * 112
+        case .stream(let stream): size += 128 + stream.nodes.count * 96 + stream.listpackBytes
         }
         return size
     }

@@ -22,6 +22,8 @@ extension Node {
     /// grow one buffer past ByteBuffer's 4 GiB (the node crashed there where Redis keeps buffering).
     func repliesGrew(_ client: ClientConnection) {
         guard client.reply.readableBytes >= ClientConnection.outputCheckBytes else { return }
+        // A command whose reply CLIENT REPLY drops keeps it whole until `Node.process` cuts it off.
+        if client.flags.replyMode == .off || client.flags.replyMode == .skip { return }
         if enforceOutputBufferLimit(client) { return }
         if client.reply.readableBytes >= ClientConnection.handOffBytes {
             client.channel.write(client.reply, promise: nil)

@@ -42,6 +42,15 @@ final class Node {
     let persistence: PersistenceState
     /// Changes as commands, for the AOF and replicas.
     let propagation = PropagationStream()
+    /// SLOWLOG and the latency monitor.
+    let monitoring = CommandMonitoring()
+    /// The script running past `busy-reply-threshold`, while it runs: commands without the
+    /// allow-busy flag are refused.
+    var busyScript: ScriptEngine?
+    /// The Lua state of EVAL scripts, made on first use (SCRIPT FLUSH replaces it).
+    lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
+    /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
+    lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -63,6 +72,7 @@ final class Node {
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
     func watchExpiry(_ database: Database) {
         database.onExpired = { [unowned self] database, key in keyExpired(database, key) }
+        updateNewKeyHook(database)
     }
 
     /// Unix time in milliseconds.
@@ -71,6 +81,9 @@ final class Node {
     private(set) var clock = CommandClock()
     /// Unix milliseconds when the running command started: what its expiry checks compare with.
     var commandTime: Int64 { clock.commandTime }
+    /// While a script runs: its commands keep the script's `commandTime`, as Redis freezes the
+    /// time a script sees.
+    var commandTimeFrozen = false
 
     func refreshWallClockOffset() { clock.refresh() }
 
@@ -168,6 +181,10 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth, command: spec.id)
         }
+        if let busy = busyScript, !spec.flags.contains(.allowBusy) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, busy.busyError, command: spec.id)
+        }
         // SYNC, PSYNC, SAVE, SHUTDOWN, MONITOR, ... cannot be queued (Redis's CMD_NO_MULTI).
         if client.flags.queued != nil && spec.flags.contains(.noMulti) {
             stats.commandRejections[spec.id] += 1
@@ -178,6 +195,7 @@ final class Node {
             // (An EXEC refused here was already discarded with its EXECABORT text.)
             return reject(client, refusal)
         }
+        if clients.pause.isActive && postponeIfPaused(request, spec: spec, client: client, keyHash: keyHash, big: big) { return }
         if client.flags.queued != nil && !Self.runsInsideMulti.contains(spec.id) {
             client.flags.queued!.append(request)
             client.reply.writeStaticString("+QUEUED\r\n")
@@ -190,7 +208,8 @@ final class Node {
         }
         if let refusal = admissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
-            return client.error(refusal)
+            // A refused EXEC discards its transaction (EXECABORT).
+            return reject(client, refusal, command: spec.id)
         }
         run(handler, spec: spec, request: request, client: client, keyHash: keyHash, big: big)
     }
@@ -218,7 +237,7 @@ final class Node {
         request.collectSpans(into: &client.spans)
         var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
-        let started = clock.startCommand()
+        let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
         beginPropagationScope(spec)
         do {
             try handler(&call)
@@ -226,7 +245,9 @@ final class Node {
             stats.commandFailures[spec.id] += 1
             client.error(error.message)
         }
-        stats.recordCall(spec.id, microseconds: Clock.monotonicMicroseconds() - started)
+        let elapsed = Clock.monotonicMicroseconds() - started
+        stats.recordCall(spec.id, microseconds: elapsed)
+        if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }
         client.lastInteraction = commandTime
         client.lastCommandID = spec.id
         apply(call.effect, of: call)

@@ -16,6 +16,8 @@ final class NodeClientHandler: ChannelInboundHandler {
     private var batch: [RESPRequest] = []
     private var keyHashes: [UInt32?] = []
     private var next = 0
+    /// Bytes of the batch's requests not yet run (CLIENT LIST `qbuf`).
+    private var batchBytes = 0
     /// The big argument of the batch's last request (`RESPRequestParser.takeBigArgument`).
     private var bigArgument: RESPBigArgument?
     /// A bulk argument this large is collected into an array of exactly its size as it arrives, and
@@ -47,9 +49,17 @@ final class NodeClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard client != nil else { return }
+        guard let client else { return }
         var incoming = unwrapInboundIn(data)
+        if client.flags.servedWhileBusy > 0 {
+            // Requests a busy script's hook already ran (`Node.serveClientsWhileBusy`).
+            let served = min(client.flags.servedWhileBusy, incoming.readableBytes)
+            incoming.moveReaderIndex(forwardBy: served)
+            client.flags.servedWhileBusy -= served
+            guard incoming.readableBytes > 0 else { return }
+        }
         input.accumulate(&incoming, allocator: context.channel.allocator)
+        client.noteInput(pending: input?.readableBytes ?? 0)
         processInput()
     }
 
@@ -75,17 +85,21 @@ final class NodeClientHandler: ChannelInboundHandler {
             let request = batch[next]
             let keyHash = next < keyHashes.count ? keyHashes[next] : nil
             next += 1
+            client.runningRequestBytes = request.frame.readableBytes
+            batchBytes -= client.runningRequestBytes
+            client.pendingInputBytes = batchBytes + (input?.readableBytes ?? 0)
             if bigArgument != nil && next == batch.count {
                 let big = bigArgument
                 bigArgument = nil
-                node.execute(request, from: client, keyHash: keyHash, big: big)
+                node.process(request, from: client, keyHash: keyHash, big: big)
             } else {
-                node.execute(request, from: client, keyHash: keyHash)
+                node.process(request, from: client, keyHash: keyHash)
             }
             parser.authenticated = client.authenticated
             node.repliesGrew(client)
         }
         if input?.readableBytes == 0 { input = nil }
+        client.pendingInputBytes = input?.readableBytes ?? 0
     }
 
     /// Replaces the finished batch with up to `batchLimit` newly parsed requests. A protocol error
@@ -94,6 +108,7 @@ final class NodeClientHandler: ChannelInboundHandler {
         batch.removeAll(keepingCapacity: true)
         keyHashes.removeAll(keepingCapacity: true)
         next = 0
+        defer { batchBytes = batch.reduce(0) { $0 + $1.frame.readableBytes } }
         guard input != nil, protocolError == nil else { return }
         let limit = parser.authenticated ? Self.batchLimit : 1
         do {

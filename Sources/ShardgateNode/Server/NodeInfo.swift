@@ -45,7 +45,7 @@ enum NodeInfo {
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return keyspace(node)
         case "commandstats": return commandstats(node)
-        case "latencystats": return ("Latencystats", [])
+        case "latencystats": return ("Latencystats", node.latencyStatsFields())
         default: return nil
         }
     }
@@ -125,14 +125,22 @@ enum NodeInfo {
         let peak = node.memory.peak
         let maxMemory = node.settings.maxMemory
         let ratio = used > 0 ? Double(rss) / Double(used) : 0
+        let scripts = node.scripts
+        let functions = node.functions
         return ("Memory", [
             ("used_memory", "\(used)"), ("used_memory_human", human(used)), ("used_memory_rss", "\(rss)"),
             ("used_memory_rss_human", human(rss)), ("used_memory_peak", "\(peak)"),
-            ("used_memory_peak_human", human(peak)), ("used_memory_lua", "31744"),
-            ("used_memory_scripts", "0"), ("number_of_cached_scripts", "0"), ("maxmemory", "\(maxMemory)"),
+            ("used_memory_peak_human", human(peak)),
+            ("used_memory_lua", "\(scripts.memoryBytes)"), ("used_memory_vm_eval", "\(scripts.memoryBytes)"),
+            ("used_memory_vm_functions", "\(functions.memoryBytes)"),
+            ("used_memory_scripts_eval", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"),
+            ("number_of_cached_scripts", "\(scripts.scripts.count)"),
+            ("number_of_functions", "\(functions.libraries.values.reduce(0) { $0 + $1.functions.count })"),
+            ("number_of_libraries", "\(functions.libraries.count)"),
+            ("used_memory_scripts", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"), ("maxmemory", "\(maxMemory)"),
             ("maxmemory_human", human(maxMemory)), ("maxmemory_policy", node.settings.maxMemoryPolicy),
             ("mem_fragmentation_ratio", format(ratio)), ("mem_allocator", "libc"),
-            ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "0"),
+            ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "\(node.stats.lazyfreedObjects)"),
         ])
     }
 

@@ -69,12 +69,18 @@ public struct NodeSettings: Sendable {
     public var listCompressDepth = 0
     /// A sparse HyperLogLog that would grow past this many bytes (header included) turns dense.
     public var hllSparseMaxBytes = 3000
+    /// A stream node takes new entries until it holds this many (deleted ones included); 0: no limit.
+    public var streamNodeMaxEntries = 100
+    /// ... or until its listpack size reaches this many bytes; 0: no limit.
+    public var streamNodeMaxBytes = 4096
     // Replication (used by the replication work).
     public var replicaOf: (host: String, port: Int)?
     public var masterAuth: String?
     public var masterUser: String?
     public var replicaReadOnly = true
     public var replicaServeStaleData = true
+    /// Milliseconds a script runs before other clients get -BUSY (`lua-time-limit`).
+    public var busyReplyThreshold = 5000
     public var replicaPriority = 100
     public var replicaAnnounceIP = ""
     public var replicaAnnouncePort = 0
@@ -90,6 +96,23 @@ public struct NodeSettings: Sendable {
     public var minReplicasToWrite = 0
     public var minReplicasMaxLag = 10
     public var replicaProtectEmptyMaster = true
+    /// `notify-keyspace-events`: which keyspace notifications are published.
+    public var keyspaceEvents = KeyspaceEvents()
+    /// SLOWLOG: commands taking at least this many µs are logged (-1: none), at most `slowlogMaxLen`.
+    public var slowlogLogSlowerThan = 10000
+    public var slowlogMaxLen = 128
+    /// LATENCY: events of at least this many ms are sampled (0: off).
+    public var latencyMonitorThreshold = 0
+    /// Per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats) and their percentiles.
+    public var latencyTracking = true
+    public var latencyTrackingPercentiles: [Double] = [50, 99, 99.9]
+    /// `maxmemory-clients` as given (bytes or a percentage of maxmemory); accepted and reported
+    /// only: the node does not evict clients.
+    public var maxMemoryClients = "0"
+    /// `client-query-buffer-limit`; accepted and reported (the node's parser bounds requests itself).
+    public var clientQueryBufferLimit = 1024 * 1024 * 1024
+    /// `key-load-delay` (a hidden debugging directive of Redis): accepted and reported only.
+    public var keyLoadDelay = 0
 
     public init() {}
 }
@@ -108,6 +131,8 @@ struct ConfigParameter: Sendable {
     var mutable = true
     /// Redis's PROTECTED_CONFIG: CONFIG SET refuses it unless `enable-protected-configs` allows it.
     var isProtected = false
+    /// Redis's HIDDEN_CONFIG: CONFIG GET names it only when asked by its exact name.
+    var hidden = false
     let get: @Sendable (NodeSettings) -> String
     let set: @Sendable (inout NodeSettings, String) throws(NodeConfigError) -> Void
 }
@@ -191,6 +216,8 @@ extension NodeSettings {
         integer("zset-max-listpack-entries", \.zsetMaxListpackEntries, range: 0...Int.max, alias: "zset-max-ziplist-entries"),
         memory("zset-max-listpack-value", \.zsetMaxListpackValue, range: 0...Int.max, alias: "zset-max-ziplist-value"),
         memory("hll-sparse-max-bytes", \.hllSparseMaxBytes, range: 0...Int.max),
+        integer("stream-node-max-entries", \.streamNodeMaxEntries, range: 0...Int.max),
+        memory("stream-node-max-bytes", \.streamNodeMaxBytes, range: 0...Int.max),
         integer("list-max-listpack-size", \.listMaxListpackSize, range: Int(Int32.min)...Int(Int32.max), alias: "list-max-ziplist-size"),
         integer("list-compress-depth", \.listCompressDepth, range: 0...Int(Int32.max)),
         ConfigParameter(
@@ -215,6 +242,7 @@ extension NodeSettings {
             set: { settings, value in settings.masterUser = value.isEmpty ? nil : value }),
         boolean("replica-read-only", \.replicaReadOnly, alias: "slave-read-only"),
         boolean("replica-serve-stale-data", \.replicaServeStaleData, alias: "slave-serve-stale-data"),
+        integer("busy-reply-threshold", \.busyReplyThreshold, range: 0...Int.max, alias: "lua-time-limit"),
         integer("replica-priority", \.replicaPriority, range: 0...Int(Int32.max), alias: "slave-priority"),
         string("replica-announce-ip", \.replicaAnnounceIP, alias: "slave-announce-ip"),
         integer("replica-announce-port", \.replicaAnnouncePort, range: 0...65535, alias: "slave-announce-port"),
@@ -230,6 +258,49 @@ extension NodeSettings {
         integer("min-replicas-to-write", \.minReplicasToWrite, range: 0...Int(Int32.max), alias: "min-slaves-to-write"),
         integer("min-replicas-max-lag", \.minReplicasMaxLag, range: 0...Int(Int32.max), alias: "min-slaves-max-lag"),
         boolean("replica-protect-empty-master", \.replicaProtectEmptyMaster),
+        ConfigParameter(
+            name: "maxmemory-clients", get: { $0.maxMemoryClients },
+            set: { settings, value throws(NodeConfigError) in
+                if value.hasSuffix("%") {
+                    guard let percent = parseInteger(String(value.dropLast())), percent >= 0 else {
+                        throw NodeConfigError("argument must be a memory or percent value")
+                    }
+                    guard percent <= 100 else { throw NodeConfigError("percentage argument must be less or equal to 100") }
+                } else if parseMemory(value) == nil {
+                    throw NodeConfigError("argument must be a memory or percent value")
+                }
+                settings.maxMemoryClients = value
+            }),
+        memory("client-query-buffer-limit", \.clientQueryBufferLimit, range: (1024 * 1024)...Int.max),
+        hidden(integer("key-load-delay", \.keyLoadDelay, range: Int(Int32.min)...Int(Int32.max))),
+        integer("slowlog-log-slower-than", \.slowlogLogSlowerThan, range: -1...Int.max),
+        integer("slowlog-max-len", \.slowlogMaxLen, range: 0...Int.max),
+        integer("latency-monitor-threshold", \.latencyMonitorThreshold, range: 0...Int.max),
+        boolean("latency-tracking", \.latencyTracking),
+        ConfigParameter(
+            name: "latency-tracking-info-percentiles",
+            get: { $0.latencyTrackingPercentiles.map { Node.formatPercentile($0) }.joined(separator: " ") },
+            set: { settings, value throws(NodeConfigError) in
+                var percentiles: [Double] = []
+                for field in value.split(separator: " ") {
+                    guard let number = Double(field), number.isFinite else {
+                        throw NodeConfigError("Invalid latency-tracking-info-percentiles parameters")
+                    }
+                    guard (0...100).contains(number) else {
+                        throw NodeConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                    }
+                    percentiles.append(number)
+                }
+                settings.latencyTrackingPercentiles = percentiles
+            }),
+        ConfigParameter(
+            name: "notify-keyspace-events", get: { $0.keyspaceEvents.canonical },
+            set: { settings, value throws(NodeConfigError) in
+                guard let events = KeyspaceEvents(parsing: value) else {
+                    throw NodeConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                }
+                settings.keyspaceEvents = events
+            }),
     ]
 
     static func parameter(named name: String) -> ConfigParameter? {
@@ -363,6 +434,12 @@ extension NodeSettings {
                 try validate?(value)
                 settings[keyPath: path] = value
             })
+    }
+
+    private static func hidden(_ parameter: ConfigParameter) -> ConfigParameter {
+        var parameter = parameter
+        parameter.hidden = true
+        return parameter
     }
 
     private static func protected(_ parameter: ConfigParameter) -> ConfigParameter {

@@ -15,6 +15,10 @@ struct NodeStats {
     var commandMicroseconds: [Int]
     var commandFailures: [Int]
     var commandRejections: [Int]
+    /// Values UNLINK found costly enough to free in the background in Redis (`lazyfreed_objects`).
+    var lazyfreedObjects = 0
+    /// Per command id, filled once latency tracking records its first command.
+    var latencyHistograms: [LatencyHistogram] = []
 
     init(commandCount: Int = CommandTable.redis.count) {
         commandCalls = [Int](repeating: 0, count: commandCount)

@@ -39,8 +39,9 @@ final class WatchedKeys {
     }
 
     /// The key changed: every client watching it will have its EXEC fail.
-    func touch(database: Int, key: [UInt8]) {
+    func touch(database: Int, key: [UInt8], onlyIfExisted: Bool = false) {
         guard let watchers = keys[Key(database: database, key: key)] else { return }
+        if onlyIfExisted && !watchers.existed { return }
         for client in watchers.clients {
             client.flags.watchTouched = true
             unwatchAll(client)

@@ -150,6 +150,19 @@ final class RedisTestClient {
         }
     }
 
+    /// Everything the peer sends until it closes the connection (what was buffered included).
+    func readToEnd() throws -> [UInt8] {
+        var bytes = Array(buffer.readableBytesView)
+        buffer.clear()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            if count < 0 { throw TestFailure("read timed out or failed (errno \(errno))") }
+            bytes += chunk[0..<count]
+        }
+    }
+
     /// True if the peer closed the connection (reads EOF) within the socket timeout.
     func isClosedByPeer() -> Bool {
         var byte: UInt8 = 0

@@ -103,17 +103,21 @@ final class Nutcracker: @unchecked Sendable {
     let port: Int
     let process: ManagedProcess
     let directory: TemporaryDirectory
+    /// Its stats port, aggregated every 100 ms (nutcracker's default is 30 s).
+    let statsPort: Int
 
     init(poolYAML: (Int) -> String) async throws {
         guard let binary = TestEnvironment.nutcracker else { throw TestFailure("nutcracker is not installed") }
         let directory = try TemporaryDirectory()
         self.directory = directory
+        let statsPort = try freePort()
+        self.statsPort = statsPort
         (port, process) = try await startOnFreePort(
             { port in
                 let configPath = "\(directory.path)/nutcracker-\(port).yml"
                 try poolYAML(port).write(toFile: configPath, atomically: true, encoding: .utf8)
                 return try ManagedProcess(
-                    binary, ["-c", configPath, "-s", "\(try freePort())", "-a", "127.0.0.1"],
+                    binary, ["-c", configPath, "-s", "\(statsPort)", "-a", "127.0.0.1", "-i", "100"],
                     name: "nutcracker-\(port)", directory: directory.path)
             },
             isOurs: { client, process in
@@ -133,16 +137,19 @@ final class ProxyUnderTest: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let ports: [Int]
 
-    /// `yaml` may contain `LISTEN` (and `LISTEN2`, ...) where the listen addresses go.
-    init(yaml: String, threads: Int = 2) async throws {
+    /// `yaml` may contain `LISTEN` (and `LISTEN2`, ...) where the listen addresses go. With
+    /// `stats`, twemproxy's stats port listens on a free port (`statsPort`).
+    init(yaml: String, threads: Int = 2, stats: Bool = false) async throws {
         let text = yaml.replacingOccurrences(of: "LISTEN", with: "127.0.0.1:0")
         let config = try ProxyConfigLoader.parse(text, file: "test.yml")
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var logger = Logger(label: "shardgate-test")
         logger.logLevel = .error
-        server = ProxyServer(config: config, group: group, logger: logger)
+        server = ProxyServer(config: config, group: group, logger: logger, statsListen: stats ? ("127.0.0.1", 0) : nil)
         ports = try await server.start().map { $0.port! }
     }
+
+    var statsPort: Int? { server.statsAddress.withLockedValue { $0?.port } }
 
     var port: Int { ports[0] }
 

@@ -1,19 +1,20 @@
 import Foundation
 import Routing
 
-/// Shard groups of real redis-servers (a master and `replicas` replicas each) for proxy tests.
+/// Shard groups of real redis-servers (a master and `replicas` replicas each) for proxy tests, or
+/// of `shardgate node`s (`kind`), as `shardgate up` runs them.
 final class ShardGroups: @unchecked Sendable {
     let masters: [RedisServer]
     let replicas: [[RedisServer]]
 
-    init(groups: Int, replicas replicaCount: Int = 0, extra: [String] = []) async throws {
+    init(groups: Int, replicas replicaCount: Int = 0, extra: [String] = [], kind: DataServerKind = .redis) async throws {
         var masters: [RedisServer] = []
         var replicas: [[RedisServer]] = []
         for _ in 0..<groups {
-            let master = try await RedisServer(extra)
+            let master = try await RedisServer(extra, kind: kind)
             var group: [RedisServer] = []
             for _ in 0..<replicaCount {
-                let replica = try await RedisServer(extra)
+                let replica = try await RedisServer(extra, kind: kind)
                 try await replica.replicate(from: master)
                 group.append(replica)
             }

@@ -1,0 +1,19 @@
+/// A library of functions (FUNCTION LOAD): its code and what it registered.
+struct FunctionLibrary {
+    let name: String
+    let code: [UInt8]
+    var functions: [String: Function] = [:]
+
+    /// The function of that name, compared without case as Redis's function dictionary does.
+    func function(named name: String) -> Function? {
+        if let function = functions[name] { return function }
+        let lowered = name.lowercased()
+        return functions.first { $0.key.lowercased() == lowered }?.value
+    }
+
+    struct Function {
+        let name: String
+        let description: String?
+        let flags: ScriptFlags
+    }
+}

@@ -1,0 +1,718 @@
+import CLua
+import CLuaShim
+import Commands
+import NIOCore
+import RESP
+
+/// The node's Lua interpreter (one state, like Redis's): the scripts EVAL cached, the functions
+/// FUNCTION LOAD registered, and the client their `redis.call`s run as.
+///
+/// Everything here runs on the node's event loop. Lua errors are raised only from C (the shim's
+/// trampoline), never through a Swift frame; the Swift code reads tables with raw accesses, which
+/// cannot fail.
+final class ScriptEngine {
+    unowned let node: Node
+    private(set) var state: OpaquePointer
+    /// EVAL's cache: body and shebang flags by lowercase SHA1.
+    var scripts: [String: (body: [UInt8], flags: ScriptFlags?)] = [:]
+    /// EVAL scripts (`@user_script`) or function libraries (`@user_function`).
+    let chunkName: String
+    /// The client `redis.call` runs commands as (Redis's Lua client): never registered.
+    let client: ClientConnection
+    /// The script or function running now, nil between them.
+    var running: Run?
+    /// The function libraries (FUNCTION LOAD), by name.
+    var libraries: [String: FunctionLibrary] = [:]
+    /// While FUNCTION LOAD runs a library's code: what it registers, the callbacks it gave (by
+    /// their slot in the registry's loading table) and when it must have finished.
+    var loading: FunctionLibrary?
+    var loadingCallbacks: [(String, Int32)] = []
+    var loadDeadline = 0
+
+    /// What the running script is and may do.
+    struct Run {
+        let caller: ClientConnection
+        /// The SHA1 of an EVAL script, or the function's name.
+        let name: String
+        let flags: ScriptFlags
+        /// EVAL_RO, FCALL_RO or the `no-writes` flag.
+        let readOnly: Bool
+        /// Whether it ran a write (it then cannot be killed).
+        var wrote = false
+        let startedAt: Int
+        /// The command that runs it (FUNCTION STATS).
+        var command: [[UInt8]] = []
+    }
+
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may run commands flagged noscript.
+    var allowsDeniedCommands = false
+    /// Whether a library loaded from a snapshot replaces one of the same name (DEBUG RELOAD
+    /// without MERGE turns it off).
+    var replacesOnLoad = true
+    /// SCRIPT KILL, FUNCTION KILL or SHUTDOWN NOSAVE asked the running script to stop.
+    var killRequested = false
+    /// The running script passed `busy-reply-threshold`: other clients get -BUSY.
+    var busy = false
+
+    /// Which of its C functions a script calls (the shim's callback argument).
+    enum Function: Int32 {
+        case call, pcall, sha1hex, log, setresp, setRepl, registerFunction, aclCheck
+    }
+
+    init(node: Node, chunkName: String) {
+        self.node = node
+        self.chunkName = chunkName
+        self.client = ClientConnection(
+            id: node.clients.allocateID(), channel: DetachedChannel(eventLoop: node.loop), authenticated: true, now: node.now)
+        self.state = Self.makeState()
+        client.flags.isScript = true
+        bind()
+    }
+
+    deinit { lua_close(state) }
+
+    /// SCRIPT FLUSH, FUNCTION FLUSH: a new state with nothing loaded.
+    func reset() {
+        scripts = [:]
+        lua_close(state)
+        state = Self.makeState()
+        bind()
+    }
+
+    private func bind() {
+        lua_pushlightuserdata(state, Unmanaged.passUnretained(self).toOpaque())
+        lua_setfield(state, sg_lua_registry(), "shardgate.engine")
+    }
+
+    private static func makeState() -> OpaquePointer {
+        guard let state = sg_lua_open() else { fatalError("Lua: out of memory creating the scripting state") }
+        sg_lua_set_callback(scriptCallback)
+        // The `redis` table with the node's C functions and constants.
+        sg_lua_newtable(state)
+        let functions: [(String, Function)] = [
+            ("call", .call), ("pcall", .pcall), ("sha1hex", .sha1hex), ("log", .log), ("setresp", .setresp),
+            ("set_repl", .setRepl), ("acl_check_cmd", .aclCheck),
+        ]
+        for (name, function) in functions {
+            sg_lua_pushfunction(state, function.rawValue)
+            lua_setfield(state, -2, name)
+        }
+        let constants: [(String, Int)] = [
+            ("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3),
+            ("REPL_NONE", 0), ("REPL_AOF", 1), ("REPL_SLAVE", 2), ("REPL_REPLICA", 2), ("REPL_ALL", 3),
+            ("REDIS_VERSION_NUM", 0x07_00_0f),
+        ]
+        for (name, value) in constants {
+            lua_pushinteger(state, value)
+            lua_setfield(state, -2, name)
+        }
+        lua_pushstring(state, "7.0.15")
+        lua_setfield(state, -2, "REDIS_VERSION")
+        lua_setfield(state, sg_lua_globals(), "redis")
+        // The `redis` of library code run by FUNCTION LOAD.
+        sg_lua_newtable(state)
+        for (name, function) in [("register_function", Function.registerFunction), ("log", .log)] {
+            sg_lua_pushfunction(state, function.rawValue)
+            lua_setfield(state, -2, name)
+        }
+        for (name, value) in constants {
+            lua_pushinteger(state, value)
+            lua_setfield(state, -2, name)
+        }
+        lua_pushstring(state, "7.0.15")
+        lua_setfield(state, -2, "REDIS_VERSION")
+        lua_setfield(state, sg_lua_globals(), "__load_redis")
+        // The real globals, for KEYS and ARGV.
+        lua_pushvalue(state, sg_lua_globals())
+        lua_setfield(state, sg_lua_registry(), "shardgate.globals")
+        guard sg_lua_loadbuffer(state, LuaPrelude.sandbox, LuaPrelude.sandbox.utf8.count, "=shardgate") == 0, lua_pcall(state, 0, 3, 0) == 0 else {
+            fatalError("Lua: the sandbox prelude failed: \(string(state, -1) ?? "?")")
+        }
+        lua_setfield(state, sg_lua_registry(), "shardgate.libraryglobals")
+        lua_setfield(state, sg_lua_registry(), "shardgate.handler")
+        lua_replace(state, sg_lua_globals())
+        sg_lua_newtable(state)
+        lua_setfield(state, sg_lua_registry(), "shardgate.scripts")
+        sg_lua_newtable(state)
+        lua_setfield(state, sg_lua_registry(), "shardgate.functions")
+        return state
+    }
+
+    /// Lua's memory in bytes (INFO used_memory_lua).
+    var memoryBytes: Int { Int(lua_gc(state, LUA_GCCOUNT, 0)) * 1024 + Int(lua_gc(state, LUA_GCCOUNTB, 0)) }
+
+    // MARK: - EVAL
+
+    /// Compiles `body` into the cache under its SHA1 (when new); the compile error otherwise.
+    func load(_ body: [UInt8]) -> Result<(sha: String, flags: ScriptFlags?), CommandError> {
+        let sha = SHA1.hex(body)
+        if let cached = scripts[sha] { return .success((sha, cached.flags)) }
+        var flags: ScriptFlags?
+        if body.starts(with: Array("#!".utf8)) {
+            switch ScriptFlags.parseShebang(body) {
+            case .success(let parsed): flags = parsed
+            case .failure(let error): return .failure(error)
+            }
+        }
+        let source: [UInt8]
+        if body.starts(with: Array("#!".utf8)) {
+            // The shebang line becomes a comment: same line numbers.
+            source = Array("--".utf8) + body.dropFirst(2)
+        } else {
+            source = body
+        }
+        let status = source.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { sg_lua_loadbuffer(state, $0.baseAddress, $0.count, "@" + chunkName) }
+        }
+        guard status == 0 else {
+            let message = Self.string(state, -1) ?? "?"
+            sg_lua_pop(state, 1)
+            return .failure(CommandError("ERR Error compiling script (new function): \(message)"))
+        }
+        lua_getfield(state, sg_lua_registry(), "shardgate.scripts")
+        lua_pushvalue(state, -2)
+        lua_setfield(state, -2, sha)
+        sg_lua_pop(state, 2)
+        scripts[sha] = (body, flags)
+        return .success((sha, flags))
+    }
+
+    /// Runs a cached script with its keys and arguments, its reply (or error) to `run.caller`.
+    func runScript(sha: String, keys: [[UInt8]], arguments: [[UInt8]], run: Run) {
+        let base = lua_gettop(state)
+        lua_getfield(state, sg_lua_registry(), "shardgate.handler")
+        lua_getfield(state, sg_lua_registry(), "shardgate.scripts")
+        lua_getfield(state, -1, sha)
+        lua_remove(state, -2)
+        lua_getfield(state, sg_lua_registry(), "shardgate.globals")
+        pushArray(keys)
+        lua_setfield(state, -2, "KEYS")
+        pushArray(arguments)
+        lua_setfield(state, -2, "ARGV")
+        sg_lua_pop(state, 1)
+        execute(argumentCount: 0, handlerIndex: base + 1, run: run)
+        lua_settop(state, base)
+    }
+
+    /// Calls the function on top of the stack (its `argumentCount` arguments above it) under the
+    /// error handler at `handlerIndex`, as `run`; writes its reply to the caller.
+    func execute(argumentCount: Int32, handlerIndex: Int32, run: Run) {
+        let caller = run.caller
+        client.database = caller.database
+        client.protocolVersion = 2
+        client.flags.isMaster = caller.flags.isMaster
+        client.reply.clear()
+        replicationFlags = 3
+        running = run
+        node.clients.blocking.transactionDepth += 1
+        // The commands it runs see the time it started (keys do not expire while it runs).
+        node.commandTimeFrozen = true
+        startHook()
+        let status = lua_pcall(state, argumentCount, 1, handlerIndex)
+        stopHook()
+        node.commandTimeFrozen = false
+        node.clients.blocking.transactionDepth -= 1
+        let finished = running!
+        running = nil
+        if status == 0 {
+            reply(to: caller, index: lua_gettop(state), depth: 0, scriptProtocol: client.protocolVersion)
+        } else {
+            caller.error(errorMessage(at: lua_gettop(state), name: finished.name))
+        }
+        client.reply.clear()
+        lua_gc(state, LUA_GCSTEP, 1)
+    }
+
+    /// The error reply for what a failed script raised (the handler's table).
+    private func errorMessage(at index: Int32, name: String) -> String {
+        guard lua_type(state, index) == LUA_TTABLE else {
+            return Self.sanitized("ERR " + (Self.string(state, index) ?? "unknown error") + " script: \(name)")
+        }
+        let text = rawString(index, "err") ?? "ERR unknown error"
+        var message = "\(text) script: \(name)"
+        if let source = rawString(index, "source") {
+            lua_pushstring(state, "line")
+            lua_rawget(state, index)
+            let line = lua_tointeger(state, -1)
+            sg_lua_pop(state, 1)
+            message += ", on \(source):\(line)."
+        }
+        return Self.sanitized(message)
+    }
+
+    static func sanitized(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 13 || $0 == 10 }) else { return text }
+        return String(decoding: text.utf8.map { $0 == 13 || $0 == 10 ? 32 : $0 }, as: UTF8.self)
+    }
+
+    // MARK: - The C functions scripts call
+
+    fileprivate func callback(_ function: Function) -> Int32 {
+        switch function {
+        case .call: return redisCall(raising: true)
+        case .pcall: return redisCall(raising: false)
+        case .sha1hex:
+            guard lua_gettop(state) == 1, let bytes = bytes(at: 1) else {
+                return raise("wrong number of arguments")
+            }
+            lua_pushstring(state, SHA1.hex(bytes))
+            return 1
+        case .log:
+            let count = lua_gettop(state)
+            guard count >= 2 else { return raise("redis.log() requires two arguments or more.") }
+            guard lua_type(state, 1) == LUA_TNUMBER else { return raise("First argument must be a number (log level).") }
+            let level = lua_tointeger(state, 1)
+            guard (0...3).contains(level) else { return raise("Invalid debug level.") }
+            var parts: [String] = []
+            for index in 2...count { parts.append(bytes(at: index).map { String(decoding: $0, as: UTF8.self) } ?? "") }
+            let text = parts.joined(separator: " ")
+            switch level {
+            case 0: node.logger.debug("\(text)")
+            case 1: node.logger.info("\(text)")
+            case 2: node.logger.notice("\(text)")
+            default: node.logger.warning("\(text)")
+            }
+            return 0
+        case .setresp:
+            guard lua_gettop(state) == 1 else { return raise("redis.setresp() requires one argument.") }
+            let version = lua_tointeger(state, 1)
+            guard version == 2 || version == 3 else { return raise("RESP version must be 2 or 3.") }
+            client.protocolVersion = version
+            return 0
+        case .setRepl:
+            guard running != nil else { return raise("redis.set_repl() can only be called inside a script invocation") }
+            guard lua_gettop(state) == 1 else { return raise("redis.set_repl() requires one argument.") }
+            let flags = lua_tointeger(state, 1)
+            guard (0...3).contains(flags) else { return raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.") }
+            replicationFlags = flags
+            return 0
+        case .registerFunction:
+            return registerFunction()
+        case .aclCheck:
+            let count = lua_gettop(state)
+            guard count >= 1 else { return raise("Please specify at least one argument for this redis lib call") }
+            var arguments: [[UInt8]] = []
+            for index in 1...count {
+                guard let argument = bytes(at: index) else { return raise("Lua redis lib command arguments must be strings or integers") }
+                arguments.append(argument)
+            }
+            let request = RESPRequest(arguments: arguments)
+            guard case .run = node.resolve(request) else { return raise("Invalid command passed to redis.acl_check_cmd()") }
+            lua_pushboolean(state, 1)
+            return 1
+        }
+    }
+
+    /// `redis.set_repl` flags of the running script (REPL_ALL by default): where its writes go.
+    var replicationFlags = 3
+
+    /// Pushes `ERR <message>` as an error table and tells the trampoline to raise it.
+    private func raise(_ message: String, code: Bool = true) -> Int32 {
+        sg_lua_newtable(state)
+        lua_pushstring(state, code ? "ERR " + message : message)
+        lua_setfield(state, -2, "err")
+        return -1
+    }
+
+    /// Raises a plain string error (position added by Lua's `error`-like formatting is not wanted
+    /// here: the handler adds where it happened).
+    func raiseString(_ message: String) -> Int32 {
+        lua_pushstring(state, message)
+        return -1
+    }
+
+    /// redis.call / redis.pcall: runs a command through the node as the script client.
+    private func redisCall(raising: Bool) -> Int32 {
+        let count = lua_gettop(state)
+        guard count > 0 else { return raise("Please specify at least one argument for this redis lib call") }
+        guard var run = running else { return raise("redis.call() can only be called inside a script invocation") }
+        var arguments: [[UInt8]] = []
+        arguments.reserveCapacity(Int(count))
+        for index in 1...count {
+            guard let argument = commandArgument(at: index) else {
+                return raise("Lua redis lib command arguments must be strings or integers")
+            }
+            arguments.append(argument)
+        }
+        // The arguments are copied: their stack slots are free for the reply.
+        lua_settop(state, 0)
+        let request = RESPRequest(arguments: arguments)
+        let failure: String?
+        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript, !allowsDeniedCommands {
+            // Refused for what it is, even where the node does not implement it (CLUSTER).
+            failure = "ERR This Redis command is not allowed from script"
+        } else {
+        switch node.resolve(request) {
+        case .refuse(let message, _):
+            if message.hasPrefix("ERR unknown command") {
+                failure = "ERR Unknown Redis command called from script"
+            } else if message.hasPrefix("ERR wrong number of arguments") {
+                failure = "ERR Wrong number of args calling Redis command from script"
+            } else {
+                failure = message
+            }
+        case .run(let handler, let spec):
+            if let refusal = admissionError(spec, run: run) {
+                failure = refusal
+            } else if spec.name == "xread" || spec.name == "xreadgroup",
+                let streams = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).lowercased() == "streams" }),
+                arguments[..<streams].contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == "block" })
+            {
+                // A script cannot wait (Redis refuses the option rather than ignoring it).
+                failure = "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
+            } else {
+                let dirty = node.persistence.dirty
+                node.run(handler, spec: spec, request: request, client: client)
+                if node.persistence.dirty != dirty { run.wrote = true }
+                if spec.isWrite { run.wrote = true }
+                running = run
+                failure = nil
+            }
+        }
+        }
+        if let failure {
+            sg_lua_newtable(state)
+            lua_pushstring(state, failure)
+            lua_setfield(state, -2, "err")
+            return raising ? -1 : 1
+        }
+        var reply = client.reply
+        client.reply.clear()
+        guard lua_checkstack(state, 64) != 0 else { return raise("reached lua stack limit") }
+        if let error = pushReply(&reply, depth: 0), raising {
+            // The command failed: raised as its error table (pushed by pushReply).
+            _ = error
+            return -1
+        }
+        return 1
+    }
+
+    /// Why the running script may not run `spec` now, as Redis's `scriptCall` checks.
+    private func admissionError(_ spec: CommandSpec, run: Run) -> String? {
+        if spec.isNoScript && !allowsDeniedCommands { return "ERR This Redis command is not allowed from script" }
+        // A read-only script may not run what writes or may replicate (PUBLISH, PFCOUNT...).
+        if run.readOnly && Node.writesOrMayReplicate(spec) { return "ERR Write commands are not allowed from read-only scripts." }
+        if spec.isWrite, let refusal = node.admissionError(spec, client: client) { return refusal }
+        if node.settings.maxMemory > 0 && spec.isDenyOOM && !run.wrote && !run.flags.contains(.allowOOM),
+            let refusal = node.memoryAdmissionError(spec, client: client)
+        {
+            return refusal
+        }
+        return nil
+    }
+
+    /// A redis.call argument: strings as they are, numbers as Redis spells them (integers without
+    /// a fraction, others with 17 significant digits); nil for other types.
+    private func commandArgument(at index: Int32) -> [UInt8]? {
+        switch lua_type(state, index) {
+        case LUA_TSTRING:
+            return bytes(at: index)
+        case LUA_TNUMBER:
+            let value = lua_tonumber(state, index)
+            if value == value.rounded(.towardZero), abs(value) < 9.2e18 {
+                return Array(String(Int64(value)).utf8)
+            }
+            return Array(DoubleFormat.reply(value).utf8)
+        default:
+            return nil
+        }
+    }
+
+    // MARK: - Conversions
+
+    private func bytes(at index: Int32) -> [UInt8]? {
+        let type = lua_type(state, index)
+        guard type == LUA_TSTRING || type == LUA_TNUMBER else { return nil }
+        var length = 0
+        guard let pointer = sg_lua_tostring(state, index, &length) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
+    static func string(_ state: OpaquePointer, _ index: Int32) -> String? {
+        var length = 0
+        guard let pointer = sg_lua_tostring(state, index, &length) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
+    private func rawString(_ index: Int32, _ field: String) -> String? {
+        let table = index < 0 ? lua_gettop(state) + index + 1 : index
+        lua_pushstring(state, field)
+        lua_rawget(state, table)
+        defer { sg_lua_pop(state, 1) }
+        guard lua_type(state, -1) == LUA_TSTRING else { return nil }
+        return Self.string(state, -1)
+    }
+
+    private func pushArray(_ items: [[UInt8]]) {
+        lua_createtable(state, Int32(items.count), 0)
+        for (index, item) in items.enumerated() {
+            pushBytes(item)
+            lua_rawseti(state, -2, Int32(index + 1))
+        }
+    }
+
+    private func pushBytes(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { lua_pushlstring(state, $0.baseAddress, $0.count) }
+        }
+    }
+
+    private func pushBytes(_ bytes: ByteBufferView) {
+        let array = Array(bytes)
+        pushBytes(array)
+    }
+
+    /// Pushes one RESP reply read from `buffer` as Lua value, the way Redis converts replies for
+    /// scripts; returns the error text when the reply was an error (pushed as `{err=...}`).
+    @discardableResult
+    private func pushReply(_ buffer: inout ByteBuffer, depth: Int) -> String? {
+        guard let type = buffer.readInteger(as: UInt8.self) else {
+            lua_pushnil(state)
+            return nil
+        }
+        func line() -> [UInt8] {
+            let view = buffer.readableBytesView
+            let end = view.firstIndex(of: 13) ?? view.endIndex
+            let text = Array(view[view.startIndex..<end])
+            buffer.moveReaderIndex(forwardBy: min(end - view.startIndex + 2, buffer.readableBytes))
+            return text
+        }
+        func number() -> Int { Int(String(decoding: line(), as: UTF8.self)) ?? 0 }
+        if depth > 0 && depth % 32 == 0 { _ = lua_checkstack(state, 64) }
+        switch type {
+        case UInt8(ascii: "+"):
+            sg_lua_newtable(state)
+            pushBytes(line())
+            lua_setfield(state, -2, "ok")
+        case UInt8(ascii: "-"):
+            let text = String(decoding: line(), as: UTF8.self)
+            sg_lua_newtable(state)
+            lua_pushstring(state, text)
+            lua_setfield(state, -2, "err")
+            return text
+        case UInt8(ascii: ":"):
+            lua_pushnumber(state, Double(number()))
+        case UInt8(ascii: "$"), UInt8(ascii: "="):
+            let length = number()
+            guard length >= 0, let bytes = buffer.readBytes(length: length) else {
+                lua_pushboolean(state, 0)
+                return nil
+            }
+            buffer.moveReaderIndex(forwardBy: 2)
+            if type == UInt8(ascii: "=") {
+                sg_lua_newtable(state)
+                sg_lua_newtable(state)
+                pushBytes(Array(bytes.dropFirst(4)))
+                lua_setfield(state, -2, "string")
+                pushBytes(Array(bytes.prefix(3)))
+                lua_setfield(state, -2, "format")
+                lua_setfield(state, -2, "verbatim_string")
+            } else {
+                pushBytes(bytes)
+            }
+        case UInt8(ascii: "*"), UInt8(ascii: ">"):
+            let count = number()
+            guard count >= 0 else {
+                lua_pushboolean(state, 0)
+                return nil
+            }
+            lua_createtable(state, Int32(count), 0)
+            for index in 0..<count {
+                pushReply(&buffer, depth: depth + 1)
+                lua_rawseti(state, -2, Int32(index + 1))
+            }
+        case UInt8(ascii: "%"):
+            let count = number()
+            sg_lua_newtable(state)
+            sg_lua_newtable(state)
+            for _ in 0..<count {
+                pushReply(&buffer, depth: depth + 1)
+                pushReply(&buffer, depth: depth + 1)
+                lua_rawset(state, -3)
+            }
+            lua_setfield(state, -2, "map")
+        case UInt8(ascii: "~"):
+            let count = number()
+            sg_lua_newtable(state)
+            sg_lua_newtable(state)
+            for _ in 0..<count {
+                pushReply(&buffer, depth: depth + 1)
+                lua_pushboolean(state, 1)
+                lua_rawset(state, -3)
+            }
+            lua_setfield(state, -2, "set")
+        case UInt8(ascii: "_"):
+            _ = line()
+            lua_pushnil(state)
+        case UInt8(ascii: "|"):
+            // Attributes are not shown to scripts: skipped, the reply after them is the value.
+            let count = number()
+            for _ in 0..<(2 * count) {
+                pushReply(&buffer, depth: depth + 1)
+                sg_lua_pop(state, 1)
+            }
+            return pushReply(&buffer, depth: depth)
+        case UInt8(ascii: "#"):
+            let value = line()
+            lua_pushboolean(state, value.first == UInt8(ascii: "t") ? 1 : 0)
+        case UInt8(ascii: ","):
+            let text = String(decoding: line(), as: UTF8.self)
+            sg_lua_newtable(state)
+            lua_pushnumber(state, Double(text) ?? (text == "inf" ? .infinity : text == "-inf" ? -.infinity : 0))
+            lua_setfield(state, -2, "double")
+        case UInt8(ascii: "("):
+            sg_lua_newtable(state)
+            pushBytes(line())
+            lua_setfield(state, -2, "big_number")
+        default:
+            _ = line()
+            lua_pushnil(state)
+        }
+        return nil
+    }
+
+    /// Writes the Lua value at `index` as the reply to `client`, as Redis converts a script's
+    /// result: numbers truncated to integers, true as 1, false and nil as null, a table as an
+    /// array up to its first nil, or an error/status/double/map/set/big number/verbatim string
+    /// when it has that field. `scriptProtocol`: the RESP version the script chose (setresp).
+    func reply(to client: ClientConnection, index: Int32, depth: Int, scriptProtocol: Int) {
+        let absolute = index < 0 ? lua_gettop(state) + index + 1 : index
+        switch lua_type(state, absolute) {
+        case LUA_TSTRING:
+            var length = 0
+            let pointer = sg_lua_tostring(state, absolute, &length)!
+            client.bulk(UnsafeRawBufferPointer(start: pointer, count: length))
+        case LUA_TBOOLEAN:
+            let value = lua_toboolean(state, absolute) != 0
+            if scriptProtocol == 2 {
+                if value { client.integer(1) } else { client.null() }
+            } else {
+                client.boolean(value)
+            }
+        case LUA_TNUMBER:
+            let value = lua_tonumber(state, absolute)
+            client.integer(value.isNaN ? 0 : Int(max(min(value, 9.2e18), -9.2e18)))
+        case LUA_TTABLE:
+            guard depth < 400, lua_checkstack(state, 8) != 0 else {
+                client.error("ERR reached lua stack limit")
+                return
+            }
+            replyTable(to: client, index: absolute, depth: depth, scriptProtocol: scriptProtocol)
+        default:
+            client.null()
+        }
+    }
+
+    private func replyTable(to client: ClientConnection, index: Int32, depth: Int, scriptProtocol: Int) {
+        if let text = rawString(index, "err") {
+            client.reply.writeRESPError(Self.sanitized(text))
+            return
+        }
+        if let text = rawString(index, "ok") {
+            client.reply.writeRESPSimpleString(Self.sanitized(text))
+            return
+        }
+        lua_pushstring(state, "double")
+        lua_rawget(state, index)
+        if lua_type(state, -1) == LUA_TNUMBER {
+            let value = lua_tonumber(state, -1)
+            sg_lua_pop(state, 1)
+            client.double(value)
+            return
+        }
+        sg_lua_pop(state, 1)
+        if let text = rawString(index, "big_number") {
+            if client.protocolVersion == 3 {
+                client.reply.writeString("(\(Self.sanitized(text))\r\n")
+            } else {
+                client.bulk(Self.sanitized(text))
+            }
+            return
+        }
+        lua_pushstring(state, "verbatim_string")
+        lua_rawget(state, index)
+        if lua_type(state, -1) == LUA_TTABLE {
+            let table = lua_gettop(state)
+            let format = rawString(table, "format")
+            let text = rawString(table, "string")
+            sg_lua_pop(state, 1)
+            if let format, let text {
+                if client.protocolVersion == 3 {
+                    let body = "\(format):\(text)"
+                    client.reply.writeString("=\(body.utf8.count)\r\n\(body)\r\n")
+                } else {
+                    client.bulk(text)
+                }
+                return
+            }
+        } else {
+            sg_lua_pop(state, 1)
+        }
+        for (field, isMap) in [("map", true), ("set", false)] {
+            lua_pushstring(state, field)
+            lua_rawget(state, index)
+            guard lua_type(state, -1) == LUA_TTABLE else {
+                sg_lua_pop(state, 1)
+                continue
+            }
+            let table = lua_gettop(state)
+            var count = 0
+            lua_pushnil(state)
+            while lua_next(state, table) != 0 {
+                count += 1
+                sg_lua_pop(state, 1)
+            }
+            if isMap { client.mapHeader(count) } else { client.setHeader(count) }
+            lua_pushnil(state)
+            while lua_next(state, table) != 0 {
+                // Key at -2, value at -1; the key stays for lua_next.
+                lua_pushvalue(state, -2)
+                reply(to: client, index: lua_gettop(state), depth: depth + 1, scriptProtocol: scriptProtocol)
+                sg_lua_pop(state, 1)
+                if isMap { reply(to: client, index: lua_gettop(state), depth: depth + 1, scriptProtocol: scriptProtocol) }
+                sg_lua_pop(state, 1)
+            }
+            sg_lua_pop(state, 1)
+            return
+        }
+        // An array: up to the first nil.
+        var count: Int32 = 0
+        while true {
+            lua_rawgeti(state, index, count + 1)
+            defer { sg_lua_pop(state, 1) }
+            if sg_lua_isnil(state, -1) != 0 { break }
+            count += 1
+        }
+        client.arrayHeader(Int(count))
+        for position in 0..<count {
+            lua_rawgeti(state, index, position + 1)
+            reply(to: client, index: lua_gettop(state), depth: depth + 1, scriptProtocol: scriptProtocol)
+            sg_lua_pop(state, 1)
+        }
+    }
+}
+
+/// The shim's callback: finds the engine of the state and runs the function it names.
+private let scriptCallback: sg_lua_callback = { state, function in
+    guard let state else { return 0 }
+    lua_getfield(state, sg_lua_registry(), "shardgate.engine")
+    let pointer = lua_touserdata(state, -1)
+    sg_lua_pop(state, 1)
+    guard let pointer, let which = ScriptEngine.Function(rawValue: function) else { return 0 }
+    return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue().callback(which)
+}
+
+
+extension Node {
+    /// EVAL and FCALL (flagged skip-monitor) show in MONITOR when they start, before the commands
+    /// their script runs, as in Redis.
+    func feedMonitorsBeforeScript(_ call: CommandCall) {
+        guard !clients.monitors.isEmpty else { return }
+        let line = MonitorCommand.line(call, microseconds: Clock.microseconds())
+        for monitor in clients.monitors {
+            var copy = line
+            monitor.reply.writeBuffer(&copy)
+            if monitor !== call.client { scheduleFlush(monitor) }
+        }
+    }
+}
