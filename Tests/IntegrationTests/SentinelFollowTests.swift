@@ -69,9 +69,10 @@ struct SentinelFollowTests {
         await unknown.stop()
     }
 
-    // 1
-    @Test func killMasterUnderWriteLoad() async throws {
-        let cluster = try await SentinelCluster()
+    // 1 (also with three `shardgate sentinel`s: the follower works unchanged against them)
+    @Test(arguments: [SentinelKind.redis, .shardgate])
+    func killMasterUnderWriteLoad(sentinels kind: SentinelKind) async throws {
+        let cluster = try await SentinelCluster(sentinelKinds: [kind, kind, kind])
         defer { cluster.stop() }
         let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster))
         let watchers = try cluster.sentinelPorts.indices.map { try cluster.subscribeSwitchMaster(sentinel: $0) }
@@ -98,7 +99,7 @@ struct SentinelFollowTests {
         let lost = try Self.missing(durable, on: newMaster)
         let recent = writes.filter { $0.acknowledged && $0.answeredAt >= killedAt - .milliseconds(50) && $0.answeredAt <= killedAt }
         print("""
-            [sentinel 1] kill -> +switch-master \(Self.milliseconds(earliestSwitch - killedAt)) ms; \
+            [sentinel 1, \(kind)] kill -> +switch-master \(Self.milliseconds(earliestSwitch - killedAt)) ms; \
             first write after switch \(Self.milliseconds(firstAfter - earliestSwitch)) ms; \
             write gap \(Self.milliseconds(firstAfter - lastBefore)) ms; acknowledged \(writes.filter(\.acknowledged).count), \
             lost older than 50 ms: \(lost.count), lost within 50 ms: \(try Self.missing(recent, on: newMaster).count)

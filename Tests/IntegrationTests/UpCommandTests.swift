@@ -148,9 +148,29 @@ struct UpWithSentinelsTests {
             return text.contains("role:slave\r\n") && text.contains("master_port:\(replicaPort)\r\n")
         }
         #expect(up.log.contains("restarted"))
+        // The promoted node rewrote its working copy (REPLICAOF NO ONE, CONFIG REWRITE), not backends/.
+        #expect(try String(contentsOfFile: "\(backends)/g-replica.conf", encoding: .utf8) == "port \(replicaPort)\n\(node)replicaof 127.0.0.1 \(masterPort)\n")
+        #expect(FileManager.default.fileExists(atPath: "\(directory.path)/data/g-replica/g-replica.conf"))
         // It was not restarted while the sentinels still named it master (it would have stayed one).
         #expect(up.log.contains("waiting for the sentinels to fail it over before restarting it"), "\(up.log)")
         up.signal(SIGTERM)
         #expect(up.waitForExit(seconds: 20) == 0, "\(up.log)")
+
+        // A second `up` starts from the topology the failover left: the promoted node is master.
+        let again = try ManagedProcess(
+            CLITests.binary, ["up", "-c", "\(directory.path)/proxy.yml", "--backends", backends, "--data", "\(directory.path)/data"],
+            name: "up-2", directory: directory.path)
+        defer { again.stop() }
+        try await waitUntil("the second up serves the data written after the failover", seconds: 20) {
+            (try? RedisTestClient(port: proxyPort, timeoutSeconds: 1).command("GET", "after")) == .bulk("1")
+        }
+        func role(_ port: Int) -> String? {
+            guard case .array(let items?)? = try? RedisTestClient(port: port, timeoutSeconds: 1).command("ROLE") else { return nil }
+            return items.first?.string
+        }
+        #expect(role(replicaPort) == "master")
+        #expect(role(masterPort) == "slave")
+        again.signal(SIGTERM)
+        #expect(again.waitForExit(seconds: 20) == 0, "\(again.log)")
     }
 }
