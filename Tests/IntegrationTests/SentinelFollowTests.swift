@@ -110,9 +110,10 @@ struct SentinelFollowTests {
         #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
     }
 
-    // 2
-    @Test func zombieMasterLosesNoAcknowledgedWrite() async throws {
-        let cluster = try await SentinelCluster()
+    // 2 (also with three `shardgate sentinel`s, which must demote the old master when it wakes)
+    @Test(arguments: [SentinelKind.redis, .shardgate])
+    func zombieMasterLosesNoAcknowledgedWrite(sentinels kind: SentinelKind) async throws {
+        let cluster = try await SentinelCluster(sentinelKinds: [kind, kind, kind])
         defer { cluster.stop() }
         let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster))
         let watcher = try cluster.subscribeSwitchMaster(sentinel: 0)
@@ -144,9 +145,14 @@ struct SentinelFollowTests {
         let lateWrites = executedOnOld.filter { (sentAt[$0] ?? .now) > switchEvent.arrival + .milliseconds(20) }
         let newMaster = try await cluster.waitForFailover(from: oldPort, seconds: 5)
         let lost = try Self.missing(writes.filter(\.acknowledged), on: newMaster)
-        print("[sentinel 2] acknowledged \(writes.filter(\.acknowledged).count), lost \(lost.count); old master executed \(executedOnOld.count) proxied writes, \(lateWrites.count) sent after the switch was known")
+        print("[sentinel 2, \(kind)] acknowledged \(writes.filter(\.acknowledged).count), lost \(lost.count); old master executed \(executedOnOld.count) proxied writes, \(lateWrites.count) sent after the switch was known")
         #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost")
         #expect(lateWrites.isEmpty, "writes sent to the old master after the switch: \(lateWrites.prefix(5))")
+        // The sentinels demote the woken old master.
+        try await waitUntil("the old master is demoted to a replica", seconds: 15) {
+            guard case .array(let role?) = try RedisTestClient(port: oldPort, timeoutSeconds: 1).command("ROLE") else { return false }
+            return role.first == .bulk(Array("slave".utf8))
+        }
         #expect(writes.filter(\.acknowledged).count > 100)
     }
 
