@@ -135,11 +135,30 @@ struct UpWithSentinelsTests {
             let pidLine = String(decoding: info, as: UTF8.self).split(separator: "\r\n").first(where: { $0.hasPrefix("process_id:") }),
             let pid = Int32(pidLine.dropFirst("process_id:".count))
         else { throw TestFailure("no process_id in the master's INFO") }
+        // The walk-through of the README: writes through the proxy while the master is killed.
+        let load = WriteLoad(port: proxyPort, clients: 8, prefix: "up")
+        try await Task.sleep(for: .milliseconds(600))
+        let killedAt = ContinuousClock.now
         kill(pid, SIGKILL)
         try await waitUntil("the proxy writes to the promoted replica", seconds: 20) {
             guard (try? RedisTestClient(port: proxyPort, timeoutSeconds: 1).command("SET", "after", "1")) == .status("OK") else { return false }
             return (try? RedisTestClient(port: replicaPort, timeoutSeconds: 1).command("GET", "after")) == .bulk("1")
         }
+        try await Task.sleep(for: .milliseconds(500))
+        let writes = load.stop()
+        let lastBefore = writes.filter { $0.acknowledged && $0.sentAt < killedAt }.map(\.answeredAt).max()
+        let firstAfter = writes.filter { $0.acknowledged && $0.sentAt > killedAt }.map(\.answeredAt).min()
+        let durable = writes.filter { $0.acknowledged && $0.answeredAt < killedAt - .milliseconds(50) }
+        let lost = try SentinelFollowTests.missing(durable, on: replicaPort)
+        if let lastBefore, let firstAfter {
+            print("[up] kill -9 of the master: write gap \(SentinelFollowTests.milliseconds(firstAfter - lastBefore)) ms, \(durable.count) writes acknowledged before it, \(lost.count) lost")
+            // down-after-milliseconds (1000) + 1.5 s.
+            #expect(firstAfter - lastBefore <= .milliseconds(2500))
+        } else {
+            Issue.record("no acknowledged write before or after the kill")
+        }
+        #expect(durable.count > 100)
+        #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
         #expect(up.log.contains("status=signal 9 (SIGKILL)"), "\(up.log)")
         try await waitUntil("the restarted old master replicates from the new one", seconds: 20) {
             guard case .bulk(let bytes?) = try RedisTestClient(port: masterPort, timeoutSeconds: 1).command("INFO", "replication")
