@@ -82,10 +82,11 @@ struct ShardgateSentinelTests {
         }
     }
 
-    /// Two `shardgate sentinel`s and one redis-sentinel share the quorum: hello messages make them
-    /// one deployment, and a kill -9 fails over whoever leads.
-    @Test func mixedQuorumWithRedisSentinelFailsOver() async throws {
-        let cluster = try await SentinelCluster(sentinelKinds: [.shardgate, .redis, .shardgate])
+    /// `shardgate sentinel`s and redis-sentinels share the quorum (either kind in the majority):
+    /// hello messages make them one deployment, and a kill -9 fails over whoever leads.
+    @Test(arguments: [[SentinelKind.shardgate, .redis, .shardgate], [.redis, .shardgate, .redis]])
+    func mixedQuorumWithRedisSentinelFailsOver(kinds: [SentinelKind]) async throws {
+        let cluster = try await SentinelCluster(sentinelKinds: kinds)
         defer { cluster.stop() }
         let oldPort = try #require(cluster.killMaster())
         let newPort = try await cluster.waitForFailover(from: oldPort, seconds: 15)
@@ -104,6 +105,8 @@ struct ShardgateSentinelTests {
     @Test func noQuorumNoFailover() async throws {
         let cluster = try await SentinelCluster(sentinelKinds: [.shardgate, .shardgate, .shardgate])
         defer { cluster.stop() }
+        let proxy = try await ProxyUnderTest(yaml: SentinelFollowTests.proxyYAML(cluster))
+        #expect(try proxy.client().command("SET", "before", "1") == .status("OK"))
         cluster.stopSentinel(1)
         cluster.stopSentinel(2)
         let oldPort = try #require(cluster.killMaster())
@@ -119,6 +122,11 @@ struct ShardgateSentinelTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         for replica in cluster.replicas { #expect(cluster.role(port: replica.port) == "slave") }
+        // The proxy fails writes with an error naming the group, and writes nowhere else.
+        let write = try proxy.client().command("SET", "during", "1")
+        #expect(write.isError, "\(write)")
+        for replica in cluster.replicas { #expect(try RedisTestClient(port: replica.port).command("EXISTS", "during") == .integer(0)) }
+        await proxy.stop()
         #expect(try cluster.sentinelClient(0).command("SENTINEL", "CKQUORUM", cluster.masterName)
             == .error("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master"))
     }
