@@ -27,6 +27,8 @@ final class Node {
     /// Connected clients, their subscriptions, WATCHes, waits and MONITOR.
     let clients = ClientRegistry()
     var stats = NodeStats()
+    /// Error replies by code (INFO errorstats), counted by every client as it writes one.
+    let errorReplies = ErrorReplyStats()
     let startedAt: Int64
     let runID: String
     /// Command name → handler, and the checks made before anything else (arity, unknown commands).
@@ -101,6 +103,7 @@ final class Node {
     func register(channel: any Channel) -> ClientConnection {
         let client = ClientConnection(
             id: clients.allocateID(), channel: channel, authenticated: settings.requirePass == nil, now: now)
+        client.errorStats = errorReplies
         clients.connected[client.id] = client
         stats.connectionsReceived += 1
         return client
@@ -246,12 +249,16 @@ final class Node {
         beginPropagationScope(spec)
         let trackingScope = beginTrackingScope(client, request, spec)
         defer { endTrackingScope(trackingScope) }
+        // A command failed when it replied with an error (thrown or written), as Redis's
+        // failed_calls; commands it ran itself (EXEC's queue) count their own and are not its.
+        let errorsBefore = client.errorReplies
         do {
             try handler(&call)
         } catch {
-            stats.commandFailures[spec.id] += 1
             client.error(error.message)
         }
+        if client.errorReplies != errorsBefore { stats.commandFailures[spec.id] += 1 }
+        client.errorReplies = errorsBefore
         let elapsed = Clock.monotonicMicroseconds() - started
         stats.recordCall(spec.id, microseconds: elapsed)
         if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }

@@ -41,7 +41,7 @@ enum NodeInfo {
         case "replication": return ("Replication", node.replication.infoFields(settings: node.settings, now: node.now))
         case "cpu": return cpu()
         case "modules": return ("Modules", [])
-        case "errorstats": return ("Errorstats", [])
+        case "errorstats": return ("Errorstats", node.errorReplies.infoFields)
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return keyspace(node)
         case "commandstats": return commandstats(node)
@@ -161,7 +161,7 @@ enum NodeInfo {
             ("latest_fork_usec", "\(node.persistence.latestForkMicroseconds)"), ("total_forks", "\(node.persistence.totalForks)"),
             ("migrate_cached_sockets", "0"),
             ("tracking_total_keys", "\(node.tracking.keys.count)"), ("tracking_total_items", "\(node.tracking.totalItems)"),
-            ("tracking_total_prefixes", "\(node.tracking.prefixes.count)"), ("total_error_replies", "\(stats.totalErrorReplies)"),
+            ("tracking_total_prefixes", "\(node.tracking.prefixes.count)"), ("total_error_replies", "\(node.errorReplies.total)"),
             ("total_reads_processed", "0"), ("total_writes_processed", "0"),
         ])
     }
