@@ -185,6 +185,8 @@ struct ClientFlags {
     var wroteData = false
     /// Waiting in a blocking command, or held back by CLIENT PAUSE.
     var isBlocked = false
+    /// CLIENT TRACKING ON: its options; nil while tracking is off.
+    var tracking: TrackingMode?
     /// CLIENT REPLY ON/OFF/SKIP.
     var replyMode = ReplyMode.on
     /// The client scripts run their commands as (`ScriptEngine.client`).

@@ -18,6 +18,8 @@ final class Node {
     let loop: any EventLoop
     /// When the cron last ran its once-a-second work (idle clients).
     var lastSecondlyCron: Int64 = 0
+    /// DEBUG PAUSE-CRON 1: the cron does nothing until resumed.
+    var cronPaused = false
     /// Its level follows `loglevel`, also when CONFIG SET changes it.
     var logger: Logger
     /// The databases: keys, values, expiry.
@@ -53,6 +55,8 @@ final class Node {
     lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
     /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
     lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
+    /// Client-side caching (CLIENT TRACKING).
+    let tracking = TrackingTable()
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -193,6 +197,7 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return reject(client, "ERR Command not allowed inside a transaction", command: spec.id)
         }
+        if tracking.keys.count > settings.trackingTableMaxKeys && settings.trackingTableMaxKeys > 0 { limitTrackingTable() }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
             // (An EXEC refused here was already discarded with its EXECABORT text.)
@@ -242,6 +247,8 @@ final class Node {
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
         beginPropagationScope(spec)
+        let trackingScope = beginTrackingScope(client, request, spec)
+        defer { endTrackingScope(trackingScope) }
         // A command failed when it replied with an error (thrown or written), as Redis's
         // failed_calls; commands it ran itself (EXEC's queue) count their own and are not its.
         let errorsBefore = client.errorReplies
