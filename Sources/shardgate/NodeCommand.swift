@@ -46,19 +46,25 @@ struct NodeCommand: AsyncParsableCommand {
         }
         // The node starts inside the service group, so SIGTERM is handled from the first moment
         // (a signal during start-up stops the node once it has started, as in Redis).
-        let pidFile = PIDFile(path: settings.pidFile, logger: logger)
-        defer { pidFile?.remove() }
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
-        }
+        try await runUntilSignalled(server, pidFile: settings.pidFile, logger: logger)
+    }
+}
+
+/// Runs `server` (a node or a sentinel) in a service group until SIGTERM/SIGINT or until it stops
+/// by itself (SHUTDOWN), with its `pidfile` written meanwhile; an error stops the process non-zero.
+func runUntilSignalled(_ server: some Service, pidFile path: String?, logger: Logger) async throws {
+    let pidFile = path.flatMap { PIDFile(path: $0, logger: logger) }
+    defer { pidFile?.remove() }
+    let services = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    do {
+        try await services.run()
+    } catch {
+        logger.critical("stopped by an error", metadata: ["error": "\(error)"])
+        throw ExitCode.failure
     }
 }
 

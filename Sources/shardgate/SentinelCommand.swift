@@ -51,19 +51,7 @@ struct SentinelCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let logger = Logger(label: "shardgate-sentinel")
-        let pidFile = settings.pidFile.flatMap { PIDFile(path: $0, logger: logger) }
-        defer { pidFile?.remove() }
         let server = SentinelServer(settings: settings, configPath: configPath, logger: logger)
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            logger.critical("stopped by an error", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
-        }
+        try await runUntilSignalled(server, pidFile: settings.pidFile, logger: logger)
     }
 }
