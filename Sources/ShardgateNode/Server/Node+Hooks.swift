@@ -65,6 +65,7 @@ extension Node {
     func settingsChanged(from previous: NodeSettings) {
         persistenceSettingsChanged(from: previous)
         if settings.maxMemoryPolicy != previous.maxMemoryPolicy { updateAccessTracking(now: now) }
+        if settings.requirePass != previous.requirePass { requirePassChanged() }
         if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
         if settings.keyspaceEvents != previous.keyspaceEvents { for database in keyspace.databases { updateNewKeyHook(database) } }
     }

@@ -27,6 +27,8 @@ final class Node {
     var stats = NodeStats()
     let startedAt: Int64
     let runID: String
+    /// ACL users and the ACL log.
+    let access: AccessControl
     /// Command name → handler, and the checks made before anything else (arity, unknown commands).
     let dispatch = CommandDispatch()
     /// Made once: submitting the same closure every tick allocates nothing.
@@ -58,6 +60,7 @@ final class Node {
         self.loop = loop
         self.logger = logger
         self.keyspace = Keyspace(count: settings.databases)
+        self.access = AccessControl(requirePass: settings.requirePass)
         self.persistence = PersistenceState(aof: AppendOnlyFile(
             directory: "\(settings.directory)/\(settings.appendDirname)", prefix: settings.appendFilename, loop: loop))
         let now = Clock.milliseconds()
@@ -96,7 +99,7 @@ final class Node {
 
     func register(channel: any Channel) -> ClientConnection {
         let client = ClientConnection(
-            id: clients.allocateID(), channel: channel, authenticated: settings.requirePass == nil, now: now)
+            id: clients.allocateID(), channel: channel, authenticated: access.defaultUser.noPass && access.defaultUser.enabled, now: now)
         clients.connected[client.id] = client
         stats.connectionsReceived += 1
         return client
@@ -180,6 +183,11 @@ final class Node {
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth, command: spec.id)
+        }
+        // ACL: one branch for a user allowed everything (the default user unless restricted).
+        if !(client.user ?? access.defaultUser).unrestricted, let refusal = aclRefusal(spec, request: request, client: client) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, refusal, command: spec.id)
         }
         if let busy = busyScript, !spec.flags.contains(.allowBusy) {
             stats.commandRejections[spec.id] += 1
