@@ -30,6 +30,9 @@ enum ACLCommands {
 
     static func setUser(_ call: inout CommandCall) throws(CommandError) {
         let name = call.string(2)
+        if name.utf8.contains(where: { $0 == UInt8(ascii: " ") || $0 == 0 }) {
+            throw CommandError("ERR Usernames can't contain spaces or null characters")
+        }
         let control = call.node.access
         let rules = try mergeSelectors((3..<call.count).map { call.string($0) })
         // Rules apply to a copy: a failing one leaves the user as it was.
@@ -172,7 +175,7 @@ enum ACLCommands {
                 return call.client.ok()
             }
             guard let value = Int(call.string(2)), value >= 0 else {
-                throw CommandError("ERR value is out of range, must be positive")
+                throw CommandError(RedisErrors.notInteger)
             }
             count = value
         }

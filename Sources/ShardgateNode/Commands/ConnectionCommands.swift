@@ -52,7 +52,7 @@ enum ConnectionCommands {
         if user == nil && call.node.access.defaultUser.noPass {
             throw CommandError(RedisErrors.authWithoutPassword)
         }
-        guard call.node.authenticate(call.client, user: user, password: call.bytes(call.count - 1), command: "auth") else {
+        guard call.node.authenticate(call.client, user: user, password: call.bytes(call.count - 1), command: call.string(0)) else {
             throw CommandError(RedisErrors.wrongPass)
         }
         call.client.ok()
@@ -71,7 +71,7 @@ enum ConnectionCommands {
         while index < call.count {
             let remaining = call.count - index - 1
             if call.matches(index, "auth") && remaining >= 2 {
-                guard call.node.authenticate(call.client, user: call.string(index + 1), password: call.bytes(index + 2), command: "hello")
+                guard call.node.authenticate(call.client, user: call.string(index + 1), password: call.bytes(index + 2), command: call.string(0))
                 else {
                     throw CommandError(RedisErrors.wrongPass)
                 }

@@ -396,7 +396,9 @@ final class ScriptEngine {
         if user.unrestricted { return nil }
         let values = ACLArguments(arguments)
         guard let denial = user.check(spec, values) else { return nil }
-        node.logDenial(denial, spec: spec, arguments: values, user: user, client: run.caller, context: "lua")
+        // The log shows the caller running its EVAL or FCALL.
+        let running = run.command.first.map { String(decoding: $0, as: UTF8.self).lowercased() }
+        node.logDenial(denial, spec: spec, arguments: values, user: user, client: run.caller, context: "lua", running: running)
         switch denial.kind {
         case .key: return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
         case .channel: return "ERR The user executing the script can't publish to the channel mentioned in the command"

@@ -365,12 +365,28 @@ struct ACLArguments {
     func bytes(_ index: Int) -> [UInt8] { values[index] }
     func string(_ index: Int) -> String { String(decoding: values[index], as: UTF8.self) }
 
-    /// The command's keys with their key-spec flags.
+    /// The command's keys with their key-spec flags; for the commands whose flags depend on
+    /// their arguments (SET with or without GET, BITFIELD with only GETs, SORT ... STORE), the
+    /// flags those arguments give, as Redis's own key finders report them.
     func keys(of spec: CommandSpec) -> [(index: Int, flags: KeySpec.Flags)] {
-        // Key positions count from the command name; a subcommand's from the container's name too.
-        return withPointers { pointers in
+        var keys = withPointers { pointers in
             (try? spec.keyIndicesAndFlags(argumentCount: values.count, options: .partial) { pointers[$0] }) ?? []
         }
+        let words = values.dropFirst(2).map { String(decoding: $0, as: UTF8.self).lowercased() }
+        switch spec {
+        case "set":
+            if !words.contains("get") { keys = keys.map { ($0.index, [.overwrite, .update]) } }
+        case "bitfield":
+            let writes = words.contains("set") || words.contains("incrby")
+            keys = keys.map { ($0.index, writes ? [.readWrite, .access, .update] : [.readOnly, .access]) }
+        case "sort":
+            if let store = words.firstIndex(of: "store"), store + 3 < values.count {
+                keys.append((store + 3, [.overwrite, .update]))
+            }
+        default:
+            break
+        }
+        return keys
     }
 
     private func withPointers<T>(_ body: ([UnsafeRawBufferPointer]) -> T) -> T {

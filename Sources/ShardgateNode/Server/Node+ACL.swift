@@ -18,16 +18,17 @@ extension Node {
 
     func logDenial(
         _ denial: ACLDenial, spec: CommandSpec, arguments: ACLArguments, user: ACLUser, client: ClientConnection,
-        context: String
+        context: String, running: String? = nil
     ) {
         let object = denial.kind == .command ? spec.name : arguments.string(denial.position)
         access.record(
             reason: denial.reason, context: context, object: object, username: user.name,
-            clientInfo: clientInfoLine(client, current: client, running: spec.name), now: now)
+            clientInfo: clientInfoLine(client, current: client, running: running ?? spec.name), now: now)
     }
 
     /// AUTH and HELLO AUTH: whether `name` (the default user when nil) accepts `password`; the
-    /// client is then authenticated as that user. A refusal is logged.
+    /// client is then authenticated as that user. A refusal is logged (`command`: the command's
+    /// name as sent, what the log names).
     func authenticate(_ client: ClientConnection, user name: String?, password: [UInt8], command: String) -> Bool {
         let username = name ?? "default"
         if let user = access.user(username), user.accepts(password: password) {
@@ -36,8 +37,8 @@ extension Node {
             return true
         }
         access.record(
-            reason: "auth", context: "toplevel", object: "AUTH", username: username,
-            clientInfo: clientInfoLine(client, current: client, running: command), now: now)
+            reason: "auth", context: client.flags.queued != nil ? "multi" : "toplevel", object: command, username: username,
+            clientInfo: clientInfoLine(client, current: client, running: command.lowercased()), now: now)
         return false
     }
 
