@@ -187,4 +187,62 @@ struct NodeACLTests {
             #expect(actual.output.contains("\"denied_set\": \"NoPermissionError: this user has no permissions to access one of the keys"))
         }
     }
+
+    /// `aclfile`: users loaded at startup, ACL LOAD (with its errors) and ACL SAVE, against a
+    /// redis-server given a file of the same content.
+    @Test func aclFileAsRedis() async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let initial = "user default on nopass ~* &* +@all\nuser x on >p ~k* +get\n"
+        func session(kind: DataServerKind) async throws -> [String] {
+            let directory = try TemporaryDirectory()
+            let file = directory.path + "/users.acl"
+            try initial.write(toFile: file, atomically: true, encoding: .utf8)
+            let server = try await RedisServer(["--aclfile", file], kind: kind, directory: directory)
+            defer { server.stop() }
+            let client = try RedisTestClient(port: server.port)
+            let user = try RedisTestClient(port: server.port)
+            var replies: [String] = []
+            func record(_ client: RedisTestClient, _ words: String...) {
+                replies.append("\(words.joined(separator: " ")) -> \((try? client.command(words.map { Array($0.utf8) })).map(\.description) ?? "?")")
+            }
+            record(client, "ACL", "LIST")
+            record(user, "AUTH", "x", "p")
+            record(user, "GET", "k1")
+            record(client, "ACL", "SETUSER", "y", "on", "+@read")
+            record(client, "ACL", "SAVE")
+            replies.append((try? String(contentsOfFile: file, encoding: .utf8)) ?? "no file")
+            try "user x on bogus\n".write(toFile: file, atomically: true, encoding: .utf8)
+            record(client, "ACL", "LOAD")
+            try "junk\n".write(toFile: file, atomically: true, encoding: .utf8)
+            record(client, "ACL", "LOAD")
+            try "user z on nopass +ping\n".write(toFile: file, atomically: true, encoding: .utf8)
+            record(client, "ACL", "LOAD")
+            record(client, "ACL", "LIST")
+            replies.append("x's client after LOAD: \((try? user.command("PING"))?.description ?? "closed")")
+            try FileManager.default.removeItem(atPath: file)
+            record(client, "ACL", "LOAD")
+            return replies.map { $0.replacingOccurrences(of: directory.path, with: "DIR") }
+        }
+        let expected = try await session(kind: .redis)
+        let actual = try await session(kind: .shardgateNode)
+        #expect(actual.count == expected.count)
+        for (want, got) in zip(expected, actual) { #expect(got == want) }
+    }
+
+    /// `user` lines of the configuration (here on the command line): the default user is reset
+    /// before its line applies, other users start new; a bad rule stops the node.
+    @Test func configUserLinesAsRedis() async throws {
+        let lines = ["--user", "bob", "on", ">pw", "~b*", "+get", "--user", "default", "on", "nopass", "+@all", "~*", "&*", "-flushall"]
+        guard let (redis, node) = try await both(lines, { port in
+            let client = try RedisTestClient(port: port)
+            let bob = try RedisTestClient(port: port)
+            return [
+                try client.command("ACL", "LIST").description, try client.command("FLUSHALL").description,
+                try bob.command("AUTH", "bob", "pw").description, try bob.command("GET", "b1").description,
+                try bob.command("GET", "a1").description,
+            ]
+        }) else { return }
+        #expect(node == redis)
+        await #expect(throws: (any Error).self) { _ = try await startNode(["--user", "bob", "on", "bogus"]).stop() }
+    }
 }

@@ -5,7 +5,7 @@ enum ACLCommands {
     static var all: [(String, CommandHandler)] {[
         ("acl|setuser", setUser), ("acl|getuser", getUser), ("acl|deluser", delUser), ("acl|list", list),
         ("acl|users", users), ("acl|whoami", whoami), ("acl|cat", cat), ("acl|genpass", genpass),
-        ("acl|dryrun", dryrun), ("acl|log", log), ("acl|help", help), ("acl|load", noFile), ("acl|save", noFile),
+        ("acl|dryrun", dryrun), ("acl|log", log), ("acl|help", help), ("acl|load", load), ("acl|save", save),
     ]}
 
     /// Joins `(…)` selector rules split over several arguments, as Redis does.
@@ -202,10 +202,40 @@ enum ACLCommands {
         }
     }
 
-    static func noFile(_ call: inout CommandCall) throws(CommandError) {
-        throw CommandError(
-            "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
+    /// ACL LOAD: the users of `aclfile` replace every user; clients of users it drops are closed.
+    static func load(_ call: inout CommandCall) throws(CommandError) {
+        let node = call.node
+        let path = node.settings.aclFile
+        guard !path.isEmpty else { throw noFile }
+        let bytes: [UInt8]?
+        do { bytes = try FileIO.read(path) } catch { bytes = nil }
+        guard let bytes else {
+            throw CommandError("ERR Error loading ACLs, opening file '\(path)': No such file or directory")
+        }
+        let (removed, error) = node.access.load(text: String(decoding: bytes, as: UTF8.self), path: path)
+        if let error {
+            throw CommandError("ERR \(error)WARNING: ACL errors detected, no change to the previously active ACL rules was performed")
+        }
+        for user in removed { node.killClients(of: user) }
+        call.client.ok()
     }
+
+    /// ACL SAVE: every user, as ACL LIST shows them, to `aclfile` (written whole, then renamed).
+    static func save(_ call: inout CommandCall) throws(CommandError) {
+        let node = call.node
+        let path = node.settings.aclFile
+        guard !path.isEmpty else { throw noFile }
+        let text = node.access.listing.map { $0 + "\n" }.joined()
+        do {
+            try FileIO.writeAtomically(path, Array(text.utf8))
+        } catch {
+            throw CommandError("ERR There was an error trying to save the ACLs. Please check the server logs for more information")
+        }
+        call.client.ok()
+    }
+
+    static let noFile = CommandError(
+            "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
 
     static func help(_ call: inout CommandCall) throws(CommandError) {
         let lines = [

@@ -557,7 +557,8 @@ final class AccessControl {
     let defaultUser: ACLUser
     var log: [ACLLogEntry] = []
     var nextLogID = 0
-    static let logMaxLength = 128
+    /// `acllog-max-len`.
+    var logMaxLength = 128
 
     init(requirePass: String?) {
         defaultUser = ACLUser(name: "default")
@@ -613,6 +614,66 @@ final class AccessControl {
             count: 1, reason: reason, context: context, object: object, username: username, createdAt: now,
             clientInfo: clientInfo, entryID: nextLogID, timestampCreated: now, timestampLastUpdated: now), at: 0)
         nextLogID += 1
-        if log.count > Self.logMaxLength { log.removeLast() }
+        while log.count > logMaxLength { log.removeLast() }
+    }
+}
+
+extension AccessControl {
+    /// Why a `user <name> <rules...>` line (as words, the name first) is invalid, or nil.
+    static func ruleError(_ words: [String]) -> String? {
+        guard let name = words.first else { return "Syntax error" }
+        let user = ACLUser(name: name)
+        do {
+            let rules = try ACLCommands.mergeSelectors(Array(words.dropFirst()))
+            for rule in rules {
+                do { try user.apply(rule) } catch { return error.message }
+            }
+        } catch {
+            return String(error.message.dropFirst(4))
+        }
+        return nil
+    }
+
+    /// Defines `name` from scratch (a new user's state, or `reset` when `reset`), then the rules,
+    /// keeping its object so that clients authenticated as it keep it. The rules must be valid
+    /// (`ruleError`).
+    func define(_ name: String, rules: [String], reset: Bool = false) {
+        let scratch = ACLUser(name: name)
+        for rule in (try? ACLCommands.mergeSelectors((reset ? ["reset"] : []) + rules)) ?? [] { try? scratch.apply(rule) }
+        createUser(name).copyRules(from: scratch)
+    }
+
+    /// ACL LIST's lines (ACL SAVE's file).
+    var listing: [String] { sortedNames.map { "user \($0) \(users[$0]!.description)" } }
+
+    /// Replaces every user with those of an ACL file's text (ACL LOAD); the default user, when the
+    /// file has none, is made as at startup. Returns the error (`path:line: ...`) without changing
+    /// anything when a line is invalid. As in Redis, every other user is made anew: the old ones
+    /// are returned (their clients are disconnected).
+    func load(text: String, path: String) -> (removed: [ACLUser], error: String?) {
+        var parsed: [(String, [String])] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            if words.isEmpty || words[0].hasPrefix("#") { continue }
+            guard words[0] == "user", words.count >= 2 else {
+                return ([], "\(path):\(number + 1) should start with user keyword followed by the username. ")
+            }
+            if let failure = Self.ruleError(Array(words.dropFirst())) {
+                return ([], "\(path):\(number + 1): \(failure). ")
+            }
+            if parsed.contains(where: { $0.0 == words[1] }) {
+                return ([], "\(path):\(number + 1): Duplicate user '\(words[1])' found. ")
+            }
+            parsed.append((words[1], Array(words.dropFirst(2))))
+        }
+        let names = Set(parsed.map(\.0))
+        var removed: [ACLUser] = []
+        for name in sortedNames where name != "default" {
+            removed.append(users[name]!)
+            deleteUser(name)
+        }
+        if !names.contains("default") { define("default", rules: ["on", "nopass", "~*", "&*", "+@all"]) }
+        for (name, rules) in parsed { define(name, rules: rules) }
+        return (removed, nil)
     }
 }

@@ -47,6 +47,27 @@ extension Node {
         for client in clients.connected.values where client.user === user { kill(client) }
     }
 
+    /// The users of the config file's `user` lines, or of `aclfile` (which must not be used
+    /// together, as in Redis; the file then wins and the conflict is logged).
+    func loadUsers() {
+        access.logMaxLength = settings.aclLogMaxLength
+        if !settings.aclFile.isEmpty {
+            if !settings.users.isEmpty {
+                logger.error("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. The `user` lines are ignored.")
+            }
+            let bytes = (try? FileIO.read(settings.aclFile)) ?? nil
+            guard let bytes else {
+                return logger.error("Error loading ACLs, opening file '\(settings.aclFile)': No such file or directory")
+            }
+            if let error = access.load(text: String(decoding: bytes, as: UTF8.self), path: settings.aclFile).error {
+                logger.error("Aborting the ACL file load: \(error)")
+            }
+            return
+        }
+        // As Redis, the default user is reset before its line applies; other users start new.
+        for words in settings.users { access.define(words[0], rules: Array(words.dropFirst()), reset: words[0] == "default") }
+    }
+
     /// `requirepass` changed: it is the default user's password.
     func requirePassChanged() {
         access.setDefaultPassword(settings.requirePass)

@@ -68,6 +68,7 @@ final class Node {
         self.runID = Self.randomHex(40)
         persistence.lastSaveTime = now
         for database in keyspace.databases { watchExpiry(database) }
+        loadUsers()
         let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
         flushTask = { node.value.node?.flushPending() }
     }
