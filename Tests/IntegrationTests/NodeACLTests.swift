@@ -23,7 +23,8 @@ struct NodeACLTests {
         ["ACL", "SETUSER", "alice"], ["ACL", "LIST"],
         ["ACL", "SETUSER", "alice", "on", ">p1", ">p2", "<p1", "~a*", "%R~r*", "%W~w*", "&ch*", "+@hash", "-hdel"],
         ["ACL", "GETUSER", "alice"], ["ACL", "LIST"],
-        ["ACL", "SETUSER", "alice", "+select|0", "+select|1", "(+get ~x*)", "(", "+set", "~y*", ")"], ["ACL", "GETUSER", "alice"],
+        ["ACL", "SETUSER", "alice", "(+get ~x*)", "(", "+set", "~y*", ")"], ["ACL", "GETUSER", "alice"],
+        ["ACL", "SETUSER", "carl", "+select|0", "+select|1"], ["ACL", "GETUSER", "carl"], ["ACL", "DELUSER", "carl"],
         ["ACL", "SETUSER", "alice", "clearselectors", "nopass"], ["ACL", "LIST"],
         ["ACL", "SETUSER", "alice", "#0000000000000000000000000000000000000000000000000000000000000000", "resetkeys", "allchannels"],
         ["ACL", "LIST"],
@@ -98,6 +99,13 @@ struct NodeACLTests {
             record(user, "GET", "secret:1")
             record(user, "INCR", "app:n")
             record(user, "EXEC")
+            // Rules changed between queueing and EXEC.
+            record(user, "MULTI")
+            record(user, "GET", "app:1")
+            record(user, "SET", "app:1", "w")
+            record(admin, "ACL", "SETUSER", "worker", "-get", "resetkeys", "~app:1")
+            record(user, "EXEC")
+            record(admin, "ACL", "SETUSER", "worker", "+get", "resetkeys", "~app:*", "%R~ro:*")
             record(user, "EVAL", "return redis.call('get', 'other')", "0")
             record(user, "EVAL", "return redis.call('flushall')", "0")
             record(user, "EVAL", "return redis.pcall('set', 'ro:1', 'x')", "0")

@@ -16,6 +16,25 @@ extension Node {
         return denial.error(spec)
     }
 
+    /// EXEC checks each queued command again (the user's rules may have changed since it was
+    /// queued): a refused one gets Redis's NOPERM error in its place. Returns whether it was refused.
+    func aclRefusedAtExec(_ spec: CommandSpec, request: RESPRequest, client: ClientConnection) -> Bool {
+        let user = user(of: client)
+        let arguments = ACLArguments(request)
+        guard let denial = user.check(spec, arguments) else { return false }
+        logDenial(denial, spec: spec, arguments: arguments, user: user, client: client, context: "multi", running: "exec")
+        let reason: String
+        switch denial.kind {
+        case .command: reason = "no permission to execute the command or subcommand"
+        case .key: reason = "no permission to touch the specified keys"
+        case .channel: reason = "no permission to access one of the channels used as arguments"
+        case .auth: reason = "no permission"
+        }
+        client.error(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: \(reason)")
+        return true
+    }
+
     func logDenial(
         _ denial: ACLDenial, spec: CommandSpec, arguments: ACLArguments, user: ACLUser, client: ClientConnection,
         context: String, running: String? = nil
