@@ -45,8 +45,15 @@ enum ACLCommands {
                 throw CommandError("ERR Error in ACL SETUSER modifier '\(rule)': \(error.message)")
             }
         }
-        control.createUser(name).copyRules(from: scratch)
+        let user = control.createUser(name)
+        user.copyRules(from: scratch)
+        call.node.killSubscribersRevoked(of: user)
         call.client.ok()
+    }
+
+    /// Redis's error for a subcommand given the wrong arguments.
+    private static func subcommandSyntax(_ call: CommandCall) -> CommandError {
+        CommandError("ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try ACL HELP.")
     }
 
     static func getUser(_ call: inout CommandCall) throws(CommandError) {
@@ -115,7 +122,7 @@ enum ACLCommands {
     }
 
     static func cat(_ call: inout CommandCall) throws(CommandError) {
-        guard call.count <= 3 else { throw CommandError(RedisErrors.wrongArity("acl|cat")) }
+        guard call.count <= 3 else { throw subcommandSyntax(call) }
         guard call.count == 3 else {
             call.client.arrayHeader(ACLCategory.names.count)
             for name in ACLCategory.names { call.client.bulk(name) }
@@ -131,7 +138,7 @@ enum ACLCommands {
 
     static func genpass(_ call: inout CommandCall) throws(CommandError) {
         var bits = 256
-        if call.count > 3 { throw CommandError(RedisErrors.wrongArity("acl|genpass")) }
+        if call.count > 3 { throw subcommandSyntax(call) }
         if call.count == 3 {
             guard let value = Int(call.string(2)), value > 0, value <= 4096 else {
                 throw CommandError(
@@ -168,7 +175,7 @@ enum ACLCommands {
     static func log(_ call: inout CommandCall) throws(CommandError) {
         let control = call.node.access
         var count = 10
-        if call.count > 3 { throw CommandError(RedisErrors.wrongArity("acl|log")) }
+        if call.count > 3 { throw subcommandSyntax(call) }
         if call.count == 3 {
             if call.matches(2, "reset") {
                 control.log = []

@@ -241,19 +241,17 @@ struct ACLSelector {
         if let spec = table.lookup(fullName: name) {
             return change(spec, allow)
         }
-        // `cmd|arg` of a command without subcommands: a first argument (only to allow).
-        let parts = name.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, let container = table.lookup(fullName: String(parts[0])) else { throw .unknownCommand }
-        if container.hasSubcommands {
-            if parts[1].contains("|") { throw .subcommandFirstArg }
+        // `+cmd|arg` of a command without subcommands allows one first argument (split at the
+        // last `|`, as Redis does).
+        guard allow, let bar = name.lastIndex(of: "|"), let container = table.lookup(fullName: String(name[..<bar])) else {
             throw .unknownCommand
         }
-        guard allow, !parts[1].isEmpty, !parts[1].contains("|") else {
-            throw parts[1].contains("|") ? .subcommandFirstArg : .syntax
-        }
-        if allowed[container.id] { return }
+        if container.isSubcommand { throw .subcommandFirstArg }
+        let argument = String(name[name.index(after: bar)...])
+        if argument.isEmpty { throw .syntax }
+        if container.hasSubcommands { throw .unknownCommand }
         var args = firstArgs[container.id] ?? []
-        if !args.contains(String(parts[1])) { args.append(String(parts[1])) }
+        if !args.contains(argument) { args.append(argument) }
         firstArgs[container.id] = args
     }
 
@@ -273,9 +271,10 @@ struct ACLSelector {
         return parts.joined(separator: " ")
     }
 
-    /// The command rules that rebuild this selector's bits, found as Redis finds them: start from
-    /// `+@all` or `-@all`, apply each category that fixes more commands than it breaks, then the
-    /// single commands still different.
+    /// The command rules that rebuild this selector's bits, found as Redis 7.0 finds them: start
+    /// from `+@all` or `-@all`, then, while some category not yet used agrees with more of the
+    /// remaining commands than it disagrees with, apply the one with the fewest disagreements
+    /// (the most agreements on a tie); then the single commands still different.
     var commandRules: String {
         var rules: [String] = []
         var fake = ACLSelector()
@@ -283,18 +282,32 @@ struct ACLSelector {
         rules.append(additive ? "-@all" : "+@all")
         fake.setAll(!additive)
         var temp = self
-        for (index, name) in ACLCategory.names.enumerated() {
+        var applied = Set<Int>()
+        while true {
+            var best: Int?
+            var fewestDifferent = Int.max
+            var mostSame = 0
+            for index in ACLCategory.names.indices where !applied.contains(index) {
+                let bit: UInt32 = 1 << UInt32(index)
+                var on = 0
+                var off = 0
+                for id in ACLCategory.commandIDs where ACLCategory.masks[id] & bit != 0 {
+                    if temp.allowed[id] { on += 1 } else { off += 1 }
+                }
+                let different = additive ? off : on
+                let same = additive ? on : off
+                if same > different && (different < fewestDifferent || (different == fewestDifferent && same > mostSame)) {
+                    best = index
+                    fewestDifferent = different
+                    mostSame = same
+                }
+            }
+            guard let index = best else { break }
             let bit: UInt32 = 1 << UInt32(index)
-            var on = 0
-            var off = 0
-            for id in ACLCategory.commandIDs where ACLCategory.masks[id] & bit != 0 {
-                if temp.allowed[id] { on += 1 } else { off += 1 }
-            }
-            if (additive && on > off) || (!additive && off > on) {
-                rules.append((additive ? "+@" : "-@") + name)
-                fake.change(category: bit, additive)
-                temp.change(category: bit, !additive)
-            }
+            rules.append((additive ? "+@" : "-@") + ACLCategory.names[index])
+            fake.change(category: bit, additive)
+            temp.change(category: bit, !additive)
+            applied.insert(index)
         }
         let table = CommandTable.redis
         for top in table.commands.sorted(by: { $0.name < $1.name }) {
@@ -375,7 +388,8 @@ struct ACLArguments {
         let words = values.dropFirst(2).map { String(decoding: $0, as: UTF8.self).lowercased() }
         switch spec {
         case "set":
-            if !words.contains("get") { keys = keys.map { ($0.index, [.overwrite, .update]) } }
+            // Options follow the value (argument 3 on).
+            if !words.dropFirst().contains("get") { keys = keys.map { ($0.index, [.overwrite, .update]) } }
         case "bitfield":
             let writes = words.contains("set") || words.contains("incrby")
             keys = keys.map { ($0.index, writes ? [.readWrite, .access, .update] : [.readOnly, .access]) }
@@ -530,7 +544,13 @@ final class ACLUser {
         var worst: ACLDenial?
         for selector in CollectionOfOne(root) + selectors {
             guard let denial = selector.check(spec, arguments) else { return nil }
-            if worst == nil || denial.kind.rawValue > worst!.kind.rawValue { worst = denial }
+            // The gravest denial; between equal ones, the one about the later argument (as Redis).
+            if let current = worst, denial.kind.rawValue < current.kind.rawValue
+                || (denial.kind == current.kind && denial.position <= current.position)
+            {
+                continue
+            }
+            worst = denial
         }
         return worst
     }

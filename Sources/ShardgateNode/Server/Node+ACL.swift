@@ -87,6 +87,20 @@ extension Node {
         for words in settings.users { access.define(words[0], rules: Array(words.dropFirst()), reset: words[0] == "default") }
     }
 
+    /// ACL SETUSER changed `user`'s channels: its clients subscribed to a channel or pattern the
+    /// user may no longer use are disconnected, as Redis does.
+    func killSubscribersRevoked(of user: ACLUser) {
+        let root = user.root
+        if root.allChannels { return }
+        for client in clients.connected.values where self.user(of: client) === user && client.flags.subscriptionCount > 0 {
+            let flags = client.flags
+            let revoked = flags.channels.contains { channel in !root.channels.contains { GlobMatch.matches($0, channel) } }
+                || flags.shardChannels.contains { channel in !root.channels.contains { GlobMatch.matches($0, channel) } }
+                || flags.patterns.contains { !root.channels.contains($0) }
+            if revoked { kill(client) }
+        }
+    }
+
     /// `requirepass` changed: it is the default user's password.
     func requirePassChanged() {
         access.setDefaultPassword(settings.requirePass)
