@@ -34,6 +34,9 @@ struct NodeACLTests {
         ["ACL", "SETUSER", "alice", "#abc"], ["ACL", "SETUSER", "alice", "<never"], ["ACL", "SETUSER", "alice", "+client|id|x"],
         ["ACL", "SETUSER", "alice", "allkeys", "~k"], ["ACL", "SETUSER", "alice", "&x"], ["ACL", "SETUSER", "alice", "(+get"],
         ["ACL", "SETUSER", "alice", "+@all", "-@write"], ["ACL", "GETUSER", "alice"],
+        ["ACL", "SETUSER", "alice", "+@all", "-@dangerous"], ["ACL", "LIST"], ["ACL", "SETUSER", "alice", "+@all", "-@fast"],
+        ["ACL", "LIST"], ["ACL", "SETUSER", "alice", "-@all", "+@hash", "+@string", "-hset"], ["ACL", "LIST"],
+        ["ACL", "SETUSER", "alice", "+get|x|y"], ["ACL", "SETUSER", "alice", "+select|"], ["ACL", "CAT", "a", "b"],
         ["ACL", "SETUSER", "alice", "-@all", "+@read", "-get"], ["ACL", "LIST"],
         ["ACL", "SETUSER", "alice", "reset", "+get", "-get", "+@hash", "-hset", "+hset", "+client|id", "-client", "+config|get"],
         ["ACL", "LIST"],
@@ -85,6 +88,8 @@ struct NodeACLTests {
             record(user, "AUTH", "worker", "secret")
             record(user, "ACL", "WHOAMI")
             record(user, "SET", "app:1", "v")
+            record(user, "SET", "app:1", "get")
+            record(user, "SET", "ro:1", "v", "GET")
             record(user, "GET", "app:1")
             record(user, "SET", "other", "v")
             record(user, "GET", "ro:1")
@@ -137,6 +142,13 @@ struct NodeACLTests {
             }
             record(admin, "ACL", "LOG", "RESET")
             record(admin, "ACL", "LOG")
+            // Revoking a subscriber's channel disconnects it.
+            record(admin, "ACL", "SETUSER", "worker", "on")
+            let subscriber = try RedisTestClient(port: port)
+            record(subscriber, "AUTH", "worker", "secret")
+            record(subscriber, "SUBSCRIBE", "news.a")
+            record(admin, "ACL", "SETUSER", "worker", "resetchannels", "&news.b")
+            replies.append("subscriber after revoke: \((try? subscriber.command("PING"))?.description ?? "closed")")
             // Deleting the user disconnects its clients.
             record(admin, "ACL", "SETUSER", "worker", "on")
             let second = try RedisTestClient(port: port)
