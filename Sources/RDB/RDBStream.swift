@@ -120,7 +120,7 @@ public struct RDBStream: Sendable, Equatable {
 
     /// A node as Redis's listpack: master entry (count, deleted, field count, fields, 0), then per
     /// entry flags, ms delta, seq delta, [field count, fields and values | values], piece count.
-    static func listpack(_ node: Node, into listpack: inout [UInt8]) {
+    package static func listpack(_ node: Node, into listpack: inout [UInt8]) {
         func integer(_ value: Int64) {
             let text = Array(String(value).utf8)
             text.withUnsafeBytes { RDBListpack.append($0, to: &listpack) }
@@ -158,7 +158,7 @@ public struct RDBStream: Sendable, Equatable {
     }
 
     /// The entries of one node's listpack, checked as Redis's deep validation does.
-    static func node(master: ID, listpack: UnsafeRawBufferPointer) throws(RDBPackedError) -> Node {
+    package static func node(master: ID, listpack: UnsafeRawBufferPointer) throws(RDBPackedError) -> Node {
         let elements = try RDBListpack.entries(listpack)
         var position = 0
         func next() throws(RDBPackedError) -> [UInt8] {

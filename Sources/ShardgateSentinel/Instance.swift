@@ -61,6 +61,16 @@ final class Instance: @unchecked Sendable {
     var parallelSyncs = 1
     var authPass: String?
     var authUser: String?
+    /// Accepted and kept in the config file, never run.
+    var notificationScript: String?
+    /// `rename-command`: the names this master and its replicas know commands by.
+    var renamedCommands: [String: String] = [:] {
+        didSet { commands.renamed = renamedCommands; pubsub.renamed = renamedCommands }
+    }
+    /// `master-reboot-down-after-period` (0: off): a master that restarted is down for this long.
+    var masterRebootDownAfter: Int64 = 0
+    var rebootedAt: Int64 = 0
+    var clientReconfigScript: String?
     var configEpoch: UInt64 = 0
     /// Master: the sentinel this one voted for; sentinel: the leader it voted for.
     var leader: String?
@@ -68,7 +78,9 @@ final class Instance: @unchecked Sendable {
     var failoverEpoch: UInt64 = 0
     var failoverState = FailoverState.none
     var failoverStateChangedAt: Int64 = 0
-    var failoverStartedAt: Int64 = 0
+    /// Far in the past at first: the monotonic clock starts at boot, and a failover must not wait
+    /// for the machine to have been up for twice failover-timeout.
+    var failoverStartedAt: Int64 = Int64.min / 4
     weak var promotedReplica: Instance?
     var infoCache: (at: Int64, text: String)?
 
@@ -101,11 +113,18 @@ final class Instance: @unchecked Sendable {
     var isDisconnected: Bool { !commands.isConnected || (kind != .sentinel && !pubsub.isConnected) }
 
     /// The `%@` of Redis's event messages: `<type> <name> <ip> <port>`, and `@ <master> <ip> <port>`
-    /// for replicas and sentinels.
-    var eventDescription: String {
-        var text = "\(kind.rawValue) \(name) \(host) \(port)"
-        if kind != .master, let master { text += " @ \(master.name) \(master.host) \(master.port)" }
+    /// for replicas and sentinels. `hostnames`: announce hostnames as configured, else their IPs.
+    func eventDescription(hostnames: Bool) -> String {
+        var text = "\(kind.rawValue) \(name) \(announcedHost(hostnames: hostnames)) \(port)"
+        if kind != .master, let master {
+            text += " @ \(master.name) \(master.announcedHost(hostnames: hostnames)) \(master.port)"
+        }
         return text
+    }
+
+    /// `host` as configured (a hostname, with announce-hostnames) or the IP it was reached at.
+    func announcedHost(hostnames: Bool) -> String {
+        hostnames ? host : (commands.remoteIP ?? host)
     }
 
     var flagsDescription: String {

@@ -22,6 +22,16 @@ final class LinkConnection: @unchecked Sendable {
     var lastActivity: Int64 = 0
     /// The address this side of the connection uses (for the hello message).
     var localIP: String?
+    /// The address the other side resolved to (a hostname's IP).
+    var remoteIP: String?
+    /// Renamed commands (`rename-command`), applied to the first argument of what is sent.
+    var renamed: [String: String] = [:]
+
+    private func frame(_ arguments: [String]) -> ByteBuffer {
+        var words = arguments
+        if let first = words.first, let name = renamed[first.uppercased()] { words[0] = name }
+        return RESPRequest(arguments: words.map { Array($0.utf8) }).frame
+    }
 
     var isConnected: Bool { channel != nil }
     var pending: Int { waiters.count }
@@ -41,7 +51,11 @@ final class LinkConnection: @unchecked Sendable {
                 }
             }
         let future: EventLoopFuture<any Channel>
-        if let address = try? SocketAddress(ipAddress: host, port: port) {
+        // A hostname resolves to its first address (getaddrinfo, on this loop: sentinels name
+        // few hosts), so every link to it, and what is announced for it, use the same IP.
+        if let address = (try? SocketAddress(ipAddress: host, port: port))
+            ?? (try? SocketAddress.makeAddressResolvingHost(host, port: port))
+        {
             future = bootstrap.connect(to: address)
         } else {
             future = bootstrap.connect(host: host, port: port)
@@ -58,6 +72,7 @@ final class LinkConnection: @unchecked Sendable {
                 self.connectedAt = SentinelClock.now
                 self.lastActivity = self.connectedAt
                 self.localIP = channel.localAddress?.ipAddress
+                self.remoteIP = channel.remoteAddress?.ipAddress
                 done(true)
             case .failure:
                 done(false)
@@ -69,12 +84,12 @@ final class LinkConnection: @unchecked Sendable {
     func send(_ arguments: [String], _ callback: @escaping Callback = { _ in }) {
         guard let channel else { return callback(nil) }
         waiters.append(callback)
-        channel.writeAndFlush(RESPRequest(arguments: arguments.map { Array($0.utf8) }).frame, promise: nil)
+        channel.writeAndFlush(frame(arguments), promise: nil)
     }
 
     /// Sends a command whose replies arrive as pushes (SUBSCRIBE).
     func sendWithoutReply(_ arguments: [String]) {
-        channel?.writeAndFlush(RESPRequest(arguments: arguments.map { Array($0.utf8) }).frame, promise: nil)
+        channel?.writeAndFlush(frame(arguments), promise: nil)
     }
 
     /// Closes at once: waiters get nil now, and nothing the old connection still delivers reaches

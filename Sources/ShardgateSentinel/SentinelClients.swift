@@ -80,6 +80,7 @@ final class ClientRegistry: @unchecked Sendable {
     let logger: Logger
     private var clients: [Int: SentinelClient] = [:]
     private var nextID = 1
+    private(set) var connectionsReceived = 0
 
     init(sentinel: Sentinel, logger: Logger) {
         self.sentinel = sentinel
@@ -89,6 +90,7 @@ final class ClientRegistry: @unchecked Sendable {
     func add(_ channel: any Channel) -> SentinelClient {
         let client = SentinelClient(id: nextID, channel: channel, authenticated: sentinel.settings.requirepass == nil)
         nextID += 1
+        connectionsReceived += 1
         clients[client.id] = client
         return client
     }

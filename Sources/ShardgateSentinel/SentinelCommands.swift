@@ -31,8 +31,7 @@ enum SentinelCommands {
         case "hello":
             return hello(rest, client: client, sentinel: sentinel)
         case "info":
-            guard rest.count <= 1 else { return .error("ERR syntax error") }
-            return .bulk(info(section: rest.first?.lowercased() ?? "default", clients: clients))
+            return .bulk(info(sections: rest.map { $0.lowercased() }, clients: clients))
         case "role":
             return .array([.bulk("sentinel"), .array(sentinel.masters.map { .bulk($0.name) })])
         case "client":
@@ -183,24 +182,47 @@ enum SentinelCommands {
     // MARK: - INFO
 
     static func info(section: String, clients: ClientRegistry) -> String {
+        info(sections: [section], clients: clients)
+    }
+
+    /// INFO's sections in a sentinel: server, clients, cpu, stats and sentinel (`default`, `all`
+    /// and `everything` are all five).
+    static func info(sections requested: [String], clients: ClientRegistry) -> String {
         let sentinel = clients.sentinel
         var sections: [String] = []
-        let all = section == "all" || section == "everything" || section == "default"
-        if all || section == "server" {
+        let wanted = Set(requested.isEmpty ? ["default"] : requested)
+        let all = !wanted.isDisjoint(with: ["all", "everything", "default"])
+        if all || wanted.contains("server") {
             sections.append(
                 [
                     "# Server", "redis_version:\(serverVersion)", "redis_mode:sentinel", "shardgate_sentinel:1",
                     "os:\(ProcessInfo.processInfo.operatingSystemVersionString)", "process_id:\(getpid())",
                     "run_id:\(sentinel.myID)", "tcp_port:\(sentinel.settings.port)",
+                    "uptime_in_seconds:\((SentinelClock.now - sentinel.startedAt) / 1000)",
                     "config_file:\(sentinel.configPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "")",
                 ].joined(separator: "\r\n"))
         }
-        if all || section == "clients" {
-            sections.append("# Clients\r\nconnected_clients:\(clients.all.count)")
+        if all || wanted.contains("clients") {
+            sections.append("# Clients\r\nconnected_clients:\(clients.all.count)\r\nmaxclients:10000")
         }
-        if all || section == "sentinel" {
+        if all || wanted.contains("cpu") {
+            var usage = rusage()
+            #if os(Linux)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            #else
+            getrusage(RUSAGE_SELF, &usage)
+            #endif
+            func seconds(_ time: timeval) -> String { String(format: "%.6f", Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000) }
+            sections.append("# CPU\r\nused_cpu_sys:\(seconds(usage.ru_stime))\r\nused_cpu_user:\(seconds(usage.ru_utime))")
+        }
+        if all || wanted.contains("stats") {
+            sections.append("# Stats\r\ntotal_connections_received:\(clients.connectionsReceived)")
+        }
+        let section = all ? "sentinel" : (wanted.contains("sentinel") ? "sentinel" : "")
+        if section == "sentinel" {
             var lines = [
-                "# Sentinel", "sentinel_masters:\(sentinel.masters.count)", "sentinel_tilt:0", "sentinel_tilt_since_seconds:-1",
+                "# Sentinel", "sentinel_masters:\(sentinel.masters.count)", "sentinel_tilt:\(sentinel.tiltSince == nil ? 0 : 1)",
+                "sentinel_tilt_since_seconds:\(sentinel.tiltSince.map { (SentinelClock.now - $0) / 1000 } ?? -1)",
                 "sentinel_running_scripts:0", "sentinel_scripts_queue_length:0",
                 "sentinel_simulate_failure_flags:\((sentinel.simulateCrashAfterElection ? 1 : 0) | (sentinel.simulateCrashAfterPromotion ? 2 : 0))",
             ]
@@ -229,7 +251,8 @@ enum SentinelCommands {
         case "replicas", "slaves":
             guard rest.count == 1 else { return wrongArity("sentinel|\(sub)") }
             guard let master = named(rest[0]) else { return noSuchMaster }
-            return .array(master.replicas.map { describe($0, sentinel) })
+            // Replicas configured with replica-announced no are left out, as in Redis.
+            return .array(master.replicas.filter(\.replicaAnnounced).map { describe($0, sentinel) })
         case "sentinels":
             guard rest.count == 1 else { return wrongArity("sentinel|sentinels") }
             guard let master = named(rest[0]) else { return noSuchMaster }
@@ -238,12 +261,14 @@ enum SentinelCommands {
             guard rest.count == 1 else { return wrongArity("sentinel|get-master-addr-by-name") }
             guard let master = named(rest[0]) else { return .nullArray }
             let address = sentinel.currentAddress(of: master)
-            return .array([.bulk(address.host), .bulk("\(address.port)")])
+            let promoted = master.promotedReplica.flatMap { $0.host == address.host && $0.port == address.port ? $0 : nil }
+            let host = (promoted ?? master).announcedHost(hostnames: sentinel.settings.announceHostnames)
+            return .array([.bulk(host), .bulk("\(address.port)")])
         case "is-master-down-by-addr":
             guard rest.count == 4 else { return wrongArity("sentinel|is-master-down-by-addr") }
             guard let port = Int(rest[1]), let epoch = UInt64(rest[2]) else { return .error("ERR value is not an integer or out of range") }
             let master = sentinel.masters.first { $0.host == rest[0] && $0.port == port }
-            let down = master?.subjectivelyDown == true
+            let down = master?.subjectivelyDown == true && sentinel.tiltSince == nil
             var leader: String?
             var leaderEpoch: UInt64 = 0
             if let master, rest[3] != "*" {
@@ -272,7 +297,7 @@ enum SentinelCommands {
         case "ckquorum":
             guard rest.count == 1 else { return wrongArity("sentinel|ckquorum") }
             guard let master = named(rest[0]) else { return noSuchMaster }
-            let usable = 1 + master.sentinels.filter { !$0.subjectivelyDown && !$0.objectivelyDown && !$0.isDisconnected }.count
+            let usable = 1 + master.sentinels.filter { !$0.subjectivelyDown && !$0.objectivelyDown }.count
             let voters = master.sentinels.count + 1
             if usable < master.quorum {
                 return .error("NOQUORUM \(usable) usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master")
@@ -287,7 +312,10 @@ enum SentinelCommands {
             guard let quorum = Int(rest[3]), quorum > 0 else { return .error("ERR Quorum must be 1 or greater.") }
             guard named(rest[0]) == nil else { return .error("ERR Duplicated master name") }
             guard SentinelSettings.validName(rest[0]) else { return .error("ERR Invalid master name") }
-            let master = sentinel.addMaster(MasterSettings(name: rest[0], host: rest[1], port: port, quorum: quorum))
+            var settings = MasterSettings(name: rest[0], host: rest[1], port: port, quorum: quorum)
+            settings.downAfterMilliseconds = sentinel.defaultDownAfter
+            settings.failoverTimeoutMilliseconds = sentinel.defaultFailoverTimeout
+            let master = sentinel.addMaster(settings)
             sentinel.flushConfig()
             sentinel.event("+monitor", master, " quorum \(quorum)")
             return .ok
@@ -314,13 +342,11 @@ enum SentinelCommands {
                 let now = SentinelClock.now
                 var entries: [Reply] = []
                 for instance in [master] + master.replicas {
-                    let cache: Reply
-                    if instance === master, let cached = master.infoCache {
-                        cache = .array([.integer(Int(now - cached.at)), .bulk(cached.text)])
+                    if let cached = instance.infoCache {
+                        entries.append(.array([.integer(Int(now - cached.at)), .bulk(cached.text)]))
                     } else {
-                        cache = .null
+                        entries.append(.null)
                     }
-                    entries.append(cache)
                 }
                 items.append(.bulk(master.name))
                 items.append(.array(entries))
@@ -335,6 +361,32 @@ enum SentinelCommands {
                     return .array([.bulk("crash-after-election"), .bulk("crash-after-promotion")])
                 default: return .error("ERR Unknown failure simulation specified")
                 }
+            }
+            return .ok
+        case "debug":
+            // SENTINEL DEBUG [<parameter> <milliseconds> ...]: the timing constants, for tests.
+            let parameters: [(String, ReferenceWritableKeyPath<Sentinel, Int64>)] = [
+                ("info-period", \.infoPeriod), ("ping-period", \.pingPeriod), ("ask-period", \.askPeriod),
+                ("publish-period", \.publishPeriod), ("tilt-trigger", \.tiltTrigger), ("tilt-period", \.tiltPeriod),
+                ("slave-reconf-timeout", \.replicaReconfTimeout), ("min-link-reconnect-period", \.minLinkReconnectPeriod),
+                ("election-timeout", \.electionTimeout), ("default-down-after", \.defaultDownAfter),
+                ("default-failover-timeout", \.defaultFailoverTimeout), ("script-max-runtime", \.scriptMaxRuntime),
+                ("script-retry-delay", \.scriptRetryDelay),
+            ]
+            if rest.isEmpty {
+                return .fields(parameters.map { ($0.0.uppercased(), "\(sentinel[keyPath: $0.1])") })
+            }
+            guard rest.count % 2 == 0 else { return wrongArity("sentinel|debug") }
+            var index = 0
+            while index + 1 < rest.count {
+                guard let parameter = parameters.first(where: { $0.0 == rest[index].lowercased() }) else {
+                    return .error("ERR Unknown option or number of arguments for SENTINEL DEBUG '\(rest[index])'")
+                }
+                guard let value = Int64(rest[index + 1]), value > 0 else {
+                    return .error("ERR Invalid argument '\(rest[index + 1])' for SENTINEL DEBUG '\(rest[index])'")
+                }
+                sentinel[keyPath: parameter.1] = value
+                index += 2
             }
             return .ok
         case "pending-scripts":
@@ -353,13 +405,25 @@ enum SentinelCommands {
     }
 
     private static func set(_ rest: [String], sentinel: Sentinel) -> Reply {
-        guard rest.count >= 3, rest.count % 2 == 1 else { return wrongArity("sentinel|set") }
+        guard rest.count >= 3 else { return wrongArity("sentinel|set") }
         guard let master = sentinel.master(named: rest[0]) else { return .error("ERR No such master with that name") }
         var index = 1
         while index + 1 < rest.count {
             let (option, value) = (rest[index].lowercased(), rest[index + 1])
             func invalid() -> Reply { .error("ERR Invalid argument '\(value)' for SENTINEL SET '\(option)'") }
+            if option == "rename-command" {
+                // rename-command <command> <renamed>: how this master and its replicas call it.
+                guard index + 2 < rest.count else { return .error("ERR Unknown option or number of arguments for SENTINEL SET 'rename-command'") }
+                let (command, renamed) = (value.uppercased(), rest[index + 2])
+                if command == renamed.uppercased() { master.renamedCommands[command] = nil } else { master.renamedCommands[command] = renamed }
+                sentinel.event("+set", master, " rename-command \(value) \(renamed)")
+                index += 3
+                continue
+            }
             switch option {
+            case "master-reboot-down-after-period":
+                guard let number = Int64(value), number >= 0 else { return invalid() }
+                master.masterRebootDownAfter = number
             case "down-after-milliseconds":
                 guard let number = Int64(value), number > 0 else { return invalid() }
                 master.downAfterMilliseconds = number
@@ -373,17 +437,32 @@ enum SentinelCommands {
             case "quorum":
                 guard let number = Int(value), number > 0 else { return invalid() }
                 master.quorum = number
+            case "notification-script", "client-reconfig-script":
+                // Kept and written to the config file; shardgate sentinel does not run scripts.
+                guard !sentinel.settings.denyScriptsReconfig else {
+                    return .error("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your config file for more info.")
+                }
+                if !value.isEmpty && access(value, X_OK) != 0 {
+                    return .error(option == "notification-script"
+                        ? "ERR Notification script seems non existing or non executable"
+                        : "ERR Client reconfiguration script seems non existing or non executable")
+                }
+                if option == "notification-script" { master.notificationScript = value.isEmpty ? nil : value } else {
+                    master.clientReconfigScript = value.isEmpty ? nil : value
+                }
             case "auth-pass":
                 master.authPass = value.isEmpty ? nil : value
+                sentinel.dropConnections(master)
             case "auth-user":
                 master.authUser = value.isEmpty ? nil : value
+                sentinel.dropConnections(master)
             default:
                 return .error("ERR Unknown option or number of arguments for SENTINEL SET '\(option)'")
             }
             sentinel.event("+set", master, " \(option) \(value)")
             index += 2
         }
-        sentinel.flushConfig()
+        guard sentinel.flushConfig() else { return .error("ERR Failed to save config file. Check server logs.") }
         return .ok
     }
 
@@ -433,7 +512,8 @@ enum SentinelCommands {
         let now = SentinelClock.now
         func since(_ time: Int64) -> String { time == 0 ? "0" : "\(now - time)" }
         var fields: [(String, String)] = [
-            ("name", instance.name), ("ip", instance.host), ("port", "\(instance.port)"), ("runid", instance.runID ?? ""),
+            ("name", instance.name), ("ip", instance.announcedHost(hostnames: sentinel.settings.announceHostnames)),
+            ("port", "\(instance.port)"), ("runid", instance.runID ?? ""),
             ("flags", instance.flagsDescription), ("link-pending-commands", "\(instance.commands.pending)"),
             ("link-refcount", "1"), ("last-ping-sent", instance.pingSentAt == 0 ? "0" : since(instance.pingSentAt)),
             ("last-ok-ping-reply", since(instance.lastValidPongAt)), ("last-ping-reply", since(instance.lastPongAt)),

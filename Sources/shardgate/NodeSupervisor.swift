@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// One child of the embedded default, as described by a file in `backends/`: a data node
 /// (redis.conf syntax) or, when the file has a `sentinel monitor` line, a sentinel.
 struct NodeDescription: Sendable {
-    let name: String
+    var name: String
     let configPath: String
     let port: Int
     /// `host:port` of its master when the file says `replicaof`.
@@ -22,7 +22,12 @@ struct NodeDescription: Sendable {
             let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard let directive = words.first?.lowercased(), !directive.hasPrefix("#") else { continue }
             if directive == "port", words.count == 2, let value = Int(words[1]) { port = value }
-            if directive == "replicaof" || directive == "slaveof", words.count == 3 { replicaOf = "\(words[1]):\(words[2])" }
+            if directive == "replicaof" || directive == "slaveof" {
+                // `replicaof host port`, or as one quoted argument (how the node's CONFIG REWRITE writes it).
+                let address = words.dropFirst().joined(separator: " ").replacingOccurrences(of: "\"", with: "")
+                    .split(separator: " ").map(String.init)
+                replicaOf = address.count == 2 && address[0].lowercased() != "no" ? "\(address[0]):\(address[1])" : nil
+            }
             if directive == "sentinel", words.count > 1, words[1].lowercased() == "monitor" { isSentinel = true }
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -74,19 +79,7 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             let directory = "\(dataDirectory)/\(node.name)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let configPath = URL(fileURLWithPath: node.configPath).standardizedFileURL.path
-            let arguments: [String]
-            if node.isSentinel {
-                // A sentinel rewrites its config file: it works on a copy in its data folder, made
-                // once, so its state (epochs, the current master, known replicas and sentinels)
-                // survives a restart and backends/ stays as written.
-                let working = URL(fileURLWithPath: "\(directory)/sentinel.conf").standardizedFileURL.path
-                if !FileManager.default.fileExists(atPath: working) {
-                    try FileManager.default.copyItem(atPath: configPath, toPath: working)
-                }
-                arguments = sentinelCommand + [working]
-            } else {
-                arguments = command + [configPath, "--dir", directory]
-            }
+            let arguments = node.isSentinel ? sentinelCommand + [configPath] : command + [configPath, "--dir", directory]
             let pid = try spawnWithPrefixedOutput(arguments, prefix: node.name)
             lock.withLock { children.append(Child(node: node, arguments: arguments, pid: pid, startedAt: Date())) }
             try await waitForPort(node.port, name: node.name, pid: pid)
@@ -212,15 +205,30 @@ final class NodeSupervisor: Service, @unchecked Sendable {
             return children.filter { $0.restartAt == nil }
         }
         // Sentinels first, so none fails over a node that is only being stopped.
-        let ordered = running.filter(\.node.isSentinel) + running.filter { !$0.node.isSentinel }.reversed()
-        for child in ordered where child.node.isSentinel { kill(child.pid, SIGTERM) }
-        for child in ordered where child.node.isSentinel { stop(child) }
-        for child in ordered where !child.node.isSentinel { kill(child.pid, SIGTERM) }
-        for child in ordered where !child.node.isSentinel { stop(child) }
+        stop(running.filter(\.node.isSentinel))
+        stop(running.filter { !$0.node.isSentinel })
     }
 
-    private func stop(_ child: Child) {
-        if !waitForExit(child.pid, seconds: 10) {
+    /// SIGTERM to every one of `children`, again each second (redis-server refuses a shutdown while
+    /// it writes its initial AOF, and takes the next one), and SIGKILL to those still running after
+    /// 10 s: one deadline for all, not one each.
+    private func stop(_ children: [Child]) {
+        var remaining = children
+        let deadline = Date().addingTimeInterval(10)
+        var lastSignal = Date.distantPast
+        while !remaining.isEmpty && Date() < deadline {
+            if Date().timeIntervalSince(lastSignal) >= 1 {
+                for child in remaining { kill(child.pid, SIGTERM) }
+                lastSignal = Date()
+            }
+            remaining.removeAll { child in
+                var status: Int32 = 0
+                let result = waitpid(child.pid, &status, WNOHANG)
+                return result == child.pid || result < 0
+            }
+            if !remaining.isEmpty { usleep(20_000) }
+        }
+        for child in remaining {
             logger.warning("node did not stop in time, killing it", metadata: ["node": "\(child.node.name)"])
             kill(child.pid, SIGKILL)
             _ = waitForExit(child.pid, seconds: 5)

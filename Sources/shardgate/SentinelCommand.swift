@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
+import Foundation
 import Logging
 import ServiceLifecycle
 import ShardgateSentinel
@@ -26,6 +30,12 @@ struct SentinelCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if let port { settings.port = port }
+        // The file's path is fixed before `dir` is entered, as redis-sentinel does.
+        let configPath = URL(fileURLWithPath: config).standardizedFileURL.path
+        if let directory = settings.directory, chdir(directory) != 0 {
+            printError("shardgate sentinel: \(config): can't chdir to '\(directory)': \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
         let level: Logger.Level =
             switch settings.logLevel {
             case "debug": .debug
@@ -43,7 +53,7 @@ struct SentinelCommand: AsyncParsableCommand {
         let logger = Logger(label: "shardgate-sentinel")
         let pidFile = settings.pidFile.flatMap { PIDFile(path: $0, logger: logger) }
         defer { pidFile?.remove() }
-        let server = SentinelServer(settings: settings, configPath: config, logger: logger)
+        let server = SentinelServer(settings: settings, configPath: configPath, logger: logger)
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],

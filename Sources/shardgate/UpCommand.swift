@@ -81,7 +81,23 @@ struct UpCommand: AsyncParsableCommand {
             printError("shardgate up: no *.conf files in '\(backends)'")
             throw ExitCode.failure
         }
-        return try configs.map { try NodeDescription.load("\(backends)/\($0)") }
+        let described = try configs.map { try NodeDescription.load("\(backends)/\($0)") }
+        guard described.contains(where: \.isSentinel) else { return described }
+        // Sentinels rewrite their config file, and have the nodes rewrite theirs (REPLICAOF then
+        // CONFIG REWRITE) as they fail over. So with sentinels every child runs from a working
+        // copy of its file in data/<name>/, made once: backends/ stays as written, and a second
+        // `up` starts from the topology the last failover left.
+        return try described.map { node in
+            let directory = "\(data)/\(node.name)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let working = "\(directory)/\(node.isSentinel ? "sentinel" : node.name).conf"
+            if !FileManager.default.fileExists(atPath: working) {
+                try FileManager.default.copyItem(atPath: node.configPath, toPath: working)
+            }
+            var copy = try NodeDescription.load(working)
+            copy.name = node.name
+            return copy
+        }
     }
 
     /// What is running where, so a newcomer knows what to point redis-cli at.

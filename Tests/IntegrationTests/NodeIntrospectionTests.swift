@@ -73,6 +73,48 @@ struct NodeIntrospectionTests {
         ["SELECT", "3"], ["SET", "in3", "x"], ["DEL", "in3"], ["SELECT", "0"],
     ]
 
+    /// INFO errorstats, total_error_replies and commandstats' failed and rejected calls after
+    /// errors of every origin: a command's reply, a refusal before it runs, a transaction, and
+    /// scripts (an error counted where the script's command failed is not counted again when the
+    /// script returns it, as Redis's "Consistent eval error reporting" test checks).
+    @Test func errorStatsCountEveryErrorOnceAsRedisDoes() async throws {
+        let script: [[String]] = [
+            ["SET", "s", "1"], ["LPUSH", "s", "x"], ["NOSUCHCOMMAND"], ["GET"], ["INCR", "s", "extra"],
+            ["MULTI"], ["SET", "a", "b"], ["LPUSH", "s", "y"], ["EXEC"],
+            ["EVAL", "return redis.call('select', 99)", "0"],
+            ["EVAL", "local t = redis.pcall('select', 99) return 1", "0"],
+            ["EVAL", "return redis.pcall('lpush', 's', 'x')", "0"],
+            ["EVAL", "return redis.error_reply('MY_ERR_CODE custom msg')", "0"],
+            ["EVAL", "return redis.error_reply('')", "0"],
+            ["EVAL_RO", "return redis.call('set', 'x', 'y')", "1", "x"],
+            ["EVAL", "return nosuchglobal", "0"], ["EVAL", "return redis.status_reply('MY_OK')", "0"],
+            ["XADD", "st", "1-1", "f", "v"], ["XREADGROUP", "GROUP", "nogroup", "c", "STREAMS", "st", ">"],
+        ]
+        let compared = try await both { port -> [String] in
+            let client = try RedisTestClient(port: port)
+            _ = try client.command("CONFIG", "RESETSTAT")
+            for command in script { _ = try client.command(command.map { Array($0.utf8) }) }
+            guard case .bulk(let errors?) = try client.command("INFO", "errorstats"),
+                case .bulk(let stats?) = try client.command("INFO", "stats"),
+                case .bulk(let commands?) = try client.command("INFO", "commandstats")
+            else { return ["INFO failed"] }
+            var lines = String(decoding: errors, as: UTF8.self).split(separator: "\r\n").map(String.init)
+            lines += String(decoding: stats, as: UTF8.self).split(separator: "\r\n").filter { $0.hasPrefix("total_error_replies") }.map(String.init)
+            // Per command: the failed and rejected counts (times differ; Redis lists commands in
+            // its hash table's order, so they are sorted).
+            var perCommand: [String] = []
+            for line in String(decoding: commands, as: UTF8.self).split(separator: "\r\n") where line.hasPrefix("cmdstat_") {
+                let name = line.prefix { $0 != ":" }
+                let fields = line.split(separator: ",").filter { $0.hasPrefix("rejected_calls") || $0.hasPrefix("failed_calls") }
+                perCommand.append("\(name) " + fields.joined(separator: ","))
+            }
+            return lines + perCommand.sorted()
+        }
+        guard let (redis, node) = compared else { return }
+        #expect(node == redis)
+        #expect(redis.contains("errorstat_MY_ERR_CODE:count=1"))
+    }
+
     /// The notifications a subscriber to every channel receives for the script, with flags `flags`.
     private func notifications(port: Int, flags: String, script: [[String]]) throws -> [String] {
         let subscriber = try RedisTestClient(port: port)

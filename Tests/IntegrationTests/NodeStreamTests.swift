@@ -71,6 +71,7 @@ struct NodeStreamTests {
         ["XGROUP", "DESTROY", "t", "g"], ["XGROUP", "DESTROY", "missing", "g"], ["XGROUP", "HELP"], ["XINFO", "HELP"],
         ["XGROUP", "CREATE", "t", "g", "0", "MKSTREAM", "ENTRIESREAD", "3", "X"], ["TYPE", "t"], ["OBJECT", "ENCODING", "t"],
         ["COPY", "t", "t2"], ["XRANGE", "t2", "-", "+"], ["RENAME", "t2", "t3"], ["XLEN", "t3"], ["DEL", "t3"],
+        ["MEMORY", "USAGE", "s"], ["MEMORY", "USAGE", "t"], ["MEMORY", "USAGE", "new"],
     ]
 
     @Test(arguments: [2, 3])
@@ -277,7 +278,7 @@ struct NodeStreamTests {
     /// payload from Redis 5/6 (type 15, no 7.0 counters) loads with Redis's estimates.
     @Test func dumpRestoreAcrossServers() async throws {
         guard TestEnvironment.canRun("redis-server") else { return }
-        let servers = try await RedisAndNode()
+        let servers = try await RedisAndNode(["--enable-debug-command", "yes"])
         defer { servers.stop() }
         let redis = try servers.redis.client()
         let node = try servers.node.client()
@@ -294,6 +295,10 @@ struct NodeStreamTests {
             #expect(restoredOnRedis == .status("OK"))
             #expect(try Self.streams(servers.node.port, keys: ["r-\(key)"]) == Self.streams(servers.redis.port, keys: [key]))
             #expect(try Self.streams(servers.redis.port, keys: ["n-\(key)"]) == Self.streams(servers.node.port, keys: [key]))
+            // Redis's digest of a stream (its entries) is the same on both.
+            let digest = try redis.command("DEBUG", "DIGEST-VALUE", key)
+            #expect(digest.isError == false)
+            #expect(try node.command("DEBUG", "DIGEST-VALUE", "r-\(key)") == digest)
         }
         // Redis's own pre-7.0 payload (unit/type/stream-cgroups.tcl, "Loading from legacy").
         let legacy = Self.legacyPayload
@@ -379,6 +384,12 @@ struct NodeStreamTests {
         #expect(deleted.contains("no longer exists"))
 
         #expect(try reader.command("XREAD", "BLOCK", "50", "STREAMS", "b", "$") == .array(nil))
+
+        // Woken by one of two streams written in one transaction: answered with that stream only.
+        try reader.sendRaw(RedisTestClient.encode(["XREAD", "BLOCK", "0", "STREAMS", "s1", "s2", "$", "$"].map { Array($0.utf8) }))
+        try await waitForBlocked(client, 1)
+        _ = try client.pipeline([["MULTI"], ["SET", "s1", "now a string"], ["XADD", "s2", "1-0", "f", "v"], ["EXEC"]])
+        #expect(try reader.readReply() == .array([.array([.bulk("s2"), .array([.array([.bulk("1-0"), .array([.bulk("f"), .bulk("v")])])])])]))
     }
 
     func waitForBlocked(_ client: RedisTestClient, _ count: Int) async throws {

@@ -69,9 +69,10 @@ struct SentinelFollowTests {
         await unknown.stop()
     }
 
-    // 1
-    @Test func killMasterUnderWriteLoad() async throws {
-        let cluster = try await SentinelCluster()
+    // 1 (also with three `shardgate sentinel`s: the follower works unchanged against them)
+    @Test(arguments: [SentinelKind.redis, .shardgate])
+    func killMasterUnderWriteLoad(sentinels kind: SentinelKind) async throws {
+        let cluster = try await SentinelCluster(sentinelKinds: [kind, kind, kind])
         defer { cluster.stop() }
         let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster))
         let watchers = try cluster.sentinelPorts.indices.map { try cluster.subscribeSwitchMaster(sentinel: $0) }
@@ -98,7 +99,7 @@ struct SentinelFollowTests {
         let lost = try Self.missing(durable, on: newMaster)
         let recent = writes.filter { $0.acknowledged && $0.answeredAt >= killedAt - .milliseconds(50) && $0.answeredAt <= killedAt }
         print("""
-            [sentinel 1] kill -> +switch-master \(Self.milliseconds(earliestSwitch - killedAt)) ms; \
+            [sentinel 1, \(kind)] kill -> +switch-master \(Self.milliseconds(earliestSwitch - killedAt)) ms; \
             first write after switch \(Self.milliseconds(firstAfter - earliestSwitch)) ms; \
             write gap \(Self.milliseconds(firstAfter - lastBefore)) ms; acknowledged \(writes.filter(\.acknowledged).count), \
             lost older than 50 ms: \(lost.count), lost within 50 ms: \(try Self.missing(recent, on: newMaster).count)
@@ -109,9 +110,10 @@ struct SentinelFollowTests {
         #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
     }
 
-    // 2
-    @Test func zombieMasterLosesNoAcknowledgedWrite() async throws {
-        let cluster = try await SentinelCluster()
+    // 2 (also with three `shardgate sentinel`s, which must demote the old master when it wakes)
+    @Test(arguments: [SentinelKind.redis, .shardgate])
+    func zombieMasterLosesNoAcknowledgedWrite(sentinels kind: SentinelKind) async throws {
+        let cluster = try await SentinelCluster(sentinelKinds: [kind, kind, kind])
         defer { cluster.stop() }
         let proxy = try await ProxyUnderTest(yaml: Self.proxyYAML(cluster))
         let watcher = try cluster.subscribeSwitchMaster(sentinel: 0)
@@ -143,9 +145,14 @@ struct SentinelFollowTests {
         let lateWrites = executedOnOld.filter { (sentAt[$0] ?? .now) > switchEvent.arrival + .milliseconds(20) }
         let newMaster = try await cluster.waitForFailover(from: oldPort, seconds: 5)
         let lost = try Self.missing(writes.filter(\.acknowledged), on: newMaster)
-        print("[sentinel 2] acknowledged \(writes.filter(\.acknowledged).count), lost \(lost.count); old master executed \(executedOnOld.count) proxied writes, \(lateWrites.count) sent after the switch was known")
+        print("[sentinel 2, \(kind)] acknowledged \(writes.filter(\.acknowledged).count), lost \(lost.count); old master executed \(executedOnOld.count) proxied writes, \(lateWrites.count) sent after the switch was known")
         #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost")
         #expect(lateWrites.isEmpty, "writes sent to the old master after the switch: \(lateWrites.prefix(5))")
+        // The sentinels demote the woken old master.
+        try await waitUntil("the old master is demoted to a replica", seconds: 15) {
+            guard case .array(let role?) = try RedisTestClient(port: oldPort, timeoutSeconds: 1).command("ROLE") else { return false }
+            return role.first == .bulk(Array("slave".utf8))
+        }
         #expect(writes.filter(\.acknowledged).count > 100)
     }
 

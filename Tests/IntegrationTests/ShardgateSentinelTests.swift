@@ -82,10 +82,11 @@ struct ShardgateSentinelTests {
         }
     }
 
-    /// Two `shardgate sentinel`s and one redis-sentinel share the quorum: hello messages make them
-    /// one deployment, and a kill -9 fails over whoever leads.
-    @Test func mixedQuorumWithRedisSentinelFailsOver() async throws {
-        let cluster = try await SentinelCluster(sentinelKinds: [.shardgate, .redis, .shardgate])
+    /// `shardgate sentinel`s and redis-sentinels share the quorum (either kind in the majority):
+    /// hello messages make them one deployment, and a kill -9 fails over whoever leads.
+    @Test(arguments: [[SentinelKind.shardgate, .redis, .shardgate], [.redis, .shardgate, .redis]])
+    func mixedQuorumWithRedisSentinelFailsOver(kinds: [SentinelKind]) async throws {
+        let cluster = try await SentinelCluster(sentinelKinds: kinds)
         defer { cluster.stop() }
         let oldPort = try #require(cluster.killMaster())
         let newPort = try await cluster.waitForFailover(from: oldPort, seconds: 15)
@@ -104,6 +105,8 @@ struct ShardgateSentinelTests {
     @Test func noQuorumNoFailover() async throws {
         let cluster = try await SentinelCluster(sentinelKinds: [.shardgate, .shardgate, .shardgate])
         defer { cluster.stop() }
+        let proxy = try await ProxyUnderTest(yaml: SentinelFollowTests.proxyYAML(cluster))
+        #expect(try proxy.client().command("SET", "before", "1") == .status("OK"))
         cluster.stopSentinel(1)
         cluster.stopSentinel(2)
         let oldPort = try #require(cluster.killMaster())
@@ -119,6 +122,11 @@ struct ShardgateSentinelTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         for replica in cluster.replicas { #expect(cluster.role(port: replica.port) == "slave") }
+        // The proxy fails writes with an error naming the group, and writes nowhere else.
+        let write = try proxy.client().command("SET", "during", "1")
+        #expect(write.isError, "\(write)")
+        for replica in cluster.replicas { #expect(try RedisTestClient(port: replica.port).command("EXISTS", "during") == .integer(0)) }
+        await proxy.stop()
         #expect(try cluster.sentinelClient(0).command("SENTINEL", "CKQUORUM", cluster.masterName)
             == .error("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master"))
     }
@@ -175,6 +183,12 @@ struct ShardgateSentinelTests {
         let config = try String(contentsOfFile: Self.configPath(cluster, 0), encoding: .utf8)
         #expect(config.contains("sentinel myid \(myID)") && config.contains("sentinel current-epoch 5"), "\(config)")
 
+        // replica-priority 0 rules a replica out. SENTINEL RESET makes the sentinel forget the
+        // replicas and read their INFO again at once (it reads it every 10 s otherwise).
+        let excluded = cluster.replicas[0].port
+        #expect(try RedisTestClient(port: excluded).command("CONFIG", "SET", "replica-priority", "0") == .status("OK"))
+        #expect(try client.command("SENTINEL", "RESET", cluster.masterName) == .integer(1))
+
         let events = try RedisTestClient(port: cluster.sentinelPorts[0], timeoutSeconds: 10)
         _ = try events.command("PSUBSCRIBE", "*")
         // Until the replicas' first INFO replies arrive, none is a candidate (NOGOODSLAVE).
@@ -194,6 +208,7 @@ struct ShardgateSentinelTests {
         }
         let switched = try #require(seen["+switch-master"], "\(seen)")
         let newPort = try #require(Int(switched.split(separator: " ").last ?? ""))
+        #expect(newPort == cluster.replicas[1].port, "the replica with priority 0 (\(excluded)) is never promoted")
         let master = "master \(cluster.masterName) 127.0.0.1 \(cluster.master.port)"
         let promoted = "slave 127.0.0.1:\(newPort) 127.0.0.1 \(newPort) @ \(cluster.masterName) 127.0.0.1 \(cluster.master.port)"
         #expect(seen["+new-epoch"] == "6")
@@ -209,6 +224,81 @@ struct ShardgateSentinelTests {
             guard case .bulk(let bytes?) = try RedisTestClient(port: cluster.master.port).command("INFO", "replication") else { return false }
             return String(decoding: bytes, as: UTF8.self).contains("master_port:\(newPort)\r\n")
         }
+    }
+
+    /// A sentinel stopped for longer than the TILT trigger (2 s) distrusts its timers: TILT mode,
+    /// announced with +tilt, in which it declares nothing down.
+    @Test func aStalledSentinelEntersTilt() async throws {
+        let cluster = try await SentinelCluster(replicas: 0, sentinels: 1, quorum: 1, sentinelKinds: [.shardgate])
+        defer { cluster.stop() }
+        func tilt() throws -> String? {
+            guard case .bulk(let bytes?) = try cluster.sentinelClient(0).command("INFO", "sentinel") else { return nil }
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("sentinel_tilt:") }.map(String.init)
+        }
+        #expect(try tilt() == "sentinel_tilt:0")
+        try await Task.sleep(for: .milliseconds(500))
+        cluster.sentinelProcesses[0].signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(2600))
+        cluster.sentinelProcesses[0].signal(SIGCONT)
+        let deadline = ContinuousClock.now + .seconds(3)
+        var tilted = false
+        while !tilted && ContinuousClock.now < deadline {
+            tilted = try tilt() == "sentinel_tilt:1"
+            if !tilted { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(tilted, "\(cluster.sentinelProcesses[0].log)")
+        // In TILT, a dead master is not declared down.
+        cluster.killServer(port: cluster.master.port)
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(!(try cluster.sentinelMasterState(0)["flags"] ?? "").contains("s_down"))
+        #expect(cluster.sentinelProcesses[0].log.contains("+tilt #tilt mode entered"))
+    }
+
+    /// A file redis-sentinel wrote (its generated block, redis.conf directives it adds) loads; the
+    /// rewrite keeps the lines that are not `sentinel ...` and the known replicas and sentinels.
+    @Test func aConfigWrittenByRedisSentinelLoadsAndIsRewritten() async throws {
+        let directory = try TemporaryDirectory()
+        let path = "\(directory.path)/sentinel.conf"
+        let port = try freePort()
+        let deadPort = try freePort()
+        let runID = "0123456789abcdef0123456789abcdef01234567"
+        try """
+            port \(port)
+            bind 127.0.0.1
+            sentinel monitor mymaster 127.0.0.1 \(deadPort) 2
+            sentinel down-after-milliseconds mymaster 60000
+
+            # Generated by CONFIG REWRITE
+            protected-mode no
+            latency-tracking-info-percentiles 50 99 99.9
+            dir "\(directory.path)"
+            user default on nopass ~* &* +@all
+            sentinel myid \(runID)
+            sentinel config-epoch mymaster 3
+            sentinel leader-epoch mymaster 3
+            sentinel current-epoch 3
+            sentinel known-replica mymaster 127.0.0.1 \(deadPort + 1)
+            sentinel known-sentinel mymaster 127.0.0.1 \(deadPort + 2) ffffffffffffffffffffffffffffffffffffffff
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let process = try ManagedProcess(CLITests.binary, ["sentinel", path], name: "sentinel", directory: directory.path)
+        defer { process.stop() }
+        try await waitUntil("the sentinel answers", seconds: 10) {
+            (try? RedisTestClient(port: port, timeoutSeconds: 1).command("SENTINEL", "MYID")) == .bulk(runID)
+        }
+        let client = try RedisTestClient(port: port)
+        #expect(SentinelCluster.fields(try client.command("SENTINEL", "MASTER", "mymaster"))["config-epoch"] == "3")
+        #expect(try client.command("SENTINEL", "FLUSHCONFIG") == .status("OK"))
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for line in [
+            "protected-mode no", "user default on nopass ~* &* +@all", "sentinel myid \(runID)", "sentinel current-epoch 3",
+            "sentinel config-epoch mymaster 3", "sentinel down-after-milliseconds mymaster 60000",
+            "sentinel known-replica mymaster 127.0.0.1 \(deadPort + 1)",
+            "sentinel known-sentinel mymaster 127.0.0.1 \(deadPort + 2) ffffffffffffffffffffffffffffffffffffffff",
+        ] {
+            #expect(text.contains(line + "\n"), "missing '\(line)' in:\n\(text)")
+        }
+        #expect(text.components(separatedBy: "sentinel monitor mymaster").count == 2, "\(text)")
     }
 
     /// A bad sentinel.conf stops the start with the file and line named.

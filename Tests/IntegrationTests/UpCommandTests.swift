@@ -135,11 +135,30 @@ struct UpWithSentinelsTests {
             let pidLine = String(decoding: info, as: UTF8.self).split(separator: "\r\n").first(where: { $0.hasPrefix("process_id:") }),
             let pid = Int32(pidLine.dropFirst("process_id:".count))
         else { throw TestFailure("no process_id in the master's INFO") }
+        // The walk-through of the README: writes through the proxy while the master is killed.
+        let load = WriteLoad(port: proxyPort, clients: 8, prefix: "up")
+        try await Task.sleep(for: .milliseconds(600))
+        let killedAt = ContinuousClock.now
         kill(pid, SIGKILL)
         try await waitUntil("the proxy writes to the promoted replica", seconds: 20) {
             guard (try? RedisTestClient(port: proxyPort, timeoutSeconds: 1).command("SET", "after", "1")) == .status("OK") else { return false }
             return (try? RedisTestClient(port: replicaPort, timeoutSeconds: 1).command("GET", "after")) == .bulk("1")
         }
+        try await Task.sleep(for: .milliseconds(500))
+        let writes = load.stop()
+        let lastBefore = writes.filter { $0.acknowledged && $0.sentAt < killedAt }.map(\.answeredAt).max()
+        let firstAfter = writes.filter { $0.acknowledged && $0.sentAt > killedAt }.map(\.answeredAt).min()
+        let durable = writes.filter { $0.acknowledged && $0.answeredAt < killedAt - .milliseconds(50) }
+        let lost = try SentinelFollowTests.missing(durable, on: replicaPort)
+        if let lastBefore, let firstAfter {
+            print("[up] kill -9 of the master: write gap \(SentinelFollowTests.milliseconds(firstAfter - lastBefore)) ms, \(durable.count) writes acknowledged before it, \(lost.count) lost")
+            // down-after-milliseconds (1000) + 1.5 s.
+            #expect(firstAfter - lastBefore <= .milliseconds(2500))
+        } else {
+            Issue.record("no acknowledged write before or after the kill")
+        }
+        #expect(durable.count > 100)
+        #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
         #expect(up.log.contains("status=signal 9 (SIGKILL)"), "\(up.log)")
         try await waitUntil("the restarted old master replicates from the new one", seconds: 20) {
             guard case .bulk(let bytes?) = try RedisTestClient(port: masterPort, timeoutSeconds: 1).command("INFO", "replication")
@@ -148,9 +167,29 @@ struct UpWithSentinelsTests {
             return text.contains("role:slave\r\n") && text.contains("master_port:\(replicaPort)\r\n")
         }
         #expect(up.log.contains("restarted"))
+        // The promoted node rewrote its working copy (REPLICAOF NO ONE, CONFIG REWRITE), not backends/.
+        #expect(try String(contentsOfFile: "\(backends)/g-replica.conf", encoding: .utf8) == "port \(replicaPort)\n\(node)replicaof 127.0.0.1 \(masterPort)\n")
+        #expect(FileManager.default.fileExists(atPath: "\(directory.path)/data/g-replica/g-replica.conf"))
         // It was not restarted while the sentinels still named it master (it would have stayed one).
         #expect(up.log.contains("waiting for the sentinels to fail it over before restarting it"), "\(up.log)")
         up.signal(SIGTERM)
         #expect(up.waitForExit(seconds: 20) == 0, "\(up.log)")
+
+        // A second `up` starts from the topology the failover left: the promoted node is master.
+        let again = try ManagedProcess(
+            CLITests.binary, ["up", "-c", "\(directory.path)/proxy.yml", "--backends", backends, "--data", "\(directory.path)/data"],
+            name: "up-2", directory: directory.path)
+        defer { again.stop() }
+        try await waitUntil("the second up serves the data written after the failover", seconds: 20) {
+            (try? RedisTestClient(port: proxyPort, timeoutSeconds: 1).command("GET", "after")) == .bulk("1")
+        }
+        func role(_ port: Int) -> String? {
+            guard case .array(let items?)? = try? RedisTestClient(port: port, timeoutSeconds: 1).command("ROLE") else { return nil }
+            return items.first?.string
+        }
+        #expect(role(replicaPort) == "master")
+        #expect(role(masterPort) == "slave")
+        again.signal(SIGTERM)
+        #expect(again.waitForExit(seconds: 20) == 0, "\(again.log)")
     }
 }

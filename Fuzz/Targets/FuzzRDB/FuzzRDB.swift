@@ -64,10 +64,17 @@ private func writable(_ entry: RDBEntry) -> Bool {
 private func normalized(_ entry: RDBEntry) -> RDBEntry {
     var entry = entry
     switch entry.value {
-    case .string, .list, .stream: break
+    case .string, .list: break
     case .set(let members): entry.value = .set(members.sorted { $0.lexicographicallyPrecedes($1) })
     case .hash(let pairs): entry.value = .hash(pairs.sorted { $0.field.lexicographicallyPrecedes($1.field) })
     case .sortedSet(let pairs): entry.value = .sortedSet(pairs.sorted { $0.member.lexicographicallyPrecedes($1.member) })
+    case .stream(var stream):
+        // A pre-7.0 stream (type 15) is written as type 19 with the counters Redis derives.
+        stream.firstID = stream.firstID ?? .zero
+        stream.maxDeletedID = stream.maxDeletedID ?? .zero
+        stream.entriesAdded = stream.entriesAdded ?? stream.length
+        for index in stream.groups.indices { stream.groups[index].entriesRead = stream.groups[index].entriesRead ?? -1 }
+        entry.value = .stream(stream)
     }
     return entry
 }

@@ -1,10 +1,13 @@
 import Commands
 
-/// CLIENT REPLY, CLIENT PAUSE/UNPAUSE and CLIENT NO-EVICT (the other CLIENT subcommands are in
+/// CLIENT REPLY, CLIENT PAUSE/UNPAUSE, CLIENT NO-EVICT and client-side caching (TRACKING, CACHING,
+/// GETREDIR, TRACKINGINFO: `TrackingCommands.swift`) (the other CLIENT subcommands are in
 /// `ConnectionCommands`).
 enum ClientCommands {
     static var all: [(String, CommandHandler)] {[
         ("client|reply", reply), ("client|pause", pause), ("client|unpause", unpause), ("client|no-evict", noEvict),
+        ("client|tracking", tracking), ("client|caching", caching), ("client|getredir", getRedirect),
+        ("client|trackinginfo", trackingInfo),
     ]}
 
     /// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing themselves (`Node.process` drops replies).

@@ -313,7 +313,8 @@ enum ConnectionCommands {
             call.argument(key.index + 2) { call.client.bulk($0) }
             let names = KeySpec.Flags.redisNames.filter { key.flags.contains($0.flag) && $0.flag != .variableFlags && $0.flag != .incomplete }
             call.client.setHeader(names.count)
-            for name in names { call.client.bulk(name.name) }
+            // Status strings, as Redis writes flags.
+            for name in names { call.client.simple(name.name) }
         }
     }
 
@@ -332,7 +333,9 @@ enum ConnectionCommands {
         }
         // Redis's order: a command without key specs, then the arity, then arguments naming no key
         // (an empty list for commands whose keys are optional).
-        let isSort = spec.name == "sort"
+        // SORT's and SORT_RO's key specs are incomplete (BY/GET patterns name keys no spec can find):
+        // the first key from the specs, then, as Redis's own key finder, SORT's last STORE key.
+        let isSort = spec.name == "sort" || spec.name == "sort_ro"
         let found = call.request.frame.withUnsafeReadableBytes { bytes in
             try? spec.keyIndicesAndFlags(argumentCount: count, options: isSort ? .partial : []) {
                 UnsafeRawBufferPointer(rebasing: bytes[call.spans[$0 + 2].range])
@@ -346,16 +349,22 @@ enum ConnectionCommands {
         if spec.name == "set" && !(3..<count).contains(where: { call.matches($0 + 2, "get") }) {
             keys = keys.map { ($0.index, [.overwrite, .update]) }
         }
-        // SORT's STORE key has no key spec Redis can search: its own key finder names it.
-        if isSort {
+        if spec.name == "sort" {
+            // Redis's sortGetKeys: LIMIT skips two arguments and GET and BY one (unchecked), and
+            // the last STORE followed by an argument names the destination.
+            var store: Int?
             var index = 2
             while index < count {
-                if call.matches(index + 2, "store") && index + 1 < count {
-                    keys.append((index + 1, [.overwrite, .update]))
-                    break
+                if call.matches(index + 2, "limit") {
+                    index += 2
+                } else if call.matches(index + 2, "get") || call.matches(index + 2, "by") {
+                    index += 1
+                } else if call.matches(index + 2, "store") && index + 1 < count {
+                    store = index + 1
                 }
                 index += 1
             }
+            if let store { keys.append((store, [.overwrite, .update])) }
         }
         guard !keys.isEmpty || spec.flags.contains(.noMandatoryKeys) else {
             throw CommandError("ERR Invalid arguments specified for command")

@@ -54,7 +54,7 @@ struct DatasetDigest {
         case .set: 2
         case .sortedSet: 3
         case .hash: 4
-        case .stream: 15
+        case .stream: 6
         }
     }
 

@@ -21,6 +21,10 @@ enum DebugCommands {
         case "set-active-expire" where count == 3:
             call.node.keyspace.activeExpiry = cAtoi(call.string(2)) != 0
             call.client.ok()
+        case "pause-cron" where count == 3:
+            // The cron's work stops (expiry cycle, tracking table limit, ...) until 0 is given.
+            call.node.cronPaused = cAtoi(call.string(2)) != 0
+            call.client.ok()
         case "set-disable-deny-scripts" where count == 3:
             // Scripts may run commands flagged noscript (Redis's test hook).
             call.node.scripts.allowsDeniedCommands = cAtoi(call.string(2)) != 0
@@ -69,7 +73,7 @@ enum DebugCommands {
     static let redisOnly: Set<String> = [
         "segfault", "panic", "restart", "crash-and-recover", "oom", "assert", "leak", "drop-cluster-packet-filter",
         "sdslen", "set-skip-checksum-validation", "aof-flush-sleep", "replicate", "structsize", "htstats",
-        "htstats-key", "mallctl", "mallctl-str", "client-eviction", "pause-cron", "replybuffer", "clusterlink",
+        "htstats-key", "mallctl", "mallctl-str", "client-eviction", "replybuffer", "clusterlink",
         "config-rewrite-force-all", "set-disable-deny-scripts",
     ]
 

@@ -133,16 +133,20 @@ enum MemoryUsage {
             return objectHeader + skiplistSet + skiplist + dict + dictBuckets(sortedSet.count) + skiplistHeader
                 + extrapolate(bytes, sampled, to: sortedSet.count)
         case .stream(let stream):
-            // Redis: the stream header, its radix tree, the listpacks (the tail one preallocated to
-            // 4 KB at most), and the groups' PELs and consumers.
-            var size = objectHeader + 80 + stream.radixTreeNodes * 4
+            // Redis: the stream header, its radix trees (16 bytes per key and 244 per node, as
+            // Redis's `streamRadixTreeMemoryUsage` counts them), the listpacks (full ones trimmed to
+            // their size, the tail one preallocated to 4 KB), the groups, NACKs and consumers.
+            func radixTree(_ ids: [StreamID]) -> Int { ids.count * 16 + StreamObject.radixTreeNodes(ids) * 244 }
+            var size = objectHeader + 80 + radixTree(stream.nodes.map(\.master))
             for (index, node) in stream.nodes.enumerated() {
                 let bytes = node.listpackBytes
                 size += allocation(index == stream.nodes.count - 1 ? max(bytes, 4096) : bytes)
             }
             for group in stream.groups.values {
-                size += 48 + group.pending.count * (24 + 16)
-                for consumer in group.consumers.values { size += 48 + consumer.name.count + consumer.pending.count * 16 }
+                size += 40 + radixTree(group.pending.ids) + group.pending.count * 24
+                for consumer in group.consumers.values {
+                    size += 24 + consumer.name.count + radixTree(consumer.pending.ids)
+                }
             }
             return size
         }

@@ -82,6 +82,7 @@ enum ServerCommands {
 
     static func configResetStat(_ call: inout CommandCall) throws(CommandError) {
         call.node.stats = NodeStats()
+        call.node.errorReplies.reset()
         call.client.ok()
     }
 

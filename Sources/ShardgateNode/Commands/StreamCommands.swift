@@ -476,12 +476,25 @@ enum StreamCommands {
         if isGroup && groupIndex == 0 { throw CommandError("ERR Missing GROUP option for XREADGROUP") }
         let streamCount = (call.count - streamsIndex) / 2
         let serving = call.node.clients.blocking.serving
+        // A blocked client is answered with the one stream that woke it, as in Redis: its other
+        // keys are not looked at again.
+        var wakingKeyIndex: Int?
+        if let serving {
+            wakingKeyIndex = (streamsIndex..<(streamsIndex + streamCount)).first { index in
+                call.argument(index) { $0.elementsEqual(serving.key) }
+            }
+        }
         var ids: [StreamID] = []
         var groups: [StreamGroup?] = []
         let groupName = groupIndex == 0 ? [] : call.bytes(groupIndex)
         for position in 0..<streamCount {
             let keyIndex = streamsIndex + position
             let idIndex = keyIndex + streamCount
+            if let wakingKeyIndex, keyIndex != wakingKeyIndex {
+                ids.append(serving?.streamIDs.flatMap { position < $0.count ? $0[position] : nil } ?? .max)
+                groups.append(nil)
+                continue
+            }
             let stream = try call.typedValue(keyIndex, forWrite: false, \.asStream)
             if isGroup {
                 guard let stream, let group = stream.groups[groupName] else {
@@ -516,6 +529,7 @@ enum StreamCommands {
         var served: [(Int, StreamObject, StreamID, Bool)] = []
         for position in 0..<streamCount {
             let keyIndex = streamsIndex + position
+            if let wakingKeyIndex, keyIndex != wakingKeyIndex { continue }
             guard let slot = call.find(keyIndex), let stream = call.database.value(at: slot).asStream else { continue }
             var after = ids[position]
             var history = false
@@ -588,13 +602,7 @@ enum StreamCommands {
     /// show as [id, nil].
     static func replyHistory(_ call: CommandCall, _ stream: StreamObject, consumer: StreamConsumer, after: StreamID, count: Int) {
         guard let start = after.incremented else { return call.client.arrayHeader(0) }
-        let pending = consumer.pending
-        var index = pending.lowerBound(start)
-        var ids: [StreamID] = []
-        while index < pending.count && (count == 0 || ids.count < count) {
-            ids.append(pending.ids[index])
-            index += 1
-        }
+        let ids = consumer.pending.entries(from: start, limit: count).map(\.0)
         call.client.arrayHeader(ids.count)
         for id in ids {
             if let (node, entry) = stream.lookup(id) {
@@ -721,7 +729,7 @@ enum StreamCommands {
         if summary {
             call.client.arrayHeader(4)
             call.client.integer(group.pending.count)
-            guard let first = group.pending.ids.first, let last = group.pending.ids.last else {
+            guard let first = group.pending.first, let last = group.pending.last else {
                 call.client.null()
                 call.client.null()
                 call.client.nullArray()
@@ -747,14 +755,12 @@ enum StreamCommands {
         }
         let now = call.now
         var rows: [(StreamID, StreamNACK)] = []
-        var index = pending.lowerBound(start)
-        while count > 0 && index < pending.count && pending.ids[index] <= end {
-            let nack = pending.values[index]
-            let id = pending.ids[index]
-            index += 1
-            if minIdle != 0 && now - nack.deliveryTime < Int64(minIdle) { continue }
+        pending.forEach(from: start) { id, nack in
+            guard count > 0 && id <= end else { return false }
+            if minIdle != 0 && now - nack.deliveryTime < Int64(minIdle) { return true }
             rows.append((id, nack))
             count -= 1
+            return true
         }
         call.client.arrayHeader(rows.count)
         for (id, nack) in rows {
@@ -866,7 +872,7 @@ enum StreamCommands {
                 nack!.deliveryCount += 1
             }
             replies.append((id, justID ? nil : found))
-            propagated.append(claimCommand(key: key, groupName: groupName, group: group, id: call.argumentBytes(of: id), nack: nack!))
+            propagated.append(claimCommand(key: key, groupName: groupName, group: group, id: id.bytes, nack: nack!))
             propagateLastID = false
             call.effect.dirty += 1
         }
@@ -915,12 +921,14 @@ enum StreamCommands {
         var claimed: [(StreamID, (StreamNode, StreamNode.Entry)?)] = []
         var deleted: [StreamID] = []
         var propagated: [[[UInt8]]] = []
-        var position = group.pending.lowerBound(start)
-        while attempts > 0 && count > 0 && position < group.pending.count {
+        // The entries the loop may visit, and the one after them (the next cursor).
+        let candidates = group.pending.entries(from: start, limit: attempts + 1)
+        var position = 0
+        while attempts > 0 && count > 0 && position < candidates.count {
             attempts -= 1
-            let id = group.pending.ids[position]
-            let nack = group.pending.values[position]
+            let (id, nack) = candidates[position]
             guard let found = stream.lookup(id) else {
+                position += 1
                 propagated.append(claimCommand(key: key, groupName: groupName, group: group, id: id.bytes, nack: nack))
                 call.effect.dirty += 1
                 group.pending.remove(id)
@@ -952,7 +960,7 @@ enum StreamCommands {
             propagated.append(claimCommand(key: key, groupName: groupName, group: group, id: id.bytes, nack: nack))
             call.effect.dirty += 1
         }
-        let next = position < group.pending.count ? group.pending.ids[position] : StreamID.zero
+        let next = position < candidates.count ? candidates[position].0 : StreamID.zero
         call.client.arrayHeader(3)
         replyID(call, next)
         call.client.arrayHeader(claimed.count)
@@ -1208,12 +1216,11 @@ enum StreamCommands {
             call.client.bulk("pel-count")
             call.client.integer(group.pending.count)
             call.client.bulk("pending")
-            let shown = count == 0 ? group.pending.count : min(count, group.pending.count)
-            call.client.arrayHeader(shown)
-            for index in 0..<shown {
-                let nack = group.pending.values[index]
+            let shown = group.pending.entries(limit: count)
+            call.client.arrayHeader(shown.count)
+            for (id, nack) in shown {
                 call.client.arrayHeader(4)
-                replyID(call, group.pending.ids[index])
+                replyID(call, id)
                 call.client.bulk(nack.consumer.name)
                 call.client.integer(Int(nack.deliveryTime))
                 call.client.integer(nack.deliveryCount)
@@ -1230,21 +1237,15 @@ enum StreamCommands {
                 call.client.bulk("pel-count")
                 call.client.integer(consumer.pending.count)
                 call.client.bulk("pending")
-                let shownOwn = count == 0 ? consumer.pending.count : min(count, consumer.pending.count)
-                call.client.arrayHeader(shownOwn)
-                for index in 0..<shownOwn {
-                    let nack = consumer.pending.values[index]
+                let shownOwn = consumer.pending.entries(limit: count)
+                call.client.arrayHeader(shownOwn.count)
+                for (id, nack) in shownOwn {
                     call.client.arrayHeader(3)
-                    replyID(call, consumer.pending.ids[index])
+                    replyID(call, id)
                     call.client.integer(Int(nack.deliveryTime))
                     call.client.integer(nack.deliveryCount)
                 }
             }
         }
     }
-}
-
-extension CommandCall {
-    /// The text of a stream ID (for propagation).
-    func argumentBytes(of id: StreamID) -> [UInt8] { id.bytes }
 }

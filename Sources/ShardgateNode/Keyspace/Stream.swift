@@ -1,3 +1,4 @@
+import DequeModule
 import RDB
 
 /// A stream entry ID: milliseconds and a sequence number, ordered as one 128-bit number.
@@ -288,6 +289,12 @@ final class StreamNode {
         last = id
     }
 
+    /// Trims the buffers to their contents (a node that takes no more entries).
+    func shrink() {
+        if data.capacity > data.count { data = data.withUnsafeBufferPointer { Array($0) } }
+        if masterFields.capacity > masterFields.count { masterFields = masterFields.withUnsafeBufferPointer { Array($0) } }
+    }
+
     /// Flags the entry at `offset` deleted.
     func markDeleted(at offset: Int) {
         data[offset] |= StreamNode.deletedFlag
@@ -319,16 +326,39 @@ final class StreamNACK {
     }
 }
 
-/// IDs in order with a value each (a group's or a consumer's pending entries list).
+/// IDs in order with a value each (a group's or a consumer's pending entries list): sorted chunks
+/// of at most 256 IDs, so finding, adding and removing an ID costs a binary search plus a move
+/// within one chunk (and acknowledging the oldest entries one by one stays cheap).
 struct StreamIDMap<V> {
-    private(set) var ids: [StreamID] = []
-    private(set) var values: [V] = []
+    private struct Chunk {
+        var ids: [StreamID]
+        var values: [V]
+    }
 
-    var count: Int { ids.count }
-    var isEmpty: Bool { ids.isEmpty }
+    private static var maxChunk: Int { 256 }
+    private var chunks: [Chunk] = []
+    private(set) var count = 0
 
-    /// The position of the first ID >= `id`.
-    func lowerBound(_ id: StreamID) -> Int {
+    var isEmpty: Bool { count == 0 }
+    var first: StreamID? { chunks.first?.ids.first }
+    var last: StreamID? { chunks.last?.ids.last }
+
+    /// Every ID, in order (O(n): persistence, copies, MEMORY USAGE).
+    var ids: [StreamID] { chunks.flatMap(\.ids) }
+    var values: [V] { chunks.flatMap(\.values) }
+
+    /// The chunk that holds, or would hold, `id`: the last one starting at or before it.
+    private func chunkIndex(_ id: StreamID) -> Int {
+        var low = 0, high = chunks.count
+        while low < high {
+            let middle = (low + high) / 2
+            if chunks[middle].ids[0] <= id { low = middle + 1 } else { high = middle }
+        }
+        return Swift.max(0, low - 1)
+    }
+
+    /// The position of the first ID >= `id` in `ids`.
+    private static func lowerBound(_ ids: [StreamID], _ id: StreamID) -> Int {
         if let last = ids.last, last < id { return ids.count }
         var low = 0, high = ids.count
         while low < high {
@@ -339,26 +369,74 @@ struct StreamIDMap<V> {
     }
 
     subscript(id: StreamID) -> V? {
-        let index = lowerBound(id)
-        return index < ids.count && ids[index] == id ? values[index] : nil
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunkIndex(id)
+        let position = Self.lowerBound(chunks[chunk].ids, id)
+        guard position < chunks[chunk].ids.count, chunks[chunk].ids[position] == id else { return nil }
+        return chunks[chunk].values[position]
     }
 
     mutating func insert(_ id: StreamID, _ value: V) {
-        let index = lowerBound(id)
-        if index < ids.count && ids[index] == id {
-            values[index] = value
-        } else {
-            ids.insert(id, at: index)
-            values.insert(value, at: index)
+        guard !chunks.isEmpty else {
+            chunks = [Chunk(ids: [id], values: [value])]
+            count = 1
+            return
+        }
+        let chunk = chunkIndex(id)
+        let position = Self.lowerBound(chunks[chunk].ids, id)
+        if position < chunks[chunk].ids.count && chunks[chunk].ids[position] == id {
+            chunks[chunk].values[position] = value
+            return
+        }
+        chunks[chunk].ids.insert(id, at: position)
+        chunks[chunk].values.insert(value, at: position)
+        count += 1
+        if chunks[chunk].ids.count > Self.maxChunk {
+            let half = chunks[chunk].ids.count / 2
+            let upper = Chunk(ids: Array(chunks[chunk].ids[half...]), values: Array(chunks[chunk].values[half...]))
+            chunks[chunk].ids.removeSubrange(half...)
+            chunks[chunk].values.removeSubrange(half...)
+            chunks.insert(upper, at: chunk + 1)
         }
     }
 
     @discardableResult
     mutating func remove(_ id: StreamID) -> V? {
-        let index = lowerBound(id)
-        guard index < ids.count && ids[index] == id else { return nil }
-        ids.remove(at: index)
-        return values.remove(at: index)
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunkIndex(id)
+        let position = Self.lowerBound(chunks[chunk].ids, id)
+        guard position < chunks[chunk].ids.count, chunks[chunk].ids[position] == id else { return nil }
+        chunks[chunk].ids.remove(at: position)
+        let value = chunks[chunk].values.remove(at: position)
+        count -= 1
+        if chunks[chunk].ids.isEmpty { chunks.remove(at: chunk) }
+        return value
+    }
+
+    /// Calls `body` with each ID >= `start` and its value, in order, until it returns false.
+    func forEach(from start: StreamID = .zero, _ body: (StreamID, V) -> Bool) {
+        guard !chunks.isEmpty else { return }
+        var chunk = chunkIndex(start)
+        var position = Self.lowerBound(chunks[chunk].ids, start)
+        while chunk < chunks.count {
+            let current = chunks[chunk]
+            while position < current.ids.count {
+                if !body(current.ids[position], current.values[position]) { return }
+                position += 1
+            }
+            chunk += 1
+            position = 0
+        }
+    }
+
+    /// Up to `limit` (0: all) entries from `start`, in order.
+    func entries(from start: StreamID = .zero, limit: Int = 0) -> [(StreamID, V)] {
+        var result: [(StreamID, V)] = []
+        forEach(from: start) { id, value in
+            result.append((id, value))
+            return limit == 0 || result.count < limit
+        }
+        return result
     }
 }
 
@@ -404,7 +482,8 @@ final class StreamGroup {
 
 /// A Redis stream: entries ordered by ID in nodes, plus consumer groups.
 final class StreamObject {
-    var nodes: [StreamNode] = []
+    /// In ID order; a deque, so trimming from the front costs nothing per remaining node.
+    var nodes = Deque<StreamNode>()
     /// Live entries.
     var length = 0
     var lastID = StreamID.zero
@@ -421,7 +500,7 @@ final class StreamObject {
 
     func copy() -> StreamObject {
         let stream = StreamObject()
-        stream.nodes = nodes.map { $0.copy() }
+        stream.nodes = Deque(nodes.map { $0.copy() })
         stream.length = length
         stream.lastID = lastID
         stream.firstID = firstID
@@ -431,8 +510,7 @@ final class StreamObject {
             let copy = StreamGroup(lastID: group.lastID, entriesRead: group.entriesRead)
             for consumer in group.consumers.values {
                 let newConsumer = copy.createConsumer(consumer.name, now: consumer.seenTime)
-                for (index, id) in consumer.pending.ids.enumerated() {
-                    let nack = consumer.pending.values[index]
+                for (id, nack) in consumer.pending.entries() {
                     let newNACK = StreamNACK(
                         deliveryTime: nack.deliveryTime, deliveryCount: nack.deliveryCount, consumer: newConsumer)
                     newConsumer.pending.insert(id, newNACK)
@@ -460,6 +538,8 @@ final class StreamObject {
             }
         }
         if node == nil {
+            // The full tail gives back the spare capacity its buffer grew with.
+            nodes.last?.shrink()
             let created = StreamNode(master: id)
             nodes.append(created)
             node = created
@@ -645,9 +725,12 @@ final class StreamObject {
     /// The number of nodes of Redis's radix tree over the nodes' 16-byte keys: a compressed trie
     /// (one node per run of bytes shared by every key below it, one per branching point, one empty
     /// node per key end), which is the shape Redis's rax keeps for same-length keys.
-    var radixTreeNodes: Int {
-        if nodes.isEmpty { return 1 }
-        let keys = nodes.map(\.master.raw)
+    var radixTreeNodes: Int { Self.radixTreeNodes(nodes.map(\.master)) }
+
+    /// The node count of Redis's radix tree over these IDs (in order) as 16-byte keys.
+    static func radixTreeNodes(_ ids: [StreamID]) -> Int {
+        if ids.isEmpty { return 1 }
+        let keys = ids.map(\.raw)
         func count(_ range: Range<Int>, _ depth: Int) -> Int {
             if depth == 16 { return 1 }
             let first = keys[range.lowerBound], last = keys[range.upperBound - 1]

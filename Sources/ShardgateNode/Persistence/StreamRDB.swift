@@ -1,3 +1,4 @@
+import DequeModule
 import RDB
 
 /// Streams to and from the RDB module's form (snapshots, the AOF base, DUMP/RESTORE, full syncs).
@@ -11,7 +12,7 @@ extension StreamObject {
             RDBStream.Group(
                 name: name, lastID: Self.rdbID(group.lastID),
                 entriesRead: group.entriesRead,
-                pending: zip(group.pending.ids, group.pending.values).map { id, nack in
+                pending: group.pending.entries().map { id, nack in
                     RDBStream.PendingEntry(id: Self.rdbID(id), deliveryTime: nack.deliveryTime, deliveryCount: UInt64(max(0, nack.deliveryCount)))
                 },
                 consumers: group.sortedConsumers.map { consumer in
@@ -23,7 +24,7 @@ extension StreamObject {
             maxDeletedID: Self.rdbID(maxDeletedID), entriesAdded: entriesAdded, groups: groups)
     }
 
-    var rdbNodes: LazyMapSequence<[StreamNode], RDBStream.Node> {
+    var rdbNodes: LazyMapSequence<Deque<StreamNode>, RDBStream.Node> {
         nodes.lazy.map { node in
             var masterFields: [[UInt8]] = []
             node.masterFields.withUnsafeBytes { bytes in

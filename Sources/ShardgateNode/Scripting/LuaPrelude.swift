@@ -94,7 +94,8 @@ enum LuaPrelude {
         end
         local result
         if type(failure) == 'table' and type(rawget(failure, 'err')) == 'string' then
-            result = { err = rawget(failure, 'err') }
+            -- (Keeps the mark of an error already counted where a command failed.)
+            result = { err = rawget(failure, 'err'), ignore_error_stats_update = rawget(failure, 'ignore_error_stats_update') }
         else
             result = { err = 'ERR ' .. tostring(failure) }
         end

@@ -66,6 +66,8 @@ final class ScriptEngine {
             id: node.clients.allocateID(), channel: DetachedChannel(eventLoop: node.loop), authenticated: true, now: node.now)
         self.state = Self.makeState()
         client.flags.isScript = true
+        // Errors of the commands scripts run count in INFO errorstats, as in Redis.
+        client.errorStats = node.errorReplies
         bind()
     }
 
@@ -217,11 +219,29 @@ final class ScriptEngine {
         if status == 0 {
             reply(to: caller, index: lua_gettop(state), depth: 0, scriptProtocol: client.protocolVersion)
         } else {
-            caller.error(errorMessage(at: lua_gettop(state), name: finished.name))
+            let index = lua_gettop(state)
+            caller.error(errorMessage(at: index, name: finished.name), counted: !alreadyCounted(index))
         }
         client.reply.clear()
         lua_gc(state, LUA_GCSTEP, 1)
     }
+
+    /// Marks the error table on top of the stack as the error of a command, counted in INFO
+    /// errorstats where it happened: the script's reply that repeats it is not counted again.
+    private func markCounted() {
+        lua_pushboolean(state, 1)
+        lua_setfield(state, -2, Self.countedField)
+    }
+
+    /// Whether the error table at `index` repeats an error counted already (`markCounted`).
+    private func alreadyCounted(_ index: Int32) -> Bool {
+        guard lua_type(state, index) == LUA_TTABLE else { return false }
+        lua_getfield(state, index, Self.countedField)
+        defer { sg_lua_pop(state, 1) }
+        return lua_toboolean(state, -1) != 0
+    }
+
+    static let countedField = "ignore_error_stats_update"
 
     /// The error reply for what a failed script raised (the handler's table).
     private func errorMessage(at index: Int32, name: String) -> String {
@@ -374,9 +394,13 @@ final class ScriptEngine {
         }
         }
         if let failure {
+            // Refused before it ran: an error of the script's command, counted once here.
+            node.errorReplies.record(failure)
+            if let spec = CommandTable.redis.resolve(request)?.spec { node.stats.commandRejections[spec.id] += 1 }
             sg_lua_newtable(state)
             lua_pushstring(state, failure)
             lua_setfield(state, -2, "err")
+            markCounted()
             return raising ? -1 : 1
         }
         var reply = client.reply
@@ -508,6 +532,8 @@ final class ScriptEngine {
             sg_lua_newtable(state)
             lua_pushstring(state, text)
             lua_setfield(state, -2, "err")
+            // (Counted when the command wrote it.)
+            markCounted()
             return text
         case UInt8(ascii: ":"):
             lua_pushnumber(state, Double(number()))
@@ -624,7 +650,7 @@ final class ScriptEngine {
 
     private func replyTable(to client: ClientConnection, index: Int32, depth: Int, scriptProtocol: Int) {
         if let text = rawString(index, "err") {
-            client.reply.writeRESPError(Self.sanitized(text))
+            client.error(Self.sanitized(text), counted: !alreadyCounted(index))
             return
         }
         if let text = rawString(index, "ok") {

@@ -85,11 +85,24 @@ final class ClientConnection {
         return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
     }
 
+    /// Where this client's error replies are counted (INFO errorstats); nil for internal clients
+    /// (AOF loading).
+    var errorStats: ErrorReplyStats?
+    /// Error replies written to this client by the command running now (see `Node.run`).
+    var errorReplies = 0
+
     // MARK: - Replies (RESP2 or RESP3 as the client chose with HELLO)
 
     func ok() { reply.writeStaticString("+OK\r\n") }
     func simple(_ text: String) { reply.writeRESPSimpleString(text) }
-    func error(_ message: String) { reply.writeRESPError(message) }
+    /// An error reply: counted for INFO errorstats (unless `counted` is false: a script's error
+    /// that repeats one already counted where its command failed, as Redis does) and for the
+    /// running command's `failed_calls` (`errorReplies`).
+    func error(_ message: String, counted: Bool = true) {
+        errorReplies += 1
+        if counted { errorStats?.record(message) }
+        reply.writeRESPError(message)
+    }
     func integer(_ value: Int) { reply.writeRESPInteger(value) }
 
     func bulk(_ bytes: UnsafeRawBufferPointer) {
@@ -174,6 +187,8 @@ struct ClientFlags {
     var wroteData = false
     /// Waiting in a blocking command, or held back by CLIENT PAUSE.
     var isBlocked = false
+    /// CLIENT TRACKING ON: its options; nil while tracking is off.
+    var tracking: TrackingMode?
     /// CLIENT REPLY ON/OFF/SKIP.
     var replyMode = ReplyMode.on
     /// The client scripts run their commands as (`ScriptEngine.client`).

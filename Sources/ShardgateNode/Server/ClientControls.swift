@@ -41,6 +41,7 @@ extension Node {
         let mode = client.flags.replyMode
         let start = client.reply.writerIndex
         execute(request, from: client, keyHash: keyHash, big: big)
+        defer { if !tracking.isEmpty || !tracking.pending.isEmpty { trackingRequestFinished(client, request) } }
         if mode == .on && client.flags.replyMode == .on { return }
         // CLIENT REPLY ON answers although replies were off.
         if (mode == .off || mode == .skip) && client.flags.replyMode != .on && client.reply.writerIndex >= start

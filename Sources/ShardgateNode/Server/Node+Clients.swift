@@ -20,6 +20,11 @@ extension Node {
         if client.flags.subscriptionCount > 0 { flags += "P" }
         if client.flags.queued != nil { flags += "x" }
         if client.flags.isBlocked { flags += "b" }
+        if let tracking = client.flags.tracking {
+            flags += "t"
+            if tracking.brokenRedirect { flags += "R" }
+            if tracking.broadcast { flags += "B" }
+        }
         if client.flags.watchTouched { flags += "d" }
         if client.closeAfterReply { flags += "c" }
         if client.noEvict { flags += "e" }
@@ -40,7 +45,7 @@ extension Node {
             + "ssub=\(client.flags.shardChannels.count) multi=\(client.flags.queued.map { $0.count } ?? -1) "
             + "qbuf=\(queryBuffer) qbuf-free=\(queryFree) argv-mem=\(argumentBytes) multi-mem=\(multiBytes) "
             + "rbs=\(client.reply.capacity) rbp=\(client.reply.capacity) obl=\(isCurrent ? 0 : client.reply.readableBytes) oll=0 "
-            + "omem=\(outputBytes) tot-mem=\(totalBytes) events=r cmd=\(command) user=\(user(of: client).name) redir=-1 resp=\(client.protocolVersion)"
+            + "omem=\(outputBytes) tot-mem=\(totalBytes) events=r cmd=\(command) user=\(user(of: client).name) redir=\(client.flags.tracking?.redirect ?? -1) resp=\(client.protocolVersion)"
     }
 
     /// Redis's query buffer upkeep in its client cron: the buffer of a client idle for more than 2

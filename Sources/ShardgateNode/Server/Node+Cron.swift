@@ -13,6 +13,7 @@ extension Node {
     }
 
     private func cron() {
+        guard !cronPaused else { return }
         let now = self.now
         refreshWallClockOffset()
         // Active expiry: a bounded amount of work per tick so a burst of deadlines cannot stall clients.

@@ -77,6 +77,7 @@ extension Node {
     /// Loading or replacing a database wholesale (full resync, DEBUG RELOAD): every watched key that
     /// existed changes.
     func touchAllWatchedKeys() {
+        invalidateAllTrackedKeys()
         for index in keyspace.databases.indices { clients.watches.touchExisting(database: index) }
     }
 }

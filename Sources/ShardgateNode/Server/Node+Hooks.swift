@@ -19,6 +19,7 @@ extension Node {
     /// by a client, inside EXEC and for served blocked clients.
     func apply(_ effect: CommandEffect, of call: CommandCall) {
         persistence.dirty += effect.dirty
+        if !tracking.isEmpty || tracking.hasKeysOrPrefixes { applyTracking(effect, of: call) }
         if effect.changedData {
             touchModifiedKeys(effect, of: call)
             propagate(effect.propagation, of: call)
@@ -36,6 +37,7 @@ extension Node {
     /// A client is going away (or RESET): drop what other features hold for it.
     func clientWillClose(_ client: ClientConnection) {
         clients.removeFromEventRegistries(client)
+        disableTracking(client)
         forgetPostponed(client)
         if client.flags.isReplica { detachReplica(client) }
         replication.waiters.removeAll { $0.client === client }
@@ -46,6 +48,7 @@ extension Node {
         stats.expiredKeys += 1
         notifyKeyspaceEvent(.expired, "expired", key: key, database: database.index)
         watchedKeyExpired(database, key)
+        if tracking.hasKeysOrPrefixes { invalidateTrackedKey(key, modifiedBy: nil) }
         propagateExpiry(database, key)
     }
 
@@ -91,11 +94,16 @@ extension Node {
         persistenceCron(now: now)
         replicationCron(now: now)
         memoryCron(now: now)
+        if settings.trackingTableMaxKeys > 0 && tracking.keys.count > settings.trackingTableMaxKeys { limitTrackingTable() }
+        // Keys expired by the cycle: BCAST clients learn them now, no client's reply carrying them.
+        if !tracking.isEmpty { broadcastInvalidations() }
     }
 
     /// Before replies are written (Redis's `beforeSleep`): the batch's changes go to the AOF (and
     /// with `appendfsync always` to disk) and to replicas before any client sees a reply.
     func beforeReplies() {
+        if !tracking.pending.isEmpty { sendPendingInvalidations() }
+        if !tracking.isEmpty { broadcastInvalidations() }
         flushPropagation()
     }
 

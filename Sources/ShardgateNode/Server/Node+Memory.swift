@@ -153,6 +153,7 @@ extension Node {
         memory.evictedKeys += 1
         notifyKeyspaceEvent(.evicted, "evicted", key: key, database: index)
         if !clients.watches.isEmpty { clients.watches.touch(database: index, key: key) }
+        if tracking.hasKeysOrPrefixes { invalidateTrackedKey(key, modifiedBy: nil) }
         propagate(database: index, arguments: [Array("DEL".utf8), key])
         return Self.estimatedSize(key: key, value: value, volatile: volatile)
     }

@@ -18,6 +18,8 @@ final class Node {
     let loop: any EventLoop
     /// When the cron last ran its once-a-second work (idle clients).
     var lastSecondlyCron: Int64 = 0
+    /// DEBUG PAUSE-CRON 1: the cron does nothing until resumed.
+    var cronPaused = false
     /// Its level follows `loglevel`, also when CONFIG SET changes it.
     var logger: Logger
     /// The databases: keys, values, expiry.
@@ -25,6 +27,8 @@ final class Node {
     /// Connected clients, their subscriptions, WATCHes, waits and MONITOR.
     let clients = ClientRegistry()
     var stats = NodeStats()
+    /// Error replies by code (INFO errorstats), counted by every client as it writes one.
+    let errorReplies = ErrorReplyStats()
     let startedAt: Int64
     let runID: String
     /// ACL users and the ACL log.
@@ -53,6 +57,8 @@ final class Node {
     lazy var scripts = ScriptEngine(node: self, chunkName: "user_script")
     /// The Lua state of function libraries (FUNCTION LOAD), made on first use.
     lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
+    /// Client-side caching (CLIENT TRACKING).
+    let tracking = TrackingTable()
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings
@@ -101,6 +107,7 @@ final class Node {
     func register(channel: any Channel) -> ClientConnection {
         let client = ClientConnection(
             id: clients.allocateID(), channel: channel, authenticated: access.defaultUser.noPass && access.defaultUser.enabled, now: now)
+        client.errorStats = errorReplies
         clients.connected[client.id] = client
         stats.connectionsReceived += 1
         return client
@@ -199,6 +206,7 @@ final class Node {
             stats.commandRejections[spec.id] += 1
             return reject(client, "ERR Command not allowed inside a transaction", command: spec.id)
         }
+        if tracking.keys.count > settings.trackingTableMaxKeys && settings.trackingTableMaxKeys > 0 { limitTrackingTable() }
         if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
             stats.commandRejections[spec.id] += 1
             // (An EXEC refused here was already discarded with its EXECABORT text.)
@@ -248,12 +256,18 @@ final class Node {
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
         beginPropagationScope(spec)
+        let trackingScope = beginTrackingScope(client, request, spec)
+        defer { endTrackingScope(trackingScope) }
+        // A command failed when it replied with an error (thrown or written), as Redis's
+        // failed_calls; commands it ran itself (EXEC's queue) count their own and are not its.
+        let errorsBefore = client.errorReplies
         do {
             try handler(&call)
         } catch {
-            stats.commandFailures[spec.id] += 1
             client.error(error.message)
         }
+        if client.errorReplies != errorsBefore { stats.commandFailures[spec.id] += 1 }
+        client.errorReplies = errorsBefore
         let elapsed = Clock.monotonicMicroseconds() - started
         stats.recordCall(spec.id, microseconds: elapsed)
         if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }

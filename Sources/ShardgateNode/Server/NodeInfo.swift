@@ -41,7 +41,7 @@ enum NodeInfo {
         case "replication": return ("Replication", node.replication.infoFields(settings: node.settings, now: node.now))
         case "cpu": return cpu()
         case "modules": return ("Modules", [])
-        case "errorstats": return ("Errorstats", [])
+        case "errorstats": return ("Errorstats", node.errorReplies.infoFields)
         case "cluster": return ("Cluster", [("cluster_enabled", "0")])
         case "keyspace": return keyspace(node)
         case "commandstats": return commandstats(node)
@@ -82,7 +82,7 @@ enum NodeInfo {
             // The largest `omem` of the clients connected now (Redis keeps a few seconds' peak).
             ("client_recent_max_output_buffer",
              "\(all.map { $0.channel.isWritable ? 0 : node.unsentReplyBytes($0) }.max() ?? 0)"),
-            ("blocked_clients", "\(all.filter { $0.flags.isBlocked }.count)"), ("tracking_clients", "0"),
+            ("blocked_clients", "\(all.filter { $0.flags.isBlocked }.count)"), ("tracking_clients", "\(node.tracking.clientCount)"),
             ("clients_in_timeout_table", "\(all.filter { $0.flags.isBlocked }.count)"),
         ])
     }
@@ -159,7 +159,9 @@ enum NodeInfo {
             ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
             ("pubsub_channels", "\(node.pubsubChannelCount)"), ("pubsub_patterns", "\(node.pubsubPatternCount)"),
             ("latest_fork_usec", "\(node.persistence.latestForkMicroseconds)"), ("total_forks", "\(node.persistence.totalForks)"),
-            ("migrate_cached_sockets", "0"), ("total_error_replies", "\(stats.totalErrorReplies)"),
+            ("migrate_cached_sockets", "0"),
+            ("tracking_total_keys", "\(node.tracking.keys.count)"), ("tracking_total_items", "\(node.tracking.totalItems)"),
+            ("tracking_total_prefixes", "\(node.tracking.prefixes.count)"), ("total_error_replies", "\(node.errorReplies.total)"),
             ("total_reads_processed", "0"), ("total_writes_processed", "0"),
         ])
     }

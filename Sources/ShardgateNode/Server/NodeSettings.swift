@@ -37,6 +37,8 @@ public struct NodeSettings: Sendable {
     public var maxMemory = 0
     public var maxMemoryPolicy = "noeviction"
     public var maxMemorySamples = 5
+    /// CLIENT TRACKING: most keys in the tracking table (0: no limit).
+    public var trackingTableMaxKeys = 1_000_000
     public var logLevel = "notice"
     /// `loglevel` as swift-log's level.
     public var swiftLogLevel: Logger.Level {
@@ -191,6 +193,7 @@ extension NodeSettings {
             ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu",
              "allkeys-random", "noeviction"]),
         integer("maxmemory-samples", \.maxMemorySamples, range: 1...Int(Int32.max)),
+        integer("tracking-table-max-keys", \.trackingTableMaxKeys, range: 0...Int.max),
         choice("loglevel", \.logLevel, ["debug", "verbose", "notice", "warning", "nothing"]),
         string("logfile", \.logFile, mutable: false),
         // Redis accepts 0...INT_MAX and applies (and reports) it clamped to 1...500.

@@ -1,5 +1,35 @@
 import Commands
 
+/// Error replies by their code, the first word of the message (INFO errorstats, and
+/// `total_error_replies`). Shared by reference with every client, whose `error` counts here, so
+/// every error reply is counted where it is written. Redis stops adding new codes past 128.
+final class ErrorReplyStats {
+    private(set) var counts: [String: Int] = [:]
+    private(set) var total = 0
+
+    static let maximumCodes = 128
+
+    func record(_ message: String) {
+        total += 1
+        let code = message.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
+        if let count = counts[code] {
+            counts[code] = count + 1
+        } else if counts.count < Self.maximumCodes {
+            counts[code] = 1
+        }
+    }
+
+    func reset() {
+        counts = [:]
+        total = 0
+    }
+
+    /// `errorstat_<CODE>:count=N`, codes in byte order as Redis lists them.
+    var infoFields: [(String, String)] {
+        counts.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { ("errorstat_\($0)", "count=\(counts[$0]!)") }
+    }
+}
+
 /// The counters behind INFO stats, commandstats and `total_error_replies`: the node's statistics
 /// component. Commands and refusals are counted per command id (the command table's index), so
 /// counting costs an array increment, never a lookup by name. CONFIG RESETSTAT starts it anew;
@@ -34,8 +64,6 @@ struct NodeStats {
         commandsProcessed += 1
     }
 
-    /// Error replies: commands that failed plus commands refused before they ran.
-    var totalErrorReplies: Int { commandFailures.reduce(0, +) + commandRejections.reduce(0, +) }
 
     /// INFO commandstats: one line per command that ran or was refused, by name.
     func commandstatsFields(_ table: CommandTable = .redis, format: (Double) -> String) -> [(String, String)] {
