@@ -7,7 +7,7 @@ enum CommandRegistry {
         let table = CommandTable.redis
         var handlers = [CommandHandler?](repeating: nil, count: table.count)
         let groups: [[(String, CommandHandler)]] = [
-            StringCommands.all, KeyCommands.all, ReplicationCommands.all, ConnectionCommands.all, ServerCommands.all,
+            StringCommands.all, KeyCommands.all, ReplicationCommands.all, ConnectionCommands.all, ACLCommands.all, ServerCommands.all,
             PubSubCommands.all, TransactionCommands.all, BlockingCommands.all, MonitorCommand.all,
             HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
             PersistenceCommands.all, GeoCommands.all, HyperLogLogCommands.all, BitmapCommands.all,

@@ -45,22 +45,16 @@ enum ConnectionCommands {
         call.client.ok()
     }
 
-    private static func credentialsAccepted(_ call: CommandCall, user: String?, passwordIndex: Int) -> Bool {
-        if let user, user != "default" { return false }
-        guard let expected = call.node.settings.requirePass else { return true }
-        return call.argument(passwordIndex) { $0.elementsEqual(expected.utf8) }
-    }
-
     static func auth(_ call: inout CommandCall) throws(CommandError) {
         guard call.count <= 3 else { throw .syntax }
         let user = call.count == 3 ? call.string(1) : nil
-        if call.node.settings.requirePass == nil && user == nil {
+        // Without requirepass, AUTH <password> alone is an error (the default user has nopass).
+        if user == nil && call.node.access.defaultUser.noPass {
             throw CommandError(RedisErrors.authWithoutPassword)
         }
-        guard credentialsAccepted(call, user: user, passwordIndex: call.count - 1) else {
+        guard call.node.authenticate(call.client, user: user, password: call.bytes(call.count - 1), command: call.string(0)) else {
             throw CommandError(RedisErrors.wrongPass)
         }
-        call.client.authenticated = true
         call.client.ok()
     }
 
@@ -77,10 +71,10 @@ enum ConnectionCommands {
         while index < call.count {
             let remaining = call.count - index - 1
             if call.matches(index, "auth") && remaining >= 2 {
-                guard credentialsAccepted(call, user: call.string(index + 1), passwordIndex: index + 2) else {
+                guard call.node.authenticate(call.client, user: call.string(index + 1), password: call.bytes(index + 2), command: call.string(0))
+                else {
                     throw CommandError(RedisErrors.wrongPass)
                 }
-                call.client.authenticated = true
                 index += 3
             } else if call.matches(index, "setname") && remaining >= 1 {
                 let name = call.bytes(index + 1)
@@ -120,7 +114,8 @@ enum ConnectionCommands {
         client.database = 0
         client.protocolVersion = 2
         client.name = nil
-        client.authenticated = call.node.settings.requirePass == nil
+        client.user = nil
+        client.authenticated = call.node.access.defaultUser.noPass
         client.simple("RESET")
     }
 
@@ -198,6 +193,7 @@ enum ConnectionCommands {
         var address: String?
         var localAddress: String?
         var skipMe = true
+        var user: ACLUser?
         for index in stride(from: 2, to: call.count, by: 2) {
             if call.matches(index, "id") {
                 id = try call.rangeInteger(index + 1, min: 1, max: Int.max, message: "client-id should be greater than 0")
@@ -214,9 +210,10 @@ enum ConnectionCommands {
             } else if call.matches(index, "skipme") {
                 if call.matches(index + 1, "yes") { skipMe = true } else if call.matches(index + 1, "no") { skipMe = false } else { throw .syntax }
             } else if call.matches(index, "user") {
-                guard call.string(index + 1) == "default" else {
+                guard let named = node.access.user(call.string(index + 1)) else {
                     throw CommandError("ERR No such user '\(call.string(index + 1))'")
                 }
+                user = named
             } else {
                 throw .syntax
             }
@@ -228,6 +225,7 @@ enum ConnectionCommands {
             if let address, client.remoteAddress != address { continue }
             if let localAddress, client.localAddress != localAddress { continue }
             if skipMe && client === call.client { continue }
+            if let user, node.user(of: client) !== user { continue }
             node.kill(client)
             killed += 1
         }

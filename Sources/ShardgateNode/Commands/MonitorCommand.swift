@@ -64,11 +64,14 @@ enum MonitorCommand {
         line.writeInteger(UInt8(ascii: "\""))
     }
 
-    /// Arguments Redis shows as "(redacted)": AUTH's, HELLO's AUTH credentials, MIGRATE's AUTH/AUTH2.
+    /// Arguments Redis shows as "(redacted)": AUTH's, HELLO's AUTH credentials, MIGRATE's AUTH/AUTH2,
+    /// all of ACL SETUSER's (its rules hold passwords).
     static func redactedArguments(_ call: CommandCall) -> Set<Int> {
         switch call.spec {
         case "auth":
             return Set(1..<call.count)
+        case "acl|setuser":
+            return Set(2..<call.count)
         case "hello":
             // Only what HELLO parsed as credentials before any error.
             guard call.count > 1, (try? call.integer(1)) != nil else { return [] }

@@ -52,8 +52,11 @@ enum TransactionCommands {
         endTransaction(call)
         client.arrayHeader(queue.count)
         node.clients.blocking.transactionDepth += 1
+        let user = node.user(of: client)
         for request in queue {
             switch node.resolve(request) {
+            case .run(_, let spec) where !user.unrestricted && node.aclRefusedAtExec(spec, request: request, client: client):
+                continue
             case .run(let handler, let spec): node.run(handler, spec: spec, request: request, client: client)
             case .refuse(let message, _): client.error(message)
             }

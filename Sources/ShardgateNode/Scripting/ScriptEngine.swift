@@ -317,8 +317,9 @@ final class ScriptEngine {
                 arguments.append(argument)
             }
             let request = RESPRequest(arguments: arguments)
-            guard case .run = node.resolve(request) else { return raise("Invalid command passed to redis.acl_check_cmd()") }
-            lua_pushboolean(state, 1)
+            guard case .run(_, let spec) = node.resolve(request) else { return raise("Invalid command passed to redis.acl_check_cmd()") }
+            let user = running.map { node.user(of: $0.caller) } ?? node.access.defaultUser
+            lua_pushboolean(state, user.unrestricted || user.check(spec, ACLArguments(arguments)) == nil ? 1 : 0)
             return 1
         }
     }
@@ -372,7 +373,9 @@ final class ScriptEngine {
                 failure = message
             }
         case .run(let handler, let spec):
-            if let refusal = admissionError(spec, run: run) {
+            if let refusal = aclRefusal(spec, arguments: arguments, run: run) {
+                failure = refusal
+            } else if let refusal = admissionError(spec, run: run) {
                 failure = refusal
             } else if spec.name == "xread" || spec.name == "xreadgroup",
                 let streams = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).lowercased() == "streams" }),
@@ -409,6 +412,22 @@ final class ScriptEngine {
             return -1
         }
         return 1
+    }
+
+    /// The error for a command the script's caller may not run (logged with the `lua` context).
+    private func aclRefusal(_ spec: CommandSpec, arguments: [[UInt8]], run: Run) -> String? {
+        let user = node.user(of: run.caller)
+        if user.unrestricted { return nil }
+        let values = ACLArguments(arguments)
+        guard let denial = user.check(spec, values) else { return nil }
+        // The log shows the caller running its EVAL or FCALL.
+        let running = run.command.first.map { String(decoding: $0, as: UTF8.self).lowercased() }
+        node.logDenial(denial, spec: spec, arguments: values, user: user, client: run.caller, context: "lua", running: running)
+        switch denial.kind {
+        case .key: return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
+        case .channel: return "ERR The user executing the script can't publish to the channel mentioned in the command"
+        default: return "ERR The user executing the script can't run this command or subcommand"
+        }
     }
 
     /// Why the running script may not run `spec` now, as Redis's `scriptCall` checks.

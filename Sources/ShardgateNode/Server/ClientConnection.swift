@@ -17,6 +17,8 @@ final class ClientConnection {
     var libraryName = ""
     var libraryVersion = ""
     var authenticated: Bool
+    /// The ACL user it authenticated as; nil for the default user.
+    var user: ACLUser?
     /// Command-table id of the last command run (CLIENT LIST `cmd`), -1 before the first.
     var lastCommandID = -1
     /// Set by QUIT and CLIENT KILL: close once the pending replies are written.

@@ -45,7 +45,7 @@ extension Node {
             + "ssub=\(client.flags.shardChannels.count) multi=\(client.flags.queued.map { $0.count } ?? -1) "
             + "qbuf=\(queryBuffer) qbuf-free=\(queryFree) argv-mem=\(argumentBytes) multi-mem=\(multiBytes) "
             + "rbs=\(client.reply.capacity) rbp=\(client.reply.capacity) obl=\(isCurrent ? 0 : client.reply.readableBytes) oll=0 "
-            + "omem=\(outputBytes) tot-mem=\(totalBytes) events=r cmd=\(command) user=default redir=\(client.flags.tracking?.redirect ?? -1) resp=\(client.protocolVersion)"
+            + "omem=\(outputBytes) tot-mem=\(totalBytes) events=r cmd=\(command) user=\(user(of: client).name) redir=\(client.flags.tracking?.redirect ?? -1) resp=\(client.protocolVersion)"
     }
 
     /// Redis's query buffer upkeep in its client cron: the buffer of a client idle for more than 2

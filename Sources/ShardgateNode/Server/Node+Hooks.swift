@@ -68,6 +68,11 @@ extension Node {
     func settingsChanged(from previous: NodeSettings) {
         persistenceSettingsChanged(from: previous)
         if settings.maxMemoryPolicy != previous.maxMemoryPolicy { updateAccessTracking(now: now) }
+        if settings.requirePass != previous.requirePass { requirePassChanged() }
+        if settings.aclLogMaxLength != previous.aclLogMaxLength {
+            access.logMaxLength = settings.aclLogMaxLength
+            access.log = Array(access.log.prefix(settings.aclLogMaxLength))
+        }
         if settings.logLevel != previous.logLevel { logger.logLevel = settings.swiftLogLevel }
         if settings.keyspaceEvents != previous.keyspaceEvents { for database in keyspace.databases { updateNewKeyHook(database) } }
     }

@@ -31,6 +31,8 @@ final class Node {
     let errorReplies = ErrorReplyStats()
     let startedAt: Int64
     let runID: String
+    /// ACL users and the ACL log.
+    let access: AccessControl
     /// Command name → handler, and the checks made before anything else (arity, unknown commands).
     let dispatch = CommandDispatch()
     /// Made once: submitting the same closure every tick allocates nothing.
@@ -64,6 +66,7 @@ final class Node {
         self.loop = loop
         self.logger = logger
         self.keyspace = Keyspace(count: settings.databases)
+        self.access = AccessControl(requirePass: settings.requirePass)
         self.persistence = PersistenceState(aof: AppendOnlyFile(
             directory: "\(settings.directory)/\(settings.appendDirname)", prefix: settings.appendFilename, loop: loop))
         let now = Clock.milliseconds()
@@ -71,6 +74,7 @@ final class Node {
         self.runID = Self.randomHex(40)
         persistence.lastSaveTime = now
         for database in keyspace.databases { watchExpiry(database) }
+        loadUsers()
         let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
         flushTask = { node.value.node?.flushPending() }
     }
@@ -102,7 +106,7 @@ final class Node {
 
     func register(channel: any Channel) -> ClientConnection {
         let client = ClientConnection(
-            id: clients.allocateID(), channel: channel, authenticated: settings.requirePass == nil, now: now)
+            id: clients.allocateID(), channel: channel, authenticated: access.defaultUser.noPass && access.defaultUser.enabled, now: now)
         client.errorStats = errorReplies
         clients.connected[client.id] = client
         stats.connectionsReceived += 1
@@ -187,6 +191,11 @@ final class Node {
         if !client.authenticated && !spec.flags.contains(.noAuth) {
             stats.commandRejections[spec.id] += 1
             return reject(client, RedisErrors.noAuth, command: spec.id)
+        }
+        // ACL: one branch for a user allowed everything (the default user unless restricted).
+        if !(client.user ?? access.defaultUser).unrestricted, let refusal = aclRefusal(spec, request: request, client: client) {
+            stats.commandRejections[spec.id] += 1
+            return reject(client, refusal, command: spec.id)
         }
         if let busy = busyScript, !spec.flags.contains(.allowBusy) {
             stats.commandRejections[spec.id] += 1

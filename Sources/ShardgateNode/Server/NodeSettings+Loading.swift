@@ -6,6 +6,21 @@ extension NodeSettings {
     public mutating func apply(_ directives: [RedisConfDirective]) throws(NodeConfigError) {
         var sawSave = false
         for directive in directives {
+            // `user` lines declare ACL users (no CONFIG parameter): checked now, made at startup.
+            if directive.name == "user" {
+                guard let name = directive.arguments.first else {
+                    throw NodeConfigError("\(directive.location): wrong number of arguments for 'user'")
+                }
+                if users.contains(where: { $0.first == name }) {
+                    throw NodeConfigError(
+                        "\(directive.location): Error in user declaration '\(name)': Duplicate user found. A user can only be defined once in config files")
+                }
+                if let failure = AccessControl.ruleError(directive.arguments) {
+                    throw NodeConfigError("\(directive.location): Error in user declaration '\(name)': \(failure)")
+                }
+                users.append(directive.arguments)
+                continue
+            }
             guard let parameter = Self.parameter(named: directive.name) else {
                 throw NodeConfigError("\(directive.location): unknown directive '\(directive.name)'")
             }

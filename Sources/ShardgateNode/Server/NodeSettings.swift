@@ -10,6 +10,12 @@ public struct NodeSettings: Sendable {
     public var port = 6379
     public var bind = ["*", "-::*"]
     public var requirePass: String?
+    /// `user <name> <rules...>` lines of the config file, in order (ACL users made at startup).
+    public var users: [[String]] = []
+    /// `aclfile`: where ACL LOAD reads users and ACL SAVE writes them ("" for none).
+    public var aclFile = ""
+    /// `acllog-max-len`: ACL LOG entries kept.
+    public var aclLogMaxLength = 128
     public var directory = "."
     public var dbFilename = "dump.rdb"
     /// `save` points: after `seconds` if at least `changes` writes happened.
@@ -149,6 +155,8 @@ extension NodeSettings {
         ConfigParameter(
             name: "requirepass", get: { $0.requirePass ?? "" },
             set: { settings, value in settings.requirePass = value.isEmpty ? nil : value }),
+        string("aclfile", \.aclFile, mutable: false),
+        integer("acllog-max-len", \.aclLogMaxLength, range: 0...Int(Int32.max)),
         protected(string("dir", \.directory, mutable: false)),
         protected(string("dbfilename", \.dbFilename, validate: baseName("dbfilename", "filename"))),
         ConfigParameter(

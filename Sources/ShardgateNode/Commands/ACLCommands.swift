@@ -1,0 +1,314 @@
+import Commands
+
+/// ACL: users, their rules, the log of refused commands (`Server/AccessControl.swift`).
+enum ACLCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("acl|setuser", setUser), ("acl|getuser", getUser), ("acl|deluser", delUser), ("acl|list", list),
+        ("acl|users", users), ("acl|whoami", whoami), ("acl|cat", cat), ("acl|genpass", genpass),
+        ("acl|dryrun", dryrun), ("acl|log", log), ("acl|help", help), ("acl|load", load), ("acl|save", save),
+    ]}
+
+    /// Joins `(…)` selector rules split over several arguments, as Redis does.
+    static func mergeSelectors(_ rules: [String]) throws(CommandError) -> [String] {
+        var merged: [String] = []
+        var open: String?
+        for rule in rules {
+            if var selector = open {
+                selector += " " + rule
+                if rule.hasSuffix(")") { merged.append(selector); open = nil } else { open = selector }
+            } else if rule.hasPrefix("(") && !rule.hasSuffix(")") {
+                open = rule
+            } else {
+                merged.append(rule)
+            }
+        }
+        if let open {
+            throw CommandError("ERR Unmatched parenthesis in acl selector starting at '\(open.split(separator: " ").first ?? "")'.")
+        }
+        return merged
+    }
+
+    static func setUser(_ call: inout CommandCall) throws(CommandError) {
+        let name = call.string(2)
+        if name.utf8.contains(where: { $0 == UInt8(ascii: " ") || $0 == 0 }) {
+            throw CommandError("ERR Usernames can't contain spaces or null characters")
+        }
+        let control = call.node.access
+        let rules = try mergeSelectors((3..<call.count).map { call.string($0) })
+        // Rules apply to a copy: a failing one leaves the user as it was.
+        let scratch = ACLUser(name: name)
+        if let existing = control.user(name) { scratch.copyRules(from: existing) }
+        for rule in rules {
+            do {
+                try scratch.apply(rule)
+            } catch {
+                throw CommandError("ERR Error in ACL SETUSER modifier '\(rule)': \(error.message)")
+            }
+        }
+        let user = control.createUser(name)
+        user.copyRules(from: scratch)
+        call.node.killSubscribersRevoked(of: user)
+        call.client.ok()
+    }
+
+    /// Redis's error for a subcommand given the wrong arguments.
+    private static func subcommandSyntax(_ call: CommandCall) -> CommandError {
+        CommandError("ERR unknown subcommand or wrong number of arguments for '\(call.string(1))'. Try ACL HELP.")
+    }
+
+    static func getUser(_ call: inout CommandCall) throws(CommandError) {
+        let client = call.client
+        guard let user = call.node.access.user(call.string(2)) else { return client.null() }
+        client.mapHeader(6)
+        client.bulk("flags")
+        let flags = user.flags
+        client.arrayHeader(flags.count)
+        for flag in flags { client.bulk(flag) }
+        client.bulk("passwords")
+        client.arrayHeader(user.passwords.count)
+        for password in user.passwords { client.bulk(password) }
+        describeSelector(user.root, to: client)
+        client.bulk("selectors")
+        client.arrayHeader(user.selectors.count)
+        for selector in user.selectors {
+            client.mapHeader(3)
+            describeSelector(selector, to: client)
+        }
+    }
+
+    private static func describeSelector(_ selector: ACLSelector, to client: ClientConnection) {
+        client.bulk("commands")
+        client.bulk(selector.commandRules)
+        client.bulk("keys")
+        client.bulk(selector.allKeys ? "~*" : selector.keys.map(\.description).joined(separator: " "))
+        client.bulk("channels")
+        client.bulk(
+            selector.allChannels ? "&*" : selector.channels.map { "&" + String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
+    }
+
+    static func delUser(_ call: inout CommandCall) throws(CommandError) {
+        let node = call.node
+        var names: [String] = []
+        for index in 2..<call.count {
+            let name = call.string(index)
+            if name == "default" { throw CommandError("ERR The 'default' user cannot be removed") }
+            names.append(name)
+        }
+        var deleted = 0
+        for name in names {
+            guard let user = node.access.user(name) else { continue }
+            node.access.deleteUser(name)
+            node.killClients(of: user)
+            deleted += 1
+        }
+        call.client.integer(deleted)
+    }
+
+    static func list(_ call: inout CommandCall) throws(CommandError) {
+        let control = call.node.access
+        let names = control.sortedNames
+        call.client.arrayHeader(names.count)
+        for name in names { call.client.bulk("user \(name) \(control.user(name)!.description)") }
+    }
+
+    static func users(_ call: inout CommandCall) throws(CommandError) {
+        let names = call.node.access.sortedNames
+        call.client.arrayHeader(names.count)
+        for name in names { call.client.bulk(name) }
+    }
+
+    static func whoami(_ call: inout CommandCall) throws(CommandError) {
+        call.client.bulk(call.node.user(of: call.client).name)
+    }
+
+    static func cat(_ call: inout CommandCall) throws(CommandError) {
+        guard call.count <= 3 else { throw subcommandSyntax(call) }
+        guard call.count == 3 else {
+            call.client.arrayHeader(ACLCategory.names.count)
+            for name in ACLCategory.names { call.client.bulk(name) }
+            return
+        }
+        guard let bit = ACLCategory.bit(call.string(2)) else {
+            throw CommandError("ERR Unknown category '\(call.string(2))'")
+        }
+        let names = ACLCategory.commandIDs.filter { ACLCategory.masks[$0] & bit != 0 }.map { CommandTable.redis[$0].name }
+        call.client.arrayHeader(names.count)
+        for name in names { call.client.bulk(name) }
+    }
+
+    static func genpass(_ call: inout CommandCall) throws(CommandError) {
+        var bits = 256
+        if call.count > 3 { throw subcommandSyntax(call) }
+        if call.count == 3 {
+            guard let value = Int(call.string(2)), value > 0, value <= 4096 else {
+                throw CommandError(
+                    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096")
+            }
+            bits = value
+        }
+        let characters = (bits + 3) / 4
+        // The system generator reads the kernel's (getrandom), as Redis's /dev/urandom.
+        let bytes = (0..<(characters + 1) / 2).map { _ in UInt8.random(in: 0...255) }
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        call.client.bulk(Array(text.prefix(characters)))
+    }
+
+    static func dryrun(_ call: inout CommandCall) throws(CommandError) {
+        let name = call.string(2)
+        guard let user = call.node.access.user(name) else { throw CommandError("ERR User '\(name)' not found") }
+        let arguments = ACLArguments((3..<call.count).map { call.bytes($0) })
+        guard let spec = CommandTable.redis.resolve(argumentCount: arguments.count, { index, body in
+            arguments.values[index].withUnsafeBytes { body($0) }
+        })?.spec else {
+            throw CommandError("ERR Command '\(arguments.string(0))' not found")
+        }
+        guard spec.acceptsArgumentCount(arguments.count) else { throw CommandError(RedisErrors.wrongArity(spec.name)) }
+        guard let denial = user.check(spec, arguments) else { return call.client.ok() }
+        call.client.bulk(ACLDenial.dryrunText(denial, spec: spec, arguments: arguments))
+    }
+
+    static func log(_ call: inout CommandCall) throws(CommandError) {
+        let control = call.node.access
+        var count = 10
+        if call.count > 3 { throw subcommandSyntax(call) }
+        if call.count == 3 {
+            if call.matches(2, "reset") {
+                control.log = []
+                return call.client.ok()
+            }
+            guard let value = Int(call.string(2)), value >= 0 else {
+                throw CommandError(RedisErrors.notInteger)
+            }
+            count = value
+        }
+        let client = call.client
+        let entries = control.log.prefix(count)
+        client.arrayHeader(entries.count)
+        let now = call.node.now
+        for entry in entries {
+            client.mapHeader(7)
+            client.bulk("count")
+            client.integer(entry.count)
+            client.bulk("reason")
+            client.bulk(entry.reason)
+            client.bulk("context")
+            client.bulk(entry.context)
+            client.bulk("object")
+            client.bulk(entry.object)
+            client.bulk("username")
+            client.bulk(entry.username)
+            client.bulk("age-seconds")
+            client.double(Double(now - entry.createdAt) / 1000)
+            client.bulk("client-info")
+            client.bulk(entry.clientInfo)
+        }
+    }
+
+    /// ACL LOAD: the users of `aclfile` replace every user; clients of users it drops are closed.
+    static func load(_ call: inout CommandCall) throws(CommandError) {
+        let node = call.node
+        let path = node.settings.aclFile
+        guard !path.isEmpty else { throw noFile }
+        let bytes: [UInt8]?
+        do { bytes = try FileIO.read(path) } catch { bytes = nil }
+        guard let bytes else {
+            throw CommandError("ERR Error loading ACLs, opening file '\(path)': No such file or directory")
+        }
+        let (removed, error) = node.access.load(text: String(decoding: bytes, as: UTF8.self), path: path)
+        if let error {
+            throw CommandError("ERR \(error)WARNING: ACL errors detected, no change to the previously active ACL rules was performed")
+        }
+        for user in removed { node.killClients(of: user) }
+        call.client.ok()
+    }
+
+    /// ACL SAVE: every user, as ACL LIST shows them, to `aclfile` (written whole, then renamed).
+    static func save(_ call: inout CommandCall) throws(CommandError) {
+        let node = call.node
+        let path = node.settings.aclFile
+        guard !path.isEmpty else { throw noFile }
+        let text = node.access.listing.map { $0 + "\n" }.joined()
+        do {
+            try FileIO.writeAtomically(path, Array(text.utf8))
+        } catch {
+            throw CommandError("ERR There was an error trying to save the ACLs. Please check the server logs for more information")
+        }
+        call.client.ok()
+    }
+
+    static let noFile = CommandError(
+            "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
+
+    static func help(_ call: inout CommandCall) throws(CommandError) {
+        let lines = [
+            "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CAT [<category>]",
+            "    List all commands that belong to <category>, or all command categories",
+            "    when no category is specified.",
+            "DELUSER <username> [<username> ...]",
+            "    Delete a list of users.",
+            "DRYRUN <username> <command> [<arg> ...]",
+            "    Returns whether the user can execute the given command without executing the command.",
+            "GETUSER <username>",
+            "    Get the user's details.",
+            "GENPASS [<bits>]",
+            "    Generate a secure 256-bit user password. The optional `bits` argument can",
+            "    be used to specify a different size.",
+            "LIST",
+            "    Show users details in config file format.",
+            "LOAD",
+            "    Reload users from the ACL file.",
+            "LOG [<count> | RESET]",
+            "    Show the ACL log entries.",
+            "SAVE",
+            "    Save the current config to the ACL file.",
+            "SETUSER <username> <attribute> [<attribute> ...]",
+            "    Create or modify a user with the specified attributes.",
+            "USERS",
+            "    List all the registered usernames.",
+            "WHOAMI",
+            "    Return the current connection username.",
+            "HELP",
+            "    Prints this help.",
+        ]
+        call.client.arrayHeader(lines.count)
+        for line in lines { call.client.simple(line) }
+    }
+}
+
+extension ACLDenial {
+    /// ACL DRYRUN's explanation.
+    static func dryrunText(_ denial: ACLDenial, spec: CommandSpec, arguments: ACLArguments) -> String {
+        switch denial.kind {
+        case .command: return "This user has no permissions to run the '\(spec.name)' command"
+        case .key: return "This user has no permissions to access the '\(arguments.string(denial.position))' key"
+        case .channel: return "This user has no permissions to access the '\(arguments.string(denial.position))' channel"
+        case .auth: return "no permission"
+        }
+    }
+
+    /// The error a refused command gets.
+    func error(_ spec: CommandSpec) -> String {
+        switch kind {
+        case .command: return "NOPERM this user has no permissions to run the '\(spec.name)' command"
+        case .key: return "NOPERM this user has no permissions to access one of the keys used as arguments"
+        case .channel: return "NOPERM this user has no permissions to access one of the channels used as arguments"
+        case .auth: return "NOPERM no permission"
+        }
+    }
+
+    /// ACL LOG's reason.
+    var reason: String {
+        switch kind {
+        case .command: return "command"
+        case .key: return "key"
+        case .channel: return "channel"
+        case .auth: return "auth"
+        }
+    }
+}
