@@ -107,16 +107,7 @@ struct SentinelFollowTests {
         #expect(firstAfter - earliestSwitch <= .milliseconds(150))
         #expect(firstAfter - lastBefore <= .milliseconds(2500))
         #expect(durable.count > 100)
-        if kind == .shardgate {
-            // Known intermittent bug (issue #17): once, a failover by shardgate sentinels promoted a
-            // node without the writes acknowledged before the kill. Still checked and reported on
-            // every run; it does not fail the run until it is fixed.
-            withKnownIssue("#17: a shardgate sentinel failover lost acknowledged writes once", isIntermittent: true) {
-                #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
-            }
-        } else {
-            #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
-        }
+        #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
     }
 
     // 2 (also with three `shardgate sentinel`s, which must demote the old master when it wakes)
@@ -133,6 +124,7 @@ struct SentinelFollowTests {
         #expect(try monitor.command("MONITOR") == .status("OK"))
         let load = WriteLoad(port: proxy.port, clients: 8, prefix: "zombie")
         try await Task.sleep(for: .milliseconds(500))
+        let stoppedAt = ContinuousClock.now
         cluster.master.process.signal(SIGSTOP)
         let switchEvent = try await watcher.waitForFirstEvent(seconds: 15)
         try await Task.sleep(for: .milliseconds(300))
@@ -153,9 +145,17 @@ struct SentinelFollowTests {
         let sentAt = Dictionary(writes.map { ($0.key, $0.sentAt) }, uniquingKeysWith: { first, _ in first })
         let lateWrites = executedOnOld.filter { (sentAt[$0] ?? .now) > switchEvent.arrival + .milliseconds(20) }
         let newMaster = try await cluster.waitForFailover(from: oldPort, seconds: 5)
-        let lost = try Self.missing(writes.filter(\.acknowledged), on: newMaster)
-        print("[sentinel 2, \(kind)] acknowledged \(writes.filter(\.acknowledged).count), lost \(lost.count); old master executed \(executedOnOld.count) proxied writes, \(lateWrites.count) sent after the switch was known")
-        #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost")
+        // Replication is asynchronous: a reply can leave the master just before the stream to its
+        // replicas does, so a write answered in the last moments before the stop may be lost, as
+        // with redis-server alone. Every other acknowledged write must survive, above all one the
+        // woken old master answered.
+        let lastMoments = (stoppedAt - .milliseconds(50))...stoppedAt
+        let settled = writes.filter { $0.acknowledged && !lastMoments.contains($0.answeredAt) }
+        let lost = try Self.missing(settled, on: newMaster)
+        let recentLost = try Self.missing(writes.filter { $0.acknowledged && lastMoments.contains($0.answeredAt) }, on: newMaster)
+        print("[sentinel 2, \(kind)] acknowledged \(writes.filter(\.acknowledged).count), lost older than 50 ms: \(lost.count), lost within 50 ms: \(recentLost.count); old master executed \(executedOnOld.count) proxied writes, \(lateWrites.count) sent after the switch was known")
+        #expect(settled.count > 100)
+        #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.first.map(\.key) ?? "")")
         #expect(lateWrites.isEmpty, "writes sent to the old master after the switch: \(lateWrites.prefix(5))")
         // The sentinels demote the woken old master.
         try await waitUntil("the old master is demoted to a replica", seconds: 15) {

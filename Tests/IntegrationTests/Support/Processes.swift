@@ -116,7 +116,11 @@ final class TemporaryDirectory: @unchecked Sendable {
         path = NSTemporaryDirectory() + "shardgate-test-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// `SHARDGATE_KEEP_TEST_DIRS=1` keeps every directory (and the logs in it) for a post-mortem.
+    deinit {
+        if ProcessInfo.processInfo.environment["SHARDGATE_KEEP_TEST_DIRS"] == "1" { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }
 
 /// Runs a command to completion (bounded) and returns its exit status and output.

@@ -98,6 +98,25 @@ final class SentinelCluster: @unchecked Sendable {
                 return others.count == sentinelCount - 1
             }
         }
+        try await waitForStreamingReplicas()
+    }
+
+    /// Waits until every replica has applied a write made on the master just now. A replica whose
+    /// initial sync just ended may not receive the stream yet (after a diskless sync, redis-server
+    /// streams only once the replica's next REPLCONF ACK arrives, up to a second later), and
+    /// writes acknowledged meanwhile exist on the master alone: any failover loses them. Tests
+    /// that count lost writes start from replicas in step.
+    func waitForStreamingReplicas() async throws {
+        let probe = "__shardgate_test_stream_probe__"
+        let client = try master.client()
+        _ = try client.command("SET", probe, "1")
+        _ = try client.command("DEL", probe)
+        let target = try master.replicationOffset()
+        for replica in replicas {
+            try await waitUntil("replica \(replica.port) applies the master's stream up to \(target)", seconds: 10) {
+                try replica.replicationOffset() >= target
+            }
+        }
     }
 
     deinit { stop() }
