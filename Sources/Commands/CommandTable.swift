@@ -11,7 +11,7 @@
 /// in read-only data). Subcommands live in the same slots, keyed by their own
 /// name mixed with the container's id, so `CONFIG GET` needs no
 /// "config|get" string either.
-public struct CommandTable: Sendable {
+public final class CommandTable: Sendable {
     /// The table generated from redis-server `serverVersion`.
     public static let redis = CommandTable(
         rows: generatedCommands,

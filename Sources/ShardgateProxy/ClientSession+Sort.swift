@@ -27,7 +27,7 @@ extension ClientSession {
                 index += 2
             case "limit" where index + 2 < request.argumentCount:
                 index += 3
-            case "store" where hasValue && spec.name == "sort":
+            case "store" where hasValue && spec.isNamed("sort"):
                 guard let group = request.withArgument(index + 1, { loop.group(forKey: $0) }) else {
                     return .failed(ProxyErrors.noGroup(spec.name))
                 }

@@ -568,7 +568,7 @@ final class ClientSession: ChannelInboundHandler {
                 case .incompleteKeySpecs:
                     // With one group there is one possible destination whatever the keys are.
                     if loop.groups.count == 1 { return .groups([0]) }
-                    if spec.name == "sort" || spec.name == "sort_ro" {
+                    if spec.isNamed("sort") || spec.isNamed("sort_ro") {
                         sortPatterns = true
                         return .groups([])
                     }

@@ -8,12 +8,12 @@ import Commands
 enum KeylessPolicy {
     static func make(for spec: CommandSpec, groupCount: Int) -> CommandPolicy {
         let write = !spec.flags.contains(.readonly)
-        if spec.name == "scan" { return groupCount == 1 ? .keylessGroup(write: false) : .scan }
+        if spec.isNamed("scan") { return groupCount == 1 ? .keylessGroup(write: false) : .scan }
         if groupCount == 1 { return .keylessGroup(write: write) }
         if let merge = everyGroup[spec.name] { return .everyGroup(merge, write: merge.write) }
         // Subscribers are on the masters (the proxy subscribes there).
         if let merge = pubSubQueries[spec.name] { return .everyGroup(merge, write: true) }
-        if spec.name == "pubsub|numpat" { return .keylessGroup(write: true) }
+        if spec.isNamed("pubsub|numpat") { return .keylessGroup(write: true) }
         if keylessGroup.contains(spec.name) || spec.name.hasSuffix("|help") { return .keylessGroup(write: write) }
         if spec.flags.contains(.pubsub) { return .refused("pub/sub needs a dedicated server connection") }
         return .refused("it is answered per server and the pool has several groups; run it on each server")

@@ -335,7 +335,7 @@ enum ConnectionCommands {
         // (an empty list for commands whose keys are optional).
         // SORT's and SORT_RO's key specs are incomplete (BY/GET patterns name keys no spec can find):
         // the first key from the specs, then, as Redis's own key finder, SORT's last STORE key.
-        let isSort = spec.name == "sort" || spec.name == "sort_ro"
+        let isSort = spec.isNamed("sort") || spec.isNamed("sort_ro")
         let found = call.request.frame.withUnsafeReadableBytes { bytes in
             try? spec.keyIndicesAndFlags(argumentCount: count, options: isSort ? .partial : []) {
                 UnsafeRawBufferPointer(rebasing: bytes[call.spans[$0 + 2].range])
@@ -346,10 +346,10 @@ enum ConnectionCommands {
             throw CommandError("ERR Invalid arguments specified for command")
         }
         // SET's key is only read too with GET (Redis's own key finder for SET says so).
-        if spec.name == "set" && !(3..<count).contains(where: { call.matches($0 + 2, "get") }) {
+        if spec.isNamed("set") && !(3..<count).contains(where: { call.matches($0 + 2, "get") }) {
             keys = keys.map { ($0.index, [.overwrite, .update]) }
         }
-        if spec.name == "sort" {
+        if spec.isNamed("sort") {
             // Redis's sortGetKeys: LIMIT skips two arguments and GET and BY one (unchecked), and
             // the last STORE followed by an argument names the destination.
             var store: Int?

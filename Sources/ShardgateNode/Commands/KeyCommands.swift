@@ -61,7 +61,7 @@ enum KeyCommands {
     static func exists(_ call: inout CommandCall) throws(CommandError) {
         var found = 0
         // EXISTS leaves the keys' access time alone, TOUCH records it (both count hits and misses).
-        let touch = call.spec.name == "touch"
+        let touch = call.spec.isNamed("touch")
         for index in 1..<call.count where call.lookupRead(index, touch: touch) != nil { found += 1 }
         call.client.integer(found)
     }

@@ -237,7 +237,7 @@ enum SetCommands {
     private static func store(_ call: inout CommandCall, _ result: SetObject, at destination: Int) {
         if result.count > 0 {
             call.store(destination, .set(result))
-            switch call.spec.name {
+            switch call.spec {
             case "sinterstore": call.notify(.set, "sinterstore", destination)
             case "sunionstore": call.notify(.set, "sunionstore", destination)
             default: call.notify(.set, "sdiffstore", destination)

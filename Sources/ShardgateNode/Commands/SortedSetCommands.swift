@@ -302,7 +302,7 @@ enum SortedSetCommands {
         }
         let set = SortedSetObject(entries: entries, settings: call.node.settings)
         call.store(index, .sortedSet(set))
-        switch call.spec.name {
+        switch call.spec {
         case "zrangestore": call.notify(.zset, "zrangestore", index)
         case "zunionstore": call.notify(.zset, "zunionstore", index)
         case "zinterstore": call.notify(.zset, "zinterstore", index)

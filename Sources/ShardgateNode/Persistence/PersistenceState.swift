@@ -58,6 +58,10 @@ final class PersistenceState {
     /// MISCONF: with `stop-writes-on-bgsave-error` and save points (`stopWritesOnSaveError`),
     /// writes (and PING) are refused after a failed save until one succeeds; with the AOF on,
     /// after a failed AOF write (Redis's texts).
+    /// False while the last save and the last AOF write succeeded: nothing to refuse (the common
+    /// case, checked first on every write).
+    var mayRefuseWrites: Bool { !lastBackgroundSaveOK || (aof.state != .off && !aof.lastWriteOK) }
+
     func writeRefusal(stopWritesOnSaveError: Bool) -> String? {
         if stopWritesOnSaveError && !lastBackgroundSaveOK {
             return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "

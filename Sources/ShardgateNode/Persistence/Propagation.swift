@@ -41,6 +41,9 @@ final class PropagationStream {
         /// as Redis's `CMD_TOUCHES_ARBITRARY_KEYS`; or a flush in the middle.
         var unwrapped = false
     }
+
+    static let scanID = CommandTable.redis.lookup("scan")?.id
+    static let randomKeyID = CommandTable.redis.lookup("randomkey")?.id
 }
 
 extension Node {
@@ -95,7 +98,7 @@ extension Node {
         propagation.scope.depth += 1
         guard propagation.scope.depth == 1 else { return }
         propagation.scope.commands = 0
-        propagation.scope.unwrapped = spec.name == "scan" || spec.name == "randomkey"
+        propagation.scope.unwrapped = spec.id == PropagationStream.scanID || spec.id == PropagationStream.randomKeyID
     }
 
     /// The command started last is done (its effect applied): when it was the outermost, two or

@@ -90,10 +90,11 @@ extension Node {
     /// Why replication refuses `spec` from `client` now: read-only replica, stale data, too few
     /// good replicas (Redis's texts).
     func replicationAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
-        guard !client.flags.isMaster else { return nil }
+        // A master without min-replicas-to-write refuses nothing: the common case, decided at once.
+        guard !client.flags.isMaster, replication.link != nil || settings.minReplicasToWrite > 0 else { return nil }
         // EXEC is judged by its queue, as Redis does: a write if any queued command writes, refused
         // on a stale replica if any queued command is not allowed there.
-        let queued = spec.name == "exec" ? (client.flags.queued ?? []).compactMap { CommandTable.redis.resolve($0)?.spec } : []
+        let queued = spec.isNamed("exec") ? (client.flags.queued ?? []).compactMap { CommandTable.redis.resolve($0)?.spec } : []
         let isWrite = spec.isWrite || queued.contains { $0.isWrite }
         let allowedWhenStale = spec.flags.contains(.stale) && queued.allSatisfy { $0.flags.contains(.stale) }
         if let link = replication.link {

@@ -377,7 +377,7 @@ final class ScriptEngine {
                 failure = refusal
             } else if let refusal = admissionError(spec, run: run) {
                 failure = refusal
-            } else if spec.name == "xread" || spec.name == "xreadgroup",
+            } else if spec.isNamed("xread") || spec.isNamed("xreadgroup"),
                 let streams = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).lowercased() == "streams" }),
                 arguments[..<streams].contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == "block" })
             {

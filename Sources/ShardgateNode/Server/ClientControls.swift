@@ -103,7 +103,7 @@ extension Node {
     private func declaredScriptWrites(_ spec: CommandSpec, _ request: RESPRequest) -> Bool? {
         guard request.argumentCount > 1 else { return nil }
         let flags: ScriptFlags?
-        switch spec.name {
+        switch spec {
         case "eval":
             let body = request.withArgument(1) { Array($0) }
             guard body.starts(with: Array("#!".utf8)), case .success(let parsed) = ScriptFlags.parseShebang(body) else { return nil }

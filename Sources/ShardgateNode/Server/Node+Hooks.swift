@@ -21,8 +21,9 @@ extension Node {
         persistence.dirty += effect.dirty
         if !tracking.isEmpty || tracking.hasKeysOrPrefixes { applyTracking(effect, of: call) }
         if effect.changedData {
-            touchModifiedKeys(effect, of: call)
-            propagate(effect.propagation, of: call)
+            // (Both checked here: on the common path, no call and no copy of the effect.)
+            if !clients.watches.isEmpty || !clients.blocking.waiters.isEmpty { touchModifiedKeys(effect, of: call) }
+            if isPropagating { propagate(effect.propagation, of: call) }
             call.client.flags.wroteData = true
         }
         endPropagationScope()
@@ -31,7 +32,7 @@ extension Node {
 
     /// After every executed command: MONITOR feed.
     func feedMonitors(_ call: CommandCall) {
-        feedMonitorClients(call)
+        if !clients.monitors.isEmpty { feedMonitorClients(call) }
     }
 
     /// A client is going away (or RESET): drop what other features hold for it.
