@@ -119,4 +119,32 @@ struct NodeOptionsTests {
         defer { lenient.stop() }
         #expect(try lenient.client().command("GET", "k") == .bulk("v"))
     }
+
+    /// CONFIG REWRITE writes `replicaof <host> <port>` as redis-server does (two arguments, not one
+    /// quoted string), and a node restarted from the file is a replica of that master again.
+    @Test func configRewriteWritesReplicaofAsRedisDoes() async throws {
+        var lines: [String?] = []
+        for kind in [DataServerKind.redis, .shardgateNode] {
+            let directory = try TemporaryDirectory()
+            let file = directory.path + "/server.conf"
+            try "# kept by the rewrite\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let server = try await RedisServer(kind: kind, directory: directory, configFile: file)
+            #expect(try server.client().command("REPLICAOF", "127.0.0.1", "1") == .status("OK"))
+            #expect(try server.client().command("CONFIG", "REWRITE") == .status("OK"))
+            server.stop()
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(text.hasPrefix("# kept by the rewrite\n"))
+            lines.append(text.split(separator: "\n").first { $0.hasPrefix("replicaof") }.map(String.init))
+            guard kind == .shardgateNode else { continue }
+            let restarted = try await RedisServer(kind: kind, directory: directory, configFile: file)
+            defer { restarted.stop() }
+            guard case .array(let role?) = try restarted.client().command("ROLE") else {
+                Issue.record("ROLE is not an array")
+                continue
+            }
+            #expect(role.first == .bulk(Array("slave".utf8)) && role.dropFirst().first == .bulk(Array("127.0.0.1".utf8)))
+        }
+        #expect(lines.first == "replicaof 127.0.0.1 1")
+        #expect(lines.last == lines.first, "node: \(lines.last.map { $0 ?? "none" } ?? "none")")
+    }
 }

@@ -38,7 +38,11 @@ enum ConfigRewriter {
             if settings.savePoints.isEmpty { return ["save \"\""] }
             return settings.savePoints.map { "save \($0.seconds) \($0.changes)" }
         }
-        if parameter.name == "replicaof" && value.isEmpty { return [] }
+        if parameter.name == "replicaof" {
+            // Two arguments, as Redis writes them: `replicaof <host> <port>`.
+            guard let master = settings.replicaOf else { return [] }
+            return ["replicaof \(quote(master.host)) \(master.port)"]
+        }
         if parameter.name == "bind" { return ["bind \(value)"] }
         if parameter.name == "client-output-buffer-limit" {
             // One line per class, as Redis writes them.

@@ -32,7 +32,10 @@ final class RedisServer: @unchecked Sendable {
     let kind: DataServerKind
 
     /// `directory` (its `dir`) may be shared with an earlier server, to restart on the same files.
-    init(_ extra: [String] = [], kind: DataServerKind = .redis, directory: TemporaryDirectory? = nil) async throws {
+    /// `configFile` comes first on the command line, as redis-server wants it.
+    init(
+        _ extra: [String] = [], kind: DataServerKind = .redis, directory: TemporaryDirectory? = nil, configFile: String? = nil
+    ) async throws {
         let command = try kind.command()
         self.kind = kind
         let directory = try directory ?? TemporaryDirectory()
@@ -42,7 +45,7 @@ final class RedisServer: @unchecked Sendable {
             { port in
                 try ManagedProcess(
                     command[0],
-                    command.dropFirst() + [
+                    command.dropFirst() + (configFile.map { [$0] } ?? []) + [
                         "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                         "--dir", directory.path, "--repl-diskless-sync-delay", "0",
                     ] + extra,
