@@ -5,16 +5,6 @@ import Testing
 /// their descriptions, AUTH and HELLO as a user, NOPERM refusals and the ACL log.
 @Suite(.serialized)
 struct NodeACLTests {
-    /// Runs `body` against redis-server, then the node, and returns both results.
-    private func both<T: Equatable>(_ extra: [String] = [], _ body: (Int) async throws -> T) async throws -> (redis: T, node: T)? {
-        guard TestEnvironment.canRun("redis-server") else { return nil }
-        let servers = try await RedisAndNode(extra)
-        defer { servers.stop() }
-        let expected = try await body(servers.redis.port)
-        let actual = try await body(servers.node.port)
-        return (expected, actual)
-    }
-
     /// Replies to ACL administration, rule errors included. (ACL LIST spells a user's single
     /// commands in Redis's hash-table order, so the users here differ by at most one command
     /// from what their categories give.)

@@ -5,16 +5,6 @@ import Testing
 /// compared with a real redis-server running the same script.
 @Suite(.serialized)
 struct NodeIntrospectionTests {
-    /// Runs `body` against redis-server, then the node, and returns both results.
-    private func both<T: Equatable>(_ extra: [String] = [], _ body: (Int) async throws -> T) async throws -> (redis: T, node: T)? {
-        guard TestEnvironment.canRun("redis-server") else { return nil }
-        let servers = try await RedisAndNode(extra)
-        defer { servers.stop() }
-        let expected = try await body(servers.redis.port)
-        let actual = try await body(servers.node.port)
-        return (expected, actual)
-    }
-
     private static func text(_ reply: Reply) -> String { "\(reply)" }
 
     /// Every command of the script, one per line: run by one client while another listens to every

@@ -6,16 +6,6 @@ import Testing
 /// redis-server running the same script.
 @Suite(.serialized)
 struct NodeTrackingTests {
-    /// Runs `body` against redis-server, then the node, and returns both transcripts.
-    private func both(_ extra: [String] = [], _ body: (Int) async throws -> [String]) async throws -> (redis: [String], node: [String])? {
-        guard TestEnvironment.canRun("redis-server") else { return nil }
-        let servers = try await RedisAndNode(extra)
-        defer { servers.stop() }
-        let expected = try await body(servers.redis.port)
-        let actual = try await body(servers.node.port)
-        return (expected, actual)
-    }
-
     /// Sends one command and returns its raw reply frame.
     private static func send(_ client: RedisTestClient, _ arguments: String...) throws -> String {
         try send(client, arguments)

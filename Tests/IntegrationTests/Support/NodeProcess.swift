@@ -28,3 +28,14 @@ struct RedisAndNode {
         node.stop()
     }
 }
+
+/// Runs `body` against a redis-server and then a node started with the same `extra` directives, and
+/// returns both results for comparison; nil when redis-server is not installed.
+func both<T>(_ extra: [String] = [], _ body: (Int) async throws -> T) async throws -> (redis: T, node: T)? {
+    guard TestEnvironment.canRun("redis-server") else { return nil }
+    let servers = try await RedisAndNode(extra)
+    defer { servers.stop() }
+    let expected = try await body(servers.redis.port)
+    let actual = try await body(servers.node.port)
+    return (expected, actual)
+}
