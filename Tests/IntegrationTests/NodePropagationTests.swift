@@ -281,6 +281,42 @@ extension NodePropagationTests {
         ], context: "transactions")
     }
 
+    /// PUBLISH goes to replicas only: the AOF has neither it nor a SELECT made for it alone, and a
+    /// transaction that propagated a write and a PUBLISH is still one MULTI/EXEC.
+    /// Without replicas (no backlog) it is not propagated at all, as in Redis; with one, the AOF
+    /// and the replica each get their own SELECTs.
+    @Test(arguments: [false, true])
+    func publishStaysOutOfTheAOFAsInRedis(withReplicas: Bool) async throws {
+        guard TestEnvironment.canRun("redis-server") else { return }
+        let commands = [
+            ["SET", "a", "1"], ["PUBLISH", "ch", "m"],
+            ["MULTI"], ["SET", "b", "1"], ["PUBLISH", "ch", "x"], ["EXEC"],
+            ["MULTI"], ["PUBLISH", "ch", "y"], ["EXEC"],
+            ["MULTI"], ["PUBLISH", "ch", "y"], ["SPUBLISH", "sh", "z"], ["EXEC"],
+            ["SELECT", "2"], ["PUBLISH", "ch", "z"], ["SET", "c", "1"],
+            ["SELECT", "3"], ["PUBLISH", "ch", "z"], ["SELECT", "2"], ["SET", "d", "1"],
+        ]
+        guard withReplicas else { return try await Self.expectSamePropagation(commands, context: "publish") }
+        let servers = try await NodeBitmapTests.servers()
+        defer { servers.stop() }
+        var replicas: [RedisServer] = []
+        defer { replicas.forEach { $0.stop() } }
+        for master in [servers.redis, servers.node] {
+            let replica = try await RedisServer(["--replicaof", "127.0.0.1", "\(master.port)"])
+            replicas.append(replica)
+            try await NodeReplicationTests.waitForLink(replica.port)
+        }
+        guard try NodeBitmapTests.compare(commands, servers.redis.client(), servers.node.client(), context: "publish") else { return }
+        try await Self.expectSameAOF(servers, context: "publish, with replicas")
+        // The node's replica applied every write in its database.
+        try await waitUntil("the node's replica has d in database 2") {
+            let client = try replicas[1].client()
+            _ = try client.command("SELECT", "2")
+            return try client.command("GET", "d") == .bulk("1") && client.command("GET", "c") == .bulk("1")
+        }
+        #expect(try replicas[1].client().command("GET", "b") == .bulk("1"))
+    }
+
     /// A write that finds its key expired: Redis 7.0 propagates the deletion and the write together,
     /// as one MULTI/EXEC.
     @Test func writesOverExpiredKeysPropagateLikeRedis() async throws {

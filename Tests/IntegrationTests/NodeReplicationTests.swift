@@ -288,6 +288,33 @@ struct NodeReplicationTests {
         #expect(aof.range(of: "in3")!.upperBound < exec.lowerBound)
     }
 
+    /// PUBLISH goes to replicas (not the AOF): a client subscribed on a replica hears what is
+    /// published on its master, node to redis-server and redis-server to node, in any database.
+    @Test func publishReachesSubscribersOnReplicas() async throws {
+        let node = try await startNode(["--repl-diskless-sync-delay", "0", "--appendonly", "yes"])
+        defer { node.stop() }
+        let redisReplica = try await RedisServer(["--replicaof", "127.0.0.1", "\(node.port)"])
+        defer { redisReplica.stop() }
+        let redis = try await RedisServer()
+        defer { redis.stop() }
+        let nodeReplica = try await startNode(["--replicaof", "127.0.0.1", "\(redis.port)"])
+        defer { nodeReplica.stop() }
+        try await Self.waitForLink(redisReplica.port)
+        try await Self.waitForLink(nodeReplica.port)
+        for (master, replica) in [(node.port, redisReplica.port), (redis.port, nodeReplica.port)] {
+            let subscriber = try RedisTestClient(port: replica, timeoutSeconds: 5)
+            _ = try subscriber.command("SUBSCRIBE", "news")
+            let publisher = try RedisTestClient(port: master)
+            _ = try publisher.command("SELECT", "4")
+            _ = try publisher.command("SET", "k", "v")
+            #expect(try publisher.command("PUBLISH", "news", "hello from \(master)") == .integer(0))
+            #expect(try subscriber.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("hello from \(master)")]))
+        }
+        // The AOF holds the write, not the PUBLISH.
+        let aof = try String(contentsOfFile: "\(node.directory.path)/appendonlydir/appendonly.aof.1.incr.aof", encoding: .utf8)
+        #expect(aof.contains("SET") && !aof.contains("PUBLISH"))
+    }
+
     /// A push that serves blocked pops reaches a real replica as the push, then the pops the
     /// waiters made (never their blocking commands, which a replica would not block on).
     @Test func servedBlockedPopsReachReplicasAfterThePush() async throws {

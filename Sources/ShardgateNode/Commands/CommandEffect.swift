@@ -32,6 +32,8 @@ struct CommandEffect: Equatable {
         /// These commands instead, in order, each an argument list run in the client's database
         /// (SET .. PXAT for SET .. EX, SREM for SPOP, ...); an empty list propagates nothing.
         case commands([[[UInt8]]])
+        /// The request as sent, to replicas only (PUBLISH, SPUBLISH; set with `forcesPropagation`).
+        case asSentToReplicas
     }
 
     /// Which keys a change covers.

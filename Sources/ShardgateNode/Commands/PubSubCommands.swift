@@ -63,12 +63,19 @@ enum PubSubCommands {
         }
     }
 
+    /// PUBLISH: delivered here, and propagated to replicas (not the AOF), as Redis does, so that
+    /// a replica's subscribers hear what is published on its master.
     static func publish(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(call.node.clients.pubsub.publish(call.bytes(1), call.bytes(2), shard: false, node: call.node))
+        call.effect.forcesPropagation = true
+        call.effect.propagation = .asSentToReplicas
     }
 
+    /// SPUBLISH: the same (outside cluster mode Redis 7.0 propagates it to replicas too).
     static func spublish(_ call: inout CommandCall) throws(CommandError) {
         call.client.integer(call.node.clients.pubsub.publish(call.bytes(1), call.bytes(2), shard: true, node: call.node))
+        call.effect.forcesPropagation = true
+        call.effect.propagation = .asSentToReplicas
     }
 
     static func pubsubChannels(_ call: inout CommandCall) throws(CommandError) { try listChannels(call, kind: .channel) }

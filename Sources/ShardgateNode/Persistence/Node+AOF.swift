@@ -201,7 +201,7 @@ extension Node {
             if aof.state != .off {
                 try aof.openNewIncremental()
                 // The new incremental file starts with a SELECT.
-                propagation.database = -1
+                propagation.aofDatabase = -1
             }
         } catch {
             logger.warning("Can't open a new AOF incremental file", metadata: ["error": "\(error)"])

@@ -22,6 +22,7 @@ extension Node {
             stats = savedStats
             persistence.dirty = 0
             propagation.pending.clear()
+            propagation.exclusive.removeAll()
         }
         try persistence.aof.readManifest()
         if settings.appendOnly {

@@ -14,15 +14,37 @@ import RESP
 /// Two or more commands propagated for one command (SPOP's SREMs, a key found expired then the
 /// write, EXEC's queue) go out inside MULTI/EXEC, as Redis 7.0 does.
 ///
+/// PUBLISH and SPUBLISH go to replicas only, not to the AOF (Redis's `PROPAGATE_REPL`): their bytes
+/// are marked in `exclusive`, and each destination keeps its own selected database.
+///
 /// Bytes collect in `pending` during a batch of commands and are handed out by
 /// `Node.flushPropagation()` before the batch's replies are written, so with `appendfsync always`
 /// a client never sees a reply to a write that is not on disk.
 final class PropagationStream {
     /// Commands propagated since the last flush, as RESP.
     var pending = ByteBuffer()
-    /// The database the stream last selected; -1 makes the next command start with SELECT (a new
-    /// AOF file, a new replica).
+    /// The database the replicas' stream last selected; -1 makes the next command start with
+    /// SELECT (a new replica).
     var database = -1
+    /// The same for the AOF (-1: a new AOF file).
+    var aofDatabase = -1
+    /// Ranges of `pending` that only one destination receives (a replica-only PUBLISH, or the
+    /// SELECT that only one destination needed), in order.
+    var exclusive: [(range: Range<Int>, forReplicas: Bool)] = []
+
+    /// `pending` as one destination receives it: without the other destination's exclusive ranges.
+    func batch(forReplicas: Bool) -> ByteBuffer {
+        guard exclusive.contains(where: { $0.forReplicas != forReplicas }) else { return pending }
+        var result = ByteBuffer()
+        result.reserveCapacity(pending.readableBytes)
+        var position = pending.readerIndex
+        for (range, owner) in exclusive where owner != forReplicas {
+            if range.lowerBound > position { result.writeImmutableBuffer(pending.getSlice(at: position, length: range.lowerBound - position)!) }
+            position = range.upperBound
+        }
+        if pending.writerIndex > position { result.writeImmutableBuffer(pending.getSlice(at: position, length: pending.writerIndex - position)!) }
+        return result
+    }
     /// Consumers besides the AOF (replication): called with each batch, before replies are written.
     var consumers: [(ByteBuffer) -> Void] = []
     /// What the command running now (with EXEC's whole queue, or one served blocked client) has
@@ -55,15 +77,20 @@ extension Node {
     /// Appends one command, run in `database`, to the stream.
     func propagate(database: Int, arguments: [[UInt8]]) {
         guard isPropagating else { return }
-        selectForPropagation(database)
+        selectForPropagation(database, replicasOnly: false)
         propagation.pending.writeRESPArrayHeader(arguments.count)
         for argument in arguments { propagation.pending.writeRESPBulkString(argument) }
     }
 
-    /// Appends a request exactly as the client sent it (with its big argument back in place).
-    func propagate(database: Int, request: RESPRequest, big: RESPBigArgument? = nil) {
+    /// Appends a request exactly as the client sent it (with its big argument back in place);
+    /// `replicasOnly`: not for the AOF.
+    func propagate(database: Int, request: RESPRequest, big: RESPBigArgument? = nil, replicasOnly: Bool = false) {
         guard isPropagating else { return }
-        selectForPropagation(database)
+        selectForPropagation(database, replicasOnly: replicasOnly)
+        let start = propagation.pending.writerIndex
+        defer {
+            if replicasOnly { propagation.exclusive.append((start..<propagation.pending.writerIndex, forReplicas: true)) }
+        }
         guard let big else {
             propagation.pending.writeImmutableBuffer(request.frame)
             return
@@ -79,13 +106,21 @@ extension Node {
         propagation.pending.writeBuffer(&rest)
     }
 
-    /// Before a command: SELECT when the database changes; counts it in the running command's scope.
-    private func selectForPropagation(_ database: Int) {
-        if propagation.database != database {
-            propagation.database = database
+    /// Before a command: SELECT for each destination whose database differs (once for both when
+    /// both need it); counts the command in the running command's scope.
+    private func selectForPropagation(_ database: Int, replicasOnly: Bool) {
+        let replicasNeed = propagation.database != database
+        let aofNeeds = !replicasOnly && propagation.aofDatabase != database
+        if replicasNeed || aofNeeds {
+            let start = propagation.pending.writerIndex
             propagation.pending.writeRESPArrayHeader(2)
             propagation.pending.writeRESPBulkString("SELECT")
             propagation.pending.writeRESPBulkString(String(database))
+            if replicasNeed != aofNeeds {
+                propagation.exclusive.append((start..<propagation.pending.writerIndex, forReplicas: replicasNeed))
+            }
+            propagation.database = database
+            if !replicasOnly { propagation.aofDatabase = database }
         }
         guard propagation.scope.depth > 0 else { return }
         if propagation.scope.commands == 0 { propagation.scope.start = propagation.pending.writerIndex }
@@ -112,6 +147,12 @@ extension Node {
         propagation.pending.moveWriterIndex(to: scope.start)
         propagation.pending.writeRESPArrayHeader(1)
         propagation.pending.writeRESPBulkString("MULTI")
+        // Exclusive ranges inside the transaction move behind the MULTI.
+        let shift = propagation.pending.writerIndex - scope.start
+        for index in propagation.exclusive.indices where propagation.exclusive[index].range.lowerBound >= scope.start {
+            let range = propagation.exclusive[index].range
+            propagation.exclusive[index].range = (range.lowerBound + shift)..<(range.upperBound + shift)
+        }
         propagation.pending.writeBuffer(&commands)
         propagation.pending.writeRESPArrayHeader(1)
         propagation.pending.writeRESPBulkString("EXEC")
@@ -122,10 +163,13 @@ extension Node {
         guard propagation.pending.readableBytes > 0 else { return }
         // A command still running cannot wrap what already went out.
         if propagation.scope.depth > 0 { propagation.scope.unwrapped = true }
-        let batch = propagation.pending
-        if persistence.aof.acceptsWrites { appendToAOF(batch) }
-        for consumer in propagation.consumers { consumer(batch) }
+        if persistence.aof.acceptsWrites { appendToAOF(propagation.batch(forReplicas: false)) }
+        if !propagation.consumers.isEmpty {
+            let batch = propagation.batch(forReplicas: true)
+            for consumer in propagation.consumers { consumer(batch) }
+        }
         propagation.pending.clear()
+        propagation.exclusive.removeAll(keepingCapacity: true)
     }
 
     /// Propagates what a command that changed data says it did (from `apply(_:of:)`).
@@ -141,6 +185,11 @@ extension Node {
             // one as they ran).
             guard call.spec.isWrite else { return }
             propagate(database: database, request: call.request, big: call.big)
+        case .asSentToReplicas:
+            // As Redis's `shouldPropagate`: only a master that keeps a replication stream (a
+            // backlog) records it; otherwise it is not there at all (no MULTI/EXEC for it either).
+            guard !self.propagation.consumers.isEmpty, replication.link == nil else { return }
+            propagate(database: database, request: call.request, big: call.big, replicasOnly: true)
         }
     }
 

@@ -103,7 +103,7 @@ extension Node {
         }
         replication.waitingSince = nil
         flushPropagation()
-        // The stream after the fork starts with a SELECT, whatever the AOF selected last.
+        // The stream after the fork starts with a SELECT.
         propagation.database = -1
         let offset = replication.identity.offset
         let id = replication.identity.replicationID
