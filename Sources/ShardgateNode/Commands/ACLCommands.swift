@@ -246,7 +246,6 @@ enum ACLCommands {
 
     static func help(_ call: inout CommandCall) throws(CommandError) {
         let lines = [
-            "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "CAT [<category>]",
             "    List all commands that belong to <category>, or all command categories",
             "    when no category is specified.",
@@ -273,11 +272,8 @@ enum ACLCommands {
             "    List all the registered usernames.",
             "WHOAMI",
             "    Return the current connection username.",
-            "HELP",
-            "    Prints this help.",
         ]
-        call.client.arrayHeader(lines.count)
-        for line in lines { call.client.simple(line) }
+        call.client.helpReply("ACL", lines)
     }
 }
 

@@ -112,13 +112,7 @@ enum DebugCommands {
         "    Check that <key> is quicklist encoded.",
     ]
 
-    static func help(_ call: CommandCall) {
-        call.client.arrayHeader(helpLines.count + 3)
-        call.client.simple("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
-        for line in helpLines { call.client.simple(line) }
-        call.client.simple("HELP")
-        call.client.simple("    Prints this help.")
-    }
+    static func help(_ call: CommandCall) { call.client.helpReply("DEBUG", helpLines) }
 
     /// Blocks the node, as in Redis.
     static func sleep(_ call: CommandCall) {

@@ -221,7 +221,6 @@ enum FunctionCommands {
 
     static func help(_ call: inout CommandCall) throws(CommandError) {
         let lines = [
-            "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "LOAD [REPLACE] <FUNCTION CODE>",
             "    Create a new library with the given library name and code.",
             "DELETE <LIBRARY NAME>",
@@ -259,10 +258,7 @@ enum FunctionCommands {
             "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
             "      libraries with the new libraries (notice that even on this option there is a chance of failure",
             "      in case of functions name collision with another library).",
-            "HELP",
-            "    Prints this help.",
         ]
-        call.client.arrayHeader(lines.count)
-        for line in lines { call.client.simple(line) }
+        call.client.helpReply("FUNCTION", lines)
     }
 }

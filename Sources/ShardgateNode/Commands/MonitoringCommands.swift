@@ -43,7 +43,7 @@ enum MonitoringCommands {
     }
 
     static func slowlogHelp(_ call: inout CommandCall) throws(CommandError) {
-        help(call, "SLOWLOG", [
+        call.client.helpReply("SLOWLOG", [
             "GET [<count>]",
             "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
             "    Entries are made of:",
@@ -56,14 +56,6 @@ enum MonitoringCommands {
         ])
     }
 
-    /// A subcommand list as Redis's `addReplyHelp` writes it.
-    static func help(_ call: CommandCall, _ command: String, _ lines: [String]) {
-        call.client.arrayHeader(lines.count + 3)
-        call.client.simple("\(command) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
-        for line in lines { call.client.simple(line) }
-        call.client.simple("HELP")
-        call.client.simple("    Prints this help.")
-    }
 
     // MARK: - LATENCY
 
@@ -193,7 +185,7 @@ enum MonitoringCommands {
     }
 
     static func latencyHelp(_ call: inout CommandCall) throws(CommandError) {
-        help(call, "LATENCY", [
+        call.client.helpReply("LATENCY", [
             "DOCTOR",
             "    Return a human readable latency analysis report.",
             "GRAPH <event>",

@@ -146,7 +146,6 @@ enum ScriptingCommands {
 
     static func scriptHelp(_ call: inout CommandCall) throws(CommandError) {
         let lines = [
-            "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "DEBUG (YES|SYNC|NO)",
             "    Set the debug mode for subsequent scripts executed.",
             "EXISTS <sha1> [<sha1> ...]",
@@ -161,10 +160,7 @@ enum ScriptingCommands {
             "    Kill the currently executing Lua script.",
             "LOAD <script>",
             "    Load a script into the scripts cache without executing it.",
-            "HELP",
-            "    Prints this help.",
         ]
-        call.client.arrayHeader(lines.count)
-        for line in lines { call.client.simple(line) }
+        call.client.helpReply("SCRIPT", lines)
     }
 }

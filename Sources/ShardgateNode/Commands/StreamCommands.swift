@@ -1069,16 +1069,9 @@ enum StreamCommands {
         }
     }
 
-    static func helpReply(_ call: CommandCall, _ title: String, _ lines: [String]) {
-        call.client.arrayHeader(lines.count + 3)
-        call.client.simple(title)
-        for line in lines { call.client.simple(line) }
-        call.client.simple("HELP")
-        call.client.simple("    Prints this help.")
-    }
 
     static func xgroupHelp(_ call: inout CommandCall) throws(CommandError) {
-        helpReply(call, "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", [
+        call.client.helpReply("XGROUP", [
             "CREATE <key> <groupname> <id|$> [option]",
             "    Create a new consumer group. Options are:",
             "    * MKSTREAM",
@@ -1097,7 +1090,7 @@ enum StreamCommands {
     }
 
     static func xinfoHelp(_ call: inout CommandCall) throws(CommandError) {
-        helpReply(call, "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", [
+        call.client.helpReply("XINFO", [
             "CONSUMERS <key> <groupname>",
             "    Show consumers of <groupname>.",
             "GROUPS <key>",
