@@ -111,9 +111,10 @@ enum MonitorCommand {
 }
 
 extension Node {
-    /// Sends the line of an executed command to every MONITOR client (admin commands excepted).
+    /// Sends the line of an executed command to every MONITOR client (admin commands excepted);
+    /// `feedMonitors` calls it only when there are some.
     func feedMonitorClients(_ call: CommandCall) {
-        guard !clients.monitors.isEmpty, !call.spec.flags.contains(.admin), !call.spec.flags.contains(.skipMonitor) else { return }
+        guard !call.spec.flags.contains(.admin), !call.spec.flags.contains(.skipMonitor) else { return }
         let line = MonitorCommand.line(call, microseconds: Clock.microseconds())
         for monitor in clients.monitors {
             var copy = line

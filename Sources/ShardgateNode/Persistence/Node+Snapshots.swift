@@ -257,7 +257,7 @@ extension Node {
     /// MISCONF after a failed save or AOF write (see `PersistenceState.writeRefusal`); the master
     /// link of a replica is never refused.
     func persistenceAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
-        guard persistence.mayRefuseWrites, spec.isWrite || spec.isNamed("ping"), !client.flags.isMaster else { return nil }
+        guard spec.isWrite || spec.isNamed("ping"), !client.flags.isMaster else { return nil }
         return persistence.writeRefusal(
             stopWritesOnSaveError: settings.stopWritesOnBgsaveError && !settings.savePoints.isEmpty)
     }

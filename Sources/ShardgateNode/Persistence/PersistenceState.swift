@@ -58,12 +58,9 @@ final class PersistenceState {
     /// MISCONF: with `stop-writes-on-bgsave-error` and save points (`stopWritesOnSaveError`),
     /// writes (and PING) are refused after a failed save until one succeeds; with the AOF on,
     /// after a failed AOF write (Redis's texts).
-    /// False while the last save and the last AOF write succeeded: nothing to refuse (the common
-    /// case, checked first on every write).
-    var mayRefuseWrites: Bool { !lastBackgroundSaveOK || (aof.state != .off && !aof.lastWriteOK) }
-
-    func writeRefusal(stopWritesOnSaveError: Bool) -> String? {
-        if stopWritesOnSaveError && !lastBackgroundSaveOK {
+    /// `stopWritesOnSaveError` is read only after a failed save (this runs on every write).
+    func writeRefusal(stopWritesOnSaveError: @autoclosure () -> Bool) -> String? {
+        if !lastBackgroundSaveOK && stopWritesOnSaveError() {
             return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
                 + "Commands that may modify the data set are disabled, because this instance is configured to report "
                 + "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "

@@ -172,9 +172,9 @@ extension Node {
         propagation.exclusive.removeAll(keepingCapacity: true)
     }
 
-    /// Propagates what a command that changed data says it did (from `apply(_:of:)`).
+    /// Propagates what a command that changed data says it did (from `apply(_:of:)`, only while
+    /// `isPropagating`).
     func propagate(_ propagation: CommandEffect.Propagation, of call: CommandCall) {
-        guard isPropagating else { return }
         let database = call.client.database
         switch propagation {
         case .commands(let commands):

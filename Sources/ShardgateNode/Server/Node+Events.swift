@@ -5,8 +5,8 @@ import Commands
 extension Node {
     /// A command changed data: the keys it modified change for their watchers and become ready for
     /// the clients blocked on them (served by `apply(_:of:)` once the command is propagated).
+    /// `apply` calls it only when some client watches or blocks.
     func touchModifiedKeys(_ effect: CommandEffect, of call: CommandCall) {
-        guard !clients.watches.isEmpty || !clients.blocking.waiters.isEmpty else { return }
         switch effect.modifiedKeys {
         case .flushed(let flushed):
             for index in flushed {
