@@ -3,9 +3,9 @@ import Commands
 /// ACL: users, their rules, the log of refused commands (`Server/AccessControl.swift`).
 enum ACLCommands {
     static var all: [(String, CommandHandler)] {[
-        ("acl|setuser", setUser), ("acl|getuser", getUser), ("acl|deluser", delUser), ("acl|list", list),
-        ("acl|users", users), ("acl|whoami", whoami), ("acl|cat", cat), ("acl|genpass", genpass),
-        ("acl|dryrun", dryrun), ("acl|log", log), ("acl|help", help), ("acl|load", load), ("acl|save", save),
+        ("acl|setuser", .init(setUser)), ("acl|getuser", .init(getUser)), ("acl|deluser", .init(delUser)), ("acl|list", .init(list)),
+        ("acl|users", .init(users)), ("acl|whoami", .init(whoami)), ("acl|cat", .init(cat)), ("acl|genpass", .init(genpass)),
+        ("acl|dryrun", .init(dryrun)), ("acl|log", .init(log)), ("acl|help", .init(help)), ("acl|load", .init(load)), ("acl|save", .init(save)),
     ]}
 
     /// Joins `(…)` selector rules split over several arguments, as Redis does.

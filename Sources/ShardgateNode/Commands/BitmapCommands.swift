@@ -2,8 +2,8 @@
 /// 7.0's replies, errors and checks in Redis's order; the bit arithmetic is in `Bitmaps`.
 enum BitmapCommands {
     static var all: [(String, CommandHandler)] {[
-        ("setbit", setbit), ("getbit", getbit), ("bitcount", bitcount), ("bitpos", bitpos), ("bitop", bitop),
-        ("bitfield", bitfield), ("bitfield_ro", bitfieldReadOnly),
+        ("setbit", .init(setbit)), ("getbit", .init(getbit)), ("bitcount", .init(bitcount)), ("bitpos", .init(bitpos)), ("bitop", .init(bitop)),
+        ("bitfield", .init(bitfield)), ("bitfield_ro", .init(bitfieldReadOnly)),
     ]}
 
     static let offsetError = CommandError("ERR bit offset is not an integer or out of range")

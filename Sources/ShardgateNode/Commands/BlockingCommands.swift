@@ -8,8 +8,8 @@ import Commands
 /// that key first (`BlockedClients.order`).
 enum BlockingCommands {
     static var all: [(String, CommandHandler)] {[
-        ("blpop", blpop), ("brpop", brpop), ("blmove", blmove), ("brpoplpush", brpoplpush), ("blmpop", blmpop),
-        ("bzpopmin", bzpopmin), ("bzpopmax", bzpopmax), ("bzmpop", bzmpop), ("client|unblock", clientUnblock),
+        ("blpop", .init(blpop)), ("brpop", .init(brpop)), ("blmove", .init(blmove)), ("brpoplpush", .init(brpoplpush)), ("blmpop", .init(blmpop)),
+        ("bzpopmin", .init(bzpopmin)), ("bzpopmax", .init(bzpopmax)), ("bzmpop", .init(bzmpop)), ("client|unblock", .init(clientUnblock)),
     ]}
 
     // MARK: - Arguments

@@ -5,9 +5,9 @@ import Commands
 /// `ConnectionCommands`).
 enum ClientCommands {
     static var all: [(String, CommandHandler)] {[
-        ("client|reply", reply), ("client|pause", pause), ("client|unpause", unpause), ("client|no-evict", noEvict),
-        ("client|tracking", tracking), ("client|caching", caching), ("client|getredir", getRedirect),
-        ("client|trackinginfo", trackingInfo),
+        ("client|reply", .init(reply)), ("client|pause", .init(pause)), ("client|unpause", .init(unpause)), ("client|no-evict", .init(noEvict)),
+        ("client|tracking", .init(tracking)), ("client|caching", .init(caching)), ("client|getredir", .init(getRedirect)),
+        ("client|trackinginfo", .init(trackingInfo)),
     ]}
 
     /// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing themselves (`Node.process` drops replies).

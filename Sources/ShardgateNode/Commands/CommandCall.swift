@@ -15,8 +15,14 @@ struct CommandError: Error {
 }
 
 /// A command handler: reads its arguments from the call, writes its reply to `call.client` and
-/// describes what it changed in `call.effect`.
-typealias CommandHandler = (inout CommandCall) throws(CommandError) -> Void
+/// describes what it changed in `call.effect`. A struct rather than a bare function type: a
+/// function kept in an array or a tuple is stored at its most general form and every call goes
+/// through conversion thunks (four per command on the registry's path); a struct's field is not.
+struct CommandHandler {
+    let run: (inout CommandCall) throws(CommandError) -> Void
+
+    init(_ run: @escaping (inout CommandCall) throws(CommandError) -> Void) { self.run = run }
+}
 
 /// What a handler sees: the node, the client, the request and its argument positions; and what it
 /// fills as it runs: its effect, which the node applies once it returned (`Node.apply(_:of:)`).

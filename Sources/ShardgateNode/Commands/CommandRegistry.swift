@@ -29,6 +29,6 @@ enum CommandRegistry {
     /// Subcommands newer than the generated Redis 7.0 table that clients send anyway
     /// (redis-py 5+ sends CLIENT SETINFO on connect): name, exact arity, handler.
     static var newerSubcommands: [String: (arity: Int, handler: CommandHandler)] {[
-        "client|setinfo": (4, ConnectionCommands.clientSetInfo)
+        "client|setinfo": (4, .init(ConnectionCommands.clientSetInfo))
     ]}
 }

@@ -3,13 +3,13 @@ import Commands
 /// Connection-scoped commands: PING, AUTH, HELLO, SELECT, CLIENT, COMMAND, QUIT, RESET.
 enum ConnectionCommands {
     static var all: [(String, CommandHandler)] {[
-        ("ping", ping), ("echo", echo), ("quit", quit), ("select", select), ("auth", auth), ("hello", hello),
-        ("reset", reset), ("client|id", clientID), ("client|getname", clientGetName),
-        ("client|setname", clientSetName), ("client|info", clientInfo),
-        ("client|list", clientList), ("client|kill", clientKill), ("command", command),
-        ("command|count", commandCount), ("command|info", commandInfo), ("command|docs", commandDocs),
-        ("command|list", commandList), ("command|getkeys", commandGetKeys),
-        ("command|getkeysandflags", commandGetKeysAndFlags),
+        ("ping", .init(ping)), ("echo", .init(echo)), ("quit", .init(quit)), ("select", .init(select)), ("auth", .init(auth)), ("hello", .init(hello)),
+        ("reset", .init(reset)), ("client|id", .init(clientID)), ("client|getname", .init(clientGetName)),
+        ("client|setname", .init(clientSetName)), ("client|info", .init(clientInfo)),
+        ("client|list", .init(clientList)), ("client|kill", .init(clientKill)), ("command", .init(command)),
+        ("command|count", .init(commandCount)), ("command|info", .init(commandInfo)), ("command|docs", .init(commandDocs)),
+        ("command|list", .init(commandList)), ("command|getkeys", .init(commandGetKeys)),
+        ("command|getkeysandflags", .init(commandGetKeysAndFlags)),
     ]}
 
     static func ping(_ call: inout CommandCall) throws(CommandError) {

@@ -4,7 +4,7 @@ import RDB
 /// of the value, the RDB version and a CRC64), so payloads move between the node and redis-server
 /// both ways.
 enum DumpRestoreCommands {
-    static var all: [(String, CommandHandler)] {[("dump", dump), ("restore", restore)]}
+    static var all: [(String, CommandHandler)] {[("dump", .init(dump)), ("restore", .init(restore))]}
 
     static func dump(_ call: inout CommandCall) throws(CommandError) {
         guard let slot = call.lookupRead(1) else { return call.client.null() }

@@ -6,11 +6,11 @@ import RESP
 /// (`Node.functions`, a Lua state apart from EVAL's, as in Redis).
 enum FunctionCommands {
     static var all: [(String, CommandHandler)] {[
-        ("fcall", { (call: inout CommandCall) throws(CommandError) in try fcall(&call, readOnly: false) }),
-        ("fcall_ro", { (call: inout CommandCall) throws(CommandError) in try fcall(&call, readOnly: true) }),
-        ("function|load", load), ("function|delete", delete), ("function|flush", flush), ("function|list", list),
-        ("function|stats", stats), ("function|kill", kill), ("function|help", help), ("function|dump", dump),
-        ("function|restore", restore),
+        ("fcall", .init { (call) throws(CommandError) in try fcall(&call, readOnly: false) }),
+        ("fcall_ro", .init { (call) throws(CommandError) in try fcall(&call, readOnly: true) }),
+        ("function|load", .init(load)), ("function|delete", .init(delete)), ("function|flush", .init(flush)), ("function|list", .init(list)),
+        ("function|stats", .init(stats)), ("function|kill", .init(kill)), ("function|help", .init(help)), ("function|dump", .init(dump)),
+        ("function|restore", .init(restore)),
     ]}
 
     static func fcall(_ call: inout CommandCall, readOnly: Bool) throws(CommandError) {

@@ -10,10 +10,10 @@ import NIOCore
 /// does the math), with Redis's replies, error texts and error order.
 enum GeoCommands {
     static var all: [(String, CommandHandler)] {[
-        ("geoadd", geoadd), ("geodist", geodist), ("geohash", geohash), ("geopos", geopos),
-        ("geosearch", geosearch), ("geosearchstore", geosearchstore),
-        ("georadius", georadius), ("georadius_ro", georadiusReadOnly),
-        ("georadiusbymember", georadiusByMember), ("georadiusbymember_ro", georadiusByMemberReadOnly),
+        ("geoadd", .init(geoadd)), ("geodist", .init(geodist)), ("geohash", .init(geohash)), ("geopos", .init(geopos)),
+        ("geosearch", .init(geosearch)), ("geosearchstore", .init(geosearchstore)),
+        ("georadius", .init(georadius)), ("georadius_ro", .init(georadiusReadOnly)),
+        ("georadiusbymember", .init(georadiusByMember)), ("georadiusbymember_ro", .init(georadiusByMemberReadOnly)),
     ]}
 
     // MARK: - Arguments

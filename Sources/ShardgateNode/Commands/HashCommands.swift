@@ -3,10 +3,10 @@ import Commands
 /// HSET and the rest of the hash family, with Redis 7.0's replies and error texts.
 enum HashCommands {
     static var all: [(String, CommandHandler)] {[
-        ("hset", hset), ("hmset", hmset), ("hsetnx", hsetnx), ("hget", hget), ("hmget", hmget), ("hdel", hdel),
-        ("hlen", hlen), ("hstrlen", hstrlen), ("hexists", hexists), ("hkeys", hkeys), ("hvals", hvals),
-        ("hgetall", hgetall), ("hincrby", hincrby), ("hincrbyfloat", hincrbyfloat), ("hrandfield", hrandfield),
-        ("hscan", hscan),
+        ("hset", .init(hset)), ("hmset", .init(hmset)), ("hsetnx", .init(hsetnx)), ("hget", .init(hget)), ("hmget", .init(hmget)), ("hdel", .init(hdel)),
+        ("hlen", .init(hlen)), ("hstrlen", .init(hstrlen)), ("hexists", .init(hexists)), ("hkeys", .init(hkeys)), ("hvals", .init(hvals)),
+        ("hgetall", .init(hgetall)), ("hincrby", .init(hincrby)), ("hincrbyfloat", .init(hincrbyfloat)), ("hrandfield", .init(hrandfield)),
+        ("hscan", .init(hscan)),
     ]}
 
     /// The hash at key argument `index` for a read; nil when missing.

@@ -4,7 +4,7 @@ import Commands
 /// encoding (`HyperLogLog`), with Redis 7.0's replies, errors, lookups and effects.
 enum HyperLogLogCommands {
     static var all: [(String, CommandHandler)] {[
-        ("pfadd", pfadd), ("pfcount", pfcount), ("pfmerge", pfmerge), ("pfdebug", pfdebug), ("pfselftest", pfselftest),
+        ("pfadd", .init(pfadd)), ("pfcount", .init(pfcount)), ("pfmerge", .init(pfmerge)), ("pfdebug", .init(pfdebug)), ("pfselftest", .init(pfselftest)),
     ]}
 
     static let notHyperLogLog = CommandError("WRONGTYPE Key is not a valid HyperLogLog string value.")

@@ -8,12 +8,12 @@ import Commands
 /// The generic key commands: existence, deletion, expiry, renaming, iteration.
 enum KeyCommands {
     static var all: [(String, CommandHandler)] {[
-        ("del", del), ("unlink", unlink), ("exists", exists), ("touch", exists), ("type", type),
-        ("expire", expire), ("pexpire", pexpire), ("expireat", expireat), ("pexpireat", pexpireat),
-        ("ttl", ttl), ("pttl", pttl), ("expiretime", expiretime), ("pexpiretime", pexpiretime),
-        ("persist", persist), ("rename", rename), ("renamenx", renamenx), ("keys", keys), ("scan", scan),
-        ("randomkey", randomkey), ("dbsize", dbsize), ("flushdb", flushdb), ("flushall", flushall),
-        ("copy", copy), ("move", move), ("swapdb", swapdb), ("object|encoding", objectEncoding),
+        ("del", .init(del)), ("unlink", .init(unlink)), ("exists", .init(exists)), ("touch", .init(exists)), ("type", .init(type)),
+        ("expire", .init(expire)), ("pexpire", .init(pexpire)), ("expireat", .init(expireat)), ("pexpireat", .init(pexpireat)),
+        ("ttl", .init(ttl)), ("pttl", .init(pttl)), ("expiretime", .init(expiretime)), ("pexpiretime", .init(pexpiretime)),
+        ("persist", .init(persist)), ("rename", .init(rename)), ("renamenx", .init(renamenx)), ("keys", .init(keys)), ("scan", .init(scan)),
+        ("randomkey", .init(randomkey)), ("dbsize", .init(dbsize)), ("flushdb", .init(flushdb)), ("flushall", .init(flushall)),
+        ("copy", .init(copy)), ("move", .init(move)), ("swapdb", .init(swapdb)), ("object|encoding", .init(objectEncoding)),
     ]}
 
     static func del(_ call: inout CommandCall) throws(CommandError) {
@@ -357,7 +357,7 @@ struct ScanOptions {
     var count = 10
     var type: String?
 
-    init(_ call: CommandCall, from start: Int, allowType: Bool) throws(CommandError) {
+    init(_ call: borrowing CommandCall, from start: Int, allowType: Bool) throws(CommandError) {
         var index = start
         while index < call.count {
             guard index + 1 < call.count else { throw .syntax }

@@ -3,7 +3,7 @@
 /// end, so among several subsequences of the same length the one Redis picks comes out, with its
 /// matching ranges in the same (last to first) order.
 enum LCSCommand {
-    static var all: [(String, CommandHandler)] {[("lcs", lcs)]}
+    static var all: [(String, CommandHandler)] {[("lcs", .init(lcs))]}
 
     static func lcs(_ call: inout CommandCall) throws(CommandError) {
         // Both keys are looked up before either type is checked.

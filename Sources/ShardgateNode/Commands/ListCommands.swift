@@ -5,10 +5,10 @@ import DequeModule
 /// The pop and push helpers are shared with the blocking commands.
 enum ListCommands {
     static var all: [(String, CommandHandler)] {[
-        ("lpush", lpush), ("rpush", rpush), ("lpushx", lpushx), ("rpushx", rpushx), ("lpop", lpop), ("rpop", rpop),
-        ("llen", llen), ("lrange", lrange), ("lindex", lindex), ("lset", lset), ("linsert", linsert),
-        ("lrem", lrem), ("ltrim", ltrim), ("lpos", lpos), ("lmove", lmove), ("rpoplpush", rpoplpush),
-        ("lmpop", lmpop),
+        ("lpush", .init(lpush)), ("rpush", .init(rpush)), ("lpushx", .init(lpushx)), ("rpushx", .init(rpushx)), ("lpop", .init(lpop)), ("rpop", .init(rpop)),
+        ("llen", .init(llen)), ("lrange", .init(lrange)), ("lindex", .init(lindex)), ("lset", .init(lset)), ("linsert", .init(linsert)),
+        ("lrem", .init(lrem)), ("ltrim", .init(ltrim)), ("lpos", .init(lpos)), ("lmove", .init(lmove)), ("rpoplpush", .init(rpoplpush)),
+        ("lmpop", .init(lmpop)),
     ]}
 
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> ListObject? {

@@ -4,7 +4,7 @@ import NIOCore
 /// MONITOR: the client receives every command the node runs afterwards, one status line each:
 /// `+<seconds>.<microseconds> [<db> <addr>] "arg" ...` with Redis's quoting (`sdscatrepr`).
 enum MonitorCommand {
-    static var all: [(String, CommandHandler)] {[("monitor", monitor)]}
+    static var all: [(String, CommandHandler)] {[("monitor", .init(monitor))]}
 
     static func monitor(_ call: inout CommandCall) throws(CommandError) {
         // Run from EXEC, the client expects one reply per command (Redis's CLIENT_DENY_BLOCKING).

@@ -3,10 +3,10 @@ import Commands
 /// SLOWLOG and LATENCY.
 enum MonitoringCommands {
     static var all: [(String, CommandHandler)] {[
-        ("slowlog|get", slowlogGet), ("slowlog|len", slowlogLen), ("slowlog|reset", slowlogReset),
-        ("slowlog|help", slowlogHelp), ("latency|latest", latencyLatest), ("latency|history", latencyHistory),
-        ("latency|reset", latencyReset), ("latency|doctor", latencyDoctor), ("latency|graph", latencyGraph),
-        ("latency|histogram", latencyHistogram), ("latency|help", latencyHelp),
+        ("slowlog|get", .init(slowlogGet)), ("slowlog|len", .init(slowlogLen)), ("slowlog|reset", .init(slowlogReset)),
+        ("slowlog|help", .init(slowlogHelp)), ("latency|latest", .init(latencyLatest)), ("latency|history", .init(latencyHistory)),
+        ("latency|reset", .init(latencyReset)), ("latency|doctor", .init(latencyDoctor)), ("latency|graph", .init(latencyGraph)),
+        ("latency|histogram", .init(latencyHistogram)), ("latency|help", .init(latencyHelp)),
     ]}
 
     // MARK: - SLOWLOG

@@ -1,7 +1,7 @@
 /// SAVE, BGSAVE and BGREWRITEAOF with Redis 7.0's replies (LASTSAVE is with the server commands).
 enum PersistenceCommands {
     static var all: [(String, CommandHandler)] {[
-        ("save", save), ("bgsave", bgsave), ("bgrewriteaof", bgrewriteaof),
+        ("save", .init(save)), ("bgsave", .init(bgsave)), ("bgrewriteaof", .init(bgrewriteaof)),
     ]}
 
     static func save(_ call: inout CommandCall) throws(CommandError) {

@@ -5,11 +5,11 @@ import Commands
 /// namespace of their own, as in Redis 7.0; without a cluster every shard channel is local.
 enum PubSubCommands {
     static var all: [(String, CommandHandler)] {[
-        ("subscribe", subscribe), ("unsubscribe", unsubscribe), ("psubscribe", psubscribe),
-        ("punsubscribe", punsubscribe), ("ssubscribe", ssubscribe), ("sunsubscribe", sunsubscribe),
-        ("publish", publish), ("spublish", spublish), ("pubsub|channels", pubsubChannels),
-        ("pubsub|numsub", pubsubNumsub), ("pubsub|numpat", pubsubNumpat),
-        ("pubsub|shardchannels", pubsubShardChannels), ("pubsub|shardnumsub", pubsubShardNumsub),
+        ("subscribe", .init(subscribe)), ("unsubscribe", .init(unsubscribe)), ("psubscribe", .init(psubscribe)),
+        ("punsubscribe", .init(punsubscribe)), ("ssubscribe", .init(ssubscribe)), ("sunsubscribe", .init(sunsubscribe)),
+        ("publish", .init(publish)), ("spublish", .init(spublish)), ("pubsub|channels", .init(pubsubChannels)),
+        ("pubsub|numsub", .init(pubsubNumsub)), ("pubsub|numpat", .init(pubsubNumpat)),
+        ("pubsub|shardchannels", .init(pubsubShardChannels)), ("pubsub|shardnumsub", .init(pubsubShardNumsub)),
     ]}
 
     static func subscribe(_ call: inout CommandCall) throws(CommandError) { subscribe(call, kind: .channel) }

@@ -4,8 +4,8 @@ import NIOCore
 /// REPLICAOF/SLAVEOF, ROLE, WAIT, and the commands replicas send their master (REPLCONF, PSYNC, SYNC).
 enum ReplicationCommands {
     static var all: [(String, CommandHandler)] {[
-        ("replicaof", replicaof), ("slaveof", replicaof), ("role", role), ("wait", wait), ("replconf", replconf),
-        ("psync", psync), ("sync", sync),
+        ("replicaof", .init(replicaof)), ("slaveof", .init(replicaof)), ("role", .init(role)), ("wait", .init(wait)), ("replconf", .init(replconf)),
+        ("psync", .init(psync)), ("sync", .init(sync)),
     ]}
 
     static func replicaof(_ call: inout CommandCall) throws(CommandError) {

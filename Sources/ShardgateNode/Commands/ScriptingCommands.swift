@@ -43,12 +43,12 @@ struct ScriptFlags: OptionSet, Equatable {
 /// EVAL, EVALSHA, their _RO forms and SCRIPT: Lua scripts run by the node's `ScriptEngine`.
 enum ScriptingCommands {
     static var all: [(String, CommandHandler)] {[
-        ("eval", { (call: inout CommandCall) throws(CommandError) in try eval(&call, bySHA: false, readOnly: false) }),
-        ("evalsha", { (call: inout CommandCall) throws(CommandError) in try eval(&call, bySHA: true, readOnly: false) }),
-        ("eval_ro", { (call: inout CommandCall) throws(CommandError) in try eval(&call, bySHA: false, readOnly: true) }),
-        ("evalsha_ro", { (call: inout CommandCall) throws(CommandError) in try eval(&call, bySHA: true, readOnly: true) }),
-        ("script|load", scriptLoad), ("script|exists", scriptExists), ("script|flush", scriptFlush),
-        ("script|kill", scriptKill), ("script|help", scriptHelp), ("script|debug", scriptDebug),
+        ("eval", .init { (call) throws(CommandError) in try eval(&call, bySHA: false, readOnly: false) }),
+        ("evalsha", .init { (call) throws(CommandError) in try eval(&call, bySHA: true, readOnly: false) }),
+        ("eval_ro", .init { (call) throws(CommandError) in try eval(&call, bySHA: false, readOnly: true) }),
+        ("evalsha_ro", .init { (call) throws(CommandError) in try eval(&call, bySHA: true, readOnly: true) }),
+        ("script|load", .init(scriptLoad)), ("script|exists", .init(scriptExists)), ("script|flush", .init(scriptFlush)),
+        ("script|kill", .init(scriptKill)), ("script|help", .init(scriptHelp)), ("script|debug", .init(scriptDebug)),
     ]}
 
     /// Reads `numkeys` at `index` and splits the rest into keys and arguments.

@@ -5,11 +5,11 @@ import Config
 /// (`MemoryUsage`) and OBJECT REFCOUNT/IDLETIME/FREQ (`ObjectCommands`) are registered here too.
 enum ServerCommands {
     static var all: [(String, CommandHandler)] {[
-        ("info", info), ("config|get", configGet), ("config|set", configSet), ("config|resetstat", configResetStat),
-        ("config|rewrite", configRewrite), ("time", time), ("debug", DebugCommands.run), ("shutdown", shutdown),
-        ("lastsave", lastsave), ("memory|usage", MemoryUsage.command),
-        ("object|refcount", ObjectCommands.objectRefcount), ("object|idletime", ObjectCommands.objectIdletime),
-        ("object|freq", ObjectCommands.objectFreq),
+        ("info", .init(info)), ("config|get", .init(configGet)), ("config|set", .init(configSet)), ("config|resetstat", .init(configResetStat)),
+        ("config|rewrite", .init(configRewrite)), ("time", .init(time)), ("debug", .init(DebugCommands.run)), ("shutdown", .init(shutdown)),
+        ("lastsave", .init(lastsave)), ("memory|usage", .init(MemoryUsage.command)),
+        ("object|refcount", .init(ObjectCommands.objectRefcount)), ("object|idletime", .init(ObjectCommands.objectIdletime)),
+        ("object|freq", .init(ObjectCommands.objectFreq)),
     ]}
 
     static func info(_ call: inout CommandCall) throws(CommandError) {

@@ -3,11 +3,11 @@ import Commands
 /// SADD and the rest of the set family, with Redis 7.0's replies, orders and error texts.
 enum SetCommands {
     static var all: [(String, CommandHandler)] {[
-        ("sadd", sadd), ("srem", srem), ("smembers", smembers), ("sismember", sismember),
-        ("smismember", smismember), ("scard", scard), ("spop", spop), ("srandmember", srandmember),
-        ("smove", smove), ("sinter", sinter), ("sintercard", sintercard), ("sinterstore", sinterstore),
-        ("sunion", sunion), ("sunionstore", sunionstore), ("sdiff", sdiff), ("sdiffstore", sdiffstore),
-        ("sscan", sscan),
+        ("sadd", .init(sadd)), ("srem", .init(srem)), ("smembers", .init(smembers)), ("sismember", .init(sismember)),
+        ("smismember", .init(smismember)), ("scard", .init(scard)), ("spop", .init(spop)), ("srandmember", .init(srandmember)),
+        ("smove", .init(smove)), ("sinter", .init(sinter)), ("sintercard", .init(sintercard)), ("sinterstore", .init(sinterstore)),
+        ("sunion", .init(sunion)), ("sunionstore", .init(sunionstore)), ("sdiff", .init(sdiff)), ("sdiffstore", .init(sdiffstore)),
+        ("sscan", .init(sscan)),
     ]}
 
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SetObject? {

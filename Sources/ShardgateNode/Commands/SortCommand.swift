@@ -14,7 +14,7 @@ import DequeModule
 /// order (list order; a set's or a sorted set's own iteration order, which for hash tables differs
 /// from Redis's, so only ALPHA BY ties on those can come out differently).
 enum SortCommand {
-    static var all: [(String, CommandHandler)] {[("sort", sort), ("sort_ro", sortReadOnly)]}
+    static var all: [(String, CommandHandler)] {[("sort", .init(sort)), ("sort_ro", .init(sortReadOnly))]}
 
     static func sort(_ call: inout CommandCall) throws(CommandError) { try run(&call, readOnly: false) }
     static func sortReadOnly(_ call: inout CommandCall) throws(CommandError) { try run(&call, readOnly: true) }

@@ -9,15 +9,15 @@ import Commands
 /// texts. The pop helpers are shared with the blocking commands.
 enum SortedSetCommands {
     static var all: [(String, CommandHandler)] {[
-        ("zadd", zadd), ("zincrby", zincrby), ("zrem", zrem), ("zcard", zcard), ("zscore", zscore),
-        ("zmscore", zmscore), ("zrank", zrank), ("zrevrank", zrevrank), ("zcount", zcount), ("zlexcount", zlexcount),
-        ("zrange", zrange), ("zrangestore", zrangestore), ("zrevrange", zrevrange), ("zrangebyscore", zrangebyscore),
-        ("zrevrangebyscore", zrevrangebyscore), ("zrangebylex", zrangebylex), ("zrevrangebylex", zrevrangebylex),
-        ("zremrangebyrank", zremrangebyrank), ("zremrangebyscore", zremrangebyscore),
-        ("zremrangebylex", zremrangebylex), ("zpopmin", zpopmin), ("zpopmax", zpopmax),
-        ("zrandmember", zrandmember), ("zunion", zunion), ("zinter", zinter), ("zdiff", zdiff),
-        ("zunionstore", zunionstore), ("zinterstore", zinterstore), ("zdiffstore", zdiffstore),
-        ("zintercard", zintercard), ("zmpop", zmpop), ("zscan", zscan),
+        ("zadd", .init(zadd)), ("zincrby", .init(zincrby)), ("zrem", .init(zrem)), ("zcard", .init(zcard)), ("zscore", .init(zscore)),
+        ("zmscore", .init(zmscore)), ("zrank", .init(zrank)), ("zrevrank", .init(zrevrank)), ("zcount", .init(zcount)), ("zlexcount", .init(zlexcount)),
+        ("zrange", .init(zrange)), ("zrangestore", .init(zrangestore)), ("zrevrange", .init(zrevrange)), ("zrangebyscore", .init(zrangebyscore)),
+        ("zrevrangebyscore", .init(zrevrangebyscore)), ("zrangebylex", .init(zrangebylex)), ("zrevrangebylex", .init(zrevrangebylex)),
+        ("zremrangebyrank", .init(zremrangebyrank)), ("zremrangebyscore", .init(zremrangebyscore)),
+        ("zremrangebylex", .init(zremrangebylex)), ("zpopmin", .init(zpopmin)), ("zpopmax", .init(zpopmax)),
+        ("zrandmember", .init(zrandmember)), ("zunion", .init(zunion)), ("zinter", .init(zinter)), ("zdiff", .init(zdiff)),
+        ("zunionstore", .init(zunionstore)), ("zinterstore", .init(zinterstore)), ("zdiffstore", .init(zdiffstore)),
+        ("zintercard", .init(zintercard)), ("zmpop", .init(zmpop)), ("zscan", .init(zscan)),
     ]}
 
     static func read(_ call: CommandCall, _ index: Int = 1) throws(CommandError) -> SortedSetObject? {
@@ -622,7 +622,7 @@ struct ScoreRange {
     var minExclusive = false
     var maxExclusive = false
 
-    init(_ call: CommandCall, _ minIndex: Int, _ maxIndex: Int) throws(CommandError) {
+    init(_ call: borrowing CommandCall, _ minIndex: Int, _ maxIndex: Int) throws(CommandError) {
         guard let (min, minExclusive) = call.argument(minIndex, { Self.parse($0) }),
             let (max, maxExclusive) = call.argument(maxIndex, { Self.parse($0) })
         else { throw CommandError("ERR min or max is not a float") }
@@ -667,7 +667,7 @@ struct LexRange {
     var min: Bound
     var max: Bound
 
-    init(_ call: CommandCall, _ minIndex: Int, _ maxIndex: Int) throws(CommandError) {
+    init(_ call: borrowing CommandCall, _ minIndex: Int, _ maxIndex: Int) throws(CommandError) {
         guard let min = call.argument(minIndex, { Self.parse($0) }), let max = call.argument(maxIndex, { Self.parse($0) }) else {
             throw CommandError("ERR min or max not valid string range item")
         }

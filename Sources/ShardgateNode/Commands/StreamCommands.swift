@@ -9,13 +9,13 @@ import Commands
 /// error texts and propagation.
 enum StreamCommands {
     static var all: [(String, CommandHandler)] {[
-        ("xadd", xadd), ("xrange", xrange), ("xrevrange", xrevrange), ("xlen", xlen), ("xdel", xdel),
-        ("xtrim", xtrim), ("xsetid", xsetid), ("xread", xread), ("xreadgroup", xreadgroup), ("xack", xack),
-        ("xpending", xpending), ("xclaim", xclaim), ("xautoclaim", xautoclaim),
-        ("xgroup|create", xgroup), ("xgroup|setid", xgroup), ("xgroup|destroy", xgroup),
-        ("xgroup|createconsumer", xgroup), ("xgroup|delconsumer", xgroup), ("xgroup|help", xgroupHelp),
-        ("xinfo|stream", xinfoStream), ("xinfo|groups", xinfoGroups), ("xinfo|consumers", xinfoConsumers),
-        ("xinfo|help", xinfoHelp),
+        ("xadd", .init(xadd)), ("xrange", .init(xrange)), ("xrevrange", .init(xrevrange)), ("xlen", .init(xlen)), ("xdel", .init(xdel)),
+        ("xtrim", .init(xtrim)), ("xsetid", .init(xsetid)), ("xread", .init(xread)), ("xreadgroup", .init(xreadgroup)), ("xack", .init(xack)),
+        ("xpending", .init(xpending)), ("xclaim", .init(xclaim)), ("xautoclaim", .init(xautoclaim)),
+        ("xgroup|create", .init(xgroup)), ("xgroup|setid", .init(xgroup)), ("xgroup|destroy", .init(xgroup)),
+        ("xgroup|createconsumer", .init(xgroup)), ("xgroup|delconsumer", .init(xgroup)), ("xgroup|help", .init(xgroupHelp)),
+        ("xinfo|stream", .init(xinfoStream)), ("xinfo|groups", .init(xinfoGroups)), ("xinfo|consumers", .init(xinfoConsumers)),
+        ("xinfo|help", .init(xinfoHelp)),
     ]}
 
     static let invalidID = CommandError("ERR Invalid stream ID specified as stream command argument")

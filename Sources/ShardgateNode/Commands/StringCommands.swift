@@ -3,11 +3,11 @@ import Commands
 /// GET, SET and the rest of the string family, with Redis 7.0's replies and error texts.
 enum StringCommands {
     static var all: [(String, CommandHandler)] {[
-        ("get", get), ("set", set), ("setnx", setnx), ("setex", setex), ("psetex", psetex),
-        ("getset", getset), ("getdel", getdel), ("getex", getex), ("mget", mget), ("mset", mset),
-        ("msetnx", msetnx), ("incr", incr), ("decr", decr), ("incrby", incrby), ("decrby", decrby),
-        ("incrbyfloat", incrbyfloat), ("append", append), ("strlen", strlen), ("getrange", getrange),
-        ("substr", getrange), ("setrange", setrange),
+        ("get", .init(get)), ("set", .init(set)), ("setnx", .init(setnx)), ("setex", .init(setex)), ("psetex", .init(psetex)),
+        ("getset", .init(getset)), ("getdel", .init(getdel)), ("getex", .init(getex)), ("mget", .init(mget)), ("mset", .init(mset)),
+        ("msetnx", .init(msetnx)), ("incr", .init(incr)), ("decr", .init(decr)), ("incrby", .init(incrby)), ("decrby", .init(decrby)),
+        ("incrbyfloat", .init(incrbyfloat)), ("append", .init(append)), ("strlen", .init(strlen)), ("getrange", .init(getrange)),
+        ("substr", .init(getrange)), ("setrange", .init(setrange)),
     ]}
 
     static let maxStringLength = 512 * 1024 * 1024
@@ -50,7 +50,7 @@ enum StringCommands {
         var timeIndex: Int?
         private var timeKind: Int?
 
-        init(_ call: CommandCall, from start: Int, forGet: Bool) throws(CommandError) {
+        init(_ call: borrowing CommandCall, from start: Int, forGet: Bool) throws(CommandError) {
             var index = start
             while index < call.count {
                 let hasNext = index + 1 < call.count

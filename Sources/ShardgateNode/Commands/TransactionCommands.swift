@@ -9,7 +9,7 @@ import RESP
 /// monitored and propagated like a standalone one.
 enum TransactionCommands {
     static var all: [(String, CommandHandler)] {[
-        ("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch),
+        ("multi", .init(multi)), ("exec", .init(exec)), ("discard", .init(discard)), ("watch", .init(watch)), ("unwatch", .init(unwatch)),
     ]}
 
     static func multi(_ call: inout CommandCall) throws(CommandError) {

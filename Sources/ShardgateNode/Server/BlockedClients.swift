@@ -200,7 +200,7 @@ extension Node {
         beginPropagationScope(waiter.spec)
         let started = Clock.monotonicMicroseconds()
         do {
-            try waiter.handler(&call)
+            try waiter.handler.run(&call)
         } catch {
             stats.commandFailures[waiter.spec.id] += 1
             client.error(error.message)

@@ -35,8 +35,6 @@ final class Node {
     let access: AccessControl
     /// Command name → handler, and the checks made before anything else (arity, unknown commands).
     let dispatch = CommandDispatch()
-    /// Made once: submitting the same closure every tick allocates nothing.
-    private var flushTask: @Sendable () -> Void = {}
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
     /// Memory accounting and eviction (`maxmemory`).
@@ -75,8 +73,6 @@ final class Node {
         persistence.lastSaveTime = now
         for database in keyspace.databases { watchExpiry(database) }
         loadUsers()
-        let node = NIOLoopBound(WeakNode(node: self), eventLoop: loop)
-        flushTask = { node.value.node?.flushPending() }
     }
 
     /// Routes a database's expired keys to `keyExpired` (counting, propagation as DEL).
@@ -124,12 +120,11 @@ final class Node {
     /// and the AOF and replicas are fed before any reply leaves. Replies to a client's own requests
     /// and those produced elsewhere (pub/sub messages, unblocked commands, MONITOR) go the same way.
     func scheduleFlush(_ client: ClientConnection) {
-        if clients.queueFlush(client) { loop.execute(flushTask) }
-    }
-
-    /// Lets the flush task reach the node without keeping it alive.
-    private struct WeakNode {
-        weak var node: Node?
+        guard clients.queueFlush(client) else { return }
+        // Held strongly until the flush runs: a weak reference would give the node a side table,
+        // and every retain of it (several per command) would take the slow path.
+        let node = NIOLoopBound(self, eventLoop: loop)
+        loop.execute { node.value.flushPending() }
     }
 
     private func flushPending() {
@@ -162,11 +157,8 @@ final class Node {
     func execute(
         _ request: RESPRequest, from client: ClientConnection, keyHash: UInt32? = nil, big: RESPBigArgument? = nil
     ) {
-        var request = request
-        var big = big
         if let argument = big, !keepsApart(argument, of: request, client: client) {
-            request = request.insertingBigArgument(argument)
-            big = nil
+            return execute(request.insertingBigArgument(argument), from: client, keyHash: keyHash)
         }
         let handler: CommandHandler
         let spec: CommandSpec
@@ -262,7 +254,7 @@ final class Node {
         // failed_calls; commands it ran itself (EXEC's queue) count their own and are not its.
         let errorsBefore = client.errorReplies
         do {
-            try handler(&call)
+            try handler.run(&call)
         } catch {
             client.error(error.message)
         }
