@@ -39,7 +39,7 @@ import Testing
             request.collectSpans(into: &spans)
             var call = CommandCall(node: node, client: client ?? self.client, request: request, spec: spec, spans: spans)
             do {
-                try handler(&call)
+                try handler.run(&call)
             } catch {
                 #expect(call.effect == CommandEffect(), "a failed command describes no change")
                 return nil
