@@ -33,6 +33,7 @@ extension Node {
         if now - lastSecondlyCron >= 1000 {
             lastSecondlyCron = now
             closeIdleClients(now: now)
+            migrateSockets.closeIdle(now: now)
         }
     }
 }

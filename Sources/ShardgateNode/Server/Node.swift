@@ -57,6 +57,8 @@ final class Node {
     lazy var functions = ScriptEngine(node: self, chunkName: "user_function")
     /// Client-side caching (CLIENT TRACKING).
     let tracking = TrackingTable()
+    /// MIGRATE's connections to its targets.
+    let migrateSockets = MigrateSockets()
 
     init(settings: NodeSettings, configFile: String?, loop: any EventLoop, logger: Logger) {
         self.settings = settings

@@ -159,7 +159,7 @@ enum NodeInfo {
             ("keyspace_hits", "\(stats.keyspaceHits)"), ("keyspace_misses", "\(stats.keyspaceMisses)"),
             ("pubsub_channels", "\(node.pubsubChannelCount)"), ("pubsub_patterns", "\(node.pubsubPatternCount)"),
             ("latest_fork_usec", "\(node.persistence.latestForkMicroseconds)"), ("total_forks", "\(node.persistence.totalForks)"),
-            ("migrate_cached_sockets", "0"),
+            ("migrate_cached_sockets", "\(node.migrateSockets.count)"),
             ("tracking_total_keys", "\(node.tracking.keys.count)"), ("tracking_total_items", "\(node.tracking.totalItems)"),
             ("tracking_total_prefixes", "\(node.tracking.prefixes.count)"), ("total_error_replies", "\(node.errorReplies.total)"),
             ("total_reads_processed", "0"), ("total_writes_processed", "0"),
