@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Directives that act on connections do what they say, beside redis-server given the same ones:
-/// `timeout`, `protected-mode`, `tcp-keepalive`, `rdbchecksum`, and `loglevel` changed by CONFIG SET.
+/// `timeout`, `protected-mode`, `tcp-keepalive`, `rdbchecksum`, `loglevel` changed by CONFIG SET, and
+/// `port` and `bind` changed by CONFIG SET.
 @Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server")))
 struct NodeOptionsTests {
     /// Idle clients are closed after `timeout` seconds; subscribed and blocked ones are not.
@@ -146,5 +147,32 @@ struct NodeOptionsTests {
         }
         #expect(lines.first == "replicaof 127.0.0.1 1")
         #expect(lines.last == lines.first, "node: \(lines.last.map { $0 ?? "none" } ?? "none")")
+    }
+
+    /// CONFIG SET port/bind listen anew as Redis does: connected clients stay, the old port closes;
+    /// a busy port or an address the machine lacks is refused with Redis's text, and nothing changes
+    /// (not even the other settings of the same CONFIG SET).
+    @Test func configSetPortAndBindListenAnew() async throws {
+        let busy = try await RedisServer()
+        defer { busy.stop() }
+        let outcome = try await both { port in
+            let client = try RedisTestClient(port: port)
+            let newPort = try freePort()
+            var replies = try client.rawPipeline([["CONFIG", "SET", "port", String(newPort)], ["PING"], ["CONFIG", "GET", "port"]])
+            let moved = try RedisTestClient(port: newPort)
+            replies += try moved.rawPipeline([
+                ["PING"],
+                ["CONFIG", "SET", "maxmemory", "5000000", "port", String(busy.port)],
+                ["CONFIG", "GET", "maxmemory"], ["CONFIG", "GET", "port"],
+                ["CONFIG", "SET", "bind", "127.0.0.1 -::1"], ["CONFIG", "SET", "bind", "192.0.2.1"], ["CONFIG", "GET", "bind"],
+                ["CONFIG", "SET", "port", String(newPort)],
+            ])
+            replies.append((try? RedisTestClient(port: port).command("PING")) == nil ? "old port closed" : "old port open")
+            replies.append(try RedisTestClient(port: newPort).command("PING").description)
+            return replies.map { $0.replacingOccurrences(of: String(newPort), with: "<new>") }
+        }
+        guard let results = outcome else { return }
+        #expect(results.node == results.redis)
+        #expect(results.redis.contains("-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"))
     }
 }

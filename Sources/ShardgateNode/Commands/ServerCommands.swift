@@ -75,6 +75,16 @@ enum ServerCommands {
             }
         }
         let previous = call.node.settings
+        // Applied before anything is committed: a port or address that cannot be bound leaves every
+        // setting as it was (Redis's rollback on an apply error).
+        if updated.port != previous.port || updated.bind != previous.bind, let rebind = call.node.rebindListeners,
+            let failure = rebind(call.node, (updated.port, updated.bind), (previous.port, previous.bind))
+        {
+            call.node.logger.warning("CONFIG SET port/bind refused: \(failure)")
+            throw updated.port != previous.port
+                ? CommandError("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.")
+                : CommandError("ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.")
+        }
         call.node.settings = updated
         call.node.settingsChanged(from: previous)
         call.client.ok()

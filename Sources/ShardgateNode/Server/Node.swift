@@ -37,6 +37,10 @@ final class Node {
     let dispatch = CommandDispatch()
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
+    /// Listens on a new port and `bind` list and closes the old listeners (CONFIG SET port/bind);
+    /// returns why it could not, leaving the old ones. Set by the server; given the node, so that it
+    /// does not hold the node itself.
+    var rebindListeners: ((Node, _ new: (port: Int, bind: [String]), _ old: (port: Int, bind: [String])) -> String?)?
     /// Memory accounting and eviction (`maxmemory`).
     let memory = MemoryState()
     let replication = ReplicationState()

@@ -16,7 +16,7 @@ public final class NodeServer: Service, Sendable {
     private let node: NIOLoopBound<Node>
     private let logger: Logger
     private let stopped: EventLoopPromise<Void>
-    private let listeners: NIOLoopBoundBox<[any Channel]>
+    private let listeners: NIOLoopBoundBox<[NodeListeners.Listener]>
 
     /// Throws only if its fresh event loop refuses work (it is being shut down).
     public init(settings: NodeSettings, configFile: String? = nil, logger: Logger) throws {
@@ -26,7 +26,7 @@ public final class NodeServer: Service, Sendable {
         let loop = self.loop
         node = try loop.submit { NIOLoopBound(Node(settings: settings, configFile: configFile, loop: loop, logger: logger), eventLoop: loop) }.wait()
         stopped = loop.makePromise()
-        listeners = try loop.submit { NIOLoopBoundBox([any Channel](), eventLoop: loop) }.wait()
+        listeners = try loop.submit { NIOLoopBoundBox([NodeListeners.Listener](), eventLoop: loop) }.wait()
     }
 
     /// Loads the dataset, binds every `bind` address; returns the first bound address.
@@ -35,46 +35,35 @@ public final class NodeServer: Service, Sendable {
         let node = self.node
         try await loop.submit { try node.value.loadPersistedData() }.get()
         let settings = try await loop.submit { node.value.settings }.get()
-        var bound: [any Channel] = []
-        let addresses = settings.bind.isEmpty ? ["*"] : settings.bind
-        for address in addresses {
-            let optional = address.hasPrefix("-")
-            var host = optional ? String(address.dropFirst()) : address
-            if host == "*" { host = "0.0.0.0" }
-            if host == "::*" { host = "::" }
-            do {
-                let channel = try await ServerBootstrap(group: group)
-                    .serverChannelOption(.backlog, value: 511)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .childChannelOption(.maxMessagesPerRead, value: 16)
-                    .childChannelOption(
-                        .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try Self.applyKeepalive(node.value.settings.tcpKeepalive, to: channel)
-                            try channel.pipeline.syncOperations.addHandler(NodeClientHandler(node: node.value))
-                        }
-                    }
-                    .bind(host: host, port: settings.port)
-                    .get()
-                bound.append(channel)
-            } catch where optional {
-                continue
+        let sockets: [Int32]
+        switch NodeListeners.bind(settings.bind, port: settings.port) {
+        case .success(let bound): sockets = bound
+        case .failure(let error): throw NodeConfigError("cannot listen: \(error.message)")
+        }
+        let served = NodeListeners.serve(sockets, group: group, node: node)
+        var address: SocketAddress?
+        do {
+            for listener in served {
+                let local = try await listener.channel.get().localAddress
+                if address == nil { address = local }
             }
+        } catch {
+            for listener in served { listener.stop() }
+            throw error
         }
-        guard let first = bound.first, let address = first.localAddress else {
-            throw NodeConfigError("could not bind any of \(addresses)")
-        }
+        guard let address else { throw NodeConfigError("cannot listen on \(settings.bind)") }
         let listeners = self.listeners
         let stopped = self.stopped
-        let channels = bound
         let logger = self.logger
+        let group = self.group
         try await loop.submit {
-            listeners.value = channels
+            listeners.value = served
             let node = node.value
             node.boundPort = address.port ?? settings.port
             node.shutdownHandler = { stopped.succeed() }
+            node.rebindListeners = { [group] node, new, old in
+                Self.rebind(to: new, from: old, listeners: listeners, group: group, node: NIOLoopBound(node, eventLoop: node.loop))
+            }
             node.startCron()
             node.startReplicationIfConfigured()
             logger.info("node ready to accept connections", metadata: ["address": "\(address)"])
@@ -109,7 +98,8 @@ public final class NodeServer: Service, Sendable {
         let listeners = self.listeners
         let channels = try? await loop.submit {
             node.value.prepareShutdown()
-            let channels = listeners.value + node.value.clients.connected.values.map(\.channel)
+            for listener in listeners.value { listener.stop() }
+            let channels = node.value.clients.connected.values.map(\.channel)
             listeners.value = []
             return channels
         }.get()
@@ -117,6 +107,35 @@ public final class NodeServer: Service, Sendable {
         stopped.succeed()
         try? await group.shutdownGracefully()
         logger.info("node stopped")
+    }
+
+    /// CONFIG SET port/bind, as Redis's `changeBindAddr`: closes the listeners (the connected clients
+    /// stay), listens on the new addresses, and if any of them cannot be bound listens on the old ones
+    /// again; nil, or why nothing changed.
+    private static func rebind(
+        to new: (port: Int, bind: [String]), from old: (port: Int, bind: [String]),
+        listeners: NIOLoopBoundBox<[NodeListeners.Listener]>, group: any EventLoopGroup, node: NIOLoopBound<Node>
+    ) -> String? {
+        for listener in listeners.value { listener.stop() }
+        listeners.value = []
+        var failure: String?
+        var sockets: [Int32] = []
+        // Port 0 listens nowhere, as in Redis.
+        if new.port != 0 {
+            switch NodeListeners.bind(new.bind, port: new.port) {
+            case .success(let bound): sockets = bound
+            case .failure(let error): failure = error.message
+            }
+        }
+        if failure != nil && old.port != 0 {
+            switch NodeListeners.bind(old.bind, port: old.port) {
+            case .success(let bound): sockets = bound
+            case .failure(let error): node.value.logger.error("could not listen on the old addresses again: \(error.message)")
+            }
+        }
+        node.value.boundPort = failure == nil ? new.port : old.port
+        listeners.value = NodeListeners.serve(sockets, group: group, node: node)
+        return failure
     }
 
     /// `tcp-keepalive` on a new client connection, as Redis sets it: SO_KEEPALIVE, the first probe

@@ -148,9 +148,9 @@ struct ConfigParameter: Sendable {
 extension NodeSettings {
     /// Every directive the node knows, in redis.conf order.
     static let parameters: [ConfigParameter] = [
-        integer("port", \.port, range: 0...65535, mutable: false),
+        integer("port", \.port, range: 0...65535),
         ConfigParameter(
-            name: "bind", mutable: false, get: { $0.bind.joined(separator: " ") },
+            name: "bind", get: { $0.bind.joined(separator: " ") },
             set: { settings, value in settings.bind = value.split(separator: " ").map(String.init) }),
         ConfigParameter(
             name: "requirepass", get: { $0.requirePass ?? "" },
