@@ -139,6 +139,9 @@ enum NodeInfo {
             ("number_of_libraries", "\(functions.libraries.count)"),
             ("used_memory_scripts", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"), ("maxmemory", "\(maxMemory)"),
             ("maxmemory_human", human(maxMemory)), ("maxmemory_policy", node.settings.maxMemoryPolicy),
+            // The node's eviction figure leaves nothing out (see `MemoryState`), where Redis leaves
+            // out replica output buffers and the AOF buffer.
+            ("mem_not_counted_for_evict", "0"),
             ("mem_fragmentation_ratio", format(ratio)), ("mem_allocator", "libc"),
             ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "\(node.stats.lazyfreedObjects)"),
         ])
