@@ -9,16 +9,20 @@ import CMallocInfo
 ///
 /// Unlike zmalloc's counter, `mallinfo2()` is not free: it walks the free lists of every arena, from
 /// about a microsecond to milliseconds on a fragmented heap. So commands read a cached figure,
-/// measured again when it is older than `MemoryState.minimumInterval` and at most 5% of the time
-/// (the next measurement waits 20 times what the last one cost); INFO always measures. Evictions
-/// lower the cached figure by an estimate of each evicted key's size (Redis measures the exact
-/// delta), and the next measurement corrects it.
+/// measured again when it is older than `MemoryState.minimumInterval` (sooner after a write close
+/// to the limit) and at most 5% of the time (the next measurement waits 20 times what the last one
+/// cost); INFO always measures. Evictions lower the cached figure by an estimate of each evicted
+/// key's size (Redis measures the exact delta), and the next measurement corrects it.
 final class MemoryState {
     /// Heap bytes in use at the last measurement, less the estimated size of keys evicted since.
     var used = 0
     var peak = 0
     /// Monotonic microseconds after which `used` is measured again.
     var nextMeasurement = 0
+    /// Monotonic microseconds after which a measurement keeps within 5% of the time.
+    private var budgetEnd = 0
+    /// The change count (`PersistenceState.dirty`) at the last measurement.
+    private var dirtyAtMeasurement = 0
     /// Keys evicted (INFO stats `evicted_keys`).
     var evictedKeys = 0
     /// The best candidates seen by the LRU/LFU sampling, kept across evictions (Redis's eviction pool).
@@ -42,13 +46,15 @@ final class MemoryState {
 
     /// Measures now (INFO, and when the cached figure is due); tracks the peak.
     @discardableResult
-    func measure() -> Int {
+    func measure(dirty: Int? = nil) -> Int {
         let started = Clock.monotonicMicroseconds()
         let used = Self.heapInUse()
         let finished = Clock.monotonicMicroseconds()
         self.used = used
         peak = max(peak, used)
-        nextMeasurement = finished + max(Self.minimumInterval, 20 * (finished - started))
+        budgetEnd = finished + 20 * (finished - started)
+        nextMeasurement = max(budgetEnd, finished + Self.minimumInterval)
+        if let dirty { dirtyAtMeasurement = dirty }
         return used
     }
 
@@ -68,6 +74,18 @@ final class MemoryState {
     /// The cached figure, measured again when due.
     func current() -> Int {
         Clock.monotonicMicroseconds() >= nextMeasurement ? measure() : used
+    }
+
+    /// The figure `maxmemory` is checked against. Within an eighth of `limit`, a write since the last
+    /// measurement (`dirty`, the change count, moved) may have crossed it, so the figure is measured
+    /// again as soon as the 5% budget allows rather than after the usual interval: Redis knows its
+    /// exact figure before every command, and evicts before the next reply.
+    func current(limit: Int, dirty: Int) -> Int {
+        let now = Clock.monotonicMicroseconds()
+        if now >= nextMeasurement || (dirty != dirtyAtMeasurement && used >= limit - limit / 8 && now >= budgetEnd) {
+            return measure(dirty: dirty)
+        }
+        return used
     }
 }
 

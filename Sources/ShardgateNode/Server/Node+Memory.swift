@@ -43,7 +43,7 @@ extension Node {
     func performEvictions() -> Bool {
         let limit = settings.maxMemory
         guard limit > 0, replication.link == nil, !persistence.loading, !clientsArePaused else { return true }
-        let used = memory.current()
+        let used = memory.current(limit: limit, dirty: persistence.dirty)
         guard used > limit else { return true }
         let policy = EvictionPolicy(settings.maxMemoryPolicy)
         guard policy != .noEviction else { return false }
