@@ -85,6 +85,7 @@ lua_State *sg_lua_open(void) {
     open_library(L, "cjson", luaopen_cjson);
     open_library(L, "bit", luaopen_bit);
     open_library(L, "cmsgpack", sg_luaopen_cmsgpack);
+    open_library(L, "struct", sg_luaopen_struct);
     lua_getglobal(L, LUA_MATHLIBNAME);
     lua_pushcfunction(L, math_random);
     lua_setfield(L, -2, "random");

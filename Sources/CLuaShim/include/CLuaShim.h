@@ -18,12 +18,16 @@ void sg_lua_set_callback(sg_lua_callback callback);
 /// Pushes a C function that calls the callback with `function`.
 void sg_lua_pushfunction(lua_State *L, int function);
 
-/// A new state with the libraries scripts get (base, table, string, math, debug, cjson, bit),
+/// A new state with the libraries scripts get (base, table, string, math, debug, cjson, bit,
+/// cmsgpack, struct),
 /// `math.random`/`math.randomseed` replaced by the node's reproducible generator.
 lua_State *sg_lua_open(void);
 
 /// The `cmsgpack` library (cmsgpack.c).
 int sg_luaopen_cmsgpack(lua_State *L);
+
+/// The `struct` library (struct.c).
+int sg_luaopen_struct(lua_State *L);
 
 /// Reseeds the generator `math.random` reads (before each script, as Redis does).
 void sg_lua_srand(int32_t seed);

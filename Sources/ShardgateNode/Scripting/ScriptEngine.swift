@@ -223,8 +223,17 @@ final class ScriptEngine {
             caller.error(errorMessage(at: index, name: finished.name), counted: !alreadyCounted(index))
         }
         client.reply.clear()
-        lua_gc(state, LUA_GCSTEP, 1)
+        // A garbage-collection step every 50 scripts, of 50 units, as Redis paces it: a step after
+        // every script costs more than the garbage it collects.
+        scriptsSinceCollection += 1
+        if scriptsSinceCollection == Self.collectionPeriod {
+            lua_gc(state, LUA_GCSTEP, Self.collectionPeriod)
+            scriptsSinceCollection = 0
+        }
     }
+
+    private static let collectionPeriod: Int32 = 50
+    private var scriptsSinceCollection: Int32 = 0
 
     /// Marks the error table on top of the stack as the error of a command, counted in INFO
     /// errorstats where it happened: the script's reply that repeats it is not counted again.
@@ -347,23 +356,23 @@ final class ScriptEngine {
         let count = lua_gettop(state)
         guard count > 0 else { return raise("Please specify at least one argument for this redis lib call") }
         guard var run = running else { return raise("redis.call() can only be called inside a script invocation") }
-        var arguments: [[UInt8]] = []
-        arguments.reserveCapacity(Int(count))
-        for index in 1...count {
-            guard let argument = commandArgument(at: index) else {
-                return raise("Lua redis lib command arguments must be strings or integers")
-            }
-            arguments.append(argument)
+        // Encoded straight from the Lua stack, which is then free for the reply.
+        var capacity = 16
+        for index in 1...count { capacity += (lua_type(state, index) == LUA_TSTRING ? Int(lua_objlen(state, index)) : 32) + 16 }
+        var builder = RESPRequest.Builder(argumentCount: Int(count), capacity: capacity)
+        for index in 1...count where !appendArgument(at: index, to: &builder) {
+            return raise("Lua redis lib command arguments must be strings or integers")
         }
-        // The arguments are copied: their stack slots are free for the reply.
         lua_settop(state, 0)
-        let request = RESPRequest(arguments: arguments)
+        let request = builder.request
         let failure: String?
-        if let spec = CommandTable.redis.resolve(request)?.spec, spec.isNoScript, !allowsDeniedCommands {
-            // Refused for what it is, even where the node does not implement it (CLUSTER).
-            failure = "ERR This Redis command is not allowed from script"
-        } else {
+        let notAllowed = "ERR This Redis command is not allowed from script"
         switch node.resolve(request) {
+        case .run(_, let spec) where spec.isNoScript && !allowsDeniedCommands:
+            failure = notAllowed
+        case .refuse where !allowsDeniedCommands && CommandTable.redis.resolve(request)?.spec.isNoScript == true:
+            // Refused for what it is, even where the node does not implement it (CLUSTER).
+            failure = notAllowed
         case .refuse(let message, _):
             if message.hasPrefix("ERR unknown command") {
                 failure = "ERR Unknown Redis command called from script"
@@ -373,13 +382,13 @@ final class ScriptEngine {
                 failure = message
             }
         case .run(let handler, let spec):
-            if let refusal = aclRefusal(spec, arguments: arguments, run: run) {
+            if let refusal = aclRefusal(spec, request: request, run: run) {
                 failure = refusal
             } else if let refusal = admissionError(spec, run: run) {
                 failure = refusal
             } else if spec.isNamed("xread") || spec.isNamed("xreadgroup"),
-                let streams = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).lowercased() == "streams" }),
-                arguments[..<streams].contains(where: { String(decoding: $0, as: UTF8.self).lowercased() == "block" })
+                case let words = (0..<request.argumentCount).map({ request.string($0).lowercased() }),
+                let streams = words.firstIndex(of: "streams"), words[..<streams].contains("block")
             {
                 // A script cannot wait (Redis refuses the option rather than ignoring it).
                 failure = "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
@@ -392,7 +401,6 @@ final class ScriptEngine {
                 failure = nil
             }
         }
-        }
         if let failure {
             // Refused before it ran: an error of the script's command, counted once here.
             node.errorReplies.record(failure)
@@ -403,10 +411,10 @@ final class ScriptEngine {
             markCounted()
             return raising ? -1 : 1
         }
-        var reply = client.reply
-        client.reply.clear()
+        // Read in place and cleared after: a copy would make the clear allocate a new buffer.
+        defer { client.reply.clear() }
         guard lua_checkstack(state, 64) != 0 else { return raise("reached lua stack limit") }
-        if let error = pushReply(&reply, depth: 0), raising {
+        if let error = pushReply(&client.reply, depth: 0), raising {
             // The command failed: raised as its error table (pushed by pushReply).
             _ = error
             return -1
@@ -415,10 +423,10 @@ final class ScriptEngine {
     }
 
     /// The error for a command the script's caller may not run (logged with the `lua` context).
-    private func aclRefusal(_ spec: CommandSpec, arguments: [[UInt8]], run: Run) -> String? {
+    private func aclRefusal(_ spec: CommandSpec, request: RESPRequest, run: Run) -> String? {
         let user = node.user(of: run.caller)
         if user.unrestricted { return nil }
-        let values = ACLArguments(arguments)
+        let values = ACLArguments(request)
         guard let denial = user.check(spec, values) else { return nil }
         // The log shows the caller running its EVAL or FCALL.
         let running = run.command.first.map { String(decoding: $0, as: UTF8.self).lowercased() }
@@ -446,19 +454,22 @@ final class ScriptEngine {
 
     /// A redis.call argument: strings as they are, numbers as Redis spells them (integers without
     /// a fraction, others with 17 significant digits); nil for other types.
-    private func commandArgument(at index: Int32) -> [UInt8]? {
+    /// Appends argument `index` of `redis.call` to the request: a string as it is, a number as
+    /// Redis formats it (an integral value as an integer); false for any other type.
+    private func appendArgument(at index: Int32, to builder: inout RESPRequest.Builder) -> Bool {
         switch lua_type(state, index) {
         case LUA_TSTRING:
-            return bytes(at: index)
+            var length = 0
+            guard let pointer = sg_lua_tostring(state, index, &length) else { return false }
+            builder.append(UnsafeRawBufferPointer(start: pointer, count: length))
         case LUA_TNUMBER:
             let value = lua_tonumber(state, index)
-            if value == value.rounded(.towardZero), abs(value) < 9.2e18 {
-                return Array(String(Int64(value)).utf8)
-            }
-            return Array(DoubleFormat.reply(value).utf8)
+            var text = value == value.rounded(.towardZero) && abs(value) < 9.2e18 ? String(Int64(value)) : DoubleFormat.reply(value)
+            text.withUTF8 { builder.append(UnsafeRawBufferPointer($0)) }
         default:
-            return nil
+            return false
         }
+        return true
     }
 
     // MARK: - Conversions
