@@ -255,4 +255,22 @@ struct NodeACLTests {
         #expect(node == redis)
         await #expect(throws: (any Error).self) { _ = try await startNode(["--user", "bob", "on", "bogus"]).stop() }
     }
+
+    /// `acl-pubsub-default`: the channels of a new user, of `reset` and of a new selector follow it,
+    /// from the config file's `user` lines on and after CONFIG SET; the default user keeps `&*`.
+    @Test func aclPubsubDefaultAsRedis() async throws {
+        let startup = ["--acl-pubsub-default", "allchannels", "--user", "carol", "on", "nopass", "+@all"]
+        guard let (redis, node) = try await both(startup, { port in
+            let client = try RedisTestClient(port: port)
+            return try client.rawPipeline([
+                ["CONFIG", "GET", "acl-pubsub-default"], ["ACL", "LIST"],
+                ["ACL", "SETUSER", "dan", "on"], ["ACL", "SETUSER", "erin", "on", "(+get ~x*)"], ["ACL", "LIST"],
+                ["ACL", "SETUSER", "erin", "reset"], ["ACL", "GETUSER", "erin"],
+                ["CONFIG", "SET", "acl-pubsub-default", "RESETCHANNELS"], ["CONFIG", "GET", "acl-pubsub-default"],
+                ["ACL", "SETUSER", "frank", "on", "(+set ~y*)"], ["ACL", "SETUSER", "dan", "reset"], ["ACL", "LIST"],
+                ["CONFIG", "SET", "acl-pubsub-default", "bogus"],
+            ])
+        }) else { return }
+        #expect(node == redis)
+    }
 }

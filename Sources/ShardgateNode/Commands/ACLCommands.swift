@@ -36,7 +36,7 @@ enum ACLCommands {
         let control = call.node.access
         let rules = try mergeSelectors((3..<call.count).map { call.string($0) })
         // Rules apply to a copy: a failing one leaves the user as it was.
-        let scratch = ACLUser(name: name)
+        let scratch = ACLUser(name: name, allChannelsByDefault: control.allChannelsByDefault)
         if let existing = control.user(name) { scratch.copyRules(from: existing) }
         for rule in rules {
             do {

@@ -445,8 +445,14 @@ final class ACLUser {
     /// Nothing to check: the root selector allows every command, key and channel.
     private(set) var unrestricted = false
 
-    init(name: String) {
+    /// `acl-pubsub-default allchannels` when the user was made: its root selector, a `reset` and
+    /// each new selector start with every channel.
+    let allChannelsByDefault: Bool
+
+    init(name: String, allChannelsByDefault: Bool = false) {
         self.name = name
+        self.allChannelsByDefault = allChannelsByDefault
+        root.allChannels = allChannelsByDefault
     }
 
     func refresh() { unrestricted = root.isUnrestricted }
@@ -490,6 +496,7 @@ final class ACLUser {
             for step in ["resetpass", "resetkeys", "resetchannels", "off", "-@all", "clearselectors", "sanitize-payload"] {
                 try apply(step)
             }
+            if allChannelsByDefault { try apply("allchannels") }
         default:
             let bytes = Array(rule.utf8)
             if rule.hasPrefix(">") {
@@ -512,6 +519,7 @@ final class ACLUser {
                 passwords.remove(at: index)
             } else if rule.hasPrefix("("), rule.hasSuffix(")") {
                 var selector = ACLSelector()
+                selector.allChannels = allChannelsByDefault
                 for part in rule.dropFirst().dropLast().split(separator: " ") { try selector.apply(String(part)) }
                 selectors.append(selector)
             } else {
@@ -579,6 +587,8 @@ final class AccessControl {
     var nextLogID = 0
     /// `acllog-max-len`.
     var logMaxLength = 128
+    /// `acl-pubsub-default allchannels`: users made from now on start with every channel.
+    var allChannelsByDefault = false
 
     init(requirePass: String?) {
         defaultUser = ACLUser(name: "default")
@@ -606,7 +616,7 @@ final class AccessControl {
 
     func createUser(_ name: String) -> ACLUser {
         if let user = users[name] { return user }
-        let user = ACLUser(name: name)
+        let user = ACLUser(name: name, allChannelsByDefault: allChannelsByDefault)
         user.refresh()
         users[name] = user
         return user
@@ -658,7 +668,7 @@ extension AccessControl {
     /// keeping its object so that clients authenticated as it keep it. The rules must be valid
     /// (`ruleError`).
     func define(_ name: String, rules: [String], reset: Bool = false) {
-        let scratch = ACLUser(name: name)
+        let scratch = ACLUser(name: name, allChannelsByDefault: allChannelsByDefault)
         for rule in (try? ACLCommands.mergeSelectors((reset ? ["reset"] : []) + rules)) ?? [] { try? scratch.apply(rule) }
         createUser(name).copyRules(from: scratch)
     }

@@ -72,6 +72,7 @@ extension Node {
     /// together, as in Redis; the file then wins and the conflict is logged).
     func loadUsers() {
         access.logMaxLength = settings.aclLogMaxLength
+        access.allChannelsByDefault = settings.aclPubsubDefault == "allchannels"
         if !settings.aclFile.isEmpty {
             if !settings.users.isEmpty {
                 logger.error("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. The `user` lines are ignored.")

@@ -70,6 +70,7 @@ extension Node {
         persistenceSettingsChanged(from: previous)
         if settings.maxMemoryPolicy != previous.maxMemoryPolicy { updateAccessTracking(now: now) }
         if settings.requirePass != previous.requirePass { requirePassChanged() }
+        if settings.aclPubsubDefault != previous.aclPubsubDefault { access.allChannelsByDefault = settings.aclPubsubDefault == "allchannels" }
         if settings.aclLogMaxLength != previous.aclLogMaxLength {
             access.logMaxLength = settings.aclLogMaxLength
             access.log = Array(access.log.prefix(settings.aclLogMaxLength))

@@ -16,6 +16,9 @@ public struct NodeSettings: Sendable {
     public var aclFile = ""
     /// `acllog-max-len`: ACL LOG entries kept.
     public var aclLogMaxLength = 128
+    /// `acl-pubsub-default`: the channels a new user (or a `reset` one, or a new selector) may use:
+    /// `resetchannels` (none, Redis 7.0's default) or `allchannels`.
+    public var aclPubsubDefault = "resetchannels"
     public var directory = "."
     public var dbFilename = "dump.rdb"
     /// `save` points: after `seconds` if at least `changes` writes happened.
@@ -157,6 +160,7 @@ extension NodeSettings {
             set: { settings, value in settings.requirePass = value.isEmpty ? nil : value }),
         string("aclfile", \.aclFile, mutable: false),
         integer("acllog-max-len", \.aclLogMaxLength, range: 0...Int(Int32.max)),
+        choice("acl-pubsub-default", \.aclPubsubDefault, ["allchannels", "resetchannels"]),
         protected(string("dir", \.directory, mutable: false)),
         protected(string("dbfilename", \.dbFilename, validate: baseName("dbfilename", "filename"))),
         ConfigParameter(
