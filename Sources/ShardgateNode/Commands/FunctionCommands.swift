@@ -24,7 +24,7 @@ enum FunctionCommands {
         let run = ScriptEngine.Run(
             caller: call.client, name: name, flags: function.flags,
             readOnly: readOnly || function.flags.contains(.noWrites), startedAt: Clock.monotonicMicroseconds(),
-            command: (0..<call.count).map { call.bytes($0) })
+            command: call.request)
         engine.runFunction(name, keys: keys, arguments: arguments, run: run)
     }
 
@@ -119,8 +119,8 @@ enum FunctionCommands {
             client.bulk("name")
             client.bulk(run.name)
             client.bulk("command")
-            client.arrayHeader(run.command.count)
-            for argument in run.command { client.bulk(argument) }
+            client.arrayHeader(run.command.argumentCount)
+            for index in 0..<run.command.argumentCount { run.command.withArgument(index) { client.bulk($0) } }
             client.bulk("duration_ms")
             client.integer((Clock.monotonicMicroseconds() - run.startedAt) / 1000)
         } else {

@@ -51,18 +51,16 @@ enum ScriptingCommands {
         ("script|kill", .init(scriptKill)), ("script|help", .init(scriptHelp)), ("script|debug", .init(scriptDebug)),
     ]}
 
-    /// Reads `numkeys` at `index` and splits the rest into keys and arguments.
+    /// Reads `numkeys` at `index`: the argument positions of the keys and of the other arguments.
     static func keysAndArguments(
         _ call: CommandCall, at index: Int, notInteger: CommandError = .notInteger
-    ) throws(CommandError) -> ([[UInt8]], [[UInt8]]) {
+    ) throws(CommandError) -> (keys: Range<Int>, arguments: Range<Int>) {
         let count = try call.integer(index, error: notInteger)
         guard count >= 0 else { throw CommandError("ERR Number of keys can't be negative") }
         guard count <= call.count - index - 1 else {
             throw CommandError("ERR Number of keys can't be greater than number of args")
         }
-        let keys = (0..<count).map { call.bytes(index + 1 + $0) }
-        let arguments = (index + 1 + count..<call.count).map { call.bytes($0) }
-        return (keys, arguments)
+        return (index + 1..<index + 1 + count, index + 1 + count..<call.count)
     }
 
     static func eval(_ call: inout CommandCall, bySHA: Bool, readOnly: Bool) throws(CommandError) {
@@ -85,7 +83,7 @@ enum ScriptingCommands {
         let run = ScriptEngine.Run(
             caller: call.client, name: sha, flags: flags ?? [],
             readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: Clock.monotonicMicroseconds(),
-            command: (0..<call.count).map { call.bytes($0) })
+            command: call.request)
         engine.runScript(sha: sha, keys: keys, arguments: arguments, run: run)
     }
 

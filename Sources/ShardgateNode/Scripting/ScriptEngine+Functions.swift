@@ -133,26 +133,16 @@ extension ScriptEngine {
     }
 
     /// Runs a registered function with its keys and arguments, its reply to `run.caller`.
-    func runFunction(_ name: String, keys: [[UInt8]], arguments: [[UInt8]], run: Run) {
+    func runFunction(_ name: String, keys: Range<Int>, arguments: Range<Int>, run: Run) {
         let base = lua_gettop(state)
         lua_getfield(state, sg_lua_registry(), "shardgate.handler")
         lua_getfield(state, sg_lua_registry(), "shardgate.functions")
         lua_getfield(state, -1, name)
         lua_remove(state, -2)
-        pushStrings(keys)
-        pushStrings(arguments)
+        pushArray(run.command, keys)
+        pushArray(run.command, arguments)
         execute(argumentCount: 2, handlerIndex: base + 1, run: run)
         lua_settop(state, base)
-    }
-
-    private func pushStrings(_ items: [[UInt8]]) {
-        lua_createtable(state, Int32(items.count), 0)
-        for (index, item) in items.enumerated() {
-            item.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { lua_pushlstring(state, $0.baseAddress, $0.count) }
-            }
-            lua_rawseti(state, -2, Int32(index + 1))
-        }
     }
 
     /// redis.register_function(name, callback) or redis.register_function{function_name=,

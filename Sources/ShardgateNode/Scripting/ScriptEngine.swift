@@ -40,8 +40,8 @@ final class ScriptEngine {
         /// Whether it ran a write (it then cannot be killed).
         var wrote = false
         let startedAt: Int
-        /// The command that runs it (FUNCTION STATS).
-        var command: [[UInt8]] = []
+        /// The command that runs it (FUNCTION STATS, the ACL log).
+        let command: RESPRequest
     }
 
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may run commands flagged noscript.
@@ -180,16 +180,16 @@ final class ScriptEngine {
     }
 
     /// Runs a cached script with its keys and arguments, its reply (or error) to `run.caller`.
-    func runScript(sha: String, keys: [[UInt8]], arguments: [[UInt8]], run: Run) {
+    func runScript(sha: String, keys: Range<Int>, arguments: Range<Int>, run: Run) {
         let base = lua_gettop(state)
         lua_getfield(state, sg_lua_registry(), "shardgate.handler")
         lua_getfield(state, sg_lua_registry(), "shardgate.scripts")
         lua_getfield(state, -1, sha)
         lua_remove(state, -2)
         lua_getfield(state, sg_lua_registry(), "shardgate.globals")
-        pushArray(keys)
+        pushArray(run.command, keys)
         lua_setfield(state, -2, "KEYS")
-        pushArray(arguments)
+        pushArray(run.command, arguments)
         lua_setfield(state, -2, "ARGV")
         sg_lua_pop(state, 1)
         execute(argumentCount: 0, handlerIndex: base + 1, run: run)
@@ -429,7 +429,7 @@ final class ScriptEngine {
         let values = ACLArguments(request)
         guard let denial = user.check(spec, values) else { return nil }
         // The log shows the caller running its EVAL or FCALL.
-        let running = run.command.first.map { String(decoding: $0, as: UTF8.self).lowercased() }
+        let running = run.command.string(0).lowercased()
         node.logDenial(denial, spec: spec, arguments: values, user: user, client: run.caller, context: "lua", running: running)
         switch denial.kind {
         case .key: return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
@@ -497,11 +497,14 @@ final class ScriptEngine {
         return Self.string(state, -1)
     }
 
-    private func pushArray(_ items: [[UInt8]]) {
-        lua_createtable(state, Int32(items.count), 0)
-        for (index, item) in items.enumerated() {
-            pushBytes(item)
-            lua_rawseti(state, -2, Int32(index + 1))
+    /// Arguments `range` of `request` as a Lua array of strings (KEYS, ARGV), read in place.
+    func pushArray(_ request: RESPRequest, _ range: Range<Int>) {
+        lua_createtable(state, Int32(range.count), 0)
+        for (position, index) in range.enumerated() {
+            request.withArgument(index) { bytes in
+                lua_pushlstring(state, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+            }
+            lua_rawseti(state, -2, Int32(position + 1))
         }
     }
 
