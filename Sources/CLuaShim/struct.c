@@ -138,6 +138,35 @@ static void to_order(char *bytes, size_t size, int endian) {
     }
 }
 
+/// A float (`size` 4) or a double (8) in `endian` order.
+static void put_float(lua_State *L, luaL_Buffer *buffer, int argument, int endian, size_t size) {
+    lua_Number number = luaL_checknumber(L, argument);
+    char bytes[sizeof(double)];
+    if (size == sizeof(float)) {
+        float value = (float)number;
+        memcpy(bytes, &value, size);
+    } else {
+        double value = number;
+        memcpy(bytes, &value, size);
+    }
+    to_order(bytes, size, endian);
+    luaL_addlstring(buffer, bytes, size);
+}
+
+static lua_Number get_float(const char *data, int endian, size_t size) {
+    char bytes[sizeof(double)];
+    memcpy(bytes, data, size);
+    to_order(bytes, size, endian);
+    if (size == sizeof(float)) {
+        float value;
+        memcpy(&value, bytes, size);
+        return value;
+    }
+    double value;
+    memcpy(&value, bytes, size);
+    return value;
+}
+
 static int struct_pack(lua_State *L) {
     header_t h;
     const char *format = luaL_checkstring(L, 1);
@@ -160,18 +189,9 @@ static int struct_pack(lua_State *L) {
         case 'x':
             luaL_addchar(&buffer, '\0');
             break;
-        case 'f': {
-            float value = (float)luaL_checknumber(L, argument++);
-            to_order((char *)&value, size, h.endian);
-            luaL_addlstring(&buffer, (char *)&value, size);
+        case 'f': case 'd':
+            put_float(L, &buffer, argument++, h.endian, size);
             break;
-        }
-        case 'd': {
-            double value = luaL_checknumber(L, argument++);
-            to_order((char *)&value, size, h.endian);
-            luaL_addlstring(&buffer, (char *)&value, size);
-            break;
-        }
         case 'c': case 's': {
             size_t length;
             const char *text = luaL_checklstring(L, argument++, &length);
@@ -216,22 +236,10 @@ static int struct_unpack(lua_State *L) {
             break;
         case 'x':
             break;
-        case 'f': {
-            float value;
-            memcpy(&value, data + position, size);
-            to_order((char *)&value, sizeof(value), h.endian);
-            lua_pushnumber(L, value);
+        case 'f': case 'd':
+            lua_pushnumber(L, get_float(data + position, h.endian, size));
             results++;
             break;
-        }
-        case 'd': {
-            double value;
-            memcpy(&value, data + position, size);
-            to_order((char *)&value, sizeof(value), h.endian);
-            lua_pushnumber(L, value);
-            results++;
-            break;
-        }
         case 'c':
             if (size == 0) {
                 if (results == 0 || !lua_isnumber(L, -1)) luaL_error(L, "format 'c0' needs a previous size");
