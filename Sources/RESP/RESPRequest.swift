@@ -131,27 +131,7 @@ public struct RESPRequest: Sendable {
         /// once instead of five times.
         public mutating func append(_ argument: UnsafeRawBufferPointer) {
             let start = buffer.writerIndex
-            var header = 0
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: argument.count + 24) { out in
-                out[0] = UInt8(ascii: "$")
-                var digits = 1
-                var rest = argument.count / 10
-                while rest > 0 { digits += 1; rest /= 10 }
-                var value = argument.count
-                for position in stride(from: digits, to: 0, by: -1) {
-                    out[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-                out[digits + 1] = UInt8(ascii: "\r")
-                out[digits + 2] = UInt8(ascii: "\n")
-                header = digits + 3
-                if argument.count > 0 {
-                    UnsafeMutableRawBufferPointer(rebasing: out[header..<(header + argument.count)]).copyMemory(from: argument)
-                }
-                out[header + argument.count] = UInt8(ascii: "\r")
-                out[header + argument.count + 1] = UInt8(ascii: "\n")
-                return header + argument.count + 2
-            }
+            let header = buffer.writeRESPBulkString(bytes: argument)
             let span = ArgumentSpan(offset: Int32(start + header), length: Int32(argument.count))
             if appended == 0 { first = span } else if appended == 1 { second = span }
             appended += 1
@@ -188,9 +168,7 @@ extension RESPRequest {
         var before = rest.readSlice(length: headerStart)!
         rest.moveReaderIndex(forwardBy: 4)
         buffer.writeBuffer(&before)
-        buffer.writeInteger(UInt8(ascii: "$"))
-        buffer.writeDecimal(big.bytes.count)
-        buffer.writeCRLF()
+        buffer.writeRESPHeader(UInt8(ascii: "$"), big.bytes.count)
         let offset = buffer.writerIndex
         buffer.writeBytes(big.bytes)
         buffer.writeBuffer(&rest)

@@ -8,34 +8,82 @@ extension ByteBuffer {
     }
 
     /// Writes `value` in decimal without going through `String`.
+    @inlinable
     public mutating func writeDecimal(_ value: Int) {
-        if value >= 0 && value < 10 {
-            writeInteger(UInt8(truncatingIfNeeded: value) &+ UInt8(ascii: "0"))
-            return
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { out in Self.formatDecimal(value, into: out, at: 0) }
+    }
+
+    /// A RESP header line, `type`, `value` in decimal and CRLF (`*3`, `$5`, `:42`), written with one
+    /// reservation of the buffer: a byte-by-byte write costs a capacity and uniqueness check each,
+    /// which was most of the cost of a short reply.
+    @inlinable
+    public mutating func writeRESPHeader(_ type: UInt8, _ value: Int) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 23) { out in
+            out[0] = type
+            let end = Self.formatDecimal(value, into: out, at: 1)
+            out[end] = 0x0D
+            out[end + 1] = 0x0A
+            return end + 2
+        }
+    }
+
+    /// A bulk string (`$len`, the bytes, CRLF) in one reservation; returns the length of its
+    /// header (where the bytes start, from where it began).
+    @inlinable @discardableResult
+    public mutating func writeRESPBulkString(bytes: UnsafeRawBufferPointer) -> Int {
+        var header = 0
+        writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count + 25) { out in
+            out[0] = UInt8(ascii: "$")
+            var end = Self.formatDecimal(bytes.count, into: out, at: 1)
+            out[end] = 0x0D
+            out[end + 1] = 0x0A
+            end += 2
+            header = end
+            if let base = bytes.baseAddress { (out.baseAddress! + end).copyMemory(from: base, byteCount: bytes.count) }
+            end += bytes.count
+            out[end] = 0x0D
+            out[end + 1] = 0x0A
+            return end + 2
+        }
+        return header
+    }
+
+    /// Writes `value` in decimal into `out` from `start` (room for 20 bytes); returns the end.
+    @inlinable
+    static func formatDecimal(_ value: Int, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        var position = start
+        if value < 0 {
+            out[position] = UInt8(ascii: "-")
+            position += 1
         }
         var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var count = 0
-            repeat {
-                digits[19 - count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            if value < 0 { writeInteger(UInt8(ascii: "-")) }
-            writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[(20 - count)...]))
+        if magnitude < 10 {
+            out[position] = UInt8(truncatingIfNeeded: magnitude) &+ UInt8(ascii: "0")
+            return position + 1
         }
+        var digits = 0
+        var rest = magnitude
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var index = position + digits - 1
+        while magnitude > 0 {
+            out[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
+            magnitude /= 10
+            index -= 1
+        }
+        return position + digits
     }
 
+    @inlinable
     public mutating func writeRESPArrayHeader(_ count: Int) {
-        writeInteger(UInt8(ascii: "*"))
-        writeDecimal(count)
-        writeCRLF()
+        writeRESPHeader(UInt8(ascii: "*"), count)
     }
 
+    @inlinable
     public mutating func writeRESPInteger(_ value: Int) {
-        writeInteger(UInt8(ascii: ":"))
-        writeDecimal(value)
-        writeCRLF()
+        writeRESPHeader(UInt8(ascii: ":"), value)
     }
 
     public mutating func writeRESPSimpleString(_ text: String) {
@@ -47,11 +95,18 @@ extension ByteBuffer {
     /// An error reply; `message` starts with the error code (`ERR`, `NOAUTH`, ...). CR and LF inside it
     /// become spaces, as Redis does, so the reply stays one line.
     public mutating func writeRESPError(_ message: String) {
-        writeInteger(UInt8(ascii: "-"))
-        for byte in message.utf8 {
-            writeInteger(byte == 0x0D || byte == 0x0A ? UInt8(ascii: " ") : byte)
+        var message = message
+        message.withUTF8 { text in
+            _ = writeWithUnsafeMutableBytes(minimumWritableBytes: text.count + 3) { out in
+                out[0] = UInt8(ascii: "-")
+                for (offset, byte) in text.enumerated() {
+                    out[offset + 1] = byte == 0x0D || byte == 0x0A ? UInt8(ascii: " ") : byte
+                }
+                out[text.count + 1] = 0x0D
+                out[text.count + 2] = 0x0A
+                return text.count + 3
+            }
         }
-        writeCRLF()
     }
 
     public mutating func writeRESPBulkString<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
@@ -61,26 +116,20 @@ extension ByteBuffer {
     }
 
     public mutating func writeRESPBulkString(buffer: ByteBuffer) {
-        writeInteger(UInt8(ascii: "$"))
-        writeDecimal(buffer.readableBytes)
-        writeCRLF()
+        writeRESPHeader(UInt8(ascii: "$"), buffer.readableBytes)
         writeImmutableBuffer(buffer)
         writeCRLF()
     }
 
     public mutating func writeRESPBulkString(_ text: String) {
-        writeInteger(UInt8(ascii: "$"))
-        writeDecimal(text.utf8.count)
-        writeCRLF()
+        writeRESPHeader(UInt8(ascii: "$"), text.utf8.count)
         writeString(text)
         writeCRLF()
     }
 
     /// RESP3 verbatim text (`=len\r\ntxt:...`), what Redis sends RESP3 clients for INFO.
     public mutating func writeRESPVerbatimString(_ text: String) {
-        writeInteger(UInt8(ascii: "="))
-        writeDecimal(text.utf8.count + 4)
-        writeCRLF()
+        writeRESPHeader(UInt8(ascii: "="), text.utf8.count + 4)
         writeStaticString("txt:")
         writeString(text)
         writeCRLF()

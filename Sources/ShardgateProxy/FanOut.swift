@@ -53,11 +53,7 @@ final class FanOut {
         buffer.writeRESPArrayHeader(1 + parts[part].keyCount * width)
         request.frame.withUnsafeReadableBytes { bytes in
             func copy(_ span: RESPRequest.ArgumentSpan) {
-                buffer.writeInteger(UInt8(ascii: "$"))
-                buffer.writeDecimal(Int(span.length))
-                buffer.writeCRLF()
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[span.range]))
-                buffer.writeCRLF()
+                buffer.writeRESPBulkString(bytes: UnsafeRawBufferPointer(rebasing: bytes[span.range]))
             }
             copy(spans[0])
             for key in keyGroups.indices where keyGroups[key] == group {

@@ -54,10 +54,9 @@ enum HyperLogLogCommands {
         let sparseMaxBytes = call.node.settings.hllSparseMaxBytes
         var updated = created ? 1 : 0
         let elements = 2..<call.count
-        let current = call
         let failed = update(call.database, slot: slot) { bytes in
             for index in elements {
-                switch current.argument(index, { HyperLogLog.add(&bytes, $0, sparseMaxBytes: sparseMaxBytes) }) {
+                switch call.argument(index, { HyperLogLog.add(&bytes, $0, sparseMaxBytes: sparseMaxBytes) }) {
                 case .changed: updated += 1
                 case .unchanged: break
                 case .corrupt: return true

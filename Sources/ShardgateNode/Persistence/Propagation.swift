@@ -99,9 +99,7 @@ extension Node {
         var before = rest.readSlice(length: Int(request.span(big.index).offset) - 4)!  // `$0\r\n`
         rest.moveReaderIndex(forwardBy: 4)
         propagation.pending.writeBuffer(&before)
-        propagation.pending.writeInteger(UInt8(ascii: "$"))
-        propagation.pending.writeDecimal(big.bytes.count)
-        propagation.pending.writeCRLF()
+        propagation.pending.writeRESPHeader(UInt8(ascii: "$"), big.bytes.count)
         propagation.pending.writeBytes(big.bytes)
         propagation.pending.writeBuffer(&rest)
     }

@@ -105,13 +105,7 @@ final class ClientConnection {
     }
     func integer(_ value: Int) { reply.writeRESPInteger(value) }
 
-    func bulk(_ bytes: UnsafeRawBufferPointer) {
-        reply.writeInteger(UInt8(ascii: "$"))
-        reply.writeDecimal(bytes.count)
-        reply.writeCRLF()
-        reply.writeBytes(bytes)
-        reply.writeCRLF()
-    }
+    func bulk(_ bytes: UnsafeRawBufferPointer) { reply.writeRESPBulkString(bytes: bytes) }
     func bulk(_ bytes: [UInt8]) { bytes.withUnsafeBytes { bulk($0) } }
     func bulk(_ text: String) { reply.writeRESPBulkString(text) }
 
@@ -131,9 +125,7 @@ final class ClientConnection {
     /// A RESP3 aggregate header with its own type byte, or the RESP2 array that stands for it.
     private func aggregateHeader(_ resp3Type: UInt8, _ count: Int, resp2Count: Int) {
         guard protocolVersion == 3 else { return reply.writeRESPArrayHeader(resp2Count) }
-        reply.writeInteger(resp3Type)
-        reply.writeDecimal(count)
-        reply.writeCRLF()
+        reply.writeRESPHeader(resp3Type, count)
     }
 
     /// A double as Redis 7.0 writes it (`%.17g`): a bulk string in RESP2, `,` in RESP3.
