@@ -3,6 +3,7 @@ import CLuaShim
 import Commands
 import NIOCore
 import RESP
+import RedisText
 
 /// The node's Lua interpreter (one state, like Redis's): the scripts EVAL cached, the functions
 /// FUNCTION LOAD registered, and the client their `redis.call`s run as.
@@ -29,8 +30,9 @@ final class ScriptEngine {
     var loadingCallbacks: [(String, Int32)] = []
     var loadDeadline = 0
 
-    /// What the running script is and may do.
-    struct Run {
+    /// What the running script is and may do. A class: `redis.call` reads it and marks a write on
+    /// it for every command, which copying its fields would make cost several retains each time.
+    final class Run {
         let caller: ClientConnection
         /// The SHA1 of an EVAL script, or the function's name.
         let name: String
@@ -42,6 +44,15 @@ final class ScriptEngine {
         let startedAt: Int
         /// The command that runs it (FUNCTION STATS, the ACL log).
         let command: RESPRequest
+
+        init(caller: ClientConnection, name: String, flags: ScriptFlags, readOnly: Bool, startedAt: Int, command: RESPRequest) {
+            self.caller = caller
+            self.name = name
+            self.flags = flags
+            self.readOnly = readOnly
+            self.startedAt = startedAt
+            self.command = command
+        }
     }
 
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may run commands flagged noscript.
@@ -355,7 +366,7 @@ final class ScriptEngine {
     private func redisCall(raising: Bool) -> Int32 {
         let count = lua_gettop(state)
         guard count > 0 else { return raise("Please specify at least one argument for this redis lib call") }
-        guard var run = running else { return raise("redis.call() can only be called inside a script invocation") }
+        guard let run = running else { return raise("redis.call() can only be called inside a script invocation") }
         // Encoded straight from the Lua stack, which is then free for the reply.
         var capacity = 16
         for index in 1...count { capacity += (lua_type(state, index) == LUA_TSTRING ? Int(lua_objlen(state, index)) : 32) + 16 }
@@ -397,7 +408,6 @@ final class ScriptEngine {
                 node.run(handler, spec: spec, request: request, client: client)
                 if node.persistence.dirty != dirty { run.wrote = true }
                 if spec.isWrite { run.wrote = true }
-                running = run
                 failure = nil
             }
         }
@@ -497,49 +507,62 @@ final class ScriptEngine {
         return Self.string(state, -1)
     }
 
-    /// Arguments `range` of `request` as a Lua array of strings (KEYS, ARGV), read in place.
+    /// Arguments `range` of `request` as a Lua array of strings (KEYS, ARGV), read in place: the
+    /// spans are found in one walk of the frame (`RESPRequest.span` walks it for each argument).
     func pushArray(_ request: RESPRequest, _ range: Range<Int>) {
         lua_createtable(state, Int32(range.count), 0)
-        for (position, index) in range.enumerated() {
-            request.withArgument(index) { bytes in
-                lua_pushlstring(state, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        spans.removeAll(keepingCapacity: true)
+        request.collectSpans(into: &spans)
+        request.frame.withUnsafeReadableBytes { bytes in
+            for (position, index) in range.enumerated() {
+                let span = spans[index].range
+                lua_pushlstring(state, (bytes.baseAddress! + span.lowerBound).assumingMemoryBound(to: CChar.self), span.count)
+                lua_rawseti(state, -2, Int32(position + 1))
             }
-            lua_rawseti(state, -2, Int32(position + 1))
         }
     }
 
-    private func pushBytes(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { lua_pushlstring(state, $0.baseAddress, $0.count) }
-        }
-    }
-
-    private func pushBytes(_ bytes: ByteBufferView) {
-        let array = Array(bytes)
-        pushBytes(array)
-    }
+    /// `pushArray`'s spans, kept between scripts.
+    private var spans: [RESPRequest.ArgumentSpan] = []
 
     /// Pushes one RESP reply read from `buffer` as Lua value, the way Redis converts replies for
-    /// scripts; returns the error text when the reply was an error (pushed as `{err=...}`).
+    /// scripts; returns the error text when the reply was an error (pushed as `{err=...}`). Read in
+    /// place: nothing is copied out of the buffer on the way to Lua.
     @discardableResult
     private func pushReply(_ buffer: inout ByteBuffer, depth: Int) -> String? {
-        guard let type = buffer.readInteger(as: UInt8.self) else {
+        var position = 0
+        let error = buffer.withUnsafeReadableBytes { bytes in pushReply(bytes, at: &position, depth: depth) }
+        buffer.moveReaderIndex(forwardBy: position)
+        return error
+    }
+
+    /// `pushReply` of the reply at `position` in `bytes`, moving `position` past it.
+    @discardableResult
+    private func pushReply(_ bytes: UnsafeRawBufferPointer, at position: inout Int, depth: Int) -> String? {
+        guard position < bytes.count else {
             lua_pushnil(state)
             return nil
         }
-        func line() -> [UInt8] {
-            let view = buffer.readableBytesView
-            let end = view.firstIndex(of: 13) ?? view.endIndex
-            let text = Array(view[view.startIndex..<end])
-            buffer.moveReaderIndex(forwardBy: min(end - view.startIndex + 2, buffer.readableBytes))
+        let type = bytes[position]
+        position += 1
+        // The rest of the line, up to its CR; `position` moves past its CRLF.
+        func line() -> UnsafeRawBufferPointer {
+            var end = position
+            while end < bytes.count && bytes[end] != 13 { end += 1 }
+            let text = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+            position = min(end + 2, bytes.count)
             return text
         }
-        func number() -> Int { Int(String(decoding: line(), as: UTF8.self)) ?? 0 }
+        func number() -> Int { RedisInteger.parse(line()).map { Int($0) } ?? 0 }
+        func push(_ text: UnsafeRawBufferPointer) {
+            guard let base = text.baseAddress, text.count > 0 else { return lua_pushstring(state, "") }
+            lua_pushlstring(state, base.assumingMemoryBound(to: CChar.self), text.count)
+        }
         if depth > 0 && depth % 32 == 0 { _ = lua_checkstack(state, 64) }
         switch type {
         case UInt8(ascii: "+"):
             sg_lua_newtable(state)
-            pushBytes(line())
+            push(line())
             lua_setfield(state, -2, "ok")
         case UInt8(ascii: "-"):
             let text = String(decoding: line(), as: UTF8.self)
@@ -553,21 +576,22 @@ final class ScriptEngine {
             lua_pushnumber(state, Double(number()))
         case UInt8(ascii: "$"), UInt8(ascii: "="):
             let length = number()
-            guard length >= 0, let bytes = buffer.readBytes(length: length) else {
+            guard length >= 0, length <= bytes.count - position else {
                 lua_pushboolean(state, 0)
                 return nil
             }
-            buffer.moveReaderIndex(forwardBy: 2)
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)])
+            position = min(position + length + 2, bytes.count)
             if type == UInt8(ascii: "=") {
                 sg_lua_newtable(state)
                 sg_lua_newtable(state)
-                pushBytes(Array(bytes.dropFirst(4)))
+                push(UnsafeRawBufferPointer(rebasing: payload.dropFirst(4)))
                 lua_setfield(state, -2, "string")
-                pushBytes(Array(bytes.prefix(3)))
+                push(UnsafeRawBufferPointer(rebasing: payload.prefix(3)))
                 lua_setfield(state, -2, "format")
                 lua_setfield(state, -2, "verbatim_string")
             } else {
-                pushBytes(bytes)
+                push(payload)
             }
         case UInt8(ascii: "*"), UInt8(ascii: ">"):
             let count = number()
@@ -577,7 +601,7 @@ final class ScriptEngine {
             }
             lua_createtable(state, Int32(count), 0)
             for index in 0..<count {
-                pushReply(&buffer, depth: depth + 1)
+                pushReply(bytes, at: &position, depth: depth + 1)
                 lua_rawseti(state, -2, Int32(index + 1))
             }
         case UInt8(ascii: "%"):
@@ -585,8 +609,8 @@ final class ScriptEngine {
             sg_lua_newtable(state)
             sg_lua_newtable(state)
             for _ in 0..<count {
-                pushReply(&buffer, depth: depth + 1)
-                pushReply(&buffer, depth: depth + 1)
+                pushReply(bytes, at: &position, depth: depth + 1)
+                pushReply(bytes, at: &position, depth: depth + 1)
                 lua_rawset(state, -3)
             }
             lua_setfield(state, -2, "map")
@@ -595,7 +619,7 @@ final class ScriptEngine {
             sg_lua_newtable(state)
             sg_lua_newtable(state)
             for _ in 0..<count {
-                pushReply(&buffer, depth: depth + 1)
+                pushReply(bytes, at: &position, depth: depth + 1)
                 lua_pushboolean(state, 1)
                 lua_rawset(state, -3)
             }
@@ -607,10 +631,10 @@ final class ScriptEngine {
             // Attributes are not shown to scripts: skipped, the reply after them is the value.
             let count = number()
             for _ in 0..<(2 * count) {
-                pushReply(&buffer, depth: depth + 1)
+                pushReply(bytes, at: &position, depth: depth + 1)
                 sg_lua_pop(state, 1)
             }
-            return pushReply(&buffer, depth: depth)
+            return pushReply(bytes, at: &position, depth: depth)
         case UInt8(ascii: "#"):
             let value = line()
             lua_pushboolean(state, value.first == UInt8(ascii: "t") ? 1 : 0)
@@ -621,7 +645,7 @@ final class ScriptEngine {
             lua_setfield(state, -2, "double")
         case UInt8(ascii: "("):
             sg_lua_newtable(state)
-            pushBytes(line())
+            push(line())
             lua_setfield(state, -2, "big_number")
         default:
             _ = line()
