@@ -114,7 +114,7 @@ enum StreamCommands {
 
     // MARK: - Replies
 
-    static func replyID(_ call: CommandCall, _ id: StreamID) { call.client.bulk(id.text) }
+    static func replyID(_ call: CommandCall, _ id: StreamID) { id.withText { call.client.bulk($0) } }
 
     static func replyEntry(_ call: CommandCall, _ node: StreamNode, _ entry: StreamNode.Entry) {
         call.client.arrayHeader(2)
@@ -301,7 +301,7 @@ enum StreamCommands {
         let pairs = (fieldIndex..<call.count).map { call.bytes($0) }
         let limits = settings(call)
         target.append(newID, pairs: pairs, maxEntries: limits.entries, maxBytes: limits.bytes)
-        call.client.bulk(newID.text)
+        replyID(call, newID)
         call.effect.dirty += 1
         call.notify(.stream, "xadd", 1)
         if let strategy = arguments.strategy,
