@@ -28,6 +28,8 @@ final class BackendConnection {
         var deadline: NIODeadline
         /// The request's size, for the bytes in flight (`outQueueBytes`).
         var bytes = 0
+        /// `PoolLoop.eventTime` when it was queued (when the loop `measures`).
+        var sentAt: UInt64 = 0
 
         /// A client's request, not the connection's own AUTH/HELLO/SELECT.
         var isRequest: Bool {
@@ -221,7 +223,8 @@ final class BackendConnection {
         stats.requestBytes += bytes
         pendingBytes += bytes
         unwrittenRequests += 1
-        waiters.append(Waiter(target: target, deadline: waitsForever ? .distantFuture : loop.deadline(), bytes: bytes))
+        waiters.append(
+            Waiter(target: target, deadline: waitsForever ? .distantFuture : loop.deadline(), bytes: bytes, sentAt: loop.eventTime))
         markDirty()
         armTimeout()
         return true
@@ -328,6 +331,7 @@ final class BackendConnection {
         stats.responses += 1
         stats.responseBytes += reply.readableBytes
         pendingBytes -= waiter.bytes
+        if loop.measures && waiter.isRequest { stats.latency.record(nanoseconds: loop.eventTime &- waiter.sentAt) }
         if case .handshake = waiter.target, RESPReplyReader.isError(reply) {
             // The error line without its `-` and CRLF ("\r\n" is one Character in a Swift String).
             let text = String(decoding: reply.readableBytesView.dropFirst().dropLast(2), as: UTF8.self)
@@ -427,6 +431,7 @@ final class BackendConnection {
 
     private func timeoutFired() {
         timeoutTimer = nil
+        loop.eventStarted()
         guard let first = waiters.first else { return }
         if first.deadline <= .now() {
             let milliseconds = loop.runtime.config.timeoutMilliseconds
@@ -457,6 +462,8 @@ final class BackendConnection {
 }
 
 extension BackendConnection: ReplyFrameConsumer {
+    func readStarted() { loop.eventStarted() }
+
     func channelFailed(_ generation: Int, reason: String) {
         if generation == self.generation {
             if reason == serverClosedConnection { stats.serverEOF += 1 } else { stats.serverErrors += 1 }
@@ -481,6 +488,8 @@ struct BackendStats: Sendable {
     var serverEOF = 0
     /// Connecting failed, or the connection failed or sent invalid RESP (`server_err`).
     var serverErrors = 0
+    /// Round trips: from the request's queueing to its reply's arrival (when the loop `measures`).
+    var latency = LatencyBuckets()
     // Gauges, filled in when a snapshot is taken.
     var connections = 0
     var inQueue = 0
@@ -498,6 +507,7 @@ struct BackendStats: Sendable {
         responseBytes += other.responseBytes
         serverEOF += other.serverEOF
         serverErrors += other.serverErrors
+        latency.add(other.latency)
         connections += other.connections
         inQueue += other.inQueue
         inQueueBytes += other.inQueueBytes

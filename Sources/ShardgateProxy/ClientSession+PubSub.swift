@@ -42,7 +42,7 @@ extension ClientSession {
     func deliverPush(_ frame: ByteBuffer) {
         guard isOpen else { return }
         let push = PubSubFrames.message(frame, protocolVersion: protocolVersion)
-        respond { $0.writeImmutableBuffer(push) }
+        respond(isRequest: false) { $0.writeImmutableBuffer(push) }
     }
 
     /// Subscriptions the machine ended (the connection closed, or RESET) are left upstream.

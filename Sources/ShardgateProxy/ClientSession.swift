@@ -36,6 +36,18 @@ final class ClientSession: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var outbound: ByteBuffer
     private var slots = CircularBuffer<Slot>(initialCapacity: 4)
+    /// When each slot's request arrived and its command, beside `slots`, kept only when the loop
+    /// `measures`: the request is counted, timed and checked for an error reply when its slot
+    /// leaves (`slotLeft`).
+    private var slotStarts = CircularBuffer<SlotStart>(initialCapacity: 4)
+    struct SlotStart {
+        var time: UInt64
+        /// The command's id, -1 for an unknown command, `notARequest` for a pub/sub push.
+        var command: Int32
+        static let notARequest = Int32.min
+    }
+    /// The command being dispatched now (what a slot reserved now answers), -1 if unknown.
+    private var currentCommand: Int32 = -1
     /// Sequence number of `slots.first`.
     private var headSequence: UInt64 = 0
     private var isDirty = false
@@ -109,6 +121,7 @@ final class ClientSession: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
         slots.removeAll()
+        slotStarts.removeAll()
         heldReplyBytes = 0
         input = nil
         let closed = machine.closed()
@@ -121,6 +134,7 @@ final class ClientSession: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
+        loop.eventStarted()
         machine.readArrived(at: .now())
         var incoming = unwrapInboundIn(data)
         input.accumulate(&incoming, allocator: context.channel.allocator)
@@ -153,7 +167,7 @@ final class ClientSession: ChannelInboundHandler {
             _ = machine.startClosing()
             var reply = ByteBuffer()
             reply.writeRESPError("ERR \(error.message)")
-            finish(with: reply)
+            finish(with: reply, answering: false)
         }
         if input?.readableBytes == 0 { input = nil }
         updateReadInterest()
@@ -238,8 +252,28 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     func reserveSlot() -> UInt64 {
         let sequence = headSequence &+ UInt64(slots.count)
-        slots.append(.waiting)
+        appendSlot(.waiting)
         return sequence
+    }
+
+    @inline(__always)
+    private func appendSlot(_ slot: Slot, command: Int32? = nil) {
+        slots.append(slot)
+        if loop.measures { slotStarts.append(SlotStart(time: loop.eventTime, command: command ?? currentCommand)) }
+    }
+
+    /// The head slot left for the client; `firstByte` is its reply's (`-` for an error).
+    @inline(__always)
+    private func slotLeft(firstByte: UInt8?) {
+        slots.removeFirst()
+        guard loop.measures else { return }
+        let start = slotStarts.removeFirst()
+        requestFinished(start, firstByte: firstByte)
+    }
+
+    private func requestFinished(_ start: SlotStart, firstByte: UInt8?) {
+        guard start.command != SlotStart.notARequest else { return }
+        loop.requestFinished(command: Int(start.command), started: start.time, failed: firstByte == UInt8(ascii: "-"))
     }
 
     /// The reply for slot `sequence` is here.
@@ -247,7 +281,7 @@ final class ClientSession: ChannelInboundHandler {
         guard let offset = slotOffset(sequence) else { return }
         noteReplySize(reply.readableBytes)
         if offset == 0 {
-            slots.removeFirst()
+            slotLeft(firstByte: reply.getInteger(at: reply.readerIndex))
             headSequence &+= 1
             emit(reply)
             writeReadySlots()
@@ -270,8 +304,11 @@ final class ClientSession: ChannelInboundHandler {
         guard let offset = slotOffset(sequence) else { return }
         if offset == 0 {
             slots.removeFirst()
+            let start = loop.measures ? slotStarts.removeFirst() : nil
             headSequence &+= 1
+            let replyStart = outbound.writerIndex
             build(&outbound)
+            if let start { requestFinished(start, firstByte: outbound.getInteger(at: replyStart)) }
             markDirty()
             writeReadySlots()
         } else {
@@ -288,14 +325,20 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     /// Answers the current request locally: written at once when nothing is pending before it.
-    func respond(_ build: (inout ByteBuffer) -> Void) {
+    /// `isRequest` false: a pub/sub push, which answers no request.
+    func respond(isRequest: Bool = true, _ build: (inout ByteBuffer) -> Void) {
+        let command = isRequest ? currentCommand : SlotStart.notARequest
         if slots.isEmpty {
+            let start = outbound.writerIndex
             build(&outbound)
+            if loop.measures {
+                requestFinished(SlotStart(time: loop.eventTime, command: command), firstByte: outbound.getInteger(at: start))
+            }
             markDirty()
         } else {
             var reply = ByteBuffer()
             build(&reply)
-            slots.append(.waiting)
+            appendSlot(.waiting, command: command)
             hold(reply, at: slots.count - 1)
         }
     }
@@ -305,16 +348,17 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     /// Ends the session after every earlier reply and then `reply` (if any) are written (the
-    /// machine is closing already).
-    private func finish(with reply: ByteBuffer?) {
-        slots.append(.close(reply))
+    /// machine is closing already). `answering`: whether that ends a request (QUIT) or not (a
+    /// protocol error, a shutdown).
+    private func finish(with reply: ByteBuffer?, answering: Bool = true) {
+        appendSlot(.close(reply), command: answering ? nil : SlotStart.notARequest)
         writeReadySlots()
     }
 
     /// Shutdown: stop reading, close once in-flight replies are written.
     func drain() {
         guard machine.startClosing() else { return }
-        finish(with: nil)
+        finish(with: nil, answering: false)
         updateReadInterest()
     }
 
@@ -324,12 +368,12 @@ final class ClientSession: ChannelInboundHandler {
             case .waiting:
                 return
             case .ready(let reply):
-                slots.removeFirst()
+                slotLeft(firstByte: reply.getInteger(at: reply.readerIndex))
                 headSequence &+= 1
                 heldReplyBytes -= reply.readableBytes
                 emit(reply)
             case .close(let reply):
-                slots.removeFirst()
+                slotLeft(firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
                 if let reply { emit(reply) }
                 flush()
                 isOpen = false
@@ -405,6 +449,7 @@ final class ClientSession: ChannelInboundHandler {
         _ = machine.startClosing()
         isOpen = false
         slots.removeAll()
+        slotStarts.removeAll()
         heldReplyBytes = 0
         outbound.clear()
         input = nil
@@ -415,6 +460,7 @@ final class ClientSession: ChannelInboundHandler {
 
     private func dispatch(_ request: RESPRequest) {
         loop.stats.commandsProcessed += 1
+        currentCommand = -1
         guard let resolved = runtime.commands.resolve(request) else {
             return unknownCommand(request)
         }
@@ -428,6 +474,7 @@ final class ClientSession: ChannelInboundHandler {
             spec = sub
             policy = runtime.policies[sub.id]
         }
+        currentCommand = Int32(truncatingIfNeeded: spec.id)
         perform(machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount), request, spec: spec)
     }
 

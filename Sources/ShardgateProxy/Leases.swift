@@ -35,6 +35,9 @@ final class LeasePool {
         self.limit = limit
     }
 
+    /// Connections lent now, over every group.
+    var lentCount: Int { lent.reduce(0, +) }
+
     /// A connection to `group`'s master for one client, or the error to answer.
     func lease(group: Int, protocolVersion: Int, database: Int) -> Result<Lease, LeaseError> {
         let backends = loop.groups[group]

@@ -3,6 +3,7 @@ import Glibc
 #else
 import Darwin
 #endif
+import Commands
 import Config
 import Logging
 import NIOCore
@@ -24,6 +25,11 @@ final class PoolLoop {
     private var dirtySessions: [ClientSession] = []
     private(set) var sessions: [ObjectIdentifier: ClientSession] = [:]
     var stats = LoopStats()
+    /// Whether latencies and per-command counts are measured (the proxy serves `/metrics`).
+    let measures: Bool
+    /// Monotonic nanoseconds of the read event being handled, when `measures`: read once per event
+    /// (a client's or a backend's read), so the requests and replies it carries share one clock read.
+    private(set) var eventTime: UInt64 = 0
     /// This loop's subscribed clients and subscriber connections, made on the first SUBSCRIBE.
     private(set) lazy var pubSub = PubSubHub(loop: self)
     /// Connections lent to clients that block or watch keys.
@@ -48,6 +54,11 @@ final class PoolLoop {
         self.logger = logger
         self.shardMap = runtime.shardMap
         self.routes = runtime.config.routes
+        self.measures = pool.measures
+        if measures {
+            stats.commandCalls = Array(repeating: 0, count: CommandTable.redis.count + 1)
+            stats.commandErrors = Array(repeating: 0, count: CommandTable.redis.count + 1)
+        }
         defer {
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             flushTask = { bound.value.flushDirty() }
@@ -242,9 +253,25 @@ final class PoolLoop {
         leases.closeAll()
     }
 
+    /// A read event (or a timer) starts: the time its requests or replies are measured with.
+    @inline(__always)
+    func eventStarted() {
+        if measures { eventTime = NIODeadline.now().uptimeNanoseconds }
+    }
+
+    /// A client's request, counted by command (`command` is -1 for an unknown one), finished
+    /// `started` (its `eventTime`) ago, with an error reply or not.
+    func requestFinished(command: Int, started: UInt64, failed: Bool) {
+        let index = command >= 0 ? command : stats.commandCalls.count - 1
+        stats.commandCalls[index] += 1
+        if failed { stats.commandErrors[index] += 1 }
+        stats.requestLatency.record(nanoseconds: eventTime &- started)
+    }
+
     func snapshot() -> LoopSnapshot {
         LoopSnapshot(
             stats: stats, connectedClients: sessions.count,
+            leasedConnections: measures ? leases.lentCount : 0, subscriptions: measures ? pubSub.subscriptionCount : 0,
             backends: groups.map { group in
                 group.allSets.map { set in
                     var total = BackendStats()
@@ -402,55 +429,4 @@ final class BackendSet {
         retiredReason = reason
         for connection in allConnections { connection.retire(reason: reason) }
     }
-}
-
-struct LoopStats: Sendable {
-    var connectionsReceived = 0
-    var commandsProcessed = 0
-    var rejectedConnections = 0
-    var protocolErrors = 0
-    var crossSlotErrors = 0
-    var splitCommands = 0
-    /// Clients closed for holding more unsent replies than `client_output_buffer_limit`.
-    var outputLimitDisconnections = 0
-    /// Clients that closed their connection, and those closed on an error (twemproxy's
-    /// `client_eof` and `client_err`).
-    var clientEOF = 0
-    var clientErrors = 0
-    /// Requests sent to a group as parts of a split command (twemproxy's `fragments`).
-    var fragments = 0
-    /// Groups taken out by auto_eject_hosts (twemproxy's `server_ejects`).
-    var serverEjects = 0
-
-    mutating func add(_ other: LoopStats) {
-        connectionsReceived += other.connectionsReceived
-        commandsProcessed += other.commandsProcessed
-        rejectedConnections += other.rejectedConnections
-        protocolErrors += other.protocolErrors
-        crossSlotErrors += other.crossSlotErrors
-        splitCommands += other.splitCommands
-        outputLimitDisconnections += other.outputLimitDisconnections
-        clientEOF += other.clientEOF
-        clientErrors += other.clientErrors
-        fragments += other.fragments
-        serverEjects += other.serverEjects
-    }
-}
-
-struct BackendSnapshot: Sendable {
-    var group: String
-    var role: String
-    var endpoint: Endpoint
-    var available: Bool
-    var inFlight: Int
-    var stats: BackendStats
-    /// Unix seconds of the group's last ejection by auto_eject_hosts (masters only), 0 if never.
-    var ejectedAt: Int64 = 0
-}
-
-struct LoopSnapshot: Sendable {
-    var stats: LoopStats
-    var connectedClients: Int
-    /// `backends[group][0]` is the master, then the replicas.
-    var backends: [[BackendSnapshot]]
 }

@@ -16,14 +16,19 @@ final class ProxyPool: Sendable {
     private let loops = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<PoolLoop>]>([:])
     let listenAddress = NIOLockedValueBox<SocketAddress?>(nil)
     let configPath: String?
+    /// Whether the loops measure latencies and count requests by command (`/metrics` is served).
+    let measures: Bool
+    /// Masters replaced by Sentinel failovers (or lost without a successor) seen by this pool.
+    let masterChanges = ManagedAtomic<Int>(0)
     /// Sentinel pools: the follower, and the topology it last published per group.
     let follower = NIOLockedValueBox<SentinelFollower?>(nil)
     private let topologies = NIOLockedValueBox<[Int: GroupTopology]>([:])
 
-    init(runtime: PoolRuntime, logger: Logger, configPath: String?) {
+    init(runtime: PoolRuntime, logger: Logger, configPath: String?, measures: Bool = false) {
         self.runtime = runtime
         self.logger = logger
         self.configPath = configPath
+        self.measures = measures
     }
 
     /// Creates this pool's state on every loop of `group`.
@@ -43,7 +48,13 @@ final class ProxyPool: Sendable {
 
     /// Publishes a watched group's topology to every loop (and remembers it for INFO).
     func apply(_ topology: GroupTopology, toGroup group: Int) {
-        topologies.withLockedValue { $0[group] = topology }
+        let previous = topologies.withLockedValue { topologies in
+            defer { topologies[group] = topology }
+            return topologies[group]
+        }
+        if let previous, previous.master != nil, previous.master != topology.master {
+            masterChanges.wrappingIncrement(ordering: .relaxed)
+        }
         let all = loops.withLockedValue { Array($0.values) }
         for bound in all {
             bound.eventLoop.execute { bound.value.apply(topology, toGroup: group) }

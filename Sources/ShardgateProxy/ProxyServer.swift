@@ -5,6 +5,7 @@ import Glibc
 import NIOConcurrencyHelpers
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
@@ -24,19 +25,25 @@ public final class ProxyServer: Service, Sendable {
     private let statsListen: (host: String, port: Int)?
     /// The stats port's bound address, once listening.
     public let statsAddress = NIOLockedValueBox<SocketAddress?>(nil)
+    /// Where `/metrics` is served over HTTP (nil: not served, and nothing is measured for it).
+    private let metricsListen: (host: String, port: Int)?
+    /// The metrics port's bound address, once listening.
+    public let metricsAddress = NIOLockedValueBox<SocketAddress?>(nil)
     private let startedAt = NIODeadline.now()
 
     public init(
         config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil,
-        statsListen: (host: String, port: Int)? = nil
+        statsListen: (host: String, port: Int)? = nil, metricsListen: (host: String, port: Int)? = nil
     ) {
         self.group = group
         self.logger = logger
         self.statsListen = statsListen
+        self.metricsListen = metricsListen
         self.pools = config.pools.map { pool in
             var poolLogger = logger
             poolLogger[metadataKey: "pool"] = "\(pool.name)"
-            return ProxyPool(runtime: PoolRuntime(config: pool), logger: poolLogger, configPath: configPath)
+            return ProxyPool(
+                runtime: PoolRuntime(config: pool), logger: poolLogger, configPath: configPath, measures: metricsListen != nil)
         }
     }
 
@@ -99,7 +106,26 @@ public final class ProxyServer: Service, Sendable {
                 ])
         }
         if let statsListen { await startStats(statsListen) }
+        if let metricsListen { try await startMetrics(metricsListen) }
         return addresses
+    }
+
+    /// Prometheus's `/metrics` (`MetricsHTTPHandler`). Unlike the stats port, a metrics port that
+    /// cannot be bound stops the start: it was asked for, and scrapes would fail unnoticed.
+    private func startMetrics(_ listen: (host: String, port: Int)) async throws {
+        let pools = self.pools
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(pools: pools))
+                }
+            }
+        let channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
+        serverChannels.withLockedValue { $0.append(channel) }
+        metricsAddress.withLockedValue { $0 = channel.localAddress }
+        logger.info("metrics listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
     }
 
     /// twemproxy's stats port (`StatsConnectionHandler`). A port that cannot be bound is logged

@@ -4,6 +4,9 @@ import RESP
 /// What a channel of server replies hands its frames and troubles to (a backend connection, a
 /// subscriber connection). `generation` tells a connection's current channel from older ones.
 protocol ReplyFrameConsumer: AnyObject {
+    /// Bytes arrived: the frames in them follow (one clock read for all of them, see
+    /// `PoolLoop.eventStarted`).
+    func readStarted()
     func received(_ frame: ByteBuffer, generation: Int)
     /// The channel closed, failed, or sent bytes that are not RESP: it cannot be trusted any more.
     func channelFailed(_ generation: Int, reason: String)
@@ -32,6 +35,7 @@ final class ReplyFrameHandler<Consumer: ReplyFrameConsumer>: ChannelInboundHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         pending.accumulate(&incoming, allocator: context.channel.allocator)
+        consumer.readStarted()
         do {
             while let frame = try framer.nextFrame(from: &pending!) {
                 consumer.received(frame, generation: generation)

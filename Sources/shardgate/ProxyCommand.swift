@@ -22,7 +22,8 @@ struct ProxyCommand: AsyncParsableCommand {
         let logger = Logger(label: "shardgate")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let server = ProxyServer(
-            config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address)
+            config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address,
+            metricsListen: runtime.metricsListen.address)
         // The proxy starts inside the service group, so SIGTERM is handled from the first moment.
         let services = ServiceGroup(
             configuration: .init(

@@ -20,11 +20,14 @@ struct RuntimeOptions: ParsableArguments {
     var threads: Int = System.coreCount
 
     @Option(help: "twemproxy's stats port: each connection gets nutcracker's JSON stats (host:port; port 0 picks a free port; `off`: none).")
-    var statsListen: StatsListen = StatsListen(host: "127.0.0.1", port: 22222)
+    var statsListen: ListenOption = ListenOption(host: "127.0.0.1", port: 22222)
+
+    @Option(help: "Prometheus metrics: `GET /metrics` over HTTP (host:port; port 0 picks a free port; `off`: none, and nothing is measured for it).")
+    var metricsListen: ListenOption = ListenOption(off: ())
 }
 
-/// `--stats-listen host:port` or `off`.
-struct StatsListen: ExpressibleByArgument {
+/// `--stats-listen` / `--metrics-listen`: `host:port` or `off`.
+struct ListenOption: ExpressibleByArgument {
     var host: String
     var port: Int
     var isOff = false
@@ -34,10 +37,14 @@ struct StatsListen: ExpressibleByArgument {
         self.port = port
     }
 
+    init(off: Void) {
+        self.init(host: "", port: 0)
+        isOff = true
+    }
+
     init?(argument: String) {
         if argument == "off" {
-            self.init(host: "", port: 0)
-            isOff = true
+            self.init(off: ())
             return
         }
         guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),

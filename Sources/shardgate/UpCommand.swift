@@ -48,7 +48,8 @@ struct UpCommand: AsyncParsableCommand {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let proxy = ProxyServer(
-            config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address)
+            config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address,
+            metricsListen: runtime.metricsListen.address)
         let addresses: [SocketAddress]
         do {
             addresses = try await proxy.start()

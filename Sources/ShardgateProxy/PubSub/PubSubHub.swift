@@ -35,6 +35,9 @@ final class PubSubHub {
         self.connections = Array(repeating: nil, count: loop.groups.count)
     }
 
+    /// Clients' subscriptions now: one per client and channel or pattern.
+    var subscriptionCount: Int { entries.values.reduce(0) { $0 + $1.subscribers.count } }
+
     /// The groups a subscription lives in.
     func groups(of key: SubscriptionKey) -> [Int] {
         if key.kind == .pattern { return Array(loop.groups.indices) }

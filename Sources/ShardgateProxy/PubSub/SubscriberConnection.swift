@@ -139,6 +139,8 @@ final class SubscriberConnection {
 }
 
 extension SubscriberConnection: ReplyFrameConsumer {
+    func readStarted() { hub.loop.eventStarted() }
+
     func channelFailed(_ generation: Int, reason: String) {
         lost(generation)
     }

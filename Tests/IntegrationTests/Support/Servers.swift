@@ -141,18 +141,23 @@ final class ProxyUnderTest: @unchecked Sendable {
     let ports: [Int]
 
     /// `yaml` may contain `LISTEN` (and `LISTEN2`, ...) where the listen addresses go. With
-    /// `stats`, twemproxy's stats port listens on a free port (`statsPort`).
-    init(yaml: String, threads: Int = 2, stats: Bool = false) async throws {
+    /// `stats`, twemproxy's stats port listens on a free port (`statsPort`); with `metrics`,
+    /// `/metrics` does (`metricsPort`).
+    init(yaml: String, threads: Int = 2, stats: Bool = false, metrics: Bool = false) async throws {
         let text = yaml.replacingOccurrences(of: "LISTEN", with: "127.0.0.1:0")
         let config = try ProxyConfigLoader.parse(text, file: "test.yml")
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var logger = Logger(label: "shardgate-test")
         logger.logLevel = .error
-        server = ProxyServer(config: config, group: group, logger: logger, statsListen: stats ? ("127.0.0.1", 0) : nil)
+        server = ProxyServer(
+            config: config, group: group, logger: logger, statsListen: stats ? ("127.0.0.1", 0) : nil,
+            metricsListen: metrics ? ("127.0.0.1", 0) : nil)
         ports = try await server.start().map { $0.port! }
     }
 
     var statsPort: Int? { server.statsAddress.withLockedValue { $0?.port } }
+
+    var metricsPort: Int? { server.metricsAddress.withLockedValue { $0?.port } }
 
     var port: Int { ports[0] }
 

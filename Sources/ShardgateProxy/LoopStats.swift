@@ -1,0 +1,70 @@
+import Config
+
+/// What one event loop counted for one pool, and what a snapshot of its state shows: the source
+/// of INFO, twemproxy's stats port and `/metrics`, summed over loops when read.
+struct LoopStats: Sendable {
+    var connectionsReceived = 0
+    var commandsProcessed = 0
+    var rejectedConnections = 0
+    var protocolErrors = 0
+    var crossSlotErrors = 0
+    var splitCommands = 0
+    /// Clients closed for holding more unsent replies than `client_output_buffer_limit`.
+    var outputLimitDisconnections = 0
+    /// Clients that closed their connection, and those closed on an error (twemproxy's
+    /// `client_eof` and `client_err`).
+    var clientEOF = 0
+    var clientErrors = 0
+    /// Requests sent to a group as parts of a split command (twemproxy's `fragments`).
+    var fragments = 0
+    /// Groups taken out by auto_eject_hosts (twemproxy's `server_ejects`).
+    var serverEjects = 0
+    /// Requests and error replies by command id (`CommandTable.redis`), the last entry for
+    /// unknown commands; filled only when the proxy serves `/metrics` (`PoolLoop.measures`).
+    var commandCalls: [Int] = []
+    var commandErrors: [Int] = []
+    /// Time from the read that brought a request to its reply leaving for the client.
+    var requestLatency = LatencyBuckets()
+
+    mutating func add(_ other: LoopStats) {
+        connectionsReceived += other.connectionsReceived
+        commandsProcessed += other.commandsProcessed
+        rejectedConnections += other.rejectedConnections
+        protocolErrors += other.protocolErrors
+        crossSlotErrors += other.crossSlotErrors
+        splitCommands += other.splitCommands
+        outputLimitDisconnections += other.outputLimitDisconnections
+        clientEOF += other.clientEOF
+        clientErrors += other.clientErrors
+        fragments += other.fragments
+        serverEjects += other.serverEjects
+        if commandCalls.isEmpty { commandCalls = other.commandCalls } else { Self.add(other.commandCalls, to: &commandCalls) }
+        if commandErrors.isEmpty { commandErrors = other.commandErrors } else { Self.add(other.commandErrors, to: &commandErrors) }
+        requestLatency.add(other.requestLatency)
+    }
+
+    private static func add(_ counts: [Int], to total: inout [Int]) {
+        for index in counts.indices where index < total.count { total[index] += counts[index] }
+    }
+}
+
+struct BackendSnapshot: Sendable {
+    var group: String
+    var role: String
+    var endpoint: Endpoint
+    var available: Bool
+    var inFlight: Int
+    var stats: BackendStats
+    /// Unix seconds of the group's last ejection by auto_eject_hosts (masters only), 0 if never.
+    var ejectedAt: Int64 = 0
+}
+
+struct LoopSnapshot: Sendable {
+    var stats: LoopStats
+    var connectedClients: Int
+    /// Connections lent to clients (blocking commands, WATCH) now, and pub/sub subscriptions.
+    var leasedConnections = 0
+    var subscriptions = 0
+    /// `backends[group][0]` is the master, then the replicas.
+    var backends: [[BackendSnapshot]]
+}
