@@ -134,8 +134,7 @@ final class ClientSession: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
-        loop.eventStarted()
-        machine.readArrived(at: .now())
+        machine.readArrived(at: loop.clientReadStarted())
         var incoming = unwrapInboundIn(data)
         input.accumulate(&incoming, allocator: context.channel.allocator)
         processInput()
@@ -262,13 +261,13 @@ final class ClientSession: ChannelInboundHandler {
         if loop.measures { slotStarts.append(SlotStart(time: loop.eventTime, command: command ?? currentCommand)) }
     }
 
-    /// The head slot left for the client; `firstByte` is its reply's (`-` for an error).
+    /// The head slot left for the client with `reply` (an error when it starts with `-`).
     @inline(__always)
-    private func slotLeft(firstByte: UInt8?) {
+    private func slotLeft(reply: ByteBuffer?) {
         slots.removeFirst()
         guard loop.measures else { return }
         let start = slotStarts.removeFirst()
-        requestFinished(start, firstByte: firstByte)
+        requestFinished(start, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
     }
 
     private func requestFinished(_ start: SlotStart, firstByte: UInt8?) {
@@ -281,7 +280,7 @@ final class ClientSession: ChannelInboundHandler {
         guard let offset = slotOffset(sequence) else { return }
         noteReplySize(reply.readableBytes)
         if offset == 0 {
-            slotLeft(firstByte: reply.getInteger(at: reply.readerIndex))
+            slotLeft(reply: reply)
             headSequence &+= 1
             emit(reply)
             writeReadySlots()
@@ -368,12 +367,12 @@ final class ClientSession: ChannelInboundHandler {
             case .waiting:
                 return
             case .ready(let reply):
-                slotLeft(firstByte: reply.getInteger(at: reply.readerIndex))
+                slotLeft(reply: reply)
                 headSequence &+= 1
                 heldReplyBytes -= reply.readableBytes
                 emit(reply)
             case .close(let reply):
-                slotLeft(firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
+                slotLeft(reply: reply)
                 if let reply { emit(reply) }
                 flush()
                 isOpen = false

@@ -259,6 +259,14 @@ final class PoolLoop {
         if measures { eventTime = NIODeadline.now().uptimeNanoseconds }
     }
 
+    /// A client's read starts: `eventStarted`, returning the time read (one clock read for both).
+    @inline(__always)
+    func clientReadStarted() -> NIODeadline {
+        let now = NIODeadline.now()
+        if measures { eventTime = now.uptimeNanoseconds }
+        return now
+    }
+
     /// A client's request, counted by command (`command` is -1 for an unknown one), finished
     /// `started` (its `eventTime`) ago, with an error reply or not.
     func requestFinished(command: Int, started: UInt64, failed: Bool) {
