@@ -176,6 +176,8 @@ public struct PoolConfig: Sendable, Hashable {
     public var clientConnections = 0
     /// Seconds a client may stay idle before it is closed (Redis's `timeout`); 0 means never.
     public var clientTimeoutSeconds = 0
+    /// How long a shutdown waits for the replies in flight before closing every client.
+    public var drainTimeoutMilliseconds = 10_000
     /// A client holding more than this many bytes of replies it has not read is disconnected
     /// (`client_output_buffer_limit`); 0 means no limit. The default is Redis's hard limit for replicas.
     public var clientOutputBufferLimit = 256 << 20

@@ -172,6 +172,9 @@ public enum PoolOptions {
         integer(
             "client_timeout", \.clientTimeoutSeconds, minimum: 0, unit: "s",
             doc: "Close a client idle this long (0: never), as Redis's `timeout`: not while it is subscribed or waits for a reply."),
+        integer(
+            "drain_timeout", \.drainTimeoutMilliseconds, minimum: 0, unit: "ms",
+            doc: "On SIGTERM or SIGINT, how long to wait for the replies in flight before closing every client; a second signal stops at once."),
         PoolOption(
             name: "password", pools: .native, value: "string",
             doc: "Clients must AUTH with this (`AUTH pass` or `AUTH default pass`).",

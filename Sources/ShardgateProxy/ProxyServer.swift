@@ -197,8 +197,7 @@ public final class ProxyServer: Service, Sendable {
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
         for pool in pools {
-            let timeout = max(pool.runtime.config.timeoutMilliseconds, 1000) * 2
-            await pool.drain(within: .milliseconds(Int64(min(timeout, 30_000))))
+            await pool.drain(within: .milliseconds(Int64(pool.runtime.config.drainTimeoutMilliseconds)))
         }
         logger.info("shutdown complete")
     }

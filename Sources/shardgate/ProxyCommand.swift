@@ -5,6 +5,10 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import ShardgateProxy
+import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +29,8 @@ struct ProxyCommand: AsyncParsableCommand {
             config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address,
             metricsListen: runtime.metricsListen.address)
         // The proxy starts inside the service group, so SIGTERM is handled from the first moment.
+        let secondSignal = await stopOnSecondSignal(logger)
+        defer { secondSignal.cancel() }
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
@@ -38,6 +44,22 @@ struct ProxyCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         try await group.shutdownGracefully()
+    }
+}
+
+/// The first SIGTERM or SIGINT starts a graceful shutdown (the service group's); a second one
+/// ends the process at once, without waiting for the replies in flight (`drain_timeout`).
+func stopOnSecondSignal(_ logger: Logger) async -> Task<Void, Never> {
+    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    return Task {
+        var seen = 0
+        for await signal in signals {
+            seen += 1
+            if seen == 2 {
+                logger.warning("second signal: exiting without waiting for replies in flight", metadata: ["signal": "\(signal)"])
+                exit(0)
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ import Testing
         "server_connections": ("3", "3"),
         "client_connections": ("10", "10"),
         "client_timeout": ("30", "30"),
+        "drain_timeout": ("2500", "2500"),
         "password": ("secret", "(set)"),
         "auth": ("{user: u, password: p}", "(set)"),
         "redis_auth": ("secret", "(set)"),

@@ -71,6 +71,50 @@ struct CLITests {
         #expect(proxy.log.contains("shutdown complete"))
     }
 
+    /// A shutdown waits for a reply that never comes only `drain_timeout` (logged), and a second
+    /// SIGTERM does not wait at all.
+    @Test(.enabled(if: TestEnvironment.canRun("redis-server")), arguments: [false, true])
+    func shutdownWaitIsBounded(secondSignal: Bool) async throws {
+        let redis = try await RedisServer()
+        defer {
+            redis.process.signal(SIGCONT)
+            redis.stop()
+        }
+        let directory = try TemporaryDirectory()
+        let port = try freePort()
+        let config = "\(directory.path)/proxy.yml"
+        let drain = secondSignal ? 60_000 : 800
+        try "main:\n  listen: 127.0.0.1:\(port)\n  timeout: 60000\n  drain_timeout: \(drain)\n  groups:\n    - name: a\n      master: \(redis.address)\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let proxy = try ManagedProcess(Self.binary, ["proxy", "-c", config, "--log-level", "info"], name: "proxy", directory: directory.path)
+        defer { proxy.stop() }
+        try await waitUntil("proxy listening") { (try? RedisTestClient(port: port, timeoutSeconds: 1).command("PING")) == .status("PONG") }
+
+        let client = try RedisTestClient(port: port)
+        #expect(try client.command("GET", "k") == .bulk(nil))
+        redis.process.signal(SIGSTOP)
+        try client.sendRaw(RedisTestClient.encode([Array("GET".utf8), Array("k".utf8)]))
+        try await Task.sleep(for: .milliseconds(100))
+        let started = Date()
+        proxy.signal(SIGTERM)
+        try await waitUntil("listener closed") { (try? RedisTestClient(port: port, timeoutSeconds: 1)) == nil }
+        if secondSignal {
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(proxy.isRunning, "waiting for the reply in flight")
+            proxy.signal(SIGTERM)
+        }
+        #expect(proxy.waitForExit(seconds: 10) == 0, "exit status 0\n\(proxy.log)")
+        let waited = Date().timeIntervalSince(started)
+        if secondSignal {
+            #expect(waited < 5, "the second signal ended the wait (\(waited) s)")
+            #expect(proxy.log.contains("second signal: exiting without waiting"))
+        } else {
+            #expect(waited >= 0.7 && waited < 5, "waited drain_timeout (\(waited) s)")
+            #expect(proxy.log.contains("clients still had replies in flight at shutdown"))
+            #expect(proxy.log.contains("shutdown complete"))
+        }
+    }
+
     /// `logfile` and `pidfile` do what they say: the log goes to the file, the PID file holds the
     /// node's PID while it runs and is gone after; a log file that cannot be opened stops the start.
     @Test func nodeWritesItsLogAndPIDFiles() async throws {
