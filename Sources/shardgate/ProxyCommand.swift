@@ -22,7 +22,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        try bootstrapLogging(runtime.logLevel.level)
+        try bootstrapLogging(runtime.logLevel.level, format: runtime.logFormat)
         let logger = Logger(label: "shardgate")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let server = ProxyServer(

@@ -16,6 +16,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: LogLevelArgument = .init(.info)
 
+    @Option(help: "plain (swift-log's lines) or json (one object per line: time, level, label, message, then the event's fields).")
+    var logFormat: LogFormat = .plain
+
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int = System.coreCount
 
@@ -67,3 +70,5 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Path to proxy.yml (or a twemproxy nutcracker.yml).")
     var config: String = "proxy.yml"
 }
+
+extension LogFormat: ExpressibleByArgument {}

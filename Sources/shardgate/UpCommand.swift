@@ -32,7 +32,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
-        try bootstrapLogging(runtime.logLevel.level)
+        try bootstrapLogging(runtime.logLevel.level, format: runtime.logFormat)
         let logger = Logger(label: "shardgate")
         let nodes = try loadNodes()
         let command = nodeBinary.map { [$0] } ?? [Self.ownExecutable(), "node"]

@@ -115,6 +115,56 @@ struct CLITests {
         }
     }
 
+    /// `--log-format json`: every line is one JSON object with the event's fields; passwords from
+    /// the configuration appear in none of them.
+    @Test(.enabled(if: TestEnvironment.canRun("redis-server")))
+    func jsonLogLines() async throws {
+        let redis = try await RedisServer(["--requirepass", "backend-secret"])
+        defer { redis.stop() }
+        let directory = try TemporaryDirectory()
+        let port = try freePort()
+        let config = "\(directory.path)/proxy.yml"
+        try """
+            main:
+              listen: 127.0.0.1:\(port)
+              password: client-secret
+              auth: backend-secret
+              groups:
+                - name: a
+                  master: \(redis.address)
+                - name: b
+                  master: 127.0.0.1:1
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let proxy = try ManagedProcess(
+            Self.binary, ["proxy", "-c", config, "--log-format", "json", "--stats-listen", "off"], name: "proxy", directory: directory.path)
+        defer { proxy.stop() }
+        try await waitUntil("proxy listening") {
+            let client = try RedisTestClient(port: port, timeoutSeconds: 1)
+            return try client.command("AUTH", "client-secret") == .status("OK")
+        }
+        // A request for the dead group logs the backend as unavailable.
+        let client = try RedisTestClient(port: port)
+        _ = try client.command("AUTH", "client-secret")
+        for index in 0..<20 { _ = try client.command("GET", "key\(index)") }
+        proxy.signal(SIGTERM)
+        #expect(proxy.waitForExit(seconds: 10) == 0)
+        let lines = proxy.log.split(separator: "\n")
+        #expect(lines.count >= 3)
+        var messages: [String] = []
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let fields = try #require(object, "not a JSON object: \(line)")
+            #expect(fields["time"] is String && fields["level"] is String && fields["label"] is String)
+            messages.append(try #require(fields["message"] as? String))
+            if fields["message"] as? String == "pool listening" { #expect(fields["pool"] as? String == "main") }
+        }
+        #expect(messages.contains("pool listening"))
+        #expect(messages.contains("backend unavailable"))
+        #expect(messages.contains("shutdown complete"))
+        #expect(!proxy.log.contains("client-secret") && !proxy.log.contains("backend-secret"))
+    }
+
     /// `logfile` and `pidfile` do what they say: the log goes to the file, the PID file holds the
     /// node's PID while it runs and is gone after; a log file that cannot be opened stops the start.
     @Test func nodeWritesItsLogAndPIDFiles() async throws {
