@@ -36,18 +36,21 @@ final class ClientSession: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var outbound: ByteBuffer
     private var slots = CircularBuffer<Slot>(initialCapacity: 4)
-    /// When each slot's request arrived and its command, beside `slots`, kept only when the loop
-    /// `measures`: the request is counted, timed and checked for an error reply when its slot
-    /// leaves (`slotLeft`).
+    /// When each slot's request arrived, its command and (for the SLOWLOG) the request, beside
+    /// `slots`, kept only when the loop `timesRequests`: the request is counted, timed and checked
+    /// for an error reply when its slot leaves (`slotLeft`).
     private var slotStarts = CircularBuffer<SlotStart>(initialCapacity: 4)
     struct SlotStart {
         var time: UInt64
         /// The command's id, -1 for an unknown command, `notARequest` for a pub/sub push.
         var command: Int32
+        var request: RESPRequest?
         static let notARequest = Int32.min
     }
     /// The command being dispatched now (what a slot reserved now answers), -1 if unknown.
     private var currentCommand: Int32 = -1
+    /// The request being dispatched now, when the loop `logsSlowRequests`.
+    private var currentRequest: RESPRequest?
     /// Sequence number of `slots.first`.
     private var headSequence: UInt64 = 0
     private var isDirty = false
@@ -258,21 +261,27 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     private func appendSlot(_ slot: Slot, command: Int32? = nil) {
         slots.append(slot)
-        if loop.measures { slotStarts.append(SlotStart(time: loop.eventTime, command: command ?? currentCommand)) }
+        if loop.timesRequests { slotStarts.append(start(command: command ?? currentCommand)) }
+    }
+
+    private func start(command: Int32) -> SlotStart {
+        SlotStart(time: loop.eventTime, command: command, request: command == SlotStart.notARequest ? nil : currentRequest)
     }
 
     /// The head slot left for the client with `reply` (an error when it starts with `-`).
     @inline(__always)
     private func slotLeft(reply: ByteBuffer?) {
         slots.removeFirst()
-        guard loop.measures else { return }
+        guard loop.timesRequests else { return }
         let start = slotStarts.removeFirst()
         requestFinished(start, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
     }
 
     private func requestFinished(_ start: SlotStart, firstByte: UInt8?) {
         guard start.command != SlotStart.notARequest else { return }
-        loop.requestFinished(command: Int(start.command), started: start.time, failed: firstByte == UInt8(ascii: "-"))
+        loop.requestFinished(
+            command: Int(start.command), started: start.time, failed: firstByte == UInt8(ascii: "-"), request: start.request,
+            session: self)
     }
 
     /// The reply for slot `sequence` is here.
@@ -303,7 +312,7 @@ final class ClientSession: ChannelInboundHandler {
         guard let offset = slotOffset(sequence) else { return }
         if offset == 0 {
             slots.removeFirst()
-            let start = loop.measures ? slotStarts.removeFirst() : nil
+            let start = loop.timesRequests ? slotStarts.removeFirst() : nil
             headSequence &+= 1
             let replyStart = outbound.writerIndex
             build(&outbound)
@@ -330,9 +339,7 @@ final class ClientSession: ChannelInboundHandler {
         if slots.isEmpty {
             let start = outbound.writerIndex
             build(&outbound)
-            if loop.measures {
-                requestFinished(SlotStart(time: loop.eventTime, command: command), firstByte: outbound.getInteger(at: start))
-            }
+            if loop.timesRequests { requestFinished(self.start(command: command), firstByte: outbound.getInteger(at: start)) }
             markDirty()
         } else {
             var reply = ByteBuffer()
@@ -460,6 +467,9 @@ final class ClientSession: ChannelInboundHandler {
     private func dispatch(_ request: RESPRequest) {
         loop.stats.commandsProcessed += 1
         currentCommand = -1
+        if loop.logsSlowRequests { currentRequest = request }
+        // Not kept past its dispatch: an idle client holds no request (slots keep their own).
+        defer { if loop.logsSlowRequests { currentRequest = nil } }
         guard let resolved = runtime.commands.resolve(request) else {
             return unknownCommand(request)
         }

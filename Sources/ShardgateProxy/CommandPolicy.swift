@@ -94,5 +94,5 @@ enum TransactionCommand: String, Sendable {
 
 /// Commands the proxy answers itself.
 enum LocalCommand: String, Sendable {
-    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait
+    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog
 }

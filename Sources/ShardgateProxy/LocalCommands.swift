@@ -49,6 +49,8 @@ extension ClientSession {
             resetCommand()
         case .wait:
             waitCommand(request)
+        case .slowlog:
+            slowlogCommand(request)
         case .time:
             // The proxy's own clock: with several groups there is no one server to ask.
             var now = timespec()

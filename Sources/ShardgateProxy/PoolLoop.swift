@@ -7,6 +7,7 @@ import Commands
 import Config
 import Logging
 import NIOCore
+import RESP
 import Routing
 
 /// One pool's state on one event loop: its backend connections and client sessions.
@@ -25,11 +26,18 @@ final class PoolLoop {
     private var dirtySessions: [ClientSession] = []
     private(set) var sessions: [ObjectIdentifier: ClientSession] = [:]
     var stats = LoopStats()
-    /// Whether latencies and per-command counts are measured (the proxy serves `/metrics`).
+    /// Whether latencies and per-command counts are kept for `/metrics` (the proxy serves it).
     let measures: Bool
-    /// Monotonic nanoseconds of the read event being handled, when `measures`: read once per event
-    /// (a client's or a backend's read), so the requests and replies it carries share one clock read.
+    /// Whether requests are timed: for `/metrics` or the SLOWLOG (`slowlog_log_slower_than` >= 0).
+    let timesRequests: Bool
+    /// Whether the SLOWLOG is on: requests are then kept until answered, for their arguments.
+    let logsSlowRequests: Bool
+    /// Monotonic nanoseconds of the read event being handled, when `timesRequests`: read once per
+    /// event (a client's or a backend's read), so the requests and replies it carries share one
+    /// clock read.
     private(set) var eventTime: UInt64 = 0
+    /// This loop's part of the pool's SLOWLOG.
+    var slowLog = SlowLog()
     /// This loop's subscribed clients and subscriber connections, made on the first SUBSCRIBE.
     private(set) lazy var pubSub = PubSubHub(loop: self)
     /// Connections lent to clients that block or watch keys.
@@ -55,6 +63,8 @@ final class PoolLoop {
         self.shardMap = runtime.shardMap
         self.routes = runtime.config.routes
         self.measures = pool.measures
+        self.logsSlowRequests = runtime.config.slowlogLogSlowerThan >= 0
+        self.timesRequests = pool.measures || logsSlowRequests
         if measures {
             stats.commandCalls = Array(repeating: 0, count: CommandTable.redis.count + 1)
             stats.commandErrors = Array(repeating: 0, count: CommandTable.redis.count + 1)
@@ -256,24 +266,40 @@ final class PoolLoop {
     /// A read event (or a timer) starts: the time its requests or replies are measured with.
     @inline(__always)
     func eventStarted() {
-        if measures { eventTime = NIODeadline.now().uptimeNanoseconds }
+        if timesRequests { eventTime = NIODeadline.now().uptimeNanoseconds }
     }
 
     /// A client's read starts: `eventStarted`, returning the time read (one clock read for both).
     @inline(__always)
     func clientReadStarted() -> NIODeadline {
         let now = NIODeadline.now()
-        if measures { eventTime = now.uptimeNanoseconds }
+        if timesRequests { eventTime = now.uptimeNanoseconds }
         return now
     }
 
-    /// A client's request, counted by command (`command` is -1 for an unknown one), finished
-    /// `started` (its `eventTime`) ago, with an error reply or not.
-    func requestFinished(command: Int, started: UInt64, failed: Bool) {
-        let index = command >= 0 ? command : stats.commandCalls.count - 1
-        stats.commandCalls[index] += 1
-        if failed { stats.commandErrors[index] += 1 }
-        stats.requestLatency.record(nanoseconds: eventTime &- started)
+    /// A client's request (its command's id, -1 for an unknown one) finished `started` (its
+    /// `eventTime`) ago, with an error reply or not: counted for `/metrics`, and logged when slow.
+    func requestFinished(command: Int, started: UInt64, failed: Bool, request: RESPRequest?, session: ClientSession) {
+        let nanoseconds = eventTime &- started
+        if measures {
+            let index = command >= 0 ? command : stats.commandCalls.count - 1
+            stats.commandCalls[index] += 1
+            if failed { stats.commandErrors[index] += 1 }
+            stats.requestLatency.record(nanoseconds: nanoseconds)
+        }
+        let threshold = runtime.config.slowlogLogSlowerThan
+        if threshold >= 0, Int(nanoseconds / 1000) >= threshold, let request {
+            logSlow(request, microseconds: Int(nanoseconds / 1000), session: session)
+        }
+    }
+
+    private func logSlow(_ request: RESPRequest, microseconds: Int, session: ClientSession) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let entry = SlowLog.Entry(
+            id: pool.nextSlowLogID(), time: now.tv_sec, microseconds: microseconds, arguments: SlowLog.arguments(of: request),
+            clientAddress: session.remoteAddressText, clientName: session.machine.attributes.name ?? "")
+        slowLog.add(entry, maxLength: runtime.config.slowlogMaxLen)
     }
 
     func snapshot() -> LoopSnapshot {

@@ -70,6 +70,13 @@ final class ProxyPool: Sendable {
         follower.withLockedValue { $0 }?.reresolve(group: group)
     }
 
+    private let slowLogIDs = ManagedAtomic<Int>(0)
+
+    /// SLOWLOG entry ids, shared by the loops so that they order entries across loops.
+    func nextSlowLogID() -> Int {
+        slowLogIDs.loadThenWrappingIncrement(ordering: .relaxed)
+    }
+
     func nextClientID() -> Int {
         clientIDs.wrappingIncrementThenLoad(ordering: .relaxed)
     }

@@ -16,6 +16,8 @@ import Testing
         "client_connections": ("10", "10"),
         "client_timeout": ("30", "30"),
         "drain_timeout": ("2500", "2500"),
+        "slowlog_log_slower_than": ("10000", "10000"),
+        "slowlog_max_len": ("16", "16"),
         "password": ("secret", "(set)"),
         "auth": ("{user: u, password: p}", "(set)"),
         "redis_auth": ("secret", "(set)"),
