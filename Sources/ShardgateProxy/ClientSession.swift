@@ -36,15 +36,19 @@ final class ClientSession: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var outbound: ByteBuffer
     private var slots = CircularBuffer<Slot>(initialCapacity: 4)
-    /// When each slot's request arrived, its command and (for the SLOWLOG) the request, beside
-    /// `slots`, kept only when the loop `timesRequests`: the request is counted, timed and checked
-    /// for an error reply when its slot leaves (`slotLeft`).
-    private var slotStarts = CircularBuffer<SlotStart>(initialCapacity: 4)
+    /// When each slot's request arrived and its command, beside `slots`, kept only when the loop
+    /// `timesRequests`: the request is counted, timed and checked for an error reply when its slot
+    /// leaves (`slotLeft`).
+    /// (nil when the loop times nothing, so such a client holds no buffer. Optional rather than
+    /// `lazy`: a lazy property is mutated through get and set, which copies the buffer each time.)
+    private var slotStarts: CircularBuffer<SlotStart>?
+    /// Each slot's request, for the SLOWLOG's arguments, kept only when the loop `logsSlowRequests`
+    /// (apart from `slotStarts`, which stays a plain value to copy).
+    private var slotRequests: CircularBuffer<RESPRequest?>?
     struct SlotStart {
         var time: UInt64
         /// The command's id, -1 for an unknown command, `notARequest` for a pub/sub push.
         var command: Int32
-        var request: RESPRequest?
         static let notARequest = Int32.min
     }
     /// The command being dispatched now (what a slot reserved now answers), -1 if unknown.
@@ -103,6 +107,8 @@ final class ClientSession: ChannelInboundHandler {
             readYourWritesGroups: config.readYourWrites ? config.groups.count : 0, now: .now())
         self.parser = RESPRequestParser(authenticated: machine.isAuthenticated)
         self.outbound = loop.allocator.buffer(capacity: 0)
+        if loop.timesRequests { slotStarts = CircularBuffer(initialCapacity: 4) }
+        if loop.logsSlowRequests { slotRequests = CircularBuffer(initialCapacity: 4) }
     }
 
     /// AUTH, HELLO or RESET changed whether the client is authenticated: the parser's limits follow.
@@ -124,7 +130,8 @@ final class ClientSession: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
         slots.removeAll()
-        slotStarts.removeAll()
+        slotStarts?.removeAll()
+        slotRequests?.removeAll()
         heldReplyBytes = 0
         input = nil
         let closed = machine.closed()
@@ -261,11 +268,10 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     private func appendSlot(_ slot: Slot, command: Int32? = nil) {
         slots.append(slot)
-        if loop.timesRequests { slotStarts.append(start(command: command ?? currentCommand)) }
-    }
-
-    private func start(command: Int32) -> SlotStart {
-        SlotStart(time: loop.eventTime, command: command, request: command == SlotStart.notARequest ? nil : currentRequest)
+        guard loop.timesRequests else { return }
+        let command = command ?? currentCommand
+        slotStarts!.append(SlotStart(time: loop.eventTime, command: command))
+        if loop.logsSlowRequests { slotRequests!.append(command == SlotStart.notARequest ? nil : currentRequest) }
     }
 
     /// The head slot left for the client with `reply` (an error when it starts with `-`).
@@ -273,14 +279,15 @@ final class ClientSession: ChannelInboundHandler {
     private func slotLeft(reply: ByteBuffer?) {
         slots.removeFirst()
         guard loop.timesRequests else { return }
-        let start = slotStarts.removeFirst()
-        requestFinished(start, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
+        let start = slotStarts!.removeFirst()
+        let request = loop.logsSlowRequests ? slotRequests!.removeFirst() : nil
+        requestFinished(start, request, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
     }
 
-    private func requestFinished(_ start: SlotStart, firstByte: UInt8?) {
+    private func requestFinished(_ start: SlotStart, _ request: RESPRequest?, firstByte: UInt8?) {
         guard start.command != SlotStart.notARequest else { return }
         loop.requestFinished(
-            command: Int(start.command), started: start.time, failed: firstByte == UInt8(ascii: "-"), request: start.request,
+            command: Int(start.command), started: start.time, failed: firstByte == UInt8(ascii: "-"), request: request,
             session: self)
     }
 
@@ -312,11 +319,12 @@ final class ClientSession: ChannelInboundHandler {
         guard let offset = slotOffset(sequence) else { return }
         if offset == 0 {
             slots.removeFirst()
-            let start = loop.timesRequests ? slotStarts.removeFirst() : nil
+            let start = loop.timesRequests ? slotStarts!.removeFirst() : nil
+            let request = loop.logsSlowRequests ? slotRequests!.removeFirst() : nil
             headSequence &+= 1
             let replyStart = outbound.writerIndex
             build(&outbound)
-            if let start { requestFinished(start, firstByte: outbound.getInteger(at: replyStart)) }
+            if let start { requestFinished(start, request, firstByte: outbound.getInteger(at: replyStart)) }
             markDirty()
             writeReadySlots()
         } else {
@@ -339,7 +347,11 @@ final class ClientSession: ChannelInboundHandler {
         if slots.isEmpty {
             let start = outbound.writerIndex
             build(&outbound)
-            if loop.timesRequests { requestFinished(self.start(command: command), firstByte: outbound.getInteger(at: start)) }
+            if loop.timesRequests {
+                requestFinished(
+                    SlotStart(time: loop.eventTime, command: command), isRequest ? currentRequest : nil,
+                    firstByte: outbound.getInteger(at: start))
+            }
             markDirty()
         } else {
             var reply = ByteBuffer()
@@ -455,7 +467,8 @@ final class ClientSession: ChannelInboundHandler {
         _ = machine.startClosing()
         isOpen = false
         slots.removeAll()
-        slotStarts.removeAll()
+        slotStarts?.removeAll()
+        slotRequests?.removeAll()
         heldReplyBytes = 0
         outbound.clear()
         input = nil
