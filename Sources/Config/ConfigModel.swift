@@ -180,7 +180,7 @@ public struct PoolConfig: Sendable, Hashable {
     public var drainTimeoutMilliseconds = 10_000
     /// Requests at least this slow (microseconds, from their arrival to their reply) go to the
     /// proxy's SLOWLOG; negative turns it off, 0 logs every request. Off by default, unlike Redis:
-    /// the proxy must then keep every request until its reply (about 10% more CPU at -P 16).
+    /// the proxy must then keep every request until its reply (about 6% more CPU at -P 16).
     public var slowlogLogSlowerThan = -1
     public var slowlogMaxLen = 128
     /// A client holding more than this many bytes of replies it has not read is disconnected

@@ -177,7 +177,7 @@ public enum PoolOptions {
             doc: "On SIGTERM or SIGINT, how long to wait for the replies in flight before closing every client; a second signal stops at once."),
         integer(
             "slowlog_log_slower_than", \.slowlogLogSlowerThan, minimum: -1, unit: "µs",
-            doc: "Requests at least this slow, from their arrival to their reply (backend time included), go to the proxy's SLOWLOG; -1: none (the default: the log keeps every request until its reply, about 10% more CPU), 0: all (Redis's `slowlog-log-slower-than`)."),
+            doc: "Requests at least this slow, from their arrival to their reply (backend time included), go to the proxy's SLOWLOG; -1: none (the default: the log keeps every request until its reply, about 6% more CPU), 0: all (Redis's `slowlog-log-slower-than`)."),
         integer(
             "slowlog_max_len", \.slowlogMaxLen, minimum: 0,
             doc: "Entries SLOWLOG keeps per event loop (Redis's `slowlog-max-len`)."),
