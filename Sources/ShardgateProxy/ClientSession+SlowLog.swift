@@ -15,20 +15,7 @@ extension ClientSession {
         }
         switch sub {
         case "help":
-            let lines = [
-                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET [<count>]",
-                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-                "    Entries are made of:",
-                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-                "    client name",
-                "LEN",
-                "    Return the length of the slowlog.",
-                "RESET",
-                "    Reset the slowlog.",
-                "HELP",
-                "    Print this help.",
-            ]
+            let lines = CommandHelp.lines("SLOWLOG", CommandHelp.slowlog)
             respond { buffer in
                 buffer.writeRESPArrayHeader(lines.count)
                 for line in lines { buffer.writeRESPSimpleString(line) }

@@ -80,7 +80,7 @@ enum MetricsReport {
         }
 
         let backends = pools.map { (name: $0.name, backends: Self.backends(of: $0.snapshots)) }
-        func backendFamily(_ name: String, _ kind: PrometheusText.Kind, _ help: String, _ value: (Backend) -> Int) {
+        func backendFamily(_ name: String, _ kind: PrometheusText.Kind, _ help: String, _ value: (BackendSnapshot) -> Int) {
             out.family(name, kind, help)
             for pool in backends {
                 for backend in pool.backends { out.sample(name, backend.labels(pool: pool.name), value(backend)) }
@@ -131,23 +131,9 @@ enum MetricsReport {
         return order.map { ($0, totals[$0]!) }
     }
 
-    /// One backend, summed over the loops.
-    struct Backend {
-        var group: String
-        var role: String
-        var endpoint: Endpoint
-        var available: Bool
-        var inFlight: Int
-        var stats: BackendStats
-
-        func labels(pool: String) -> [(String, String)] {
-            [("pool", pool), ("group", group), ("role", role), ("address", "\(endpoint)")]
-        }
-    }
-
     /// Every backend of a pool, summed over the loops, in group order (master first).
-    static func backends(of snapshots: [LoopSnapshot]) -> [Backend] {
-        var backends: [Backend] = []
+    static func backends(of snapshots: [LoopSnapshot]) -> [BackendSnapshot] {
+        var backends: [BackendSnapshot] = []
         var index: [String: Int] = [:]
         for snapshot in snapshots {
             for group in snapshot.backends {
@@ -159,14 +145,18 @@ enum MetricsReport {
                         backends[position].available = backends[position].available && backend.available
                     } else {
                         index[key] = backends.count
-                        backends.append(
-                            Backend(
-                                group: backend.group, role: backend.role, endpoint: backend.endpoint, available: backend.available,
-                                inFlight: backend.inFlight, stats: backend.stats))
+                        backends.append(backend)
                     }
                 }
             }
         }
         return backends
+    }
+}
+
+extension BackendSnapshot {
+    /// A backend's labels in `/metrics`.
+    func labels(pool: String) -> [(String, String)] {
+        [("pool", pool), ("group", group), ("role", role), ("address", "\(endpoint)")]
     }
 }

@@ -43,17 +43,7 @@ enum MonitoringCommands {
     }
 
     static func slowlogHelp(_ call: inout CommandCall) throws(CommandError) {
-        call.client.helpReply("SLOWLOG", [
-            "GET [<count>]",
-            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-            "    Entries are made of:",
-            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-            "    client name",
-            "LEN",
-            "    Return the length of the slowlog.",
-            "RESET",
-            "    Reset the slowlog.",
-        ])
+        call.client.helpReply("SLOWLOG", CommandHelp.slowlog)
     }
 
 

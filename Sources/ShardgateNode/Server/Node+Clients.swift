@@ -120,11 +120,9 @@ extension Node {
 extension ClientConnection {
     /// A subcommand list as Redis's `addReplyHelp` writes it: the title, `lines`, then HELP.
     func helpReply(_ command: String, _ lines: [String]) {
-        arrayHeader(lines.count + 3)
-        simple("\(command) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
-        for line in lines { simple(line) }
-        simple("HELP")
-        simple("    Prints this help.")
+        let all = CommandHelp.lines(command, lines)
+        arrayHeader(all.count)
+        for line in all { simple(line) }
     }
 
     /// Hands pending replies to the channel and flushes; closes when asked to.
