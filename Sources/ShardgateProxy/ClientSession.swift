@@ -188,7 +188,14 @@ final class ClientSession: ChannelInboundHandler {
     /// request reserved its slot, it holds back the requests after it until it is answered (SELECT).
     func afterEarlierReplies(_ run: @escaping () -> Void) {
         if slots.isEmpty { return run() }
-        barrier = run
+        // It runs after its dispatch returned: the request it answers is put back for that time
+        // (its command, SLOWLOG's arguments).
+        let (command, request) = (currentCommand, currentRequest)
+        barrier = { [unowned self] in
+            (currentCommand, currentRequest) = (command, request)
+            run()
+            currentRequest = nil
+        }
     }
 
     /// The last pending reply went out: run what waited for it, then what is buffered behind it.

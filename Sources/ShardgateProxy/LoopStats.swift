@@ -68,3 +68,30 @@ struct LoopSnapshot: Sendable {
     /// `backends[group][0]` is the master, then the replicas.
     var backends: [[BackendSnapshot]]
 }
+
+extension [LoopSnapshot] {
+    /// Every backend of the loops, summed over the loops by `key` (counters and in-flight requests
+    /// added, available only if available everywhere, the latest ejection), in first-seen order:
+    /// group order, master first.
+    func mergedBackends(by key: (BackendSnapshot) -> String) -> [BackendSnapshot] {
+        var merged: [BackendSnapshot] = []
+        var index: [String: Int] = [:]
+        for snapshot in self {
+            for group in snapshot.backends {
+                for backend in group {
+                    let name = key(backend)
+                    if let position = index[name] {
+                        merged[position].stats.add(backend.stats)
+                        merged[position].inFlight += backend.inFlight
+                        merged[position].available = merged[position].available && backend.available
+                        merged[position].ejectedAt = Swift.max(merged[position].ejectedAt, backend.ejectedAt)
+                    } else {
+                        index[name] = merged.count
+                        merged.append(backend)
+                    }
+                }
+            }
+        }
+        return merged
+    }
+}

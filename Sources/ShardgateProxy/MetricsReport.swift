@@ -133,24 +133,7 @@ enum MetricsReport {
 
     /// Every backend of a pool, summed over the loops, in group order (master first).
     static func backends(of snapshots: [LoopSnapshot]) -> [BackendSnapshot] {
-        var backends: [BackendSnapshot] = []
-        var index: [String: Int] = [:]
-        for snapshot in snapshots {
-            for group in snapshot.backends {
-                for backend in group {
-                    let key = "\(backend.group)/\(backend.role)/\(backend.endpoint)"
-                    if let position = index[key] {
-                        backends[position].stats.add(backend.stats)
-                        backends[position].inFlight += backend.inFlight
-                        backends[position].available = backends[position].available && backend.available
-                    } else {
-                        index[key] = backends.count
-                        backends.append(backend)
-                    }
-                }
-            }
-        }
-        return backends
+        snapshots.mergedBackends { "\($0.group)/\($0.role)/\($0.endpoint)" }
     }
 }
 

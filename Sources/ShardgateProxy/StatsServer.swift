@@ -70,23 +70,10 @@ enum TwemproxyStats {
 
     /// Every backend of the pool, summed over the loops, in group order (master first).
     static func servers(of snapshots: [LoopSnapshot]) -> [Server] {
-        var servers: [Server] = []
-        var index: [String: Int] = [:]
-        for snapshot in snapshots {
-            for group in snapshot.backends {
-                for backend in group {
-                    let name = backend.role == "master" ? backend.group : "\(backend.group)/\(backend.endpoint)"
-                    if let position = index[name] {
-                        servers[position].stats.add(backend.stats)
-                        servers[position].ejectedAt = max(servers[position].ejectedAt, backend.ejectedAt)
-                    } else {
-                        index[name] = servers.count
-                        servers.append(Server(name: name, stats: backend.stats, ejectedAt: backend.ejectedAt))
-                    }
-                }
-            }
+        func name(_ backend: BackendSnapshot) -> String {
+            backend.role == "master" ? backend.group : "\(backend.group)/\(backend.endpoint)"
         }
-        return servers
+        return snapshots.mergedBackends(by: name).map { Server(name: name($0), stats: $0.stats, ejectedAt: $0.ejectedAt) }
     }
 
     private static func serverFields(_ server: Server) -> [(String, String)] {

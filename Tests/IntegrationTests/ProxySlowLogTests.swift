@@ -48,6 +48,26 @@ struct ProxySlowLogTests {
         await proxy.stop()
     }
 
+    /// A request that waits for the client's earlier replies before it runs (BLPOP needs a lease of
+    /// its own) is logged with its arguments too.
+    @Test func requestsBehindEarlierRepliesAreLogged() async throws {
+        let server = try await RedisServer(["--enable-debug-command", "yes"])
+        defer { server.stop() }
+        let proxy = try await ProxyUnderTest(yaml: Self.pool(server, threshold: 50_000), threads: 1)
+        let client = try proxy.client()
+        let replies = try client.pipeline([["DEBUG", "SLEEP", "0.08"], ["BLPOP", "empty", "0.1"]])
+        #expect(replies == [.status("OK"), .array(nil)])
+        guard case .array(let entries?) = try client.command("SLOWLOG", "GET") else { throw TestFailure("not an array") }
+        let commands = entries.compactMap { entry -> Reply? in
+            guard case .array(let fields?) = entry else { return nil }
+            return fields[3]
+        }
+        #expect(commands.contains(.array([.bulk("BLPOP"), .bulk("empty"), .bulk("0.1")])), "\(commands)")
+        #expect(commands.contains(.array([.bulk("DEBUG"), .bulk("SLEEP"), .bulk("0.08")])), "\(commands)")
+        client.disconnect()
+        await proxy.stop()
+    }
+
     /// With a threshold of 0 everything is logged; entries come newest first across clients on
     /// different event loops; GET takes a count (-1: all); long arguments and argument lists are cut
     /// as Redis cuts them; `slowlog_max_len` bounds each loop's part; the errors are Redis's.
