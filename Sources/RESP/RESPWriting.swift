@@ -51,29 +51,9 @@ extension ByteBuffer {
     /// Writes `value` in decimal into `out` from `start` (room for 20 bytes); returns the end.
     @inlinable
     static func formatDecimal(_ value: Int, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
-        var position = start
-        if value < 0 {
-            out[position] = UInt8(ascii: "-")
-            position += 1
-        }
-        var magnitude = value.magnitude
-        if magnitude < 10 {
-            out[position] = UInt8(truncatingIfNeeded: magnitude) &+ UInt8(ascii: "0")
-            return position + 1
-        }
-        var digits = 0
-        var rest = magnitude
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        var index = position + digits - 1
-        while magnitude > 0 {
-            out[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-            magnitude /= 10
-            index -= 1
-        }
-        return position + digits
+        guard value < 0 else { return DecimalText.write(UInt64(value), into: out, at: start) }
+        out[start] = UInt8(ascii: "-")
+        return DecimalText.write(UInt64(value.magnitude), into: out, at: start + 1)
     }
 
     @inlinable
@@ -204,5 +184,26 @@ public enum RESPReplyReader {
             elements.append(element)
         }
         return elements
+    }
+}
+
+/// Decimal digits written straight into memory, for replies that format numbers in place (RESP
+/// headers here, stream IDs in the node).
+public enum DecimalText {
+    /// Writes `value` in decimal into `out` from `start` (room for 20 bytes); returns the end.
+    @inlinable
+    public static func write(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var remaining = value
+        for index in stride(from: start + digits - 1, through: start, by: -1) {
+            out[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ UInt8(ascii: "0")
+            remaining /= 10
+        }
+        return start + digits
     }
 }

@@ -1,5 +1,6 @@
 import DequeModule
 import RDB
+import RESP
 
 /// A stream entry ID: milliseconds and a sequence number, ordered as one 128-bit number.
 struct StreamID: Comparable, Hashable {
@@ -32,27 +33,11 @@ struct StreamID: Comparable, Hashable {
     /// `ms-seq` as bytes formatted on the stack, for replies that write IDs by the thousand.
     func withText<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
         withUnsafeTemporaryAllocation(byteCount: 41, alignment: 1) { buffer in
-            var end = Self.format(ms, into: buffer, at: 0)
+            var end = DecimalText.write(ms, into: buffer, at: 0)
             buffer[end] = UInt8(ascii: "-")
-            end = Self.format(seq, into: buffer, at: end + 1)
+            end = DecimalText.write(seq, into: buffer, at: end + 1)
             return body(UnsafeRawBufferPointer(rebasing: buffer[0..<end]))
         }
-    }
-
-    /// Writes `value` in decimal at `start`; returns the end.
-    private static func format(_ value: UInt64, into buffer: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        var remaining = value
-        for index in stride(from: start + digits - 1, through: start, by: -1) {
-            buffer[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ UInt8(ascii: "0")
-            remaining /= 10
-        }
-        return start + digits
     }
     var bytes: [UInt8] { Array(text.utf8) }
 
