@@ -28,7 +28,7 @@ final class BackendConnection {
         var deadline: NIODeadline
         /// The request's size, for the bytes in flight (`outQueueBytes`).
         var bytes = 0
-        /// `PoolLoop.eventTime` when it was queued (when the loop `measures`).
+        /// `PoolLoop.eventTime` when it was queued (meaningful when the loop `timesRequests`).
         var sentAt: UInt64 = 0
 
         /// A client's request, not the connection's own AUTH/HELLO/SELECT.

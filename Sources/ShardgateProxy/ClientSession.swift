@@ -36,11 +36,10 @@ final class ClientSession: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var outbound: ByteBuffer
     private var slots = CircularBuffer<Slot>(initialCapacity: 4)
-    /// When each slot's request arrived and its command, beside `slots`, kept only when the loop
-    /// `timesRequests`: the request is counted, timed and checked for an error reply when its slot
-    /// leaves (`slotLeft`).
-    /// (nil when the loop times nothing, so such a client holds no buffer. Optional rather than
-    /// `lazy`: a lazy property is mutated through get and set, which copies the buffer each time.)
+    /// When each slot's request arrived and its command, beside `slots`: the request is counted,
+    /// timed and checked for an error reply when its slot leaves (`removeHeadSlot`). nil unless the
+    /// loop `timesRequests`, so such a client holds no buffer (optional rather than `lazy`: a lazy
+    /// property is mutated through get and set, which copies the buffer every time).
     private var slotStarts: CircularBuffer<SlotStart>?
     /// Each slot's request, for the SLOWLOG's arguments, kept only when the loop `logsSlowRequests`
     /// (apart from `slotStarts`, which stays a plain value to copy).
@@ -281,14 +280,20 @@ final class ClientSession: ChannelInboundHandler {
         if loop.logsSlowRequests { slotRequests!.append(command == SlotStart.notARequest ? nil : currentRequest) }
     }
 
+    /// Takes the head slot out; what its request needs to be finished (`requestFinished`) once its
+    /// reply is known, nil when the loop times nothing.
+    @inline(__always)
+    private func removeHeadSlot() -> (start: SlotStart, request: RESPRequest?)? {
+        slots.removeFirst()
+        guard loop.timesRequests else { return nil }
+        return (slotStarts!.removeFirst(), loop.logsSlowRequests ? slotRequests!.removeFirst() : nil)
+    }
+
     /// The head slot left for the client with `reply` (an error when it starts with `-`).
     @inline(__always)
     private func slotLeft(reply: ByteBuffer?) {
-        slots.removeFirst()
-        guard loop.timesRequests else { return }
-        let start = slotStarts!.removeFirst()
-        let request = loop.logsSlowRequests ? slotRequests!.removeFirst() : nil
-        requestFinished(start, request, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
+        guard let head = removeHeadSlot() else { return }
+        requestFinished(head.start, head.request, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
     }
 
     private func requestFinished(_ start: SlotStart, _ request: RESPRequest?, firstByte: UInt8?) {
@@ -325,13 +330,11 @@ final class ClientSession: ChannelInboundHandler {
     func complete(_ sequence: UInt64, writing build: (inout ByteBuffer) -> Void) {
         guard let offset = slotOffset(sequence) else { return }
         if offset == 0 {
-            slots.removeFirst()
-            let start = loop.timesRequests ? slotStarts!.removeFirst() : nil
-            let request = loop.logsSlowRequests ? slotRequests!.removeFirst() : nil
+            let head = removeHeadSlot()
             headSequence &+= 1
             let replyStart = outbound.writerIndex
             build(&outbound)
-            if let start { requestFinished(start, request, firstByte: outbound.getInteger(at: replyStart)) }
+            if let head { requestFinished(head.start, head.request, firstByte: outbound.getInteger(at: replyStart)) }
             markDirty()
             writeReadySlots()
         } else {
