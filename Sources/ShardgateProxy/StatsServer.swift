@@ -44,17 +44,18 @@ enum TwemproxyStats {
                 ("forward_error", "\(servers.reduce(0) { $0 + $1.stats.errors })"), ("fragments", "\(loop.fragments)"),
             ]
             for server in servers { fields.append((server.name, object(serverFields(server)))) }
-            body += ", \(quoted(pool.name)): \(object(fields.map { (quoted($0.0), $0.1) }))"
+            body += ", \(JSONText.quoted(pool.name)): \(object(fields.map { (JSONText.quoted($0.0), $0.1) }))"
         }
         let listeners = pools.count
         let head: [(String, String)] = [
-            ("service", quoted("shardgate")), ("source", quoted(source)), ("version", quoted(ShardgateVersion.current)),
+            ("service", JSONText.quoted("shardgate")), ("source", JSONText.quoted(source)),
+            ("version", JSONText.quoted(ShardgateVersion.current)),
             ("uptime", "\(uptime)"), ("timestamp", "\(timestamp)"),
             ("total_connections", "\(listeners + clientsEver + serverConnections)"),
             ("curr_connections", "\(listeners + clientsNow + serverConnections)"),
         ]
         var text = "{"
-        text += head.map { "\(quoted($0.0)):\($0.1)" }.joined(separator: ", ")
+        text += head.map { "\(JSONText.quoted($0.0)):\($0.1)" }.joined(separator: ", ")
         text += body
         text += "}\n"
         return text
@@ -84,15 +85,13 @@ enum TwemproxyStats {
             ("requests", stats.requests), ("request_bytes", stats.requestBytes), ("responses", stats.responses),
             ("response_bytes", stats.responseBytes), ("in_queue", stats.inQueue), ("in_queue_bytes", stats.inQueueBytes),
             ("out_queue", stats.outQueue), ("out_queue_bytes", stats.outQueueBytes),
-        ].map { (quoted($0.0), "\($0.1)") }
+        ].map { (JSONText.quoted($0.0), "\($0.1)") }
     }
 
     /// `{"key":value, ...}` from already quoted keys and rendered values.
     private static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { "\($0.0):\($0.1)" }.joined(separator: ", ") + "}"
     }
-
-    static func quoted(_ text: String) -> String { JSONText.quoted(text) }
 
     /// The machine's host name (`source`).
     static func hostName() -> String {

@@ -462,10 +462,9 @@ final class ScriptEngine {
         return nil
     }
 
-    /// A redis.call argument: strings as they are, numbers as Redis spells them (integers without
-    /// a fraction, others with 17 significant digits); nil for other types.
     /// Appends argument `index` of `redis.call` to the request: a string as it is, a number as
-    /// Redis formats it (an integral value as an integer); false for any other type.
+    /// Redis spells it (an integral value as an integer, others with 17 significant digits); false
+    /// for any other type.
     private func appendArgument(at index: Int32, to builder: inout RESPRequest.Builder) -> Bool {
         switch lua_type(state, index) {
         case LUA_TSTRING:
