@@ -98,6 +98,9 @@ final class Node {
     var commandTimeFrozen = false
 
     func refreshWallClockOffset() { clock.refresh() }
+    /// A client handler starts and ends running its parsed requests (`CommandClock.beginBatch`).
+    func beginBatch() { clock.beginBatch() }
+    func endBatch() { clock.endBatch() }
 
     static func randomHex(_ count: Int) -> String {
         let digits = Array("0123456789abcdef")
@@ -266,7 +269,7 @@ final class Node {
         }
         if client.errorReplies != errorsBefore { stats.commandFailures[spec.id] += 1 }
         client.errorReplies = errorsBefore
-        let elapsed = Clock.monotonicMicroseconds() - started
+        let elapsed = (commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.endCommand()) - started
         stats.recordCall(spec.id, microseconds: elapsed)
         if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }
         client.lastInteraction = commandTime

@@ -70,6 +70,8 @@ final class NodeClientHandler: ChannelInboundHandler {
     /// client leaves of a batch waits here until it is resumed.
     private func processInput() {
         guard let client else { return }
+        node.beginBatch()
+        defer { node.endBatch() }
         while !client.flags.isBlocked && !client.closeAfterReply && !client.closedForOutputLimit {
             if next == batch.count {
                 parseBatch()
