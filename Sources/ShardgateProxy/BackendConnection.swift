@@ -69,6 +69,8 @@ final class BackendConnection {
     private(set) var generation = 0
     private(set) var stats = BackendStats()
     private var retired = false
+    /// Retired by a reload: closes once the last reply in flight has arrived.
+    private var closesWhenIdle = false
 
     static let initialBackoff = TimeAmount.milliseconds(50)
     static let maximumBackoff = TimeAmount.seconds(2)
@@ -345,7 +347,9 @@ final class BackendConnection {
             }
         }
         waiter.target.deliver(reply)
-        if waiters.isEmpty, let whenIdle { whenIdle() }
+        guard waiters.isEmpty else { return }
+        if closesWhenIdle { close(reason: Self.replacedByReload) }
+        if let whenIdle { whenIdle() }
     }
 
     /// The channel of `generation` failed or closed: fail everything in flight, reconnect later.
@@ -409,13 +413,26 @@ final class BackendConnection {
         lost(generation, reason: reason)
     }
 
+    /// A reload replaced this server, or the settings its connections were made with: nothing new
+    /// is sent here (requests that still come are refused), the replies in flight arrive, and then
+    /// the connection closes.
+    func retireAfterInFlight() {
+        retired = true
+        reconnectTimer?.cancel()
+        reconnectTimer = nil
+        closesWhenIdle = true
+        if waiters.isEmpty { close(reason: Self.replacedByReload) }
+    }
+
+    static let replacedByReload = "replaced by a configuration reload"
+
     /// Closes for good (proxy shutdown).
-    func close() {
+    func close(reason: String = "proxy is shutting down") {
         reconnectTimer?.cancel()
         timeoutTimer?.cancel()
         generation += 1
         let previous = state
-        state = .down(reason: "proxy is shutting down")
+        state = .down(reason: reason)
         if case .connected(let channel) = previous { channel.close(promise: nil) }
     }
 

@@ -26,7 +26,8 @@ final class ClientSession: ChannelInboundHandler {
     }
 
     let loop: PoolLoop
-    let runtime: PoolRuntime
+    /// The pool's configuration for this request (a reload replaces the loop's).
+    var runtime: PoolRuntime { loop.runtime }
     let id: Int
     typealias Machine = SessionStateMachine<Lease>
     /// The client's protocol state; this handler performs what it decides.
@@ -98,7 +99,6 @@ final class ClientSession: ChannelInboundHandler {
         self.loop = loop
         self.remoteAddressText = remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
         self.localAddressText = localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
-        self.runtime = loop.runtime
         self.id = id
         let config = loop.runtime.config
         self.machine = Machine(
@@ -593,6 +593,7 @@ final class ClientSession: ChannelInboundHandler {
     private func unknownCommand(_ request: RESPRequest) {
         let name = request.string(0)
         if CrossProtocolGuard.isHTTPLine(name) { return perform(machine.crossProtocolProbe()) }
+        if name.lowercased() == "proxy" { return proxyCommand(request) }
         let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
         perform(machine.invalidRequest(RedisErrors.unknownCommand(name, arguments: arguments)))
     }

@@ -26,7 +26,8 @@ final class LeasePool {
     private unowned let loop: PoolLoop
     private var idle: [[Lease]]
     private var lent: [Int]
-    private let limit: Int
+    /// `leased_connections` (a reload may change it).
+    var limit: Int
 
     init(loop: PoolLoop, groupCount: Int, limit: Int) {
         self.loop = loop

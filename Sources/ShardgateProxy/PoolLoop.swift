@@ -17,7 +17,8 @@ import Routing
 /// (`flushDirty`), so requests from many clients and many pipelined requests share one syscall.
 final class PoolLoop {
     let pool: ProxyPool
-    let runtime: PoolRuntime
+    /// The pool's configuration on this loop; replaced by a reload (`reload(to:)`).
+    var runtime: PoolRuntime
     let eventLoop: any EventLoop
     let logger: Logger
     let allocator = ByteBufferAllocator()
@@ -48,10 +49,12 @@ final class PoolLoop {
     /// Made once: submitting the same closure every tick allocates nothing.
     private var flushTask: @Sendable () -> Void = {}
     /// This loop's view of where keys go: the pool's map, minus groups ejected by auto_eject_hosts.
-    private var shardMap: ShardMap
+    var shardMap: ShardMap
     /// The pool's `routes:`, checked before the shard map.
-    private let routes: PrefixRoutes
-    private var ejection: Ejection?
+    var routes: PrefixRoutes
+    var ejection: Ejection?
+    /// Whether the `client_timeout` check is scheduled.
+    private var checksIdleClients = false
     private var drained: EventLoopPromise<Void>?
 
     init(pool: ProxyPool, eventLoop: any EventLoop, logger: Logger) {
@@ -91,13 +94,17 @@ final class PoolLoop {
 
     /// `client_timeout`: once a second, closes the clients idle that long (Redis's
     /// `clientsCronHandleTimeout`).
-    private func scheduleIdleCheck() {
+    /// Stops once `client_timeout` is 0 (a reload can turn it off, and on again).
+    func scheduleIdleCheck() {
+        guard !checksIdleClients else { return }
+        checksIdleClients = true
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         eventLoop.scheduleTask(in: .seconds(1)) {
             let loop = bound.value
-            guard !loop.isStopping else { return }
-            let now = NIODeadline.now()
+            loop.checksIdleClients = false
             let limit = Int64(loop.runtime.config.clientTimeoutSeconds)
+            guard !loop.isStopping, limit > 0 else { return }
+            let now = NIODeadline.now()
             for session in loop.sessions.values { session.closeIfIdle(at: now, limitSeconds: limit) }
             loop.scheduleIdleCheck()
         }
@@ -456,6 +463,12 @@ final class BackendSet {
 
     func closeAll() {
         for connection in allConnections { connection.close() }
+    }
+
+    /// Lets what is in flight finish, then closes every connection for good (a reload).
+    func retireAfterInFlight() {
+        retiredReason = BackendConnection.replacedByReload
+        for connection in allConnections { connection.retireAfterInFlight() }
     }
 
     /// Fails what is in flight with `reason` and closes every connection for good.

@@ -8,7 +8,10 @@ import NIOCore
 /// global (connected clients for `client_connections`, client ids). Only control-plane code (accepting
 /// connections, INFO) crosses loops; requests never do.
 final class ProxyPool: Sendable {
-    let runtime: PoolRuntime
+    private let currentRuntime: NIOLockedValueBox<PoolRuntime>
+    /// The pool's configuration now; a reload replaces it (each loop holds its own reference,
+    /// `PoolLoop.runtime`, swapped on that loop).
+    var runtime: PoolRuntime { currentRuntime.withLockedValue { $0 } }
     let logger: Logger
     let startedAt = NIODeadline.now()
     let connectedClients = ManagedAtomic<Int>(0)
@@ -23,9 +26,11 @@ final class ProxyPool: Sendable {
     /// Sentinel pools: the follower, and the topology it last published per group.
     let follower = NIOLockedValueBox<SentinelFollower?>(nil)
     private let topologies = NIOLockedValueBox<[Int: GroupTopology]>([:])
+    /// `PROXY RELOAD [FORCE]`: the server's reload, given the force flag (nil: none).
+    let reloader = NIOLockedValueBox<(@Sendable (Bool) async -> ReloadOutcome)?>(nil)
 
     init(runtime: PoolRuntime, logger: Logger, configPath: String?, measures: Bool = false) {
-        self.runtime = runtime
+        self.currentRuntime = NIOLockedValueBox(runtime)
         self.logger = logger
         self.configPath = configPath
         self.measures = measures
@@ -44,6 +49,16 @@ final class ProxyPool: Sendable {
     /// The state for `eventLoop`; call on that loop.
     func loop(for eventLoop: any EventLoop) -> PoolLoop {
         loops.withLockedValue { $0[ObjectIdentifier(eventLoop)]! }.value
+    }
+
+    /// A reload: `runtime` serves new requests on every loop from when this returns
+    /// (`PoolLoop.reload`); requests in flight finish on the backends they were sent to.
+    func reload(to runtime: PoolRuntime) async {
+        currentRuntime.withLockedValue { $0 = runtime }
+        let all = loops.withLockedValue { Array($0.values) }
+        for bound in all {
+            try? await bound.eventLoop.submit { bound.value.reload(to: runtime) }.get()
+        }
     }
 
     /// Publishes a watched group's topology to every loop (and remembers it for INFO).

@@ -14,9 +14,13 @@ import ServiceLifecycle
 /// `run()` serves until a graceful shutdown (SIGTERM/SIGINT through `ServiceGroup`), then stops
 /// accepting, lets every client receive the replies already in flight, and returns.
 public final class ProxyServer: Service, Sendable {
-    private let pools: [ProxyPool]
+    let pools: [ProxyPool]
     private let group: any EventLoopGroup
-    private let logger: Logger
+    let logger: Logger
+    /// The file the configuration came from: what a reload re-reads.
+    let configPath: String?
+    /// Set while a reload runs (one at a time).
+    let reloading = NIOLockedValueBox(false)
     private let serverChannels = NIOLockedValueBox<[any Channel]>([])
     /// Sentinel followers and replica watchers, cancelled and awaited by `stop()`.
     private let controlTasks = NIOLockedValueBox<[Task<Void, Never>]>([])
@@ -37,6 +41,7 @@ public final class ProxyServer: Service, Sendable {
     ) {
         self.group = group
         self.logger = logger
+        self.configPath = configPath
         self.statsListen = statsListen
         self.metricsListen = metricsListen
         self.pools = config.pools.map { pool in
@@ -44,6 +49,9 @@ public final class ProxyServer: Service, Sendable {
             poolLogger[metadataKey: "pool"] = "\(pool.name)"
             return ProxyPool(
                 runtime: PoolRuntime(config: pool), logger: poolLogger, configPath: configPath, measures: metricsListen != nil)
+        }
+        for pool in pools {
+            pool.reloader.withLockedValue { $0 = { [weak self] force in await self?.reloadFromFile(force: force) ?? .init(applied: false, lines: ["the proxy is stopping"]) } }
         }
     }
 

@@ -67,8 +67,9 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     /// the pool does not ask for read-your-writes).
     private var writeAcknowledged: [NIODeadline]
 
-    /// The pool's `password` (nil: every client is authenticated from the start).
-    let password: [UInt8]?
+    /// The pool's `password` (nil: every client is authenticated from the start). A reload that
+    /// changes it leaves the clients already authenticated so, as Redis does for `requirepass`.
+    var password: [UInt8]?
     /// The pool's `database`: a client's database until it SELECTs another, and again after RESET.
     let defaultDatabase: Int
     /// The pool's `keyless_group`: where a transaction without keys goes, and what WAIT waits for

@@ -154,37 +154,9 @@ final class NodeSupervisor: Service, @unchecked Sendable {
     /// `INFO sentinel` (`masterN:name=...,address=ip:port,...`). False when it does not answer
     /// within 300 ms.
     static func sentinel(at sentinelPort: Int, reportsMasterOnPort port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(sentinelPort).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
-        let request = Array("INFO sentinel\r\n".utf8)
-        guard write(fd, request, request.count) == request.count else { return false }
-        var reply: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            guard count > 0 else { break }
-            reply += chunk[0..<count]
-            // $<length>\r\n<payload>\r\n
-            if let header = reply.firstIndex(of: UInt8(ascii: "\n")), reply.first == UInt8(ascii: "$"),
-                let length = Int(String(decoding: reply[1..<max(1, header - 1)], as: UTF8.self)),
-                reply.count >= header + 1 + length + 2
-            {
-                break
-            }
-        }
-        let text = String(decoding: reply, as: UTF8.self)
+        guard var link = try? RESPExchange(host: "127.0.0.1", port: sentinelPort, timeoutSeconds: 0.3) else { return false }
+        defer { link.close() }
+        guard case .bulk(let text?) = try? link.call(["INFO", "sentinel"]) else { return false }
         return text.split(whereSeparator: \.isNewline).contains { line in
             line.hasPrefix("master") && line.split(separator: ",").contains { $0.hasPrefix("address=") && $0.hasSuffix(":\(port)") }
         }

@@ -13,7 +13,7 @@ import Glibc
 struct ProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
-        abstract: "Serve the pools of proxy.yml until SIGINT/SIGTERM."
+        abstract: "Serve the pools of proxy.yml until SIGINT/SIGTERM; SIGHUP re-reads the file (see `reload`)."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -31,6 +31,8 @@ struct ProxyCommand: AsyncParsableCommand {
         // The proxy starts inside the service group, so SIGTERM is handled from the first moment.
         let secondSignal = await stopOnSecondSignal(logger)
         defer { secondSignal.cancel() }
+        let hangup = await reloadOnHangup(server)
+        defer { hangup.cancel() }
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
@@ -60,6 +62,15 @@ func stopOnSecondSignal(_ logger: Logger) async -> Task<Void, Never> {
                 exit(0)
             }
         }
+    }
+}
+
+/// SIGHUP re-reads proxy.yml and applies it (`ProxyServer.reloadFromFile`, which logs the outcome);
+/// a change of key placement needs `shardgate reload --force`.
+func reloadOnHangup(_ server: ProxyServer) async -> Task<Void, Never> {
+    let signals = await UnixSignalsSequence(trapping: .sighup)
+    return Task {
+        for await _ in signals { _ = await server.reloadFromFile(force: false) }
     }
 }
 

@@ -7,7 +7,10 @@ struct Shardgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shardgate",
         abstract: "A Redis-protocol gateway: one address in front of sharded, replicated Redis groups.",
-        subcommands: [ProxyCommand.self, NodeCommand.self, CheckCommand.self, OptionsCommand.self, UpCommand.self, SentinelCommand.self]
+        subcommands: [
+            ProxyCommand.self, NodeCommand.self, CheckCommand.self, OptionsCommand.self, UpCommand.self, SentinelCommand.self,
+            ReloadCommand.self,
+        ]
     )
 }
 

@@ -142,15 +142,19 @@ final class ProxyUnderTest: @unchecked Sendable {
 
     /// `yaml` may contain `LISTEN` (and `LISTEN2`, ...) where the listen addresses go. With
     /// `stats`, twemproxy's stats port listens on a free port (`statsPort`); with `metrics`,
-    /// `/metrics` does (`metricsPort`).
-    init(yaml: String, threads: Int = 2, stats: Bool = false, metrics: Bool = false) async throws {
+    /// `/metrics` does (`metricsPort`). With `configFile`, the text is written there first and the
+    /// proxy runs from that file (what a reload re-reads).
+    init(
+        yaml: String, threads: Int = 2, stats: Bool = false, metrics: Bool = false, configFile: String? = nil
+    ) async throws {
         let text = yaml.replacingOccurrences(of: "LISTEN", with: "127.0.0.1:0")
-        let config = try ProxyConfigLoader.parse(text, file: "test.yml")
+        if let configFile { try text.write(toFile: configFile, atomically: true, encoding: .utf8) }
+        let config = try ProxyConfigLoader.parse(text, file: configFile ?? "test.yml")
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var logger = Logger(label: "shardgate-test")
         logger.logLevel = .error
         server = ProxyServer(
-            config: config, group: group, logger: logger, statsListen: stats ? ("127.0.0.1", 0) : nil,
+            config: config, group: group, logger: logger, configPath: configFile, statsListen: stats ? ("127.0.0.1", 0) : nil,
             metricsListen: metrics ? ("127.0.0.1", 0) : nil)
         ports = try await server.start().map { $0.port! }
     }

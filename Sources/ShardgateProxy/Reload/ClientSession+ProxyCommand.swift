@@ -1,0 +1,56 @@
+import Commands
+import NIOCore
+import RESP
+
+/// `PROXY RELOAD [FORCE]` and `PROXY HELP`: the proxy's own admin command, which no Redis has (so
+/// it is not in the command table). RELOAD re-reads proxy.yml (`ProxyServer.reloadFromFile`) and
+/// answers `+OK reloaded: …` or an error saying why nothing changed.
+extension ClientSession {
+    static let proxyHelp = [
+        "PROXY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "RELOAD [FORCE]",
+        "    Re-read the configuration file and apply it without closing client connections.",
+        "    FORCE also applies a change of where keys live (the data is not moved).",
+        "HELP",
+        "    Print this help.",
+    ]
+
+    func proxyCommand(_ request: RESPRequest) {
+        guard machine.isAuthenticated else { return respondError(RedisErrors.noAuth) }
+        guard machine.transaction == nil else { return respondError("ERR PROXY is not allowed inside a transaction") }
+        guard request.argumentCount >= 2 else { return respondError(RedisErrors.wrongArity("proxy")) }
+        let sub = request.string(1).lowercased()
+        switch sub {
+        case "help" where request.argumentCount == 2:
+            respond { reply in
+                reply.writeRESPArrayHeader(Self.proxyHelp.count)
+                for line in Self.proxyHelp { reply.writeRESPSimpleString(line) }
+            }
+        case "reload" where request.argumentCount == 2
+            || (request.argumentCount == 3 && request.string(2).lowercased() == "force"):
+            guard let reloader = loop.pool.reloader.withLockedValue({ $0 }) else {
+                return respondError("ERR shardgate: this proxy cannot reload")
+            }
+            let force = request.argumentCount == 3
+            let sequence = reserveSlot()
+            let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+            let eventLoop = loop.eventLoop
+            Task {
+                let outcome = await reloader(force)
+                eventLoop.execute {
+                    var reply = ByteBuffer()
+                    if outcome.applied {
+                        reply.writeRESPSimpleString("OK \(outcome.summary)")
+                    } else {
+                        reply.writeRESPError("ERR \(outcome.summary)")
+                    }
+                    bound.value.complete(sequence, with: reply)
+                }
+            }
+        case "reload":
+            respondError(RedisErrors.syntax)
+        default:
+            respondError(RedisErrors.unknownSubcommand(request.string(1), of: "proxy"))
+        }
+    }
+}
