@@ -124,7 +124,12 @@ final class PoolLoop {
         if backends.master?.endpoint != topology.master {
             let old = backends.master
             backends.master = topology.master.map { makeBackendSet($0, role: "master", group: index) }
-            old?.retire(reason: topology.master.map { "replaced by \($0) (Sentinel failover)" } ?? "no longer master")
+            if runtime.config.usesSentinel {
+                old?.retire(reason: topology.master.map { "replaced by \($0) (Sentinel failover)" } ?? "no longer master")
+            } else {
+                // A fixed group's master changes only by a reload, which lets it finish its requests.
+                old?.retireAfterInFlight()
+            }
             pubSub.masterChanged(group: index)
             leases.masterChanged(group: index)
         }

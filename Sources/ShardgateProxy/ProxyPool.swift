@@ -26,6 +26,8 @@ final class ProxyPool: Sendable {
     /// Sentinel pools: the follower, and the topology it last published per group.
     let follower = NIOLockedValueBox<SentinelFollower?>(nil)
     private let topologies = NIOLockedValueBox<[Int: GroupTopology]>([:])
+    /// Fixed-topology pools that read from replicas: the task watching them (`ReplicaWatcher`).
+    let replicaWatcher = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// `PROXY RELOAD [FORCE]`: the server's reload, given the force flag (nil: none).
     let reloader = NIOLockedValueBox<(@Sendable (Bool) async -> ReloadOutcome)?>(nil)
 
@@ -51,10 +53,15 @@ final class ProxyPool: Sendable {
         loops.withLockedValue { $0[ObjectIdentifier(eventLoop)]! }.value
     }
 
-    /// A reload: `runtime` serves new requests on every loop from when this returns
-    /// (`PoolLoop.reload`); requests in flight finish on the backends they were sent to.
-    func reload(to runtime: PoolRuntime) async {
+    /// A reload, first step: what the pool's control plane (its replica watcher, INFO, new clients)
+    /// reads from now on.
+    func replaceRuntime(with runtime: PoolRuntime) {
         currentRuntime.withLockedValue { $0 = runtime }
+    }
+
+    /// A reload, second step: `runtime` serves new requests on every loop from when this returns
+    /// (`PoolLoop.reload`); requests in flight finish on the backends they were sent to.
+    func reloadLoops(to runtime: PoolRuntime) async {
         let all = loops.withLockedValue { Array($0.values) }
         for bound in all {
             try? await bound.eventLoop.submit { bound.value.reload(to: runtime) }.get()

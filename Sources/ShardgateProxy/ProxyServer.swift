@@ -70,13 +70,7 @@ public final class ProxyServer: Service, Sendable {
                 let task = Task { await follower.run() }
                 controlTasks.withLockedValue { $0.append(task) }
             } else if ReplicaWatcher.isNeeded(for: config) {
-                // Leave out replicas that are not in sync before accepting clients, then keep watching.
-                let watcher = ReplicaWatcher(pool: pool, group: group, logger: pool.logger)
-                var history = OffsetHistory()
-                await watcher.checkAll(&history)
-                let checked = history
-                let task = Task { await watcher.run(from: checked) }
-                controlTasks.withLockedValue { $0.append(task) }
+                await startWatchingReplicas(of: pool)
             }
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(config.backlog))
@@ -116,6 +110,18 @@ public final class ProxyServer: Service, Sendable {
         if let statsListen { await startStats(statsListen) }
         if let metricsListen { try await startMetrics(metricsListen) }
         return addresses
+    }
+
+    /// Leaves out the replicas that are not in sync (before clients are accepted, or before a
+    /// reload that starts reading from replicas applies), then keeps watching until stopped.
+    func startWatchingReplicas(of pool: ProxyPool) async {
+        let watcher = ReplicaWatcher(pool: pool, group: group, logger: pool.logger)
+        var history = OffsetHistory()
+        await watcher.checkAll(&history)
+        let checked = history
+        let task = Task { await watcher.run(from: checked) }
+        pool.replicaWatcher.withLockedValue { $0 = task }
+        controlTasks.withLockedValue { $0.append(task) }
     }
 
     /// Prometheus's `/metrics` (`MetricsHTTPHandler`). Unlike the stats port, a metrics port that

@@ -113,6 +113,49 @@ struct ProxyReloadTests {
         #expect(moved > 0 && moved < keys.count, "\(moved) keys moved")
     }
 
+    /// `read_policy` from master to replica and back: the replica watcher starts with the reload
+    /// (the replica serves reads once it is seen in sync) and stops with the next one.
+    @Test func readPolicyChangesApply() async throws {
+        let a = try await RedisServer()
+        defer { a.stop() }
+        let replica = try await RedisServer(["--replicaof", "127.0.0.1", "\(a.port)"])
+        defer { replica.stop() }
+        try await waitUntil("replica in sync", seconds: 10) {
+            guard case .bulk(let bytes?) = try RedisTestClient(port: replica.port).command("INFO", "replication") else { return false }
+            return String(decoding: bytes, as: UTF8.self).contains("master_link_status:up")
+        }
+        func replicaGets() throws -> Int {
+            guard case .bulk(let bytes?) = try RedisTestClient(port: replica.port).command("INFO", "commandstats") else { return -1 }
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard let line = text.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_get:calls=") }) else { return 0 }
+            return Int(line.dropFirst("cmdstat_get:calls=".count).prefix { $0.isNumber }) ?? -1
+        }
+        let directory = try TemporaryDirectory()
+        let file = "\(directory.path)/proxy.yml"
+        func yaml(_ policy: String) -> String {
+            "alpha:\n  listen: LISTEN\n  read_policy: \(policy)\n  groups:\n    - name: g0\n      master: \(a.address)\n      replicas: [\(replica.address)]\n"
+        }
+        let proxy = try await ProxyUnderTest(yaml: yaml("master"), configFile: file)
+        defer { Task { await proxy.stop() } }
+        let client = try proxy.client()
+        #expect(try client.command("SET", "k", "v") == .status("OK"))
+        try await waitUntil("replicated") { try RedisTestClient(port: replica.port).command("GET", "k") == .bulk("v") }
+        let start = try replicaGets()
+        #expect(try client.command("GET", "k") == .bulk("v"))
+        #expect(try replicaGets() == start, "reads go to the master")
+
+        try Self.write(yaml("replica"), to: file)
+        guard case .status(let answer) = try client.command("PROXY", "RELOAD") else { throw TestFailure("PROXY RELOAD") }
+        #expect(answer.contains("readPolicy"), "\(answer)")
+        for _ in 0..<10 { #expect(try client.command("GET", "k") == .bulk("v")) }
+        #expect(try replicaGets() == start + 10, "reads go to the replica")
+
+        try Self.write(yaml("master"), to: file)
+        guard case .status = try client.command("PROXY", "RELOAD") else { throw TestFailure("PROXY RELOAD") }
+        #expect(try client.command("GET", "k") == .bulk("v"))
+        #expect(try replicaGets() == start + 10, "reads go to the master again")
+    }
+
     /// Changes only a restart can make are refused, naming them; nothing else applies with them.
     @Test func restartOnlyChangesAreRefused() async throws {
         let a = try await RedisServer(), b = try await RedisServer()

@@ -71,7 +71,18 @@ extension ProxyServer {
         guard problems.isEmpty else { return refused(problems) }
         var lines: [String] = []
         for (pool, new, notes) in plan {
-            await pool.reload(to: PoolRuntime(config: new))
+            let runtime = PoolRuntime(config: new)
+            pool.replaceRuntime(with: runtime)
+            // Reads turning to replicas: the watcher vets them before any read can go there.
+            let watching = ReplicaWatcher.isNeeded(for: new)
+            if watching && pool.replicaWatcher.withLockedValue({ $0 == nil }) {
+                await startWatchingReplicas(of: pool)
+            } else if !watching, let task = pool.replicaWatcher.withLockedValue({ $0 }) {
+                task.cancel()
+                await task.value
+                pool.replicaWatcher.withLockedValue { $0 = nil }
+            }
+            await pool.reloadLoops(to: runtime)
             lines.append("pool '\(new.name)': \(notes.joined(separator: ", "))")
         }
         let outcome = ReloadOutcome(applied: true, lines: lines.isEmpty ? ["nothing changed"] : lines)

@@ -31,8 +31,6 @@ struct PoolReloadCheck: Sendable {
         check("read_your_writes", \.readYourWrites)
         check("database", \.database)
         check("keyless_group", \.keylessGroup)
-        // Reads from replicas need the replica watcher, which starts with the pool.
-        check("whether reads go to replicas", { ReplicaWatcher.isNeeded(for: $0) })
         // Sessions keep each request until its reply only while the SLOWLOG is on.
         check("whether the SLOWLOG is on", { $0.slowlogLogSlowerThan >= 0 })
         return changes
