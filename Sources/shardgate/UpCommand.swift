@@ -60,6 +60,8 @@ struct UpCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         FileHandle.standardOutput.write(Data((Self.topology(config: config, addresses: addresses, nodes: nodes) + "\n").utf8))
+        let hangup = await reloadOnHangup(proxy)
+        defer { hangup.cancel() }
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: supervisor), .init(service: proxy)],
