@@ -21,6 +21,8 @@ public enum RedisErrors {
         "ERR wrong number of arguments for '\(name)' command"
     }
     public static let noAuth = "NOAUTH Authentication required."
+    /// A MONITOR client sent a command that reads or writes keys.
+    public static let monitorTouchesKeyspace = "ERR Replica can't interact with the keyspace"
     public static let wrongPass = "WRONGPASS invalid username-password pair or user is disabled."
     public static let authWithoutPassword =
         "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"

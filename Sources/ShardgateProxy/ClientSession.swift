@@ -76,6 +76,8 @@ final class ClientSession: ChannelInboundHandler {
     var protocolVersion: Int { machine.protocolVersion }
     var database: Int { machine.database }
     var subscriptions: OrderedSet<SubscriptionKey> { machine.subscriptions }
+    /// MONITOR: this client receives the pool's request feed (`ClientSession+Monitor`).
+    var isMonitor = false
     /// A request waiting for every earlier reply before it runs (see `afterEarlierReplies`).
     private var barrier: (() -> Void)?
 
@@ -134,6 +136,7 @@ final class ClientSession: ChannelInboundHandler {
         heldReplyBytes = 0
         input = nil
         let closed = machine.closed()
+        stopMonitoring()
         leave(closed.subscriptions)
         drop(closed.leases)
         if closedOnError { loop.stats.clientErrors += 1 } else { loop.stats.clientEOF += 1 }
@@ -507,6 +510,8 @@ final class ClientSession: ChannelInboundHandler {
             policy = runtime.policies[sub.id]
         }
         currentCommand = Int32(truncatingIfNeeded: spec.id)
+        if isMonitor && spec.touchesKeyspace { return respondError(RedisErrors.monitorTouchesKeyspace) }
+        if loop.pool.monitorCount.load(ordering: .relaxed) > 0 { feedMonitors(request, spec: spec, policy: policy) }
         perform(machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount), request, spec: spec)
     }
 

@@ -49,8 +49,6 @@ enum CommandPolicy: Sendable {
     private static func refusal(for spec: CommandSpec) -> String? {
         let name = spec.name
         switch name {
-        case "monitor":
-            return "it would turn a backend connection shared by many clients into a feed"
         case "sync", "psync", "replconf":
             return "replication runs between servers, not through the proxy"
         case "shutdown":
@@ -94,5 +92,5 @@ enum TransactionCommand: String, Sendable {
 
 /// Commands the proxy answers itself.
 enum LocalCommand: String, Sendable {
-    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog
+    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog, monitor
 }

@@ -51,6 +51,8 @@ extension ClientSession {
             waitCommand(request)
         case .slowlog:
             slowlogCommand(request)
+        case .monitor:
+            monitorCommand()
         case .time:
             // The proxy's own clock: with several groups there is no one server to ask.
             var now = timespec()
@@ -346,6 +348,7 @@ extension ClientSession {
     /// RESP2, not authenticated when the pool has a password).
     private func resetCommand() {
         let reset = machine.reset()
+        stopMonitoring()
         if let lease = reset.unwatch { unwatch(lease) }
         leave(reset.subscriptions)
         authenticationChanged()

@@ -92,6 +92,29 @@ final class ProxyPool: Sendable {
         follower.withLockedValue { $0 }?.reresolve(group: group)
     }
 
+    // MARK: - MONITOR
+
+    /// MONITOR clients on any loop; `monitorCount` lets every request skip the feed when there are none.
+    let monitorCount = ManagedAtomic<Int>(0)
+    private let monitors = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<ClientSession>]>([:])
+
+    func addMonitor(_ session: ClientSession) {
+        monitors.withLockedValue { $0[ObjectIdentifier(session)] = NIOLoopBound(session, eventLoop: session.loop.eventLoop) }
+        monitorCount.wrappingIncrement(ordering: .relaxed)
+    }
+
+    func removeMonitor(_ session: ClientSession) {
+        let removed = monitors.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(session)) }
+        if removed != nil { monitorCount.wrappingDecrement(ordering: .relaxed) }
+    }
+
+    /// Writes `line` to every monitor, each on its own loop, after what that loop is doing now
+    /// (a monitor's own command is answered before its line, as in Redis).
+    func sendToMonitors(_ line: ByteBuffer) {
+        let all = monitors.withLockedValue { Array($0.values) }
+        for bound in all { bound.eventLoop.execute { bound.value.monitorLine(line) } }
+    }
+
     private let slowLogIDs = ManagedAtomic<Int>(0)
 
     /// SLOWLOG entry ids, shared by the loops so that they order entries across loops.

@@ -24,7 +24,7 @@ struct ClientLibraryTests {
         #expect(try cliRun("MGET", "cli:a", "cli:b", "cli:c", "cli:d") == "1\n2\n3\n4")
         #expect(try cliRun("DEL", "cli:a", "cli:b", "cli:c", "cli:d", "cli:zz") == "4")
         #expect(try cliRun("KEYS", "cli:*") == "", "KEYS asks every group")
-        #expect(try cliRun("MONITOR").hasPrefix("ERR shardgate: 'monitor' is not supported"))
+        #expect(try cliRun("SWAPDB", "0", "1").hasPrefix("ERR shardgate: 'swapdb' is not supported"))
         #expect(try cliRun("INFO", "server").contains("shardgate_version:"))
         // Interactive-style input through stdin, several commands on one connection.
         let piped = try run(cli, ["-p", "\(proxy.port)"], input: Data("SET cli:x 10\nINCRBY cli:x 5\nGET cli:x\n".utf8))

@@ -1,3 +1,4 @@
+import Commands
 import NIOCore
 import Testing
 
@@ -51,7 +52,7 @@ import Testing
 
     private func quoted(_ bytes: [UInt8]) -> String {
         var buffer = ByteBuffer()
-        bytes.withUnsafeBytes { MonitorCommand.quote($0, into: &buffer) }
+        bytes.withUnsafeBytes { MonitorLine.quote($0, into: &buffer) }
         return String(buffer: buffer)
     }
 

@@ -790,11 +790,6 @@ extension Node {
     /// their script runs, as in Redis.
     func feedMonitorsBeforeScript(_ call: CommandCall) {
         guard !clients.monitors.isEmpty else { return }
-        let line = MonitorCommand.line(call, microseconds: Clock.microseconds())
-        for monitor in clients.monitors {
-            var copy = line
-            monitor.reply.writeBuffer(&copy)
-            if monitor !== call.client { scheduleFlush(monitor) }
-        }
+        sendToMonitors(MonitorCommand.line(call, microseconds: Clock.microseconds()), from: call.client)
     }
 }

@@ -165,7 +165,7 @@ extension Node {
     /// Arguments Redis hides from the slow log: those MONITOR hides (AUTH, HELLO .. AUTH, MIGRATE ..
     /// AUTH/AUTH2) and the sensitive values of CONFIG SET (masterauth, requirepass).
     static func redactedArguments(_ call: CommandCall) -> Set<Int> {
-        guard call.spec.isNamed("config|set") else { return MonitorCommand.redactedArguments(call) }
+        guard call.spec.isNamed("config|set") else { return MonitorLine.redactedArguments(of: call.request, spec: call.spec) }
         var hidden: Set<Int> = []
         for index in stride(from: 2, to: call.count - 1, by: 2)
         where call.matches(index, "masterauth") || call.matches(index, "requirepass") {
