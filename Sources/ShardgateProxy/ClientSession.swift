@@ -296,14 +296,16 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     private func slotLeft(reply: ByteBuffer?) {
         guard let head = removeHeadSlot() else { return }
-        requestFinished(head.start, head.request, firstByte: reply.flatMap { $0.getInteger(at: $0.readerIndex) })
+        requestFinished(head.start, head.request, reply: reply, at: reply?.readerIndex ?? 0)
     }
 
-    private func requestFinished(_ start: SlotStart, _ request: RESPRequest?, firstByte: UInt8?) {
+    /// `reply` holds the request's reply from `index` on.
+    private func requestFinished(_ start: SlotStart, _ request: RESPRequest?, reply: ByteBuffer?, at index: Int) {
         guard start.command != SlotStart.notARequest else { return }
+        let failed = reply?.getInteger(at: index) == UInt8(ascii: "-")
         loop.requestFinished(
-            command: Int(start.command), started: start.time, failed: firstByte == UInt8(ascii: "-"), request: request,
-            session: self)
+            command: Int(start.command), started: start.time, error: failed ? ErrorCode(reply!, at: index) : nil,
+            request: request, session: self)
     }
 
     /// The reply for slot `sequence` is here.
@@ -337,7 +339,7 @@ final class ClientSession: ChannelInboundHandler {
             headSequence &+= 1
             let replyStart = outbound.writerIndex
             build(&outbound)
-            if let head { requestFinished(head.start, head.request, firstByte: outbound.getInteger(at: replyStart)) }
+            if let head { requestFinished(head.start, head.request, reply: outbound, at: replyStart) }
             markDirty()
             writeReadySlots()
         } else {
@@ -362,8 +364,7 @@ final class ClientSession: ChannelInboundHandler {
             build(&outbound)
             if loop.timesRequests {
                 requestFinished(
-                    SlotStart(time: loop.eventTime, command: command), isRequest ? currentRequest : nil,
-                    firstByte: outbound.getInteger(at: start))
+                    SlotStart(time: loop.eventTime, command: command), isRequest ? currentRequest : nil, reply: outbound, at: start)
             }
             markDirty()
         } else {
@@ -510,6 +511,7 @@ final class ClientSession: ChannelInboundHandler {
             policy = runtime.policies[sub.id]
         }
         currentCommand = Int32(truncatingIfNeeded: spec.id)
+        loop.stats.commandCalls[spec.id] += 1
         if isMonitor && spec.touchesKeyspace { return respondError(RedisErrors.monitorTouchesKeyspace) }
         if loop.pool.monitorCount.load(ordering: .relaxed) > 0 { feedMonitors(request, spec: spec, policy: policy) }
         perform(machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount), request, spec: spec)
@@ -599,6 +601,7 @@ final class ClientSession: ChannelInboundHandler {
         let name = request.string(0)
         if CrossProtocolGuard.isHTTPLine(name) { return perform(machine.crossProtocolProbe()) }
         if name.lowercased() == "proxy" { return proxyCommand(request) }
+        loop.stats.commandCalls[loop.stats.commandCalls.count - 1] += 1
         let arguments = (1..<min(request.argumentCount, 128)).map { request.string($0) }
         perform(machine.invalidRequest(RedisErrors.unknownCommand(name, arguments: arguments)))
     }

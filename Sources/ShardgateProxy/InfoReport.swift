@@ -1,4 +1,5 @@
 import CMallocInfo
+import Commands
 import Config
 import NIOCore
 
@@ -17,7 +18,9 @@ struct InfoReport {
     /// Per database, keys and keys with a TTL, summed over every group (from their `INFO keyspace`).
     var keyspace: [(database: Int, keys: Int, expires: Int)] = []
 
-    static let defaultSections = ["server", "clients", "memory", "stats", "cluster", "keyspace", "shards"]
+    static let defaultSections = ["server", "clients", "memory", "stats", "errorstats", "cluster", "keyspace", "shards"]
+    /// What `all` and `everything` add, as in Redis.
+    static let allSections = ["server", "clients", "memory", "stats", "commandstats", "errorstats", "cluster", "keyspace", "shards"]
 
     /// Adds one group's `INFO keyspace` text (`db0:keys=3,expires=1,avg_ttl=0` lines) to `keyspace`.
     mutating func addKeyspace(_ text: String) {
@@ -43,12 +46,12 @@ struct InfoReport {
 
     func render(_ requested: Set<String>) -> String {
         let wanted: [String]
-        if requested.isEmpty || requested.contains("default") || requested.contains("all")
-            || requested.contains("everything")
-        {
+        if requested.contains("all") || requested.contains("everything") {
+            wanted = Self.allSections
+        } else if requested.isEmpty || requested.contains("default") {
             wanted = Self.defaultSections
         } else {
-            wanted = Self.defaultSections.filter { requested.contains($0) }
+            wanted = Self.allSections.filter { requested.contains($0) }
         }
         var text = ""
         for section in wanted {
@@ -58,6 +61,8 @@ struct InfoReport {
             case "clients": text += clients()
             case "stats": text += stats()
             case "memory": text += memory()
+            case "commandstats": text += commandStats()
+            case "errorstats": text += errorStats()
             case "cluster": text += lines("Cluster", [("cluster_enabled", "0")])
             case "keyspace": text += lines("Keyspace", keyspace.map { ("db\($0.database)", "keys=\($0.keys),expires=\($0.expires),avg_ttl=0") })
             default: text += shards()
@@ -151,6 +156,34 @@ struct InfoReport {
             ("split_commands", "\(total.splitCommands)"),
             ("client_output_buffer_limit_disconnections", "\(total.outputLimitDisconnections)"),
         ])
+    }
+
+    /// Redis's `cmdstat_<name>` lines for the commands received. Only `calls` unless the proxy serves
+    /// `/metrics`, which also times requests (`usec`: from the read that brought a request to its
+    /// reply leaving) and counts error replies (`failed_calls`; the proxy rejects nothing before
+    /// running it in Redis's sense, so `rejected_calls` is 0).
+    private func commandStats() -> String {
+        let total = totals
+        let table = CommandTable.redis
+        var rows: [(String, String)] = []
+        for id in 0..<min(table.count, total.commandCalls.count) where total.commandCalls[id] > 0 {
+            let calls = total.commandCalls[id]
+            var value = "calls=\(calls)"
+            if id < total.commandNanoseconds.count {
+                let microseconds = Int(total.commandNanoseconds[id] / 1000)
+                let hundredths = microseconds * 100 / calls
+                value += ",usec=\(microseconds),usec_per_call=\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+                value += ",rejected_calls=0,failed_calls=\(total.commandErrors[id])"
+            }
+            rows.append(("cmdstat_\(table[id].name)", value))
+        }
+        return lines("Commandstats", rows.sorted { $0.0 < $1.0 })
+    }
+
+    /// Redis's `errorstat_<CODE>:count=N`, by the first word of the error replies sent (kept when
+    /// the proxy serves `/metrics`).
+    private func errorStats() -> String {
+        lines("Errorstats", totals.errorCodes.sorted { $0.key < $1.key }.map { ("errorstat_\($0.key)", "count=\($0.value)") })
     }
 
     private func shards() -> String {

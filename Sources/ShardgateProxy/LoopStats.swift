@@ -1,4 +1,5 @@
 import Config
+import NIOCore
 
 /// What one event loop counted for one pool, and what a snapshot of its state shows: the source
 /// of INFO, twemproxy's stats port and `/metrics`, summed over loops when read.
@@ -19,10 +20,13 @@ struct LoopStats: Sendable {
     var fragments = 0
     /// Groups taken out by auto_eject_hosts (twemproxy's `server_ejects`).
     var serverEjects = 0
-    /// Requests and error replies by command id (`CommandTable.redis`), the last entry for
-    /// unknown commands; filled only when the proxy serves `/metrics` (`PoolLoop.measures`).
+    /// Requests by command id (`CommandTable.redis`), the last entry for unknown commands.
     var commandCalls: [Int] = []
+    /// Error replies and the time to the reply, by command id, and error replies by their first
+    /// word (INFO errorstats): kept only when the proxy serves `/metrics` (`PoolLoop.measures`).
     var commandErrors: [Int] = []
+    var commandNanoseconds: [UInt64] = []
+    var errorCodes: [String: Int] = [:]
     /// Time from the read that brought a request to its reply leaving for the client.
     var requestLatency = LatencyBuckets()
 
@@ -40,6 +44,14 @@ struct LoopStats: Sendable {
         serverEjects += other.serverEjects
         if commandCalls.isEmpty { commandCalls = other.commandCalls } else { Self.add(other.commandCalls, to: &commandCalls) }
         if commandErrors.isEmpty { commandErrors = other.commandErrors } else { Self.add(other.commandErrors, to: &commandErrors) }
+        if commandNanoseconds.isEmpty {
+            commandNanoseconds = other.commandNanoseconds
+        } else {
+            for index in other.commandNanoseconds.indices where index < commandNanoseconds.count {
+                commandNanoseconds[index] &+= other.commandNanoseconds[index]
+            }
+        }
+        errorCodes.merge(other.errorCodes, uniquingKeysWith: +)
         requestLatency.add(other.requestLatency)
     }
 
@@ -93,5 +105,21 @@ extension [LoopSnapshot] {
             }
         }
         return merged
+    }
+}
+
+/// The first word of an error reply (`ERR`, `WRONGTYPE`, `CROSSSLOT`…), as INFO errorstats counts it.
+struct ErrorCode {
+    let text: String
+
+    /// `reply` has an error (`-CODE message\r\n`) at `index`.
+    init(_ reply: ByteBuffer, at index: Int) {
+        var end = index + 1
+        while end < reply.writerIndex, end - index <= 64, let byte = reply.getInteger(at: end, as: UInt8.self),
+            byte != UInt8(ascii: " "), byte != UInt8(ascii: "\r")
+        {
+            end += 1
+        }
+        text = reply.getString(at: index + 1, length: end - index - 1) ?? "ERR"
     }
 }

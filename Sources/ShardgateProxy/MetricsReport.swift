@@ -46,7 +46,7 @@ enum MetricsReport {
             }
         }
 
-        out.family("shardgate_commands_total", .counter, "Requests answered, by command category.")
+        out.family("shardgate_commands_total", .counter, "Requests received, by command category.")
         for pool in summed {
             for (category, value) in byCategory(pool.stats.commandCalls) {
                 out.sample("shardgate_commands_total", [("pool", pool.name), ("category", category)], value)

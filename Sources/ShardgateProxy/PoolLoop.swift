@@ -68,9 +68,10 @@ final class PoolLoop {
         self.measures = pool.measures
         self.logsSlowRequests = runtime.config.slowlogLogSlowerThan >= 0
         self.timesRequests = pool.measures || logsSlowRequests
+        stats.commandCalls = Array(repeating: 0, count: CommandTable.redis.count + 1)
         if measures {
-            stats.commandCalls = Array(repeating: 0, count: CommandTable.redis.count + 1)
             stats.commandErrors = Array(repeating: 0, count: CommandTable.redis.count + 1)
+            stats.commandNanoseconds = Array(repeating: 0, count: CommandTable.redis.count + 1)
         }
         defer {
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -290,13 +291,17 @@ final class PoolLoop {
     }
 
     /// A client's request (its command's id, -1 for an unknown one) finished `started` (its
-    /// `eventTime`) ago, with an error reply or not: counted for `/metrics`, and logged when slow.
-    func requestFinished(command: Int, started: UInt64, failed: Bool, request: RESPRequest?, session: ClientSession) {
+    /// `eventTime`) ago, with an error reply or not: measured for `/metrics` and INFO
+    /// commandstats/errorstats, and logged when slow.
+    func requestFinished(command: Int, started: UInt64, error: ErrorCode?, request: RESPRequest?, session: ClientSession) {
         let nanoseconds = eventTime &- started
         if measures {
             let index = command >= 0 ? command : stats.commandCalls.count - 1
-            stats.commandCalls[index] += 1
-            if failed { stats.commandErrors[index] += 1 }
+            stats.commandNanoseconds[index] &+= nanoseconds
+            if let error {
+                stats.commandErrors[index] += 1
+                stats.errorCodes[error.text, default: 0] += 1
+            }
             stats.requestLatency.record(nanoseconds: nanoseconds)
         }
         let threshold = runtime.config.slowlogLogSlowerThan
