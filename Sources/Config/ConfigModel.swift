@@ -183,6 +183,9 @@ public struct PoolConfig: Sendable, Hashable {
     /// the proxy must then keep every request until its reply (about 6% more CPU at -P 16).
     public var slowlogLogSlowerThan = -1
     public var slowlogMaxLen = 128
+    /// Requests at least this many milliseconds from arrival to reply are LATENCY events
+    /// (`command`, or `fast-command` for Redis's fast commands); 0 turns the monitor off.
+    public var latencyMonitorThreshold = 0
     /// A client holding more than this many bytes of replies it has not read is disconnected
     /// (`client_output_buffer_limit`); 0 means no limit. The default is Redis's hard limit for replicas.
     public var clientOutputBufferLimit = 256 << 20

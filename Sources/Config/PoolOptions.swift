@@ -181,6 +181,9 @@ public enum PoolOptions {
         integer(
             "slowlog_max_len", \.slowlogMaxLen, minimum: 0,
             doc: "Entries SLOWLOG keeps per event loop (Redis's `slowlog-max-len`)."),
+        integer(
+            "latency_monitor_threshold", \.latencyMonitorThreshold, minimum: 0, unit: "ms",
+            doc: "Requests at least this slow, from their arrival to their reply, are LATENCY events (`command`, `fast-command`); 0: off (Redis's `latency-monitor-threshold`)."),
         PoolOption(
             name: "password", pools: .native, value: "string",
             doc: "Clients must AUTH with this (`AUTH pass` or `AUTH default pass`).",

@@ -92,5 +92,5 @@ enum TransactionCommand: String, Sendable {
 
 /// Commands the proxy answers itself.
 enum LocalCommand: String, Sendable {
-    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog, monitor
+    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog, monitor, latency
 }

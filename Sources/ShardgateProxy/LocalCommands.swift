@@ -53,6 +53,8 @@ extension ClientSession {
             slowlogCommand(request)
         case .monitor:
             monitorCommand()
+        case .latency:
+            latencyCommand(request)
         case .time:
             // The proxy's own clock: with several groups there is no one server to ask.
             var now = timespec()

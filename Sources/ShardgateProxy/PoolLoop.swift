@@ -29,7 +29,8 @@ final class PoolLoop {
     var stats = LoopStats()
     /// Whether latencies and per-command counts are kept for `/metrics` (the proxy serves it).
     let measures: Bool
-    /// Whether requests are timed: for `/metrics` or the SLOWLOG (`slowlog_log_slower_than` >= 0).
+    /// Whether requests are timed: for `/metrics`, the SLOWLOG (`slowlog_log_slower_than` >= 0) or
+    /// LATENCY (`latency_monitor_threshold` > 0).
     let timesRequests: Bool
     /// Whether the SLOWLOG is on: requests are then kept until answered, for their arguments.
     let logsSlowRequests: Bool
@@ -37,8 +38,9 @@ final class PoolLoop {
     /// event (a client's or a backend's read), so the requests and replies it carries share one
     /// clock read.
     private(set) var eventTime: UInt64 = 0
-    /// This loop's part of the pool's SLOWLOG.
+    /// This loop's part of the pool's SLOWLOG, and of its LATENCY events.
     var slowLog = SlowLog()
+    var latency = LatencyEvents()
     /// This loop's subscribed clients and subscriber connections, made on the first SUBSCRIBE.
     private(set) lazy var pubSub = PubSubHub(loop: self)
     /// Connections lent to clients that block or watch keys.
@@ -67,7 +69,7 @@ final class PoolLoop {
         self.routes = runtime.config.routes
         self.measures = pool.measures
         self.logsSlowRequests = runtime.config.slowlogLogSlowerThan >= 0
-        self.timesRequests = pool.measures || logsSlowRequests
+        self.timesRequests = pool.measures || logsSlowRequests || runtime.config.latencyMonitorThreshold > 0
         stats.commandCalls = Array(repeating: 0, count: CommandTable.redis.count + 1)
         if measures {
             stats.commandErrors = Array(repeating: 0, count: CommandTable.redis.count + 1)
@@ -307,6 +309,15 @@ final class PoolLoop {
         let threshold = runtime.config.slowlogLogSlowerThan
         if threshold >= 0, Int(nanoseconds / 1000) >= threshold, let request {
             logSlow(request, microseconds: Int(nanoseconds / 1000), session: session)
+        }
+        let latencyThreshold = runtime.config.latencyMonitorThreshold
+        if latencyThreshold > 0, Int(nanoseconds / 1_000_000) >= latencyThreshold {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let fast = command >= 0 && CommandTable.redis[command].flags.contains(.fast)
+            latency.add(
+                fast ? "fast-command" : "command", milliseconds: Int(nanoseconds / 1_000_000),
+                now: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
         }
     }
 

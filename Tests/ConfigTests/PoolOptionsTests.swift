@@ -18,6 +18,7 @@ import Testing
         "drain_timeout": ("2500", "2500"),
         "slowlog_log_slower_than": ("10000", "10000"),
         "slowlog_max_len": ("16", "16"),
+        "latency_monitor_threshold": ("100", "100"),
         "password": ("secret", "(set)"),
         "auth": ("{user: u, password: p}", "(set)"),
         "redis_auth": ("secret", "(set)"),

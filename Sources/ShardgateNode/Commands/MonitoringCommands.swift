@@ -50,45 +50,20 @@ enum MonitoringCommands {
     // MARK: - LATENCY
 
     static func latencyLatest(_ call: inout CommandCall) throws(CommandError) {
-        let events = call.node.monitoring.latencyEvents.filter { !$0.value.samples.isEmpty }
-        call.client.arrayHeader(events.count)
-        for (name, series) in events.sorted(by: { $0.key < $1.key }) {
-            let last = series.samples[series.samples.count - 1]
-            call.client.arrayHeader(4)
-            call.client.bulk(name)
-            call.client.integer(Int(last.time))
-            call.client.integer(last.latency)
-            call.client.integer(series.max)
-        }
+        call.node.monitoring.latency.writeLatest(into: &call.client.reply)
     }
 
     static func latencyHistory(_ call: inout CommandCall) throws(CommandError) {
-        let samples = call.node.monitoring.latencyEvents[call.string(2)]?.samples ?? []
-        call.client.arrayHeader(samples.count)
-        for sample in samples {
-            call.client.arrayHeader(2)
-            call.client.integer(Int(sample.time))
-            call.client.integer(sample.latency)
-        }
+        call.node.monitoring.latency.writeHistory(call.string(2), into: &call.client.reply)
     }
 
     static func latencyReset(_ call: inout CommandCall) throws(CommandError) {
-        let monitoring = call.node.monitoring
-        if call.count == 2 {
-            let count = monitoring.latencyEvents.count
-            monitoring.latencyEvents.removeAll()
-            return call.client.integer(count)
-        }
-        var reset = 0
-        for index in 2..<call.count where monitoring.latencyEvents.removeValue(forKey: call.string(index)) != nil {
-            reset += 1
-        }
-        call.client.integer(reset)
+        call.client.integer(call.node.monitoring.latency.reset((2..<call.count).map { call.string($0) }))
     }
 
     static func latencyGraph(_ call: inout CommandCall) throws(CommandError) {
         let event = call.string(2)
-        guard let series = call.node.monitoring.latencyEvents[event], !series.samples.isEmpty else {
+        guard let series = call.node.monitoring.latency.events[event], !series.samples.isEmpty else {
             throw CommandError("ERR No samples available for event '\(event)'")
         }
         let latencies = series.samples.map(\.latency)
@@ -120,7 +95,7 @@ enum MonitoringCommands {
             return call.client.verbatim(
                 "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n")
         }
-        let events = node.monitoring.latencyEvents.filter { !$0.value.samples.isEmpty }
+        let events = node.monitoring.latency.events.filter { !$0.value.samples.isEmpty }
         guard !events.isEmpty else {
             return call.client.verbatim(
                 "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep in peace.\n")

@@ -23,29 +23,8 @@ final class CommandMonitoring {
     var slowlog: [SlowEntry] = []
     var nextSlowID = 0
 
-    /// One latency event's samples (at most one per second, the worst), its worst ever.
-    struct LatencySeries {
-        var samples: [(time: Int64, latency: Int)] = []
-        var max = 0
-    }
-
-    /// By event name ("command", "fast-command", "expire-cycle", ...).
-    var latencyEvents: [String: LatencySeries] = [:]
-    static let latencySamples = 160
-
-    /// Records a latency sample (ms) of `event` (Redis's `latencyAddSample`).
-    func addLatencySample(_ event: String, milliseconds: Int, now: Int64) {
-        let second = now / 1000
-        var series = latencyEvents[event] ?? LatencySeries()
-        if series.max < milliseconds { series.max = milliseconds }
-        if let last = series.samples.last, last.time == second {
-            series.samples[series.samples.count - 1].latency = Swift.max(last.latency, milliseconds)
-        } else {
-            series.samples.append((second, milliseconds))
-            if series.samples.count > Self.latencySamples { series.samples.removeFirst() }
-        }
-        latencyEvents[event] = series
-    }
+    /// The latency monitor's events ("command", "fast-command", "expire-cycle", ...).
+    var latency = LatencyEvents()
 }
 
 /// A latency histogram with power-of-two buckets in the shape of Redis's HdrHistogram report: the
@@ -107,7 +86,7 @@ extension Node {
     func commandFinished(_ call: CommandCall, microseconds: Int) {
         let spec = call.spec
         if settings.latencyMonitorThreshold > 0 && microseconds / 1000 >= settings.latencyMonitorThreshold {
-            monitoring.addLatencySample(
+            monitoring.latency.add(
                 spec.flags.contains(.fast) ? "fast-command" : "command", milliseconds: microseconds / 1000, now: now)
         }
         if settings.latencyTracking {

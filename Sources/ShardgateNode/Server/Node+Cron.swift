@@ -25,7 +25,7 @@ extension Node {
             // LATENCY's `expire-cycle` event, as Redis samples its active expiry cycle.
             let milliseconds = (Clock.monotonicMicroseconds() - expiryStarted) / 1000
             if milliseconds >= settings.latencyMonitorThreshold {
-                monitoring.addLatencySample("expire-cycle", milliseconds: milliseconds, now: now)
+                monitoring.latency.add("expire-cycle", milliseconds: milliseconds, now: now)
             }
         }
         cronTasks(now: now)

@@ -6,14 +6,11 @@ import RESP
 /// it is not in the command table). RELOAD re-reads proxy.yml (`ProxyServer.reloadFromFile`) and
 /// answers `+OK reloaded: …` or an error saying why nothing changed.
 extension ClientSession {
-    static let proxyHelp = [
-        "PROXY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    static let proxyHelp = CommandHelp.lines("PROXY", [
         "RELOAD [FORCE]",
         "    Re-read the configuration file and apply it without closing client connections.",
         "    FORCE also applies a change of where keys live (the data is not moved).",
-        "HELP",
-        "    Print this help.",
-    ]
+    ])
 
     func proxyCommand(_ request: RESPRequest) {
         guard machine.isAuthenticated else { return respondError(RedisErrors.noAuth) }

@@ -31,8 +31,10 @@ struct PoolReloadCheck: Sendable {
         check("read_your_writes", \.readYourWrites)
         check("database", \.database)
         check("keyless_group", \.keylessGroup)
-        // Sessions keep each request until its reply only while the SLOWLOG is on.
+        // Sessions keep each request until its reply only while the SLOWLOG is on, and time
+        // requests only while something measures them.
         check("whether the SLOWLOG is on", { $0.slowlogLogSlowerThan >= 0 })
+        check("whether the latency monitor is on", { $0.latencyMonitorThreshold > 0 })
         return changes
     }
 
