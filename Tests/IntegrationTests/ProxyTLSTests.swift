@@ -1,0 +1,190 @@
+import Config
+import Foundation
+import Logging
+import NIOPosix
+import ShardgateProxy
+import Testing
+
+/// TLS on both sides of the proxy, with real redis-cli and redis-server and certificates openssl
+/// makes for each test: `tls` (the listener, mutual TLS with `ca`) and `backend_tls`.
+@Suite(.serialized, .enabled(if: TestEnvironment.canRun("redis-server", "redis-cli", "openssl")))
+struct ProxyTLSTests {
+    /// A pool on one plain backend whose listener speaks TLS; `extra` goes into its `tls:` block.
+    static func tlsListener(_ certificates: TestCertificates, backend: String, extra: String = "") -> String {
+        """
+        alpha:
+          listen: LISTEN
+          tls:
+            cert: \(certificates.serverCertificate)
+            key: \(certificates.serverKey)
+        \(extra)  groups:
+            - {name: one, master: "\(backend)"}
+
+        """
+    }
+
+    /// redis-cli --tls works through the listener (the keys reach the plain backend); a plain-TCP
+    /// client gets no reply and is closed, and the proxy goes on serving TLS clients.
+    @Test func tlsListenerServesRedisCLIAndClosesPlainClients() async throws {
+        let certificates = try TestCertificates()
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let proxy = try await ProxyUnderTest(yaml: Self.tlsListener(certificates, backend: backend.address))
+        let cli = TLSRedisCLI(certificates: certificates)
+        #expect(try cli.run(port: proxy.port, "SET", "greeting", "hello").output == "OK")
+        #expect(try cli.run(port: proxy.port, "GET", "greeting").output == "hello")
+        #expect(try backend.client().command("GET", "greeting") == .bulk("hello"))
+
+        let plain = try RedisTestClient(port: proxy.port, timeoutSeconds: 5)
+        let started = Date()
+        let reply = try? plain.command("PING")
+        #expect(reply != .status("PONG"), "a plain client got a reply: \(String(describing: reply))")
+        #expect(Date().timeIntervalSince(started) < 4, "the plain client was closed, not left waiting")
+        plain.disconnect()
+
+        #expect(try cli.run(port: proxy.port, "PING").output == "PONG")
+        await proxy.stop()
+    }
+
+    /// With `ca`, a client without a certificate is refused; one with a certificate the CA signed
+    /// is served. `protocols` and `ciphers` are accepted by the TLS library and redis-cli alike.
+    @Test func mutualTLSNeedsAClientCertificate() async throws {
+        let certificates = try TestCertificates()
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let extra = """
+                ca: \(certificates.caCertificate)
+                protocols: [TLSv1.2, TLSv1.3]
+                ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
+
+            """
+        let proxy = try await ProxyUnderTest(yaml: Self.tlsListener(certificates, backend: backend.address, extra: extra))
+        let anonymous = TLSRedisCLI(certificates: certificates)
+        let refused = try anonymous.run(port: proxy.port, "SET", "k", "anonymous")
+        #expect(refused.output != "OK", "\(refused)")
+        #expect(try backend.client().command("GET", "k") == .bulk(nil), "nothing reached the backend")
+
+        let known = TLSRedisCLI(certificates: certificates, presentsClientCertificate: true)
+        #expect(try known.run(port: proxy.port, "SET", "k", "known").output == "OK")
+        #expect(try known.run(port: proxy.port, "GET", "k").output == "known")
+        await proxy.stop()
+    }
+
+    /// A pool whose groups are TLS-only redis-servers, reached with `backend_tls`.
+    static func tlsBackends(_ servers: [TLSRedisServer], backendTLS: String, timeout: Int = 1000) -> String {
+        """
+        alpha:
+          listen: LISTEN
+          timeout: \(timeout)
+          backend_tls: \(backendTLS)
+          groups:
+        \(servers.enumerated().map { "    - {name: g\($0.offset), master: \"\($0.element.address)\"}" }.joined(separator: "\n"))
+
+        """
+    }
+
+    /// SET, GET and a MGET split over two TLS-only backends, whose certificates are checked against
+    /// the CA and the IP address the backends are reached at.
+    @Test func backendTLSAcrossTwoServers() async throws {
+        let certificates = try TestCertificates()
+        let servers = [try await TLSRedisServer(certificates: certificates), try await TLSRedisServer(certificates: certificates)]
+        defer { servers.forEach { $0.stop() } }
+        let proxy = try await ProxyUnderTest(yaml: Self.tlsBackends(servers, backendTLS: "{ca: \(certificates.caCertificate)}"))
+        let client = try proxy.client()
+        let keys = (0..<20).map { "key:\($0)" }
+        for key in keys { #expect(try client.command("SET", key, "v-\(key)") == .status("OK")) }
+        #expect(try client.command("GET", "key:3") == .bulk("v-key:3"))
+        let values = try client.command([Array("MGET".utf8)] + keys.map { Array($0.utf8) })
+        #expect(values == .array(keys.map { Reply.bulk("v-\($0)") }))
+        client.disconnect()
+        await proxy.stop()
+        let cli = TLSRedisCLI(certificates: certificates)
+        for server in servers {
+            let count = Int(try cli.run(port: server.port, "DBSIZE").output) ?? 0
+            #expect(count > 0 && count < 20, "each backend holds part of the keys: \(count)")
+        }
+    }
+
+    /// A backend whose certificate is not trusted (another CA, or not for the name or address it is
+    /// reached at), or that speaks plain TCP, is unreachable: the client gets the proxy's backend
+    /// error at once, not a hang. The right `server_name` is accepted, and `verify: false` accepts
+    /// any certificate.
+    @Test func untrustedBackendIsUnreachable() async throws {
+        let certificates = try TestCertificates()
+        let server = try await TLSRedisServer(certificates: certificates)
+        defer { server.stop() }
+        let named = try await TLSRedisServer(certificates: certificates, named: true)
+        defer { named.stop() }
+        let plainServer = try await RedisServer()
+        defer { plainServer.stop() }
+        let ca = certificates.caCertificate
+        let cases: [(yaml: String, reason: String)] = [
+            (Self.tlsBackends([server], backendTLS: "{ca: \(certificates.otherCACertificate)}"), "CERTIFICATE_VERIFY_FAILED"),
+            (Self.tlsBackends([named], backendTLS: "{ca: \(ca)}"), "certificate does not name the IP address"),
+            (Self.tlsBackends([named], backendTLS: "{ca: \(ca), server_name: redis.example}"), "certificate is not for redis.example"),
+            (
+                Self.tlsBackends([], backendTLS: "{ca: \(ca)}", timeout: 500)
+                    + "    - {name: plain, master: \"\(plainServer.address)\"}\n",
+                // The request's timeout and the handshake's are the same: either may say it first.
+                ""
+            ),
+        ]
+        for (yaml, reason) in cases {
+            let proxy = try await ProxyUnderTest(yaml: yaml)
+            let client = try proxy.client()
+            let started = Date()
+            let reply = try client.command("GET", "k")
+            guard case .error(let text) = reply else {
+                Issue.record("expected the backend error, got \(reply)\n\(yaml)")
+                continue
+            }
+            #expect(text.hasPrefix("ERR shardgate: group "), "\(text)")
+            if !reason.isEmpty { #expect(text.contains("cannot connect (") && text.contains(reason), "\(text)") }
+            #expect(Date().timeIntervalSince(started) < 3, "answered within the connect timeout")
+            #expect(try client.command("PING") == .status("PONG"), "the client stays connected")
+            client.disconnect()
+            await proxy.stop()
+        }
+
+        for (target, backendTLS) in [(named, "{ca: \(ca), server_name: localhost}"), (server, "{ca: \(certificates.otherCACertificate), verify: false}")] {
+            let proxy = try await ProxyUnderTest(yaml: Self.tlsBackends([target], backendTLS: backendTLS))
+            #expect(try proxy.client().command("SET", "k", "v") == .status("OK"), "\(backendTLS)")
+            await proxy.stop()
+        }
+    }
+
+    /// A certificate file that is missing, a file that holds no certificate, a key that does not
+    /// match its certificate: the start (and `shardgate check`) refuse, naming the key and the file.
+    @Test func unusableCertificateFilesAreRefusedByName() async throws {
+        let certificates = try TestCertificates()
+        let missing = certificates.path("missing.crt")
+        let notPEM = certificates.path("server.ext")
+        let cases: [(cert: String, key: String, keyPath: String, words: [String])] = [
+            (missing, certificates.serverKey, "alpha.tls.cert", [missing, "No such file"]),
+            (notPEM, certificates.serverKey, "alpha.tls.cert", [notPEM, "no PEM certificate"]),
+            (certificates.serverCertificate, certificates.clientKey, "alpha.tls.key", [certificates.clientKey, "does not match"]),
+        ]
+        for (cert, key, keyPath, words) in cases {
+            let yaml = "alpha:\n  listen: 127.0.0.1:0\n  tls: {cert: \(cert), key: \(key)}\n  groups: [{name: one, master: \"127.0.0.1:7001\"}]\n"
+            let config = try ProxyConfigLoader.parse(yaml, file: "tls.yml")
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let server = ProxyServer(config: config, group: group, logger: Logger(label: "tls-test"), configPath: "tls.yml")
+            do {
+                try await server.start()
+                Issue.record("the proxy started with \(keyPath) unusable")
+                await server.stop()
+            } catch let error as ConfigError {
+                #expect(error.issues.map(\.keyPath) == [keyPath], "\(error)")
+                for word in words { #expect(error.description.contains(word), "\(error)") }
+            }
+            try await group.shutdownGracefully()
+
+            let file = certificates.path("check.yml")
+            try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+            let check = try run(CLITests.binary, ["check", "-c", file])
+            #expect(check.status == 2, "\(check.output)")
+            #expect(check.output.contains("check.yml: \(keyPath): "), "\(check.output)")
+            for word in words { #expect(check.output.contains(word), "\(check.output)") }
+        }
+    }
+}
