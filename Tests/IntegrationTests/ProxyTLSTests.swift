@@ -105,6 +105,45 @@ struct ProxyTLSTests {
         }
     }
 
+    /// Every other connection a pool opens speaks TLS too: a leased one (BLPOP), the pub/sub one,
+    /// and the replica watcher's ROLE checks, without which a replica never serves reads.
+    @Test func leasedPubSubAndReplicaChecksUseTLS() async throws {
+        let certificates = try TestCertificates()
+        let master = try await TLSRedisServer(certificates: certificates)
+        defer { master.stop() }
+        let replica = try await TLSRedisServer(
+            certificates: certificates, extra: ["--replicaof", "127.0.0.1", "\(master.port)", "--tls-replication", "yes"])
+        defer { replica.stop() }
+        let yaml = """
+            alpha:
+              listen: LISTEN
+              read_policy: replica
+              backend_tls: {ca: \(certificates.caCertificate)}
+              groups:
+                - {name: g, master: "\(master.address)", replicas: ["\(replica.address)"]}
+
+            """
+        let proxy = try await ProxyUnderTest(yaml: yaml)
+        let client = try proxy.client()
+        #expect(try client.command("SET", "k", "from-master") == .status("OK"))
+        try await waitUntil("the replica serves reads over TLS", seconds: 10) {
+            try client.command("GET", "k") == .bulk("from-master")
+        }
+        #expect(try client.command("BLPOP", "nothing", "0.1") == .array(nil))
+
+        let subscriber = try proxy.client()
+        #expect(
+            try subscriber.command("SUBSCRIBE", "news")
+                == .array([.bulk("subscribe"), .bulk("news"), .integer(1)]))
+        try await waitUntil("the message reaches the subscriber") {
+            try client.command("PUBLISH", "news", "hello") == .integer(1)
+        }
+        #expect(try subscriber.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("hello")]))
+        subscriber.disconnect()
+        client.disconnect()
+        await proxy.stop()
+    }
+
     /// A backend whose certificate is not trusted (another CA, or not for the name or address it is
     /// reached at), or that speaks plain TCP, is unreachable: the client gets the proxy's backend
     /// error at once, not a hang. The right `server_name` is accepted, and `verify: false` accepts

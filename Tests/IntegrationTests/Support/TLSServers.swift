@@ -26,7 +26,8 @@ final class TLSRedisServer: @unchecked Sendable {
     let process: ManagedProcess
     let directory: TemporaryDirectory
 
-    init(certificates: TestCertificates, named: Bool = false) async throws {
+    /// `extra`: more redis-server arguments (`--replicaof`, `--tls-replication yes`).
+    init(certificates: TestCertificates, named: Bool = false, extra: [String] = []) async throws {
         guard let binary = TestEnvironment.redisServer else { throw TestFailure("redis-server is not installed") }
         let directory = try TemporaryDirectory()
         self.directory = directory
@@ -42,7 +43,7 @@ final class TLSRedisServer: @unchecked Sendable {
                     named ? certificates.namedCertificate : certificates.serverCertificate,
                     "--tls-key-file", named ? certificates.namedKey : certificates.serverKey, "--tls-ca-cert-file", certificates.caCertificate,
                     "--tls-auth-clients", "no",
-                ],
+                ] + extra,
                 name: "redis-tls-\(port)", directory: directory.path)
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline && process.isRunning {
