@@ -144,6 +144,30 @@ struct ProxyTLSTests {
         await proxy.stop()
     }
 
+    /// In a Sentinel pool, `backend_tls` covers the Sentinels too: the master is found through a
+    /// TLS-only redis-sentinel and served over TLS.
+    @Test func sentinelsAreAskedOverTLS() async throws {
+        let certificates = try TestCertificates()
+        let master = try await TLSRedisServer(certificates: certificates)
+        defer { master.stop() }
+        let sentinel = try await TLSSentinel(certificates: certificates, monitoring: master, as: "cache")
+        defer { sentinel.stop() }
+        let yaml = """
+            alpha:
+              listen: LISTEN
+              sentinels: ["\(sentinel.address)"]
+              backend_tls: {ca: \(certificates.caCertificate)}
+              groups: [{name: cache}]
+
+            """
+        let proxy = try await ProxyUnderTest(yaml: yaml)
+        let client = try proxy.client()
+        #expect(try client.command("SET", "k", "found-through-sentinel") == .status("OK"))
+        #expect(try TLSRedisCLI(certificates: certificates).run(port: master.port, "GET", "k").output == "found-through-sentinel")
+        client.disconnect()
+        await proxy.stop()
+    }
+
     /// A backend whose certificate is not trusted (another CA, or not for the name or address it is
     /// reached at), or that speaks plain TCP, is unreachable: the client gets the proxy's backend
     /// error at once, not a hang. The right `server_name` is accepted, and `verify: false` accepts
