@@ -249,5 +249,21 @@ struct ProxyTLSTests {
             #expect(check.output.contains("check.yml: \(keyPath): "), "\(check.output)")
             for word in words { #expect(check.output.contains(word), "\(check.output)") }
         }
+
+        // Every unusable file is named in one run, on both sides.
+        let file = certificates.path("many.yml")
+        try """
+            alpha:
+              listen: 127.0.0.1:0
+              tls: {cert: \(missing), key: \(certificates.serverKey), ca: \(notPEM)}
+              backend_tls: {ca: \(certificates.path("missing-ca.crt")), cert: \(certificates.clientCertificate), key: \(missing)}
+              groups: [{name: one, master: "127.0.0.1:7001"}]
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let check = try run(CLITests.binary, ["check", "-c", file])
+        #expect(check.status == 2, "\(check.output)")
+        for keyPath in ["alpha.tls.cert", "alpha.tls.ca", "alpha.backend_tls.ca", "alpha.backend_tls.key"] {
+            #expect(check.output.contains("many.yml: \(keyPath): "), "\(keyPath): \(check.output)")
+        }
     }
 }

@@ -18,7 +18,9 @@ struct PoolTLS: Sendable {
         var files = TLSFileLoader(configFile: configFile, pool: pool.name)
         var loaded = PoolTLS()
         if let tls = pool.tls { loaded.listener = files.listenerContext(tls) }
-        if let tls = pool.backendTLS { loaded.backend = files.connectorContext(tls).map { TLSConnector(context: $0, serverName: tls.serverName) } }
+        if let tls = pool.backendTLS, let context = files.connectorContext(tls) {
+            loaded.backend = TLSConnector(context: context, serverName: tls.serverName)
+        }
         if !files.issues.isEmpty { throw ConfigError(issues: files.issues) }
         return loaded
     }

@@ -19,13 +19,19 @@ struct TLSFileLoader {
 
     /// The listener's context: its certificate and key, and with `ca` mutual TLS.
     mutating func listenerContext(_ tls: ListenerTLS) -> NIOSSLContext? {
+        // Every file is tried before giving up, so one run names every unusable one.
         let chain = certificates(tls.certificate, key: "tls.cert")
         let key = privateKey(tls.privateKey, key: "tls.key")
-        let clientCA = tls.clientCA.map { certificates($0, key: "tls.ca") }
-        guard let chain, let key, clientCA != .some(nil) else { return nil }
+        var clientCA: [NIOSSLCertificate]?
+        var clientCAUsable = true
+        if let path = tls.clientCA {
+            clientCA = certificates(path, key: "tls.ca")
+            clientCAUsable = clientCA != nil
+        }
+        guard let chain, let key, clientCAUsable else { return nil }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        if let clientCA = clientCA ?? nil {
+        if let clientCA {
             // Clients must present a certificate this CA signed; their names are not checked.
             configuration.certificateVerification = .noHostnameVerification
             configuration.trustRoots = .certificates(clientCA)
@@ -42,17 +48,22 @@ struct TLSFileLoader {
     mutating func connectorContext(_ tls: BackendTLS) -> NIOSSLContext? {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = tls.verify ? .fullVerification : .none
+        var usable = true
         if let ca = tls.ca {
-            guard let roots = certificates(ca, key: "backend_tls.ca") else { return nil }
-            configuration.trustRoots = .certificates(roots)
+            let roots = certificates(ca, key: "backend_tls.ca")
+            if let roots { configuration.trustRoots = .certificates(roots) } else { usable = false }
         }
         if let certificatePath = tls.certificate, let keyPath = tls.privateKey {
             let chain = certificates(certificatePath, key: "backend_tls.cert")
             let key = privateKey(keyPath, key: "backend_tls.key")
-            guard let chain, let key else { return nil }
-            configuration.certificateChain = chain.map { .certificate($0) }
-            configuration.privateKey = .privateKey(key)
+            if let chain, let key {
+                configuration.certificateChain = chain.map { .certificate($0) }
+                configuration.privateKey = .privateKey(key)
+            } else {
+                usable = false
+            }
         }
+        guard usable else { return nil }
         return context(configuration, what: "backend_tls", certificate: tls.certificate, privateKey: tls.privateKey)
     }
 
