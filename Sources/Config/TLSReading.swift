@@ -46,9 +46,7 @@ extension ConfigReader {
             case "ca": settings.ca = filePath(item.value, key)
             case "cert": settings.certificate = filePath(item.value, key)
             case "key": settings.privateKey = filePath(item.value, key)
-            case "server_name":
-                settings.serverName = nonEmptyString(
-                    item.value, key, hint: "omit `server_name` to check each server against its own host")
+            case "server_name": settings.serverName = serverName(item.value, key)
             case "verify": settings.verify = bool(item.value, key) ?? settings.verify
             default: break
             }
@@ -59,6 +57,26 @@ extension ConfigReader {
             report(node, join(path, missing), "a client certificate needs both `cert` and `key`")
         }
         return issues.count == issuesBefore ? settings : nil
+    }
+
+    /// A host name: TLS sends no IP address as SNI, and a server reached by IP address is already
+    /// checked against the certificate's addresses.
+    private mutating func serverName(_ node: Node, _ path: String) -> String? {
+        guard let name = nonEmptyString(node, path, hint: "omit `server_name` to check each server against its own host")
+        else { return nil }
+        let looksLikeIPv4 = name.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+        if looksLikeIPv4 || name.contains(":") {
+            report(
+                node, path,
+                "expected a host name, got the address \(quote(name)); omit `server_name` to check each server's "
+                    + "certificate against the address it is reached at")
+            return nil
+        }
+        if name.contains(where: { $0.isWhitespace }) {
+            report(node, path, "a host name cannot contain spaces, got \(quote(name))")
+            return nil
+        }
+        return name
     }
 
     private mutating func filePath(_ node: Node, _ path: String) -> String? {

@@ -70,6 +70,9 @@ import Testing
             ("  backend_tls: {key: c.key}\n", "p.backend_tls.cert", "needs both `cert` and `key`"),
             ("  backend_tls: {verify: maybe}\n", "p.backend_tls.verify", "expected true or false"),
             ("  backend_tls: {server_name: \"\"}\n", "p.backend_tls.server_name", "must not be empty"),
+            ("  backend_tls: {server_name: 10.0.0.1}\n", "p.backend_tls.server_name", "expected a host name"),
+            ("  backend_tls: {server_name: \"::1\"}\n", "p.backend_tls.server_name", "expected a host name"),
+            ("  backend_tls: {server_name: \"my host\"}\n", "p.backend_tls.server_name", "cannot contain spaces"),
             ("  backend_tls: {sni: x}\n", "p.backend_tls.sni", "unknown key"),
             ("  backend_tls: true\n", "p.backend_tls", "expected a map"),
         ]
