@@ -216,6 +216,32 @@ struct ProxyTLSTests {
         }
     }
 
+    /// `shardgate proxy` logs a client's failed handshake once, with its address and the reason,
+    /// and goes on serving.
+    @Test func failedClientHandshakeIsLoggedOnce() async throws {
+        let certificates = try TestCertificates()
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let port = try freePort()
+        let path = certificates.path("proxy.yml")
+        try Self.tlsListener(certificates, backend: backend.address).replacingOccurrences(of: "LISTEN", with: "127.0.0.1:\(port)")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let proxy = try ManagedProcess(
+            CLITests.binary, ["proxy", "-c", path, "--log-level", "notice"], name: "proxy", directory: certificates.directory.path)
+        defer { proxy.stop() }
+        let cli = TLSRedisCLI(certificates: certificates)
+        try await waitUntil("the proxy serves TLS", seconds: 10) { (try? cli.run(port: port, "PING").output) == "PONG" }
+
+        let plain = try RedisTestClient(port: port, timeoutSeconds: 5)
+        _ = try? plain.command("PING")
+        plain.disconnect()
+        try await waitUntil("the failed handshake is logged") { proxy.log.contains("TLS handshake with a client failed") }
+        #expect(try cli.run(port: port, "PING").output == "PONG")
+        let lines = proxy.log.split(separator: "\n").filter { $0.contains("TLS handshake with a client failed") }
+        #expect(lines.count == 1, "\(proxy.log)")
+        #expect(lines.first?.contains("client=") == true && lines.first?.contains("WRONG_VERSION_NUMBER") == true, "\(lines)")
+    }
+
     /// A certificate file that is missing, a file that holds no certificate, a key that does not
     /// match its certificate: the start (and `shardgate check`) refuse, naming the key and the file.
     @Test func unusableCertificateFilesAreRefusedByName() async throws {
@@ -248,6 +274,8 @@ struct ProxyTLSTests {
             #expect(check.status == 2, "\(check.output)")
             #expect(check.output.contains("check.yml: \(keyPath): "), "\(check.output)")
             for word in words { #expect(check.output.contains(word), "\(check.output)") }
+            let start = try run(CLITests.binary, ["proxy", "-c", file], seconds: 20)
+            #expect(start.status == 2 && start.output.contains("check.yml: \(keyPath): "), "\(start.output)")
         }
 
         // Every unusable file is named in one run, on both sides.
