@@ -70,6 +70,29 @@ struct ProxyTLSTests {
         await proxy.stop()
     }
 
+    /// `protocols` and `ciphers` reach the TLS library: with TLS 1.2 only and one suite, openssl
+    /// s_client gets exactly that, and a TLS 1.3 hello or another suite is refused.
+    @Test func protocolsAndCiphersAreApplied() async throws {
+        let certificates = try TestCertificates()
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let extra = "    protocols: [TLSv1.2]\n    ciphers: ECDHE-ECDSA-AES256-GCM-SHA384\n"
+        let proxy = try await ProxyUnderTest(yaml: Self.tlsListener(certificates, backend: backend.address, extra: extra))
+        guard let openssl = TestEnvironment.openssl else { throw TestFailure("openssl is not installed") }
+        func hello(_ options: String...) throws -> String {
+            let arguments = ["s_client", "-connect", "127.0.0.1:\(proxy.port)", "-CAfile", certificates.caCertificate, "-brief"]
+            return try run(openssl, arguments + options, seconds: 10).output
+        }
+        let agreed = try hello("-tls1_2")
+        #expect(agreed.contains("Protocol version: TLSv1.2"), "\(agreed)")
+        #expect(agreed.contains("Ciphersuite: ECDHE-ECDSA-AES256-GCM-SHA384"), "\(agreed)")
+        let newer = try hello("-tls1_3")
+        #expect(!newer.contains("CONNECTION ESTABLISHED") && newer.contains("protocol version"), "\(newer)")
+        let otherSuite = try hello("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")
+        #expect(!otherSuite.contains("CONNECTION ESTABLISHED") && otherSuite.contains("handshake failure"), "\(otherSuite)")
+        await proxy.stop()
+    }
+
     /// A pool whose groups are TLS-only redis-servers, reached with `backend_tls`.
     static func tlsBackends(_ servers: [TLSRedisServer], backendTLS: String, timeout: Int = 1000) -> String {
         """
