@@ -1,4 +1,5 @@
 import Config
+import NIOCore
 import NIOSSL
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,11 @@ struct TLSFileLoader {
     let configFile: String
     let pool: String
     private(set) var issues: [ConfigIssue] = []
+
+    /// How long a closing connection waits for the peer's close_notify after sending its own. Redis
+    /// does not wait at all; NIOSSL's default (5 s) would hold a shutdown for every idle TLS client
+    /// that does not answer.
+    static let closeNotifyWait = TimeAmount.milliseconds(100)
 
     init(configFile: String, pool: String) {
         self.configFile = configFile
@@ -41,6 +47,7 @@ struct TLSFileLoader {
             configuration.maximumTLSVersion = highest.nioVersion
         }
         if !tls.ciphers.isEmpty { configuration.cipherSuites = tls.ciphers.joined(separator: ":") }
+        configuration.shutdownTimeout = Self.closeNotifyWait
         return context(configuration, what: "tls", certificate: tls.certificate, privateKey: tls.privateKey)
     }
 
@@ -48,6 +55,7 @@ struct TLSFileLoader {
     mutating func connectorContext(_ tls: BackendTLS) -> NIOSSLContext? {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = tls.verify ? .fullVerification : .none
+        configuration.shutdownTimeout = Self.closeNotifyWait
         var usable = true
         if let ca = tls.ca {
             let roots = certificates(ca, key: "backend_tls.ca")
