@@ -195,6 +195,10 @@ public struct PoolConfig: Sendable, Hashable {
     public var tcpKeepalive = false
     /// `SO_REUSEPORT` on the listening socket (twemproxy `reuseport`).
     public var reusePort = false
+    /// TLS on the listener (`tls`); nil: clients connect in plain TCP.
+    public var tls: ListenerTLS?
+    /// TLS on every connection to backends and Sentinels (`backend_tls`); nil: plain TCP.
+    public var backendTLS: BackendTLS?
     /// The Sentinels to ask for each group's master and replicas, in file order, no duplicates.
     /// Empty means the groups name their master (and replicas) themselves.
     public var sentinels: [Endpoint] = []

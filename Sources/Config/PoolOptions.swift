@@ -243,6 +243,24 @@ public enum PoolOptions {
             doc: "SO_REUSEPORT on the listening socket: proxies that all set it share the port, "
                 + "and the kernel spreads new clients over them."),
         PoolOption(
+            name: "tls", pools: .any, value: "`{cert: file, key: file}`, optional `ca`, `protocols`, `ciphers`",
+            doc: "Clients connect over TLS only, to this PEM certificate and key; with `ca`, they must present a "
+                + "certificate it signed (mutual TLS). `protocols`: TLSv1.2, TLSv1.3 (default both); "
+                + "`ciphers`: TLS 1.2 suites by OpenSSL name, colon-separated.",
+            show: { $0.tls.map(showTLS) ?? "none" },
+            read: { reader, entry, path, draft in
+                draft.config.tls = reader.listenerTLS(entry.value, path)
+            }),
+        PoolOption(
+            name: "backend_tls", pools: .any, value: "`{ca: file}`, optional `cert`, `key`, `server_name`, `verify`",
+            doc: "Every connection to backends (and Sentinels) speaks TLS, checked against `ca` (default: the system's "
+                + "CAs) and `server_name` (default: the host as written, or the address's IP); `cert` and `key`: a "
+                + "client certificate; `verify: false` accepts any certificate.",
+            show: { $0.backendTLS.map(showTLS) ?? "none" },
+            read: { reader, entry, path, draft in
+                draft.config.backendTLS = reader.backendTLS(entry.value, path)
+            }),
+        PoolOption(
             name: "client_output_buffer_limit", pools: .native, value: "size: bytes, or b k kb m mb g gb",
             doc: "Disconnect a client holding more unread replies than this (0: no limit), like Redis's hard limit.",
             show: { formatSize($0.clientOutputBufferLimit) },
@@ -380,6 +398,24 @@ public enum PoolOptions {
     where Value.RawValue == String {
         Value.allCases.map(\.rawValue).joined(separator: ", ")
     }
+}
+
+/// `tls` as proxy.yml would spell it (paths are not secrets: they show where the keys are).
+func showTLS(_ tls: ListenerTLS) -> String {
+    var parts = ["cert: \(tls.certificate)", "key: \(tls.privateKey)"]
+    if let ca = tls.clientCA { parts.append("ca: \(ca)") }
+    if !tls.protocols.isEmpty { parts.append("protocols: [" + tls.protocols.map(\.rawValue).joined(separator: ", ") + "]") }
+    if !tls.ciphers.isEmpty { parts.append("ciphers: " + quote(tls.ciphers.joined(separator: ":"))) }
+    return "{" + parts.joined(separator: ", ") + "}"
+}
+
+/// `backend_tls` as proxy.yml would spell it.
+func showTLS(_ tls: BackendTLS) -> String {
+    let parts = [
+        tls.ca.map { "ca: \($0)" }, tls.certificate.map { "cert: \($0)" }, tls.privateKey.map { "key: \($0)" },
+        tls.serverName.map { "server_name: \($0)" }, tls.verify ? nil : "verify: false",
+    ]
+    return "{" + parts.compactMap { $0 }.joined(separator: ", ") + "}"
 }
 
 /// A byte count in the largest unit that divides it (`256mb`), as `client_output_buffer_limit` takes it.

@@ -467,6 +467,7 @@ final class BackendConnection {
     /// The cause in a few words: the system's text for an errno (`Connection refused, errno 111`),
     /// not NIO's description of where it noticed it.
     static func describe(_ error: any Error) -> String {
+        if let tls = TLSFailure.describe(error) { return tls }
         if let error = error as? IOError {
             return "\(String(cString: strerror(error.errnoCode))), errno \(error.errnoCode)"
         }
@@ -536,21 +537,42 @@ struct BackendStats: Sendable {
 extension PoolLoop {
     /// A TCP connection from this loop to `endpoint` (connect timeout: the pool's `timeout`, else
     /// 5 s), whose replies are framed for `consumer` and tagged with `generation`.
+    ///
+    /// With `backend_tls` it succeeds only once the TLS handshake has (bounded by the same timeout),
+    /// and the reply framer joins the pipeline only then: a failed handshake is a failed connect.
     func connect<Consumer: ReplyFrameConsumer>(
         to endpoint: Endpoint, consumer: NIOLoopBound<Consumer>, generation: Int
     ) -> EventLoopFuture<any Channel> {
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(runtime.timeout ?? .seconds(5))
+        let limit = runtime.timeout ?? .seconds(5)
+        let tls = runtime.tls.backend
+        let addFramer: @Sendable (any Channel) throws -> Void = { channel in
+            try channel.pipeline.syncOperations.addHandler(ReplyFrameHandler(consumer: consumer.value, generation: generation))
+        }
+        let connecting = ClientBootstrap(group: eventLoop)
+            .connectTimeout(limit)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             // `tcpkeepalive` (client connections: ProxyServer).
             .channelOption(.socketOption(.so_keepalive), value: runtime.config.tcpKeepalive ? 1 : 0)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ReplyFrameHandler(consumer: consumer.value, generation: generation))
+                    if let tls {
+                        try tls.secure(channel, to: endpoint, handshakeLimit: limit)
+                    } else {
+                        try addFramer(channel)
+                    }
                 }
             }
             .connect(to: endpoint)
+        guard tls != nil else { return connecting }
+        return connecting.afterTLSHandshake().flatMapThrowing { channel in
+            do {
+                try addFramer(channel)
+            } catch {
+                channel.close(promise: nil)
+                throw error
+            }
+            return channel
+        }
     }
 }
 

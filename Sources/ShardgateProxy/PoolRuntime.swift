@@ -4,7 +4,7 @@ import NIOCore
 import Routing
 
 /// Everything about one pool that stays fixed while it runs, shared read-only by all event loops:
-/// the configuration, the shard map and the per-command policy.
+/// the configuration, the shard map, the per-command policy and the TLS contexts.
 final class PoolRuntime: Sendable {
     let config: PoolConfig
     let shardMap: ShardMap
@@ -14,9 +14,12 @@ final class PoolRuntime: Sendable {
     /// nil when `timeout` is 0 (wait forever, as twemproxy without a timeout).
     let timeout: TimeAmount?
     let password: [UInt8]?
+    /// The pool's TLS contexts, loaded once at start (`tls`, `backend_tls`).
+    let tls: PoolTLS
 
-    init(config: PoolConfig, commands: CommandTable = .redis) {
+    init(config: PoolConfig, commands: CommandTable = .redis, tls: PoolTLS = .plain) {
         self.config = config
+        self.tls = tls
         self.commands = commands
         self.policies = (0..<commands.count).map { CommandPolicy.make(for: commands[$0], groupCount: config.groups.count) }
         self.timeout = config.timeoutMilliseconds > 0 ? .milliseconds(Int64(config.timeoutMilliseconds)) : nil

@@ -34,6 +34,8 @@ public final class ProxyServer: Service, Sendable {
     /// The metrics port's bound address, once listening.
     public let metricsAddress = NIOLockedValueBox<SocketAddress?>(nil)
     private let startedAt = NIODeadline.now()
+    /// The TLS files that could not be loaded (`start()` throws them before listening).
+    private let tlsProblems: ConfigError?
 
     public init(
         config: ProxyConfig, group: any EventLoopGroup, logger: Logger, configPath: String? = nil,
@@ -44,12 +46,22 @@ public final class ProxyServer: Service, Sendable {
         self.configPath = configPath
         self.statsListen = statsListen
         self.metricsListen = metricsListen
+        var tlsIssues: [ConfigIssue] = []
         self.pools = config.pools.map { pool in
             var poolLogger = logger
             poolLogger[metadataKey: "pool"] = "\(pool.name)"
+            // Certificates are read here, once per pool, off the event loops (reading them blocks).
+            var tls = PoolTLS.plain
+            do throws(ConfigError) {
+                tls = try PoolTLS.load(pool, configFile: configPath ?? "proxy.yml")
+            } catch {
+                tlsIssues += error.issues
+            }
             return ProxyPool(
-                runtime: PoolRuntime(config: pool), logger: poolLogger, configPath: configPath, measures: metricsListen != nil)
+                runtime: PoolRuntime(config: pool, tls: tls), logger: poolLogger, configPath: configPath,
+                measures: metricsListen != nil)
         }
+        self.tlsProblems = tlsIssues.isEmpty ? nil : ConfigError(issues: tlsIssues)
         for pool in pools {
             pool.reloader.withLockedValue { $0 = { [weak self] force in await self?.reloadFromFile(force: force) ?? .init(applied: false, lines: ["the proxy is stopping"]) } }
         }
@@ -58,6 +70,7 @@ public final class ProxyServer: Service, Sendable {
     /// Binds every pool's listener; returns the bound addresses in pool order (port 0 gets a real port).
     @discardableResult
     public func start() async throws -> [SocketAddress] {
+        if let tlsProblems { throw tlsProblems }
         var addresses: [SocketAddress] = []
         for pool in pools {
             try await pool.attach(to: group)
@@ -104,7 +117,7 @@ public final class ProxyServer: Service, Sendable {
                 "pool listening",
                 metadata: [
                     "pool": "\(config.name)", "address": "\(address)", "groups": "\(config.groups.count)",
-                    "distribution": "\(config.distribution.rawValue)",
+                    "distribution": "\(config.distribution.rawValue)", "tls": "\(config.tls == nil ? "off" : "on")",
                 ])
         }
         if let statsListen { await startStats(statsListen) }
@@ -166,6 +179,8 @@ public final class ProxyServer: Service, Sendable {
     }
 
     private static func accept(_ channel: any Channel, pool: ProxyPool) throws {
+        // TLS first, so that even a refusal below reaches the client encrypted.
+        if let context = pool.runtime.tls.listener { try ClientTLS.secure(channel, context: context, logger: pool.logger) }
         let loop = pool.loop(for: channel.eventLoop)
         let limit = pool.runtime.config.clientConnections
         if loop.isStopping || (limit > 0 && pool.connectedClients.load(ordering: .relaxed) >= limit) {

@@ -21,7 +21,9 @@ final class ReplicaWatcher: Sendable {
         let config = pool.runtime.config
         self.pool = pool
         self.logger = logger
-        probe = NodeProbe(config: config, group: group, timeout: .milliseconds(Int64(config.sentinelTimeoutMilliseconds)))
+        probe = NodeProbe(
+            config: config, group: group, timeout: .milliseconds(Int64(config.sentinelTimeoutMilliseconds)),
+            tls: pool.runtime.tls.backend)
         interval = .milliseconds(config.wantsReplicaOffsets ? 200 : 1000)
     }
 

@@ -3,7 +3,7 @@ import RESP
 
 /// What a channel of server replies hands its frames and troubles to (a backend connection, a
 /// subscriber connection). `generation` tells a connection's current channel from older ones.
-protocol ReplyFrameConsumer: AnyObject {
+protocol ReplyFrameConsumer: AnyObject, SendableMetatype {
     /// Bytes arrived: the frames in them follow (one clock read for all of them, see
     /// `PoolLoop.eventStarted`).
     func readStarted()

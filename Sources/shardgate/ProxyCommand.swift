@@ -74,10 +74,14 @@ func reloadOnHangup(_ server: ProxyServer) async -> Task<Void, Never> {
     }
 }
 
-/// Loads and validates the configuration; on errors prints each one and exits non-zero.
+/// Loads and validates the configuration, TLS files included (a missing certificate, a key that
+/// does not match: the server loads them again itself, but a bad one should stop `check` and the
+/// start alike, before anything listens); on errors prints each one and exits non-zero.
 func loadConfigOrExit(_ path: String) throws -> ProxyConfig {
-    do {
-        return try ProxyConfigLoader.load(path: path)
+    do throws(ConfigError) {
+        let config = try ProxyConfigLoader.load(path: path)
+        try ProxyTLSFiles.check(config, configFile: path)
+        return config
     } catch {
         printError(error.description)
         throw ExitCode(2)

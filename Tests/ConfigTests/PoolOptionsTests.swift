@@ -31,6 +31,11 @@ import Testing
         "backlog": ("64", "64"),
         "tcpkeepalive": ("true", "true"),
         "reuseport": ("true", "true"),
+        "tls": (
+            "{cert: s.crt, key: s.key, ca: c.crt, protocols: [TLSv1.3], ciphers: \"AES128-SHA\"}",
+            "{cert: s.crt, key: s.key, ca: c.crt, protocols: [TLSv1.3], ciphers: \"AES128-SHA\"}"
+        ),
+        "backend_tls": ("{ca: ca.crt, server_name: redis.internal, verify: false}", "{ca: ca.crt, server_name: redis.internal, verify: false}"),
         "client_output_buffer_limit": ("64mb", "64mb"),
         "leased_connections": ("8", "8"),
         "routes": ("{\"rq:\": b, \"a:\": a}", "{\"a:\": a, \"rq:\": b}"),

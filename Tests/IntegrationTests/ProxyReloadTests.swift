@@ -156,6 +156,36 @@ struct ProxyReloadTests {
         #expect(try replicaGets() == start + 10, "reads go to the master again")
     }
 
+    /// A reload re-reads the listener's certificate files even when proxy.yml is unchanged: new
+    /// clients get the new certificate (and trust only its CA), the client already connected stays.
+    @Test(.enabled(if: TestEnvironment.canRun("redis-cli", "openssl")))
+    func reloadRotatesCertificates() async throws {
+        let first = try TestCertificates(), second = try TestCertificates()
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let directory = try TemporaryDirectory()
+        let (certificate, key) = ("\(directory.path)/live.crt", "\(directory.path)/live.key")
+        func install(_ certificates: TestCertificates) throws {
+            for (from, to) in [(certificates.serverCertificate, certificate), (certificates.serverKey, key)] {
+                try? FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+        try install(first)
+        let yaml = "alpha:\n  listen: LISTEN\n  tls:\n    cert: \(certificate)\n    key: \(key)\n  groups:\n    - name: g0\n      master: \(backend.address)\n"
+        let proxy = try await ProxyUnderTest(yaml: yaml, configFile: "\(directory.path)/proxy.yml")
+        defer { Task { await proxy.stop() } }
+        let (old, new) = (TLSRedisCLI(certificates: first), TLSRedisCLI(certificates: second))
+        #expect(try old.run(port: proxy.port, "SET", "k", "v").output == "OK")
+        #expect(try new.run(port: proxy.port, "GET", "k").status != 0, "the second CA is not trusted yet")
+
+        try install(second)
+        let reload = try old.run(port: proxy.port, "PROXY", "RELOAD")
+        #expect(reload.output == "OK reloaded: pool 'alpha': TLS files re-read", "\(reload)")
+        #expect(try new.run(port: proxy.port, "GET", "k").output == "v")
+        #expect(try old.run(port: proxy.port, "GET", "k").status != 0, "new clients get the new certificate")
+    }
+
     /// Changes only a restart can make are refused, naming them; nothing else applies with them.
     @Test func restartOnlyChangesAreRefused() async throws {
         let a = try await RedisServer(), b = try await RedisServer()

@@ -5,7 +5,7 @@ extension PoolLoop {
     /// A reload on this loop: new requests use `new` from here on, without closing any client.
     ///
     /// A server that left the config, or every server when the settings its connections were made
-    /// with changed (`server_connections`, backend `auth`, `tcpkeepalive`), gets a new backend set;
+    /// with changed (`server_connections`, backend `auth`, `tcpkeepalive`, `backend_tls`), gets a new backend set;
     /// the old one takes no new requests and closes once its replies in flight have arrived. The
     /// groups themselves (names, order) and the settings `PoolReloadCheck.restartOnlyChanges`
     /// lists are the same, so the clients' per-group state stays valid.
@@ -21,7 +21,7 @@ extension PoolLoop {
 
         let reconnectAll =
             old.config.serverConnections != new.config.serverConnections || old.config.auth != new.config.auth
-            || old.config.tcpKeepalive != new.config.tcpKeepalive
+            || old.config.tcpKeepalive != new.config.tcpKeepalive || old.config.backendTLS != new.config.backendTLS
         for (index, backends) in groups.enumerated() {
             let group = new.config.groups[index]
             // Sentinel pools: the servers are Sentinel's; only their connections may need remaking.

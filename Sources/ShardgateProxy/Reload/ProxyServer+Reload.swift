@@ -50,13 +50,17 @@ extension ProxyServer {
             ])
         }
         var problems: [String] = []
-        var plan: [(ProxyPool, PoolConfig, [String])] = []
+        var plan: [(ProxyPool, PoolRuntime, [String])] = []
         for pool in pools {
             let old = pool.runtime.config
-            guard let new = config.pools.first(where: { $0.name == old.name }), new != old else { continue }
+            // A pool with TLS reloads even unchanged: its certificate files may have been replaced.
+            guard let new = config.pools.first(where: { $0.name == old.name }),
+                new != old || new.tls != nil || new.backendTLS != nil
+            else { continue }
             let check = PoolReloadCheck(old: old, new: new)
             for change in check.restartOnlyChanges { problems.append("pool '\(old.name)': \(change); that needs a restart") }
             var notes = Self.changedSettings(old, new)
+            if new.tls != nil || new.backendTLS != nil { notes.append("TLS files re-read") }
             if check.movesKeys {
                 let moved = check.sampledMoves()
                 let text = "\(moved) of 10000 sampled keys would move to another group"
@@ -66,12 +70,18 @@ extension ProxyServer {
                     problems.append("pool '\(old.name)': \(text); reload with force to apply (the data is not moved)")
                 }
             }
-            plan.append((pool, new, notes))
+            // Certificates are read again: a reload also rotates them (for new connections).
+            do throws(ConfigError) {
+                let tls = try PoolTLS.load(new, configFile: configPath ?? "proxy.yml")
+                plan.append((pool, PoolRuntime(config: new, tls: tls), notes))
+            } catch {
+                problems += error.issues.map(\.description)
+            }
         }
         guard problems.isEmpty else { return refused(problems) }
         var lines: [String] = []
-        for (pool, new, notes) in plan {
-            let runtime = PoolRuntime(config: new)
+        for (pool, runtime, notes) in plan {
+            let new = runtime.config
             pool.replaceRuntime(with: runtime)
             // Reads turning to replicas: the watcher vets them before any read can go there.
             let watching = ReplicaWatcher.isNeeded(for: new)

@@ -35,6 +35,10 @@ struct PoolReloadCheck: Sendable {
         // requests only while something measures them.
         check("whether the SLOWLOG is on", { $0.slowlogLogSlowerThan >= 0 })
         check("whether the latency monitor is on", { $0.latencyMonitorThreshold > 0 })
+        // Sentinel followers and replica watchers keep the TLS context they started with.
+        if old.backendTLS != new.backendTLS && (old.usesSentinel || ReplicaWatcher.isNeeded(for: old) || ReplicaWatcher.isNeeded(for: new)) {
+            changes.append("backend_tls changed in a pool that follows Sentinel or watches its replicas")
+        }
         return changes
     }
 

@@ -22,20 +22,24 @@ final class ControlConnection: Sendable {
         self.handler = handler
     }
 
+    /// With `tls`, the connection is made once the TLS handshake is done (within `timeout` too).
     static func connect(
-        to endpoint: Endpoint, on group: any EventLoopGroup, timeout: TimeAmount, auth: BackendAuth? = nil
+        to endpoint: Endpoint, on group: any EventLoopGroup, timeout: TimeAmount, auth: BackendAuth? = nil,
+        tls: TLSConnector? = nil
     ) async throws -> ControlConnection {
         let eventLoop = group.next()
-        let channel = try await ClientBootstrap(group: eventLoop)
+        var connecting = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try tls.secure(channel, to: endpoint, handshakeLimit: timeout) }
                     try channel.pipeline.syncOperations.addHandler(ControlHandler())
                 }
             }
             .connect(to: endpoint)
-            .get()
+        if tls != nil { connecting = connecting.afterTLSHandshake() }
+        let channel = try await connecting.get()
         let handler = try await eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ControlHandler.self), eventLoop: eventLoop)
         }.get()
@@ -92,9 +96,10 @@ final class ControlConnection: Sendable {
     /// Connects, runs `body`, and closes before returning; nil if the connection cannot be made.
     static func with<Result: Sendable>(
         _ endpoint: Endpoint, on group: any EventLoopGroup, timeout: TimeAmount, auth: BackendAuth? = nil,
-        _ body: (ControlConnection) async -> Result
+        tls: TLSConnector? = nil, _ body: (ControlConnection) async -> Result
     ) async -> Result? {
-        guard let connection = try? await connect(to: endpoint, on: group, timeout: timeout, auth: auth) else { return nil }
+        guard let connection = try? await connect(to: endpoint, on: group, timeout: timeout, auth: auth, tls: tls)
+        else { return nil }
         let result = await body(connection)
         await connection.close()
         return result

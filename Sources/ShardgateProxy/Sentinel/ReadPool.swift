@@ -9,19 +9,22 @@ struct NodeProbe: Sendable {
     let group: any EventLoopGroup
     let timeout: TimeAmount
     let auth: BackendAuth?
+    /// `backend_tls`, for the nodes.
+    let tls: TLSConnector?
     /// Read `master_last_io_seconds_ago` too (`max_replica_lag.seconds` is set).
     let wantsIOSeconds: Bool
 
-    init(config: PoolConfig, group: any EventLoopGroup, timeout: TimeAmount) {
+    init(config: PoolConfig, group: any EventLoopGroup, timeout: TimeAmount, tls: TLSConnector?) {
         self.group = group
         self.timeout = timeout
         self.auth = config.auth
+        self.tls = tls
         self.wantsIOSeconds = config.maxReplicaLagSeconds != nil
     }
 
     /// ROLE's reply, nil if the node cannot be reached or does not answer in time.
     func role(of endpoint: Endpoint) async -> [RESPValue]? {
-        let reply = await ControlConnection.with(endpoint, on: group, timeout: timeout, auth: auth) {
+        let reply = await ControlConnection.with(endpoint, on: group, timeout: timeout, auth: auth, tls: tls) {
             (try? await $0.command(["ROLE"], timeout: timeout))?.array
         }
         return reply ?? nil
@@ -30,7 +33,7 @@ struct NodeProbe: Sendable {
     /// nil unless ROLE shows the replica connected (synced) to `master`'s port; else its processed
     /// offset and, when wanted, how long ago its master last talked to it.
     func replicaSample(_ replica: Endpoint, master: Endpoint) async -> GroupObservation.ReplicaSample? {
-        let sample = await ControlConnection.with(replica, on: group, timeout: timeout, auth: auth) {
+        let sample = await ControlConnection.with(replica, on: group, timeout: timeout, auth: auth, tls: tls) {
             connection -> GroupObservation.ReplicaSample? in
             guard let role = (try? await connection.command(["ROLE"], timeout: timeout))?.array, role.count >= 5,
                 role[0].string == "slave", role[3].string == "connected", let offset = role[4].integer,

@@ -23,7 +23,7 @@ extension SentinelFollower {
                 case unknownName
                 case master(Endpoint, listed: [RESPValue])
             }
-            let answer = await ControlConnection.with(sentinel, on: group, timeout: timeout, auth: config.sentinelAuth) {
+            let answer = await ControlConnection.with(sentinel, on: group, timeout: timeout, auth: config.sentinelAuth, tls: sentinelTLS) {
                 connection -> Answer in
                 guard let reply = try? await connection.command(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], timeout: timeout)
                 else { return .unreachable }

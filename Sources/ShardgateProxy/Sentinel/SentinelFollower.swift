@@ -27,6 +27,9 @@ final class SentinelFollower: Sendable {
     private let continuation: AsyncStream<Event>.Continuation
     let timeout: TimeAmount
     let probe: NodeProbe
+    /// `backend_tls` covers the Sentinels too: a deployment that serves Redis over TLS serves its
+    /// Sentinels over TLS as well (Redis's `tls-port` in sentinel.conf).
+    var sentinelTLS: TLSConnector? { pool.runtime.tls.backend }
     private let interval: Duration
 
     static let channels = [
@@ -41,7 +44,7 @@ final class SentinelFollower: Sendable {
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: Event.self)
         timeout = .milliseconds(Int64(config.sentinelTimeoutMilliseconds))
-        probe = NodeProbe(config: config, group: group, timeout: timeout)
+        probe = NodeProbe(config: config, group: group, timeout: timeout, tls: pool.runtime.tls.backend)
         // Lag limits and read-your-writes need fresh replication offsets.
         interval = .milliseconds(
             config.wantsReplicaOffsets ? min(config.sentinelPollMilliseconds, 200) : config.sentinelPollMilliseconds)
@@ -234,7 +237,7 @@ final class SentinelFollower: Sendable {
         defer { continuation.yield(.subscriberEnded(sentinel)) }
         guard
             let connection = try? await ControlConnection.connect(
-                to: sentinel, on: group, timeout: timeout, auth: config.sentinelAuth)
+                to: sentinel, on: group, timeout: timeout, auth: config.sentinelAuth, tls: sentinelTLS)
         else { return }
         for await message in connection.subscribe(Self.channels) {
             if Task.isCancelled { break }
@@ -249,7 +252,7 @@ final class SentinelFollower: Sendable {
     private func discoverSentinels(_ known: [Endpoint]) async {
         guard let name = config.groups.first?.name else { return }
         for sentinel in known {
-            let entries = await ControlConnection.with(sentinel, on: group, timeout: timeout, auth: config.sentinelAuth) {
+            let entries = await ControlConnection.with(sentinel, on: group, timeout: timeout, auth: config.sentinelAuth, tls: sentinelTLS) {
                 (try? await $0.command(["SENTINEL", "SENTINELS", name], timeout: timeout))?.array
             }
             guard let entries = entries ?? nil else { continue }

@@ -19,6 +19,7 @@ enum TestEnvironment {
     static let redisServer = binary("redis-server")
     static let redisCli = binary("redis-cli")
     static let nutcracker = binary("nutcracker")
+    static let openssl = binary("openssl")
 
     /// True when tests needing all of `names` should run.
     static func canRun(_ names: String...) -> Bool {
