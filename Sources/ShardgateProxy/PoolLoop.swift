@@ -57,6 +57,9 @@ final class PoolLoop {
     var ejection: Ejection?
     /// Whether the `client_timeout` check is scheduled.
     private var checksIdleClients = false
+    /// Refused connections not yet in a log line, and when the next line may be written.
+    private var refusedSinceLogged = 0
+    private var nextRefusalLog = NIODeadline.uptimeNanoseconds(0)
     private var drained: EventLoopPromise<Void>?
 
     init(pool: ProxyPool, eventLoop: any EventLoop, logger: Logger) {
@@ -249,6 +252,24 @@ final class PoolLoop {
     }
 
     // MARK: - Sessions
+
+    /// A client connection refused (`client_connections` reached, or shutting down): counted, and
+    /// logged at most once a second per loop with how many were refused since the line before,
+    /// so that a flood of connections cannot flood the log.
+    func connectionRefused(from address: SocketAddress?, reason: String) {
+        stats.rejectedConnections += 1
+        refusedSinceLogged += 1
+        let now = NIODeadline.now()
+        guard now >= nextRefusalLog else { return }
+        logger.warning(
+            "client connection refused",
+            metadata: [
+                "client": "\(address?.ipAddress ?? "?"):\(address?.port ?? 0)", "reason": "\(reason)",
+                "refused": "\(refusedSinceLogged)",
+            ])
+        refusedSinceLogged = 0
+        nextRefusalLog = now + .seconds(1)
+    }
 
     func sessionOpened(_ session: ClientSession) {
         sessions[ObjectIdentifier(session)] = session

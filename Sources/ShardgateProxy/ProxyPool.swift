@@ -115,6 +115,19 @@ final class ProxyPool: Sendable {
         for bound in all { bound.eventLoop.execute { bound.value.monitorLine(line) } }
     }
 
+    /// Counts a new client in, unless `limit` (> 0) are connected already. Atomic: the loops accept
+    /// connections in parallel, and a check apart from the count would let two in for one place.
+    func admitClient(limit: Int) -> Bool {
+        var current = connectedClients.load(ordering: .relaxed)
+        while true {
+            if limit > 0 && current >= limit { return false }
+            let (exchanged, actual) = connectedClients.weakCompareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = actual
+        }
+    }
+
     private let slowLogIDs = ManagedAtomic<Int>(0)
 
     /// SLOWLOG entry ids, shared by the loops so that they order entries across loops.

@@ -182,15 +182,14 @@ public final class ProxyServer: Service, Sendable {
         // TLS first, so that even a refusal below reaches the client encrypted.
         if let context = pool.runtime.tls.listener { try ClientTLS.secure(channel, context: context, logger: pool.logger) }
         let loop = pool.loop(for: channel.eventLoop)
-        let limit = pool.runtime.config.clientConnections
-        if loop.isStopping || (limit > 0 && pool.connectedClients.load(ordering: .relaxed) >= limit) {
-            loop.stats.rejectedConnections += 1
+        if loop.isStopping || !pool.admitClient(limit: pool.runtime.config.clientConnections) {
+            let reason = loop.isStopping ? "ERR shardgate is shutting down" : "ERR max number of clients reached"
+            loop.connectionRefused(from: channel.remoteAddress, reason: reason)
             var reply = channel.allocator.buffer(capacity: 64)
-            reply.writeRESPError(loop.isStopping ? "ERR shardgate is shutting down" : "ERR max number of clients reached")
+            reply.writeRESPError(reason)
             channel.writeAndFlush(reply).whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        pool.connectedClients.wrappingIncrement(ordering: .relaxed)
         channel.closeFuture.whenComplete { _ in pool.connectedClients.wrappingDecrement(ordering: .relaxed) }
         let session = ClientSession(
             loop: loop, id: pool.nextClientID(), remoteAddress: channel.remoteAddress, localAddress: channel.localAddress)

@@ -116,7 +116,8 @@ struct CLITests {
     }
 
     /// `--log-format json`: every line is one JSON object with the event's fields; passwords from
-    /// the configuration appear in none of them.
+    /// the configuration appear in none of them, a reload that changes one included. A refused
+    /// connection and the reload are logged.
     @Test(.enabled(if: TestEnvironment.canRun("redis-server")))
     func jsonLogLines() async throws {
         let redis = try await RedisServer(["--requirepass", "backend-secret"])
@@ -124,18 +125,22 @@ struct CLITests {
         let directory = try TemporaryDirectory()
         let port = try freePort()
         let config = "\(directory.path)/proxy.yml"
-        try """
-            main:
-              listen: 127.0.0.1:\(port)
-              password: client-secret
-              auth: backend-secret
-              groups:
-                - name: a
-                  master: \(redis.address)
-                - name: b
-                  master: 127.0.0.1:1
+        func write(password: String) throws {
+            try """
+                main:
+                  listen: 127.0.0.1:\(port)
+                  password: \(password)
+                  auth: backend-secret
+                  client_connections: 4
+                  groups:
+                    - name: a
+                      master: \(redis.address)
+                    - name: b
+                      master: 127.0.0.1:1
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        try write(password: "client-secret")
         let proxy = try ManagedProcess(
             Self.binary, ["proxy", "-c", config, "--log-format", "json", "--stats-listen", "off"], name: "proxy", directory: directory.path)
         defer { proxy.stop() }
@@ -147,6 +152,13 @@ struct CLITests {
         let client = try RedisTestClient(port: port)
         _ = try client.command("AUTH", "client-secret")
         for index in 0..<20 { _ = try client.command("GET", "key\(index)") }
+        // With `client` connected, one of these is one too many (the loops accept them in parallel).
+        let crowd = try (0..<4).map { _ in try RedisTestClient(port: port, timeoutSeconds: 2) }
+        let replies = try crowd.map { try $0.command("AUTH", "client-secret") }
+        #expect(replies.filter { $0 == .error("ERR max number of clients reached") }.count == 1, "\(replies)")
+        try write(password: "client-secret-2")
+        proxy.signal(SIGHUP)
+        try await waitUntil("reloaded") { proxy.log.contains("configuration reloaded") }
         proxy.signal(SIGTERM)
         #expect(proxy.waitForExit(seconds: 10) == 0)
         let lines = proxy.log.split(separator: "\n")
@@ -162,6 +174,8 @@ struct CLITests {
         #expect(messages.contains("pool listening"))
         #expect(messages.contains("backend unavailable"))
         #expect(messages.contains("shutdown complete"))
+        #expect(messages.contains("client connection refused"))
+        #expect(messages.contains("configuration reloaded"))
         #expect(!proxy.log.contains("client-secret") && !proxy.log.contains("backend-secret"))
     }
 
