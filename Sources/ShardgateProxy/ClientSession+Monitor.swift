@@ -32,7 +32,7 @@ extension ClientSession {
         clock_gettime(CLOCK_REALTIME, &now)
         let line = MonitorLine.make(
             microseconds: Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec / 1000), database: database,
-            client: remoteAddressText, request: request, spec: spec, suffix: monitorDestination(request, spec: spec, policy: policy))
+            client: remoteAddressText, request: request, spec: spec, suffix: routeDescription(request, spec: spec, policy: policy))
         loop.pool.sendToMonitors(line)
     }
 
@@ -43,8 +43,8 @@ extension ClientSession {
     }
 
     /// Where the request goes: `(group g1)`, `(groups g0, g2)`, `(every group)`, or `(proxy)` for
-    /// what the proxy answers itself.
-    private func monitorDestination(_ request: RESPRequest, spec: CommandSpec, policy: CommandPolicy) -> String {
+    /// what the proxy answers itself (MONITOR lines, SLOWLOG entries).
+    func routeDescription(_ request: RESPRequest, spec: CommandSpec, policy: CommandPolicy) -> String {
         var groups: [Int] = []
         switch policy {
         case .local, .transaction, .pubsub, .refused, .closeSilently:

@@ -33,9 +33,12 @@ extension ClientSession {
                 let total = ((try? result.get()) ?? []).reduce(0, +)
                 bound.value.complete(sequence) { $0.writeRESPInteger(total) }
             }
-        case "get" where request.argumentCount <= 3:
+        case "get" where request.argumentCount <= 3
+            || (request.argumentCount == 4 && request.string(3).lowercased() == "details"):
+            // `DETAILS` (the proxy's own) adds where each request went and the backend's part.
+            let details = request.argumentCount > 2 && request.string(request.argumentCount - 1).lowercased() == "details"
             var count = 10
-            if request.argumentCount == 3 {
+            if request.argumentCount - (details ? 1 : 0) == 3 {
                 guard let given = request.withArgument(2, { RedisInteger.parse($0) }).map({ Int($0) }), given >= -1 else {
                     return respondError("ERR count should be greater than or equal to -1")
                 }
@@ -48,7 +51,7 @@ extension ClientSession {
                 .whenComplete { result in
                     // Newest first across loops: ids are the pool's, given in order.
                     let entries = ((try? result.get()) ?? []).flatMap { $0 }.sorted { $0.id > $1.id }.prefix(wanted)
-                    bound.value.complete(sequence) { SlowLog.write(Array(entries), into: &$0) }
+                    bound.value.complete(sequence) { SlowLog.write(Array(entries), details: details, into: &$0) }
                 }
         case "get":
             respondError(RedisErrors.subcommandSyntax("get", of: "slowlog"))

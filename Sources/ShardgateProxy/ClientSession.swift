@@ -49,6 +49,8 @@ final class ClientSession: ChannelInboundHandler {
         var time: UInt64
         /// The command's id, -1 for an unknown command, `notARequest` for a pub/sub push.
         var command: Int32
+        /// The backend's round trip for its reply (0: answered by the proxy, or split over groups).
+        var backendNanoseconds: UInt64 = 0
         static let notARequest = Int32.min
     }
     /// The command being dispatched now (what a slot reserved now answers), -1 if unknown.
@@ -304,14 +306,18 @@ final class ClientSession: ChannelInboundHandler {
         guard start.command != SlotStart.notARequest else { return }
         let failed = reply?.getInteger(at: index) == UInt8(ascii: "-")
         loop.requestFinished(
-            command: Int(start.command), started: start.time, error: failed ? ErrorCode(reply!, at: index) : nil,
-            request: request, session: self)
+            command: Int(start.command), started: start.time, backendNanoseconds: start.backendNanoseconds,
+            error: failed ? ErrorCode(reply!, at: index) : nil, request: request, session: self)
     }
 
-    /// The reply for slot `sequence` is here.
-    func complete(_ sequence: UInt64, with reply: ByteBuffer) {
+    /// The reply for slot `sequence` is here (from a backend that took `backendNanoseconds`, when
+    /// the loop times requests).
+    func complete(_ sequence: UInt64, with reply: ByteBuffer, backendNanoseconds: UInt64 = 0) {
         guard let offset = slotOffset(sequence) else { return }
         noteReplySize(reply.readableBytes)
+        if backendNanoseconds > 0, slotStarts != nil {
+            slotStarts![slotStarts!.index(slotStarts!.startIndex, offsetBy: offset)].backendNanoseconds = backendNanoseconds
+        }
         if offset == 0 {
             slotLeft(reply: reply)
             headSequence &+= 1

@@ -316,7 +316,9 @@ final class PoolLoop {
     /// A client's request (its command's id, -1 for an unknown one) finished `started` (its
     /// `eventTime`) ago, with an error reply or not: measured for `/metrics` and INFO
     /// commandstats/errorstats, and logged when slow.
-    func requestFinished(command: Int, started: UInt64, error: ErrorCode?, request: RESPRequest?, session: ClientSession) {
+    func requestFinished(
+        command: Int, started: UInt64, backendNanoseconds: UInt64, error: ErrorCode?, request: RESPRequest?, session: ClientSession
+    ) {
         let nanoseconds = eventTime &- started
         if measures {
             let index = command >= 0 ? command : stats.commandCalls.count - 1
@@ -329,7 +331,9 @@ final class PoolLoop {
         }
         let threshold = runtime.config.slowlogLogSlowerThan
         if threshold >= 0, Int(nanoseconds / 1000) >= threshold, let request {
-            logSlow(request, microseconds: Int(nanoseconds / 1000), session: session)
+            logSlow(
+                request, command: command, microseconds: Int(nanoseconds / 1000),
+                backendMicroseconds: Int(backendNanoseconds / 1000), session: session)
         }
         let latencyThreshold = runtime.config.latencyMonitorThreshold
         if latencyThreshold > 0, Int(nanoseconds / 1_000_000) >= latencyThreshold {
@@ -342,12 +346,15 @@ final class PoolLoop {
         }
     }
 
-    private func logSlow(_ request: RESPRequest, microseconds: Int, session: ClientSession) {
+    private func logSlow(_ request: RESPRequest, command: Int, microseconds: Int, backendMicroseconds: Int, session: ClientSession) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
+        let destination = command >= 0
+            ? session.routeDescription(request, spec: CommandTable.redis[command], policy: runtime.policies[command]) : "(proxy)"
         let entry = SlowLog.Entry(
             id: pool.nextSlowLogID(), time: now.tv_sec, microseconds: microseconds, arguments: SlowLog.arguments(of: request),
-            clientAddress: session.remoteAddressText, clientName: session.machine.attributes.name ?? "")
+            clientAddress: session.remoteAddressText, clientName: session.machine.attributes.name ?? "",
+            destination: destination, backendMicroseconds: backendMicroseconds)
         slowLog.add(entry, maxLength: runtime.config.slowlogMaxLen)
     }
 

@@ -20,13 +20,14 @@ enum ReplyTarget {
     /// reply alone goes to the client.
     case discard
 
-    /// Hands `reply` (a complete RESP frame) to whoever waits for it.
-    func deliver(_ reply: ByteBuffer) {
+    /// Hands `reply` (a complete RESP frame) to whoever waits for it; `backendNanoseconds`, the
+    /// backend's round trip when the loop times requests, goes to a client's slot (SLOWLOG).
+    func deliver(_ reply: ByteBuffer, backendNanoseconds: UInt64 = 0) {
         switch self {
-        case .client(let session, let sequence): session.complete(sequence, with: reply)
+        case .client(let session, let sequence): session.complete(sequence, with: reply, backendNanoseconds: backendNanoseconds)
         case .clientWrite(let session, let sequence, let group):
             session.noteWriteAcknowledged(group: group)
-            session.complete(sequence, with: reply)
+            session.complete(sequence, with: reply, backendNanoseconds: backendNanoseconds)
         case .part(let fanOut, let index): fanOut.partArrived(index, reply: reply)
         case .everyGroup(let call, let group): call.replyArrived(fromGroup: group, reply)
         case .scan(let session, let sequence, let group): session.completeScan(sequence, group: group, reply: reply)

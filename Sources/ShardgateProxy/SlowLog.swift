@@ -16,6 +16,10 @@ struct SlowLog {
         var arguments: [[UInt8]]
         var clientAddress: String
         var clientName: String
+        /// Where it went (`(group g1)`, `(every group)`…) and the backend's part of `microseconds`
+        /// (0 when the proxy answered, or the request was split over groups): `SLOWLOG GET … DETAILS`.
+        var destination = ""
+        var backendMicroseconds = 0
     }
 
     private(set) var entries = CircularBuffer<Entry>()
@@ -51,11 +55,12 @@ struct SlowLog {
         return arguments
     }
 
-    /// Writes `entries` as SLOWLOG GET replies them.
-    static func write(_ entries: [Entry], into buffer: inout ByteBuffer) {
+    /// Writes `entries` as SLOWLOG GET replies them; with `details`, each entry has two more
+    /// fields after Redis's six: where the request went, and the backend's microseconds.
+    static func write(_ entries: [Entry], details: Bool = false, into buffer: inout ByteBuffer) {
         buffer.writeRESPArrayHeader(entries.count)
         for entry in entries {
-            buffer.writeRESPArrayHeader(6)
+            buffer.writeRESPArrayHeader(details ? 8 : 6)
             buffer.writeRESPInteger(entry.id)
             buffer.writeRESPInteger(entry.time)
             buffer.writeRESPInteger(entry.microseconds)
@@ -63,6 +68,10 @@ struct SlowLog {
             for argument in entry.arguments { _ = argument.withUnsafeBytes { buffer.writeRESPBulkString(bytes: $0) } }
             buffer.writeRESPBulkString(entry.clientAddress)
             buffer.writeRESPBulkString(entry.clientName)
+            if details {
+                buffer.writeRESPBulkString(entry.destination)
+                buffer.writeRESPInteger(entry.backendMicroseconds)
+            }
         }
     }
 }

@@ -42,6 +42,14 @@ struct ProxySlowLogTests {
         #expect(fields[3] == .array([.bulk("DEBUG"), .bulk("SLEEP"), .bulk("0.1")]))
         #expect(fields[4].string?.hasPrefix("127.0.0.1:") == true)
         #expect(fields[5] == .bulk("slowpoke"))
+        // DETAILS (the proxy's own): two more fields, where it went and the backend's part.
+        guard case .array(let detailed?) = try client.command("SLOWLOG", "GET", "1", "DETAILS"),
+            case .array(let more?) = detailed.first, more.count == 8, case .integer(let backend) = more[7]
+        else { throw TestFailure("SLOWLOG GET 1 DETAILS") }
+        #expect(Array(more[0..<6]) == fields)
+        #expect(more[6] == .bulk("(group one)"))
+        #expect(backend >= 100_000 && backend <= microseconds, "backend \(backend) of \(microseconds) µs")
+        #expect(try client.command("SLOWLOG", "GET", "DETAILS") == .array(detailed))
         #expect(try client.command("SLOWLOG", "RESET") == .status("OK"))
         #expect(try client.command("SLOWLOG", "LEN") == .integer(0))
         client.disconnect()
