@@ -14,7 +14,7 @@ let package = Package(
     products: [
         .executable(name: "shardgate", targets: ["shardgate"]),
         // For the fuzz targets in Fuzz/ (a separate package): the modules they drive in-process.
-        .library(name: "ShardgateFuzzable", targets: ["RedisText", "RESP", "Commands", "Config", "RDB", "ShardgateNode"]),
+        .library(name: "ShardgateFuzzable", targets: ["RedisText", "RESP", "Commands", "ACL", "Config", "RDB", "ShardgateNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "RedisText", swiftSettings: hotPath),
         .target(name: "RESP", dependencies: ["RedisText", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         .target(name: "Commands", dependencies: ["RedisText", "RESP"], swiftSettings: hotPath),
+        // Redis's ACL rules: users, selectors, categories and the permission check, shared by the
+        // data node and the proxy (which checks its own users before routing).
+        .target(name: "ACL", dependencies: ["Commands", "RESP", "RedisText"], swiftSettings: hotPath),
         .target(
             name: "Config",
             dependencies: ["Routing", "RESP", .product(name: "Yams", package: "Yams")],
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "ShardgateNode",
             dependencies: [
-                "RESP", "RedisText", "Commands", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
+                "RESP", "RedisText", "Commands", "ACL", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
                 "CLua", "CLuaShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "ShardgateNode", "RESP", "Commands", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "ShardgateNode", "RESP", "Commands", "ACL", "RedisText", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

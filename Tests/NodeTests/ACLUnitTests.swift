@@ -1,3 +1,4 @@
+import ACL
 import Commands
 import Testing
 

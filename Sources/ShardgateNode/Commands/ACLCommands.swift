@@ -1,3 +1,4 @@
+import ACL
 import Commands
 
 /// ACL: users, their rules, the log of refused commands (`Server/AccessControl.swift`).
