@@ -34,6 +34,11 @@ package enum ACLCategory {
         return masks
     }()
 
+    /// The names of the commands in category `bit` (ACL CAT's answer), in `commandIDs` order.
+    package static func commandNames(inCategory bit: UInt32) -> [String] {
+        commandIDs.filter { masks[$0] & bit != 0 }.map { CommandTable.redis[$0].name }
+    }
+
     /// The categories element (the 7th) of a RESP2 COMMAND INFO entry.
     private static func categoryMask(ofInfo bytes: UnsafeRawBufferPointer) -> UInt32 {
         var reader = Reader(bytes: bytes)

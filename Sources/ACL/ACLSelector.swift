@@ -170,6 +170,14 @@ package struct ACLSelector {
         return parts.joined(separator: " ")
     }
 
+    /// Its keys as ACL GETUSER shows them.
+    package var keysText: String { allKeys ? "~*" : keys.map(\.description).joined(separator: " ") }
+
+    /// Its channels as ACL GETUSER shows them.
+    package var channelsText: String {
+        allChannels ? "&*" : channels.map { "&" + String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+
     /// The command rules that rebuild this selector's bits, found as Redis 7.0 finds them: start
     /// from `+@all` or `-@all`, then, while some category not yet used agrees with more of the
     /// remaining commands than it disagrees with, apply the one with the fewest disagreements

@@ -11,22 +11,7 @@ enum ACLCommands {
 
     /// Joins `(…)` selector rules split over several arguments, as Redis does.
     static func mergeSelectors(_ rules: [String]) throws(CommandError) -> [String] {
-        var merged: [String] = []
-        var open: String?
-        for rule in rules {
-            if var selector = open {
-                selector += " " + rule
-                if rule.hasSuffix(")") { merged.append(selector); open = nil } else { open = selector }
-            } else if rule.hasPrefix("(") && !rule.hasSuffix(")") {
-                open = rule
-            } else {
-                merged.append(rule)
-            }
-        }
-        if let open {
-            throw CommandError("ERR Unmatched parenthesis in acl selector starting at '\(open.split(separator: " ").first ?? "")'.")
-        }
-        return merged
+        do { return try ACLRules.mergeSelectors(rules) } catch { throw CommandError("ERR " + error.message) }
     }
 
     static func setUser(_ call: inout CommandCall) throws(CommandError) {
@@ -81,10 +66,9 @@ enum ACLCommands {
         client.bulk("commands")
         client.bulk(selector.commandRules)
         client.bulk("keys")
-        client.bulk(selector.allKeys ? "~*" : selector.keys.map(\.description).joined(separator: " "))
+        client.bulk(selector.keysText)
         client.bulk("channels")
-        client.bulk(
-            selector.allChannels ? "&*" : selector.channels.map { "&" + String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
+        client.bulk(selector.channelsText)
     }
 
     static func delUser(_ call: inout CommandCall) throws(CommandError) {
@@ -132,7 +116,7 @@ enum ACLCommands {
         guard let bit = ACLCategory.bit(call.string(2)) else {
             throw CommandError("ERR Unknown category '\(call.string(2))'")
         }
-        let names = ACLCategory.commandIDs.filter { ACLCategory.masks[$0] & bit != 0 }.map { CommandTable.redis[$0].name }
+        let names = ACLCategory.commandNames(inCategory: bit)
         call.client.arrayHeader(names.count)
         for name in names { call.client.bulk(name) }
     }
@@ -275,37 +259,5 @@ enum ACLCommands {
             "    Return the current connection username.",
         ]
         call.client.helpReply("ACL", lines)
-    }
-}
-
-extension ACLDenial {
-    /// ACL DRYRUN's explanation.
-    static func dryrunText(_ denial: ACLDenial, spec: CommandSpec, arguments: ACLArguments) -> String {
-        switch denial.kind {
-        case .command: return "This user has no permissions to run the '\(spec.name)' command"
-        case .key: return "This user has no permissions to access the '\(arguments.string(denial.position))' key"
-        case .channel: return "This user has no permissions to access the '\(arguments.string(denial.position))' channel"
-        case .auth: return "no permission"
-        }
-    }
-
-    /// The error a refused command gets.
-    func error(_ spec: CommandSpec) -> String {
-        switch kind {
-        case .command: return "NOPERM this user has no permissions to run the '\(spec.name)' command"
-        case .key: return "NOPERM this user has no permissions to access one of the keys used as arguments"
-        case .channel: return "NOPERM this user has no permissions to access one of the channels used as arguments"
-        case .auth: return "NOPERM no permission"
-        }
-    }
-
-    /// ACL LOG's reason.
-    var reason: String {
-        switch kind {
-        case .command: return "command"
-        case .key: return "key"
-        case .channel: return "channel"
-        case .auth: return "auth"
-        }
     }
 }

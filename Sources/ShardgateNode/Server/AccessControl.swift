@@ -1,6 +1,6 @@
+import ACL
 import Commands
 import RESP
-import ACL
 
 /// One ACL LOG entry; repeated denials of the same kind update it (`count`).
 struct ACLLogEntry {
@@ -36,7 +36,7 @@ final class AccessControl {
 
     /// The default user as Redis makes it at startup: on, every command, key and channel.
     func resetDefault(requirePass: String?) {
-        for rule in ["on", "~*", "&*", "+@all"] { try? defaultUser.apply(rule) }
+        for rule in ACLRules.defaultUser { try? defaultUser.apply(rule) }
         setDefaultPassword(requirePass)
     }
 
@@ -89,16 +89,7 @@ final class AccessControl {
 extension AccessControl {
     /// Why a `user <name> <rules...>` line (as words, the name first) is invalid, or nil.
     static func ruleError(_ words: [String]) -> String? {
-        guard let name = words.first else { return "Syntax error" }
-        let user = ACLUser(name: name)
-        do {
-            let rules = try ACLCommands.mergeSelectors(Array(words.dropFirst()))
-            for rule in rules {
-                do { try user.apply(rule) } catch { return error.message }
-            }
-        } catch {
-            return String(error.message.dropFirst(4))
-        }
+        do { _ = try ACLUser.make(line: words) } catch { return error.message }
         return nil
     }
 
@@ -107,7 +98,7 @@ extension AccessControl {
     /// (`ruleError`).
     func define(_ name: String, rules: [String], reset: Bool = false) {
         let scratch = ACLUser(name: name, allChannelsByDefault: allChannelsByDefault)
-        for rule in (try? ACLCommands.mergeSelectors((reset ? ["reset"] : []) + rules)) ?? [] { try? scratch.apply(rule) }
+        for rule in (try? ACLRules.mergeSelectors((reset ? ["reset"] : []) + rules)) ?? [] { try? scratch.apply(rule) }
         createUser(name).copyRules(from: scratch)
     }
 
