@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "ACL", dependencies: ["Commands", "RESP", "RedisText"], swiftSettings: hotPath),
         .target(
             name: "Config",
-            dependencies: ["Routing", "RESP", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Routing", "RESP", "ACL", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // Redis's RDB file format: encode and decode, no I/O.

@@ -1,3 +1,4 @@
+import ACL
 import Routing
 import Yams
 
@@ -191,6 +192,16 @@ public enum PoolOptions {
             read: { reader, entry, path, draft in
                 draft.config.password = reader.nonEmptyString(
                     entry.value, path, hint: "omit `password` to let clients in without AUTH")
+            }),
+        PoolOption(
+            name: "users", pools: .native, value: "list of Redis ACL rule lines, `\"name rule…\"`",
+            doc: "Users clients AUTH as, each as Redis's ACL SETUSER takes it (`\"app on >secret ~app:* +@read\"`): "
+                + "commands, keys and channels are checked at the proxy before routing (README: Users).",
+            show: { pool in
+                pool.users.isEmpty ? "none" : "[" + pool.users.compactMap { ACLRules.words(ofLine: $0).first }.joined(separator: ", ") + "]"
+            },
+            read: { reader, entry, path, draft in
+                draft.config.users = reader.users(entry.value, path)
             }),
         PoolOption(
             name: "auth", pools: .native, value: "password, or `{user: u, password: p}`",
