@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "ShardgateProxy",
             dependencies: [
-                "RESP", "RedisText", "Routing", "Commands", "Config", "CMallocInfo",
+                "RESP", "RedisText", "Routing", "Commands", "ACL", "Config", "CMallocInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,7 +126,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", "Commands", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", "Commands", "ACL", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import ACL
 import Commands
 import NIOCore
 import OrderedCollections
@@ -104,7 +105,7 @@ final class ClientSession: ChannelInboundHandler {
         self.id = id
         let config = loop.runtime.config
         self.machine = Machine(
-            password: loop.runtime.password, database: config.database, keylessGroup: config.keylessGroup,
+            users: loop.users, database: config.database, keylessGroup: config.keylessGroup,
             readYourWritesGroups: config.readYourWrites ? config.groups.count : 0, now: .now())
         self.parser = RESPRequestParser(authenticated: machine.isAuthenticated)
         self.outbound = loop.allocator.buffer(capacity: 0)
@@ -514,7 +515,18 @@ final class ClientSession: ChannelInboundHandler {
         loop.stats.commandCalls[spec.id] += 1
         if isMonitor && spec.touchesKeyspace { return respondError(RedisErrors.monitorTouchesKeyspace) }
         if loop.pool.monitorCount.load(ordering: .relaxed) > 0 { feedMonitors(request, spec: spec, policy: policy) }
-        perform(machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount), request, spec: spec)
+        // A local container (CLIENT, ACL) keeps its own spec here; ACL rules name its subcommands.
+        let checked = resolved.subcommand ?? spec
+        let action = machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount) { user in
+            Self.refusal(of: user, checked, request)
+        }
+        perform(action, request, spec: spec)
+    }
+
+    /// Why `user` may not run `spec` with `request`'s arguments (its commands, keys and channels,
+    /// as the data node checks them): Redis's NOPERM error, or nil.
+    static func refusal(of user: ACLUser, _ spec: CommandSpec, _ request: RESPRequest) -> String? {
+        user.check(spec, ACLArguments(request)).map { $0.error(spec) }
     }
 
     /// Does what the machine decided for `request`.

@@ -26,10 +26,12 @@ import Testing
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
     let frame = ByteBuffer(string: "*1\r\n$4\r\nPING\r\n")
 
-    /// A pool of `groups` groups; `password` set: clients must AUTH first.
-    static func machine(password: String? = nil, keylessGroup: Int = 0, readYourWritesGroups: Int = 0) -> Machine {
+    /// A pool of `groups` groups; `password` set: clients must AUTH first; `users`: its `users:` lines.
+    static func machine(
+        password: String? = nil, users: [String] = [], keylessGroup: Int = 0, readYourWritesGroups: Int = 0
+    ) -> Machine {
         Machine(
-            password: password.map { Array($0.utf8) }, database: 0, keylessGroup: keylessGroup,
+            users: ProxyUsers(lines: users, password: password), database: 0, keylessGroup: keylessGroup,
             readYourWritesGroups: readYourWritesGroups, now: start)
     }
 

@@ -145,16 +145,12 @@ enum ACLCommands {
 
     static func dryrun(_ call: inout CommandCall) throws(CommandError) {
         let name = call.string(2)
-        guard let user = call.node.access.user(name) else { throw CommandError("ERR User '\(name)' not found") }
         let arguments = ACLArguments((3..<call.count).map { call.bytes($0) })
-        guard let spec = CommandTable.redis.resolve(argumentCount: arguments.count, { index, body in
-            arguments.values[index].withUnsafeBytes { body($0) }
-        })?.spec else {
-            throw CommandError("ERR Command '\(arguments.string(0))' not found")
+        switch ACLDryrun(user: call.node.access.user(name), named: name, arguments) {
+        case .allowed: call.client.ok()
+        case .denied(let explanation): call.client.bulk(explanation)
+        case .error(let message): throw CommandError(message)
         }
-        guard spec.acceptsArgumentCount(arguments.count) else { throw CommandError(RedisErrors.wrongArity(spec.name)) }
-        guard let denial = user.check(spec, arguments) else { return call.client.ok() }
-        call.client.bulk(ACLDenial.dryrunText(denial, spec: spec, arguments: arguments))
     }
 
     static func log(_ call: inout CommandCall) throws(CommandError) {
