@@ -69,9 +69,10 @@ extension ClientSession {
         }
         respond { reply in
             mapHeader(6, &reply)
-            for (key, values) in [("flags", user.flags), ("passwords", user.passwords)] {
+            // The flags are a set in RESP3, the passwords an array, as Redis sends them.
+            for (key, values, isSet) in [("flags", user.flags, resp3), ("passwords", user.passwords, false)] {
                 reply.writeRESPBulkString(key)
-                reply.writeRESPArrayHeader(values.count)
+                if isSet { reply.writeRESPHeader(UInt8(ascii: "~"), values.count) } else { reply.writeRESPArrayHeader(values.count) }
                 for value in values { reply.writeRESPBulkString(value) }
             }
             selector(user.root, &reply)
