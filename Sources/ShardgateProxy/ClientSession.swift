@@ -583,7 +583,7 @@ final class ClientSession: ChannelInboundHandler {
         case .byChannel:
             sendByChannel(request)
         case .keylessGroup(let write):
-            sendToKeylessGroup(request, write: write)
+            sendToKeylessGroup(request, write: write, spec: spec)
         case .scan:
             scan(request)
         case .blocking:

@@ -277,6 +277,10 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     /// Inside MULTI: whether and how `spec` can be queued.
     private mutating func queueing(_ spec: CommandSpec, _ policy: CommandPolicy) -> RequestAction {
         if spec.flags.contains(.noMulti) { return reject("ERR Command not allowed inside a transaction") }
+        if spec.isNamed("config|get") {
+            // EXEC's reply is passed on whole, so the backends' secrets could not be taken out of it.
+            return reject(ProxyErrors.unsupported(spec.name, because: "inside a transaction its reply would show the backends' passwords"))
+        }
         switch policy {
         case .forward, .split, .blocking:
             return .queue(.command)

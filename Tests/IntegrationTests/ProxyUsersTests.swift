@@ -200,6 +200,38 @@ struct ProxyUsersTests {
         await proxy.stop()
     }
 
+    /// The backends' passwords never reach a client: CONFIG GET (answered by the keyless group's
+    /// master) leaves them out in RESP2 and RESP3, and refuses to run inside MULTI; INFO has none.
+    @Test func backendSecretsAreNotShown() async throws {
+        let backend = try await RedisServer(["--requirepass", "backend-secret", "--masterauth", "replication-secret"])
+        defer { backend.stop() }
+        let proxy = try await ProxyUnderTest(yaml: """
+            alpha:
+              listen: LISTEN
+              auth: backend-secret
+              users:
+                - "default on >client-secret ~* &* +@all"
+              groups:
+                - name: one
+                  master: \(backend.address)
+            """)
+        let client = try proxy.client()
+        #expect(try client.command("AUTH", "client-secret") == .status("OK"))
+        #expect(try client.command("CONFIG", "GET", "requirepass") == .array([]))
+        #expect(try client.command("CONFIG", "GET", "maxmemory", "masterauth") == .array([.bulk("maxmemory"), .bulk("0")]))
+        let everything = try client.rawPipeline([["CONFIG", "GET", "*"], ["INFO", "everything"]]).joined()
+        #expect(everything.contains("maxmemory-policy"), "CONFIG GET * answered")
+        #expect(!everything.contains("backend-secret") && !everything.contains("replication-secret") && !everything.contains("client-secret"))
+        #expect(try client.command("MULTI") == .status("OK"))
+        #expect(try client.command("CONFIG", "GET", "requirepass").isError)
+        #expect(try client.command("EXEC") == .error("EXECABORT Transaction discarded because of previous errors."))
+        for words in [["HELLO", "3"], ["CONFIG", "GET", "*pass*"]] { try client.sendRaw(RedisTestClient.encode(words.map { Array($0.utf8) })) }
+        _ = try client.readFrame()
+        let resp3 = String(buffer: try client.readFrame())
+        #expect(resp3.hasPrefix("%") && !resp3.contains("secret"), "\(resp3)")
+        await proxy.stop()
+    }
+
     /// redis-py authenticated as `app` uses app:* keys and gets NoPermissionError on others, with
     /// Redis's text, in RESP2 and RESP3.
     @Test(.enabled(if: TestEnvironment.isCI || TestEnvironment.hasRedisPy))

@@ -247,10 +247,19 @@ import Testing
     @Test func keylessTransactionsGoToTheKeylessGroup() {
         var machine = Self.machine(keylessGroup: 1)
         _ = Self.send(&machine, "multi")
-        #expect(Self.send(&machine, "config|get", arguments: 1) == "queue none")
-        let configGet = machine.queue(frame, keys: .groups([]))
-        #expect(configGet == .reply(.queued))
+        #expect(Self.send(&machine, "lastsave") == "queue none")
+        let lastSave = machine.queue(frame, keys: .groups([]))
+        #expect(lastSave == .reply(.queued))
         #expect(Self.send(&machine, "exec") == "execute 1 in 1")
+    }
+
+    /// EXEC's reply is passed on whole, so CONFIG GET (whose reply loses the backends' passwords
+    /// on its own) is refused inside MULTI, and dooms it.
+    @Test func configGetIsRefusedInsideATransaction() {
+        var machine = Self.machine()
+        _ = Self.send(&machine, "multi")
+        #expect(Self.send(&machine, "config|get", arguments: 1).hasPrefix("error ERR shardgate: 'config|get' is not supported"))
+        #expect(Self.send(&machine, "exec") == "abort")
     }
 
     @Test func discardEndsTheTransaction() {
