@@ -187,7 +187,7 @@ public enum PoolOptions {
             doc: "Requests at least this slow, from their arrival to their reply, are LATENCY events (`command`, `fast-command`); 0: off (Redis's `latency-monitor-threshold`)."),
         PoolOption(
             name: "password", pools: .native, value: "string",
-            doc: "Clients must AUTH with this (`AUTH pass` or `AUTH default pass`).",
+            doc: "The default user's password, as Redis's `requirepass`: clients must AUTH with it (`AUTH pass` or `AUTH default pass`).",
             show: { $0.password == nil ? "none" : "(set)" },
             read: { reader, entry, path, draft in
                 draft.config.password = reader.nonEmptyString(
