@@ -515,10 +515,11 @@ final class ClientSession: ChannelInboundHandler {
         loop.stats.commandCalls[spec.id] += 1
         if isMonitor && spec.touchesKeyspace { return respondError(RedisErrors.monitorTouchesKeyspace) }
         if loop.pool.monitorCount.load(ordering: .relaxed) > 0 { feedMonitors(request, spec: spec, policy: policy) }
-        // A local container (CLIENT, ACL) keeps its own spec here; ACL rules name its subcommands.
-        let checked = resolved.subcommand ?? spec
+        // A local container (CLIENT, ACL) keeps its own spec here; ACL rules name its subcommands,
+        // and an unknown one gets its error from the container, before any permission, as in Redis.
+        let checked = resolved.subcommandIsUnknown ? nil : resolved.subcommand ?? spec
         let action = machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount) { user in
-            Self.refusal(of: user, checked, request)
+            checked.flatMap { Self.refusal(of: user, $0, request) }
         }
         perform(action, request, spec: spec)
     }
