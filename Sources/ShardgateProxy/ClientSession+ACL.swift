@@ -4,7 +4,8 @@ import NIOCore
 import RESP
 
 /// ACL at the proxy: the pool's users (`users:` in proxy.yml) described as Redis describes its
-/// own. They are read-only here: SETUSER, DELUSER, LOAD and SAVE would change what proxy.yml says.
+/// own. They are read-only here: SETUSER, DELUSER, LOAD and SAVE would change what proxy.yml says,
+/// and the proxy keeps no ACL LOG.
 extension ClientSession {
     func aclCommand(_ request: RESPRequest) {
         let sub = request.string(1).lowercased()
@@ -25,9 +26,7 @@ extension ClientSession {
             guard let user = users[request.string(2)] else { return respondNull() }
             getUser(user)
         case "cat":
-            guard request.argumentCount <= 3 else {
-                return respondError("ERR unknown subcommand or wrong number of arguments for '\(request.string(1))'. Try ACL HELP.")
-            }
+            guard request.argumentCount <= 3 else { return respondError(Self.aclSyntax(request)) }
             guard request.argumentCount == 3 else { return respondArray(ACLCategory.names) }
             guard let bit = ACLCategory.bit(request.string(2)) else {
                 return respondError("ERR Unknown category '\(request.string(2))'")
@@ -40,11 +39,28 @@ extension ClientSession {
             case .denied(let explanation): respond { $0.writeRESPBulkString(explanation) }
             case .error(let message): respondError(message)
             }
+        case "genpass":
+            guard request.argumentCount <= 3 else { return respondError(Self.aclSyntax(request)) }
+            guard let password = ACLPasswords.generate(bits: request.argumentCount == 3 ? request.string(2) : nil) else {
+                return respondError(ACLPasswords.badBits)
+            }
+            respond { $0.writeRESPBulkString(password) }
+        case "help":
+            let lines = CommandHelp.lines("ACL", CommandHelp.acl)
+            respond { reply in
+                reply.writeRESPArrayHeader(lines.count)
+                for line in lines { reply.writeRESPSimpleString(line) }
+            }
         case "log":
             respondError(ProxyErrors.unsupported(spec.name, because: "the proxy keeps no ACL log"))
         default:
             respondError(ProxyErrors.unsupported(spec.name, because: "the proxy's users are configured in proxy.yml (`users:`)"))
         }
+    }
+
+    /// Redis's error for an ACL subcommand given the wrong arguments.
+    private static func aclSyntax(_ request: RESPRequest) -> String {
+        "ERR unknown subcommand or wrong number of arguments for '\(request.string(1))'. Try ACL HELP."
     }
 
     private func respondArray(_ items: [String]) {

@@ -98,6 +98,13 @@ struct ProxyUsersTests {
         try record(admin, "ACL", "DRYRUN", "nobody", "GET", "app:1")
         try record(admin, "CLIENT", "KILL", "USER", "nobody")
         try record(admin, "AUTH", "x")
+        try record(admin, "ACL", "HELP")
+        try record(admin, "ACL", "GENPASS", "0")
+        try record(admin, "ACL", "GENPASS", "1", "2")
+        try record(admin, "ACL", "CAT", "read", "write")
+        try admin.sendRaw(RedisTestClient.encode(["ACL", "GENPASS", "100"].map { Array($0.utf8) }))
+        let generated = String(buffer: try admin.readFrame())
+        replies.append("ACL GENPASS 100 -> \(generated.hasPrefix("$25\r\n") && generated.utf8.count == 32 ? "25 characters" : generated)")
         // RESP3: HELLO's AUTH, then the same refusals in RESP3's framing.
         let resp3 = try RedisTestClient(port: port)
         try resp3.sendRaw(RedisTestClient.encode(["HELLO", "3", "AUTH", "app", "s3cret"].map { Array($0.utf8) }))

@@ -122,25 +122,11 @@ enum ACLCommands {
     }
 
     static func genpass(_ call: inout CommandCall) throws(CommandError) {
-        var bits = 256
         if call.count > 3 { throw subcommandSyntax(call) }
-        if call.count == 3 {
-            guard let value = Int(call.string(2)), value > 0, value <= 4096 else {
-                throw CommandError(
-                    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096")
-            }
-            bits = value
+        guard let password = ACLPasswords.generate(bits: call.count == 3 ? call.string(2) : nil) else {
+            throw CommandError(ACLPasswords.badBits)
         }
-        let characters = (bits + 3) / 4
-        // The system generator reads the kernel's (getrandom), as Redis's /dev/urandom.
-        let bytes = (0..<(characters + 1) / 2).map { _ in UInt8.random(in: 0...255) }
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
-        }
-        call.client.bulk(Array(text.prefix(characters)))
+        call.client.bulk(password)
     }
 
     static func dryrun(_ call: inout CommandCall) throws(CommandError) {
@@ -226,34 +212,6 @@ enum ACLCommands {
             "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
 
     static func help(_ call: inout CommandCall) throws(CommandError) {
-        let lines = [
-            "CAT [<category>]",
-            "    List all commands that belong to <category>, or all command categories",
-            "    when no category is specified.",
-            "DELUSER <username> [<username> ...]",
-            "    Delete a list of users.",
-            "DRYRUN <username> <command> [<arg> ...]",
-            "    Returns whether the user can execute the given command without executing the command.",
-            "GETUSER <username>",
-            "    Get the user's details.",
-            "GENPASS [<bits>]",
-            "    Generate a secure 256-bit user password. The optional `bits` argument can",
-            "    be used to specify a different size.",
-            "LIST",
-            "    Show users details in config file format.",
-            "LOAD",
-            "    Reload users from the ACL file.",
-            "LOG [<count> | RESET]",
-            "    Show the ACL log entries.",
-            "SAVE",
-            "    Save the current config to the ACL file.",
-            "SETUSER <username> <attribute> [<attribute> ...]",
-            "    Create or modify a user with the specified attributes.",
-            "USERS",
-            "    List all the registered usernames.",
-            "WHOAMI",
-            "    Return the current connection username.",
-        ]
-        call.client.helpReply("ACL", lines)
+        call.client.helpReply("ACL", CommandHelp.acl)
     }
 }
