@@ -116,6 +116,13 @@ package final class ACLUser {
         return parts.joined(separator: " ")
     }
 
+    /// Whether one of its selectors allows every command of `category` (a bit of `ACLCategory`):
+    /// what the proxy asks of a user for its own admin command, which no ACL rule can name.
+    package func allowsEvery(category: UInt32) -> Bool {
+        let ids = ACLCategory.commandIDs.filter { ACLCategory.masks[$0] & category != 0 }
+        return (CollectionOfOne(root) + selectors).contains { selector in ids.allSatisfy { selector.allowed[$0] } }
+    }
+
     /// Why the user may not run the command (the most telling denial of its selectors), or nil.
     package func check(_ spec: CommandSpec, _ arguments: ACLArguments) -> ACLDenial? {
         var worst: ACLDenial?

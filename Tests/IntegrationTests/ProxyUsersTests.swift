@@ -210,6 +210,37 @@ struct ProxyUsersTests {
         await proxy.stop()
     }
 
+    /// A reload applies new users at once: a client keeps its authentication and runs under its
+    /// user's new rules (as after ACL SETUSER); a removed user's clients are closed (as after ACL
+    /// DELUSER). PROXY itself needs every @admin command.
+    @Test func reloadAppliesNewUsers() async throws {
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let directory = try TemporaryDirectory()
+        let file = "\(directory.path)/proxy.yml"
+        func pool(_ users: [String]) -> String {
+            "alpha:\n  listen: 127.0.0.1:0\n  users:\n" + users.map { "    - \"\($0)\"\n" }.joined()
+                + "  groups:\n    - name: one\n      master: \(backend.address)\n"
+        }
+        let proxy = try await ProxyUnderTest(
+            yaml: pool(["admin on >a ~* &* +@all", "app on >s3cret ~app:* +@read +@write", "reader on >r ~* +@read"]),
+            configFile: file)
+        let admin = try proxy.client(), app = try proxy.client(), reader = try proxy.client()
+        #expect(try admin.command("AUTH", "admin", "a") == .status("OK"))
+        #expect(try app.command("AUTH", "app", "s3cret") == .status("OK"))
+        #expect(try reader.command("AUTH", "reader", "r") == .status("OK"))
+        #expect(try reader.command("PROXY", "HELP") == .error("NOPERM this user has no permissions to run the 'proxy' command"))
+        #expect(try app.command("SET", "app:1", "v") == .status("OK"))
+        try pool(["admin on >a ~* &* +@all", "app on >s3cret ~app:* +@read"]).write(toFile: file, atomically: true, encoding: .utf8)
+        guard case .status(let answer) = try admin.command("PROXY", "RELOAD") else { throw TestFailure("PROXY RELOAD") }
+        #expect(answer.contains("users"), "\(answer)")
+        #expect(try app.command("GET", "app:1") == .bulk("v"), "still authenticated")
+        #expect(try app.command("SET", "app:1", "w") == .error("NOPERM this user has no permissions to run the 'set' command"))
+        #expect(reader.isClosedByPeer(), "a removed user's client is closed")
+        #expect(try proxy.client().command("AUTH", "reader", "r") == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        await proxy.stop()
+    }
+
     /// The backends' passwords never reach a client: CONFIG GET (answered by the keyless group's
     /// master) leaves them out in RESP2 and RESP3, and refuses to run inside MULTI; INFO has none.
     @Test func backendSecretsAreNotShown() async throws {
