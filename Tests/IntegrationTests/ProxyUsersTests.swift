@@ -238,6 +238,12 @@ struct ProxyUsersTests {
         #expect(try app.command("SET", "app:1", "w") == .error("NOPERM this user has no permissions to run the 'set' command"))
         #expect(reader.isClosedByPeer(), "a removed user's client is closed")
         #expect(try proxy.client().command("AUTH", "reader", "r") == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        // `shardgate reload --user`: as a user allowed every @admin command, and refused for another.
+        let address = ["-c", file, "--address", "127.0.0.1:\(proxy.port)"]
+        let asAdmin = try run(CLITests.binary, ["reload"] + address + ["--user", "admin", "--password", "a"])
+        #expect(asAdmin.status == 0 && asAdmin.output.contains("OK"), "\(asAdmin.output)")
+        let asApp = try run(CLITests.binary, ["reload"] + address + ["--user", "app", "--password", "s3cret"])
+        #expect(asApp.status == 1 && asApp.output.contains("NOPERM this user has no permissions to run the 'proxy' command"), "\(asApp.output)")
         await proxy.stop()
     }
 
