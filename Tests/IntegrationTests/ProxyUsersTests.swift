@@ -205,6 +205,16 @@ struct ProxyUsersTests {
         #expect(try client.command("ACL", "WHOAMI") == .bulk("default"))
         #expect(try client.command("GET", "k") == .bulk(nil))
         #expect(try client.command("ACL", "SETUSER", "x", "on").string == nil)
+        // CLIENT LIST and CLIENT KILL know the users.
+        let other = try proxy.client()
+        #expect(try other.command("AUTH", "app", "s3cret") == .status("OK"))
+        guard case .bulk(let list?) = try client.command("CLIENT", "LIST") else { throw TestFailure("CLIENT LIST") }
+        let users = String(decoding: list, as: UTF8.self).split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("user=") }.map(String.init)
+        }
+        #expect(users.sorted() == ["user=app", "user=default"], "\(users)")
+        #expect(try client.command("CLIENT", "KILL", "USER", "app") == .integer(1))
+        #expect(other.isClosedByPeer())
         guard case .error(let refusal) = try client.command("ACL", "SETUSER", "x", "on") else { throw TestFailure("SETUSER") }
         #expect(refusal.hasPrefix("ERR shardgate: 'acl|setuser' is not supported through the proxy: the proxy's users are configured in proxy.yml"))
         await proxy.stop()
