@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "RedisText"]),
+        .testTarget(name: "ACLTests", dependencies: ["ACL", "Commands"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
         .testTarget(name: "RDBTests", dependencies: ["RDB", "RedisText"]),
         .testTarget(
