@@ -377,12 +377,14 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     // MARK: - AUTH, HELLO, SELECT, RESET
 
     /// A reload replaced the pool's users: the client keeps its authentication (as Redis keeps it
-    /// when `requirepass` changes) and runs as its user's new definition; false when its user is
-    /// gone.
+    /// when `requirepass` changes) and runs as its user's new definition; one not authenticated
+    /// needs no AUTH any more once the default user needs no password (Redis asks per command).
+    /// False when its user is gone.
     mutating func usersReloaded(_ new: ProxyUsers) -> Bool {
         users = new
         guard let same = new[user.name] else { return false }
         user = same
+        if new.defaultUserNeedsNoAuth { isAuthenticated = true }
         return true
     }
 

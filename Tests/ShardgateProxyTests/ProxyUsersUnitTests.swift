@@ -59,6 +59,25 @@ import Testing
         #expect(Self.send(&machine, "SET", "other", "v") == "forward write")
     }
 
+    /// A reload: the client runs under its user's new rules, keeps its authentication, needs none
+    /// once the default user has no password, and is told to go when its user is gone.
+    @Test func reloadedUsers() {
+        var machine = SessionStateMachineTests.machine(password: "pw", users: Self.lines)
+        #expect(machine.auth(user: "app", password: Array("s3cret".utf8)) == nil)
+        let kept = machine.usersReloaded(ProxyUsers(lines: ["app on >other ~app:* +@read"], password: "pw"))
+        #expect(kept)
+        #expect(machine.isAuthenticated && machine.user.name == "app")
+        #expect(Self.send(&machine, "SET", "app:1", "v") == "error NOPERM this user has no permissions to run the 'set' command")
+        let gone = !machine.usersReloaded(ProxyUsers(lines: [], password: "pw"))
+        #expect(gone, "app is gone")
+
+        var waiting = SessionStateMachineTests.machine(password: "pw")
+        let newPassword = waiting.usersReloaded(ProxyUsers(lines: [], password: "new"))
+        #expect(newPassword && !waiting.isAuthenticated)
+        let noPassword = waiting.usersReloaded(ProxyUsers(lines: [], password: nil))
+        #expect(noPassword && waiting.isAuthenticated)
+    }
+
     static let keyRefusal = "NOPERM this user has no permissions to access one of the keys used as arguments"
 
     /// NOAUTH comes first; a refused command inside MULTI dooms the transaction, as in Redis.

@@ -20,7 +20,9 @@ extension PoolLoop {
         users = ProxyUsers(lines: new.config.users, password: new.config.password)
         // As after ACL SETUSER, clients run under their user's new rules; as after ACL DELUSER, the
         // clients of a user that is gone are closed.
-        for session in sessions.values where !session.machine.usersReloaded(users) { session.kill() }
+        for session in sessions.values {
+            if session.machine.usersReloaded(users) { session.authenticationChanged() } else { session.kill() }
+        }
 
         let reconnectAll =
             old.config.serverConnections != new.config.serverConnections || old.config.auth != new.config.auth
