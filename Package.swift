@@ -14,7 +14,7 @@ let package = Package(
     products: [
         .executable(name: "shardgate", targets: ["shardgate"]),
         // For the fuzz targets in Fuzz/ (a separate package): the modules they drive in-process.
-        .library(name: "ShardgateFuzzable", targets: ["RedisText", "RESP", "Commands", "Config", "RDB", "ShardgateNode"]),
+        .library(name: "ShardgateFuzzable", targets: ["RedisText", "RESP", "Commands", "ACL", "Config", "RDB", "ShardgateNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -33,9 +33,12 @@ let package = Package(
         .target(name: "RedisText", swiftSettings: hotPath),
         .target(name: "RESP", dependencies: ["RedisText", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         .target(name: "Commands", dependencies: ["RedisText", "RESP"], swiftSettings: hotPath),
+        // Redis's ACL rules: users, selectors, categories and the permission check, shared by the
+        // data node and the proxy (which checks its own users before routing).
+        .target(name: "ACL", dependencies: ["Commands", "RESP", "RedisText"], swiftSettings: hotPath),
         .target(
             name: "Config",
-            dependencies: ["Routing", "RESP", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Routing", "RESP", "ACL", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // Redis's RDB file format: encode and decode, no I/O.
@@ -44,7 +47,7 @@ let package = Package(
         .target(
             name: "ShardgateProxy",
             dependencies: [
-                "RESP", "RedisText", "Routing", "Commands", "Config", "CMallocInfo",
+                "RESP", "RedisText", "Routing", "Commands", "ACL", "Config", "CMallocInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "ShardgateNode",
             dependencies: [
-                "RESP", "RedisText", "Commands", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
+                "RESP", "RedisText", "Commands", "ACL", "Config", "RDB", "CMallocInfo", "CForkChild", "CPrefetch",
                 "CLua", "CLuaShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -114,16 +117,17 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "RedisText"]),
+        .testTarget(name: "ACLTests", dependencies: ["ACL", "Commands"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Routing"]),
         .testTarget(name: "RDBTests", dependencies: ["RDB", "RedisText"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "ShardgateNode", "RESP", "Commands", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "ShardgateNode", "RESP", "Commands", "ACL", "RedisText", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", "Commands", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "ShardgateProxyTests", dependencies: ["ShardgateProxy", "Commands", "ACL", "RESP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

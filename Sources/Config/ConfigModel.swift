@@ -161,8 +161,11 @@ public struct PoolConfig: Sendable, Hashable {
     public var timeoutMilliseconds = 1000
     /// Connections per backend per proxy thread, >= 1.
     public var serverConnections = 1
-    /// Clients must `AUTH` with this password (twemproxy: `redis_auth`).
+    /// Clients must `AUTH` with this password (twemproxy: `redis_auth`): the default user's, as
+    /// Redis's `requirepass`.
     public var password: String?
+    /// The users clients AUTH as (`users:`): Redis ACL rule lines, the name first, checked at load.
+    public var users: [String] = []
     /// Sent as `AUTH` on every backend connection (twemproxy: `redis_auth`).
     public var auth: BackendAuth?
     /// `SELECT`ed on every backend connection when non-zero (twemproxy: `redis_db`).

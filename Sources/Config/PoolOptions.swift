@@ -1,3 +1,4 @@
+import ACL
 import Routing
 import Yams
 
@@ -186,11 +187,21 @@ public enum PoolOptions {
             doc: "Requests at least this slow, from their arrival to their reply, are LATENCY events (`command`, `fast-command`); 0: off (Redis's `latency-monitor-threshold`)."),
         PoolOption(
             name: "password", pools: .native, value: "string",
-            doc: "Clients must AUTH with this (`AUTH pass` or `AUTH default pass`).",
+            doc: "The default user's password, as Redis's `requirepass`: clients must AUTH with it (`AUTH pass` or `AUTH default pass`).",
             show: { $0.password == nil ? "none" : "(set)" },
             read: { reader, entry, path, draft in
                 draft.config.password = reader.nonEmptyString(
                     entry.value, path, hint: "omit `password` to let clients in without AUTH")
+            }),
+        PoolOption(
+            name: "users", pools: .native, value: "list of Redis ACL rule lines, `\"name rule…\"`",
+            doc: "Users clients AUTH as, each as Redis's ACL SETUSER takes it (`\"app on >secret ~app:* +@read\"`): "
+                + "commands, keys and channels are checked at the proxy before routing (README: Users).",
+            show: { pool in
+                pool.users.isEmpty ? "none" : "[" + pool.users.compactMap { ACLRules.words(ofLine: $0).first }.joined(separator: ", ") + "]"
+            },
+            read: { reader, entry, path, draft in
+                draft.config.users = reader.users(entry.value, path)
             }),
         PoolOption(
             name: "auth", pools: .native, value: "password, or `{user: u, password: p}`",

@@ -1,3 +1,4 @@
+import ACL
 import Foundation
 import Routing
 import Yams
@@ -184,6 +185,13 @@ extension ConfigReader {
                 "auto_eject_hosts cannot be used with distribution: \(distribution.rawValue): ejecting a failing group "
                     + "would rehash its keys to a different group, but \(distribution.rawValue) pins every key to one "
                     + "group, so other groups would serve (and store) keys they do not own")
+        }
+        if let entry = draft.given["password"], draft.config.users.contains(where: { ACLRules.words(ofLine: $0).first == "default" }) {
+            // Redis's `user default` line replaces what `requirepass` set: one of the two would be ignored.
+            report(
+                entry.keyNode, join(path, "password"),
+                "`password` is the default user's password and `users` defines the default user too; "
+                    + "give the password in its line (\"default on >secret …\") and remove `password`")
         }
         if draft.kind == .native && !draft.sentinelMode {
             for entry in items where PoolOptions.byName[entry.key]?.needsSentinels == true {

@@ -8,8 +8,11 @@ extension ClientSession {
     /// The group that answers keyless commands (`keyless_group`).
     var keylessGroup: Int { runtime.config.keylessGroup }
 
-    func sendToKeylessGroup(_ request: RESPRequest, write: Bool) {
+    func sendToKeylessGroup(_ request: RESPRequest, write: Bool, spec: CommandSpec? = nil) {
         let group = keylessGroup
+        if let spec, spec.isNamed("config|get") {
+            return send(request.frame, toGroup: group, write: write, target: .configGet(self, sequence: reserveSlot()))
+        }
         send(request.frame, toGroup: group, write: write, target: replyTarget(write: write, group: group))
     }
 

@@ -1,3 +1,4 @@
+import ACL
 import Commands
 import NIOCore
 import OrderedCollections
@@ -106,7 +107,7 @@ final class ClientSession: ChannelInboundHandler {
         self.id = id
         let config = loop.runtime.config
         self.machine = Machine(
-            password: loop.runtime.password, database: config.database, keylessGroup: config.keylessGroup,
+            users: loop.users, database: config.database, keylessGroup: config.keylessGroup,
             readYourWritesGroups: config.readYourWrites ? config.groups.count : 0, now: .now())
         self.parser = RESPRequestParser(authenticated: machine.isAuthenticated)
         self.outbound = loop.allocator.buffer(capacity: 0)
@@ -519,8 +520,21 @@ final class ClientSession: ChannelInboundHandler {
         currentCommand = Int32(truncatingIfNeeded: spec.id)
         loop.stats.commandCalls[spec.id] += 1
         if isMonitor && spec.touchesKeyspace { return respondError(RedisErrors.monitorTouchesKeyspace) }
-        if loop.pool.monitorCount.load(ordering: .relaxed) > 0 { feedMonitors(request, spec: spec, policy: policy) }
-        perform(machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount), request, spec: spec)
+        // A local container (CLIENT, ACL) keeps its own spec here; ACL rules name its subcommands,
+        // and an unknown one gets its error from the container, before any permission, as in Redis.
+        let checked = resolved.subcommandIsUnknown ? nil : resolved.subcommand ?? spec
+        let action = machine.requestReceived(spec, policy: policy, argumentCount: request.argumentCount) { user in
+            checked.flatMap { Self.refusal(of: user, $0, request) }
+        }
+        // MONITOR shows what runs, as Redis does: not what NOAUTH, NOPERM or arity refused.
+        if loop.pool.monitorCount.load(ordering: .relaxed) > 0, action.runs { feedMonitors(request, spec: spec, policy: policy) }
+        perform(action, request, spec: spec)
+    }
+
+    /// Why `user` may not run `spec` with `request`'s arguments (its commands, keys and channels,
+    /// as the data node checks them): Redis's NOPERM error, or nil.
+    static func refusal(of user: ACLUser, _ spec: CommandSpec, _ request: RESPRequest) -> String? {
+        user.check(spec, ACLArguments(request)).map { $0.error(spec) }
     }
 
     /// Does what the machine decided for `request`.
@@ -577,7 +591,7 @@ final class ClientSession: ChannelInboundHandler {
         case .byChannel:
             sendByChannel(request)
         case .keylessGroup(let write):
-            sendToKeylessGroup(request, write: write)
+            sendToKeylessGroup(request, write: write, spec: spec)
         case .scan:
             scan(request)
         case .blocking:

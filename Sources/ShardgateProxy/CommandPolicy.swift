@@ -60,7 +60,6 @@ enum CommandPolicy: Sendable {
         default:
             break
         }
-        if name == "acl" || name.hasPrefix("acl|") { return "users are the proxy's own (`password:`); ACL is not forwarded" }
         if name == "cluster" || name.hasPrefix("cluster|") { return "the proxy is not a cluster node" }
         return nil
     }
@@ -92,5 +91,5 @@ enum TransactionCommand: String, Sendable {
 
 /// Commands the proxy answers itself.
 enum LocalCommand: String, Sendable {
-    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog, monitor, latency
+    case ping, echo, quit, auth, hello, select, client, command, info, time, reset, wait, slowlog, monitor, latency, acl
 }

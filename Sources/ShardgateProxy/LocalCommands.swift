@@ -55,6 +55,8 @@ extension ClientSession {
             monitorCommand()
         case .latency:
             latencyCommand(request)
+        case .acl:
+            aclCommand(request)
         case .time:
             // The proxy's own clock: with several groups there is no one server to ask.
             var now = timespec()
@@ -248,7 +250,7 @@ extension ClientSession {
         return "id=\(id) addr=\(remoteAddressText) laddr=\(localAddressText) fd=0 name=\(attributes.name ?? "") age=\(age) idle=\(idle) "
             + "flags=\(flags) db=\(database) sub=\(count(.channel)) psub=\(count(.pattern)) ssub=\(count(.shardChannel)) "
             + "multi=\(machine.transaction.map { $0.frames.count } ?? -1) qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
-            + "omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp=\(protocolVersion) "
+            + "omem=0 tot-mem=0 events=r cmd=NULL user=\(machine.user.name) redir=-1 resp=\(protocolVersion) "
             + "lib-name=\(attributes.libraryName ?? "") lib-ver=\(attributes.libraryVersion ?? "")"
     }
 
@@ -315,7 +317,8 @@ extension ClientSession {
                     }
                     filter.type = type
                 case "user":
-                    guard value == "default" else { return respondError("ERR No such user '\(value)'") }
+                    guard machine.users[value] != nil else { return respondError("ERR No such user '\(value)'") }
+                    filter.user = value
                 case "skipme":
                     switch value.lowercased() {
                     case "yes": filter.skip = id
@@ -392,6 +395,8 @@ struct ClientFilter: Sendable {
     var type: String?
     var address: String?
     var localAddress: String?
+    /// Clients running as this user (CLIENT KILL USER).
+    var user: String?
     /// The caller, left out (SKIPME yes).
     var skip: Int?
 
@@ -399,6 +404,7 @@ struct ClientFilter: Sendable {
         if let ids, !ids.contains(session.id) { return false }
         if let address, session.remoteAddressText != address { return false }
         if let localAddress, session.localAddressText != localAddress { return false }
+        if let user, session.machine.user.name != user { return false }
         if let skip, session.id == skip { return false }
         switch type {
         case nil, "normal"?: return type == nil || session.subscriptions.isEmpty
@@ -576,16 +582,4 @@ final class InfoGathering {
         }
         session.complete(sequence, with: reply)
     }
-}
-
-/// Compares secrets in time that depends only on their lengths.
-func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-    let length = max(a.count, b.count)
-    for index in 0..<length {
-        let x = index < a.count ? a[index] : 0
-        let y = index < b.count ? b[index] : 0
-        difference |= x ^ y
-    }
-    return difference == 0
 }

@@ -41,6 +41,8 @@ final class PoolLoop {
     /// This loop's part of the pool's SLOWLOG, and of its LATENCY events.
     var slowLog = SlowLog()
     var latency = LatencyEvents()
+    /// The pool's users, made for this loop's clients (anew at a reload).
+    var users: ProxyUsers
     /// This loop's subscribed clients and subscriber connections, made on the first SUBSCRIBE.
     private(set) lazy var pubSub = PubSubHub(loop: self)
     /// Connections lent to clients that block or watch keys.
@@ -70,6 +72,7 @@ final class PoolLoop {
         self.logger = logger
         self.shardMap = runtime.shardMap
         self.routes = runtime.config.routes
+        self.users = ProxyUsers(lines: runtime.config.users, password: runtime.config.password)
         self.measures = pool.measures
         self.logsSlowRequests = runtime.config.slowlogLogSlowerThan >= 0
         self.timesRequests = pool.measures || logsSlowRequests || runtime.config.latencyMonitorThreshold > 0

@@ -13,7 +13,6 @@ final class PoolRuntime: Sendable {
     let policies: [CommandPolicy]
     /// nil when `timeout` is 0 (wait forever, as twemproxy without a timeout).
     let timeout: TimeAmount?
-    let password: [UInt8]?
     /// The pool's TLS contexts, loaded once at start (`tls`, `backend_tls`).
     let tls: PoolTLS
 
@@ -23,7 +22,6 @@ final class PoolRuntime: Sendable {
         self.commands = commands
         self.policies = (0..<commands.count).map { CommandPolicy.make(for: commands[$0], groupCount: config.groups.count) }
         self.timeout = config.timeoutMilliseconds > 0 ? .milliseconds(Int64(config.timeoutMilliseconds)) : nil
-        self.password = config.password.map { Array($0.utf8) }
         self.shardMap = Self.makeShardMap(config)
     }
 

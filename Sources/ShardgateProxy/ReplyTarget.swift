@@ -13,6 +13,8 @@ enum ReplyTarget {
     case select(ClientSession, sequence: UInt64, database: Int)
     /// One group's `INFO keyspace`, for the proxy's INFO.
     case info(InfoGathering, group: Int)
+    /// CONFIG GET's answer: the backends' secrets are taken out (`BackendSecrets`).
+    case configGet(ClientSession, sequence: UInt64)
     /// A SCAN step in `group`: its cursor is rewritten into the proxy's.
     case scan(ClientSession, sequence: UInt64, group: Int)
     case handshake
@@ -30,6 +32,7 @@ enum ReplyTarget {
             session.complete(sequence, with: reply, backendNanoseconds: backendNanoseconds)
         case .part(let fanOut, let index): fanOut.partArrived(index, reply: reply)
         case .everyGroup(let call, let group): call.replyArrived(fromGroup: group, reply)
+        case .configGet(let session, let sequence): session.complete(sequence, with: BackendSecrets.redacted(reply))
         case .scan(let session, let sequence, let group): session.completeScan(sequence, group: group, reply: reply)
         case .info(let gathering, let group): gathering.keyspaceArrived(fromGroup: group, reply)
         case .select(let session, let sequence, let database): session.selectAnswered(sequence, database: database, reply: reply)

@@ -1,3 +1,4 @@
+import ACL
 import Commands
 import NIOCore
 import OrderedCollections
@@ -38,6 +39,8 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
 
     private(set) var phase: Phase = .open
     private(set) var isAuthenticated: Bool
+    /// The user the client runs as: the default user until AUTH or HELLO AUTH names another.
+    private(set) var user: ACLUser
     /// RESP version chosen with HELLO: replies come from backend connections speaking the same one.
     private(set) var protocolVersion = 2
     /// The database this client SELECTed (the pool's `database` until it does).
@@ -67,19 +70,20 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     /// the pool does not ask for read-your-writes).
     private var writeAcknowledged: [NIODeadline]
 
-    /// The pool's `password` (nil: every client is authenticated from the start). A reload that
-    /// changes it leaves the clients already authenticated so, as Redis does for `requirepass`.
-    var password: [UInt8]?
+    /// The pool's users (`users:`, and `password:` for the default user). A reload replaces them
+    /// (`usersReloaded`).
+    private(set) var users: ProxyUsers
     /// The pool's `database`: a client's database until it SELECTs another, and again after RESET.
     let defaultDatabase: Int
     /// The pool's `keyless_group`: where a transaction without keys goes, and what WAIT waits for
     /// when the client wrote nowhere.
     let keylessGroup: Int
 
-    init(password: [UInt8]?, database: Int, keylessGroup: Int = 0, readYourWritesGroups: Int = 0, now: NIODeadline) {
-        self.password = password
+    init(users: ProxyUsers, database: Int, keylessGroup: Int = 0, readYourWritesGroups: Int = 0, now: NIODeadline) {
+        self.users = users
+        self.user = users.defaultUser
         self.keylessGroup = keylessGroup
-        self.isAuthenticated = password == nil
+        self.isAuthenticated = users.defaultUserNeedsNoAuth
         self.defaultDatabase = database
         self.database = database
         self.createdAt = now
@@ -116,6 +120,14 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
 
     /// What the handler does with one request.
     enum RequestAction {
+        /// False when the request is refused or the session closes instead of running it.
+        var runs: Bool {
+            switch self {
+            case .error, .close, .drop: false
+            default: true
+            }
+        }
+
         /// Run it as `policy` says: route it to its group(s), or answer it locally. The common path.
         case run(CommandPolicy)
         /// Inside MULTI: find the groups of its keys (`keys`), then call `queue(_:keys:)`.
@@ -147,13 +159,18 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     static var execAbortError: String { "EXECABORT Transaction discarded because of previous errors." }
 
     /// A request whose command is `spec` (the subcommand for a container given one) and whose
-    /// policy is `policy`, with `argumentCount` arguments (the name included).
+    /// policy is `policy`, with `argumentCount` arguments (the name included). `refusal` says why
+    /// the client's user may not run it (Redis's NOPERM error), or nil; it is asked only for a user
+    /// with restrictions, after the NOAUTH check, as Redis orders them.
     @inline(__always)
-    mutating func requestReceived(_ spec: CommandSpec, policy: CommandPolicy, argumentCount: Int) -> RequestAction {
+    mutating func requestReceived(
+        _ spec: CommandSpec, policy: CommandPolicy, argumentCount: Int, refusal: (ACLUser) -> String? = { _ in nil }
+    ) -> RequestAction {
         guard phase == .open else { return .drop }
         if case .closeSilently = policy { return close(nil) }
         guard spec.acceptsArgumentCount(argumentCount) else { return reject(RedisErrors.wrongArity(spec.name)) }
         if !isAuthenticated && !spec.flags.contains(.noAuth) { return reject(RedisErrors.noAuth) }
+        if !user.unrestricted, let refused = refusal(user) { return reject(refused) }
         if !subscriptions.isEmpty && protocolVersion == 2 && !Self.allowedWhileSubscribed(policy) {
             return .error(Self.subscribedModeError(spec.name))
         }
@@ -268,6 +285,10 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     /// Inside MULTI: whether and how `spec` can be queued.
     private mutating func queueing(_ spec: CommandSpec, _ policy: CommandPolicy) -> RequestAction {
         if spec.flags.contains(.noMulti) { return reject("ERR Command not allowed inside a transaction") }
+        if spec.isNamed("config|get") {
+            // EXEC's reply is passed on whole, so the backends' secrets could not be taken out of it.
+            return reject(ProxyErrors.unsupported(spec.name, because: "inside a transaction its reply would show the backends' passwords"))
+        }
         switch policy {
         case .forward, .split, .blocking:
             return .queue(.command)
@@ -363,23 +384,31 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
 
     // MARK: - AUTH, HELLO, SELECT, RESET
 
-    /// Checks a user/password pair; only the `default` user exists on the proxy.
-    func credentialsAccepted(user: String?, password: [UInt8]) -> Bool {
-        if let user, user != "default" { return false }
-        guard let expected = self.password else { return true }
-        return constantTimeEquals(password, expected)
+    /// A reload replaced the pool's users: the client keeps its authentication (as Redis keeps it
+    /// when `requirepass` changes) and runs as its user's new definition; one not authenticated
+    /// needs no AUTH any more once the default user needs no password (Redis asks per command).
+    /// False when its user is gone.
+    mutating func usersReloaded(_ new: ProxyUsers) -> Bool {
+        users = new
+        guard let same = new[user.name] else { return false }
+        user = same
+        if new.defaultUserNeedsNoAuth { isAuthenticated = true }
+        return true
     }
 
-    /// AUTH [user] password: nil when accepted, else the error to answer.
-    mutating func auth(user: String?, password: [UInt8]) -> String? {
-        if self.password == nil && user == nil { return RedisErrors.authWithoutPassword }
-        guard authenticate(user: user, password: password) else { return RedisErrors.wrongPass }
+    /// AUTH [user] password: nil when accepted, else the error to answer. `AUTH password` while the
+    /// default user needs none is Redis's configuration error.
+    mutating func auth(user name: String?, password: [UInt8]) -> String? {
+        if name == nil && users.defaultUser.noPass { return RedisErrors.authWithoutPassword }
+        guard authenticate(user: name, password: password) else { return RedisErrors.wrongPass }
         return nil
     }
 
-    /// HELLO's AUTH option: whether the credentials were accepted (the client is authenticated then).
-    mutating func authenticate(user: String?, password: [UInt8]) -> Bool {
-        guard credentialsAccepted(user: user, password: password) else { return false }
+    /// HELLO's AUTH option: whether user `name` (the default user when nil) is on and takes
+    /// `password`; the client then runs as that user. A refusal changes nothing, as in Redis.
+    mutating func authenticate(user name: String?, password: [UInt8]) -> Bool {
+        guard let accepted = users.authenticate(user: name, password: password) else { return false }
+        user = accepted
         isAuthenticated = true
         return true
     }
@@ -432,7 +461,7 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
     }
 
     /// RESET: the connection as new (no transaction, watch, subscription, selected database or name,
-    /// RESP2, not authenticated when the pool has a password, NO-EVICT and NO-TOUCH off).
+    /// RESP2, the default user, authenticated only if it needs no password, NO-EVICT and NO-TOUCH off).
     mutating func reset() -> ResetAction {
         transaction = nil
         attributes.name = nil
@@ -442,7 +471,8 @@ struct SessionStateMachine<LeaseHandle: SessionLease> {
         subscriptions.removeAll()
         protocolVersion = 2
         database = defaultDatabase
-        isAuthenticated = password == nil
+        user = users.defaultUser
+        isAuthenticated = users.defaultUserNeedsNoAuth
         return action
     }
 

@@ -23,6 +23,9 @@ struct ReloadCommand: ParsableCommand {
     @Option(help: "AUTH with this password; default: the first pool's password in the file.")
     var password: String?
 
+    @Option(help: "AUTH as this user of the pool's `users:` (one allowed every @admin command); default: the default user.")
+    var user: String?
+
     @Flag(help: "Apply a change of key placement too (the data already stored is not moved).")
     var force = false
 
@@ -42,7 +45,7 @@ struct ReloadCommand: ParsableCommand {
             var link = try RESPExchange(host: host, port: port, timeoutSeconds: 30)
             defer { link.close() }
             if let secret = password ?? pool.password {
-                if case .error(let message) = try link.call(["AUTH", secret]) { return fail(message) }
+                if case .error(let message) = try link.call(["AUTH"] + (user.map { [$0] } ?? []) + [secret]) { return fail(message) }
             }
             switch try link.call(force ? ["PROXY", "RELOAD", "FORCE"] : ["PROXY", "RELOAD"]) {
             case .status(let text): print(text)

@@ -20,6 +20,7 @@ import Testing
         "slowlog_max_len": ("16", "16"),
         "latency_monitor_threshold": ("100", "100"),
         "password": ("secret", "(set)"),
+        "users": ("[\"app on >p ~app:* +get\", \"r on nopass +@read\"]", "[app, r]"),
         "auth": ("{user: u, password: p}", "(set)"),
         "redis_auth": ("secret", "(set)"),
         "database": ("2", "2"),

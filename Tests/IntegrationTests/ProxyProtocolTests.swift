@@ -101,7 +101,7 @@ struct ProxyProtocolTests {
         let proxy = try await ProxyUnderTest(yaml: "pool:\n  listen: LISTEN\n  groups:\n    - name: a\n      master: \(redis.address)\n")
         let client = try proxy.client()
         let refused: [[String]] = [
-            ["PSYNC", "?", "-1"], ["READONLY"], ["CLIENT", "PAUSE", "10"], ["ACL", "WHOAMI"], ["SHUTDOWN"],
+            ["PSYNC", "?", "-1"], ["READONLY"], ["CLIENT", "PAUSE", "10"], ["ACL", "SETUSER", "x", "on"], ["SHUTDOWN"],
         ]
         for command in refused {
             let reply = try client.command(command.map { Array($0.utf8) })

@@ -1,3 +1,4 @@
+import RedisText
 import Testing
 
 @testable import ShardgateNode

@@ -1,4 +1,5 @@
 import Config
+import RedisText
 import Testing
 
 @testable import ShardgateNode

@@ -1,3 +1,4 @@
+import ACL
 import Commands
 
 /// ACL: users, their rules, the log of refused commands (`Server/AccessControl.swift`).
@@ -10,22 +11,7 @@ enum ACLCommands {
 
     /// Joins `(…)` selector rules split over several arguments, as Redis does.
     static func mergeSelectors(_ rules: [String]) throws(CommandError) -> [String] {
-        var merged: [String] = []
-        var open: String?
-        for rule in rules {
-            if var selector = open {
-                selector += " " + rule
-                if rule.hasSuffix(")") { merged.append(selector); open = nil } else { open = selector }
-            } else if rule.hasPrefix("(") && !rule.hasSuffix(")") {
-                open = rule
-            } else {
-                merged.append(rule)
-            }
-        }
-        if let open {
-            throw CommandError("ERR Unmatched parenthesis in acl selector starting at '\(open.split(separator: " ").first ?? "")'.")
-        }
-        return merged
+        do { return try ACLRules.mergeSelectors(rules) } catch { throw CommandError("ERR " + error.message) }
     }
 
     static func setUser(_ call: inout CommandCall) throws(CommandError) {
@@ -80,10 +66,9 @@ enum ACLCommands {
         client.bulk("commands")
         client.bulk(selector.commandRules)
         client.bulk("keys")
-        client.bulk(selector.allKeys ? "~*" : selector.keys.map(\.description).joined(separator: " "))
+        client.bulk(selector.keysText)
         client.bulk("channels")
-        client.bulk(
-            selector.allChannels ? "&*" : selector.channels.map { "&" + String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
+        client.bulk(selector.channelsText)
     }
 
     static func delUser(_ call: inout CommandCall) throws(CommandError) {
@@ -131,45 +116,27 @@ enum ACLCommands {
         guard let bit = ACLCategory.bit(call.string(2)) else {
             throw CommandError("ERR Unknown category '\(call.string(2))'")
         }
-        let names = ACLCategory.commandIDs.filter { ACLCategory.masks[$0] & bit != 0 }.map { CommandTable.redis[$0].name }
+        let names = ACLCategory.commandNames(inCategory: bit)
         call.client.arrayHeader(names.count)
         for name in names { call.client.bulk(name) }
     }
 
     static func genpass(_ call: inout CommandCall) throws(CommandError) {
-        var bits = 256
         if call.count > 3 { throw subcommandSyntax(call) }
-        if call.count == 3 {
-            guard let value = Int(call.string(2)), value > 0, value <= 4096 else {
-                throw CommandError(
-                    "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096")
-            }
-            bits = value
+        guard let password = ACLPasswords.generate(bits: call.count == 3 ? call.string(2) : nil) else {
+            throw CommandError(ACLPasswords.badBits)
         }
-        let characters = (bits + 3) / 4
-        // The system generator reads the kernel's (getrandom), as Redis's /dev/urandom.
-        let bytes = (0..<(characters + 1) / 2).map { _ in UInt8.random(in: 0...255) }
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
-        }
-        call.client.bulk(Array(text.prefix(characters)))
+        call.client.bulk(password)
     }
 
     static func dryrun(_ call: inout CommandCall) throws(CommandError) {
         let name = call.string(2)
-        guard let user = call.node.access.user(name) else { throw CommandError("ERR User '\(name)' not found") }
         let arguments = ACLArguments((3..<call.count).map { call.bytes($0) })
-        guard let spec = CommandTable.redis.resolve(argumentCount: arguments.count, { index, body in
-            arguments.values[index].withUnsafeBytes { body($0) }
-        })?.spec else {
-            throw CommandError("ERR Command '\(arguments.string(0))' not found")
+        switch ACLDryrun(user: call.node.access.user(name), named: name, arguments) {
+        case .allowed: call.client.ok()
+        case .denied(let explanation): call.client.bulk(explanation)
+        case .error(let message): throw CommandError(message)
         }
-        guard spec.acceptsArgumentCount(arguments.count) else { throw CommandError(RedisErrors.wrongArity(spec.name)) }
-        guard let denial = user.check(spec, arguments) else { return call.client.ok() }
-        call.client.bulk(ACLDenial.dryrunText(denial, spec: spec, arguments: arguments))
     }
 
     static func log(_ call: inout CommandCall) throws(CommandError) {
@@ -245,66 +212,6 @@ enum ACLCommands {
             "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
 
     static func help(_ call: inout CommandCall) throws(CommandError) {
-        let lines = [
-            "CAT [<category>]",
-            "    List all commands that belong to <category>, or all command categories",
-            "    when no category is specified.",
-            "DELUSER <username> [<username> ...]",
-            "    Delete a list of users.",
-            "DRYRUN <username> <command> [<arg> ...]",
-            "    Returns whether the user can execute the given command without executing the command.",
-            "GETUSER <username>",
-            "    Get the user's details.",
-            "GENPASS [<bits>]",
-            "    Generate a secure 256-bit user password. The optional `bits` argument can",
-            "    be used to specify a different size.",
-            "LIST",
-            "    Show users details in config file format.",
-            "LOAD",
-            "    Reload users from the ACL file.",
-            "LOG [<count> | RESET]",
-            "    Show the ACL log entries.",
-            "SAVE",
-            "    Save the current config to the ACL file.",
-            "SETUSER <username> <attribute> [<attribute> ...]",
-            "    Create or modify a user with the specified attributes.",
-            "USERS",
-            "    List all the registered usernames.",
-            "WHOAMI",
-            "    Return the current connection username.",
-        ]
-        call.client.helpReply("ACL", lines)
-    }
-}
-
-extension ACLDenial {
-    /// ACL DRYRUN's explanation.
-    static func dryrunText(_ denial: ACLDenial, spec: CommandSpec, arguments: ACLArguments) -> String {
-        switch denial.kind {
-        case .command: return "This user has no permissions to run the '\(spec.name)' command"
-        case .key: return "This user has no permissions to access the '\(arguments.string(denial.position))' key"
-        case .channel: return "This user has no permissions to access the '\(arguments.string(denial.position))' channel"
-        case .auth: return "no permission"
-        }
-    }
-
-    /// The error a refused command gets.
-    func error(_ spec: CommandSpec) -> String {
-        switch kind {
-        case .command: return "NOPERM this user has no permissions to run the '\(spec.name)' command"
-        case .key: return "NOPERM this user has no permissions to access one of the keys used as arguments"
-        case .channel: return "NOPERM this user has no permissions to access one of the channels used as arguments"
-        case .auth: return "NOPERM no permission"
-        }
-    }
-
-    /// ACL LOG's reason.
-    var reason: String {
-        switch kind {
-        case .command: return "command"
-        case .key: return "key"
-        case .channel: return "channel"
-        case .auth: return "auth"
-        }
+        call.client.helpReply("ACL", CommandHelp.acl)
     }
 }

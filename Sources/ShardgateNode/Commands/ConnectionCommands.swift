@@ -1,4 +1,6 @@
+import ACL
 import Commands
+import RedisText
 
 /// Connection-scoped commands: PING, AUTH, HELLO, SELECT, CLIENT, COMMAND, QUIT, RESET.
 enum ConnectionCommands {

@@ -1,6 +1,7 @@
 import Commands
 import RDB
 import RESP
+import RedisText
 
 /// FCALL, FCALL_RO and FUNCTION: function libraries in the node's function engine
 /// (`Node.functions`, a Lua state apart from EVAL's, as in Redis).

@@ -1,4 +1,5 @@
 import Commands
+import RedisText
 
 /// HSET and the rest of the hash family, with Redis 7.0's replies and error texts.
 enum HashCommands {

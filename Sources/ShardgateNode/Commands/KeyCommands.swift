@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Commands
+import RedisText
 
 /// The generic key commands: existence, deletion, expiry, renaming, iteration.
 enum KeyCommands {

@@ -1,4 +1,5 @@
 import Commands
+import RedisText
 /// Publish/subscribe: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, (S)PUBLISH, PUBSUB.
 ///
 /// Confirmations and messages are pushes (`>` in RESP3, arrays in RESP2). Shard channels are a

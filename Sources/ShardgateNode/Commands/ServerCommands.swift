@@ -1,5 +1,6 @@
 import Commands
 import Config
+import RedisText
 
 /// Server-wide commands: INFO, CONFIG, TIME, SHUTDOWN, LASTSAVE; DEBUG (`DebugCommands`), MEMORY USAGE
 /// (`MemoryUsage`) and OBJECT REFCOUNT/IDLETIME/FREQ (`ObjectCommands`) are registered here too.

@@ -1,3 +1,4 @@
+import ACL
 import CLua
 import CLuaShim
 import Commands

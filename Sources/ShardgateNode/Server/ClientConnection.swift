@@ -1,3 +1,4 @@
+import ACL
 import NIOCore
 import RESP
 

@@ -1,5 +1,7 @@
+import ACL
 import Commands
 import RESP
+import RedisText
 
 /// ACL steps that cross components: a client's user, authentication, the permission check with
 /// its log entry, clients of a deleted user.

@@ -1,3 +1,5 @@
+import RedisText
+
 /// Who listens to what: channel, pattern and shard-channel subscribers, in subscription order.
 ///
 /// The client side of each subscription is kept in `ClientFlags` (`channels`, `patterns`,

@@ -1,9 +1,10 @@
+import ACL
 import Commands
 import NIOCore
 import RESP
 
 /// `PROXY RELOAD [FORCE]` and `PROXY HELP`: the proxy's own admin command, which no Redis has (so
-/// it is not in the command table). RELOAD re-reads proxy.yml (`ProxyServer.reloadFromFile`) and
+/// it is not in the command table, and a user needs every @admin command to run it). RELOAD re-reads proxy.yml (`ProxyServer.reloadFromFile`) and
 /// answers `+OK reloaded: …` or an error saying why nothing changed.
 extension ClientSession {
     static let proxyHelp = CommandHelp.lines("PROXY", [
@@ -14,6 +15,10 @@ extension ClientSession {
 
     func proxyCommand(_ request: RESPRequest) {
         guard machine.isAuthenticated else { return respondError(RedisErrors.noAuth) }
+        // No ACL rule can name PROXY: it takes a user allowed every @admin command (CONFIG SET, ACL LOAD…).
+        guard machine.user.unrestricted || machine.user.allowsEvery(category: ACLCategory.bit("admin")!) else {
+            return respondError("NOPERM this user has no permissions to run the 'proxy' command")
+        }
         guard machine.transaction == nil else { return respondError("ERR PROXY is not allowed inside a transaction") }
         guard request.argumentCount >= 2 else { return respondError(RedisErrors.wrongArity("proxy")) }
         let sub = request.string(1).lowercased()

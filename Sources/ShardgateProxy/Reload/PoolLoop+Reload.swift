@@ -17,7 +17,12 @@ extension PoolLoop {
         ejection = new.config.autoEjectHosts ? Ejection(groupCount: new.config.groups.count) : nil
         shardMap = new.shardMap
         leases.limit = new.config.leasedConnections
-        for session in sessions.values { session.machine.password = new.password }
+        users = ProxyUsers(lines: new.config.users, password: new.config.password)
+        // As after ACL SETUSER, clients run under their user's new rules; as after ACL DELUSER, the
+        // clients of a user that is gone are closed.
+        for session in sessions.values {
+            if session.machine.usersReloaded(users) { session.authenticationChanged() } else { session.kill() }
+        }
 
         let reconnectAll =
             old.config.serverConnections != new.config.serverConnections || old.config.auth != new.config.auth

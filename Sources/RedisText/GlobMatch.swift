@@ -5,16 +5,16 @@
 /// matched from no position of the remaining string, no earlier `*` tries a longer match either
 /// (`skipLongerMatches`), so `*a*a*...*b` is linear per star instead of exponential. Nesting of
 /// `*` is also capped (as Redis 7.2 does), so a pattern of many stars cannot exhaust the stack.
-enum GlobMatch {
+package enum GlobMatch {
     /// Deepest `*` recursion tried before giving up with no match.
-    static let maxNesting = 1000
+    package static let maxNesting = 1000
 
-    static func matches(_ pattern: UnsafeRawBufferPointer, _ string: UnsafeRawBufferPointer, noCase: Bool = false) -> Bool {
+    package static func matches(_ pattern: UnsafeRawBufferPointer, _ string: UnsafeRawBufferPointer, noCase: Bool = false) -> Bool {
         var skipLongerMatches = false
         return match(pattern, 0, string, 0, noCase: noCase, skipLongerMatches: &skipLongerMatches, nesting: 0)
     }
 
-    static func matches(_ pattern: [UInt8], _ string: [UInt8], noCase: Bool = false) -> Bool {
+    package static func matches(_ pattern: [UInt8], _ string: [UInt8], noCase: Bool = false) -> Bool {
         pattern.withUnsafeBytes { p in string.withUnsafeBytes { s in matches(p, s, noCase: noCase) } }
     }
 

@@ -1,7 +1,6 @@
+import ACL
 import Commands
 import Testing
-
-@testable import ShardgateNode
 
 /// SHA-256 against the FIPS 180-4 vectors, and ACL rules applied to users without a server.
 @Suite struct ACLUnitTests {

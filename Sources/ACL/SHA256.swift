@@ -1,5 +1,5 @@
 /// SHA-256 (FIPS 180-4), for ACL passwords: users keep only the digests of their passwords.
-enum SHA256 {
+package enum SHA256 {
     private static let roundConstants: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -12,7 +12,7 @@ enum SHA256 {
     ]
 
     /// The 32-byte digest of `message`.
-    static func hash<Bytes: Collection<UInt8>>(_ message: Bytes) -> [UInt8] {
+    package static func hash<Bytes: Collection<UInt8>>(_ message: Bytes) -> [UInt8] {
         var state: [UInt32] = [
             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
         ]
@@ -56,7 +56,7 @@ enum SHA256 {
     }
 
     /// The digest as 64 lowercase hex digits (how ACL rules spell password hashes).
-    static func hex<Bytes: Collection<UInt8>>(_ message: Bytes) -> String {
+    package static func hex<Bytes: Collection<UInt8>>(_ message: Bytes) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(64)
