@@ -346,7 +346,7 @@ final class BackendConnection {
                 loop.pool.masterInDoubt(group: group)
             }
         }
-        waiter.target.deliver(reply, backendNanoseconds: loop.timesRequests ? loop.eventTime &- waiter.sentAt : 0)
+        waiter.target.deliver(reply, backendNanoseconds: loop.logsSlowRequests ? loop.eventTime &- waiter.sentAt : 0)
         guard waiters.isEmpty else { return }
         if closesWhenIdle { close(reason: Self.replacedByReload) }
         if let whenIdle { whenIdle() }
