@@ -5,6 +5,17 @@ public enum CommandHelp {
         ["\(command) <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"] + body + ["HELP", "    Prints this help."]
     }
 
+    /// LATENCY's subcommands for its events, which the node and the proxy both answer.
+    public static let latencyEvents = [
+        "HISTORY <event>",
+        "    Return time-latency samples for the <event> class.",
+        "LATEST",
+        "    Return the latest latency samples for all events.",
+        "RESET [<event> ...]",
+        "    Reset latency data of one or more <event> classes.",
+        "    (default: reset all data for all event classes)",
+    ]
+
     public static let slowlog = [
         "GET [<count>]",
         "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",

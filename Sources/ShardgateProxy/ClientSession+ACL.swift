@@ -46,11 +46,7 @@ extension ClientSession {
             }
             respond { $0.writeRESPBulkString(password) }
         case "help":
-            let lines = CommandHelp.lines("ACL", CommandHelp.acl)
-            respond { reply in
-                reply.writeRESPArrayHeader(lines.count)
-                for line in lines { reply.writeRESPSimpleString(line) }
-            }
+            respondHelp("ACL", CommandHelp.acl)
         case "log":
             respondError(ProxyErrors.unsupported(spec.name, because: "the proxy keeps no ACL log"))
         default:

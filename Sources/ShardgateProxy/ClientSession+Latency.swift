@@ -6,16 +6,6 @@ import RESP
 /// from their arrival to their reply, as Redis's `command` and `fast-command` events, gathered
 /// from every event loop.
 extension ClientSession {
-    static let latencyHelp = [
-        "HISTORY <event>",
-        "    Return time-latency samples for the <event> class.",
-        "LATEST",
-        "    Return the latest latency samples for all events.",
-        "RESET [<event> ...]",
-        "    Reset latency data of one or more <event> classes.",
-        "    (default: reset all data for all event classes)",
-    ]
-
     func latencyCommand(_ request: RESPRequest) {
         guard request.argumentCount >= 2 else { return respondError(RedisErrors.wrongArity("latency")) }
         let sub = request.string(1).lowercased()
@@ -23,11 +13,7 @@ extension ClientSession {
         let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
         switch sub {
         case "help" where request.argumentCount == 2:
-            let lines = CommandHelp.lines("LATENCY", Self.latencyHelp)
-            return respond { buffer in
-                buffer.writeRESPArrayHeader(lines.count)
-                for line in lines { buffer.writeRESPSimpleString(line) }
-            }
+            return respondHelp("LATENCY", CommandHelp.latencyEvents)
         case "latest" where request.argumentCount == 2:
             sequence = reserveSlot()
             gatherLatency { events in bound.value.complete(sequence) { events.writeLatest(into: &$0) } }

@@ -52,7 +52,8 @@ extension ClientSession {
         guard let group = singleGroup(request, spec: spec) else { return }
         afterEarlierRepliesUnlessLeased(group) { [self] in
             guard let lease = lease(forGroup: group) else { return }
-            lease.connection.send(request.frame, to: .client(self, sequence: reserveSlot()))
+            blockingInFlight += 1
+            lease.connection.send(request.frame, to: .blocking(self, sequence: reserveSlot()))
         }
     }
 

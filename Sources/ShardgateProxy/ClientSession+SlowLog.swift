@@ -15,11 +15,7 @@ extension ClientSession {
         }
         switch sub {
         case "help":
-            let lines = CommandHelp.lines("SLOWLOG", CommandHelp.slowlog)
-            respond { buffer in
-                buffer.writeRESPArrayHeader(lines.count)
-                for line in lines { buffer.writeRESPSimpleString(line) }
-            }
+            respondHelp("SLOWLOG", CommandHelp.slowlog)
         case "reset":
             let sequence = reserveSlot()
             let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)

@@ -81,6 +81,8 @@ final class ClientSession: ChannelInboundHandler {
     var subscriptions: OrderedSet<SubscriptionKey> { machine.subscriptions }
     /// MONITOR: this client receives the pool's request feed (`ClientSession+Monitor`).
     var isMonitor = false
+    /// Blocking commands (BLPOP…) sent and not yet answered: the client is blocked while > 0.
+    var blockingInFlight = 0
     /// A request waiting for every earlier reply before it runs (see `afterEarlierReplies`).
     private var barrier: (() -> Void)?
 
@@ -384,6 +386,15 @@ final class ClientSession: ChannelInboundHandler {
 
     func respondError(_ message: String) {
         respond { $0.writeRESPError(message) }
+    }
+
+    /// A HELP reply: Redis's header line, `body`, then HELP itself (`CommandHelp.lines`).
+    func respondHelp(_ command: String, _ body: [String]) {
+        let lines = CommandHelp.lines(command, body)
+        respond { reply in
+            reply.writeRESPArrayHeader(lines.count)
+            for line in lines { reply.writeRESPSimpleString(line) }
+        }
     }
 
     /// Ends the session after every earlier reply and then `reply` (if any) are written (the

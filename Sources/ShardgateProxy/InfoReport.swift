@@ -105,7 +105,7 @@ struct InfoReport {
     private func clients() -> String {
         lines("Clients", [
             ("connected_clients", "\(snapshots.reduce(0) { $0 + $1.connectedClients })"),
-            ("blocked_clients", "0"),
+            ("blocked_clients", "\(snapshots.reduce(0) { $0 + $1.blockedClients })"),
             ("maxclients", "\(pool.runtime.config.clientConnections)"),
         ])
     }

@@ -74,6 +74,8 @@ struct BackendSnapshot: Sendable {
 struct LoopSnapshot: Sendable {
     var stats: LoopStats
     var connectedClients: Int
+    /// Clients waiting for a blocking command's reply (INFO `blocked_clients`).
+    var blockedClients = 0
     /// Connections lent to clients (blocking commands, WATCH) now, and pub/sub subscriptions.
     var leasedConnections = 0
     var subscriptions = 0

@@ -364,6 +364,7 @@ final class PoolLoop {
     func snapshot() -> LoopSnapshot {
         LoopSnapshot(
             stats: stats, connectedClients: sessions.count,
+            blockedClients: sessions.values.reduce(0) { $0 + ($1.blockingInFlight > 0 ? 1 : 0) },
             leasedConnections: measures ? leases.lentCount : 0, subscriptions: measures ? pubSub.subscriptionCount : 0,
             backends: groups.map { group in
                 group.allSets.map { set in

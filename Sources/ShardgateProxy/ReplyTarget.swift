@@ -4,6 +4,8 @@ import NIOCore
 /// connection's own handshake (AUTH/SELECT), or nobody. A closed enum of class references: no existential.
 enum ReplyTarget {
     case client(ClientSession, sequence: UInt64)
+    /// A blocking command's reply (BLPOP…): the client stops counting as blocked (INFO `blocked_clients`).
+    case blocking(ClientSession, sequence: UInt64)
     /// A write when the pool wants read-your-writes: the acknowledgement time is noted first.
     case clientWrite(ClientSession, sequence: UInt64, group: Int)
     case part(FanOut, index: Int)
@@ -27,6 +29,9 @@ enum ReplyTarget {
     func deliver(_ reply: ByteBuffer, backendNanoseconds: UInt64 = 0) {
         switch self {
         case .client(let session, let sequence): session.complete(sequence, with: reply, backendNanoseconds: backendNanoseconds)
+        case .blocking(let session, let sequence):
+            session.blockingInFlight -= 1
+            session.complete(sequence, with: reply, backendNanoseconds: backendNanoseconds)
         case .clientWrite(let session, let sequence, let group):
             session.noteWriteAcknowledged(group: group)
             session.complete(sequence, with: reply, backendNanoseconds: backendNanoseconds)

@@ -61,6 +61,25 @@ struct ProxyInfoStatsTests {
         #expect(proxyErrors["errorstat_WRONGTYPE"] == "count=1")
     }
 
+    /// INFO clients counts a client waiting in BLPOP as blocked, as redis-server does, until its
+    /// reply comes.
+    @Test func blockedClientsAreCounted() async throws {
+        let backend = try await RedisServer()
+        defer { backend.stop() }
+        let proxy = try await ProxyUnderTest(yaml: "alpha:\n  listen: LISTEN\n  groups:\n    - name: g0\n      master: \(backend.address)\n")
+        defer { Task { await proxy.stop() } }
+        let (waiter, other) = (try proxy.client(), try proxy.client())
+        #expect(try Self.section(other, "clients")["blocked_clients"] == "0")
+        try waiter.sendRaw(RedisTestClient.encode([Array("BLPOP".utf8), Array("queue".utf8), Array("0".utf8)]))
+        try await waitUntil("the backend blocks it") {
+            try Self.section(RedisTestClient(port: backend.port), "clients")["blocked_clients"] == "1"
+        }
+        #expect(try Self.section(other, "clients")["blocked_clients"] == "1")
+        #expect(try other.command("LPUSH", "queue", "job") == .integer(1))
+        #expect(try waiter.readReply() == .array([.bulk("queue"), .bulk("job")]))
+        #expect(try Self.section(other, "clients")["blocked_clients"] == "0")
+    }
+
     /// Without `/metrics` the proxy times nothing: commandstats still counts calls.
     @Test func callsAreCountedWithoutMetrics() async throws {
         let backend = try await RedisServer()

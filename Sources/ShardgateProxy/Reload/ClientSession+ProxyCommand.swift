@@ -7,11 +7,11 @@ import RESP
 /// it is not in the command table, and a user needs every @admin command to run it). RELOAD re-reads proxy.yml (`ProxyServer.reloadFromFile`) and
 /// answers `+OK reloaded: …` or an error saying why nothing changed.
 extension ClientSession {
-    static let proxyHelp = CommandHelp.lines("PROXY", [
+    static let proxyHelp = [
         "RELOAD [FORCE]",
         "    Re-read the configuration file and apply it without closing client connections.",
         "    FORCE also applies a change of where keys live (the data is not moved).",
-    ])
+    ]
 
     func proxyCommand(_ request: RESPRequest) {
         guard machine.isAuthenticated else { return respondError(RedisErrors.noAuth) }
@@ -24,10 +24,7 @@ extension ClientSession {
         let sub = request.string(1).lowercased()
         switch sub {
         case "help" where request.argumentCount == 2:
-            respond { reply in
-                reply.writeRESPArrayHeader(Self.proxyHelp.count)
-                for line in Self.proxyHelp { reply.writeRESPSimpleString(line) }
-            }
+            respondHelp("PROXY", Self.proxyHelp)
         case "reload" where request.argumentCount == 2
             || (request.argumentCount == 3 && request.string(2).lowercased() == "force"):
             guard let reloader = loop.pool.reloader.withLockedValue({ $0 }) else {
