@@ -43,16 +43,19 @@ final class ClientSession: ChannelInboundHandler {
     /// loop `timesRequests`, so such a client holds no buffer (optional rather than `lazy`: a lazy
     /// property is mutated through get and set, which copies the buffer every time).
     private var slotStarts: CircularBuffer<SlotStart>?
-    /// Each slot's request, for the SLOWLOG's arguments, kept only when the loop `logsSlowRequests`
-    /// (apart from `slotStarts`, which stays a plain value to copy).
-    private var slotRequests: CircularBuffer<RESPRequest?>?
+    /// Each slot's request and backend round trip, for the SLOWLOG, kept only when the loop
+    /// `logsSlowRequests` (apart from `slotStarts`, which stays a small plain value to copy).
+    private var slotRequests: CircularBuffer<SlowSlot>?
     struct SlotStart {
         var time: UInt64
         /// The command's id, -1 for an unknown command, `notARequest` for a pub/sub push.
         var command: Int32
+        static let notARequest = Int32.min
+    }
+    struct SlowSlot {
+        var request: RESPRequest?
         /// The backend's round trip for its reply (0: answered by the proxy, or split over groups).
         var backendNanoseconds: UInt64 = 0
-        static let notARequest = Int32.min
     }
     /// The command being dispatched now (what a slot reserved now answers), -1 if unknown.
     private var currentCommand: Int32 = -1
@@ -285,13 +288,13 @@ final class ClientSession: ChannelInboundHandler {
         guard loop.timesRequests else { return }
         let command = command ?? currentCommand
         slotStarts!.append(SlotStart(time: loop.eventTime, command: command))
-        if loop.logsSlowRequests { slotRequests!.append(command == SlotStart.notARequest ? nil : currentRequest) }
+        if loop.logsSlowRequests { slotRequests!.append(SlowSlot(request: command == SlotStart.notARequest ? nil : currentRequest)) }
     }
 
     /// Takes the head slot out; what its request needs to be finished (`requestFinished`) once its
     /// reply is known, nil when the loop times nothing.
     @inline(__always)
-    private func removeHeadSlot() -> (start: SlotStart, request: RESPRequest?)? {
+    private func removeHeadSlot() -> (start: SlotStart, slow: SlowSlot?)? {
         slots.removeFirst()
         guard loop.timesRequests else { return nil }
         return (slotStarts!.removeFirst(), loop.logsSlowRequests ? slotRequests!.removeFirst() : nil)
@@ -301,16 +304,16 @@ final class ClientSession: ChannelInboundHandler {
     @inline(__always)
     private func slotLeft(reply: ByteBuffer?) {
         guard let head = removeHeadSlot() else { return }
-        requestFinished(head.start, head.request, reply: reply, at: reply?.readerIndex ?? 0)
+        requestFinished(head.start, head.slow, reply: reply, at: reply?.readerIndex ?? 0)
     }
 
     /// `reply` holds the request's reply from `index` on.
-    private func requestFinished(_ start: SlotStart, _ request: RESPRequest?, reply: ByteBuffer?, at index: Int) {
+    private func requestFinished(_ start: SlotStart, _ slow: SlowSlot?, reply: ByteBuffer?, at index: Int) {
         guard start.command != SlotStart.notARequest else { return }
         let failed = reply?.getInteger(at: index) == UInt8(ascii: "-")
         loop.requestFinished(
-            command: Int(start.command), started: start.time, backendNanoseconds: start.backendNanoseconds,
-            error: failed ? ErrorCode(reply!, at: index) : nil, request: request, session: self)
+            command: Int(start.command), started: start.time, backendNanoseconds: slow?.backendNanoseconds ?? 0,
+            error: failed ? ErrorCode(reply!, at: index) : nil, request: slow?.request, session: self)
     }
 
     /// The reply for slot `sequence` is here (from a backend that took `backendNanoseconds`, when
@@ -318,8 +321,8 @@ final class ClientSession: ChannelInboundHandler {
     func complete(_ sequence: UInt64, with reply: ByteBuffer, backendNanoseconds: UInt64 = 0) {
         guard let offset = slotOffset(sequence) else { return }
         noteReplySize(reply.readableBytes)
-        if backendNanoseconds > 0, slotStarts != nil {
-            slotStarts![slotStarts!.index(slotStarts!.startIndex, offsetBy: offset)].backendNanoseconds = backendNanoseconds
+        if backendNanoseconds > 0, slotRequests != nil {
+            slotRequests![slotRequests!.index(slotRequests!.startIndex, offsetBy: offset)].backendNanoseconds = backendNanoseconds
         }
         if offset == 0 {
             slotLeft(reply: reply)
@@ -348,7 +351,7 @@ final class ClientSession: ChannelInboundHandler {
             headSequence &+= 1
             let replyStart = outbound.writerIndex
             build(&outbound)
-            if let head { requestFinished(head.start, head.request, reply: outbound, at: replyStart) }
+            if let head { requestFinished(head.start, head.slow, reply: outbound, at: replyStart) }
             markDirty()
             writeReadySlots()
         } else {
@@ -373,7 +376,8 @@ final class ClientSession: ChannelInboundHandler {
             build(&outbound)
             if loop.timesRequests {
                 requestFinished(
-                    SlotStart(time: loop.eventTime, command: command), isRequest ? currentRequest : nil, reply: outbound, at: start)
+                    SlotStart(time: loop.eventTime, command: command), SlowSlot(request: isRequest ? currentRequest : nil),
+                    reply: outbound, at: start)
             }
             markDirty()
         } else {
