@@ -55,6 +55,9 @@ struct NodeACLTests {
                 guard case .bulk(let bytes?) = try client.command("ACL", "GENPASS", bits) else { replies.append("GENPASS \(bits)?"); continue }
                 replies.append("GENPASS \(bits): \(bytes.count) hex \(bytes.allSatisfy { "0123456789abcdef".utf8.contains($0) })")
             }
+            // GETUSER's shape in RESP3, byte for byte: a map, the flags a set.
+            _ = try client.rawPipeline([["HELLO", "3"]])
+            replies += try client.rawPipeline([["ACL", "GETUSER", "default"]]).map { "RESP3 GETUSER: \($0)" }
             return replies
         }) else { return }
         #expect(node.count == redis.count)

@@ -47,8 +47,9 @@ enum ACLCommands {
         guard let user = call.node.access.user(call.string(2)) else { return client.null() }
         client.mapHeader(6)
         client.bulk("flags")
+        // A set in RESP3 (an array in RESP2), as Redis sends it; the passwords stay an array.
         let flags = user.flags
-        client.arrayHeader(flags.count)
+        client.setHeader(flags.count)
         for flag in flags { client.bulk(flag) }
         client.bulk("passwords")
         client.arrayHeader(user.passwords.count)
