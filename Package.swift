@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "ShardgateSentinel",
             dependencies: [
-                "RESP", "Config",
+                "RESP", "RedisText", "Config",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -14,6 +14,10 @@ package enum GlobMatch {
         return match(pattern, 0, string, 0, noCase: noCase, skipLongerMatches: &skipLongerMatches, nesting: 0)
     }
 
+    package static func matches(_ pattern: String, _ string: String, noCase: Bool = false) -> Bool {
+        matches(Array(pattern.utf8), Array(string.utf8), noCase: noCase)
+    }
+
     package static func matches(_ pattern: [UInt8], _ string: [UInt8], noCase: Bool = false) -> Bool {
         pattern.withUnsafeBytes { p in string.withUnsafeBytes { s in matches(p, s, noCase: noCase) } }
     }

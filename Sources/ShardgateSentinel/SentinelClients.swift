@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import RESP
+import RedisText
 
 /// A reply: RESP2, or RESP3 after `HELLO 3` (maps, pushes and nulls of their own, as Redis sends).
 enum Reply {
@@ -166,62 +167,5 @@ final class SentinelClientHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
-    }
-}
-
-/// Redis's glob-style pattern match (`*`, `?`, `[...]`, `\`), for PSUBSCRIBE and SENTINEL RESET.
-enum GlobMatch {
-    static func matches(_ pattern: String, _ text: String) -> Bool {
-        matches(Array(pattern.utf8)[...], Array(text.utf8)[...])
-    }
-
-    private static func matches(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
-        var p = pattern.startIndex
-        var t = text.startIndex
-        while p < pattern.endIndex {
-            switch pattern[p] {
-            case UInt8(ascii: "*"):
-                var rest = p + 1
-                while rest < pattern.endIndex && pattern[rest] == UInt8(ascii: "*") { rest += 1 }
-                if rest == pattern.endIndex { return true }
-                for start in t...text.endIndex where matches(pattern[rest...], text[start...]) { return true }
-                return false
-            case UInt8(ascii: "?"):
-                guard t < text.endIndex else { return false }
-                t += 1
-                p += 1
-            case UInt8(ascii: "["):
-                guard t < text.endIndex else { return false }
-                var q = p + 1
-                let negate = q < pattern.endIndex && pattern[q] == UInt8(ascii: "^")
-                if negate { q += 1 }
-                var matched = false
-                while q < pattern.endIndex && pattern[q] != UInt8(ascii: "]") {
-                    if pattern[q] == UInt8(ascii: "\\") && q + 1 < pattern.endIndex {
-                        q += 1
-                        if pattern[q] == text[t] { matched = true }
-                    } else if q + 2 < pattern.endIndex && pattern[q + 1] == UInt8(ascii: "-") && pattern[q + 2] != UInt8(ascii: "]") {
-                        let (low, high) = (min(pattern[q], pattern[q + 2]), max(pattern[q], pattern[q + 2]))
-                        if low <= text[t] && text[t] <= high { matched = true }
-                        q += 2
-                    } else if pattern[q] == text[t] {
-                        matched = true
-                    }
-                    q += 1
-                }
-                if matched == negate { return false }
-                t += 1
-                p = q < pattern.endIndex ? q + 1 : q
-            case UInt8(ascii: "\\") where p + 1 < pattern.endIndex:
-                guard t < text.endIndex, pattern[p + 1] == text[t] else { return false }
-                p += 2
-                t += 1
-            default:
-                guard t < text.endIndex, pattern[p] == text[t] else { return false }
-                p += 1
-                t += 1
-            }
-        }
-        return t == text.endIndex
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RedisText
 
 /// The commands a sentinel's port answers (Redis Sentinel's command set).
 enum SentinelCommands {
