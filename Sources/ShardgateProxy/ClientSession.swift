@@ -310,7 +310,8 @@ final class ClientSession: ChannelInboundHandler {
     /// `reply` holds the request's reply from `index` on.
     private func requestFinished(_ start: SlotStart, _ slow: SlowSlot?, reply: ByteBuffer?, at index: Int) {
         guard start.command != SlotStart.notARequest else { return }
-        let failed = reply?.getInteger(at: index) == UInt8(ascii: "-")
+        // The error's code is read only for what counts it (`/metrics`, INFO errorstats).
+        let failed = loop.measures && reply?.getInteger(at: index) == UInt8(ascii: "-")
         loop.requestFinished(
             command: Int(start.command), started: start.time, backendNanoseconds: slow?.backendNanoseconds ?? 0,
             error: failed ? ErrorCode(reply!, at: index) : nil, request: slow?.request, session: self)
