@@ -56,11 +56,9 @@ extension ClientSession {
         case .byChannel:
             if request.argumentCount > 1, let group = request.withArgument(1, { loop.group(forKey: $0) }) { groups = [group] }
         case .forward, .split, .blocking:
-            let keys = (try? spec.keyIndices(argumentCount: request.argumentCount) { index in
-                request.withArgument(index) { UnsafeRawBufferPointer($0) }
-            }) ?? []
-            for key in keys {
-                if let group = request.withArgument(key, { loop.group(forKey: $0) }), !groups.contains(group) { groups.append(group) }
+            // The groups routing finds for the keys, each named once.
+            if case .groups(let owners) = keyGroups(request, spec: spec) {
+                for group in owners where !groups.contains(group) { groups.append(group) }
             }
         }
         let names = groups.map { loop.groups[$0].name }
