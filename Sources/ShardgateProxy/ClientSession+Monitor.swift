@@ -28,10 +28,8 @@ extension ClientSession {
     /// out of MONITOR (flagged `skip-monitor`) are not shown, as in Redis.
     func feedMonitors(_ request: RESPRequest, spec: CommandSpec, policy: CommandPolicy) {
         guard !spec.flags.contains(.admin), !spec.flags.contains(.skipMonitor) else { return }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         let line = MonitorLine.make(
-            microseconds: Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec / 1000), database: database,
+            microseconds: UnixTime.microseconds(), database: database,
             client: remoteAddressText, request: request, spec: spec, suffix: routeDescription(request, spec: spec, policy: policy))
         loop.pool.sendToMonitors(line)
     }

@@ -59,12 +59,11 @@ extension ClientSession {
             aclCommand(request)
         case .time:
             // The proxy's own clock: with several groups there is no one server to ask.
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
+            let now = UnixTime.microseconds()
             respond { buffer in
                 buffer.writeRESPArrayHeader(2)
-                buffer.writeRESPBulkString(String(now.tv_sec))
-                buffer.writeRESPBulkString(String(now.tv_nsec / 1000))
+                buffer.writeRESPBulkString(String(now / 1_000_000))
+                buffer.writeRESPBulkString(String(now % 1_000_000))
             }
         }
     }

@@ -340,22 +340,18 @@ final class PoolLoop {
         }
         let latencyThreshold = runtime.config.latencyMonitorThreshold
         if latencyThreshold > 0, Int(nanoseconds / 1_000_000) >= latencyThreshold {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
             let fast = command >= 0 && CommandTable.redis[command].flags.contains(.fast)
             latency.add(
                 fast ? "fast-command" : "command", milliseconds: Int(nanoseconds / 1_000_000),
-                now: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
+                now: UnixTime.microseconds() / 1000)
         }
     }
 
     private func logSlow(_ request: RESPRequest, command: Int, microseconds: Int, backendMicroseconds: Int, session: ClientSession) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         let destination = command >= 0
             ? session.routeDescription(request, spec: CommandTable.redis[command], policy: runtime.policies[command]) : "(proxy)"
         let entry = SlowLog.Entry(
-            id: pool.nextSlowLogID(), time: now.tv_sec, microseconds: microseconds, arguments: SlowLog.arguments(of: request),
+            id: pool.nextSlowLogID(), time: Int(UnixTime.microseconds() / 1_000_000), microseconds: microseconds, arguments: SlowLog.arguments(of: request),
             clientAddress: session.remoteAddressText, clientName: session.machine.attributes.name ?? "",
             destination: destination, backendMicroseconds: backendMicroseconds)
         slowLog.add(entry, maxLength: runtime.config.slowlogMaxLen)
