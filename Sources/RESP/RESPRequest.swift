@@ -69,12 +69,15 @@ public struct RESPRequest: Sendable {
     /// is skipped whatever it is.
     public func collectSpans(into spans: inout [ArgumentSpan]) {
         spans.reserveCapacity(spans.count + argumentCount)
+        // The first two were located by the parser (or the builder); the walk starts after them.
+        guard argumentCount > 0 else { return }
+        spans.append(first)
+        guard argumentCount > 1 else { return }
+        spans.append(second)
+        guard argumentCount > 2 else { return }
         frame.withUnsafeReadableBytes { bytes in
-            var position = 0
-            // Skip the `*N\r\n` header.
-            while bytes[position] != UInt8(ascii: "\r") { position += 1 }
-            position += 2
-            for _ in 0..<argumentCount {
+            var position = Int(second.offset) + Int(second.length) + 2
+            for _ in 2..<argumentCount {
                 // `$len\r\n`
                 position += 1
                 var length = 0
@@ -108,7 +111,7 @@ public struct RESPRequest: Sendable {
         var size = 16
         for argument in arguments { size += argument.count + 16 }
         var builder = Builder(argumentCount: arguments.count, capacity: size, allocator: allocator)
-        for argument in arguments { argument.withUnsafeBytes { builder.append($0) } }
+        for argument in arguments { argument.withUnsafeBytes { _ = builder.append($0) } }
         self = builder.request
     }
 
@@ -127,14 +130,27 @@ public struct RESPRequest: Sendable {
             buffer.writeRESPArrayHeader(argumentCount)
         }
 
+        /// Builds into `storage`, cleared first: a caller that builds request after request (a
+        /// script's `redis.call`) hands back the previous request's frame instead of allocating.
+        /// (Consumed, so the buffer can be the storage's only owner: a shared one is copied on clear.)
+        public init(argumentCount: Int, reusing storage: consuming ByteBuffer) {
+            self.argumentCount = argumentCount
+            buffer = consume storage
+            buffer.clear()
+            buffer.writeRESPArrayHeader(argumentCount)
+        }
+
         /// One write per argument (`$`, length, CRLF, bytes, CRLF): NIO's per-call checks, paid
         /// once instead of five times.
-        public mutating func append(_ argument: UnsafeRawBufferPointer) {
+        /// Returns where the argument sits in the frame (`RESPRequest.collectSpans` would find it).
+        @discardableResult
+        public mutating func append(_ argument: UnsafeRawBufferPointer) -> ArgumentSpan {
             let start = buffer.writerIndex
             let header = buffer.writeRESPBulkString(bytes: argument)
             let span = ArgumentSpan(offset: Int32(start + header), length: Int32(argument.count))
             if appended == 0 { first = span } else if appended == 1 { second = span }
             appended += 1
+            return span
         }
 
         /// The request; every argument must have been appended.

@@ -69,7 +69,13 @@ enum ScriptingCommands {
         let sha: String
         let flags: ScriptFlags?
         if bySHA {
-            let name = call.string(1).lowercased()
+            // Lowercased as the String is made (SHA1s are hex; `lowercased()` would make two).
+            let name = call.argument(1) { bytes in
+                String(unsafeUninitializedCapacity: bytes.count) { out in
+                    for index in 0..<bytes.count { out[index] = bytes[index] &- 65 < 26 ? bytes[index] | 0x20 : bytes[index] }
+                    return bytes.count
+                }
+            }
             guard let cached = engine.scripts[name] else { throw CommandError("NOSCRIPT No matching script. Please use EVAL.") }
             (sha, flags) = (name, cached.flags)
         } else {

@@ -68,16 +68,12 @@ enum LuaPrelude {
         if rawget(G, name) ~= nil then G[name] = readonly(rawget(G, name)) end
     end
 
-    local globals = setmetatable({}, seal({
-        __index = function(_, name)
-            local value = rawget(G, name)
-            if value == nil then
-                error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-            end
-            return value
-        end,
-        __newindex = refuse,
-    }))
+    -- Reads go through C, not a Lua function, to the real table: a proxy's __index chain ends at
+    -- the real globals, whose own metatable is reached only when a name is missing.
+    local function missing(_, name)
+        error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end
+    local globals = setmetatable({}, seal({ __index = G, __newindex = refuse }))
     protected[globals] = true
     G._G = globals
 
@@ -129,20 +125,21 @@ enum LuaPrelude {
     -- register_function; afterwards (the functions it registered, and the local helpers they call,
     -- share this table) the scripts' globals. Returns the table and the function that switches it.
     local function libraryGlobals()
-        local names = loadNames
-        local view = setmetatable({}, seal({
+        local meta = seal({
             __index = function(_, name)
-                local value = rawget(names, name)
+                local value = rawget(loadNames, name)
                 if value == nil then
                     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
                 end
                 return value
             end,
             __newindex = refuse,
-        }))
+        })
+        local view = setmetatable({}, meta)
         protected[view] = true
-        return view, function() names = G end
+        return view, function() meta.__index = G end
     end
+    setmetatable(G, { __index = missing })
     return globals, handler, libraryGlobals
     """#
 }

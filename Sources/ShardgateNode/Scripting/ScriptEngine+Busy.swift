@@ -221,10 +221,6 @@ extension Node {
 /// The Lua hook of running scripts and of library code FUNCTION LOAD runs (one function for
 /// every state: the shim keeps one).
 let scriptHook: sg_lua_hook = { state in
-    guard let state else { return 0 }
-    lua_getfield(state, sg_lua_registry(), "shardgate.engine")
-    let pointer = lua_touserdata(state, -1)
-    sg_lua_pop(state, 1)
-    guard let pointer else { return 0 }
-    return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue().hookTick() ? 1 : 0
+    guard let state, let engine = ScriptEngine.engine(of: state) else { return 0 }
+    return engine.hookTick() ? 1 : 0
 }

@@ -90,7 +90,7 @@ extension ScriptEngine {
             }
         }
         if let old = libraries[name] { removeFunctions(of: old) }
-        lua_getfield(state, sg_lua_registry(), "shardgate.functions")
+        Self.pushRegistry(state, .functions)
         for (function, reference) in callbacks {
             lua_getfield(state, sg_lua_registry(), "shardgate.loading")
             lua_rawgeti(state, -1, reference)
@@ -105,7 +105,7 @@ extension ScriptEngine {
     }
 
     private func removeFunctions(of library: FunctionLibrary) {
-        lua_getfield(state, sg_lua_registry(), "shardgate.functions")
+        Self.pushRegistry(state, .functions)
         for function in library.functions.keys {
             lua_pushnil(state)
             lua_setfield(state, -2, function)
@@ -135,8 +135,8 @@ extension ScriptEngine {
     /// Runs a registered function with its keys and arguments, its reply to `run.caller`.
     func runFunction(_ name: String, keys: Range<Int>, arguments: Range<Int>, run: Run) {
         let base = lua_gettop(state)
-        lua_getfield(state, sg_lua_registry(), "shardgate.handler")
-        lua_getfield(state, sg_lua_registry(), "shardgate.functions")
+        Self.pushRegistry(state, .handler)
+        Self.pushRegistry(state, .functions)
         lua_getfield(state, -1, name)
         lua_remove(state, -2)
         pushArray(run.command, keys)

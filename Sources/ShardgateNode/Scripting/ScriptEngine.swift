@@ -13,7 +13,8 @@ import RedisText
 /// trampoline), never through a Swift frame; the Swift code reads tables with raw accesses, which
 /// cannot fail.
 final class ScriptEngine {
-    unowned let node: Node
+    /// Unretained: the node owns its engines and outlives them (no retain per `redis.call`).
+    unowned(unsafe) let node: Node
     private(set) var state: OpaquePointer
     /// EVAL's cache: body and shebang flags by lowercase SHA1.
     var scripts: [String: (body: [UInt8], flags: ScriptFlags?)] = [:]
@@ -88,6 +89,7 @@ final class ScriptEngine {
     /// SCRIPT FLUSH, FUNCTION FLUSH: a new state with nothing loaded.
     func reset() {
         scripts = [:]
+        commands.removeAll()
         lua_close(state)
         state = Self.makeState()
         bind()
@@ -95,7 +97,32 @@ final class ScriptEngine {
 
     private func bind() {
         lua_pushlightuserdata(state, Unmanaged.passUnretained(self).toOpaque())
-        lua_setfield(state, sg_lua_registry(), "shardgate.engine")
+        Self.setRegistry(state, .engine)
+    }
+
+    /// What the node keeps in the registry, under negative integer keys (`luaL_ref` takes positive
+    /// ones): `lua_rawgeti` reads them without interning a name, as `lua_getfield` would on every
+    /// script call.
+    enum RegistrySlot: Int32 {
+        case engine = -1, handler = -2, scripts = -3, globals = -4, functions = -5, keysName = -6, argvName = -7
+    }
+
+    static func pushRegistry(_ state: OpaquePointer, _ slot: RegistrySlot) {
+        lua_rawgeti(state, sg_lua_registry(), slot.rawValue)
+    }
+
+    /// Pops the value on top of the stack into `slot`.
+    static func setRegistry(_ state: OpaquePointer, _ slot: RegistrySlot) {
+        lua_rawseti(state, sg_lua_registry(), slot.rawValue)
+    }
+
+    /// The engine a state belongs to (`bind`), for the shim's callbacks and the hook.
+    static func engine(of state: OpaquePointer) -> ScriptEngine? {
+        pushRegistry(state, .engine)
+        let pointer = lua_touserdata(state, -1)
+        sg_lua_pop(state, 1)
+        guard let pointer else { return nil }
+        return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue()
     }
 
     private static func makeState() -> OpaquePointer {
@@ -138,17 +165,23 @@ final class ScriptEngine {
         lua_setfield(state, sg_lua_globals(), "__load_redis")
         // The real globals, for KEYS and ARGV.
         lua_pushvalue(state, sg_lua_globals())
-        lua_setfield(state, sg_lua_registry(), "shardgate.globals")
+        setRegistry(state, .globals)
         guard sg_lua_loadbuffer(state, LuaPrelude.sandbox, LuaPrelude.sandbox.utf8.count, "=shardgate") == 0, lua_pcall(state, 0, 3, 0) == 0 else {
             fatalError("Lua: the sandbox prelude failed: \(string(state, -1) ?? "?")")
         }
         lua_setfield(state, sg_lua_registry(), "shardgate.libraryglobals")
-        lua_setfield(state, sg_lua_registry(), "shardgate.handler")
+        setRegistry(state, .handler)
         lua_replace(state, sg_lua_globals())
         sg_lua_newtable(state)
-        lua_setfield(state, sg_lua_registry(), "shardgate.scripts")
+        setRegistry(state, .scripts)
         sg_lua_newtable(state)
-        lua_setfield(state, sg_lua_registry(), "shardgate.functions")
+        setRegistry(state, .functions)
+        lua_pushstring(state, "KEYS")
+        setRegistry(state, .keysName)
+        lua_pushstring(state, "ARGV")
+        setRegistry(state, .argvName)
+        sg_lua_newtable(state)
+        lua_setfield(state, sg_lua_registry(), ScriptCommandCache.anchorTable)
         return state
     }
 
@@ -183,7 +216,7 @@ final class ScriptEngine {
             sg_lua_pop(state, 1)
             return .failure(CommandError("ERR Error compiling script (new function): \(message)"))
         }
-        lua_getfield(state, sg_lua_registry(), "shardgate.scripts")
+        Self.pushRegistry(state, .scripts)
         lua_pushvalue(state, -2)
         lua_setfield(state, -2, sha)
         sg_lua_pop(state, 2)
@@ -194,15 +227,18 @@ final class ScriptEngine {
     /// Runs a cached script with its keys and arguments, its reply (or error) to `run.caller`.
     func runScript(sha: String, keys: Range<Int>, arguments: Range<Int>, run: Run) {
         let base = lua_gettop(state)
-        lua_getfield(state, sg_lua_registry(), "shardgate.handler")
-        lua_getfield(state, sg_lua_registry(), "shardgate.scripts")
+        Self.pushRegistry(state, .handler)
+        Self.pushRegistry(state, .scripts)
         lua_getfield(state, -1, sha)
         lua_remove(state, -2)
-        lua_getfield(state, sg_lua_registry(), "shardgate.globals")
+        // KEYS and ARGV in the real globals (which have no __newindex: a raw set is the same).
+        Self.pushRegistry(state, .globals)
+        Self.pushRegistry(state, .keysName)
         pushArray(run.command, keys)
-        lua_setfield(state, -2, "KEYS")
+        lua_rawset(state, -3)
+        Self.pushRegistry(state, .argvName)
         pushArray(run.command, arguments)
-        lua_setfield(state, -2, "ARGV")
+        lua_rawset(state, -3)
         sg_lua_pop(state, 1)
         execute(argumentCount: 0, handlerIndex: base + 1, run: run)
         lua_settop(state, base)
@@ -368,18 +404,39 @@ final class ScriptEngine {
         let count = lua_gettop(state)
         guard count > 0 else { return raise("Please specify at least one argument for this redis lib call") }
         guard let run = running else { return raise("redis.call() can only be called inside a script invocation") }
-        // Encoded straight from the Lua stack, which is then free for the reply.
-        var capacity = 16
-        for index in 1...count { capacity += (lua_type(state, index) == LUA_TSTRING ? Int(lua_objlen(state, index)) : 32) + 16 }
-        var builder = RESPRequest.Builder(argumentCount: Int(count), capacity: capacity)
-        for index in 1...count where !appendArgument(at: index, to: &builder) {
-            return raise("Lua redis lib command arguments must be strings or integers")
+        // Encoded straight from the Lua stack into the last call's buffer, noting each argument's
+        // span for the command as it goes; the stack is then free for the reply.
+        var builder: RESPRequest.Builder
+        if requestStorage != nil {
+            builder = RESPRequest.Builder(argumentCount: Int(count), reusing: requestStorage.take()!)
+        } else {
+            var capacity = 16
+            for index in 1...count { capacity += (lua_type(state, index) == LUA_TSTRING ? Int(lua_objlen(state, index)) : 32) + 16 }
+            builder = RESPRequest.Builder(argumentCount: Int(count), capacity: capacity)
+        }
+        client.spans.removeAll(keepingCapacity: true)
+        for index in 1...count {
+            guard let span = appendArgument(at: index, to: &builder) else {
+                return raise("Lua redis lib command arguments must be strings or integers")
+            }
+            client.spans.append(span)
+        }
+        let request = builder.request
+        defer {
+            // Kept for the next call unless one call made it large.
+            if request.frame.capacity <= Self.requestStorageLimit { requestStorage = request.frame }
+        }
+        let resolution: CommandDispatch.Resolution
+        if let cached = commands.lookup(state, at: 1), cached.spec.acceptsArgumentCount(Int(count)) {
+            resolution = .run(cached.handler, cached.spec)
+        } else {
+            resolution = node.resolve(request)
+            if case .run(let handler, let spec) = resolution { commands.insert(state, at: 1, handler: handler, spec: spec) }
         }
         lua_settop(state, 0)
-        let request = builder.request
         let failure: String?
         let notAllowed = "ERR This Redis command is not allowed from script"
-        switch node.resolve(request) {
+        switch resolution {
         case .run(_, let spec) where spec.isNoScript && !allowsDeniedCommands:
             failure = notAllowed
         case .refuse where !allowsDeniedCommands && CommandTable.redis.resolve(request)?.spec.isNoScript == true:
@@ -398,7 +455,7 @@ final class ScriptEngine {
                 failure = refusal
             } else if let refusal = admissionError(spec, run: run) {
                 failure = refusal
-            } else if spec.isNamed("xread") || spec.isNamed("xreadgroup"),
+            } else if spec.id == Self.xreadID || spec.id == Self.xreadgroupID,
                 case let words = (0..<request.argumentCount).map({ request.string($0).lowercased() }),
                 let streams = words.firstIndex(of: "streams"), words[..<streams].contains("block")
             {
@@ -406,7 +463,7 @@ final class ScriptEngine {
                 failure = "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
             } else {
                 let dirty = node.persistence.dirty
-                node.run(handler, spec: spec, request: request, client: client)
+                node.run(handler, spec: spec, request: request, client: client, spansCollected: true)
                 if node.persistence.dirty != dirty { run.wrote = true }
                 if spec.isWrite { run.wrote = true }
                 failure = nil
@@ -432,6 +489,14 @@ final class ScriptEngine {
         }
         return 1
     }
+
+    /// `redis.call`'s command lookup (`ScriptCommandCache`).
+    private var commands = ScriptCommandCache()
+    /// The frame of the last `redis.call`'s request, reused by the next.
+    private var requestStorage: ByteBuffer?
+    private static let requestStorageLimit = 16 * 1024
+    private static let xreadID = CommandTable.redis.lookup("xread")?.id
+    private static let xreadgroupID = CommandTable.redis.lookup("xreadgroup")?.id
 
     /// The error for a command the script's caller may not run (logged with the `lua` context).
     private func aclRefusal(_ spec: CommandSpec, request: RESPRequest, run: Run) -> String? {
@@ -464,22 +529,21 @@ final class ScriptEngine {
     }
 
     /// Appends argument `index` of `redis.call` to the request: a string as it is, a number as
-    /// Redis spells it (an integral value as an integer, others with 17 significant digits); false
-    /// for any other type.
-    private func appendArgument(at index: Int32, to builder: inout RESPRequest.Builder) -> Bool {
+    /// Redis spells it (an integral value as an integer, others with 17 significant digits).
+    /// Returns where it sits in the request; nil (nothing appended) for any other type.
+    private func appendArgument(at index: Int32, to builder: inout RESPRequest.Builder) -> RESPRequest.ArgumentSpan? {
         switch lua_type(state, index) {
         case LUA_TSTRING:
             var length = 0
-            guard let pointer = sg_lua_tostring(state, index, &length) else { return false }
-            builder.append(UnsafeRawBufferPointer(start: pointer, count: length))
+            guard let pointer = sg_lua_tostring(state, index, &length) else { return nil }
+            return builder.append(UnsafeRawBufferPointer(start: pointer, count: length))
         case LUA_TNUMBER:
             let value = lua_tonumber(state, index)
             var text = value == value.rounded(.towardZero) && abs(value) < 9.2e18 ? String(Int64(value)) : DoubleFormat.reply(value)
-            text.withUTF8 { builder.append(UnsafeRawBufferPointer($0)) }
+            return text.withUTF8 { builder.append(UnsafeRawBufferPointer($0)) }
         default:
-            return false
+            return nil
         }
-        return true
     }
 
     // MARK: - Conversions
@@ -777,12 +841,10 @@ final class ScriptEngine {
 
 /// The shim's callback: finds the engine of the state and runs the function it names.
 private let scriptCallback: sg_lua_callback = { state, function in
-    guard let state else { return 0 }
-    lua_getfield(state, sg_lua_registry(), "shardgate.engine")
-    let pointer = lua_touserdata(state, -1)
-    sg_lua_pop(state, 1)
-    guard let pointer, let which = ScriptEngine.Function(rawValue: function) else { return 0 }
-    return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue().callback(which)
+    guard let state, let engine = ScriptEngine.engine(of: state), let which = ScriptEngine.Function(rawValue: function) else {
+        return 0
+    }
+    return engine.callback(which)
 }
 
 

@@ -246,13 +246,16 @@ final class Node {
         }
     }
 
-    /// Runs a resolved, admitted command (also how EXEC runs its queue).
+    /// Runs a resolved, admitted command (also how EXEC runs its queue). `spansCollected`: the
+    /// caller built the request and put its argument spans in `client.spans` already.
     func run(
         _ handler: CommandHandler, spec: CommandSpec, request: RESPRequest, client: ClientConnection, keyHash: UInt32? = nil,
-        big: RESPBigArgument? = nil
+        big: RESPBigArgument? = nil, spansCollected: Bool = false
     ) {
-        client.spans.removeAll(keepingCapacity: true)
-        request.collectSpans(into: &client.spans)
+        if !spansCollected {
+            client.spans.removeAll(keepingCapacity: true)
+            request.collectSpans(into: &client.spans)
+        }
         var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
         let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
