@@ -128,6 +128,20 @@ struct NodeScriptingTests {
         ["EVAL", "return 1", "3", "a"],
         ["EVAL", "return 1", "x"],
         ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+        // redis.call's command cache (by the interned name): case variants, a cached command with
+        // the wrong arity, a subcommand container, a number as the name, and all of it again after
+        // SCRIPT FLUSH gave the scripts a new Lua state.
+        ["EVAL", "redis.call('set', 'c1', 'a'); redis.call('SET', 'c1', 'b'); redis.call('Set', 'c1', 'c'); return redis.call('get', 'c1')", "0"],
+        ["EVAL", "redis.call('get', 'c1'); return redis.pcall('get', 'c1', 'extra')", "0"],
+        ["EVAL", "redis.call('get', 'c1'); return redis.pcall('get')", "0"],
+        ["EVAL", "return redis.call('object', 'encoding', 'c1')", "0"],
+        ["EVAL", "return redis.pcall('object', 'nosuchsub', 'c1')", "0"],
+        ["EVAL", "return redis.pcall(5, 'x')", "0"],
+        ["EVAL", "return {type(redis), type(KEYS), type(cjson), type(string.format)}", "0"],
+        ["EVAL", "return nosuchglobal == nil", "0"],
+        ["SCRIPT", "FLUSH"],
+        ["EVAL", "redis.call('set', 'c1', 'after'); return redis.call('get', 'c1')", "0"],
+        ["EVAL", "return redis.pcall('get', 'c1', 'extra')", "0"],
         ["EVALSHA", "6a1ab4fb", "0"],
         ["SCRIPT", "LOAD", "return 'loaded'"],
         ["EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
@@ -177,6 +191,13 @@ struct NodeScriptingTests {
         ["FCALL", "fails", "0"],
         ["FCALL", "nosuch", "0"],
         ["FCALL", "setget", "5", "k"],
+        // A library's functions see the scripts' globals once loaded; a missing one is an error.
+        ["FUNCTION", "LOAD", "#!lua name=globs\nlocal function helper() return 'h' end\n"
+            + "redis.register_function('usesglobals', function() return {type(redis), type(string.rep), type(cjson), helper()} end)\n"
+            + "redis.register_function('missing', function() return nosuchglobal end)"],
+        ["FCALL", "usesglobals", "0"],
+        ["FCALL", "missing", "0"],
+        ["FUNCTION", "DELETE", "globs"],
         ["FUNCTION", "STATS"],
         ["FUNCTION", "LOAD", "return 1"],
         ["FUNCTION", "LOAD", "#!lua name=empty\nreturn 1"],

@@ -27,8 +27,7 @@ struct CommandHandler {
 /// What a handler sees: the node, the client, the request and its argument positions; and what it
 /// fills as it runs: its effect, which the node applies once it returned (`Node.apply(_:of:)`).
 struct CommandCall {
-    /// Unretained: the node outlives every command it runs (a retain and release per command saved).
-    unowned(unsafe) let node: Node
+    let node: Node
     let client: ClientConnection
     let request: RESPRequest
     let spec: CommandSpec

@@ -7,8 +7,9 @@ import Commands
 ///
 /// Lua interns its strings: while a string lives, its bytes stay at one address and no other
 /// string has the same content. The cache keeps every name it holds alive (anchored in a registry
-/// table), so the address alone identifies the name. Only commands without subcommands are kept
-/// (the name alone decides them); the caller still checks the arity.
+/// table), so the address alone identifies the name. Only top-level commands without subcommands
+/// are kept (the name alone decides them: `OBJECT ENCODING` must not answer for `OBJECT`); the
+/// caller still checks the arity.
 struct ScriptCommandCache {
     struct Entry {
         let name: UnsafeRawPointer
@@ -37,7 +38,7 @@ struct ScriptCommandCache {
 
     /// Caches the command named by the string at `index`, anchoring that string.
     mutating func insert(_ state: OpaquePointer, at index: Int32, handler: CommandHandler, spec: CommandSpec) {
-        guard !spec.hasSubcommands, anchored < Self.anchorLimit, lua_type(state, index) == LUA_TSTRING,
+        guard !spec.hasSubcommands, !spec.isSubcommand, anchored < Self.anchorLimit, lua_type(state, index) == LUA_TSTRING,
             let name = lua_tolstring(state, index, nil)
         else { return }
         lua_getfield(state, sg_lua_registry(), Self.anchorTable)

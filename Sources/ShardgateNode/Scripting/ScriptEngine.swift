@@ -443,7 +443,8 @@ final class ScriptEngine {
             // Refused for what it is, even where the node does not implement it (CLUSTER).
             failure = notAllowed
         case .refuse(let message, _):
-            if message.hasPrefix("ERR unknown command") {
+            // (Redis's lookup finds no command for a container's unknown subcommand either.)
+            if message.hasPrefix("ERR unknown command") || message.hasPrefix("ERR unknown subcommand") {
                 failure = "ERR Unknown Redis command called from script"
             } else if message.hasPrefix("ERR wrong number of arguments") {
                 failure = "ERR Wrong number of args calling Redis command from script"
