@@ -32,9 +32,7 @@ struct KeyTable<Value> {
 
     @inline(__always)
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var hasher = Hasher()
-        hasher.combine(bytes: bytes)
-        return UInt32(truncatingIfNeeded: hasher.finalize())
+        KeyHash.hash(bytes)
     }
 
     @inline(__always)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Commands
 import RESP
 
@@ -6,6 +11,17 @@ import RESP
 /// subcommands, arity. One table per node, indexed by the command table's ids.
 struct CommandDispatch {
     private let handlers: [CommandHandler?] = CommandRegistry.handlers()
+    /// The last name that resolved to a top-level command without subcommands, byte for byte as
+    /// sent, and its command: clients send the same few names over and over, and comparing a few
+    /// bytes costs less than finding the name in the command table.
+    private var recentName: [UInt8] = []
+    private var recent: Recent?
+
+    /// (A struct, not a tuple: an optional tuple is copied through the runtime's generic path.)
+    private struct Recent {
+        let handler: CommandHandler
+        let spec: CommandSpec
+    }
 
     /// What a request names: the handler to run, or Redis's error for it.
     enum Resolution {
@@ -16,7 +32,24 @@ struct CommandDispatch {
 
     /// Finds the command (and subcommand) a request names and checks its arity, as Redis does before
     /// anything else. Commands of the table the node does not implement are unknown commands.
-    func resolve(_ request: RESPRequest) -> Resolution {
+    mutating func resolve(_ request: RESPRequest) -> Resolution {
+        if let recent, request.withArgument(0, { name in
+            name.count == recentName.count && recentName.withUnsafeBytes { memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }
+        }) {
+            guard recent.spec.acceptsArgumentCount(request.argumentCount) else {
+                return .refuse(RedisErrors.wrongArity(recent.spec.name), rejected: recent.spec.id)
+            }
+            return .run(recent.handler, recent.spec)
+        }
+        let resolution = resolveInTable(request)
+        if case .run(let handler, let spec) = resolution, !spec.hasSubcommands, !spec.isSubcommand, request.span(0).length <= 32 {
+            recentName = request.withArgument(0) { Array($0) }
+            recent = Recent(handler: handler, spec: spec)
+        }
+        return resolution
+    }
+
+    private func resolveInTable(_ request: RESPRequest) -> Resolution {
         guard let resolved = CommandTable.redis.resolve(request) else {
             return .refuse(Self.unknownCommand(request), rejected: nil)
         }

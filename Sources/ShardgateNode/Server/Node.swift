@@ -34,7 +34,7 @@ final class Node {
     /// ACL users and the ACL log.
     let access: AccessControl
     /// Command name → handler, and the checks made before anything else (arity, unknown commands).
-    let dispatch = CommandDispatch()
+    private(set) var dispatch = CommandDispatch()
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
     /// Listens on a new port and `bind` list and closes the old listeners (CONFIG SET port/bind);
