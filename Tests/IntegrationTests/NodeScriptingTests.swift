@@ -53,6 +53,11 @@ struct NodeScriptingTests {
         ["EVAL", "return 1 +", "0"],
         ["EVAL", "print('x')", "0"],
         ["EVAL", "return loadfile", "0"],
+        // Not for scripts: debug.sethook would remove the busy-script hook.
+        ["EVAL", "return debug.sethook()", "0"],
+        ["EVAL", "return type(getfenv)", "0"],
+        ["EVAL", "return type(setfenv)", "0"],
+        ["EVAL", "return type(newproxy)", "0"],
         ["EVAL", "redis.call = function() return 1 end", "0"],
         ["EVAL", "setmetatable(_G, {})", "0"],
         ["EVAL", "return redis.sha1hex('Pizza & Mandolino')", "0"],

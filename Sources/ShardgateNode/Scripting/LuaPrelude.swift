@@ -8,7 +8,8 @@
 ///   the node sets KEYS and ARGV in the real table behind it.
 /// - Libraries (`redis`, `string`, `table`, `math`, `cjson`, `bit`, ...) are read-only proxies too;
 ///   `setmetatable` and `rawset` refuse them, and so does a write through `getmetatable`.
-/// - No `loadfile`, `dofile` or `print`; `loadstring` refuses precompiled chunks.
+/// - No `loadfile`, `dofile`, `print`, `debug`, `getfenv`, `setfenv` or `newproxy`; `loadstring`
+///   refuses precompiled chunks.
 /// - The error handler turns whatever a script raised into a table with `err` (a string error
 ///   gets `ERR ` in front), plus `source` and `line` of the script's line that raised it.
 enum LuaPrelude {
@@ -64,9 +65,17 @@ enum LuaPrelude {
         if protected[t] then error('Attempt to modify a readonly table', 0) end
         return rawset(t, k, v)
     end
-    for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'cjson', 'bit', 'cmsgpack', 'struct', 'coroutine', 'debug' }) do
+    for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'cjson', 'bit', 'cmsgpack', 'struct', 'coroutine' }) do
         if rawget(G, name) ~= nil then G[name] = readonly(rawget(G, name)) end
     end
+    -- No `debug` for scripts (Redis drops it once its error handler took what it needs, as the
+    -- handler below keeps `getinfo`): its sethook would remove the busy-script hook and its
+    -- getregistry reach the node's internals. Nor the environment and proxy functions, which
+    -- redis-server 7.0.15 as Debian ships it does not have either.
+    G.debug = nil
+    G.getfenv = nil
+    G.setfenv = nil
+    G.newproxy = nil
 
     -- Reads go through C, not a Lua function, to the real table: a proxy's __index chain ends at
     -- the real globals, whose own metatable is reached only when a name is missing.
