@@ -22,8 +22,10 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "plain (swift-log's lines) or json (one object per line: time, level, label, message, then the event's fields).")
     var logFormat: LogFormat = .plain
 
-    @Option(help: "Event loop threads (default: one per core).")
-    var threads: Int = System.coreCount
+    /// Half the cores: the proxy shares its machine with the kernel's network work and, often, its
+    /// backends. On 2 cores, 1 thread beat 2 on every `scripts/bench` row (`shardgate-default`).
+    @Option(help: "Event loop threads (default: half the cores, at least one).")
+    var threads: Int = max(1, System.coreCount / 2)
 
     @Option(help: "twemproxy's stats port: each connection gets nutcracker's JSON stats (host:port; port 0 picks a free port; `off`: none).")
     var statsListen: ListenOption = ListenOption(host: "127.0.0.1", port: 22222)
