@@ -139,6 +139,7 @@ extension ScriptEngine {
         Self.pushRegistry(state, .functions)
         lua_getfield(state, -1, name)
         lua_remove(state, -2)
+        collectSpans(of: run.command)
         pushArray(run.command, keys)
         pushArray(run.command, arguments)
         execute(argumentCount: 2, handlerIndex: base + 1, run: run)

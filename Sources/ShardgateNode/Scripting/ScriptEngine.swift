@@ -234,6 +234,7 @@ final class ScriptEngine {
         // KEYS and ARGV in the real globals (which have no __newindex: a raw set is the same).
         Self.pushRegistry(state, .globals)
         Self.pushRegistry(state, .keysName)
+        collectSpans(of: run.command)
         pushArray(run.command, keys)
         lua_rawset(state, -3)
         Self.pushRegistry(state, .argvName)
@@ -572,12 +573,17 @@ final class ScriptEngine {
         return Self.string(state, -1)
     }
 
-    /// Arguments `range` of `request` as a Lua array of strings (KEYS, ARGV), read in place: the
-    /// spans are found in one walk of the frame (`RESPRequest.span` walks it for each argument).
-    func pushArray(_ request: RESPRequest, _ range: Range<Int>) {
-        lua_createtable(state, Int32(range.count), 0)
+    /// Finds the spans of `request`'s arguments for the `pushArray` calls that follow (one walk of
+    /// the frame for KEYS and ARGV both; `RESPRequest.span` would walk it for each argument).
+    func collectSpans(of request: RESPRequest) {
         spans.removeAll(keepingCapacity: true)
         request.collectSpans(into: &spans)
+    }
+
+    /// Arguments `range` of `request` (whose spans `collectSpans(of:)` found) as a Lua array of
+    /// strings (KEYS, ARGV), read in place.
+    func pushArray(_ request: RESPRequest, _ range: Range<Int>) {
+        lua_createtable(state, Int32(range.count), 0)
         request.frame.withUnsafeReadableBytes { bytes in
             for (position, index) in range.enumerated() {
                 let span = spans[index].range
