@@ -38,7 +38,25 @@ public struct RESPRequest: Sendable {
         switch index {
         case 0: return first
         case 1: return second
-        default: return allSpans()[index]
+        default:
+            // Walks the headers from the second argument on, as `collectSpans` does, without
+            // collecting the spans it passes.
+            return frame.withUnsafeReadableBytes { bytes in
+                var position = Int(second.offset) + Int(second.length) + 2
+                var current = 1
+                while true {
+                    position += 1
+                    var length = 0
+                    while bytes[position] != UInt8(ascii: "\r") {
+                        length = length * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
+                        position += 1
+                    }
+                    position += 2
+                    current += 1
+                    if current == index { return ArgumentSpan(offset: Int32(position), length: Int32(length)) }
+                    position += length + 2
+                }
+            }
         }
     }
 

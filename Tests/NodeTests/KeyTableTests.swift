@@ -24,6 +24,25 @@ import Testing
         #expect(table.slots.count == 1000)
     }
 
+    /// The prefetch tells keys kept outside their slot by the tag byte `StoredKey.heapTag` finds;
+    /// if the enum's layout changes, that probe turns it off and this test says so.
+    @Test func prefetchFindsLongKeysByTheirTag() {
+        let tag = StoredKey.heapTag
+        #expect(tag != nil)
+        for length in [0, 5, 23, 24, 40] {
+            let key = StoredKey(Array(repeating: UInt8(ascii: "k"), count: length))
+            let tagged = withUnsafeBytes(of: key) { raw in tag.map { raw[$0.offset] == $0.value } ?? false }
+            #expect(tagged == (length > StoredKey.inlineCapacity), "length \(length)")
+        }
+        var table = KeyTable<Entry>()
+        let long = (0..<200).map { Array("a key longer than the slot holds:\($0)".utf8) }
+        for key in long { table.insert(key, Entry(value: .string(key), expireAt: 0, access: 0)) }
+        for key in long.prefix(20) { table.insert(Self.key(key.count), Entry(value: .string([]), expireAt: 0, access: 0)) }
+        // Only hints: the table reads the same afterwards.
+        table.prefetch(hashes: long.map { KeyTable<Entry>.hash($0) } + [nil, 7], payloadOffset: KeyTable<Entry>.valuePayloadOffset)
+        for key in long { #expect(table.find(key).map { table.key(at: $0) } == key) }
+    }
+
     /// Redis's SCAN guarantee: every element present for the whole scan is returned, even when the
     /// table grows or shrinks between calls.
     @Test(arguments: [true, false])

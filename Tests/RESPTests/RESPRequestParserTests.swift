@@ -112,6 +112,21 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(request.allSpans().map { Int($0.length) } == [3, 3])
     }
 
+    /// `span(i)` walks to one argument; it must find what the full walk finds for every index.
+    @Test func spanOfEachArgumentMatchesTheFullWalk() throws {
+        let arguments = (0..<14).map { index in String(repeating: "x", count: index * 7 % 12) }
+        var parser = RESPRequestParser()
+        var buffer = ByteBuffer(bytes: bytes(
+            "*\(arguments.count)\r\n" + arguments.map { "$\($0.count)\r\n\($0)\r\n" }.joined()))
+        let request = try #require(try parser.next(from: &buffer))
+        let all = request.allSpans()
+        #expect(all.count == arguments.count)
+        for index in 0..<arguments.count {
+            #expect(request.span(index) == all[index], "argument \(index)")
+            #expect(request.string(index) == arguments[index])
+        }
+    }
+
     /// A frame whose terminators the parser let through is forwarded (and walked) as `\r\n` only.
     @Test func oddTerminatorsAreReencoded() throws {
         var parser = RESPRequestParser()

@@ -76,12 +76,7 @@ struct CommandCall {
 
     /// Case-insensitive comparison with an ASCII option name given in lowercase.
     func matches(_ index: Int, _ option: StaticString) -> Bool {
-        argument(index) { bytes in
-            guard bytes.count == option.utf8CodeUnitCount else { return false }
-            let expected = UnsafeRawBufferPointer(start: option.utf8Start, count: option.utf8CodeUnitCount)
-            for i in 0..<bytes.count where bytes[i] | 0x20 != expected[i] | 0x20 { return false }
-            return true
-        }
+        argument(index) { $0.matches(option) }
     }
 
     /// Argument as a 64-bit integer with Redis's strict rules (no spaces, no `+`, no leading zeros).
@@ -125,5 +120,16 @@ extension CommandCall {
         guard client.reply.readableBytes >= ClientConnection.handOffBytes else { return false }
         node.repliesGrew(client)
         return client.closedForOutputLimit
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Case-insensitive comparison with an ASCII name given in lowercase (`| 0x20` folds letters;
+    /// the names compared this way hold no punctuation it would confuse).
+    func matches(_ name: StaticString) -> Bool {
+        guard count == name.utf8CodeUnitCount else { return false }
+        let expected = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        for i in 0..<count where self[i] | 0x20 != expected[i] | 0x20 { return false }
+        return true
     }
 }

@@ -1,4 +1,5 @@
 import Commands
+import RESP
 
 /// GET, SET and the rest of the string family, with Redis 7.0's replies and error texts.
 enum StringCommands {
@@ -257,17 +258,39 @@ enum StringCommands {
         try incrementBy(&call, -amount)
     }
 
+    /// The new number is written over the old one's bytes when the key exists (its TTL kept), as
+    /// Redis updates an integer value in place: one lookup, no allocation.
     private static func incrementBy(_ call: inout CommandCall, _ amount: Int) throws(CommandError) {
-        var current = 0
-        if let bytes = try call.typedValue(1, forWrite: true, \.asString) {
-            guard let value = bytes.withUnsafeBytes({ RedisNumber.parseInteger($0) }) else { throw .notInteger }
-            current = value
+        let result: Int
+        if let slot = call.find(1) {
+            result = try call.database.modify(slot: slot) { (value) throws(CommandError) -> Int in
+                guard case .string(var bytes) = value else { throw .wrongType }
+                guard let current = bytes.withUnsafeBytes({ RedisNumber.parseInteger($0) }) else { throw .notInteger }
+                let (result, overflow) = current.addingReportingOverflow(amount)
+                guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
+                value = .string([])  // (so that `bytes` holds the only reference and changes in place)
+                bytes.removeAll(keepingCapacity: true)
+                appendDecimal(result, to: &bytes)
+                value = .string(bytes)
+                return result
+            }
+            call.effect.dirty += 1
+        } else {
+            result = amount
+            var bytes: [UInt8] = []
+            appendDecimal(result, to: &bytes)
+            call.store(1, .string(bytes))
         }
-        let (result, overflow) = current.addingReportingOverflow(amount)
-        guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
-        call.store(1, .string(Array(String(result).utf8)), keepTTL: true)
         call.notify(.string, "incrby", 1)
         call.client.integer(result)
+    }
+
+    private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { digits in
+            let end = DecimalText.write(UInt64(value.magnitude), into: digits, at: 0)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[0..<end]))
+        }
     }
 
     static func incrbyfloat(_ call: inout CommandCall) throws(CommandError) {

@@ -70,8 +70,9 @@ struct KeyTable<Value> {
     /// Starts loading the memory that looking up keys with these hashes will read, one step for
     /// all of them before the next, so their cache misses overlap instead of coming one lookup at a
     /// time: the buckets, then the first slot of each bucket's chain (chains average under one
-    /// entry; a slot can straddle two cache lines), then, when `payloadOffset` is given, what the
-    /// machine word at that offset in a matching slot points to (a value's heap storage).
+    /// entry; a slot can straddle two cache lines), then a matching slot's key bytes when they are
+    /// kept outside the slot and, when `payloadOffset` is given, what the machine word at that
+    /// offset in the slot points to (a value's heap storage).
     ///
     /// Only hints: nothing is retained or written, and a word that is no pointer (another kind of
     /// value) makes a prefetch that loads nothing.
@@ -89,18 +90,28 @@ struct KeyTable<Value> {
                     shardgate_prefetch(slot)
                     shardgate_prefetch(slot + (stride - 1))
                 }
-                guard let payloadOffset else { return }
+                let heapTag = StoredKey.heapTag
+                let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key)!
                 for case let hash? in hashes {
                     let index = Int(buckets[Int(hash) & mask])
                     guard index >= 0, slots[index].hash == hash else { continue }
-                    let word = (UnsafeRawPointer(slots.baseAddress! + index) + payloadOffset).load(as: UInt.self)
-                    let target = UnsafeRawPointer(bitPattern: word)
-                    // The object header, then the first bytes (a Swift array's elements start 32 bytes in).
-                    shardgate_prefetch(target)
-                    shardgate_prefetch(target.map { $0 + 32 })
+                    let slot = UnsafeRawPointer(slots.baseAddress! + index)
+                    // A key too long for the slot: the bytes the comparison reads.
+                    if let (offset, tag) = heapTag, (slot + keyOffset + offset).load(as: UInt8.self) == tag {
+                        Self.prefetchArray(at: (slot + keyOffset).load(as: UInt.self))
+                    }
+                    if let payloadOffset { Self.prefetchArray(at: (slot + payloadOffset).load(as: UInt.self)) }
                 }
             }
         }
+    }
+
+    /// The object header, then the first bytes (a Swift array's elements start 32 bytes in).
+    @inline(__always)
+    private static func prefetchArray(at word: UInt) {
+        let target = UnsafeRawPointer(bitPattern: word)
+        shardgate_prefetch(target)
+        shardgate_prefetch(target.map { $0 + 32 })
     }
 
     /// The value of an occupied slot.

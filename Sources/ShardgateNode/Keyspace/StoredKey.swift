@@ -55,4 +55,16 @@ enum StoredKey {
     }
 
     static let empty = StoredKey.inline(a: 0, b: 0, c: 0)
+
+    /// How to tell a heap key from its raw bytes without touching its array (a retain would write
+    /// to the very memory a prefetch is meant to start loading): the offset and value of the byte
+    /// that holds the case, found once by comparing the two cases' layouts; nil if the layout is not
+    /// the expected three words and a tag byte. The array's pointer is the first word of a heap key.
+    static let heapTag: (offset: Int, value: UInt8)? = {
+        let size = MemoryLayout<StoredKey>.size
+        guard size == 25 else { return nil }
+        let heap = Swift.withUnsafeBytes(of: StoredKey.heap(Array(repeating: 1, count: 32))) { $0[size - 1] }
+        let inline = Swift.withUnsafeBytes(of: StoredKey.empty) { $0[size - 1] }
+        return heap == inline ? nil : (size - 1, heap)
+    }()
 }

@@ -111,6 +111,16 @@ final class ScriptEngine {
         lua_rawgeti(state, sg_lua_registry(), slot.rawValue)
     }
 
+    /// Replaces the table on top of the stack (one without a metatable) with its entry `name`,
+    /// pushed from the String's own bytes: `lua_getfield` takes a C string, which a Swift String
+    /// becomes by copying.
+    static func replaceWithField(_ state: OpaquePointer, _ name: String) {
+        var name = name
+        name.withUTF8 { lua_pushlstring(state, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
+        lua_rawget(state, -2)
+        lua_remove(state, -2)
+    }
+
     /// Pops the value on top of the stack into `slot`.
     static func setRegistry(_ state: OpaquePointer, _ slot: RegistrySlot) {
         lua_rawseti(state, sg_lua_registry(), slot.rawValue)
@@ -229,8 +239,7 @@ final class ScriptEngine {
         let base = lua_gettop(state)
         Self.pushRegistry(state, .handler)
         Self.pushRegistry(state, .scripts)
-        lua_getfield(state, -1, sha)
-        lua_remove(state, -2)
+        Self.replaceWithField(state, sha)
         // KEYS and ARGV in the real globals (which have no __newindex: a raw set is the same).
         Self.pushRegistry(state, .globals)
         Self.pushRegistry(state, .keysName)

@@ -7,6 +7,7 @@ import Commands
 import Logging
 import NIOCore
 import RESP
+import RedisText
 
 /// The data node's whole state: the databases, the connected clients, settings and counters.
 ///
@@ -35,6 +36,8 @@ final class Node {
     let access: AccessControl
     /// Command name → handler, and the checks made before anything else (arity, unknown commands).
     private(set) var dispatch = CommandDispatch()
+    /// `prefetchKeys`'s scratch: the first keys of a batch's script calls.
+    private var scriptKeyHashes: [UInt32?] = []
     /// Closes the listeners and stops the node (SHUTDOWN); set by the server.
     var shutdownHandler: (() -> Void)?
     /// Listens on a new port and `bind` list and closes the old listeners (CONFIG SET port/bind);
@@ -152,12 +155,39 @@ final class Node {
     /// lookups will read before any of them runs. The hashes go with each request to `execute`, so
     /// no key is hashed twice. A hint: a second argument that is no key, or a SELECT in between,
     /// only wastes a prefetch.
+    ///
+    /// A script call's (EVAL, EVALSHA, FCALL) second argument is its script, so its first key is
+    /// warmed instead, and its hash is not passed on: the commands the script runs look it up.
     func prefetchKeys(of requests: [RESPRequest], database: Int, hashes: inout [UInt32?]) {
         hashes.removeAll(keepingCapacity: true)
+        scriptKeyHashes.removeAll(keepingCapacity: true)
         for request in requests {
-            hashes.append(request.argumentCount > 1 ? request.withArgument(1) { KeyTable<Entry>.hash($0) } : nil)
+            if let keyIndex = Self.scriptFirstKeyIndex(request) {
+                hashes.append(nil)
+                scriptKeyHashes.append(request.withArgument(keyIndex) { KeyTable<Entry>.hash($0) })
+            } else {
+                hashes.append(request.argumentCount > 1 ? request.withArgument(1) { KeyTable<Entry>.hash($0) } : nil)
+            }
         }
         keyspace.databases[database].prefetch(hashes: hashes)
+        if !scriptKeyHashes.isEmpty { keyspace.databases[database].prefetch(hashes: scriptKeyHashes) }
+    }
+
+    /// Where the first key of an EVAL, EVALSHA, FCALL (or read-only form) with at least one key is.
+    private static func scriptFirstKeyIndex(_ request: RESPRequest) -> Int? {
+        guard request.argumentCount > 3 else { return nil }
+        let isScriptCall = request.withArgument(0) { name -> Bool in
+            switch name.first.map({ $0 | 0x20 }) {
+            case UInt8(ascii: "e"):
+                return name.matches("evalsha") || name.matches("eval") || name.matches("evalsha_ro") || name.matches("eval_ro")
+            case UInt8(ascii: "f"):
+                return name.matches("fcall") || name.matches("fcall_ro")
+            default:
+                return false
+            }
+        }
+        guard isScriptCall, let keys = request.withArgument(2, { RedisInteger.parse($0) }), keys > 0 else { return nil }
+        return 3
     }
 
     /// Runs one request from `client`, writing its reply into `client.reply`. `keyHash`: the table
