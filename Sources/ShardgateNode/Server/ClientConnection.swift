@@ -26,6 +26,10 @@ final class ClientConnection {
     var closeAfterReply = false
     /// Replies not yet handed to the channel.
     var reply: ByteBuffer
+    /// The client handler's context while the channel is active: writing through it goes straight
+    /// to the socket's end of the pipeline instead of entering at the channel's tail (a generic
+    /// call, a second walk for the flush). Cleared when the channel goes inactive.
+    var handlerContext: ChannelHandlerContext?
     /// Closed for exceeding its `client-output-buffer-limit`: nothing more is run or written.
     var closedForOutputLimit = false
     /// Replies of more than `handOffBytes` were gathered for it in one tick: its memory is given

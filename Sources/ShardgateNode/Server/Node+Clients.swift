@@ -127,10 +127,13 @@ extension ClientConnection {
 
     /// Hands pending replies to the channel and flushes; closes when asked to.
     func flush() {
-        if reply.readableBytes > 0 {
-            channel.write(reply, promise: nil)
+        if let handlerContext {
+            if reply.readableBytes > 0 { handlerContext.write(NIOAny(reply), promise: nil) }
+            handlerContext.flush()
+        } else {
+            if reply.readableBytes > 0 { channel.write(reply, promise: nil) }
+            channel.flush()
         }
-        channel.flush()
         // The write has completed or holds its own reference: reuse the storage.
         reply.clear()
         if reply.capacity > 256 * 1024 { reply = channel.allocator.buffer(capacity: 512) }

@@ -42,6 +42,7 @@ final class NodeClientHandler: ChannelInboundHandler {
             return
         }
         let client = node.register(channel: channel)
+        client.handlerContext = context
         self.client = client
         parser.authenticated = client.authenticated
         client.resume = { [weak self] in self?.processInput() }
@@ -135,6 +136,7 @@ final class NodeClientHandler: ChannelInboundHandler {
         if let client {
             node.unregister(client)
             client.resume = nil
+            client.handlerContext = nil
         }
         client = nil
         context.fireChannelInactive()
