@@ -193,6 +193,16 @@ public enum DecimalText {
     /// Writes `value` in decimal into `out` from `start` (room for 20 bytes); returns the end.
     @inlinable
     public static func write(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        // Most lengths and counts written are under 100: no division loop for them.
+        if value < 10 {
+            out[start] = UInt8(truncatingIfNeeded: value) &+ UInt8(ascii: "0")
+            return start + 1
+        }
+        if value < 100 {
+            out[start] = UInt8(truncatingIfNeeded: value / 10) &+ UInt8(ascii: "0")
+            out[start + 1] = UInt8(truncatingIfNeeded: value % 10) &+ UInt8(ascii: "0")
+            return start + 2
+        }
         var digits = 1
         var rest = value / 10
         while rest > 0 {

@@ -23,7 +23,7 @@ enum FunctionCommands {
         try ScriptingCommands.checkBeforeRun(call, flags: function.flags, readOnlyCommand: readOnly)
         call.node.feedMonitorsBeforeScript(call)
         let run = ScriptEngine.Run(
-            caller: call.client, name: name, flags: function.flags,
+            caller: call.client, node: call.node, name: name, flags: function.flags,
             readOnly: readOnly || function.flags.contains(.noWrites), startedAt: Clock.monotonicMicroseconds(),
             command: call.request)
         engine.runFunction(name, keys: keys, arguments: arguments, run: run)

@@ -87,7 +87,7 @@ enum ScriptingCommands {
         try checkBeforeRun(call, flags: flags, readOnlyCommand: readOnly)
         call.node.feedMonitorsBeforeScript(call)
         let run = ScriptEngine.Run(
-            caller: call.client, name: sha, flags: flags ?? [],
+            caller: call.client, node: call.node, name: sha, flags: flags ?? [],
             readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: Clock.monotonicMicroseconds(),
             command: call.request)
         engine.runScript(sha: sha, keys: keys, arguments: arguments, run: run)
