@@ -23,7 +23,7 @@ struct RuntimeOptions: ParsableArguments {
     var logFormat: LogFormat = .plain
 
     /// Half the cores: the proxy shares its machine with the kernel's network work and, often, its
-    /// backends. On 2 cores, 1 thread beat 2 on every `scripts/bench` row (`shardgate-default`).
+    /// backends. On 2 cores, 1 thread beat 2 on every `scripts/bench` row (`shardgate` against `shardgate-2t`).
     @Option(help: "Event loop threads (default: half the cores, at least one).")
     var threads: Int = max(1, System.coreCount / 2)
 

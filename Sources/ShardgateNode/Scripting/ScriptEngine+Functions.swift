@@ -128,8 +128,18 @@ extension ScriptEngine {
 
     /// The registered function of that name (names compare without case, as in Redis).
     func function(named name: String) -> FunctionLibrary.Function? {
-        for library in libraries.values { if let function = library.function(named: name) { return function } }
-        return nil
+        functionIndex[name] ?? functionIndex[name.lowercased()]
+    }
+
+    static func index(_ libraries: [String: FunctionLibrary]) -> [String: FunctionLibrary.Function] {
+        var index: [String: FunctionLibrary.Function] = [:]
+        for library in libraries.values {
+            for (name, function) in library.functions {
+                index[name] = function
+                index[name.lowercased()] = function
+            }
+        }
+        return index
     }
 
     /// Runs a registered function with its keys and arguments, its reply to `run.caller`.

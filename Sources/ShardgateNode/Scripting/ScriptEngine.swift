@@ -25,7 +25,12 @@ final class ScriptEngine {
     /// The script or function running now, nil between them.
     var running: Run?
     /// The function libraries (FUNCTION LOAD), by name.
-    var libraries: [String: FunctionLibrary] = [:]
+    var libraries: [String: FunctionLibrary] = [:] {
+        didSet { functionIndex = Self.index(libraries) }
+    }
+    /// Every library's functions under their name and its lowercase form, for FCALL: one lookup
+    /// instead of a walk over the libraries (names compare without case, as in Redis).
+    private(set) var functionIndex: [String: FunctionLibrary.Function] = [:]
     /// While FUNCTION LOAD runs a library's code: what it registers, the callbacks it gave (by
     /// their slot in the registry's loading table) and when it must have finished.
     var loading: FunctionLibrary?
