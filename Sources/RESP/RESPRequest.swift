@@ -43,19 +43,9 @@ public struct RESPRequest: Sendable {
             // collecting the spans it passes.
             return frame.withUnsafeReadableBytes { bytes in
                 var position = Int(second.offset) + Int(second.length) + 2
-                var current = 1
-                while true {
-                    position += 1
-                    var length = 0
-                    while bytes[position] != UInt8(ascii: "\r") {
-                        length = length * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
-                        position += 1
-                    }
-                    position += 2
-                    current += 1
-                    if current == index { return ArgumentSpan(offset: Int32(position), length: Int32(length)) }
-                    position += length + 2
-                }
+                var span = ArgumentSpan.none
+                for _ in 2...index { span = Self.nextSpan(in: bytes, at: &position) }
+                return span
             }
         }
     }
@@ -95,19 +85,23 @@ public struct RESPRequest: Sendable {
         guard argumentCount > 2 else { return }
         frame.withUnsafeReadableBytes { bytes in
             var position = Int(second.offset) + Int(second.length) + 2
-            for _ in 2..<argumentCount {
-                // `$len\r\n`
-                position += 1
-                var length = 0
-                while bytes[position] != UInt8(ascii: "\r") {
-                    length = length * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
-                    position += 1
-                }
-                position += 2
-                spans.append(ArgumentSpan(offset: Int32(position), length: Int32(length)))
-                position += length + 2
-            }
+            for _ in 2..<argumentCount { spans.append(Self.nextSpan(in: bytes, at: &position)) }
         }
+    }
+
+    /// The span of the argument whose `$len\r\n` header starts at `position`, which moves past it.
+    @inline(__always)
+    private static func nextSpan(in bytes: UnsafeRawBufferPointer, at position: inout Int) -> ArgumentSpan {
+        position += 1
+        var length = 0
+        while bytes[position] != UInt8(ascii: "\r") {
+            length = length * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
+            position += 1
+        }
+        position += 2
+        let span = ArgumentSpan(offset: Int32(position), length: Int32(length))
+        position += length + 2
+        return span
     }
 
     /// The same request re-encoded with `\r\n` after every line (for frames whose terminators the
