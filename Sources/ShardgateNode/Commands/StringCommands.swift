@@ -1,5 +1,4 @@
 import Commands
-import RESP
 
 /// GET, SET and the rest of the string family, with Redis 7.0's replies and error texts.
 enum StringCommands {
@@ -270,27 +269,17 @@ enum StringCommands {
                 guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
                 value = .string([])  // (so that `bytes` holds the only reference and changes in place)
                 bytes.removeAll(keepingCapacity: true)
-                appendDecimal(result, to: &bytes)
+                withDecimal(Int64(result)) { bytes.append(contentsOf: $0) }
                 value = .string(bytes)
                 return result
             }
             call.effect.dirty += 1
         } else {
             result = amount
-            var bytes: [UInt8] = []
-            appendDecimal(result, to: &bytes)
-            call.store(1, .string(bytes))
+            call.store(1, .string(withDecimal(Int64(result)) { Array($0) }))
         }
         call.notify(.string, "incrby", 1)
         call.client.integer(result)
-    }
-
-    private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { digits in
-            let end = DecimalText.write(UInt64(value.magnitude), into: digits, at: 0)
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: digits[0..<end]))
-        }
     }
 
     static func incrbyfloat(_ call: inout CommandCall) throws(CommandError) {
