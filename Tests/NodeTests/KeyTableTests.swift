@@ -24,12 +24,55 @@ import Testing
         #expect(table.slots.count == 1000)
     }
 
+    /// Keys at the inline limit and past it read back whole, in tables spanning several segments.
+    @Test func keysOfEveryLengthAcrossSegments() {
+        var table = KeyTable<Int>()
+        let keys = (0..<(2 * SegmentedArray<Int>.segmentSize + 100)).map { index in
+            Array("k\(index)-".utf8) + Array(repeating: UInt8(ascii: "x"), count: index % 40)
+        }
+        for (index, key) in keys.enumerated() { table.insert(key, index) }
+        for (index, key) in keys.enumerated() {
+            let slot = table.find(key)
+            #expect(slot.map { table[slot: $0] } == index)
+            #expect(slot.map { table.key(at: $0) } == key)
+        }
+        for key in keys where key.count % 3 == 0 { _ = key.withUnsafeBytes { table.remove($0) } }
+        for (index, key) in keys.enumerated() {
+            #expect(table.find(key).map { table[slot: $0] } == (key.count % 3 == 0 ? nil : index))
+        }
+    }
+
+    /// A keyspace slot's size is most of a small key's memory (a 100-byte string costs a 144-byte
+    /// allocation besides): 48 bytes, where a 25-byte key and a kept hash made it 64, which cost a
+    /// node under `maxmemory` 7% of the keys it holds.
+    @Test func keyspaceSlotsAre48Bytes() {
+        #expect(MemoryLayout<StoredKey>.size == 24)
+        #expect(MemoryLayout<KeyTable<Entry>.Slot>.stride == 48)
+        #expect(MemoryLayout<KeyTable<Void>.Slot>.stride == 32)
+        #expect(MemoryLayout<KeyTable<[UInt8]>.Slot>.stride == 40)
+    }
+
+    /// Appending fills segments in order, never moving what is stored; copies stay independent.
+    @Test func segmentedArrayKeepsOrderAcrossSegments() {
+        let size = SegmentedArray<Int>.segmentSize
+        var array = SegmentedArray<Int>()
+        for index in 0..<(3 * size + 5) { array.append(index) }
+        #expect(array.count == 3 * size + 5)
+        #expect(Array(array) == Array(0..<(3 * size + 5)))
+        let copy = array
+        array[size] = -1
+        array[2 * size + 1] += 10
+        #expect(copy[size] == size && array[size] == -1)
+        #expect(array[2 * size + 1] == 2 * size + 11 && copy[2 * size + 1] == 2 * size + 1)
+        #expect(array.withUnsafeElementPointer(at: 3 * size + 4) { $0.pointee } == 3 * size + 4)
+    }
+
     /// The prefetch tells keys kept outside their slot by the tag byte `StoredKey.heapTag` finds;
     /// if the enum's layout changes, that probe turns it off and this test says so.
     @Test func prefetchFindsLongKeysByTheirTag() {
         let tag = StoredKey.heapTag
         #expect(tag != nil)
-        for length in [0, 5, 23, 24, 40] {
+        for length in [0, 5, 22, 23, 24, 40] {
             let key = StoredKey(Array(repeating: UInt8(ascii: "k"), count: length))
             let tagged = withUnsafeBytes(of: key) { raw in tag.map { raw[$0.offset] == $0.value } ?? false }
             #expect(tagged == (length > StoredKey.inlineCapacity), "length \(length)")

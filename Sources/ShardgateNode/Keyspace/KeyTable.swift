@@ -14,15 +14,18 @@ import Darwin
 /// nothing. The cursor is Redis's reverse-binary bucket cursor, which visits every bucket present for
 /// the whole scan exactly once across resizes.
 struct KeyTable<Value> {
+    /// No hash is kept: a chain averages under one entry and a short key is compared in the slot
+    /// already loaded, so the 4 bytes (8 with padding: a keyspace slot is 48 bytes, not 56) are
+    /// worth more than the comparisons they save; resizing and removal hash the key again.
     struct Slot {
         var key: StoredKey
         var value: Value?
-        var hash: UInt32
         var next: Int32
     }
 
     private var buckets: [Int32] = []
-    private(set) var slots: [Slot] = []
+    /// In segments, so growing never copies the slots nor leaves half a doubled array unused.
+    private(set) var slots = SegmentedArray<Slot>()
     private var freeList: Int32 = -1
     private(set) var count = 0
 
@@ -50,7 +53,7 @@ struct KeyTable<Value> {
         var index = buckets[Int(hash) & (buckets.count - 1)]
         while index >= 0 {
             let i = Int(index)
-            if slots[i].hash == hash && slots[i].key.withUnsafeBytes({ Self.equal($0, key) }) { return i }
+            if slots[i].key.withUnsafeBytes({ Self.equal($0, key) }) { return i }
             index = slots[i].next
         }
         return nil
@@ -70,8 +73,8 @@ struct KeyTable<Value> {
     /// Starts loading the memory that looking up keys with these hashes will read, one step for
     /// all of them before the next, so their cache misses overlap instead of coming one lookup at a
     /// time: the buckets, then the first slot of each bucket's chain (chains average under one
-    /// entry; a slot can straddle two cache lines), then a matching slot's key bytes when they are
-    /// kept outside the slot and, when `payloadOffset` is given, what the machine word at that
+    /// entry; a slot can straddle two cache lines), then that slot's key bytes when they are kept
+    /// outside the slot and, when `payloadOffset` is given, what the machine word at that
     /// offset in the slot points to (a value's heap storage).
     ///
     /// Only hints: nothing is retained or written, and a word that is no pointer (another kind of
@@ -81,21 +84,23 @@ struct KeyTable<Value> {
         buckets.withUnsafeBufferPointer { buckets in
             let mask = buckets.count - 1
             for case let hash? in hashes { shardgate_prefetch(buckets.baseAddress! + (Int(hash) & mask)) }
-            slots.withUnsafeBufferPointer { slots in
-                let stride = MemoryLayout<Slot>.stride
-                for case let hash? in hashes {
-                    let index = Int(buckets[Int(hash) & mask])
-                    guard index >= 0 else { continue }
-                    let slot = UnsafeRawPointer(slots.baseAddress! + index)
-                    shardgate_prefetch(slot)
-                    shardgate_prefetch(slot + (stride - 1))
+            let stride = MemoryLayout<Slot>.stride
+            for case let hash? in hashes {
+                let index = Int(buckets[Int(hash) & mask])
+                guard index >= 0 else { continue }
+                slots.withUnsafeElementPointer(at: index) { slot in
+                    shardgate_prefetch(UnsafeRawPointer(slot))
+                    shardgate_prefetch(UnsafeRawPointer(slot) + (stride - 1))
                 }
-                let heapTag = StoredKey.heapTag
-                let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key)!
-                for case let hash? in hashes {
-                    let index = Int(buckets[Int(hash) & mask])
-                    guard index >= 0, slots[index].hash == hash else { continue }
-                    let slot = UnsafeRawPointer(slots.baseAddress! + index)
+            }
+            let heapTag = StoredKey.heapTag
+            let keyOffset = MemoryLayout<Slot>.offset(of: \Slot.key)!
+            for case let hash? in hashes {
+                let index = Int(buckets[Int(hash) & mask])
+                guard index >= 0 else { continue }
+                slots.withUnsafeElementPointer(at: index) { slotPointer in
+                    // Most likely the key sought (a bucket's chain averages under one entry).
+                    let slot = UnsafeRawPointer(slotPointer)
                     // A key too long for the slot: the bytes the comparison reads.
                     if let (offset, tag) = heapTag, (slot + keyOffset + offset).load(as: UInt8.self) == tag {
                         Self.prefetchArray(at: (slot + keyOffset).load(as: UInt.self))
@@ -136,7 +141,7 @@ struct KeyTable<Value> {
     /// Lends the value of an occupied slot to `body` without copying it out of the table.
     @inline(__always)
     func withValue<R>(slot index: Int, _ body: (borrowing Value) -> R) -> R {
-        slots.withUnsafeBufferPointer { body($0[index].value.unsafelyUnwrapped) }
+        slots.withUnsafeElementPointer(at: index) { body($0.pointee.value.unsafelyUnwrapped) }
     }
 
     subscript(key: UnsafeRawBufferPointer) -> Value? {
@@ -159,7 +164,7 @@ struct KeyTable<Value> {
     private mutating func insert(_ key: StoredKey, _ value: Value, hash: UInt32) -> Int {
         if count >= buckets.count { resize(to: max(4, buckets.count * 2)) }
         let bucket = Int(hash) & (buckets.count - 1)
-        let slot = Slot(key: key, value: value, hash: hash, next: buckets[bucket])
+        let slot = Slot(key: key, value: value, next: buckets[bucket])
         let index: Int
         if freeList >= 0 {
             index = Int(freeList)
@@ -187,7 +192,7 @@ struct KeyTable<Value> {
     /// Removes the entry in slot `index`, returning its value.
     @discardableResult
     mutating func remove(at index: Int) -> Value {
-        let bucket = Int(slots[index].hash) & (buckets.count - 1)
+        let bucket = Int(slots[index].key.withUnsafeBytes { Self.hash($0) }) & (buckets.count - 1)
         if buckets[bucket] == Int32(index) {
             buckets[bucket] = slots[index].next
         } else {
@@ -220,7 +225,7 @@ struct KeyTable<Value> {
         buckets = [Int32](repeating: -1, count: bucketCount)
         let mask = bucketCount - 1
         for index in slots.indices where slots[index].value != nil {
-            let bucket = Int(slots[index].hash) & mask
+            let bucket = Int(slots[index].key.withUnsafeBytes { Self.hash($0) }) & mask
             slots[index].next = buckets[bucket]
             buckets[bucket] = Int32(index)
         }
@@ -228,7 +233,7 @@ struct KeyTable<Value> {
 
     /// After many deletions: drops freed slots and shrinks the buckets so random picks stay cheap.
     private mutating func compact() {
-        var live: [Slot] = []
+        var live = SegmentedArray<Slot>()
         live.reserveCapacity(count)
         for slot in slots where slot.value != nil { live.append(slot) }
         slots = live
