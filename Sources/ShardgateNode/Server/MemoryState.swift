@@ -58,9 +58,15 @@ final class MemoryState {
         return used
     }
 
-    /// Inserts into the pool (kept ascending by score, best last); a key already there is updated.
+    /// Inserts into the pool (kept ascending by score, best last); a key sampled again with the
+    /// same score is not added twice. Only an entry of equal score can be the same untouched key,
+    /// so scores are compared first: comparing every pooled key on each offer was a tenth of the
+    /// node's time while it evicts. A key touched since it was pooled may sit there twice, as in
+    /// Redis's pool (which never checks); the pop skips an entry whose key is gone.
     func offer(_ candidate: EvictionCandidate) {
-        if let existing = pool.firstIndex(where: { $0.database == candidate.database && $0.key == candidate.key }) {
+        if let existing = pool.firstIndex(where: {
+            $0.score == candidate.score && $0.database == candidate.database && $0.key == candidate.key
+        }) {
             pool.remove(at: existing)
         }
         if pool.count >= Self.poolSize {

@@ -11,8 +11,18 @@ extension Node {
     /// evicts what the policy allows, then refuses commands that may grow memory (`denyoom`), EXEC
     /// of a transaction holding one (aborting it), and anything but EXEC/DISCARD/QUIT/RESET inside
     /// MULTI, when memory is still over the limit.
-    func memoryAdmissionError(_ spec: CommandSpec, client: ClientConnection) -> String? {
-        guard !performEvictions() else { return nil }
+    ///
+    /// `requestBytes`: the size of the command's request. A command that may grow memory adds it to
+    /// the cached figure as an estimate of that growth (a new key costs about its request: the
+    /// value's buffer, the key when it is longer than a slot holds). Redis's counter knows its
+    /// exact figure before every command; without the estimate, writes between two measurements
+    /// would go unnoticed and the next measurement find them all at once, to be evicted in one burst
+    /// (the slow replies of a p99). The next measurement corrects what the estimate got wrong.
+    func memoryAdmissionError(_ spec: CommandSpec, client: ClientConnection, requestBytes: Int = 0) -> String? {
+        guard !performEvictions() else {
+            if spec.flags.contains(.denyOOM) { memory.used += requestBytes }
+            return nil
+        }
         if spec.flags.contains(.denyOOM) { return Self.outOfMemoryError }
         switch spec {
         case "exec":
@@ -158,11 +168,13 @@ extension Node {
         return Self.estimatedSize(key: key, value: value, volatile: volatile)
     }
 
-    /// What a key costs on the heap, roughly: glibc chunks of the key and value buffers, the slot
-    /// (40 bytes) and bucket, the expiry-queue pair; collections by element count.
+    /// What deleting a key gives back to the heap, roughly: the glibc chunks of its value's buffers
+    /// and of its key when too long for the slot, and its expiry-queue pair; collections by element
+    /// count. Not the slot: it stays allocated for the next key (`KeyTable`'s free list), so
+    /// counting it would make the cached figure fall below the truth and let writes overshoot.
     static func estimatedSize(key: [UInt8], value: Value, volatile: Bool) -> Int {
         func chunk(_ bytes: Int) -> Int { max(32, (bytes + 8 + 15) & ~15) }
-        var size = chunk(32 + key.count) + 44 + (volatile ? 16 : 0)
+        var size = (key.count > StoredKey.inlineCapacity ? chunk(32 + key.count) : 0) + (volatile ? 16 : 0)
         switch value {
         case .string(let bytes): size += bytes.isEmpty ? 0 : chunk(32 + bytes.count)
         case .list(let list): size += 64 + list.elements.count * 56

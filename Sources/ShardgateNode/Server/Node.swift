@@ -238,7 +238,9 @@ final class Node {
             return reject(client, "ERR Command not allowed inside a transaction", command: spec.id)
         }
         if tracking.keys.count > settings.trackingTableMaxKeys && settings.trackingTableMaxKeys > 0 { limitTrackingTable() }
-        if settings.maxMemory > 0, let refusal = memoryAdmissionError(spec, client: client) {
+        if settings.maxMemory > 0,
+            let refusal = memoryAdmissionError(spec, client: client, requestBytes: request.frame.readableBytes)
+        {
             stats.commandRejections[spec.id] += 1
             // (An EXEC refused here was already discarded with its EXECABORT text.)
             return reject(client, refusal)
