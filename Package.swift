@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "shardgate",
             dependencies: [
-                "ShardgateProxy", "ShardgateNode", "ShardgateSentinel", "Config",
+                "ShardgateProxy", "ShardgateNode", "ShardgateSentinel", "Config", "CMallocInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -9,6 +9,11 @@ void shardgate_release_free_memory(void) {
     malloc_trim(0);
 }
 
+void shardgate_keep_freed_memory(void) {
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+}
+
 size_t shardgate_heap_in_use(void) {
 #if __GLIBC_PREREQ(2, 33)
     struct mallinfo2 info = mallinfo2();
@@ -40,4 +45,5 @@ size_t shardgate_heap_in_use(void) {
 
 #if !defined(__GLIBC__)
 void shardgate_release_free_memory(void) {}
+void shardgate_keep_freed_memory(void) {}
 #endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocInfo
 import Config
 import Logging
 import NIOCore
@@ -24,6 +25,8 @@ struct ProxyCommand: AsyncParsableCommand {
         let config = try loadConfigOrExit(options.config)
         try bootstrapLogging(runtime.logLevel.level, format: runtime.logFormat)
         let logger = Logger(label: "shardgate")
+        // Buffers of relayed values come and go in bursts: keep their memory for the next.
+        shardgate_keep_freed_memory()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let server = ProxyServer(
             config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocInfo
 import Config
 import Foundation
 import Logging
@@ -46,6 +47,7 @@ struct UpCommand: AsyncParsableCommand {
             supervisor.stopAll()
             throw ExitCode.failure
         }
+        shardgate_keep_freed_memory()  // as `proxy` does
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, runtime.threads))
         let proxy = ProxyServer(
             config: config, group: group, logger: logger, configPath: options.config, statsListen: runtime.statsListen.address,

@@ -17,4 +17,12 @@ size_t shardgate_heap_in_use(void);
 /// milliseconds: for rare events only.
 void shardgate_release_free_memory(void);
 
+/// Lets the C allocator keep freed memory for reuse (glibc: buffers up to 4 MB from the arenas
+/// rather than mmap, and up to 32 MB free at an arena's top before it is given back; nothing
+/// elsewhere). With glibc's defaults, a proxy relaying large values gives the memory of each
+/// burst of buffers back and faults it in again for the next: measured with 16 KB SETs through the
+/// proxy, page faults were a tenth of its CPU and the request cost 25-35% more. The memory stays
+/// reusable, and `shardgate_release_free_memory` still gives it back.
+void shardgate_keep_freed_memory(void);
+
 #endif

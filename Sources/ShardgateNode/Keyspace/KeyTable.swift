@@ -9,8 +9,8 @@ import Darwin
 /// Redis needs: a SCAN cursor that stays valid while the table grows or shrinks, and a cheap random
 /// entry (RANDOMKEY, eviction sampling).
 ///
-/// Separate chaining over a power-of-two bucket array, entries in one dense array linked by index;
-/// freed entries are reused. Lookups take the argument's bytes in place, so reading a key allocates
+/// Separate chaining over a power-of-two bucket array, entries in one dense (segmented) array
+/// linked by index; freed entries are reused. Lookups take the argument's bytes in place, so reading a key allocates
 /// nothing. The cursor is Redis's reverse-binary bucket cursor, which visits every bucket present for
 /// the whole scan exactly once across resizes.
 struct KeyTable<Value> {
