@@ -16,6 +16,8 @@ import CMallocInfo
 final class MemoryState {
     /// Heap bytes in use at the last measurement, less the estimated size of keys evicted since.
     var used = 0
+    /// `used` holds estimated growth (`addEstimate`) since the last measurement.
+    private(set) var estimated = false
     var peak = 0
     /// Monotonic microseconds after which `used` is measured again.
     var nextMeasurement = 0
@@ -51,11 +53,18 @@ final class MemoryState {
         let used = Self.heapInUse()
         let finished = Clock.monotonicMicroseconds()
         self.used = used
+        estimated = false
         peak = max(peak, used)
         budgetEnd = finished + 20 * (finished - started)
         nextMeasurement = max(budgetEnd, finished + Self.minimumInterval)
         if let dirty { dirtyAtMeasurement = dirty }
         return used
+    }
+
+    /// Adds what a write is expected to allocate to the cached figure, until the next measurement.
+    func addEstimate(_ bytes: Int) {
+        used += bytes
+        estimated = true
     }
 
     /// Inserts into the pool (kept ascending by score, best last); a key sampled again with the

@@ -20,7 +20,7 @@ extension Node {
     /// (the slow replies of a p99). The next measurement corrects what the estimate got wrong.
     func memoryAdmissionError(_ spec: CommandSpec, client: ClientConnection, requestBytes: Int = 0) -> String? {
         guard !performEvictions() else {
-            if spec.flags.contains(.denyOOM) { memory.used += requestBytes }
+            if spec.flags.contains(.denyOOM) { memory.addEstimate(requestBytes) }
             return nil
         }
         if spec.flags.contains(.denyOOM) { return Self.outOfMemoryError }
@@ -56,7 +56,8 @@ extension Node {
         let used = memory.current(limit: limit, dirty: persistence.dirty)
         guard used > limit else { return true }
         let policy = EvictionPolicy(settings.maxMemoryPolicy)
-        guard policy != .noEviction else { return false }
+        // Nothing to evict: a write is refused only on a measured figure, never on an estimate.
+        guard policy != .noEviction else { return memory.estimated && memory.measure() <= limit }
         let toFree = used - limit
         var freed = 0
         var evicted = 0
