@@ -192,7 +192,7 @@ struct KeyTable<Value> {
     /// Removes the entry in slot `index`, returning its value.
     @discardableResult
     mutating func remove(at index: Int) -> Value {
-        let bucket = Int(slots[index].key.withUnsafeBytes { Self.hash($0) }) & (buckets.count - 1)
+        let bucket = Int(hash(ofSlot: index)) & (buckets.count - 1)
         if buckets[bucket] == Int32(index) {
             buckets[bucket] = slots[index].next
         } else {
@@ -221,11 +221,16 @@ struct KeyTable<Value> {
 
     mutating func removeAll() { self = KeyTable() }
 
+    /// The hash of the key in slot `index` (slots do not keep it).
+    private func hash(ofSlot index: Int) -> UInt32 {
+        slots[index].key.withUnsafeBytes { Self.hash($0) }
+    }
+
     private mutating func resize(to bucketCount: Int) {
         buckets = [Int32](repeating: -1, count: bucketCount)
         let mask = bucketCount - 1
         for index in slots.indices where slots[index].value != nil {
-            let bucket = Int(slots[index].key.withUnsafeBytes { Self.hash($0) }) & mask
+            let bucket = Int(hash(ofSlot: index)) & mask
             slots[index].next = buckets[bucket]
             buckets[bucket] = Int32(index)
         }

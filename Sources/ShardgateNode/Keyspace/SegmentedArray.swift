@@ -18,18 +18,13 @@ struct SegmentedArray<Element> {
 
     init() {}
 
-    var isEmpty: Bool { count == 0 }
     var indices: Range<Int> { 0..<count }
 
+    /// (The two arrays' own bounds checks catch any index outside `0..<count`: a negative one
+    /// shifts to a negative segment, and the last segment holds exactly its elements.)
     subscript(index: Int) -> Element {
-        @inline(__always) get {
-            precondition(index >= 0 && index < count, "SegmentedArray index out of range")
-            return segments[index >> Self.segmentShift][index & Self.offsetMask]
-        }
-        @inline(__always) _modify {
-            precondition(index >= 0 && index < count, "SegmentedArray index out of range")
-            yield &segments[index >> Self.segmentShift][index & Self.offsetMask]
-        }
+        @inline(__always) get { segments[index >> Self.segmentShift][index & Self.offsetMask] }
+        @inline(__always) _modify { yield &segments[index >> Self.segmentShift][index & Self.offsetMask] }
     }
 
     mutating func append(_ element: Element) {
