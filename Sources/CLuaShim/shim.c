@@ -75,7 +75,7 @@ static void open_library(lua_State *L, const char *name, lua_CFunction open) {
 }
 
 lua_State *sg_lua_open(void) {
-    lua_State *L = luaL_newstate();
+    lua_State *L = sg_lua_newstate();
     if (L == NULL) return NULL;
     open_library(L, "", luaopen_base);
     open_library(L, LUA_TABLIBNAME, luaopen_table);

@@ -74,6 +74,40 @@ import Testing
 
     /// A script's writes propagate as the commands it ran, two or more inside MULTI/EXEC; its reads
     /// propagate nothing.
+    /// The scripting state's allocator (free lists by size class, `allocator.c`) under blocks of
+    /// every size: strings of each length up to past the largest pooled class, and tables whose
+    /// parts grow across classes and out of the pool, then are freed and reused by the next
+    /// round. Every byte must come back as written.
+    @Test func luaBlocksOfEverySizeKeepTheirContents() {
+        let harness = Harness()
+        let script = """
+            local rounds = {}
+            for round = 1, 3 do
+              local strings, tables = {}, {}
+              for n = 1, 300 do
+                strings[n] = string.rep(string.char(65 + (n + round) % 26), n)
+                local t = {}
+                for i = 1, n do t[i] = i * round end
+                tables[n] = t
+              end
+              for n = 1, 300 do
+                local s = strings[n]
+                if #s ~= n or s ~= string.rep(string.char(65 + (n + round) % 26), n) then return 'string ' .. n end
+                local t = tables[n]
+                for i = 1, n do if t[i] ~= i * round then return 'table ' .. n .. ' at ' .. i end end
+              end
+              strings, tables = nil, nil
+              collectgarbage('collect')
+              rounds[round] = 'ok'
+            end
+            return table.concat(rounds, ',')
+            """
+        #expect(Self.reply(harness, "EVAL", script, "0") == "$8\r\nok,ok,ok\r\n")
+        // A new state (SCRIPT FLUSH closes the old one and its free lists) still runs scripts.
+        #expect(Self.reply(harness, "SCRIPT", "FLUSH") == "+OK\r\n")
+        #expect(Self.reply(harness, "EVAL", "return #string.rep('x', 1000)", "0") == ":1000\r\n")
+    }
+
     @Test func scriptWritesPropagateAsOneTransaction() {
         let harness = Harness()
         _ = harness.propagated()

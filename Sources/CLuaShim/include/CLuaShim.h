@@ -23,6 +23,11 @@ void sg_lua_pushfunction(lua_State *L, int function);
 /// `math.random`/`math.randomseed` replaced by the node's reproducible generator.
 lua_State *sg_lua_open(void);
 
+/// A bare state whose small blocks come from free lists by size (allocator.c), and its closing,
+/// which also frees those lists. (`sg_lua_open` uses the first.)
+lua_State *sg_lua_newstate(void);
+void sg_lua_close(lua_State *L);
+
 /// The `cmsgpack` library (cmsgpack.c).
 int sg_luaopen_cmsgpack(lua_State *L);
 

@@ -24,7 +24,7 @@ enum FunctionCommands {
         call.node.feedMonitorsBeforeScript(call)
         let run = ScriptEngine.Run(
             caller: call.client, node: call.node, name: name, flags: function.flags,
-            readOnly: readOnly || function.flags.contains(.noWrites), startedAt: Clock.monotonicMicroseconds(),
+            readOnly: readOnly || function.flags.contains(.noWrites), startedAt: call.node.clock.commandStarted,
             command: call.request)
         engine.runFunction(name, keys: keys, arguments: arguments, run: run)
     }

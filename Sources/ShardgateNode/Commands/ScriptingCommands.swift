@@ -88,7 +88,7 @@ enum ScriptingCommands {
         call.node.feedMonitorsBeforeScript(call)
         let run = ScriptEngine.Run(
             caller: call.client, node: call.node, name: sha, flags: flags ?? [],
-            readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: Clock.monotonicMicroseconds(),
+            readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: call.node.clock.commandStarted,
             command: call.request)
         engine.runScript(sha: sha, keys: keys, arguments: arguments, run: run)
     }

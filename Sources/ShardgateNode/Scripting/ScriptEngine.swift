@@ -93,13 +93,13 @@ final class ScriptEngine {
         bind()
     }
 
-    deinit { lua_close(state) }
+    deinit { sg_lua_close(state) }
 
     /// SCRIPT FLUSH, FUNCTION FLUSH: a new state with nothing loaded.
     func reset() {
         scripts = [:]
         commands.removeAll()
-        lua_close(state)
+        sg_lua_close(state)
         state = Self.makeState()
         bind()
     }

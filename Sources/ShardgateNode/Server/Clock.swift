@@ -35,6 +35,9 @@ enum Clock {
 /// starts the next, so a command there costs one clock read rather than two.
 struct CommandClock {
     private(set) var commandTime: Int64 = 0
+    /// The monotonic microseconds the running command started at (a script's start, for its
+    /// time limit, without another clock read).
+    private(set) var commandStarted = 0
     /// Wall clock minus monotonic clock, in microseconds; re-read by the cron (`refresh`) so wall
     /// clock steps reach `commandTime` within a tick.
     private var wallClockOffset = Clock.wallClockOffset()
@@ -48,6 +51,7 @@ struct CommandClock {
     mutating func startCommand() -> Int {
         let started = carried ?? Clock.monotonicMicroseconds()
         commandTime = (wallClockOffset + Int64(started)) / 1000
+        commandStarted = started
         return started
     }
 
