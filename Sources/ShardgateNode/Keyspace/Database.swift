@@ -37,8 +37,9 @@ final class Database {
     /// when already known.
     /// `touch: false` leaves the key's access word alone (Redis's LOOKUP_NOTOUCH: TYPE, TTL, EXISTS...).
     func find(_ key: UnsafeRawBufferPointer, hash: UInt32? = nil, now: Int64, touch: Bool = true) -> Int? {
-        guard let slot = table.find(key, hash: hash ?? KeyTable<Entry>.hash(key)) else { return nil }
-        let expireAt = table[slot: slot].expireAt
+        let hash = hash ?? KeyTable<Entry>.hash(key)
+        guard let slot = inPlace({ $0.find(key, hash: hash) }) else { return nil }
+        let expireAt = inPlace { $0.expireAt(at: slot) }
         if expireAt != 0 && expireAt <= now {
             if deletesExpiredKeys { expire(slot: slot) }
             return nil
@@ -47,10 +48,17 @@ final class Database {
         return slot
     }
 
+    /// Lends `body` the table in place, for reads on the lookup path. A method called on the stored
+    /// property directly runs on a copy of the table (two retains and releases): for all the
+    /// compiler knows, what the method calls could change the property meanwhile, which `inout`
+    /// rules out.
+    @inline(__always)
+    private func inPlace<R>(_ body: (inout KeyTable<Entry>) -> R) -> R { body(&table) }
+
     /// Starts loading the table memory, and string values, that looking up keys with these hashes
     /// will read (`KeyTable.prefetch`).
     func prefetch(hashes: [UInt32?]) {
-        table.prefetch(hashes: hashes, payloadOffset: Self.valuePayloadOffset)
+        inPlace { $0.prefetch(hashes: hashes, payloadOffset: Self.valuePayloadOffset) }
     }
 
     private static let valuePayloadOffset = KeyTable<Entry>.valuePayloadOffset
@@ -80,12 +88,14 @@ final class Database {
     /// The bytes of a string value, lent to `body` in place; nil when the value is not a string.
     @inline(__always)
     func withStringBytes<R>(slot: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
-        table.withValue(slot: slot) { entry in
-            guard case .string(let bytes) = entry.value else { return nil }
-            return bytes.withUnsafeBytes(body)
+        inPlace { table in
+            table.withValue(slot: slot) { entry in
+                guard case .string(let bytes) = entry.value else { return nil }
+                return bytes.withUnsafeBytes(body)
+            }
         }
     }
-    func expireAt(slot: Int) -> Int64 { table[slot: slot].expireAt }
+    func expireAt(slot: Int) -> Int64 { inPlace { $0.expireAt(at: slot) } }
     func key(at slot: Int) -> [UInt8] { table.key(at: slot) }
 
     /// Replaces the value in `slot`; `keepTTL: false` also clears its expiry (as SET does).
@@ -124,7 +134,7 @@ final class Database {
     }
 
     func setExpiry(slot: Int, _ expireAt: Int64) {
-        let previous = table[slot: slot].expireAt
+        let previous = inPlace { $0.expireAt(at: slot) }
         guard previous != expireAt else { return }
         if previous == 0 { expiresCount += 1 }
         if expireAt == 0 { expiresCount -= 1 }
@@ -138,7 +148,7 @@ final class Database {
     /// Removes the key in `slot`, returning its value. Slot indices are invalid afterwards.
     @discardableResult
     func remove(slot: Int) -> Value {
-        if table[slot: slot].expireAt != 0 { expiresCount -= 1 }
+        if inPlace({ $0.expireAt(at: slot) }) != 0 { expiresCount -= 1 }
         return table.remove(at: slot).value
     }
 
@@ -166,7 +176,7 @@ final class Database {
         var deleted = 0
         while deleted < limit, let first = expiryQueue.min, first.deadline <= now {
             let item = expiryQueue.removeMin()
-            guard let slot = table.find(item.key), table[slot: slot].expireAt == item.deadline else { continue }
+            guard let slot = table.find(item.key), table.expireAt(at: slot) == item.deadline else { continue }
             expire(slot: slot)
             deleted += 1
         }
@@ -176,8 +186,8 @@ final class Database {
     private func rebuildExpiryQueue() {
         var items: [ExpiryItem] = []
         items.reserveCapacity(expiresCount)
-        for slot in table.occupied where table[slot: slot].expireAt != 0 {
-            items.append(ExpiryItem(deadline: table[slot: slot].expireAt, key: table.key(at: slot)))
+        for slot in table.occupied where table.expireAt(at: slot) != 0 {
+            items.append(ExpiryItem(deadline: table.expireAt(at: slot), key: table.key(at: slot)))
         }
         expiryQueue = Heap(items)
     }
@@ -195,7 +205,7 @@ final class Database {
             let items = expiryQueue.unordered
             guard !items.isEmpty else { break }
             let item = items[Int.random(in: 0..<items.count, using: &generator)]
-            if let slot = table.find(item.key), table[slot: slot].expireAt == item.deadline { return slot }
+            if let slot = table.find(item.key), table.expireAt(at: slot) == item.deadline { return slot }
             if attempt == 7 { rebuildExpiryQueue() }
         }
         return nil
@@ -204,7 +214,7 @@ final class Database {
     /// The key whose TTL ends first (volatile-ttl eviction), nil when none has one.
     func soonestExpiringSlot() -> Int? {
         while let first = expiryQueue.min {
-            if let slot = table.find(first.key), table[slot: slot].expireAt == first.deadline { return slot }
+            if let slot = table.find(first.key), table.expireAt(at: slot) == first.deadline { return slot }
             expiryQueue.removeMin()
         }
         return nil

@@ -119,14 +119,11 @@ struct KeyTable<Value> {
         shardgate_prefetch(target.map { $0 + 32 })
     }
 
-    /// The value of an occupied slot.
+    /// The value of an occupied slot. Modified in place, in one access to the slot: taking the value
+    /// out and storing it back made two, each checking both arrays' uniqueness again.
     subscript(slot index: Int) -> Value {
         get { slots[index].value! }
-        _modify {
-            var value = slots[index].value.take()!
-            defer { slots[index].value = value }
-            yield &value
-        }
+        _modify { yield &slots[index].value! }
     }
 
     func key(at index: Int) -> [UInt8] { slots[index].key.bytes }
@@ -314,9 +311,14 @@ extension KeyTable where Value == Entry {
         return slotValue + entryValue
     }
 
-    /// An occupied slot's access word, read and written in place (no copy of the value).
+    /// An occupied slot's access word, read and written in place: `self[slot:]` would copy the
+    /// entry, retaining its value.
     @inline(__always)
-    func access(at index: Int) -> UInt32 { slots[index].value!.access }
+    func access(at index: Int) -> UInt32 { withValue(slot: index) { $0.access } }
+
+    /// The key's expiry (0: none), read in place like `access(at:)`.
+    @inline(__always)
+    func expireAt(at index: Int) -> Int64 { withValue(slot: index) { $0.expireAt } }
 
     @inline(__always)
     mutating func setAccess(_ access: UInt32, at index: Int) { slots[index].value!.access = access }

@@ -445,60 +445,28 @@ final class ScriptEngine {
             // Kept for the next call unless one call made it large.
             if request.frame.capacity <= Self.requestStorageLimit { requestStorage = request.frame }
         }
-        let resolution: CommandDispatch.Resolution
+        // A cached command skips the dispatcher (and its `Resolution`) entirely.
+        let handler: CommandHandler
+        let spec: CommandSpec
         if let cached = commands.lookup(state, at: 1), cached.spec.acceptsArgumentCount(Int(count)) {
-            resolution = .run(cached.handler, cached.spec)
+            (handler, spec) = (cached.handler, cached.spec)
         } else {
-            resolution = node.resolve(request)
-            if case .run(let handler, let spec) = resolution { commands.insert(state, at: 1, handler: handler, spec: spec) }
+            switch node.resolve(request) {
+            case .run(let resolvedHandler, let resolvedSpec):
+                commands.insert(state, at: 1, handler: resolvedHandler, spec: resolvedSpec)
+                (handler, spec) = (resolvedHandler, resolvedSpec)
+            case .refuse(let message, _):
+                lua_settop(state, 0)
+                return refuse(request, because: Self.scriptRefusal(message, of: request, allowsDeniedCommands), raising: raising)
+            }
         }
         lua_settop(state, 0)
-        let failure: String?
-        let notAllowed = "ERR This Redis command is not allowed from script"
-        switch resolution {
-        case .run(_, let spec) where spec.isNoScript && !allowsDeniedCommands:
-            failure = notAllowed
-        case .refuse where !allowsDeniedCommands && CommandTable.redis.resolve(request)?.spec.isNoScript == true:
-            // Refused for what it is, even where the node does not implement it (CLUSTER).
-            failure = notAllowed
-        case .refuse(let message, _):
-            // (Redis's lookup finds no command for a container's unknown subcommand either.)
-            if message.hasPrefix("ERR unknown command") || message.hasPrefix("ERR unknown subcommand") {
-                failure = "ERR Unknown Redis command called from script"
-            } else if message.hasPrefix("ERR wrong number of arguments") {
-                failure = "ERR Wrong number of args calling Redis command from script"
-            } else {
-                failure = message
-            }
-        case .run(let handler, let spec):
-            if let refusal = aclRefusal(spec, request: request, run: run) {
-                failure = refusal
-            } else if let refusal = admissionError(spec, run: run) {
-                failure = refusal
-            } else if spec.id == Self.xreadID || spec.id == Self.xreadgroupID,
-                case let words = (0..<request.argumentCount).map({ request.string($0).lowercased() }),
-                let streams = words.firstIndex(of: "streams"), words[..<streams].contains("block")
-            {
-                // A script cannot wait (Redis refuses the option rather than ignoring it).
-                failure = "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
-            } else {
-                let dirty = node.persistence.dirty
-                node.run(handler, spec: spec, request: request, client: client, spansCollected: true)
-                if node.persistence.dirty != dirty { run.wrote = true }
-                if spec.isWrite { run.wrote = true }
-                failure = nil
-            }
+        if let refusal = refusal(spec, request: request, run: run) {
+            return refuse(request, because: refusal, raising: raising)
         }
-        if let failure {
-            // Refused before it ran: an error of the script's command, counted once here.
-            node.errorReplies.record(failure)
-            if let spec = CommandTable.redis.resolve(request)?.spec { node.stats.commandRejections[spec.id] += 1 }
-            sg_lua_newtable(state)
-            lua_pushstring(state, failure)
-            lua_setfield(state, -2, "err")
-            markCounted()
-            return raising ? -1 : 1
-        }
+        let dirty = node.persistence.dirty
+        node.run(handler, spec: spec, request: request, client: client, spansCollected: true)
+        if spec.isWrite || node.persistence.dirty != dirty { run.wrote = true }
         // Read in place and cleared after: a copy would make the clear allocate a new buffer.
         defer { client.reply.clear() }
         guard lua_checkstack(state, 64) != 0 else { return raise("reached lua stack limit") }
@@ -508,6 +476,48 @@ final class ScriptEngine {
             return -1
         }
         return 1
+    }
+
+    /// Why the script may not run `spec` (resolved, arity checked) now; nil when it may.
+    private func refusal(_ spec: CommandSpec, request: RESPRequest, run: Run) -> String? {
+        if spec.isNoScript && !allowsDeniedCommands { return "ERR This Redis command is not allowed from script" }
+        if let refusal = aclRefusal(spec, request: request, run: run) { return refusal }
+        if let refusal = admissionError(spec, run: run) { return refusal }
+        // A script cannot wait (Redis refuses XREAD's BLOCK option rather than ignoring it).
+        if spec.flags.contains(.blocking), spec.id == Self.xreadID || spec.id == Self.xreadgroupID,
+            case let words = (0..<request.argumentCount).map({ request.string($0).lowercased() }),
+            let streams = words.firstIndex(of: "streams"), words[..<streams].contains("block")
+        {
+            return "ERR \(spec.name) command is not allowed with BLOCK option from scripts"
+        }
+        return nil
+    }
+
+    /// The error a script gets for a command the dispatcher refused (`message`), in the words Redis
+    /// uses for scripts.
+    private static func scriptRefusal(_ message: String, of request: RESPRequest, _ allowsDeniedCommands: Bool) -> String {
+        // Refused for what it is, even where the node does not implement it (CLUSTER).
+        if !allowsDeniedCommands && CommandTable.redis.resolve(request)?.spec.isNoScript == true {
+            return "ERR This Redis command is not allowed from script"
+        }
+        // (Redis's lookup finds no command for a container's unknown subcommand either.)
+        if message.hasPrefix("ERR unknown command") || message.hasPrefix("ERR unknown subcommand") {
+            return "ERR Unknown Redis command called from script"
+        }
+        if message.hasPrefix("ERR wrong number of arguments") { return "ERR Wrong number of args calling Redis command from script" }
+        return message
+    }
+
+    /// A command refused before it ran: an error of the script's command, counted once here, pushed
+    /// as an error table (raised by `redis.call`, returned by `redis.pcall`).
+    private func refuse(_ request: RESPRequest, because failure: String, raising: Bool) -> Int32 {
+        node.errorReplies.record(failure)
+        if let spec = CommandTable.redis.resolve(request)?.spec { node.stats.commandRejections[spec.id] += 1 }
+        sg_lua_newtable(state)
+        lua_pushstring(state, failure)
+        lua_setfield(state, -2, "err")
+        markCounted()
+        return raising ? -1 : 1
     }
 
     /// `redis.call`'s command lookup (`ScriptCommandCache`).
@@ -536,7 +546,6 @@ final class ScriptEngine {
 
     /// Why the running script may not run `spec` now, as Redis's `scriptCall` checks.
     private func admissionError(_ spec: CommandSpec, run: Run) -> String? {
-        if spec.isNoScript && !allowsDeniedCommands { return "ERR This Redis command is not allowed from script" }
         // A read-only script may not run what writes or may replicate (PUBLISH, PFCOUNT...).
         if run.readOnly && Node.writesOrMayReplicate(spec) { return "ERR Write commands are not allowed from read-only scripts." }
         if spec.isWrite, let refusal = node.admissionError(spec, client: client) { return refusal }
