@@ -69,15 +69,10 @@ enum ScriptingCommands {
         let sha: String
         let flags: ScriptFlags?
         if bySHA {
-            // Lowercased as the String is made (SHA1s are hex; `lowercased()` would make two).
-            let name = call.argument(1) { bytes in
-                String(unsafeUninitializedCapacity: bytes.count) { out in
-                    for index in 0..<bytes.count { out[index] = bytes[index] &- 65 < 26 ? bytes[index] | 0x20 : bytes[index] }
-                    return bytes.count
-                }
+            guard let found = call.argument(1, { engine.script(named: $0) }) else {
+                throw CommandError("NOSCRIPT No matching script. Please use EVAL.")
             }
-            guard let cached = engine.scripts[name] else { throw CommandError("NOSCRIPT No matching script. Please use EVAL.") }
-            (sha, flags) = (name, cached.flags)
+            (sha, flags) = found
         } else {
             switch engine.load(call.bytes(1)) {
             case .success(let loaded): (sha, flags) = loaded

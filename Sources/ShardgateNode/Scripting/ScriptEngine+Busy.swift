@@ -221,6 +221,6 @@ extension Node {
 /// The Lua hook of running scripts and of library code FUNCTION LOAD runs (one function for
 /// every state: the shim keeps one).
 let scriptHook: sg_lua_hook = { state in
-    guard let state, let engine = ScriptEngine.engine(of: state) else { return 0 }
-    return engine.hookTick() ? 1 : 0
+    guard let state else { return 0 }
+    return ScriptEngine.withEngine(of: state) { $0.hookTick() ? 1 : 0 } ?? 0
 }

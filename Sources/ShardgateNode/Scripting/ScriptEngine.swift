@@ -98,6 +98,7 @@ final class ScriptEngine {
     /// SCRIPT FLUSH, FUNCTION FLUSH: a new state with nothing loaded.
     func reset() {
         scripts = [:]
+        lastEvalSHA = nil
         commands.removeAll()
         sg_lua_close(state)
         state = Self.makeState()
@@ -135,13 +136,15 @@ final class ScriptEngine {
         lua_rawseti(state, sg_lua_registry(), slot.rawValue)
     }
 
-    /// The engine a state belongs to (`bind`), for the shim's callbacks and the hook.
-    static func engine(of state: OpaquePointer) -> ScriptEngine? {
+    /// Calls `body` with the engine a state belongs to (`bind`), for the shim's callbacks and the
+    /// hook; nil for a state without one. Unretained: the node owns its engines, which outlive
+    /// every call their scripts make.
+    static func withEngine<R>(of state: OpaquePointer, _ body: (ScriptEngine) -> R) -> R? {
         pushRegistry(state, .engine)
         let pointer = lua_touserdata(state, -1)
         sg_lua_pop(state, 1)
         guard let pointer else { return nil }
-        return Unmanaged<ScriptEngine>.fromOpaque(pointer).takeUnretainedValue()
+        return Unmanaged<ScriptEngine>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
     }
 
     private static func makeState() -> OpaquePointer {
@@ -243,6 +246,23 @@ final class ScriptEngine {
         return .success((sha, flags))
     }
 
+    /// The cached script EVALSHA names with `argument` (a SHA1 in any case), nil when none is.
+    func script(named argument: UnsafeRawBufferPointer) -> (sha: String, flags: ScriptFlags?)? {
+        if let last = lastEvalSHA, last.argument.elementsEqual(argument) { return (last.sha, last.flags) }
+        // Lowercased as the String is made (SHA1s are hex; `lowercased()` would make two).
+        let sha = String(unsafeUninitializedCapacity: argument.count) { out in
+            for index in 0..<argument.count { out[index] = argument[index] &- 65 < 26 ? argument[index] | 0x20 : argument[index] }
+            return argument.count
+        }
+        guard let cached = scripts[sha] else { return nil }
+        lastEvalSHA = (Array(argument), sha, cached.flags)
+        return (sha, cached.flags)
+    }
+
+    /// EVALSHA's last script, by its argument as sent: clients repeat one SHA1, which then costs
+    /// neither a String nor a hash. Cleared with the cache (`reset`).
+    private var lastEvalSHA: (argument: [UInt8], sha: String, flags: ScriptFlags?)?
+
     /// Runs a cached script with its keys and arguments, its reply (or error) to `run.caller`.
     func runScript(sha: String, keys: Range<Int>, arguments: Range<Int>, run: Run) {
         let base = lua_gettop(state)
@@ -275,11 +295,11 @@ final class ScriptEngine {
         running = run
         node.clients.blocking.transactionDepth += 1
         // The commands it runs see the time it started (keys do not expire while it runs).
-        node.commandTimeFrozen = true
+        node.freezeCommandTime()
         startHook()
         let status = lua_pcall(state, argumentCount, 1, handlerIndex)
         stopHook()
-        node.commandTimeFrozen = false
+        node.thawCommandTime()
         node.clients.blocking.transactionDepth -= 1
         let finished = running!
         running = nil
@@ -875,10 +895,8 @@ final class ScriptEngine {
 
 /// The shim's callback: finds the engine of the state and runs the function it names.
 private let scriptCallback: sg_lua_callback = { state, function in
-    guard let state, let engine = ScriptEngine.engine(of: state), let which = ScriptEngine.Function(rawValue: function) else {
-        return 0
-    }
-    return engine.callback(which)
+    guard let state, let which = ScriptEngine.Function(rawValue: function) else { return 0 }
+    return ScriptEngine.withEngine(of: state) { $0.callback(which) } ?? 0
 }
 
 

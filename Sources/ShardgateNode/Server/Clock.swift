@@ -31,8 +31,12 @@ enum Clock {
 
 /// The time a command runs at: Unix milliseconds read once when it starts, which its expiry checks
 /// compare with (Redis's cached command time). Derived from the monotonic reading that also times
-/// the command (commandstats). Within a client's pipelined batch the reading that ends one command
-/// starts the next, so a command there costs one clock read rather than two.
+/// the command (commandstats).
+///
+/// Where commands run back to back, the reading that ends one starts the next, so each costs one
+/// clock read rather than two: within a client's pipelined batch (the next command's parsing counts
+/// in its time), and within a script (the script's Lua code since its previous command counts in
+/// that command's time).
 struct CommandClock {
     private(set) var commandTime: Int64 = 0
     /// The monotonic microseconds the running command started at (a script's start, for its
@@ -41,24 +45,29 @@ struct CommandClock {
     /// Wall clock minus monotonic clock, in microseconds; re-read by the cron (`refresh`) so wall
     /// clock steps reach `commandTime` within a tick.
     private var wallClockOffset = Clock.wallClockOffset()
-    /// The reading that ended the batch's last command, while a batch runs (`beginBatch`).
+    /// The reading that ended the last command, while commands run back to back.
     private var carried: Int?
     private var inBatch = false
+    /// A script is running: its commands keep its `commandTime` and `commandStarted`.
+    private var frozen = false
 
     mutating func refresh() { wallClockOffset = Clock.wallClockOffset() }
 
-    /// A command starts: sets `commandTime`, returns the monotonic microseconds to time it with.
+    /// A command starts: sets `commandTime` (unless frozen), returns the monotonic microseconds to
+    /// time it with.
     mutating func startCommand() -> Int {
         let started = carried ?? Clock.monotonicMicroseconds()
+        guard !frozen else { return started }
         commandTime = (wallClockOffset + Int64(started)) / 1000
         commandStarted = started
         return started
     }
 
-    /// A command ends: the monotonic microseconds now, which the batch's next command starts at.
+    /// A command ends: the monotonic microseconds now, which the next command starts at when they
+    /// run back to back.
     mutating func endCommand() -> Int {
         let ended = Clock.monotonicMicroseconds()
-        if inBatch { carried = ended }
+        if inBatch || frozen { carried = ended }
         return ended
     }
 
@@ -71,6 +80,19 @@ struct CommandClock {
 
     mutating func endBatch() {
         inBatch = false
+        carried = nil
+    }
+
+    /// The running command starts a script: the commands it calls see the time it started, and
+    /// the first of them starts at that reading.
+    mutating func freeze() {
+        frozen = true
+        carried = commandStarted
+    }
+
+    /// The script ended: the command that ran it ends on a reading of its own.
+    mutating func thaw() {
+        frozen = false
         carried = nil
     }
 }

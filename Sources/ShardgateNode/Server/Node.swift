@@ -96,9 +96,10 @@ final class Node {
     private(set) var clock = CommandClock()
     /// Unix milliseconds when the running command started: what its expiry checks compare with.
     var commandTime: Int64 { clock.commandTime }
-    /// While a script runs: its commands keep the script's `commandTime`, as Redis freezes the
-    /// time a script sees.
-    var commandTimeFrozen = false
+    /// While a script runs, its commands keep the script's `commandTime`, as Redis freezes the time
+    /// a script sees (`CommandClock.freeze`).
+    func freezeCommandTime() { clock.freeze() }
+    func thawCommandTime() { clock.thaw() }
 
     func refreshWallClockOffset() { clock.refresh() }
     /// A client handler starts and ends running its parsed requests (`CommandClock.beginBatch`).
@@ -290,7 +291,7 @@ final class Node {
         }
         var call = CommandCall(
             node: self, client: client, request: request, spec: spec, spans: client.spans, keyHash: keyHash, big: big)
-        let started = commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.startCommand()
+        let started = clock.startCommand()
         beginPropagationScope(spec)
         let trackingScope = beginTrackingScope(client, request, spec)
         defer { endTrackingScope(trackingScope) }
@@ -304,7 +305,7 @@ final class Node {
         }
         if client.errorReplies != errorsBefore { stats.commandFailures[spec.id] += 1 }
         client.errorReplies = errorsBefore
-        let elapsed = (commandTimeFrozen ? Clock.monotonicMicroseconds() : clock.endCommand()) - started
+        let elapsed = clock.endCommand() - started
         stats.recordCall(spec.id, microseconds: elapsed)
         if monitorsCommands && !client.flags.isBlocked { commandFinished(call, microseconds: elapsed) }
         client.lastInteraction = commandTime
