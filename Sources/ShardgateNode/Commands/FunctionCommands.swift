@@ -22,10 +22,7 @@ enum FunctionCommands {
             call, at: 2, notInteger: CommandError("ERR Bad number of keys provided"))
         try ScriptingCommands.checkBeforeRun(call, flags: function.flags, readOnlyCommand: readOnly)
         call.node.feedMonitorsBeforeScript(call)
-        let run = ScriptEngine.Run(
-            caller: call.client, node: call.node, name: name, flags: function.flags,
-            readOnly: readOnly || function.flags.contains(.noWrites), startedAt: call.node.clock.commandStarted,
-            command: call.request)
+        let run = ScriptEngine.Run(call, name: name, flags: function.flags, readOnlyCommand: readOnly)
         engine.runFunction(name, keys: keys, arguments: arguments, run: run)
     }
 

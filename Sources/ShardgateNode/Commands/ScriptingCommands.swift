@@ -81,10 +81,7 @@ enum ScriptingCommands {
         }
         try checkBeforeRun(call, flags: flags, readOnlyCommand: readOnly)
         call.node.feedMonitorsBeforeScript(call)
-        let run = ScriptEngine.Run(
-            caller: call.client, node: call.node, name: sha, flags: flags ?? [],
-            readOnly: readOnly || flags?.contains(.noWrites) == true, startedAt: call.node.clock.commandStarted,
-            command: call.request)
+        let run = ScriptEngine.Run(call, name: sha, flags: flags ?? [], readOnlyCommand: readOnly)
         engine.runScript(sha: sha, keys: keys, arguments: arguments, run: run)
     }
 

@@ -55,14 +55,16 @@ final class ScriptEngine {
         /// the ACL commands that could change it cannot run inside a script.)
         let callerUnrestricted: Bool
 
-        init(caller: ClientConnection, node: Node, name: String, flags: ScriptFlags, readOnly: Bool, startedAt: Int, command: RESPRequest) {
-            self.caller = caller
-            self.callerUnrestricted = node.user(of: caller).unrestricted
+        /// The script or function `name` that `call` (EVAL..., FCALL..., `readOnlyCommand` for the
+        /// `_RO` forms) runs; it starts when the command did.
+        init(_ call: CommandCall, name: String, flags: ScriptFlags, readOnlyCommand: Bool) {
+            self.caller = call.client
+            self.callerUnrestricted = call.node.user(of: call.client).unrestricted
             self.name = name
             self.flags = flags
-            self.readOnly = readOnly
-            self.startedAt = startedAt
-            self.command = command
+            self.readOnly = readOnlyCommand || flags.contains(.noWrites)
+            self.startedAt = call.node.clock.commandStarted
+            self.command = call.request
         }
     }
 
