@@ -40,6 +40,8 @@ struct UpCommandTests {
             try await waitUntil("up serving", seconds: 20) {
                 (try? RedisTestClient(port: ports[0], timeoutSeconds: 1).command("PING")) == .status("PONG")
             }
+            // The proxy answers before `up` prints its topology, and the log is read from a pipe.
+            try await waitUntil("topology printed", seconds: 10) { process.log.contains("Shardgate is up.") }
             return process
         }
 
