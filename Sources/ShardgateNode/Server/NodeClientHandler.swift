@@ -45,7 +45,9 @@ final class NodeClientHandler: ChannelInboundHandler {
         client.handlerContext = context
         self.client = client
         parser.authenticated = client.authenticated
-        client.resume = { [weak self] in self?.processInput() }
+        // Unowned, not weak: a weak reference would give the handler a side table, and NIO's
+        // retain of it on every read would take the slow path. `channelInactive` clears it.
+        client.resume = { [unowned self] in self.processInput() }
         context.fireChannelActive()
     }
 
