@@ -53,18 +53,12 @@ struct KeyTable<Value> {
         var index = buckets[Int(hash) & (buckets.count - 1)]
         while index >= 0 {
             let i = Int(index)
-            if slots[i].key.withUnsafeBytes({ Self.equal($0, key) }) { return i }
+            if slots[i].key.withUnsafeBytes({ $0.sameBytes(as: key) }) { return i }
             index = slots[i].next
         }
         return nil
     }
 
-    @inline(__always)
-    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        guard a.count == b.count else { return false }
-        guard a.count > 0 else { return true }
-        return memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
-    }
 
     func find(_ key: [UInt8]) -> Int? {
         key.withUnsafeBytes { find($0) }
@@ -331,5 +325,15 @@ extension UInt64 {
         value = ((value >> 2) & 0x3333_3333_3333_3333) | ((value & 0x3333_3333_3333_3333) << 2)
         value = ((value >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((value & 0x0F0F_0F0F_0F0F_0F0F) << 4)
         return value.byteSwapped
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Byte equality with one `memcmp` (`elementsEqual` compares a byte at a time).
+    @inline(__always)
+    func sameBytes(as other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        guard count > 0 else { return true }
+        return memcmp(baseAddress!, other.baseAddress!, count) == 0
     }
 }

@@ -250,7 +250,7 @@ final class ScriptEngine {
 
     /// The cached script EVALSHA names with `argument` (a SHA1 in any case), nil when none is.
     func script(named argument: UnsafeRawBufferPointer) -> (sha: String, flags: ScriptFlags?)? {
-        if let last = lastEvalSHA, last.argument.elementsEqual(argument) { return (last.sha, last.flags) }
+        if let last = lastEvalSHA, last.argument.withUnsafeBytes({ $0.sameBytes(as: argument) }) { return (last.sha, last.flags) }
         // Lowercased as the String is made (SHA1s are hex; `lowercased()` would make two).
         let sha = String(unsafeUninitializedCapacity: argument.count) { out in
             for index in 0..<argument.count { out[index] = argument[index] &- 65 < 26 ? argument[index] | 0x20 : argument[index] }
