@@ -70,11 +70,12 @@ final class Database {
         case .recency:
             table.setAccess(AccessWord.recencyStamp(clock), at: slot)
         case .frequency:
-            table.setAccess(AccessWord.accessed(table.access(at: slot), now: clock, random: &accessRandom), at: slot)
+            let word = inPlace { $0.access(at: slot) }
+            table.setAccess(AccessWord.accessed(word, now: clock, random: &accessRandom), at: slot)
         }
     }
 
-    func access(slot: Int) -> UInt32 { table.access(at: slot) }
+    func access(slot: Int) -> UInt32 { inPlace { $0.access(at: slot) } }
 
     /// Sets the key's access word (RESTORE's IDLETIME and FREQ).
     func setAccess(slot: Int, _ word: UInt32) { table.setAccess(word, at: slot) }
@@ -96,7 +97,7 @@ final class Database {
         }
     }
     func expireAt(slot: Int) -> Int64 { inPlace { $0.expireAt(at: slot) } }
-    func key(at slot: Int) -> [UInt8] { table.key(at: slot) }
+    func key(at slot: Int) -> [UInt8] { inPlace { $0.key(at: slot) } }
 
     /// Replaces the value in `slot`; `keepTTL: false` also clears its expiry (as SET does).
     func replace(slot: Int, with value: Value, keepTTL: Bool = false) {
@@ -176,7 +177,7 @@ final class Database {
         var deleted = 0
         while deleted < limit, let first = expiryQueue.min, first.deadline <= now {
             let item = expiryQueue.removeMin()
-            guard let slot = table.find(item.key), table.expireAt(at: slot) == item.deadline else { continue }
+            guard let slot = currentSlot(of: item) else { continue }
             expire(slot: slot)
             deleted += 1
         }
@@ -186,8 +187,10 @@ final class Database {
     private func rebuildExpiryQueue() {
         var items: [ExpiryItem] = []
         items.reserveCapacity(expiresCount)
-        for slot in table.occupied where table.expireAt(at: slot) != 0 {
-            items.append(ExpiryItem(deadline: table.expireAt(at: slot), key: table.key(at: slot)))
+        inPlace { table in
+            for slot in table.occupied where table.expireAt(at: slot) != 0 {
+                items.append(ExpiryItem(deadline: table.expireAt(at: slot), key: table.key(at: slot)))
+            }
         }
         expiryQueue = Heap(items)
     }
@@ -205,16 +208,25 @@ final class Database {
             let items = expiryQueue.unordered
             guard !items.isEmpty else { break }
             let item = items[Int.random(in: 0..<items.count, using: &generator)]
-            if let slot = table.find(item.key), table.expireAt(at: slot) == item.deadline { return slot }
+            if let slot = currentSlot(of: item) { return slot }
             if attempt == 7 { rebuildExpiryQueue() }
         }
         return nil
     }
 
+    /// The slot of an expiry queue pair's key while the pair is current (the key is there, with
+    /// that deadline); nil for a stale pair.
+    private func currentSlot(of item: ExpiryItem) -> Int? {
+        inPlace { table in
+            guard let slot = table.find(item.key), table.expireAt(at: slot) == item.deadline else { return nil }
+            return slot
+        }
+    }
+
     /// The key whose TTL ends first (volatile-ttl eviction), nil when none has one.
     func soonestExpiringSlot() -> Int? {
         while let first = expiryQueue.min {
-            if let slot = table.find(first.key), table.expireAt(at: slot) == first.deadline { return slot }
+            if let slot = currentSlot(of: first) { return slot }
             expiryQueue.removeMin()
         }
         return nil

@@ -8,7 +8,7 @@ struct FunctionLibrary {
     func function(named name: String) -> Function? {
         if let function = functions[name] { return function }
         let lowered = name.lowercased()
-        return functions.first { $0.key.lowercased() == lowered }?.value
+        return functions.first { $0.key.utf8.count == name.utf8.count && $0.key.lowercased() == lowered }?.value
     }
 
     struct Function {
