@@ -622,8 +622,23 @@ final class ClientSession: ChannelInboundHandler {
 
     /// A reply from static bytes.
     func respond(_ reply: Machine.LocalReply) {
-        respond { $0.writeStaticString(reply.bytes) }
+        guard !slots.isEmpty else { return respond { $0.writeStaticString(reply.bytes) } }
+        appendSlot(.waiting)
+        hold(Self.sharedBuffer(reply), at: slots.count - 1)
     }
+
+    /// A local reply's bytes in a buffer made once and shared: a reply that must wait behind
+    /// others in its own slot (a pipelined transaction's `+QUEUED`) then costs no allocation.
+    private static func sharedBuffer(_ reply: Machine.LocalReply) -> ByteBuffer {
+        switch reply {
+        case .ok: return okBuffer
+        case .queued: return queuedBuffer
+        case .emptyArray: return emptyArrayBuffer
+        }
+    }
+    private static let okBuffer = ByteBuffer(staticString: Machine.LocalReply.ok.bytes)
+    private static let queuedBuffer = ByteBuffer(staticString: Machine.LocalReply.queued.bytes)
+    private static let emptyArrayBuffer = ByteBuffer(staticString: Machine.LocalReply.emptyArray.bytes)
 
     /// CROSSSLOT for keys that live in `groups` (counted; the groups named once each, in order).
     func respondCrossSlot(_ groups: [Int]) {
@@ -676,6 +691,12 @@ final class ClientSession: ChannelInboundHandler {
 
     /// The owning group of every key of `request`, in key order.
     func keyGroups(_ request: RESPRequest, spec: CommandSpec) -> KeyGroups {
+        if let keyIndex = spec.singleKeyIndex {
+            guard let group = request.withArgument(keyIndex, { loop.group(forKey: $0) }) else {
+                return .failed(ProxyErrors.noGroup(spec.name))
+            }
+            return .groups([group])
+        }
         let spans = request.allSpans()
         var sortPatterns = false
         let found = request.frame.withUnsafeReadableBytes { bytes -> KeyGroups in

@@ -18,6 +18,7 @@ struct Transaction {
     /// `group`: the group the client watches keys in, which the transaction must stay in.
     init(group: Int? = nil) {
         self.group = group
+        frames.reserveCapacity(4)
     }
 
     /// Queues `frame`, whose keys live in `keyGroups` (empty for a keyless command). Returns the
