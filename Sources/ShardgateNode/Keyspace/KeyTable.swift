@@ -59,7 +59,6 @@ struct KeyTable<Value> {
         return nil
     }
 
-
     func find(_ key: [UInt8]) -> Int? {
         key.withUnsafeBytes { find($0) }
     }
