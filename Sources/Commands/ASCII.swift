@@ -1,10 +1,10 @@
 /// Byte helpers for command names and arguments. Redis compares names and
 /// keywords with `strcasecmp` (ASCII only); everything here works on raw
 /// bytes without creating Strings.
-enum ASCII {
+public enum ASCII {
     /// Lowercases A-Z only; other bytes (including '|' vs '\\') stay distinct.
-    @inline(__always)
-    static func lower(_ byte: UInt8) -> UInt8 {
+    @inlinable @inline(__always)
+    public static func lower(_ byte: UInt8) -> UInt8 {
         byte &- 65 < 26 ? byte | 0x20 : byte
     }
 

@@ -384,9 +384,14 @@ final class ClientSession: ChannelInboundHandler {
         } else {
             var reply = ByteBuffer()
             build(&reply)
-            appendSlot(.waiting, command: command)
-            hold(reply, at: slots.count - 1)
+            holdBehindPending(reply, command: command)
         }
+    }
+
+    /// A local reply that replies still due from backends come before: it waits in a slot of its own.
+    private func holdBehindPending(_ reply: ByteBuffer, command: Int32) {
+        appendSlot(.waiting, command: command)
+        hold(reply, at: slots.count - 1)
     }
 
     func respondError(_ message: String) {
@@ -623,8 +628,7 @@ final class ClientSession: ChannelInboundHandler {
     /// A reply from static bytes.
     func respond(_ reply: Machine.LocalReply) {
         guard !slots.isEmpty else { return respond { $0.writeStaticString(reply.bytes) } }
-        appendSlot(.waiting)
-        hold(Self.sharedBuffer(reply), at: slots.count - 1)
+        holdBehindPending(Self.sharedBuffer(reply), command: currentCommand)
     }
 
     /// A local reply's bytes in a buffer made once and shared: a reply that must wait behind

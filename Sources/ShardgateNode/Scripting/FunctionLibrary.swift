@@ -1,14 +1,15 @@
+import Commands
+
 /// A library of functions (FUNCTION LOAD): its code and what it registered.
 struct FunctionLibrary {
     let name: String
     let code: [UInt8]
     var functions: [String: Function] = [:]
 
-    /// The function of that name, compared without case as Redis's function dictionary does.
+    /// The function of that name, compared without ASCII case as Redis's function dictionary does.
     func function(named name: String) -> Function? {
         if let function = functions[name] { return function }
-        let lowered = name.lowercased()
-        return functions.first { $0.key.utf8.count == name.utf8.count && $0.key.lowercased() == lowered }?.value
+        return functions.first { $0.key.utf8.elementsEqual(name.utf8) { ASCII.lower($0) == ASCII.lower($1) } }?.value
     }
 
     struct Function {

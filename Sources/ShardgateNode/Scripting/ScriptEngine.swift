@@ -253,7 +253,7 @@ final class ScriptEngine {
         if let last = lastEvalSHA, last.argument.withUnsafeBytes({ $0.sameBytes(as: argument) }) { return (last.sha, last.flags) }
         // Lowercased as the String is made (SHA1s are hex; `lowercased()` would make two).
         let sha = String(unsafeUninitializedCapacity: argument.count) { out in
-            for index in 0..<argument.count { out[index] = argument[index] &- 65 < 26 ? argument[index] | 0x20 : argument[index] }
+            for index in 0..<argument.count { out[index] = ASCII.lower(argument[index]) }
             return argument.count
         }
         guard let cached = scripts[sha] else { return nil }
