@@ -234,6 +234,25 @@ struct NodeReplicationTests {
         #expect(try Self.counter(first.port, "sync_full") == 0)
     }
 
+    /// A promoted replica that no replica has joined yet keeps its backlog and its old history
+    /// for `repl-backlog-ttl` from the promotion, as Redis does; counted from the node's start, the
+    /// next cron freed them at once, and the failed-over replicas resynchronised in full.
+    @Test func aPromotedReplicaKeepsItsBacklogForTheTTL() async throws {
+        let master = try await startNode()
+        defer { master.stop() }
+        let replica = try await startNode(["--replicaof", "127.0.0.1", "\(master.port)"])
+        defer { replica.stop() }
+        try await Self.waitForLink(replica.port)
+        let oldID = try Self.info(master.port, "replication")["master_replid"]
+        #expect(try replica.client().command("REPLICAOF", "NO", "ONE") == .status("OK"))
+        // Several cron ticks (10 a second) with no replica connected.
+        try await Task.sleep(for: .milliseconds(600))
+        let promoted = try Self.info(replica.port, "replication")
+        #expect(promoted["master_replid2"] == oldID)
+        #expect(promoted["repl_backlog_active"] == "1")
+        #expect(promoted["second_repl_offset"] != "-1")
+    }
+
     // 5. Real redis-sentinel manages shardgate nodes; the proxy follows the failover.
     @Test(.enabled(if: TestEnvironment.canRun("redis-sentinel")))
     func sentinelFailsOverShardgateNodesAndTheProxyFollows() async throws {

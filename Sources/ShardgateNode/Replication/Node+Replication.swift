@@ -32,6 +32,10 @@ extension Node {
         for database in keyspace.databases { database.deletesExpiredKeys = true }
         replication.identity.startNewHistory()
         ensureBacklog()
+        // The backlog's time to live counts from now, as in Redis: counted from the node's start,
+        // the next cron would free the backlog (and the old history with it) before the failed-over
+        // replicas reconnect, and they would all resynchronise in full.
+        replication.noReplicasSince = now
         logger.notice("replication stopped: this node is a master", metadata: ["id": "\(replication.identity.replicationID)"])
     }
 

@@ -25,8 +25,9 @@ final class ReplicationState {
     /// `repl-diskless-sync-delay` so more replicas can share it).
     var waitingSince: Int64?
     var lastPingSent: Int64 = 0
-    /// When the last replica left (the backlog is freed `repl-backlog-ttl` seconds later).
-    var noReplicasSince: Int64 = 0
+    /// Since when this master has had no replica (the backlog is freed `repl-backlog-ttl` seconds
+    /// later): when the last one left, when the node started, or when it was promoted.
+    var noReplicasSince: Int64 = Clock.milliseconds()
     /// The empty-master guard refused a full resync: from which master history, and when.
     var refusedEmptyMaster: (replicationID: String, at: Int64)?
     var refusedEmptyMasterCount = 0
