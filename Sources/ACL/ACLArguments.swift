@@ -34,10 +34,30 @@ package struct ACLArguments {
             if let store = words.firstIndex(of: "store"), store + 3 < values.count {
                 keys.append((store + 3, [.overwrite, .update]))
             }
+        case "migrate":
+            keys = migrateKeyIndices().map { ($0, [.readWrite, .access, .delete]) }
         default:
             break
         }
         return keys
+    }
+
+    /// MIGRATE's keys, which its key specs leave incomplete (Redis finds them by hand too):
+    /// argument 3, or, when that is empty, every argument after the KEYS option. AUTH's password
+    /// and AUTH2's user and password are skipped while looking for it; with a key given as
+    /// well, KEYS names none.
+    private func migrateKeyIndices() -> Range<Int> {
+        guard values.count > 3 else { return 0..<0 }
+        var index = 6
+        while index < values.count {
+            switch string(index).lowercased() {
+            case "keys": return values[3].isEmpty ? index + 1..<values.count : 0..<0
+            case "auth": index += 2
+            case "auth2": index += 3
+            default: index += 1
+            }
+        }
+        return 3..<4
     }
 
     private func withPointers<T>(_ body: ([UnsafeRawBufferPointer]) -> T) -> T {

@@ -233,6 +233,9 @@ package struct ACLSelector {
 
     // MARK: - Checking
 
+    /// `allkeys`, or a `*` pattern that grants reading.
+    package var readsEveryKey: Bool { allKeys || keys.contains { $0.read && $0.pattern == [UInt8(ascii: "*")] } }
+
     /// Why this selector refuses the command: the denial and the argument it is about.
     package func check(_ spec: CommandSpec, _ arguments: ACLArguments) -> ACLDenial? {
         if !allowed[spec.id] && !spec.flags.contains(.noAuth) {

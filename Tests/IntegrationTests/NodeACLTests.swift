@@ -154,6 +154,41 @@ struct NodeACLTests {
         for (expected, actual) in zip(redis, node) { #expect(actual == expected) }
     }
 
+    /// Keys a command names only while it runs (SORT's BY and GET patterns) need read access to
+    /// every key; MIGRATE's keys are argument 3 or those after KEYS.
+    @Test func keysFoundInsideCommandsAsRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let admin = try RedisTestClient(port: port)
+            let user = try RedisTestClient(port: port)
+            var replies: [String] = []
+            func record(_ client: RedisTestClient, _ words: [String]) {
+                replies.append("\(words.joined(separator: " ")) -> \((try? client.command(words.map { Array($0.utf8) })).map(\.description) ?? "?")")
+            }
+            func record(_ client: RedisTestClient, _ words: String...) { record(client, words) }
+            record(admin, "SET", "w1", "2")
+            record(admin, "RPUSH", "list", "1", "2")
+            record(admin, "ACL", "SETUSER", "sorter", "on", "nopass", "(+sort +eval ~list)")
+            record(user, "AUTH", "sorter", "x")
+            for keys in ["~w*", "%W~*", "%R~*", "allkeys"] {
+                record(admin, "ACL", "SETUSER", "sorter", "reset", "on", "nopass", "(+sort +eval ~list \(keys))")
+                record(user, "SORT", "list", "BY", "w*")
+                record(user, "SORT", "list", "BY", "nosort")
+                record(user, "SORT", "list", "GET", "#")
+                record(user, "SORT", "list", "GET", "w*")
+                record(user, "EVAL", "return redis.pcall('sort', KEYS[1], 'by', 'w*')", "1", "list")
+            }
+            record(admin, "ACL", "SETUSER", "mover", "on", "nopass", "+@all", "%R~read*", "%W~write*", "%RW~rw*")
+            for tail in [["rw", "0", "500"], ["read", "0", "500"], ["", "0", "500", "KEYS", "rw"], ["", "0", "500", "KEYS", "rw", "read"],
+                         ["", "0", "500", "AUTH", "KEYS", "KEYS", "write"], ["", "0", "500", "AUTH2", "KEYS", "p", "KEYS", "rw"],
+                         ["rw", "0", "500", "KEYS", "read"], ["", "0", "500", "COPY", "REPLACE", "KEYS", "write"]] {
+                record(admin, ["ACL", "DRYRUN", "mover", "MIGRATE", "h", "1"] + tail)
+            }
+            return replies
+        }) else { return }
+        #expect(node.count == redis.count)
+        for (expected, actual) in zip(redis, node) { #expect(actual == expected) }
+    }
+
     /// `requirepass` is the default user's password; HELLO AUTH and CLIENT LIST's `user=`.
     @Test func requirepassAndHelloAsRedis() async throws {
         guard let (redis, node) = try await both(["--requirepass", "topsecret"], { port in

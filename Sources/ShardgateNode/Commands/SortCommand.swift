@@ -3,6 +3,7 @@ import Glibc
 #else
 import Darwin
 #endif
+import ACL
 import DequeModule
 
 /// SORT and SORT_RO as Redis 7.0 runs them (`sort.c`): the elements of a list, set or sorted set,
@@ -18,6 +19,14 @@ enum SortCommand {
 
     static func sort(_ call: inout CommandCall) throws(CommandError) { try run(&call, readOnly: false) }
     static func sortReadOnly(_ call: inout CommandCall) throws(CommandError) { try run(&call, readOnly: true) }
+
+    /// Whether the user may read every key, which BY and GET patterns need: the keys they name
+    /// are only known while sorting (Redis's check, made once per command).
+    private static func readsEveryKey(_ call: CommandCall, cache: inout Bool?) -> Bool {
+        let answer = call.node.keyPermissionUser(of: call.client)?.readsEveryKey(running: call.spec, ACLArguments(call.request)) ?? true
+        cache = answer
+        return answer
+    }
 
     /// One element to sort: itself, and its weight (a number, or the text ALPHA BY compares).
     private struct Item {
@@ -35,6 +44,7 @@ enum SortCommand {
         var dontSort = false
         var storeIndex: Int?
         var getPatterns: [[UInt8]] = []
+        var readsEveryKey: Bool?
         var index = 2
         while index < call.count {
             let remaining = call.count - index - 1
@@ -54,10 +64,17 @@ enum SortCommand {
             } else if call.matches(index, "by"), remaining >= 1 {
                 let pattern = call.bytes(index + 1)
                 // A pattern without `*` (as C sees the text) names no per-element key: no sorting.
-                if !cText(pattern).contains(UInt8(ascii: "*")) { dontSort = true }
+                if !cText(pattern).contains(UInt8(ascii: "*")) {
+                    dontSort = true
+                } else if !(readsEveryKey ?? Self.readsEveryKey(call, cache: &readsEveryKey)) {
+                    throw CommandError("ERR BY option of SORT denied due to insufficient ACL permissions.")
+                }
                 byPattern = pattern
                 index += 1
             } else if call.matches(index, "get"), remaining >= 1 {
+                guard readsEveryKey ?? Self.readsEveryKey(call, cache: &readsEveryKey) else {
+                    throw CommandError("ERR GET option of SORT denied due to insufficient ACL permissions.")
+                }
                 getPatterns.append(call.bytes(index + 1))
                 index += 1
             } else {

@@ -292,6 +292,8 @@ final class ScriptEngine {
         client.database = caller.database
         client.protocolVersion = 2
         client.flags.isMaster = caller.flags.isMaster
+        // Its commands run as the caller's user where a command asks (SORT's BY and GET).
+        client.user = caller.user
         client.reply.clear()
         replicationFlags = 3
         running = run

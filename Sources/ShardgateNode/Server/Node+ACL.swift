@@ -8,6 +8,14 @@ import RedisText
 extension Node {
     func user(of client: ClientConnection) -> ACLUser { client.user ?? access.defaultUser }
 
+    /// The user whose key permissions a command of `client` is held to inside the command (SORT's
+    /// BY and GET), or nil for the node's own clients, which Redis runs with no user: the
+    /// master's link and the append-only file being replayed. A script's commands have its caller's.
+    func keyPermissionUser(of client: ClientConnection) -> ACLUser? {
+        if client.flags.isMaster || (client.channel is DetachedChannel && !client.flags.isScript) { return nil }
+        return user(of: client)
+    }
+
     /// The NOPERM error for a command `client`'s user may not run (logged), or nil.
     func aclRefusal(_ spec: CommandSpec, request: RESPRequest, client: ClientConnection) -> String? {
         // What the master sends is applied whatever the default user may do (as in Redis).
