@@ -103,6 +103,53 @@ struct NodeMemoryTests {
         #expect(try Self.number(client, "stats", "evicted_keys") == 0)
     }
 
+    /// MEMORY STATS has Redis's fields in Redis's order, and its figures follow the data; HELP and
+    /// PURGE answer as Redis's; DOCTOR and MALLOC-STATS answer with text (the node's own).
+    @Test func memorySubcommandsAnswerAsRedis() async throws {
+        func statsFields(_ client: RedisTestClient) throws -> [(String, Reply)] {
+            guard case .array(let items?) = try client.command("MEMORY", "STATS") else { return [] }
+            return stride(from: 0, to: items.count - 1, by: 2).map { (items[$0].string ?? "?", items[$0 + 1]) }
+        }
+        func integer(_ fields: [(String, Reply)], _ name: String) -> Int? {
+            guard case .integer(let value)? = fields.first(where: { $0.0 == name })?.1 else { return nil }
+            return value
+        }
+        guard let redis = try await start(.redis), let node = try await start(.node) else { return }
+        defer { redis.stop(); node.stop() }
+        let redisClient = try RedisTestClient(port: redis.port)
+        let nodeClient = try RedisTestClient(port: node.port)
+        for client in [redisClient, nodeClient] {
+            try Self.fill(client, "k", 2_000)
+            _ = try client.command("SET", "volatile", "v", "EX", "100")
+        }
+        let redisFields = try statsFields(redisClient)
+        let nodeFields = try statsFields(nodeClient)
+        #expect(nodeFields.map(\.0) == redisFields.map(\.0))
+        #expect(integer(nodeFields, "keys.count") == 2_001 && integer(redisFields, "keys.count") == 2_001)
+        let total = try #require(integer(nodeFields, "total.allocated"))
+        let startup = try #require(integer(nodeFields, "startup.allocated"))
+        let dataset = try #require(integer(nodeFields, "dataset.bytes"))
+        #expect(startup > 0 && total - startup > 2_000_000, "2,000 x 1 KB: \(startup) -> \(total)")
+        #expect(dataset > 2_000_000 && dataset < total, "dataset.bytes \(dataset) of \(total)")
+        #expect(integer(nodeFields, "peak.allocated")! >= total)
+        if case .array(let database?)? = nodeFields.first(where: { $0.0 == "db.0" })?.1 {
+            #expect(database.count == 6)
+            #expect(database[1] != .integer(0), "the key table's arrays count")
+        } else {
+            Issue.record("no db.0 map")
+        }
+        for subcommand in ["HELP", "PURGE"] {
+            #expect(try nodeClient.command("MEMORY", subcommand) == redisClient.command("MEMORY", subcommand))
+        }
+        for subcommand in ["DOCTOR", "MALLOC-STATS"] {
+            guard case .bulk(let text?) = try nodeClient.command("MEMORY", subcommand) else {
+                Issue.record("MEMORY \(subcommand) gave no text")
+                continue
+            }
+            #expect(!text.isEmpty)
+        }
+    }
+
     // MARK: - OOM refusal
 
     /// noeviction over the limit: writes get Redis's exact OOM error, reads and deletions still run,

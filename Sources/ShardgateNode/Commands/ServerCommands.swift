@@ -3,7 +3,8 @@ import Config
 import RedisText
 
 /// Server-wide commands: INFO, CONFIG, TIME, SHUTDOWN, LASTSAVE; DEBUG (`DebugCommands`), MEMORY USAGE
-/// (`MemoryUsage`) and OBJECT REFCOUNT/IDLETIME/FREQ (`ObjectCommands`) are registered here too.
+/// (`MemoryUsage`) and its other subcommands (`MemoryCommands`), and OBJECT REFCOUNT/IDLETIME/FREQ
+/// (`ObjectCommands`) are registered here too.
 enum ServerCommands {
     static var all: [(String, CommandHandler)] {[
         ("info", .init(info)), ("config|get", .init(configGet)), ("config|set", .init(configSet)), ("config|resetstat", .init(configResetStat)),
@@ -11,7 +12,7 @@ enum ServerCommands {
         ("lastsave", .init(lastsave)), ("memory|usage", .init(MemoryUsage.command)),
         ("object|refcount", .init(ObjectCommands.objectRefcount)), ("object|idletime", .init(ObjectCommands.objectIdletime)),
         ("object|freq", .init(ObjectCommands.objectFreq)),
-    ]}
+    ] + MemoryCommands.all}
 
     static func info(_ call: inout CommandCall) throws(CommandError) {
         let sections = (1..<call.count).map { call.string($0) }

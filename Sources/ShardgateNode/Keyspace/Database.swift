@@ -32,6 +32,9 @@ final class Database {
     }
 
     var count: Int { table.count }
+    /// The key table's arrays and the expiry queue's entries, in bytes (MEMORY STATS's overheads).
+    var tableBytes: Int { table.tableBytes }
+    var expiryQueueBytes: Int { expiryQueue.count * MemoryLayout<ExpiryItem>.stride }
 
     /// The slot of a live key, deleting it first if it has expired. `hash`: the key's table hash,
     /// when already known.

@@ -121,6 +121,9 @@ struct KeyTable<Value> {
 
     func key(at index: Int) -> [UInt8] { slots[index].key.bytes }
 
+    /// Bytes of the table's own arrays, buckets and slots, whatever they hold (MEMORY STATS).
+    var tableBytes: Int { buckets.capacity * MemoryLayout<Int32>.stride + slots.capacity * MemoryLayout<Slot>.stride }
+
     /// Lends the bytes of the key in slot `index` to `body` (no copy for long keys, none on the heap
     /// for short ones).
     @inline(__always)

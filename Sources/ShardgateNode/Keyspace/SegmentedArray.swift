@@ -18,6 +18,9 @@ struct SegmentedArray<Element> {
 
     init() {}
 
+    /// Elements the segments have room for (MEMORY STATS's table overhead).
+    var capacity: Int { segments.reduce(0) { $0 + $1.capacity } }
+
     var indices: Range<Int> { 0..<count }
 
     /// (The two arrays' own bounds checks catch any index outside `0..<count`: a negative one

@@ -19,6 +19,9 @@ final class MemoryState {
     /// `used` holds estimated growth (`addEstimate`) since the last measurement.
     private(set) var estimated = false
     var peak = 0
+    /// The allocator's bytes in use when the node had started, before loading its data (MEMORY
+    /// STATS's `startup.allocated`).
+    var startup = 0
     /// Monotonic microseconds after which `used` is measured again.
     var nextMeasurement = 0
     /// Monotonic microseconds after which a measurement keeps within 5% of the time.

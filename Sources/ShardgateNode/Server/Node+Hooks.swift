@@ -55,6 +55,7 @@ extension Node {
 
     /// Before serving: load the RDB or AOF named by the settings.
     func loadPersistedData() throws {
+        memory.startup = MemoryState.heapInUse()
         prepareForForking()
         try loadDataFromDisk()
     }

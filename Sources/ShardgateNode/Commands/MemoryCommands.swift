@@ -1,0 +1,155 @@
+import CMallocInfo
+
+/// MEMORY STATS, DOCTOR, MALLOC-STATS, PURGE and HELP (MEMORY USAGE is `MemoryUsage`).
+///
+/// The figures come from what the node measures: the C allocator's bytes in use (as INFO's
+/// `used_memory`), the process's RSS, and the sizes of the structures the node keeps beside the
+/// data. The allocator is glibc's, not jemalloc, so it has no active/resident split: its three
+/// `allocator.*` figures are the bytes in use, the same again, and the RSS.
+enum MemoryCommands {
+    static var all: [(String, CommandHandler)] {[
+        ("memory|stats", .init(stats)), ("memory|doctor", .init(doctor)), ("memory|malloc-stats", .init(mallocStats)),
+        ("memory|purge", .init(purge)), ("memory|help", .init(help)),
+    ]}
+
+    /// What the node's memory goes to, in Redis's fields and order.
+    struct Overview {
+        var peak = 0
+        var total = 0
+        var startup = 0
+        var backlog = 0
+        var replicaClients = 0
+        var normalClients = 0
+        var scripts = 0
+        var functions = 0
+        /// (database, key table bytes, expiry queue bytes) of each database holding keys.
+        var databases: [(index: Int, main: Int, expires: Int)] = []
+        var keys = 0
+        var rss = 0
+
+        var overhead: Int {
+            startup + backlog + replicaClients + normalClients + scripts + functions
+                + databases.reduce(0) { $0 + $1.main + $1.expires }
+        }
+        /// What the node uses beyond what it started with.
+        var net: Int { max(0, total - startup) }
+        var dataset: Int { max(0, total - overhead) }
+
+        init(_ node: Node) {
+            total = node.memory.measure()
+            peak = max(node.memory.peak, total)
+            startup = node.memory.startup
+            backlog = node.replication.backlog?.historyLength ?? 0
+            for client in node.clients.connected.values {
+                let buffers = node.unsentReplyBytes(client) + client.pendingInputBytes
+                if client.flags.isReplica { replicaClients += buffers } else { normalClients += buffers }
+            }
+            scripts = node.scripts.scripts.values.reduce(0) { $0 + $1.body.count }
+            functions = node.functions.libraries.values.reduce(0) { $0 + $1.code.count }
+            for database in node.keyspace.databases where database.count > 0 {
+                databases.append((database.index, database.tableBytes, database.expiryQueueBytes))
+                keys += database.count
+            }
+            rss = NodeInfo.memoryUsage().rss
+        }
+    }
+
+    static func stats(_ call: inout CommandCall) throws(CommandError) {
+        let memory = Overview(call.node)
+        let client = call.client
+        func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
+        client.mapHeader(27 + memory.databases.count)
+        let counts: [(String, Int)] = [
+            ("peak.allocated", memory.peak), ("total.allocated", memory.total), ("startup.allocated", memory.startup),
+            ("replication.backlog", memory.backlog), ("clients.slaves", memory.replicaClients),
+            ("clients.normal", memory.normalClients), ("cluster.links", 0), ("aof.buffer", 0),
+            ("lua.caches", memory.scripts), ("functions.caches", memory.functions),
+        ]
+        for (name, value) in counts {
+            client.bulk(name)
+            client.integer(value)
+        }
+        for database in memory.databases {
+            client.bulk("db.\(database.index)")
+            client.mapHeader(3)
+            client.bulk("overhead.hashtable.main")
+            client.integer(database.main)
+            client.bulk("overhead.hashtable.expires")
+            client.integer(database.expires)
+            client.bulk("overhead.hashtable.slot-to-keys")
+            client.integer(0)
+        }
+        let rest: [(String, Double?, Int?)] = [
+            ("overhead.total", nil, memory.overhead), ("keys.count", nil, memory.keys),
+            ("keys.bytes-per-key", nil, memory.keys > 0 ? memory.net / memory.keys : 0),
+            ("dataset.bytes", nil, memory.dataset), ("dataset.percentage", ratio(memory.dataset, memory.net) * 100, nil),
+            ("peak.percentage", ratio(memory.total, memory.peak) * 100, nil),
+            ("allocator.allocated", nil, memory.total), ("allocator.active", nil, memory.total),
+            ("allocator.resident", nil, memory.rss),
+            ("allocator-fragmentation.ratio", 1, nil), ("allocator-fragmentation.bytes", nil, 0),
+            ("allocator-rss.ratio", ratio(memory.rss, memory.total), nil), ("allocator-rss.bytes", nil, memory.rss - memory.total),
+            ("rss-overhead.ratio", 1, nil), ("rss-overhead.bytes", nil, 0),
+            ("fragmentation", ratio(memory.rss, memory.total), nil), ("fragmentation.bytes", nil, memory.rss - memory.total),
+        ]
+        for (name, double, integer) in rest {
+            client.bulk(name)
+            if let double { client.double(double) } else { client.integer(integer ?? 0) }
+        }
+    }
+
+    /// A short report of what looks wrong, from the same figures: a peak well above today's use,
+    /// RSS far above the bytes in use, or client buffers that hold much of the memory.
+    static func doctor(_ call: inout CommandCall) throws(CommandError) {
+        let memory = Overview(call.node)
+        guard memory.total >= 5 * 1024 * 1024 else {
+            return call.client.verbatim(
+                "This node uses too little memory (under 5 MB) for its memory report to mean anything. Ask again once it holds some data.\n")
+        }
+        var findings: [String] = []
+        if memory.peak > memory.total * 3 / 2 {
+            findings.append("Peak memory: at its peak the node used \(memory.peak) bytes, more than 150% of the \(memory.total) it uses now. The allocator may not have given that memory back to the system (MEMORY PURGE asks it to).")
+        }
+        if memory.rss > memory.total * 7 / 5 && memory.rss - memory.total > 10 * 1024 * 1024 {
+            findings.append("High fragmentation: the process's RSS is \(memory.rss) bytes for \(memory.total) bytes in use. MEMORY PURGE may give some of it back.")
+        }
+        let clients = max(1, call.node.clients.connected.count)
+        if memory.normalClients / clients > 200 * 1024 {
+            findings.append("Big client buffers: normal clients hold \(memory.normalClients) bytes of unsent replies and unread requests, over 200 KB each on average: slow readers or big pipelines.")
+        }
+        if memory.replicaClients > 10 * 1024 * 1024 {
+            findings.append("Big replica buffers: replicas hold \(memory.replicaClients) bytes of unsent replication stream: a replica is slow or its link is.")
+        }
+        guard !findings.isEmpty else {
+            return call.client.verbatim("No memory problem found: the figures of MEMORY STATS look healthy.\n")
+        }
+        call.client.verbatim("The node's memory shows \(findings.count) possible problem(s):\n\n"
+            + findings.map { " * \($0)\n" }.joined())
+    }
+
+    /// glibc's allocator keeps no statistics in this form (Redis answers the same without jemalloc).
+    static func mallocStats(_ call: inout CommandCall) throws(CommandError) {
+        call.client.bulk("Stats not supported for the current allocator")
+    }
+
+    /// Gives the memory the allocator holds free back to the system (`malloc_trim`).
+    static func purge(_ call: inout CommandCall) throws(CommandError) {
+        shardgate_release_free_memory()
+        call.client.ok()
+    }
+
+    static func help(_ call: inout CommandCall) throws(CommandError) {
+        call.client.helpReply("MEMORY", [
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ])
+    }
+}
