@@ -236,6 +236,22 @@ struct NodeIntrospectionTests {
         #expect(redis.last == "\"v\"")
     }
 
+    /// A standalone server's answers to cluster and module commands, and the HELP of containers
+    /// whose subcommands are answered elsewhere.
+    @Test func standaloneCommandsAnswerAsRedis() async throws {
+        guard let (redis, node) = try await both([], { port in
+            let client = try RedisTestClient(port: port)
+            let commands: [[String]] = [
+                ["CLUSTER", "INFO"], ["CLUSTER", "SLOTS"], ["CLUSTER", "KEYSLOT", "k"], ["READONLY"], ["READWRITE"], ["ASKING"],
+                ["MODULE", "LIST"], ["CLIENT", "HELP"], ["COMMAND", "HELP"], ["CONFIG", "HELP"], ["OBJECT", "HELP"],
+                ["PUBSUB", "HELP"], ["MODULE", "HELP"], ["CLUSTER", "NOSUCH"],
+            ]
+            return try commands.map { "\($0.joined(separator: " ")) -> \(try client.command($0.map { Array($0.utf8) }))" }
+        }) else { return }
+        #expect(node.count == redis.count)
+        for (expected, actual) in zip(redis, node) { #expect(actual == expected) }
+    }
+
     /// A silenced reply of megabytes is dropped whole, never sent in part.
     @Test func silencedLargeReplyIsDroppedWhole() async throws {
         guard let (redis, node) = try await both([], { port in

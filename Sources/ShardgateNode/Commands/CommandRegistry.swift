@@ -12,7 +12,7 @@ enum CommandRegistry {
             HashCommands.all, ListCommands.all, SetCommands.all, SortedSetCommands.all,
             PersistenceCommands.all, GeoCommands.all, HyperLogLogCommands.all, BitmapCommands.all,
             DumpRestoreCommands.all, SortCommand.all, LCSCommand.all, StreamCommands.all, ClientCommands.all,
-            MonitoringCommands.all, ScriptingCommands.all, FunctionCommands.all, MigrateCommand.all,
+            MonitoringCommands.all, ScriptingCommands.all, FunctionCommands.all, MigrateCommand.all, StandaloneCommands.all,
         ]
         for group in groups {
             for (name, handler) in group {
