@@ -54,46 +54,58 @@ enum MemoryCommands {
         }
     }
 
+    /// One figure of MEMORY STATS: bytes or a count (an integer), a ratio or a percentage (a
+    /// double), or a database's map of its table overheads.
+    enum Figure {
+        case integer(Int)
+        case double(Double)
+        case database(main: Int, expires: Int)
+    }
+
+    /// MEMORY STATS's fields in Redis's order.
+    static func figures(_ memory: Overview) -> [(String, Figure)] {
+        func ratio(_ a: Int, _ b: Int) -> Figure { .double(b > 0 ? Double(a) / Double(b) : 0) }
+        func percentage(_ a: Int, _ b: Int) -> Figure { .double(b > 0 ? Double(a) * 100 / Double(b) : 0) }
+        let beforeDatabases: [(String, Figure)] = [
+            ("peak.allocated", .integer(memory.peak)), ("total.allocated", .integer(memory.total)),
+            ("startup.allocated", .integer(memory.startup)), ("replication.backlog", .integer(memory.backlog)),
+            ("clients.slaves", .integer(memory.replicaClients)), ("clients.normal", .integer(memory.normalClients)),
+            ("cluster.links", .integer(0)), ("aof.buffer", .integer(0)),
+            ("lua.caches", .integer(memory.scripts)), ("functions.caches", .integer(memory.functions)),
+        ]
+        let databases = memory.databases.map { ("db.\($0.index)", Figure.database(main: $0.main, expires: $0.expires)) }
+        let afterDatabases: [(String, Figure)] = [
+            ("overhead.total", .integer(memory.overhead)), ("keys.count", .integer(memory.keys)),
+            ("keys.bytes-per-key", .integer(memory.keys > 0 ? memory.net / memory.keys : 0)),
+            ("dataset.bytes", .integer(memory.dataset)), ("dataset.percentage", percentage(memory.dataset, memory.net)),
+            ("peak.percentage", percentage(memory.total, memory.peak)),
+            ("allocator.allocated", .integer(memory.total)), ("allocator.active", .integer(memory.total)),
+            ("allocator.resident", .integer(memory.rss)),
+            ("allocator-fragmentation.ratio", .double(1)), ("allocator-fragmentation.bytes", .integer(0)),
+            ("allocator-rss.ratio", ratio(memory.rss, memory.total)), ("allocator-rss.bytes", .integer(memory.rss - memory.total)),
+            ("rss-overhead.ratio", .double(1)), ("rss-overhead.bytes", .integer(0)),
+            ("fragmentation", ratio(memory.rss, memory.total)), ("fragmentation.bytes", .integer(memory.rss - memory.total)),
+        ]
+        return beforeDatabases + databases + afterDatabases
+    }
+
     static func stats(_ call: inout CommandCall) throws(CommandError) {
-        let memory = Overview(call.node)
         let client = call.client
-        func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
-        client.mapHeader(27 + memory.databases.count)
-        let counts: [(String, Int)] = [
-            ("peak.allocated", memory.peak), ("total.allocated", memory.total), ("startup.allocated", memory.startup),
-            ("replication.backlog", memory.backlog), ("clients.slaves", memory.replicaClients),
-            ("clients.normal", memory.normalClients), ("cluster.links", 0), ("aof.buffer", 0),
-            ("lua.caches", memory.scripts), ("functions.caches", memory.functions),
-        ]
-        for (name, value) in counts {
+        let figures = figures(Overview(call.node))
+        client.mapHeader(figures.count)
+        for (name, figure) in figures {
             client.bulk(name)
-            client.integer(value)
-        }
-        for database in memory.databases {
-            client.bulk("db.\(database.index)")
-            client.mapHeader(3)
-            client.bulk("overhead.hashtable.main")
-            client.integer(database.main)
-            client.bulk("overhead.hashtable.expires")
-            client.integer(database.expires)
-            client.bulk("overhead.hashtable.slot-to-keys")
-            client.integer(0)
-        }
-        let rest: [(String, Double?, Int?)] = [
-            ("overhead.total", nil, memory.overhead), ("keys.count", nil, memory.keys),
-            ("keys.bytes-per-key", nil, memory.keys > 0 ? memory.net / memory.keys : 0),
-            ("dataset.bytes", nil, memory.dataset), ("dataset.percentage", ratio(memory.dataset, memory.net) * 100, nil),
-            ("peak.percentage", ratio(memory.total, memory.peak) * 100, nil),
-            ("allocator.allocated", nil, memory.total), ("allocator.active", nil, memory.total),
-            ("allocator.resident", nil, memory.rss),
-            ("allocator-fragmentation.ratio", 1, nil), ("allocator-fragmentation.bytes", nil, 0),
-            ("allocator-rss.ratio", ratio(memory.rss, memory.total), nil), ("allocator-rss.bytes", nil, memory.rss - memory.total),
-            ("rss-overhead.ratio", 1, nil), ("rss-overhead.bytes", nil, 0),
-            ("fragmentation", ratio(memory.rss, memory.total), nil), ("fragmentation.bytes", nil, memory.rss - memory.total),
-        ]
-        for (name, double, integer) in rest {
-            client.bulk(name)
-            if let double { client.double(double) } else { client.integer(integer ?? 0) }
+            switch figure {
+            case .integer(let value): client.integer(value)
+            case .double(let value): client.double(value)
+            case .database(let main, let expires):
+                client.mapHeader(3)
+                for (field, value) in [("overhead.hashtable.main", main), ("overhead.hashtable.expires", expires),
+                                       ("overhead.hashtable.slot-to-keys", 0)] {
+                    client.bulk(field)
+                    client.integer(value)
+                }
+            }
         }
     }
 

@@ -44,7 +44,7 @@ enum SortCommand {
         var dontSort = false
         var storeIndex: Int?
         var getPatterns: [[UInt8]] = []
-        var readsEveryKey: Bool?
+        var fullKeyAccess: Bool?
         var index = 2
         while index < call.count {
             let remaining = call.count - index - 1
@@ -66,13 +66,13 @@ enum SortCommand {
                 // A pattern without `*` (as C sees the text) names no per-element key: no sorting.
                 if !cText(pattern).contains(UInt8(ascii: "*")) {
                     dontSort = true
-                } else if !(readsEveryKey ?? Self.readsEveryKey(call, cache: &readsEveryKey)) {
+                } else if !(fullKeyAccess ?? Self.readsEveryKey(call, cache: &fullKeyAccess)) {
                     throw CommandError("ERR BY option of SORT denied due to insufficient ACL permissions.")
                 }
                 byPattern = pattern
                 index += 1
             } else if call.matches(index, "get"), remaining >= 1 {
-                guard readsEveryKey ?? Self.readsEveryKey(call, cache: &readsEveryKey) else {
+                guard fullKeyAccess ?? Self.readsEveryKey(call, cache: &fullKeyAccess) else {
                     throw CommandError("ERR GET option of SORT denied due to insufficient ACL permissions.")
                 }
                 getPatterns.append(call.bytes(index + 1))
