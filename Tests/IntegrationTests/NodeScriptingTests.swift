@@ -327,16 +327,19 @@ struct NodeScriptingTests {
         #expect(try redis.client().command("FCALL", "setget", "1", "k", "in-redis") == .bulk("in-redis"))
     }
 
-    /// A redis-server replica of a node master ends with the same data after a script workload.
-    @Test func redisReplicaFollowsScriptEffects() async throws {
-        let master = try await startNode(["--repl-diskless-sync-delay", "0"])
-        defer { master.stop() }
-        _ = try master.client().command("FUNCTION", "LOAD", Self.library)
-        let replica = try await RedisServer()
-        defer { replica.stop() }
-        _ = try replica.client().command("REPLICAOF", "127.0.0.1", "\(master.port)")
-        try await NodeReplicationTests.waitForLink(replica.port)
-        let client = try master.client()
+    /// A redis-server replica of a node master, and a node replica of a redis-server master, end
+    /// with the master's data after a workload of scripts and functions.
+    @Test(arguments: [true, false])
+    func replicasOfTheOtherServerFollowScriptEffects(nodeIsMaster: Bool) async throws {
+        let node = try await startNode(["--repl-diskless-sync-delay", "0"])
+        defer { node.stop() }
+        let redis = try await RedisServer(["--repl-diskless-sync-delay", "0"])
+        defer { redis.stop() }
+        let (masterPort, replicaPort) = nodeIsMaster ? (node.port, redis.port) : (redis.port, node.port)
+        let master = try RedisTestClient(port: masterPort)
+        _ = try master.command("FUNCTION", "LOAD", Self.library)
+        _ = try RedisTestClient(port: replicaPort).command("REPLICAOF", "127.0.0.1", "\(masterPort)")
+        try await NodeReplicationTests.waitForLink(replicaPort)
         var commands: [[String]] = []
         for index in 0..<100 {
             commands.append(["EVAL", "redis.call('incr', KEYS[1]); redis.call('rpush', KEYS[2], ARGV[1]); return redis.call('hset', KEYS[3], ARGV[1], ARGV[1])",
@@ -344,12 +347,13 @@ struct NodeScriptingTests {
             commands.append(["FCALL", "setget", "1", "f\(index % 7)", "\(index)"])
         }
         commands.append(["EVAL", "redis.call('select', 2); redis.call('set', 'db2', 'x'); redis.call('spop', 'noset')", "0"])
-        for reply in try client.pipeline(commands) { #expect(!reply.isError, "\(reply)") }
+        for reply in try master.pipeline(commands) { #expect(!reply.isError, "\(reply)") }
         try await waitUntil("the replica caught up") {
-            try NodeReplicationTests.dataset(replica.port) == NodeReplicationTests.dataset(master.port)
+            try NodeReplicationTests.dataset(replicaPort) == NodeReplicationTests.dataset(masterPort)
         }
-        #expect(try replica.client().command("GET", "counter") == .bulk("100"))
-        #expect(try replica.client().command("FCALL_RO", "ro", "1", "f1") == .bulk("99"), "the library reached the replica")
+        let replica = try RedisTestClient(port: replicaPort)
+        #expect(try replica.command("GET", "counter") == .bulk("100"))
+        #expect(try replica.command("FCALL_RO", "ro", "1", "f1") == .bulk("99"), "the library reached the replica")
     }
 
     /// A script past busy-reply-threshold: connected clients get -BUSY while it runs, SCRIPT KILL
