@@ -12,7 +12,7 @@ enum MemoryCommands {
         ("memory|purge", .init(purge)), ("memory|help", .init(help)),
     ]}
 
-    /// What the node's memory goes to, in Redis's fields and order.
+    /// What the node's memory goes to, measured once for a MEMORY STATS or DOCTOR reply.
     struct Overview {
         var peak = 0
         var total = 0
