@@ -1,6 +1,7 @@
 import CMallocInfo
 
-/// MEMORY STATS, DOCTOR, MALLOC-STATS, PURGE and HELP (MEMORY USAGE is `MemoryUsage`).
+/// MEMORY STATS, DOCTOR, MALLOC-STATS and PURGE (MEMORY USAGE is `MemoryUsage`, HELP is in
+/// `StandaloneCommands`).
 ///
 /// The figures come from what the node measures: the C allocator's bytes in use (as INFO's
 /// `used_memory`), the process's RSS, and the sizes of the structures the node keeps beside the
@@ -9,7 +10,7 @@ import CMallocInfo
 enum MemoryCommands {
     static var all: [(String, CommandHandler)] {[
         ("memory|stats", .init(stats)), ("memory|doctor", .init(doctor)), ("memory|malloc-stats", .init(mallocStats)),
-        ("memory|purge", .init(purge)), ("memory|help", .init(help)),
+        ("memory|purge", .init(purge)),
     ]}
 
     /// What the node's memory goes to, measured once for a MEMORY STATS or DOCTOR reply.
@@ -147,21 +148,5 @@ enum MemoryCommands {
     static func purge(_ call: inout CommandCall) throws(CommandError) {
         shardgate_release_free_memory()
         call.client.ok()
-    }
-
-    static func help(_ call: inout CommandCall) throws(CommandError) {
-        call.client.helpReply("MEMORY", [
-            "DOCTOR",
-            "    Return memory problems reports.",
-            "MALLOC-STATS",
-            "    Return internal statistics report from the memory allocator.",
-            "PURGE",
-            "    Attempt to purge dirty pages for reclamation by the allocator.",
-            "STATS",
-            "    Return information about the memory usage of the server.",
-            "USAGE <key> [SAMPLES <count>]",
-            "    Return memory in bytes used by <key> and its value. Nested values are",
-            "    sampled up to <count> times (default: 5, 0 means sample all).",
-        ])
     }
 }
