@@ -127,7 +127,7 @@ package final class ACLUser {
     /// (`allkeys`, `~*` or `%R~*`): what SORT's BY and GET options need, since the keys their
     /// patterns name are not known before the command runs (Redis's unrestricted key access).
     package func readsEveryKey(running spec: CommandSpec, _ arguments: ACLArguments) -> Bool {
-        unrestricted || (CollectionOfOne(root) + selectors).contains { $0.readsEveryKey && $0.check(spec, arguments) == nil }
+        (CollectionOfOne(root) + selectors).contains { $0.readsEveryKey && $0.check(spec, arguments) == nil }
     }
 
     /// Why the user may not run the command (the most telling denial of its selectors), or nil.

@@ -45,7 +45,7 @@ enum MemoryCommands {
                 let buffers = node.unsentReplyBytes(client) + client.pendingInputBytes
                 if client.flags.isReplica { replicaClients += buffers } else { normalClients += buffers }
             }
-            scripts = node.scripts.scripts.values.reduce(0) { $0 + $1.body.count }
+            scripts = node.scripts.scriptBodyBytes
             functions = node.functions.libraries.values.reduce(0) { $0 + $1.code.count }
             for database in node.keyspace.databases where database.count > 0 {
                 databases.append((database.index, database.tableBytes, database.expiryQueueBytes))

@@ -21,11 +21,10 @@ enum SortCommand {
     static func sortReadOnly(_ call: inout CommandCall) throws(CommandError) { try run(&call, readOnly: true) }
 
     /// Whether the user may read every key, which BY and GET patterns need: the keys they name
-    /// are only known while sorting (Redis's check, made once per command).
-    private static func readsEveryKey(_ call: CommandCall, cache: inout Bool?) -> Bool {
-        let answer = call.node.keyPermissionUser(of: call.client)?.readsEveryKey(running: call.spec, ACLArguments(call.request)) ?? true
-        cache = answer
-        return answer
+    /// are only known while sorting (Redis's check). A user allowed everything answers at once.
+    private static func readsEveryKey(_ call: CommandCall) -> Bool {
+        guard let user = call.node.keyPermissionUser(of: call.client), !user.unrestricted else { return true }
+        return user.readsEveryKey(running: call.spec, ACLArguments(call.request))
     }
 
     /// One element to sort: itself, and its weight (a number, or the text ALPHA BY compares).
@@ -44,7 +43,6 @@ enum SortCommand {
         var dontSort = false
         var storeIndex: Int?
         var getPatterns: [[UInt8]] = []
-        var fullKeyAccess: Bool?
         var index = 2
         while index < call.count {
             let remaining = call.count - index - 1
@@ -66,13 +64,13 @@ enum SortCommand {
                 // A pattern without `*` (as C sees the text) names no per-element key: no sorting.
                 if !cText(pattern).contains(UInt8(ascii: "*")) {
                     dontSort = true
-                } else if !(fullKeyAccess ?? Self.readsEveryKey(call, cache: &fullKeyAccess)) {
+                } else if !Self.readsEveryKey(call) {
                     throw CommandError("ERR BY option of SORT denied due to insufficient ACL permissions.")
                 }
                 byPattern = pattern
                 index += 1
             } else if call.matches(index, "get"), remaining >= 1 {
-                guard fullKeyAccess ?? Self.readsEveryKey(call, cache: &fullKeyAccess) else {
+                guard Self.readsEveryKey(call) else {
                     throw CommandError("ERR GET option of SORT denied due to insufficient ACL permissions.")
                 }
                 getPatterns.append(call.bytes(index + 1))

@@ -211,6 +211,8 @@ final class ScriptEngine {
 
     /// Lua's memory in bytes (INFO used_memory_lua).
     var memoryBytes: Int { Int(lua_gc(state, LUA_GCCOUNT, 0)) * 1024 + Int(lua_gc(state, LUA_GCCOUNTB, 0)) }
+    /// Bytes of the cached scripts' bodies (INFO's `used_memory_scripts_eval`, MEMORY STATS's `lua.caches`).
+    var scriptBodyBytes: Int { scripts.values.reduce(0) { $0 + $1.body.count } }
 
     // MARK: - EVAL
 

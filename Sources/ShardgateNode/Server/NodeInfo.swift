@@ -133,11 +133,11 @@ enum NodeInfo {
             ("used_memory_peak_human", human(peak)),
             ("used_memory_lua", "\(scripts.memoryBytes)"), ("used_memory_vm_eval", "\(scripts.memoryBytes)"),
             ("used_memory_vm_functions", "\(functions.memoryBytes)"),
-            ("used_memory_scripts_eval", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"),
+            ("used_memory_scripts_eval", "\(scripts.scriptBodyBytes)"),
             ("number_of_cached_scripts", "\(scripts.scripts.count)"),
             ("number_of_functions", "\(functions.libraries.values.reduce(0) { $0 + $1.functions.count })"),
             ("number_of_libraries", "\(functions.libraries.count)"),
-            ("used_memory_scripts", "\(scripts.scripts.values.reduce(0) { $0 + $1.body.count })"), ("maxmemory", "\(maxMemory)"),
+            ("used_memory_scripts", "\(scripts.scriptBodyBytes)"), ("maxmemory", "\(maxMemory)"),
             ("maxmemory_human", human(maxMemory)), ("maxmemory_policy", node.settings.maxMemoryPolicy),
             // The node's eviction figure leaves nothing out (see `MemoryState`), where Redis leaves
             // out replica output buffers and the AOF buffer.
